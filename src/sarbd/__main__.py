@@ -1,0 +1,5 @@
+"""``python -m sarbd`` runs the command line."""
+
+from sarbd.cli import main
+
+main()
