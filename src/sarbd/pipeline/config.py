@@ -1,0 +1,307 @@
+"""The build configuration: one YAML file, validated with pydantic.
+
+Unknown keys and impossible values are errors that name the file and the line the
+offending value came from. ``resolve_config`` fills in every default, so
+``sarbd build --print-config`` shows exactly what a build will do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sarbd.errors import ConfigError
+
+__all__ = [
+    "AOIConfig",
+    "BuildConfig",
+    "ChipsConfig",
+    "ComputeConfig",
+    "CoregistrationConfig",
+    "InputsConfig",
+    "LabelRule",
+    "LabelsConfig",
+    "OutputsConfig",
+    "ReferenceLayer",
+    "load_config",
+]
+
+
+OutputFormat = Literal["zarr", "netcdf", "cog", "stac", "parquet"]
+ALL_FORMATS: tuple[OutputFormat, ...] = ("zarr", "netcdf", "cog", "stac", "parquet")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ReferenceLayer(_Strict):
+    """One layer of reference geodata (vector or raster)."""
+
+    path: Path = Field(description="Vector file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet) or raster.")
+    layer: str | None = Field(None, description="Layer name inside the file (GeoPackage); None: the first/only layer.")
+    class_name: str | None = Field(None, description="Class of every feature of this layer (e.g. 'building').")
+    class_field: str | None = Field(None, description="Attribute holding each feature's class.")
+    class_map: dict[str, str] = Field(default_factory=dict, description="Attribute value -> class name.")
+    width_field: str | None = Field(None, description="Attribute with line/point widths in metres.")
+    height_field: str | None = Field(None, description="Attribute with feature heights above ground in metres.")
+
+
+class InputsConfig(_Strict):
+    """Where the data come from."""
+
+    products: list[Path] = Field(min_length=1, description="SLC products, one per date (SAFE zip/folder, HDF5).")
+    reference_product: Path | None = Field(None, description="Reference date's product; default: the first.")
+    swath: str | None = Field(None, description="Swath to process (IW1/IW2/IW3...); required for multi-swath SAFEs.")
+    polarizations: list[str] = Field(default_factory=lambda: ["VV", "VH"])
+    orbits: Path | None = Field(None, description="EOF orbit file or folder of them; default: annotation orbits.")
+    dem: Path | None = Field(None, description="DEM GeoTIFF (heights above EGM96 unless its CRS says otherwise).")
+    reference: list[ReferenceLayer] = Field(default_factory=list, description="Reference geodata layers.")
+    classes: list[str] = Field(default_factory=list, description="Class names in label order (ids 1..N).")
+
+    @field_validator("polarizations")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        pols = [p.upper() for p in value]
+        bad = [p for p in pols if p not in {"VV", "VH", "HH", "HV"}]
+        if bad:
+            raise ValueError(f"unknown polarisation(s) {bad}; use VV, VH, HH or HV")
+        return pols
+
+
+class AOIConfig(_Strict):
+    """Area of interest: a radar window, or a geographic polygon/bbox (WGS84)."""
+
+    window: tuple[int, int, int, int] | None = Field(
+        None, description="(first_line, first_pixel, lines, pixels) in the reference grid."
+    )
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="(lon_min, lat_min, lon_max, lat_max), degrees."
+    )
+    polygon: Path | None = Field(None, description="Vector file whose geometries' union is the AOI.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AOIConfig:
+        given = [name for name in ("window", "bbox", "polygon") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of window, bbox, polygon (got {', '.join(given)})")
+        if self.window is not None and (min(self.window[2:]) <= 0 or min(self.window[:2]) < 0):
+            raise ValueError("window needs first_line, first_pixel >= 0 and positive lines, pixels")
+        if self.bbox is not None and not (self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]):
+            raise ValueError("bbox must be (lon_min, lat_min, lon_max, lat_max) with min < max")
+        return self
+
+
+class CoregistrationConfig(_Strict):
+    """Coregistration and InSAR settings."""
+
+    kernel_taps: int = Field(12, ge=4, le=32, description="Resampling kernel length (taps).")
+    coherence_window: tuple[int, int] = Field((2, 10), description="(lines, pixels) of the coherence window.")
+    looks: tuple[int, int] = Field((1, 1), description="(lines, pixels) multilook factors of the products.")
+
+
+class FilterConfig(_Strict):
+    """Speckle filter applied to intensities before the signatures."""
+
+    name: Literal["none", "boxcar", "lee", "refined_lee", "quegan"] = "none"
+    window: int = Field(5, ge=3, le=31)
+
+
+class SignaturesConfig(_Strict):
+    """Which signatures to compute."""
+
+    select: list[str] | Literal["all"] = "all"
+    window: tuple[int, int] = Field((3, 3), description="(lines, pixels) averaging window for covariance terms.")
+    filter: FilterConfig = Field(default_factory=FilterConfig)
+
+
+class LabelRule(_Strict):
+    """An L1 rule: pixels where ``expression`` holds get ``class_name``."""
+
+    class_name: str
+    expression: str = Field(description="e.g. 'sigma0_vv_db_mean < -18 and coherence_vv_mean < 0.3'")
+
+
+class LabelsConfig(_Strict):
+    """Labelling rules of the three SARbd levels."""
+
+    l1_rules: list[LabelRule] = Field(default_factory=list)
+    l2_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Minimum area fraction of the majority class.")
+    l3_buffer_m: float = Field(10.0, ge=0.0, description="Boundary buffer excluded from L3, metres.")
+    l3_outlier_probability: float = Field(
+        0.999, gt=0.5, lt=1.0, description="Chi-square quantile of the per-class SAR consistency test."
+    )
+
+
+class ChipsConfig(_Strict):
+    """Chips and spatially blocked splits."""
+
+    sizes: list[int] = Field(default_factory=lambda: [64], description="Chip edge lengths, pixels.")
+    block: int = Field(128, ge=16, description="Split block size, pixels.")
+    buffer: int = Field(8, ge=0, description="Unassigned pixels between blocks of different splits.")
+    fractions: tuple[float, float, float] = Field((0.7, 0.15, 0.15), description="train, validation, test.")
+    seed: int = 0
+
+    @field_validator("fractions")
+    @classmethod
+    def _sum_to_one(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(v < 0 for v in value) or abs(sum(value) - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must be >= 0 and sum to 1, got {value}")
+        return value
+
+    @field_validator("sizes")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if not value or any(v < 8 for v in value):
+            raise ValueError("chip sizes must be >= 8 pixels")
+        return value
+
+
+class OutputsConfig(_Strict):
+    """Where and what to write."""
+
+    directory: Path = Field(Path("sarbd-dataset"), description="Dataset folder.")
+    formats: list[OutputFormat] = Field(default_factory=lambda: list(ALL_FORMATS))
+    cog_geocode: bool = Field(False, description="Also write COGs geocoded to a map CRS.")
+    name: str = Field("sarbd-dataset", description="Dataset name (STAC collection id, README).")
+    license: str = "CC-BY-4.0"
+    authors: list[str] = Field(default_factory=lambda: ["sarbd user"])
+
+
+class ComputeConfig(_Strict):
+    """How to compute."""
+
+    chunks: tuple[int, int] = Field((512, 1024), description="(lines, pixels) Dask chunk shape.")
+    scheduler: str | None = Field(None, description="Address of an existing Dask scheduler; None: local.")
+
+    @field_validator("chunks")
+    @classmethod
+    def _positive(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if min(value) < 16:
+            raise ValueError("chunks must be at least 16 x 16")
+        return value
+
+
+class BuildConfig(_Strict):
+    """The whole build: inputs -> SARbd dataset."""
+
+    inputs: InputsConfig
+    aoi: AOIConfig = Field(default_factory=AOIConfig)
+    coregistration: CoregistrationConfig = Field(default_factory=CoregistrationConfig)
+    signatures: SignaturesConfig = Field(default_factory=SignaturesConfig)
+    labels: LabelsConfig = Field(default_factory=LabelsConfig)
+    chips: ChipsConfig = Field(default_factory=ChipsConfig)
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+
+    def resolved(self) -> dict[str, Any]:
+        """The configuration with every default filled in, JSON-compatible."""
+        return self.model_dump(mode="json")
+
+
+# -- YAML with line numbers ----------------------------------------------------------
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe YAML loader that remembers the line of every mapping value."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    lines = {loader.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value}
+    return _LineDict(mapping, lines)
+
+
+class _LineDict(dict):  # type: ignore[type-arg]
+    def __init__(self, data: dict[Any, Any], lines: dict[Any, int]):
+        super().__init__(data)
+        self.lines = lines
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
+    line = None
+    node = data
+    for key in loc:
+        if isinstance(node, _LineDict) and key in node:
+            line = node.lines.get(key, line)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+            if isinstance(node, _LineDict) and node.lines:
+                line = min(node.lines.values())
+        else:
+            break
+    return line
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> BuildConfig:
+    """Read and validate a build configuration.
+
+    Relative paths in the file are resolved against the file's folder.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not YAML, or invalid; the message names the line.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError("is a folder, not a configuration file", path=path,
+                          hint="give the YAML file, e.g. examples/groningen.yaml")
+    if not path.is_file():
+        raise ConfigError("configuration file not found", path=path)
+    try:
+        data = yaml.load(path.read_text(), Loader=_LineLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", path=path) from None
+    if not isinstance(data, dict):
+        raise ConfigError("the configuration must be a YAML mapping (key: value)", path=path)
+    plain = _plain(data)
+    for key, value in (overrides or {}).items():
+        plain[key] = value
+    try:
+        config = BuildConfig.model_validate(plain)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        line = _line_of(data, loc)
+        where = f"line {line}: " if line else ""
+        key = ".".join(str(p) for p in loc)
+        msg = first["msg"]
+        hint = None
+        if first["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}"
+            hint = "check the spelling; `sarbd build CONFIG --print-config` and examples/ show the valid keys"
+        raise ConfigError(f"{where}{key}: {msg}", path=path, hint=hint) from None
+    return _resolve_paths(config, path.parent)
+
+
+def _resolve_paths(config: BuildConfig, base: Path) -> BuildConfig:
+    def fix(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else (base / p).resolve())
+
+    inputs = config.inputs
+    inputs.products = [fix(p) for p in inputs.products]  # type: ignore[misc]
+    inputs.reference_product = fix(inputs.reference_product)
+    inputs.orbits = fix(inputs.orbits)
+    inputs.dem = fix(inputs.dem)
+    for layer in inputs.reference:
+        layer.path = fix(layer.path)  # type: ignore[assignment]
+    config.aoi.polygon = fix(config.aoi.polygon)
+    config.outputs.directory = fix(config.outputs.directory)  # type: ignore[assignment]
+    return config
