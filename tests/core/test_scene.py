@@ -40,3 +40,13 @@ def test_crop_keeps_absolute_coordinates(scene):
 def test_missing_polarisation_is_a_clear_error(scene):
     with pytest.raises(InputError, match="polarisation 'HH' is not in this product"):
         scene.slc("HH")
+
+
+def test_strided_and_reversed_reads(scene):
+    ref = scene.pixels.arrays["VV"]
+    slc = scene.slc("VV")
+    np.testing.assert_array_equal(slc[::10, ::7].values, ref[::10, ::7])
+    np.testing.assert_array_equal(slc.isel(line=slice(2, 40, 3)).values, ref[2:40:3])
+    np.testing.assert_array_equal(slc[::-1, 5:50:4].values, ref[::-1, 5:50:4])
+    np.testing.assert_array_equal(scene.crop(3, 4, 30, 50).slc("VV")[1::5, ::-3].values,
+                                  ref[3:33, 4:54][1::5, ::-3])

@@ -73,12 +73,21 @@ class _BlockReader:
         self.offset = root_offset
 
     def __getitem__(self, key: tuple[slice, slice]) -> NDArray[np.complex64]:
+        # Dask fuses user slicing into this getter, so keys may carry steps (and be
+        # reversed); read the bounding block, then apply the steps.
         lines, pixels = key
-        l0, l1, _ = lines.indices(self.shape[0])
-        p0, p1, _ = pixels.indices(self.shape[1])
+        l_idx = range(*lines.indices(self.shape[0]))
+        p_idx = range(*pixels.indices(self.shape[1]))
+        if len(l_idx) == 0 or len(p_idx) == 0:
+            return np.zeros((len(l_idx), len(p_idx)), dtype=np.complex64)
+        l0, l1 = min(l_idx[0], l_idx[-1]), max(l_idx[0], l_idx[-1]) + 1
+        p0, p1 = min(p_idx[0], p_idx[-1]), max(p_idx[0], p_idx[-1]) + 1
         o0, o1 = self.offset
-        block = self.source.read(self.polarization, slice(o0 + l0, o0 + l1), slice(o1 + p0, o1 + p1))
-        return np.asarray(block, dtype=np.complex64)
+        block = np.asarray(
+            self.source.read(self.polarization, slice(o0 + l0, o0 + l1), slice(o1 + p0, o1 + p1)),
+            dtype=np.complex64,
+        )
+        return block[l_idx[0] - l0::l_idx.step, p_idx[0] - p0::p_idx.step][: len(l_idx), : len(p_idx)]
 
 
 @dataclass(frozen=True)

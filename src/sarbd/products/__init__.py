@@ -1,0 +1,97 @@
+"""Readers: Sentinel-1 SAFE / annotation crops, NISAR RSLC HDF5, orbit files, metadata.
+
+:func:`open_product` is the one entry point (``sarbd.open_product``); it returns a
+:class:`~sarbd.core.Scene` whatever the format. See ``docs/products.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sarbd.core.scene import Scene
+from sarbd.errors import InputError
+from sarbd.products.calibration import calibrate, calibration_factor, noise_power
+from sarbd.products.metadata import global_attributes, relative_orbit
+from sarbd.products.orbit_file import find_orbit_file, read_eof
+from sarbd.products.sentinel1 import (
+    Sentinel1Product,
+    burst_scene,
+    open_annotation,
+    open_safe,
+    open_sentinel1,
+)
+
+__all__ = [
+    "Sentinel1Product",
+    "burst_scene",
+    "calibrate",
+    "calibration_factor",
+    "find_orbit_file",
+    "global_attributes",
+    "noise_power",
+    "open_annotation",
+    "open_product",
+    "open_safe",
+    "read_eof",
+    "relative_orbit",
+]
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _is_hdf5(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        return f.read(8) == _HDF5_SIGNATURE
+
+
+def open_product(
+    path: str | os.PathLike[str],
+    *,
+    swath: str | None = None,
+    polarizations: str | list[str] | tuple[str, ...] | None = None,
+    orbit: Any = None,
+    measurement: str | os.PathLike[str] | None = None,
+    offset: tuple[int, int] | None = None,
+    chunks: tuple[int, int] | None = None,
+    frequency: str | None = None,
+) -> Scene:
+    """Open an SLC product as a :class:`~sarbd.core.Scene` (lazy pixels).
+
+    Parameters
+    ----------
+    path
+        A Sentinel-1 SAFE zip or folder, a Sentinel-1 annotation XML, or a NISAR
+        RSLC HDF5 file.
+    swath
+        Sentinel-1 swath (``"IW2"`` ...); required when the product has several.
+    polarizations
+        Polarisations to keep (``"VV"``, ``["VV", "VH"]``, ``"VV+VH"``); all by default.
+    orbit
+        ``None`` (the product's own state vectors), an :class:`~sarbd.core.Orbit`, an
+        ESA ``.EOF`` orbit file, or a folder of them (the covering one is picked,
+        POEORB before RESORB).
+    measurement, offset
+        For a bare annotation XML: its measurement TIFF and, for a crop, the crop's
+        ``(first_line, first_pixel)`` in the full swath (0-based).
+    chunks
+        Default Dask chunk shape ``(lines, pixels)`` of :meth:`Scene.slc`.
+    frequency
+        NISAR frequency ``"A"`` (default) or ``"B"``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file or folder", path=p)
+    if _is_hdf5(p):
+        from sarbd.products.nisar import open_nisar
+
+        if measurement is not None or offset is not None or swath is not None:
+            raise InputError("swath=, measurement= and offset= do not apply to NISAR HDF5 products", path=p)
+        return open_nisar(p, frequency=frequency or "A", polarizations=polarizations, orbit=orbit, chunks=chunks)
+    if frequency is not None:
+        raise InputError("frequency= applies to NISAR HDF5 products only", path=p)
+    return open_sentinel1(p, swath=swath, polarizations=polarizations, orbit=orbit, measurement=measurement,
+                          offset=offset, chunks=chunks)
