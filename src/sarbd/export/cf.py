@@ -1,0 +1,204 @@
+"""CF-1.10 + ACDD-1.3 metadata for SARbd datasets in radar geometry, and its checks.
+
+Radar-geometry rasters follow CF §5.2 ("two-dimensional latitude, longitude, coordinate
+variables"): dims ``(time, line, pixel)``, auxiliary coordinates ``latitude(line, pixel)``
+(``standard_name = latitude``, ``units = degrees_north``) and ``longitude`` named in each
+data variable's ``coordinates`` attribute; class rasters carry ``flag_values`` /
+``flag_meanings`` and bit fields ``flag_masks`` (CF §3.5). Global attributes follow
+ACDD-1.3 (https://wiki.esipfed.org/Attribute_Convention_for_Data_Discovery_1-3).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sarbd import __version__
+from sarbd.errors import InputError
+
+__all__ = ["CONVENTIONS", "check_cf", "prepare_cf"]
+
+CONVENTIONS = "CF-1.10, ACDD-1.3"
+
+#: ACDD-1.3 "highly recommended" and the "recommended" ones sarbd always fills.
+ACDD_REQUIRED = ("title", "summary", "keywords", "Conventions")
+ACDD_FILLED = (
+    "date_created", "geospatial_lat_min", "geospatial_lat_max", "geospatial_lon_min", "geospatial_lon_max",
+    "time_coverage_start", "time_coverage_end",
+)
+
+_COORD_ATTRS: dict[str, dict[str, str]] = {
+    "line": {"long_name": "line (azimuth) index in the root radar grid", "units": "1"},
+    "pixel": {"long_name": "pixel (slant range) index in the root radar grid", "units": "1"},
+    "time": {"long_name": "acquisition start time (UTC)", "standard_name": "time"},
+    "orbit_time": {"long_name": "orbit state vector time (UTC)"},
+    "xyz": {"long_name": "ECEF axis", "units": "1"},
+    "latitude": {"long_name": "geodetic latitude (WGS84)", "standard_name": "latitude", "units": "degrees_north"},
+    "longitude": {"long_name": "geodetic longitude (WGS84)", "standard_name": "longitude", "units": "degrees_east"},
+}
+
+
+def _content_type(name: str) -> str:
+    """ACDD-1.3 ``coverage_content_type`` of a SARbd variable, from its name."""
+    if name.startswith("label_") or name == "split":
+        return "thematicClassification"
+    if name in ("quality_flags", "layover_shadow_mask"):
+        return "qualityInformation"
+    if name.startswith("fraction_") or name == "boundary_distance":
+        return "referenceInformation"
+    if name.startswith("orbit_") or name in ("height", "incidence_angle", "local_incidence_angle") \
+            or name.endswith("_baseline"):
+        return "auxiliaryInformation"
+    return "physicalMeasurement"
+
+
+def _attr_value(value: Any) -> Any:
+    """An attribute value netCDF can store (no bool, dict, None, datetime)."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, np.datetime64):
+        return str(value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in value) and value:
+            return np.asarray(value)
+        return json.dumps(list(value), default=str)
+    return value
+
+
+def _clean_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k): _attr_value(v) for k, v in attrs.items() if v is not None}
+
+
+def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
+    """A copy of ``ds`` with the CF/ACDD metadata sarbd writes; raises if a variable lacks units/long_name.
+
+    * dimension coordinates get ``long_name``/``units`` (``line``/``pixel``/``time``...);
+      ``latitude``/``longitude`` become coordinates with their CF attributes;
+    * complex variables become ``<name>_real`` / ``<name>_imag`` float pairs when
+      ``split_complex`` (netCDF has no complex type in CF);
+    * attributes are made storable (booleans as ``"true"``/``"false"``, dicts as JSON);
+    * ``Conventions``, ``date_created``, ``geospatial_*``, ``time_coverage_*`` and
+      ``sarbd_version`` are filled; ``title``/``summary``/``keywords`` get defaults when absent.
+
+    Raises
+    ------
+    InputError
+        A data variable has no ``units`` or ``long_name`` (name them all in the message).
+    """
+    out = ds.copy()
+    for c in ("latitude", "longitude"):
+        if c in out.data_vars:
+            out = out.set_coords(c)
+    if split_complex:
+        for name in [k for k, v in out.data_vars.items() if np.iscomplexobj(v.dtype.type(0))]:
+            v = out[name]
+            real_dtype = np.float32 if v.dtype == np.complex64 else np.float64
+            for part, fn in (("real", np.real), ("imag", np.imag)):
+                attrs = dict(v.attrs)
+                attrs["long_name"] = f"{attrs.get('long_name', name)} ({part} part)"
+                out[f"{name}_{part}"] = xr.apply_ufunc(fn, v, dask="allowed").astype(real_dtype).assign_attrs(attrs)
+            out = out.drop_vars([name])
+    for name, defaults in _COORD_ATTRS.items():
+        if name in out.variables:
+            attrs = dict(out[name].attrs)
+            for k, val in defaults.items():
+                attrs.setdefault(k, val)
+            out[name].attrs = attrs
+    missing = [f"{k} ({', '.join(a for a in ('units', 'long_name') if a not in v.attrs)})"
+               for k, v in out.data_vars.items() if not {"units", "long_name"} <= set(v.attrs)]
+    if missing:
+        raise InputError(f"variables without CF attributes: {'; '.join(missing)}",
+                         hint="give every variable 'units' and 'long_name' (units '1' when dimensionless)")
+    for name in out.variables:
+        out[name].attrs = _clean_attrs(out[name].attrs)
+        out[name].encoding = {}
+    for name, v in out.data_vars.items():
+        v.attrs.setdefault("coverage_content_type", _content_type(str(name)))
+    attrs = _clean_attrs(out.attrs)
+    attrs["Conventions"] = CONVENTIONS
+    attrs.setdefault("title", "SARbd dataset")
+    attrs.setdefault("summary", "Labelled SAR benchmark dataset in radar geometry made with sarbd.")
+    attrs.setdefault("keywords", "SAR, InSAR, benchmark, machine learning, radar geometry, SARbd")
+    attrs.setdefault("standard_name_vocabulary", "CF Standard Name Table v84")
+    history = f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} written by sarbd {__version__}"
+    attrs["history"] = f"{attrs['history']}\n{history}" if attrs.get("history") else history
+    attrs["date_created"] = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    attrs["sarbd_version"] = __version__
+    if "latitude" in out.variables and "longitude" in out.variables:
+        lat = np.asarray(out["latitude"].values, float)
+        lon = np.asarray(out["longitude"].values, float)
+        attrs.update({
+            "geospatial_lat_min": float(np.nanmin(lat)), "geospatial_lat_max": float(np.nanmax(lat)),
+            "geospatial_lon_min": float(np.nanmin(lon)), "geospatial_lon_max": float(np.nanmax(lon)),
+            "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
+        })
+    if "time" in out.variables and out["time"].size:
+        t = np.asarray(out["time"].values).astype("datetime64[s]")
+        attrs["time_coverage_start"] = str(t.min()) + "Z"
+        attrs["time_coverage_end"] = str(t.max()) + "Z"
+    out.attrs = attrs
+    return out
+
+
+def _flag_problems(name: str, attrs: Mapping[str, Any]) -> list[str]:
+    problems = []
+    meanings = str(attrs.get("flag_meanings", "")).split()
+    for key in ("flag_values", "flag_masks"):
+        if key in attrs:
+            n = np.atleast_1d(attrs[key]).size
+            if n != len(meanings):
+                problems.append(f"{name}: {key} has {n} entries but flag_meanings has {len(meanings)}")
+    if meanings and not ({"flag_values", "flag_masks"} & set(attrs)):
+        problems.append(f"{name}: flag_meanings without flag_values or flag_masks")
+    return problems
+
+
+def check_cf(ds: xr.Dataset) -> list[str]:
+    """The CF/ACDD rules sarbd promises (see the module docstring); returns the problems found.
+
+    Checks: ``Conventions`` names CF-1.x and ACDD-1.3; ACDD highly-recommended attributes;
+    every data variable has ``units`` and ``long_name``; rasters on ``(line, pixel)`` have
+    dims ordered ``(time,) line, pixel`` and a ``coordinates`` attribute naming
+    ``latitude`` and ``longitude``; those have the CF standard names and units; flags are
+    consistent; no variable or dimension name has characters outside ``[A-Za-z0-9_]``.
+    """
+    import re
+
+    problems: list[str] = []
+    conv = str(ds.attrs.get("Conventions", ""))
+    if not re.search(r"CF-1\.\d+", conv) or "ACDD-1.3" not in conv:
+        problems.append(f"global: Conventions is {conv!r}, expected 'CF-1.10, ACDD-1.3'")
+    for a in ACDD_REQUIRED + ACDD_FILLED:
+        if a not in ds.attrs:
+            problems.append(f"global: ACDD attribute {a!r} is missing")
+    for c, units in (("latitude", "degrees_north"), ("longitude", "degrees_east")):
+        if c not in ds.variables:
+            problems.append(f"{c}: auxiliary coordinate is missing (required without a grid mapping)")
+            continue
+        if ds[c].attrs.get("standard_name") != c or ds[c].attrs.get("units") != units:
+            problems.append(f"{c}: needs standard_name={c!r} and units={units!r}")
+    name_re = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+    for name in list(ds.variables) + list(ds.dims):
+        if not name_re.match(str(name)):
+            problems.append(f"{name!r}: name is not CF-safe (letters, digits, '_')")
+    for name, v in ds.data_vars.items():
+        for a in ("units", "long_name"):
+            if a not in v.attrs:
+                problems.append(f"{name}: attribute {a!r} is missing")
+        problems += _flag_problems(str(name), v.attrs)
+        if {"line", "pixel"} <= set(v.dims):
+            order = [d for d in v.dims if d in ("time", "line", "pixel")]
+            if order != [d for d in ("time", "line", "pixel") if d in v.dims]:
+                problems.append(f"{name}: dims {v.dims} are not ordered (time, line, pixel)")
+            coords = str(v.encoding.get("coordinates", v.attrs.get("coordinates", ""))).split()
+            coords += [c for c in ("latitude", "longitude") if c in v.coords]  # xarray writes these itself
+            if not {"latitude", "longitude"} <= set(coords):
+                problems.append(f"{name}: 'coordinates' attribute does not name latitude and longitude")
+    return problems

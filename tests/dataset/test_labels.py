@@ -1,0 +1,157 @@
+"""SARbd-L1/L2/L3 and quality flags on analytic and synthetic cases."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sarbd.dataset import (
+    QUALITY_FLAGS,
+    OutlierTest,
+    class_counts,
+    label_l1,
+    label_l2,
+    label_l3,
+    level_precision,
+)
+from sarbd.dataset.labels import fit_outlier_model, outlier_scores
+from sarbd.errors import ConfigError, InputError
+
+CLASSES = [{"id": 1, "name": "water"}, {"id": 2, "name": "urban"}]
+FEATURES = ("db(sigma0_vv)", "db(sigma0_vh)", "coherence_vv", "amplitude_dispersion_vv")
+
+
+def _frac(w, u):
+    dims = ("line", "pixel")
+    return xr.Dataset({"fraction_water": (dims, np.array(w, np.float32)),
+                       "fraction_urban": (dims, np.array(u, np.float32))})
+
+
+def test_l2_majority_threshold_and_ties():
+    fr = _frac([[0.6, 0.5, 0.2, 0.0, np.nan]], [[0.4, 0.5, 0.3, 0.0, 0.9]])
+    l2 = label_l2(fr, CLASSES, threshold=0.5)
+    # 0.6 water; tie 0.5/0.5 -> lower id; 0.3 < 0.5 -> 0; nothing -> 0; NaN water, 0.9 urban
+    np.testing.assert_array_equal(l2.values, [[1, 1, 0, 0, 2]])
+    assert l2.dtype == np.uint8
+    assert l2.attrs["flag_meanings"] == "unlabelled water urban"
+    np.testing.assert_array_equal(l2.attrs["flag_values"], [0, 1, 2])
+    np.testing.assert_array_equal(label_l2(fr, CLASSES, threshold=0.25).values, [[1, 1, 2, 0, 2]])
+    with pytest.raises(ConfigError):
+        label_l2(fr, CLASSES, threshold=0.0)
+    with pytest.raises(InputError, match="fraction_forest"):
+        label_l2(fr, [*CLASSES, {"id": 3, "name": "forest"}])
+
+
+def test_l1_first_matching_rule_wins():
+    dims = ("line", "pixel")
+    sig = xr.Dataset({"a": (dims, np.array([[1.0, 5.0, 9.0, np.nan]]))})
+    rules = [("urban", "a > 4"), ("water", "a > 0"), ("water", "a > 8")]
+    l1 = label_l1(sig, rules, CLASSES)
+    np.testing.assert_array_equal(l1.values, [[1, 2, 2, 0]])
+    assert json.loads(l1.attrs["sarbd_rules"])[0] == {"class_name": "urban", "expression": "a > 4"}
+    with pytest.raises(ConfigError, match="unknown class"):
+        label_l1(sig, {"forest": "a > 1"}, CLASSES)
+    with pytest.raises(ConfigError, match="not a condition"):
+        label_l1(sig, {"water": "a + 1"}, CLASSES)
+
+
+def test_l1_rules_on_synthetic_signatures(synthetic):
+    rules = {"water": "db(sigma0_vv) < -16 and coherence_vv < 0.3",
+             "built_up": "amplitude_dispersion_vv < 0.25 and db(sigma0_vv) > -3"}
+    l1 = label_l1(synthetic.signatures, rules, synthetic.classes)
+    truth = synthetic.truth.values
+    for name, cid in (("water", 1), ("built_up", 2)):
+        sel = l1.values == cid
+        assert sel.sum() > 0.5 * (truth == cid).sum()
+        assert (truth[sel] == cid).mean() > 0.99, name
+    assert class_counts(l1, synthetic.classes)["vegetation"] == 0
+    assert sum(class_counts(l1, synthetic.classes).values()) == truth.size
+
+
+def _l3(synthetic, **kw):
+    s = synthetic
+    l2 = label_l2(s.fractions, s.classes, 0.5)
+    out = label_l3(l2, s.signatures, s.fractions["boundary_distance"], s.fractions["layover_shadow_mask"],
+                   buffer_m=kw.pop("buffer_m", 10.0), outlier_test=OutlierTest(FEATURES, **kw),
+                   fractions=s.fractions, threshold=0.5)
+    return l2, out
+
+
+def test_l3_is_purer_than_l2_on_a_corrupted_reference(synthetic):
+    """Acceptance-style check: reference with ~10 % wrong parcels and shifted boundaries."""
+    l2, out = _l3(synthetic)
+    truth = synthetic.truth.values
+    l2v, l3v = l2.values, out["label_l3"].values
+    prec_l2 = (l2v[l2v > 0] == truth[l2v > 0]).mean()
+    prec_l3 = (l3v[l3v > 0] == truth[l3v > 0]).mean()
+    kept = (l3v > 0).sum() / (l2v > 0).sum()
+    assert prec_l2 < 0.95  # the corruption is real
+    assert prec_l3 >= 0.99 and prec_l3 > prec_l2
+    assert kept >= 0.6
+    table = level_precision(truth, {"label_l2": l2v, "label_l3": l3v}, synthetic.classes)
+    assert table.loc["all", "label_l3_precision"] == pytest.approx(prec_l3)
+    assert table.loc["all", "label_l3_kept"] == pytest.approx(kept)
+    assert table.loc["all", "label_l2_kept"] == 1.0
+    for c in synthetic.classes:  # per class too
+        sel = l3v == c["id"]
+        assert table.loc[c["name"], "label_l3_precision"] == pytest.approx((truth[sel] == c["id"]).mean())
+        assert table.loc[c["name"], "label_l3_precision"] >= 0.98, c["name"]
+        assert table.loc[c["name"], "label_l3_kept"] >= 0.5, c["name"]
+
+
+def test_quality_flags_explain_every_exclusion(synthetic):
+    l2, out = _l3(synthetic)
+    flags, l3, l2v = out["quality_flags"].values, out["label_l3"].values, l2.values
+    assert flags.dtype == np.uint16
+    np.testing.assert_array_equal(l3 > 0, flags == 0)  # L3 exactly where no flag is set
+    assert np.all(l3[l3 > 0] == l2v[l3 > 0])
+    lsm = synthetic.fractions["layover_shadow_mask"].values
+    assert np.all(flags[lsm == 1] & QUALITY_FLAGS["layover"])
+    assert np.all(flags[lsm == 3] & QUALITY_FLAGS["layover"]) and np.all(flags[lsm == 3] & QUALITY_FLAGS["shadow"])
+    assert not np.any(flags[lsm == 0] & (QUALITY_FLAGS["layover"] | QUALITY_FLAGS["shadow"]))
+    dist = synthetic.fractions["boundary_distance"].values
+    assert np.all((flags[dist < 10] & QUALITY_FLAGS["boundary_buffer"]) != 0)
+    assert np.all((flags[dist >= 10] & QUALITY_FLAGS["boundary_buffer"]) == 0)
+    if l2v[0, 0]:
+        assert flags[0, 0] & QUALITY_FLAGS["invalid_signature"]  # the fixture's NaN pixel
+    assert np.all(flags[l2v == 0] & (QUALITY_FLAGS["no_reference"] | QUALITY_FLAGS["mixed"]))
+    assert np.any(flags & QUALITY_FLAGS["sar_outlier"])
+    assert out["quality_flags"].attrs["flag_meanings"].split()[0] == "no_reference"
+    model = json.loads(out["label_l3"].attrs["sarbd_outlier_model"])
+    assert set(model["classes"]) == {"1", "2", "3", "4"}
+
+
+@pytest.mark.parametrize("method", ["mahalanobis", "mad"])
+def test_outlier_test_false_rejection_rate_on_clean_classes(method):
+    """On clean Gaussian classes the rejection rate is the nominal alpha."""
+    rng = np.random.default_rng(1)
+    n, alpha = 60000, 0.01
+    cov = np.array([[4.0, 1.0, 0.2], [1.0, 2.0, 0.1], [0.2, 0.1, 0.5]])
+    x1 = rng.multivariate_normal([-20, -27, 0.2], cov, n)
+    x2 = rng.multivariate_normal([3, -6, 0.8], np.diag([1.0, 1.0, 0.1]), n)
+    x = np.concatenate([x1, x2])[None]
+    labels = np.repeat([1, 2], n)[None].astype(np.uint8)
+    test = OutlierTest(("a",), method=method, alpha=alpha)
+    models = fit_outlier_model(x, labels, labels > 0, test)
+    _, out = outlier_scores(x, labels, models, method)
+    for cid in (1, 2):
+        frr = out[labels == cid].mean()
+        # mad treats features as independent, so it is only approximately alpha
+        lo, hi = (0.75 * alpha, 1.3 * alpha) if method == "mahalanobis" else (0.3 * alpha, 2.0 * alpha)
+        assert lo < frr < hi, (method, cid, frr)
+    # and gross impostors are caught
+    impostor = np.array([[[3.0, -6.0, 0.8]]])
+    _, caught = outlier_scores(impostor, np.array([[1]], np.uint8), models, method)
+    assert caught.all()
+
+
+def test_small_classes_are_not_tested_and_recorded():
+    x = np.random.default_rng(0).normal(size=(1, 30, 2))
+    labels = np.ones((1, 30), np.uint8)
+    models = fit_outlier_model(x, labels, labels > 0, OutlierTest(("a", "b"), min_samples=50))
+    assert not models[1].tested and models[1].n_fit == 30
+    _, out = outlier_scores(x, labels, models, "mahalanobis")
+    assert not out.any()

@@ -1,0 +1,82 @@
+"""netCDF and Zarr outputs: content, CF/ACDD metadata, chunking, atomicity."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+from sarbd.errors import InputError
+from sarbd.export.cf import check_cf
+from sarbd.export.cube import write_netcdf, write_zarr
+
+
+def test_netcdf_round_trip_and_cf(dataset, tmp_path):
+    path = write_netcdf(dataset, tmp_path / "d.nc")
+    with xr.open_dataset(path, engine="h5netcdf") as back:
+        assert check_cf(back) == []
+        assert back["sigma0_vv"].dims == ("time", "line", "pixel") and back.sizes["time"] == 3
+        np.testing.assert_array_equal(back["sigma0_vv"].values, dataset["sigma0_vv"].values)
+        np.testing.assert_array_equal(back["label_l3"].values, dataset["label_l3"].values)
+        np.testing.assert_array_equal(back["time"].values, dataset["time"].values)
+        np.testing.assert_array_equal(back["line"].values, dataset["line"].values)
+        assert back["label_l3"].dtype == np.uint8 and back["quality_flags"].dtype == np.uint16
+        assert back["sigma0_vv"].encoding["coordinates"] in ("latitude longitude", "longitude latitude")
+        assert back["latitude"].attrs["standard_name"] == "latitude"
+        assert back.attrs["Conventions"] == "CF-1.10, ACDD-1.3"
+        assert back.attrs["geospatial_lat_min"] == pytest.approx(float(dataset["latitude"].min()))
+        assert back.attrs["time_coverage_start"].startswith("2022-02-14T05:50:00")
+        assert back["quality_flags"].attrs["flag_meanings"].split()[-1] == "invalid_signature"
+        np.testing.assert_array_equal(back["split"].attrs["flag_values"], [0, 1, 2, 3])
+        assert back["sigma0_vv"].attrs["coverage_content_type"] == "physicalMeasurement"
+    with h5py.File(path) as f:  # chunked and compressed, one chunk per date
+        assert f["sigma0_vv"].chunks[0] == 1 and f["sigma0_vv"].compression == "gzip"
+        assert "_FillValue" not in f["time"].attrs
+
+
+def test_netcdf_refuses_variables_without_units_and_leaves_nothing(dataset, tmp_path):
+    bad = dataset.copy()
+    bad["sigma0_vv"] = bad["sigma0_vv"].copy()
+    bad["sigma0_vv"].attrs = {"long_name": "x"}
+    with pytest.raises(InputError, match=r"sigma0_vv \(units\)"):
+        write_netcdf(bad, tmp_path / "d.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_complex_variables_become_real_imag_pairs(dataset, tmp_path):
+    ds = dataset[["height"]].copy()
+    z = (np.arange(ds["height"].size).reshape(ds["height"].shape) * (1 + 2j)).astype(np.complex64)
+    ds["interferogram_vv"] = (("line", "pixel"), z, {"units": "1", "long_name": "interferogram"})
+    path = write_netcdf(ds, tmp_path / "c.nc")
+    with xr.open_dataset(path, engine="h5netcdf") as back:
+        np.testing.assert_array_equal(back["interferogram_vv_real"].values, z.real)
+        np.testing.assert_array_equal(back["interferogram_vv_imag"].values, z.imag)
+        assert back["interferogram_vv_imag"].attrs["long_name"] == "interferogram (imag part)"
+
+
+def test_zarr_round_trip(dataset, tmp_path):
+    path = write_zarr(dataset, tmp_path / "d.zarr")
+    assert (path / ".zmetadata").is_file()  # consolidated, format 2
+    back = xr.open_zarr(path)
+    assert check_cf(back) == []
+    np.testing.assert_array_equal(back["coherence_vv"].values, dataset["coherence_vv"].values)
+    assert back["sigma0_vv"].encoding["chunks"][0] == 1
+    assert back.attrs["sarbd_classes"] == dataset.attrs["sarbd_classes"]
+
+
+def test_check_cf_reports_each_broken_rule(dataset):
+    from sarbd.export.cf import prepare_cf
+
+    good = prepare_cf(dataset)
+    assert check_cf(good) == []
+    bad = good.copy()
+    bad["height"].attrs.pop("units")
+    bad["label_l2"].attrs["flag_values"] = np.array([0, 1], np.uint8)
+    bad["latitude"].attrs["units"] = "degree"
+    bad.attrs["Conventions"] = "CF-1.6"
+    bad = bad.rename({"coherence_vv": "coherence vv"})
+    problems = "\n".join(check_cf(bad))
+    for needle in ("height: attribute 'units' is missing", "label_l2: flag_values has 2 entries",
+                   "latitude: needs standard_name", "Conventions", "'coherence vv': name is not CF-safe"):
+        assert needle in problems

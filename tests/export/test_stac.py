@@ -1,0 +1,122 @@
+"""The STAC catalog: structure, extensions, relative links, checksums, README front-matter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pystac
+import yaml
+
+from sarbd.export.stac import EXTENSIONS, multihash_sha256
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_catalog_structure_and_extensions(dataset_folder, dataset):
+    cat = pystac.Catalog.from_file(str(dataset_folder / "catalog.json"))
+    (coll,) = list(cat.get_children())
+    assert coll.id == "synthetic" and coll.license == "CC-BY-4.0"
+    items = {i.id: i for i in coll.get_items()}
+    assert {"synthetic-20220214", "synthetic-20220226", "synthetic-20220310", "synthetic-static",
+            "synthetic-labels-train", "synthetic-labels-validation", "synthetic-labels-test"} == set(items)
+    date = items["synthetic-20220226"]
+    assert set(date.assets) == {"sigma0_vv"} and "sigma0" in date.assets["sigma0_vv"].roles
+    assert date.properties["proj:code"] is None and date.properties["proj:shape"] == [120, 150]
+    assert date.properties["sar:frequency_band"] == "C" and date.properties["sar:polarizations"] == ["VV", "VH"]
+    assert date.properties["sat:orbit_state"] == "ascending" and date.properties["sat:relative_orbit"] == 88
+    assert "view:incidence_angle" in date.properties and date.properties["processing:software"]["sarbd"]
+    for ext in ("sar", "sat", "view", "processing", "projection", "file"):
+        assert EXTENSIONS[ext] in date.stac_extensions
+    lab = items["synthetic-labels-validation"]
+    assert lab.properties["ml-aoi:split"] == "validate" and lab.properties["label:type"] == "raster"
+    assert lab.properties["label:properties"] is None
+    counts = {c["name"]: c["count"] for c in lab.properties["label:overviews"][0]["counts"]}
+    split, l3 = dataset["split"].values, dataset["label_l3"].values
+    assert counts["water"] == int(((split == 2) & (l3 == 1)).sum())
+    assert {"label_l3", "quality_flags", "split"} <= set(lab.assets)
+    sources = [link for link in lab.links if link.rel == "source"]
+    assert len(sources) == 4 and all(link.extra_fields["ml-aoi:role"] == "feature" for link in sources)
+    assert lab.assets["label_l3"].extra_fields["ml-aoi:role"] == "label"
+    assert set(coll.assets) >= {"netcdf", "zarr", "pixels", "chips_16", "chips_64", "readme", "run_log"}
+    # the footprint covers the scene corners
+    lon0, lat0 = float(dataset["longitude"].values[0, 0]), float(dataset["latitude"].values[0, 0])
+    assert [lon0, lat0] in [list(p) for p in date.geometry["coordinates"][0]]
+
+
+def test_links_and_hrefs_are_relative_and_checksums_right(dataset_folder):
+    for path in dataset_folder.rglob("*.json"):
+        if path.parent.name.endswith(".zarr") or ".zarr" in str(path):
+            continue
+        stac = _load(path)
+        for link in stac.get("links", []):
+            assert "://" not in link["href"] and not link["href"].startswith("/"), (path, link)
+            assert (path.parent / link["href"]).resolve().exists()
+        for asset in stac.get("assets", {}).values():
+            target = (path.parent / asset["href"]).resolve()
+            assert target.exists() and not asset["href"].startswith("/")
+            if target.is_file():
+                assert asset["file:size"] == target.stat().st_size
+                assert asset["file:checksum"] == multihash_sha256(target)
+                assert asset["file:checksum"].startswith("1220") and len(asset["file:checksum"]) == 68
+
+
+def test_readme_front_matter_for_eotdl(dataset_folder):
+    text = (dataset_folder / "README.md").read_text()
+    assert text.startswith("---\n")
+    front = yaml.safe_load(text.split("---")[1])
+    assert front["name"] == "synthetic" and front["license"] == "CC-BY-4.0"
+    assert front["authors"] and front["source"]
+    assert _load(dataset_folder / "catalog.json")["type"] == "Catalog"
+
+
+def test_write_dataset_layout_and_summary(dataset_folder, dataset):
+    import pandas as pd
+
+    for rel in ("README.md", "catalog.json", "dataset.zarr", "dataset.nc", "cog/label_l3.tif",
+                "tables/pixels.parquet", "chips/chips_16.parquet", "chips/chips_64.parquet", "run_log.json"):
+        assert (dataset_folder / rel).exists(), rel
+    summary = json.loads((dataset_folder / "summary.json").read_text())
+    l3 = dataset["label_l3"].values
+    assert summary["class_counts"]["label_l3"]["water"] == int((l3 == 1).sum())
+    assert summary["split_balance"]["level"] == "label_l3"
+    assert summary["split_balance"]["pixels"]["train"]["water"] == int(((dataset["split"].values == 1) & (l3 == 1)).sum())
+    chips = pd.read_parquet(dataset_folder / "chips" / "chips_16.parquet")
+    assert len(chips) == summary["chips"]["16"]["count"] > 0
+    pixels = pd.read_parquet(dataset_folder / "tables" / "pixels.parquet")
+    assert len(pixels) == int(((dataset["label_l1"].values > 0) | (dataset["label_l2"].values > 0)
+                               | (l3 > 0)).sum())
+
+
+def test_without_split_one_label_item_and_rewrite_replaces(tmp_path, dataset):
+    from sarbd.export import write_cogs, write_stac
+
+    ds = dataset.drop_vars("split")
+    write_cogs(ds, tmp_path / "cog", variables=["label_l3"])
+    write_stac(tmp_path, ds, collection_id="nosplit")
+    write_stac(tmp_path, ds, collection_id="nosplit")  # a second write replaces the first cleanly
+    cat = pystac.Catalog.from_file(str(tmp_path / "catalog.json"))
+    ids = sorted(i.id for i in cat.get_items(recursive=True))
+    assert ids == ["nosplit-20220214", "nosplit-20220226", "nosplit-20220310", "nosplit-labels"]
+    lab = next(i for i in cat.get_items(recursive=True) if i.id == "nosplit-labels")
+    assert "ml-aoi:split" not in lab.properties
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "catalog.json", "cog", "nosplit"]
+
+
+def test_geocoded_cogs_are_assets_with_their_projection(tmp_path, dataset):
+    from sarbd.export import write_cogs, write_stac
+    from sarbd.export.validate import validate_dataset
+
+    write_cogs(dataset, tmp_path / "cog", variables=["amplitude_dispersion_vv", "label_l3"], geocode=True)
+    write_stac(tmp_path, dataset, collection_id="geo")
+    cat = pystac.Catalog.from_file(str(tmp_path / "catalog.json"))
+    items = {i.id: i for i in cat.get_items(recursive=True)}
+    asset = items["geo-static"].assets["amplitude_dispersion_vv_geocoded"]
+    assert asset.extra_fields["proj:code"] == "EPSG:32631" and len(asset.extra_fields["proj:transform"]) == 6
+    assert items["geo-static"].properties["proj:code"] is None  # the item default stays radar geometry
+    assert "label_l3_geocoded" in items["geo-labels-train"].assets
+    errors = [c for c in validate_dataset(tmp_path, compliance_checker=False)
+              if c.status == "error" and c.category in ("stac", "file", "cog")]
+    assert errors == []
