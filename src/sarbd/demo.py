@@ -24,7 +24,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("radarcode reference data", "sarbd.radarcode"),
     ("labels, chips, splits", "sarbd.dataset"),
     ("export (netCDF, Zarr, COG, STAC)", "sarbd.export"),
-    ("build pipeline", "sarbd.pipeline"),
+    ("build pipeline", "sarbd.pipeline.build"),
     ("train + evaluate", "sarbd.ml"),
     ("HTML report", "sarbd.report"),
 )
@@ -51,6 +51,6 @@ def run_demo(out: Path, size: str = "small", seed: int = 0) -> int:
             "so no dataset was made. Nothing was written."
         )
         return 0
-    from sarbd.pipeline.demo import run_full_demo  # type: ignore[import-not-found]
+    from sarbd.pipeline.demo import run_full_demo
 
     return int(run_full_demo(out=out, size=size, seed=seed, console=console))

@@ -22,12 +22,12 @@ def small_dataset(path):
     meaning = "unlabelled building road railway water"
     ds = xr.Dataset(
         {
-            "sigma0_vv_db": (("time", "line", "pixel"), rng.normal(-10, 3, (nt, nl, npx)).astype(np.float32),
+            "sigma0_db_vv": (("time", "line", "pixel"), rng.normal(-10, 3, (nt, nl, npx)).astype(np.float32),
                              {"units": "dB"}),
             "coherence_vv": (("time", "line", "pixel"), rng.uniform(0, 1, (nt, nl, npx)).astype(np.float32)),
             "interferogram_vv": (("time", "line", "pixel"),
                                  np.exp(1j * rng.uniform(-3, 3, (nt, nl, npx))).astype(np.complex64)),
-            "entropy": (("line", "pixel"), rng.uniform(0, 1, (nl, npx)).astype(np.float32)),
+            "entropy_vv_vh": (("line", "pixel"), rng.uniform(0, 1, (nl, npx)).astype(np.float32)),
             "fraction_building": (("line", "pixel"), rng.uniform(0, 1, (nl, npx)).astype(np.float32)),
             "label_l1": (("line", "pixel"), labels, {"flag_values": np.arange(5, dtype=np.uint8),
                                                      "flag_meanings": meaning}),

@@ -111,6 +111,10 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
             for k, val in defaults.items():
                 attrs.setdefault(k, val)
             out[name].attrs = attrs
+    for name, v in out.data_vars.items():
+        # flags and strings are dimensionless: CF's canonical unit for them is "1"
+        if "units" not in v.attrs and ({"flag_values", "flag_masks"} & set(v.attrs) or v.dtype.kind in "OSUT"):
+            out[name].attrs = {**v.attrs, "units": "1"}
     missing = [f"{k} ({', '.join(a for a in ('units', 'long_name') if a not in v.attrs)})"
                for k, v in out.data_vars.items() if not {"units", "long_name"} <= set(v.attrs)]
     if missing:

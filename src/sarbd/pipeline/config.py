@@ -100,7 +100,13 @@ class CoregistrationConfig(_Strict):
 
     kernel_taps: int = Field(12, ge=4, le=32, description="Resampling kernel length (taps).")
     coherence_window: tuple[int, int] = Field((2, 10), description="(lines, pixels) of the coherence window.")
-    looks: tuple[int, int] = Field((1, 1), description="(lines, pixels) multilook factors of the products.")
+    refine: Literal["off", "report", "apply"] = Field(
+        "apply", description="Residual constant shift by intensity cross-correlation: ignore, report, or correct."
+    )
+    esd: bool = Field(True, description="TOPS: correct the azimuth misregistration by Enhanced Spectral Diversity.")
+    tops_reramp: Literal["secondary", "reference"] = Field(
+        "secondary", description="TOPS: reramp with the secondary's own ramp (real data) or the reference's."
+    )
 
 
 class FilterConfig(_Strict):
@@ -132,7 +138,14 @@ class LabelsConfig(_Strict):
     l2_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Minimum area fraction of the majority class.")
     l3_buffer_m: float = Field(10.0, ge=0.0, description="Boundary buffer excluded from L3, metres.")
     l3_outlier_probability: float = Field(
-        0.999, gt=0.5, lt=1.0, description="Chi-square quantile of the per-class SAR consistency test."
+        0.99, gt=0.5, lt=1.0, description="1 - nominal false-rejection rate of the per-class SAR consistency test."
+    )
+    l3_outlier_method: Literal["mahalanobis", "mad"] = Field(
+        "mahalanobis", description="Per-class outlier test (robust Mahalanobis distance or per-feature MAD)."
+    )
+    l3_features: list[str] = Field(
+        default_factory=lambda: ["sigma0_db_vv", "sigma0_db_vh", "coherence_mean_vv", "amplitude_dispersion_vv"],
+        description="Signature expressions the L3 consistency test uses (missing ones are skipped).",
     )
 
 

@@ -29,11 +29,12 @@ __all__ = ["Report", "write_report"]
 #: Signatures shown in the quicklook panel, in this order, when present (like the
 #: AlignSAR figure of fourteen signatures, with calibrated values).
 QUICKLOOK_ORDER: tuple[tuple[str, str], ...] = (
-    ("sigma0_vv_db", "gray"), ("sigma0_vh_db", "gray"), ("amplitude_vv", "gray"), ("amplitude_vh", "gray"),
-    ("interferometric_phase_vv", "twilight"), ("coherence_vv", "viridis"), ("intensity_sum", "gray"),
-    ("intensity_difference", "RdBu_r"), ("co_cross_ratio_db", "magma"), ("cross_pol_correlation", "viridis"),
-    ("cross_product", "magma"), ("entropy", "plasma"), ("alpha_mean", "plasma"), ("rvi", "YlGn"),
-    ("dprvi", "YlGn"), ("amplitude_dispersion_vv", "cividis"),
+    ("sigma0_db_vv", "gray"), ("sigma0_db_vh", "gray"), ("amplitude_vv", "gray"), ("amplitude_vh", "gray"),
+    ("interferometric_phase_vv", "twilight"), ("coherence_vv", "viridis"), ("intensity_sum_vv_vh", "gray"),
+    ("intensity_difference_vv_vh", "RdBu_r"), ("intensity_ratio_db_vv_vh", "magma"),
+    ("pol_correlation_vv_vh", "viridis"), ("cross_product_vv_vh", "magma"), ("entropy_vv_vh", "plasma"),
+    ("alpha_vv_vh", "plasma"), ("rvi_vv_vh", "YlGn"), ("dprvi_vv_vh", "YlGn"),
+    ("amplitude_dispersion_vv", "cividis"),
 )
 
 _CSS = """

@@ -1,0 +1,381 @@
+"""``sarbd build``: products + reference geodata -> a SARbd dataset folder.
+
+The stages, each cached by a hash of its inputs and settings
+(:mod:`sarbd.pipeline.cache`)::
+
+    ingest -> coregister (geometry + resampling + InSAR) -> signatures
+           -> radarcode -> label -> export
+
+Only wiring lives here: every stage calls the library function of its package.
+Geometry, coregistration and InSAR run as one cached stage because
+:func:`sarbd.coregistration.coregister` computes them together from the same
+offsets (see docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sarbd import __version__
+from sarbd.core.scene import Scene
+from sarbd.errors import ConfigError, InputError
+from sarbd.pipeline.cache import StageCache, StageRecord, file_fingerprint, stage_key
+from sarbd.pipeline.config import BuildConfig, ReferenceLayer, load_config
+from sarbd.utils.log import get_logger
+
+__all__ = ["BuildResult", "build"]
+
+log = get_logger(__name__)
+
+#: Bump a stage's version when its code changes what it writes.
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "1", "label": "1",
+                  "export": "1"}
+
+CACHE_FOLDER = ".sarbd-cache"
+
+
+@dataclass
+class BuildResult:
+    """What a build produced."""
+
+    directory: Path
+    stages: list[StageRecord]
+    summary: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def recomputed(self) -> list[str]:
+        """Names of the stages computed in this run (not taken from the cache)."""
+        return [s.name for s in self.stages if not s.cached]
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "sarbd": __version__}
+    for pkg in ("numpy", "xarray", "dask", "numba", "zarr", "rasterio", "pyproj", "geopandas", "pystac", "torch"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+# -- stage helpers ---------------------------------------------------------------------
+
+def _open_scenes(config: BuildConfig) -> tuple[Scene, list[Scene]]:
+    from sarbd.products import open_product
+
+    inputs = config.inputs
+    paths = list(inputs.products)
+    ref_path = inputs.reference_product or paths[0]
+    if ref_path not in paths:
+        paths.insert(0, ref_path)
+    for p in paths:
+        if not Path(p).exists():
+            raise InputError("product not found", path=p, hint="check inputs.products in the configuration")
+    scenes = [open_product(p, swath=inputs.swath, orbit=inputs.orbits) for p in paths]
+    for p, s in zip(paths, scenes, strict=True):
+        missing = [pol for pol in inputs.polarizations if pol not in s.polarizations]
+        if missing:
+            raise InputError(
+                f"product has no {'/'.join(missing)} polarisation (it has {'/'.join(s.polarizations)})",
+                path=p, hint="set inputs.polarizations to the polarisations every date has",
+            )
+    ref_index = paths.index(ref_path)
+    reference = scenes.pop(ref_index)
+    return reference, scenes
+
+
+def _aoi_window(config: BuildConfig, reference: Scene) -> tuple[int, int, int, int] | None:
+    aoi = config.aoi
+    if aoi.window is not None:
+        return aoi.window
+    if aoi.bbox is None and aoi.polygon is None:
+        return None
+    import shapely
+
+    from sarbd.geometry import geo2rdr
+
+    if aoi.bbox is not None:
+        geom = shapely.box(*aoi.bbox)
+    else:
+        import geopandas as gpd
+
+        gdf = gpd.read_file(aoi.polygon)
+        if gdf.crs is None:
+            raise InputError("AOI polygon has no CRS", path=aoi.polygon)
+        geom = gdf.to_crs("EPSG:4326").union_all()
+    ring = np.asarray(shapely.segmentize(geom.envelope, 0.001).exterior.coords)
+    grid = reference.radar_grid.with_epoch(reference.orbit.reference_epoch)
+    t, r, ok = geo2rdr(ring[:, 1], ring[:, 0], np.zeros(len(ring)), reference.orbit,
+                       look_side=grid.look_side, wavelength=grid.wavelength)
+    if not np.any(ok):
+        raise InputError("the AOI does not map onto the reference orbit", path=aoi.polygon)
+    lines = grid.azimuth_time_to_line(t[ok])
+    pixels = grid.slant_range_to_pixel(r[ok])
+    l0 = int(max(np.floor(lines.min()), 0))
+    l1 = int(min(np.ceil(lines.max()) + 1, grid.length))
+    p0 = int(max(np.floor(pixels.min()), 0))
+    p1 = int(min(np.ceil(pixels.max()) + 1, grid.width))
+    if l1 <= l0 or p1 <= p0:
+        raise InputError(
+            f"the AOI {aoi.bbox or aoi.polygon} does not overlap the reference radar grid",
+            hint="check the AOI coordinates (lon_min, lat_min, lon_max, lat_max) against `sarbd info`",
+        )
+    return (l0, p0, l1 - l0, p1 - p0)
+
+
+def _read_reference_layers(layers: list[ReferenceLayer]) -> Any:
+    """All reference layers as one GeoDataFrame (EPSG:4326) with ``sarbd_class``/width/height columns."""
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
+    frames = []
+    for layer in layers:
+        if not Path(layer.path).exists():
+            raise InputError("reference file not found", path=layer.path)
+        names = [layer.layer] if layer.layer else [str(n) for n in pyogrio.list_layers(layer.path)[:, 0]]
+        for name in names:
+            gdf = gpd.read_file(layer.path, layer=name)
+            if gdf.crs is None:
+                raise InputError(f"layer {name!r} has no CRS", path=layer.path,
+                                 hint="assign one, e.g. with ogr2ogr -a_srs EPSG:xxxx")
+            if len(gdf) == 0:
+                continue
+            if layer.class_name:
+                cls = pd.Series(layer.class_name, index=gdf.index)
+            elif layer.class_field:
+                if layer.class_field not in gdf.columns:
+                    raise InputError(f"layer {name!r} has no field {layer.class_field!r} "
+                                     f"(fields: {', '.join(map(str, gdf.columns))})", path=layer.path)
+                cls = gdf[layer.class_field].astype(str)
+            else:
+                cls = pd.Series(name, index=gdf.index)
+            if layer.class_map:
+                cls = cls.map(lambda v, m=layer.class_map: m.get(v, v))
+            out = gpd.GeoDataFrame({"sarbd_class": cls.values}, geometry=gdf.geometry.values, crs=gdf.crs)
+            for src, dst in ((layer.width_field, "sarbd_width"), (layer.height_field, "sarbd_height")):
+                if src and src in gdf.columns:
+                    out[dst] = gdf[src].astype(float).values
+            frames.append(out.to_crs("EPSG:4326"))
+    if not frames:
+        raise InputError("the reference layers contain no features", path=layers[0].path if layers else None)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+
+
+def _classes(config: BuildConfig, found: list[str]) -> list[dict[str, Any]]:
+    names = list(config.inputs.classes) or sorted(set(found))
+    unknown = sorted(set(found) - set(names))
+    if unknown and config.inputs.classes:
+        log.warning("reference classes %s are not in inputs.classes and are ignored", unknown)
+    return [{"id": i + 1, "name": n} for i, n in enumerate(names)]
+
+
+# -- the build -----------------------------------------------------------------------
+
+def build(
+    config: BuildConfig | str | Path,
+    *,
+    on_stage: Callable[[str, str], None] | None = None,
+) -> BuildResult:
+    """Run the whole build; stages whose inputs and settings are unchanged are skipped.
+
+    Parameters
+    ----------
+    config
+        A :class:`BuildConfig` or the path of a YAML configuration.
+    on_stage
+        Called as ``on_stage(name, "start"|"done"|"cached")`` for progress display.
+
+    Returns
+    -------
+    BuildResult
+        The dataset folder, the stage records (timings, cached or not) and a summary
+        (class counts per level, split balance, chips).
+    """
+    if not isinstance(config, BuildConfig):
+        config = load_config(config)
+    notify = on_stage or (lambda name, state: None)
+    start = time.perf_counter()
+    out = Path(config.outputs.directory)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = StageCache(out / CACHE_FOLDER)
+    settings = config.resolved()
+    inputs = config.inputs
+
+    def run(name: str, key: str, compute: Callable[[Path], dict[str, Any] | None]) -> StageRecord:
+        cached = cache.is_complete(name, key)
+        notify(name, "cached" if cached else "start")
+        rec = cache.run(name, key, compute)
+        notify(name, "cached" if cached else "done")
+        return rec
+
+    # ingest: which products, which window
+    products = [str(p) for p in inputs.products]
+    ingest_key = stage_key("ingest", STAGE_VERSIONS["ingest"], {
+        "products": [file_fingerprint(p) for p in products],
+        "reference": str(inputs.reference_product or products[0]),
+        "swath": inputs.swath, "polarizations": inputs.polarizations,
+        "orbits": file_fingerprint(inputs.orbits) if inputs.orbits else None,
+        "aoi": settings["aoi"],
+    }, [])
+    reference, secondaries = _open_scenes(config)
+
+    def do_ingest(folder: Path) -> dict[str, Any]:
+        window = _aoi_window(config, reference)
+        info = {"window": window, "reference": reference.metadata.get("product_name"),
+                "dates": [str(s.metadata.get("start_time")) for s in [reference, *secondaries]]}
+        (folder / "ingest.json").write_text(json.dumps(info, default=str, indent=2))
+        return info
+
+    rec_ingest = run("ingest", ingest_key, do_ingest)
+    window = rec_ingest.info.get("window")
+    if window:
+        reference = reference.crop(*window)
+
+    # coregister (+ geometry + InSAR)
+    dem_fp = file_fingerprint(inputs.dem) if inputs.dem else None
+    coreg_settings = {**settings["coregistration"], "dem": dem_fp, "polarizations": inputs.polarizations}
+    coreg_key = stage_key("coregister", STAGE_VERSIONS["coregister"], coreg_settings, [ingest_key])
+
+    def do_coregister(folder: Path) -> dict[str, Any]:
+        from sarbd.coregistration import coregister, write_stack
+
+        stack = coregister(
+            reference, secondaries, dem=str(inputs.dem) if inputs.dem else None,
+            polarizations=inputs.polarizations, window=config.coregistration.coherence_window,
+            kernel_taps=config.coregistration.kernel_taps, chunks=config.compute.chunks,
+            refine=config.coregistration.refine, esd=config.coregistration.esd,
+            tops_reramp=config.coregistration.tops_reramp,
+        )
+        write_stack(stack, folder / "stack.zarr")
+        return {"dates": int(stack.sizes.get("time", 1)), "shape": [int(stack.sizes["line"]),
+                                                                   int(stack.sizes["pixel"])]}
+
+    rec_coreg = run("coregister", coreg_key, do_coregister)
+    stack = xr.open_zarr(rec_coreg.path / "stack.zarr")
+
+    # signatures
+    sig_settings = settings["signatures"]
+    sig_key = stage_key("signatures", STAGE_VERSIONS["signatures"], sig_settings, [coreg_key])
+
+    def do_signatures(folder: Path) -> dict[str, Any]:
+        import sarbd.signatures as sig
+
+        names = None if config.signatures.select == "all" else list(config.signatures.select)
+        flt = config.signatures.filter
+        features = sig.compute(
+            stack, names, window=config.signatures.window,
+            filter=None if flt.name == "none" else ("quegan_yu" if flt.name == "quegan" else flt.name),
+            filter_kwargs=None if flt.name == "none" else {"window": flt.window},
+        )
+        sig.write(features, folder / "features.zarr")
+        return {"signatures": len(features.data_vars)}
+
+    rec_sig = run("signatures", sig_key, do_signatures)
+    features = xr.open_zarr(rec_sig.path / "features.zarr")
+
+    # radarcode
+    if not inputs.reference:
+        raise ConfigError("inputs.reference is empty: a SARbd dataset needs reference geodata for L2/L3",
+                          hint="add reference layers (e.g. a GeoPackage of buildings, roads, water)")
+    rc_settings = {
+        "layers": [{**layer.model_dump(mode="json"), "fingerprint": file_fingerprint(layer.path)}
+                   for layer in inputs.reference],
+        "dem": dem_fp, "buffer": config.labels.l3_buffer_m, "threshold": config.labels.l2_threshold,
+    }
+    rc_key = stage_key("radarcode", STAGE_VERSIONS["radarcode"], rc_settings, [coreg_key])
+
+    def do_radarcode(folder: Path) -> dict[str, Any]:
+        from sarbd.radarcode import radarcode
+
+        gdf = _read_reference_layers(inputs.reference)
+        width_field = "sarbd_width" if "sarbd_width" in gdf.columns else None
+        height_field = "sarbd_height" if "sarbd_height" in gdf.columns else None
+        result = radarcode(
+            gdf, stack, class_field="sarbd_class", dem=str(inputs.dem) if inputs.dem else None,
+            buffer=config.labels.l3_buffer_m, threshold=config.labels.l2_threshold,
+            width_field=width_field, height_field=height_field, chunks=config.compute.chunks,
+        )
+        result.to_zarr(folder / "reference.zarr", mode="w", zarr_format=2, consolidated=True)
+        return {"classes": sorted(str(c) for c in gdf["sarbd_class"].unique())}
+
+    rec_rc = run("radarcode", rc_key, do_radarcode)
+    radarcoded = xr.open_zarr(rec_rc.path / "reference.zarr")
+    classes = _classes(config, rec_rc.info.get("classes", []))
+
+    # label: L1 / L2 / L3, splits
+    label_settings = {**settings["labels"], "chips": settings["chips"], "classes": classes}
+    label_key = stage_key("label", STAGE_VERSIONS["label"], label_settings, [sig_key, rc_key])
+
+    def do_label(folder: Path) -> dict[str, Any]:
+        from sarbd.dataset import OutlierTest, class_counts, label_l1, label_l2, label_l3
+        from sarbd.dataset.splits import assign_splits
+
+        lab = config.labels
+        fractions = radarcoded[[v for v in radarcoded.data_vars if str(v).startswith("fraction_")]]
+        l1 = label_l1(features, [(r.class_name, r.expression) for r in lab.l1_rules], classes)
+        l2 = label_l2(fractions, classes, lab.l2_threshold)
+        features_present = [f for f in lab.l3_features if _expression_available(f, features)]
+        test = OutlierTest(tuple(features_present), method=lab.l3_outlier_method,
+                           alpha=1.0 - lab.l3_outlier_probability) if features_present else None
+        l3 = label_l3(l2, features, radarcoded["boundary_distance"], stack["layover_shadow_mask"],
+                      lab.l3_buffer_m, test, fractions, lab.l2_threshold)
+        chips = config.chips
+        split = assign_splits(l2, chips.block, chips.buffer,
+                              dict(zip(("train", "validation", "test"), chips.fractions, strict=True)), chips.seed)
+        labels = xr.merge([l1.rename("label_l1"), l2.rename("label_l2"), l3, split.rename("split")],
+                          combine_attrs="drop_conflicts")
+        labels.to_zarr(folder / "labels.zarr", mode="w", zarr_format=2, consolidated=True)
+        return {"counts": {lvl: class_counts(labels[f"label_{lvl}"], classes) for lvl in ("l1", "l2", "l3")}}
+
+    rec_label = run("label", label_key, do_label)
+    labels = xr.open_zarr(rec_label.path / "labels.zarr")
+
+    # export
+    export_key = stage_key("export", STAGE_VERSIONS["export"], settings["outputs"], [label_key, sig_key, rc_key])
+    records_so_far = cache.records
+
+    def do_export(folder: Path) -> dict[str, Any]:
+        from sarbd.dataset.assemble import assemble_dataset
+        from sarbd.export.dataset import write_dataset
+
+        l3 = labels[["label_l3", "quality_flags"]]
+        ds = assemble_dataset(stack, features, radarcoded,
+                              [labels["label_l1"], labels["label_l2"], l3], classes, labels["split"])
+        run_log = {
+            "sarbd_version": __version__, "versions": _versions(), "config": settings,
+            "stages": [{"name": r.name, "key": r.key, "cached": r.cached, "seconds": round(r.seconds, 3),
+                        "info": r.info} for r in records_so_far],
+        }
+        summary = write_dataset(
+            ds, out, chip_sizes=config.chips.sizes, geocode=config.outputs.cog_geocode,
+            dem=inputs.dem, run_log=run_log,
+            stac={"collection_id": config.outputs.name, "license": config.outputs.license,
+                  "authors": config.outputs.authors},
+        )
+        return json.loads(json.dumps(summary, default=str))
+
+    if cache.is_complete("export", export_key) and not (out / "dataset.zarr").exists():
+        # the dataset was deleted by hand: write it again
+        import shutil
+
+        shutil.rmtree(cache.path_for("export", export_key), ignore_errors=True)
+    rec_export = run("export", export_key, do_export)
+    return BuildResult(out, list(cache.records), rec_export.info, time.perf_counter() - start)
+
+
+def _expression_available(expression: str, ds: xr.Dataset) -> bool:
+    from sarbd.dataset.expressions import variables_in
+
+    return all(name in ds for name in variables_in(expression))
