@@ -1,0 +1,462 @@
+"""Lazy, cached access to the quantities signatures are computed from.
+
+:class:`StackInputs` wraps a coregistered stack (``docs/formats.md``) and hands
+out Dask arrays ``(time, line, pixel)``: SLCs, calibrated backscatter with the
+thermal noise removed, window-averaged covariance matrices and their eigen-
+descriptors, coherence. Every intermediate is built once and shared by all the
+signatures that use it, so one Dask graph computes the whole catalogue.
+
+Two kinds of stack are accepted:
+
+* the SLC stack of ``docs/formats.md`` (``slc_<pol>``, ``cal_<kind>_<pol>``,
+  ``noise_<pol>``, ``interferogram_<pol>``, ``coherence_<pol>``);
+* a backscatter-only stack (GRD, OPERA RTC) with calibrated, noise-corrected
+  linear power ``sigma0_<pol>`` / ``beta0_<pol>`` / ``gamma0_<pol>``
+  ``(time, line, pixel)``. Signatures that need phase (C2 off-diagonal, entropy,
+  coherence, ...) are then unavailable.
+
+NaN rule
+--------
+* No data is NaN in the stack (SLC, calibration factor or noise). An SLC sample
+  exactly 0 + 0j is a valid (dark) sample by default -- in 16-bit Sentinel-1 SLCs
+  of calm sea about 0.3 % of the samples are -- unless ``zero_is_nodata=True``
+  (for stacks whose no-data areas are zero-filled). Its phase is NaN either way.
+* Noise-corrected power ``(|DN|^2 - eta) / A^2`` below 0 is NaN with
+  ``negative="nan"`` (default) or ``floor`` with ``negative="floor"``.
+* Logarithms (dB) of values <= 0 are NaN.
+* Window means leave NaN and out-of-image samples out (fewer looks at the image
+  border, never zero padding); a window without a finite sample is NaN.
+* Ratios with a zero or NaN denominator are NaN. Nothing is ever +-inf.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from sarbd.errors import ConfigError, InputError
+from sarbd.filters import boxcar, goldstein
+from sarbd.filters._chunked import apply_spatial, as_window
+
+__all__ = ["BACKSCATTER_KINDS", "DEFAULT_CHUNKS", "POL_ORDER", "StackInputs", "default_chunks"]
+
+log = logging.getLogger(__name__)
+
+BACKSCATTER_KINDS = ("sigma0", "beta0", "gamma0")
+POL_ORDER = ("hh", "hv", "vh", "vv")
+#: Default Dask chunks: all dates in one chunk (temporal statistics need no rechunk),
+#: at most 4096 pixels, and as many lines as keep a chunk near CHUNK_ELEMENTS samples.
+DEFAULT_CHUNKS = {"time": -1, "line": 256, "pixel": 4096}
+CHUNK_ELEMENTS = 4_000_000
+
+
+def default_chunks(n_time: int, n_pixel: int) -> dict[str, int]:
+    """Chunks for a stack: all dates, <= 4096 pixels, lines for ~CHUNK_ELEMENTS samples."""
+    pixel = min(DEFAULT_CHUNKS["pixel"], n_pixel)
+    lines = CHUNK_ELEMENTS // max(n_time * pixel, 1)
+    return {"time": -1, "line": int(min(max(lines // 16 * 16, 32), 1024)), "pixel": pixel}
+_CO_CROSS = (("vv", "vh"), ("hh", "hv"))
+
+
+def _nan_where(cond: Any, x: Any) -> Any:
+    return da.where(cond, np.nan, x)
+
+
+def safe_db(x: Any) -> Any:
+    """10 log10(x), NaN where x <= 0 or NaN (never -inf)."""
+    pos = x > 0
+    return da.where(pos, 10.0 * da.log10(da.where(pos, x, 1.0)), np.nan).astype(np.float32)
+
+
+def safe_ratio(num: Any, den: Any) -> Any:
+    """num / den, NaN where den == 0 or either is NaN (never inf)."""
+    ok = (den != 0) & da.isfinite(den) & da.isfinite(num)
+    return da.where(ok, num / da.where(ok, den, 1.0), np.nan).astype(np.float32)
+
+
+class StackInputs:
+    """Lazily derived inputs of the signatures, for one stack and one set of options.
+
+    Parameters
+    ----------
+    stack
+        Coregistered stack (``docs/formats.md``) or backscatter-only stack.
+    window
+        (lines, pixels) of the window means (C2, coherence, phase statistics).
+    backscatter
+        Which calibration the multi-pol and temporal signatures use: ``sigma0``,
+        ``beta0`` or ``gamma0``; ``None`` picks sigma0 when the stack has its LUT,
+        else the first backscatter variable present.
+    noise_removal
+        Subtract the thermal noise power ``noise_<pol>`` (SLC stacks).
+    negative, floor
+        Rule for noise-corrected power below zero: ``"nan"`` or ``"floor"``
+        (replace values below ``floor`` by ``floor``, linear power).
+    speckle_filter
+        ``None``, a name (``boxcar``, ``lee``, ``refined_lee``, ``quegan_yu``), a
+        ``torch.nn.Module`` (run with :func:`sarbd.filters.apply_torch`) or a callable
+        ``f(dask_array[time, line, pixel]) -> dask_array`` applied to calibrated
+        intensity before the noise is subtracted.
+    filter_kwargs
+        Keyword arguments of the filter (``window``, ``enl``, ``depth``...).
+    phase_filter
+        ``None`` or ``"goldstein"`` for the interferometric phase.
+    zero_is_nodata
+        Treat SLC samples exactly 0 + 0j as no data (NaN).
+    chunks
+        Dask chunks applied to the stack's variables (default: :func:`default_chunks`).
+    """
+
+    def __init__(
+        self,
+        stack: xr.Dataset,
+        *,
+        window: Any = (5, 5),
+        backscatter: str | None = None,
+        noise_removal: bool = True,
+        negative: str = "nan",
+        floor: float = 1e-5,
+        speckle_filter: Any = None,
+        filter_kwargs: dict[str, Any] | None = None,
+        phase_filter: str | None = None,
+        phase_filter_kwargs: dict[str, Any] | None = None,
+        ps_threshold: float = 0.25,
+        zero_is_nodata: bool = False,
+        chunks: dict[str, int] | None = None,
+    ) -> None:
+        for dim in ("time", "line", "pixel"):
+            if dim not in stack.dims:
+                raise InputError(
+                    f"the stack has no {dim!r} dimension (dims: {tuple(stack.dims)})",
+                    hint="give a coregistered stack as described in docs/formats.md",
+                )
+        if negative not in ("nan", "floor"):
+            raise ConfigError(f"negative must be 'nan' or 'floor', got {negative!r}")
+        if floor <= 0:
+            raise ConfigError("floor must be positive (linear power)")
+        self.window = as_window(window)
+        self.noise_removal = noise_removal
+        self.negative = negative
+        self.floor = float(floor)
+        self.speckle_filter = speckle_filter
+        self.filter_kwargs = dict(filter_kwargs or {})
+        self.phase_filter = phase_filter
+        self.phase_filter_kwargs = dict(phase_filter_kwargs or {})
+        self.ps_threshold = float(ps_threshold)
+        self.zero_is_nodata = bool(zero_is_nodata)
+        if phase_filter not in (None, "goldstein"):
+            raise ConfigError(f"unknown phase filter {phase_filter!r}", hint="use 'goldstein' or none")
+        self.ds = stack
+        self.chunks = dict(chunks) if chunks else None
+        self.pols = self._detect_pols()
+        if not self.pols:
+            raise InputError(
+                "the stack has no slc_<pol>, sigma0_<pol>, beta0_<pol> or gamma0_<pol> variable",
+                hint="give a coregistered stack as described in docs/formats.md",
+            )
+        self.backscatter_kind = self._pick_kind(backscatter)
+        self._cache: dict[Any, Any] = {}
+
+    # -- discovery -------------------------------------------------------------------
+    def _detect_pols(self) -> list[str]:
+        found = set()
+        for name in self.ds.data_vars:
+            prefix, _, pol = str(name).rpartition("_")
+            if prefix in ("slc", *BACKSCATTER_KINDS) and pol in POL_ORDER:
+                found.add(pol)
+        return [p for p in POL_ORDER if p in found]
+
+    def _pick_kind(self, kind: str | None) -> str:
+        if kind is not None:
+            if kind not in BACKSCATTER_KINDS:
+                raise ConfigError(f"backscatter must be one of {BACKSCATTER_KINDS}, got {kind!r}")
+            return kind
+        for k in BACKSCATTER_KINDS:
+            if any(self.has_backscatter(p, k) for p in self.pols):
+                return k
+        return "sigma0"
+
+    def has(self, name: str) -> bool:
+        return name in self.ds.variables
+
+    def has_backscatter(self, pol: str, kind: str) -> bool:
+        return self.has(f"{kind}_{pol}") or (self.has(f"slc_{pol}") and self.has(f"cal_{kind}_{pol}"))
+
+    def pairs(self, scope: str) -> list[tuple[str, str]]:
+        """Polarisation pairs of a scope, co-pol first (VV/VH, HH/HV; HH/VV)."""
+        cross = [p for p in _CO_CROSS if p[0] in self.pols and p[1] in self.pols]
+        copol = [("hh", "vv")] if {"hh", "vv"} <= set(self.pols) else []
+        return {"cross_pair": cross, "copol_pair": copol, "pair": cross + copol}[scope]
+
+    def keys(self, scope: str) -> list[Any]:
+        if scope == "pol":
+            return list(self.pols)
+        if scope == "stack":
+            return [None]
+        return list(self.pairs(scope))
+
+    def available(self, requirement: str, key: Any) -> bool:
+        """Whether the stack has what ``requirement`` needs for ``key`` (pol or pair)."""
+        pols = [key] if isinstance(key, str) else list(key or [])
+        req, _, arg = requirement.partition(":")
+        if req == "slc":
+            return all(self.has(f"slc_{p}") for p in pols)
+        if req == "backscatter":
+            return all(self.has_backscatter(p, self.backscatter_kind) for p in pols)
+        if req == "calibration":
+            return all(self.has_backscatter(p, arg) for p in pols)
+        if req == "c2":
+            return all(self.has(f"slc_{p}") and self.has(f"cal_{self.backscatter_kind}_{p}") for p in pols)
+        if req == "interferogram":
+            return all(self.has(f"interferogram_{p}") for p in pols)
+        if req == "coherence":
+            return all(
+                self.has(f"coherence_{p}")
+                or (self.has(f"interferogram_{p}") and self.has(f"slc_{p}") and self.reference_index() is not None)
+                for p in pols
+            )
+        if req == "time2":
+            return self.ds.sizes["time"] >= 2
+        raise ConfigError(f"unknown signature input {requirement!r}")
+
+    def reference_index(self) -> int | None:
+        """Index of the reference date (temporal_baseline == 0, or attrs reference_date)."""
+        if "temporal_baseline" in self.ds.variables:
+            tb = np.asarray(self.ds["temporal_baseline"].values, dtype=float)
+            hits = np.flatnonzero(np.abs(tb) < 1e-6)
+            if hits.size:
+                return int(hits[0])
+        ref = self.ds.attrs.get("reference_date")
+        if ref is not None:
+            times = self.ds["time"].values.astype("datetime64[D]")
+            try:
+                hits = np.flatnonzero(times == np.datetime64(str(ref)[:10].replace("/", "-"), "D"))
+            except ValueError:
+                hits = np.array([], dtype=int)
+            if hits.size:
+                return int(hits[0])
+        return None
+
+    # -- raw variables -----------------------------------------------------------------
+    def var(self, name: str) -> da.Array:
+        """A stack variable as a Dask array, with the configured chunks."""
+        key = ("var", name)
+        if key not in self._cache:
+            arr = self.ds[name]
+            chunks = self.chunks
+            if chunks is None:
+                chunks = default_chunks(self.ds.sizes["time"], self.ds.sizes["pixel"])
+            if chunks is not None:
+                arr = arr.chunk({d: chunks[d] for d in arr.dims if d in chunks})
+            self._cache[key] = arr.data if isinstance(arr.data, da.Array) else da.asarray(arr.data)
+        return self._cache[key]
+
+    def slc(self, pol: str) -> da.Array:
+        """SLC, complex64 (exact zeros as NaN if ``zero_is_nodata``)."""
+        key = ("slc", pol)
+        if key not in self._cache:
+            s = self.var(f"slc_{pol}").astype(np.complex64)
+            if self.zero_is_nodata:
+                s = da.where(s == 0, np.complex64(np.nan), s)
+            self._cache[key] = s
+        return self._cache[key]
+
+    def intensity_dn(self, pol: str) -> da.Array:
+        """|DN|^2, uncalibrated, float32."""
+        s = self.slc(pol)
+        return (s.real * s.real + s.imag * s.imag).astype(np.float32)
+
+    # -- calibrated backscatter ---------------------------------------------------------
+    def calibrated_power(self, pol: str, kind: str) -> da.Array:
+        """|DN|^2 / A^2 (noise not removed), or the stack's precalibrated power."""
+        key = ("calpow", pol, kind)
+        if key not in self._cache:
+            if self.has(f"slc_{pol}") and self.has(f"cal_{kind}_{pol}"):
+                p = self.intensity_dn(pol) * self.var(f"cal_{kind}_{pol}").astype(np.float32)
+            elif self.has(f"{kind}_{pol}"):
+                p = self.var(f"{kind}_{pol}").astype(np.float32)
+                p = da.where(da.isfinite(p), p, np.nan)
+            else:
+                raise InputError(f"the stack has neither slc_{pol} + cal_{kind}_{pol} nor {kind}_{pol}")
+            self._cache[key] = p
+        return self._cache[key]
+
+    def noise_power(self, pol: str, kind: str) -> da.Array | None:
+        """eta / A^2 if noise removal applies (SLC stacks with noise_<pol>), else None."""
+        if self.noise_removal and self.has(f"noise_{pol}") and self.has(f"slc_{pol}") and self.has(f"cal_{kind}_{pol}"):
+            return (self.var(f"noise_{pol}").astype(np.float32) * self.var(f"cal_{kind}_{pol}").astype(np.float32))
+        return None
+
+    def apply_negative_rule(self, x: da.Array) -> da.Array:
+        if self.negative == "nan":
+            return _nan_where(x < 0, x).astype(np.float32)
+        return da.where(x < self.floor, np.float32(self.floor), x).astype(np.float32)
+
+    def speckle_filtered(self, x: da.Array) -> da.Array:
+        """Apply the configured speckle filter to an intensity stack (time, line, pixel)."""
+        f = self.speckle_filter
+        if f is None:
+            return x
+        from sarbd import filters
+
+        kw = dict(self.filter_kwargs)
+        if isinstance(f, str):
+            funcs: dict[str, Callable[..., Any]] = {
+                "boxcar": filters.boxcar,
+                "lee": filters.lee,
+                "refined_lee": filters.refined_lee,
+                "quegan_yu": filters.quegan_yu,
+            }
+            if f not in funcs:
+                raise ConfigError(
+                    f"unknown speckle filter {f!r}", hint=f"use one of {', '.join(funcs)}, or a torch module"
+                )
+            return funcs[f](x, **kw).astype(np.float32)
+        try:
+            import torch
+
+            is_module = isinstance(f, torch.nn.Module)
+        except ImportError:  # pragma: no cover - torch is a dependency
+            is_module = False
+        if is_module:
+            return filters.apply_torch(x, f, **kw).astype(np.float32)
+        if callable(f):
+            return f(x, **kw)
+        raise ConfigError(f"speckle filter must be a name, a torch module or a callable, got {f!r}")
+
+    def backscatter(self, pol: str, kind: str | None = None) -> da.Array:
+        """Calibrated, speckle-filtered (if configured), noise-corrected power, linear."""
+        kind = kind or self.backscatter_kind
+        key = ("bs", pol, kind)
+        if key not in self._cache:
+            p = self.speckle_filtered(self.calibrated_power(pol, kind))
+            n = self.noise_power(pol, kind)
+            if n is not None:
+                p = p - n
+            self._cache[key] = self.apply_negative_rule(p)
+        return self._cache[key]
+
+    def amplitude(self, pol: str) -> da.Array:
+        """Calibrated amplitude sqrt(|DN|^2/A^2), noise not removed, unfiltered."""
+        return da.sqrt(self.calibrated_power(pol, self.backscatter_kind)).astype(np.float32)
+
+    # -- window statistics ---------------------------------------------------------------
+    def window_mean(self, x: da.Array) -> da.Array:
+        return boxcar(x, self.window)
+
+    def c2(self, pair: tuple[str, str]) -> tuple[da.Array, da.Array, da.Array | None]:
+        """Window-averaged C2 = <k k^H>, k = [s1, s2] calibrated; diagonals noise-corrected.
+
+        c_ii = <|s_i|^2/A_i^2> - <eta_i/A_i^2> (negative rule applied); c12 =
+        <s1 s2* / (A1 A2)>, None for backscatter-only stacks.
+        """
+        key = ("c2", pair)
+        if key not in self._cache:
+            kind = self.backscatter_kind
+            diag = []
+            for pol in pair:
+                c = self.window_mean(self.calibrated_power(pol, kind))
+                n = self.noise_power(pol, kind)
+                if n is not None:
+                    c = c - self.window_mean(n)
+                diag.append(self.apply_negative_rule(c))
+            c12 = None
+            if self.available("c2", pair):
+                s1, s2 = (self.slc(p) for p in pair)
+                g = da.sqrt(
+                    self.var(f"cal_{kind}_{pair[0]}").astype(np.float32)
+                    * self.var(f"cal_{kind}_{pair[1]}").astype(np.float32)
+                )
+                c12 = self.window_mean((s1 * da.conj(s2) * g).astype(np.complex64))
+            self._cache[key] = (diag[0], diag[1], c12)
+        return self._cache[key]
+
+    def descriptors(self, pair: tuple[str, str]) -> da.Array:
+        """Eigen-descriptors of C2, shape (8, time, line, pixel) (kernels.DESCRIPTORS)."""
+        key = ("desc", pair)
+        if key not in self._cache:
+            from sarbd.signatures.kernels import c2_descriptors
+
+            c11, c22, c12 = self.c2(pair)
+            if c12 is None:
+                raise InputError(f"entropy/alpha need the SLCs of {pair}")
+            self._cache[key] = da.map_blocks(
+                c2_descriptors, c11, c22, c12, new_axis=0, chunks=((8,), *c11.chunks), dtype=np.float32
+            )
+        return self._cache[key]
+
+    # -- interferometry --------------------------------------------------------------------
+    def interferogram(self, pol: str) -> da.Array:
+        key = ("ifg", pol)
+        if key not in self._cache:
+            z = self.var(f"interferogram_{pol}").astype(np.complex64)
+            z = da.where((z == 0) | ~da.isfinite(z), np.complex64(np.nan), z)
+            if self.phase_filter == "goldstein":
+                z = goldstein(z, **self.phase_filter_kwargs)
+            self._cache[key] = z
+        return self._cache[key]
+
+    def coherence(self, pol: str) -> da.Array:
+        """The stack's coherence_<pol>, else |<ifg>| / sqrt(<|ref|^2> <|sec|^2>)."""
+        key = ("coh", pol)
+        if key not in self._cache:
+            if self.has(f"coherence_{pol}"):
+                c = self.var(f"coherence_{pol}").astype(np.float32)
+                c = da.where(da.isfinite(c), da.clip(c, 0, 1), np.nan)
+            else:
+                ref = self.reference_index()
+                if ref is None:
+                    raise InputError("cannot find the reference date (no temporal_baseline == 0)")
+                z = self.var(f"interferogram_{pol}").astype(np.complex64)
+                p = self.intensity_dn(pol)
+                c = coherence_estimate(z, p[ref : ref + 1], p, self.window)
+            self._cache[key] = c.astype(np.float32)
+        return self._cache[key]
+
+    def secondary_mask(self) -> np.ndarray:
+        """Boolean per date: True for every date but the reference."""
+        mask = np.ones(self.ds.sizes["time"], dtype=bool)
+        ref = self.reference_index()
+        if ref is not None:
+            mask[ref] = False
+        return mask
+
+
+def coherence_estimate(ifg: Any, ref_power: Any, sec_power: Any, window: tuple[int, int]) -> Any:
+    """Sample coherence magnitude |<z>| / sqrt(<P_ref> <P_sec>) over a boxcar window.
+
+    ``z = ref * conj(sec) * exp(-j phi_geom)`` (reference and topographic phase
+    removed); NaN samples are left out of all three sums alike. Biased upwards for
+    few looks (Touzi et al. 1999): E|gamma_hat| at gamma = 0 is about sqrt(pi / (4 L)).
+
+    References
+    ----------
+    Touzi, R., Lopes, A., Bruniquel, J. & Vachon, P. W. (1999), Coherence estimation
+    for SAR imagery, IEEE TGRS 37(1):135-149.
+    """
+    z = ifg if isinstance(ifg, da.Array) else da.asarray(ifg)
+    pr = ref_power if isinstance(ref_power, da.Array) else da.asarray(ref_power)
+    ps = sec_power if isinstance(sec_power, da.Array) else da.asarray(sec_power)
+    pr = da.broadcast_to(pr, ps.shape).rechunk(ps.chunks)
+    z = z.rechunk(ps.chunks)
+    valid = da.isfinite(z) & da.isfinite(pr) & da.isfinite(ps)
+    z = da.where(valid, z, np.complex64(np.nan))
+    pr = da.where(valid, pr, np.nan)
+    ps = da.where(valid, ps, np.nan)
+    num = da.absolute(boxcar(z.astype(np.complex64), window))
+    den = da.sqrt(boxcar(pr.astype(np.float32), window) * boxcar(ps.astype(np.float32), window))
+    return da.clip(safe_ratio(num, den), 0, 1).astype(np.float32)
+
+
+def phase_std_lazy(z: da.Array, window: tuple[int, int]) -> da.Array:
+    """Dask wrapper of :func:`sarbd.signatures.kernels.circular_phase_std`."""
+    from sarbd.signatures.kernels import circular_phase_std
+
+    return apply_spatial(
+        circular_phase_std, z, (window[0] // 2, window[1] // 2), dtype=np.float32, window=window
+    )

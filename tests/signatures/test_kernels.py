@@ -1,0 +1,115 @@
+"""Closed-form 2 x 2 eigen-analysis and phase statistics against analytic cases and LAPACK."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sarbd.signatures.kernels import (
+    DESCRIPTORS,
+    c2_descriptors,
+    circular_phase_std,
+    eig2x2_hermitian,
+)
+
+R = {name: i for i, name in enumerate(DESCRIPTORS)}
+
+
+def _desc(c11, c22, c12):
+    return c2_descriptors(np.atleast_1d(np.float32(c11)), np.atleast_1d(np.float32(c22)),
+                          np.atleast_1d(np.complex64(c12)))[:, 0]
+
+
+def test_identical_channels_give_zero_entropy():
+    # k = [s, s]: rank one, eigenvector [1, 1]/sqrt(2) -> alpha 45 degrees
+    d = _desc(2.0, 2.0, 2.0)
+    assert d[R["entropy"]] == pytest.approx(0.0, abs=1e-6)
+    assert d[R["anisotropy"]] == pytest.approx(1.0, abs=1e-6)
+    assert d[R["degree_of_polarization"]] == pytest.approx(1.0, abs=1e-6)
+    assert d[R["alpha"]] == pytest.approx(45.0, abs=1e-3)
+    assert d[R["lambda1"]] == pytest.approx(4.0) and d[R["lambda2"]] == pytest.approx(0.0, abs=1e-6)
+    assert d[R["dprvi"]] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_independent_equal_power_gives_entropy_one():
+    d = _desc(0.3, 0.3, 0.0)
+    assert d[R["entropy"]] == pytest.approx(1.0)
+    assert d[R["anisotropy"]] == pytest.approx(0.0)
+    assert d[R["alpha"]] == pytest.approx(45.0)
+    assert d[R["dprvi"]] == pytest.approx(1.0)
+    assert d[R["zone"]] == 2  # high entropy, alpha 45: vegetation
+
+
+def test_pure_copol_surface():
+    d = _desc(1.0, 0.0, 0.0)
+    assert d[R["entropy"]] == pytest.approx(0.0, abs=1e-7)
+    assert d[R["alpha"]] == pytest.approx(0.0, abs=1e-4)
+    assert d[R["zone"]] == 9
+    d = _desc(0.0, 1.0, 0.0)  # pure second channel: alpha 90
+    assert d[R["alpha"]] == pytest.approx(90.0, abs=1e-4)
+    assert d[R["zone"]] == 7
+
+
+def test_matches_lapack_on_random_covariances():
+    rng = np.random.default_rng(0)
+    n = 2000
+    k = rng.normal(size=(n, 2, 9)) + 1j * rng.normal(size=(n, 2, 9))
+    k[:, 1] *= rng.uniform(0.05, 2.0, size=(n, 1))
+    c = np.einsum("nil,njl->nij", k, k.conj()) / 9
+    d = c2_descriptors(c[:, 0, 0].real.astype(np.float32), c[:, 1, 1].real.astype(np.float32),
+                       c[:, 0, 1].astype(np.complex64))
+    w, v = np.linalg.eigh(c)  # ascending
+    l1, l2 = w[:, 1], w[:, 0]
+    p = np.stack([l1, l2]) / (l1 + l2)
+    h = -(p * np.log2(p)).sum(axis=0)
+    alpha = np.degrees(p[0] * np.arccos(np.abs(v[:, 0, 1])) + p[1] * np.arccos(np.abs(v[:, 0, 0])))
+    np.testing.assert_allclose(d[R["lambda1"]], l1, rtol=1e-5)
+    np.testing.assert_allclose(d[R["lambda2"]], l2, rtol=1e-3, atol=1e-5 * l1.max())
+    np.testing.assert_allclose(d[R["entropy"]], h, atol=1e-4)
+    np.testing.assert_allclose(d[R["alpha"]], alpha, atol=1e-3)
+    m = np.sqrt(1 - 4 * np.linalg.det(c).real / np.trace(c, axis1=1, axis2=2).real ** 2)
+    np.testing.assert_allclose(d[R["degree_of_polarization"]], m, atol=1e-4)
+    np.testing.assert_allclose(d[R["dprvi"]], 1 - m * p[0], atol=1e-4)
+    e1, e2, pe1 = eig2x2_hermitian(c[:, 0, 0].real, c[:, 1, 1].real, c[:, 0, 1])
+    np.testing.assert_allclose(e1, l1, rtol=1e-10)
+    np.testing.assert_allclose(e2, l2, rtol=1e-8, atol=1e-12 * l1.max())
+    np.testing.assert_allclose(pe1, np.abs(v[:, 0, 1]) ** 2, atol=1e-8)
+
+
+def test_invalid_matrices_are_nan_not_inf():
+    d = c2_descriptors(np.array([0.0, -1.0, 1.0, np.nan], np.float32), np.array([0.0, 1.0, 1.0, 1.0], np.float32),
+                       np.array([0, 0, 2.0, 0], np.complex64))
+    assert np.isnan(d).all()  # zero trace, negative power, det < 0, NaN
+
+
+def test_zones():
+    from sarbd.signatures.kernels import _zone
+
+    cases = {(0.95, 60): 1, (0.95, 45): 2, (0.95, 30): 3, (0.7, 55): 4, (0.7, 45): 5, (0.7, 20): 6,
+             (0.2, 50): 7, (0.2, 45): 8, (0.2, 10): 9}
+    for (h, a), z in cases.items():
+        assert _zone(h, a) == z
+
+
+def test_circular_phase_std():
+    rng = np.random.default_rng(1)
+    shape = (60, 60)
+    # constant phase difference of pi (double bounce): zero spread, no wrapping artefact
+    z = -np.ones(shape, np.complex64) * rng.uniform(0.5, 2, shape)
+    z[::2] *= np.exp(1j * 1e-4)
+    z[1::2] *= np.exp(-1j * 1e-4)
+    s = circular_phase_std(z, (5, 5))
+    assert np.nanmax(s) < 1e-3
+    # uniform random phase: deviations uniform on (-pi, pi] -> std pi/sqrt(3)
+    z = np.exp(1j * rng.uniform(-np.pi, np.pi, (90, 90)))
+    # (large window: the fitted mean direction slightly reduces the spread of few samples)
+    assert np.nanmean(circular_phase_std(z, (31, 31))[15:-15, 15:-15]) == pytest.approx(np.pi / np.sqrt(3), rel=0.03)
+    # small Gaussian spread sigma about a mean: the sample std over n = 49 samples
+    sigma = 0.2
+    z = np.exp(1j * (2.0 + rng.normal(scale=sigma, size=shape)))
+    est = circular_phase_std(z, (7, 7))[5:-5, 5:-5]
+    assert np.mean(est) == pytest.approx(sigma * np.sqrt(48 / 49), rel=0.05)
+    # the window-averaged squared deviation equals the direct computation at one pixel
+    ph = np.angle(z[10:17, 20:27])
+    direct = np.sqrt(np.mean((ph - np.angle(np.exp(1j * ph).mean())) ** 2))
+    assert circular_phase_std(z, (7, 7))[13, 23] == pytest.approx(direct, rel=1e-6)
