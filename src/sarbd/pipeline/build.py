@@ -274,12 +274,13 @@ def build(
 
         names = None if config.signatures.select == "all" else list(config.signatures.select)
         flt = config.signatures.filter
-        features = sig.compute(
-            stack, names, window=config.signatures.window,
-            filter=None if flt.name == "none" else ("quegan_yu" if flt.name == "quegan" else flt.name),
-            filter_kwargs=None if flt.name == "none" else {"window": flt.window},
+        filter_name = None if flt.name == "none" else ("quegan_yu" if flt.name == "quegan" else flt.name)
+        # refined Lee works on its fixed 7 x 7 window (Lee et al. 1999); the others take a size
+        filter_kwargs = {"window": flt.window} if filter_name not in (None, "refined_lee") else None
+        features = sig.compute_to_zarr(
+            stack, folder / "features.zarr", names, window=config.signatures.window,
+            filter=filter_name, filter_kwargs=filter_kwargs,
         )
-        sig.write(features, folder / "features.zarr")
         return {"signatures": len(features.data_vars)}
 
     rec_sig = run("signatures", sig_key, do_signatures)
