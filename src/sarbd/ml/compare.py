@@ -1,0 +1,86 @@
+"""Does cleaner labelling pay? Train the same model on L2 and on L3 labels, test on the same pixels.
+
+Both models are trained on the training split (split 1) at their own level and
+evaluated on one fixed set of test pixels: the test split (split 3) where the *truth*
+is labelled. ``truth`` is the L3 labels on real data (the cleanest reference we have),
+or, on the simulator, the known class map -- then label noise in L2 and L3 is judged
+against the real answer rather than against itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sarbd.errors import InputError
+from sarbd.ml.data import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION, open_sarbd
+from sarbd.ml.fit import fit_model, torch_threads
+from sarbd.ml.metrics import classification_metrics
+
+__all__ = ["compare_levels"]
+
+
+def compare_levels(
+    dataset: str | os.PathLike[str],
+    *,
+    model: str = "rf",
+    levels: Sequence[str] = ("L2", "L3"),
+    truth: str | np.ndarray = "L3",
+    seed: int = 0,
+    threads: int = 1,
+    features: Sequence[str] | None = None,
+    **hparams: Any,
+):  # type: ignore[no-untyped-def]
+    """One table comparing models trained on each of ``levels``, on the same test pixels.
+
+    Parameters
+    ----------
+    dataset
+        SARbd dataset folder.
+    model
+        ``ann``, ``rf`` or ``unet``.
+    levels
+        Label levels to train on.
+    truth
+        Reference for the test pixels: a level name, or a (line, pixel) array of class ids
+        (0 = no reference) with the same class ids as the levels.
+    seed, threads, features, hparams
+        As for :func:`sarbd.ml.fit.fit_model`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per level: ``n_train``, ``n_test``, ``overall_accuracy``, ``cohen_kappa``,
+        ``macro_f1`` and ``f1_<class>`` for each class.
+    """
+    import pandas as pd
+
+    data = open_sarbd(dataset, features)
+    ref = data.labels(truth) if isinstance(truth, str) else np.asarray(truth, np.uint8)
+    if ref.shape != data.shape:
+        raise InputError(f"truth has shape {ref.shape}, the dataset {data.shape}", path=data.zarr)
+    classes = data.classes(levels[0])
+    for lv in levels[1:]:
+        if data.classes(lv).names != classes.names or data.classes(lv).ids != classes.ids:
+            raise InputError(f"levels {levels[0]} and {lv} have different classes", path=data.zarr)
+    split = data.split()
+    test = (split == SPLIT_TEST) & (ref > 0)
+    rows = []
+    for lv in levels:
+        lab = data.labels(lv) > 0
+        fitted, record = fit_model(
+            data, model, lv, lab & (split == SPLIT_TRAIN), lab & (split == SPLIT_VALIDATION),
+            seed=seed, threads=threads, chip_split=SPLIT_TRAIN, **hparams,
+        )
+        with torch_threads(threads):
+            pred = fitted.predict_map(data)
+        m = classification_metrics(ref[test], pred[test], classes)
+        rows.append({
+            "level": lv, "model": model, "n_train": int(record["train_line"].size), "n_test": m["n_pixels"],
+            "overall_accuracy": m["overall_accuracy"], "cohen_kappa": m["cohen_kappa"], "macro_f1": m["macro_f1"],
+            **{f"f1_{n}": c["f1"] for n, c in m["per_class"].items()},
+        })
+    return pd.DataFrame(rows).set_index("level")
