@@ -72,8 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     load_commands()
     args = list(sys.argv[1:] if argv is None else argv)
-    if "--debug" in args:
-        _state["debug"] = True
+    # reset per call: a previous call's --debug must not leak into this one
+    _state["debug"] = bool(os.environ.get("SARBD_DEBUG")) or "--debug" in args
     command = typer.main.get_command(app)
     try:
         # standalone mode: click prints usage errors itself and exits (status 2);
