@@ -120,3 +120,30 @@ def test_esd_recovers_azimuth_error(tone_image) -> None:
     # perfectly registered: zero correction
     corr0, _, _ = esd_shift([(m1 * np.conj(m1 * 0.5), m2 * np.conj(m2 * 0.5), dfdc)], DT)
     assert abs(corr0) < 1e-9
+
+
+@pytest.mark.parametrize(("rows", "tol"), [(1, 0.01), (8, 0.05)])
+def test_burst_boundary_phase_jumps_recovers_known_jumps(rows: int, tol: float) -> None:
+    """A flattened interferogram with a smooth azimuth gradient and jumps of 0.3 / 0 rad at two cuts.
+
+    The decorrelated part has a row-to-row carrier (as when the two dates' bursts sweep
+    through Doppler at different times): per-pixel products of adjacent rows would
+    see it (0.23 rad instead of 0.3 here), row sums do not. The row-sum noise (0.02
+    rad, correlated over 5 rows) enters ``rows = 8`` through its gradient term.
+    """
+    from sarbd.coregistration.burst import burst_boundary_phase_jumps
+
+    rng = np.random.default_rng(3)
+    n, w = 300, 2000
+    rows_idx = np.arange(n)[:, None]
+    phase = 0.05 * rows_idx + np.where(rows_idx >= 100, 0.3, 0.0)
+    signal = np.exp(1j * phase) * (rng.standard_normal((n, w)) + 1j * rng.standard_normal((n, w)))
+    # decorrelated part: white along range, correlated along azimuth with a carrier of 0.4 rad/row
+    white = rng.standard_normal((n + 4, w)) + 1j * rng.standard_normal((n + 4, w))
+    noise = sum(white[k:k + n] for k in range(5)) * np.exp(0.4j * rows_idx)
+    ifg = np.abs(signal) ** 2 * np.exp(1j * phase) + 0.5 * noise
+    jumps = burst_boundary_phase_jumps(ifg, [100, 200], rows=rows)
+    assert jumps[0] == pytest.approx(0.3, abs=tol)
+    assert abs(jumps[1]) < tol
+    # cuts too close to the edges are skipped
+    assert burst_boundary_phase_jumps(ifg, [0, n - 1], rows=rows) == []

@@ -276,6 +276,19 @@ def _overlap_ifgs(ref: Scene, segments: list[Segment], pol: str, kernel: Interpo
     return out
 
 
+def _deramp_phase(segments: list[Segment], l0: int, nl: int, p0: int, npx: int) -> NDArray[np.float64]:
+    """The reference bursts' azimuth ramp (rad) on merged rows ``l0:l0+nl``, pixels ``p0:p0+npx``."""
+    out = np.zeros((nl, npx))
+    pix = np.arange(p0, p0 + npx, dtype=np.float64)[None, :]
+    for s in segments:
+        a, b = max(s.rows[0], l0), min(s.rows[1], l0 + nl)
+        if s.ref_ramp is None or b <= a:
+            continue
+        rows = np.arange(a, b, dtype=np.float64)[:, None] - s.rows[0] + s.burst_row0
+        out[a - l0:b - l0] = s.ref_ramp(rows, pix)
+    return out
+
+
 def _warp_rows(seg: Segment, pol: str, rows: NDArray[np.float64], pixels: NDArray[np.float64],
                kernel: InterpolationKernel, height: NDArray[np.float64],
                reramp_with: str = "secondary") -> NDArray[np.complex64]:
@@ -330,7 +343,8 @@ def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: In
     estimate = None
     if refine != "off":
         probe = _resample_segments(ref, segments, pols[0], kernel, height, chunks, reramp_with)
-        estimate = estimate_residual_shift(ref, BurstOffsets(segments, ref.shape), probe, pols[0])
+        estimate = estimate_residual_shift(ref, BurstOffsets(segments, ref.shape), probe, pols[0],
+                                           deramp=lambda *w: _deramp_phase(segments, *w))
         log.info("TOPS residual shift before ESD: %.4f lines, %.4f pixels (%d tiles)",
                  estimate.line, estimate.pixel, estimate.n)
         if refine == "apply":
@@ -373,21 +387,56 @@ def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: In
 
 
 def burst_boundary_phase_jumps(interferogram: NDArray[np.complexfloating], cut_rows: list[int],
-                               coherence: NDArray[np.floating] | None = None) -> list[float]:
-    """Phase jump (rad) across each cut: ``arg sum ifg[c] conj(ifg[c - 1])`` minus the same one line inside.
+                               coherence: NDArray[np.floating] | None = None, rows: int = 1) -> list[float]:
+    """Phase jump (rad) across each burst cut of a flattened, debursted interferogram.
 
-    The interferometric phase changes smoothly along azimuth; a misregistration in
-    TOPS shows as a jump at the burst cuts. Each jump is the mean phase change from
-    row ``c - 1`` to ``c`` minus the mean change one row earlier (removing the smooth
-    phase gradient).
+    The interferometric phase changes smoothly along azimuth; an azimuth
+    misregistration ``e`` (lines) in TOPS shows as a jump ``2 pi Delta f_DC e dt`` at
+    the cuts, where the data switch from burst ``i`` to burst ``i + 1`` (Doppler
+    centroids ``Delta f_DC`` apart; Prats-Iraola et al. 2012, TGRS 50(8), sec. II).
+
+    Each row is first summed along range (``p_r = sum_j w ifg[r, j]``: the row's mean
+    phasor, so the interferogram should be flattened). The jump at cut ``c`` is the
+    phase of the ``k = rows`` row sums after the cut relative to the ``k`` before,
+    ``arg (sum_{c..c+k-1} p) (sum_{c-k..c-1} p)^*``, minus ``k`` times the phase
+    gradient per row, ``arg (sum p_{r+L} p_r^*) / L`` over the row pairs ``L =
+    max(1, (k + 1) // 2)`` apart inside the ``k + 1`` rows on each side (rows
+    ``c-k-1 .. c+k``; no pair straddles the cut), which removes a smooth phase
+    gradient (the lag keeps the gradient's noise, multiplied by ``k``, from
+    dominating). Row sums rather than per-pixel products of adjacent rows: the
+    latter carry the azimuth spectral shift of the decorrelated part (a bias of
+    ``2 pi (f_ref - f_sec) dt`` per row when the two dates' bursts are not aligned).
+
+    Parameters
+    ----------
+    interferogram
+        Complex, flattened interferogram on the debursted grid (rows: lines).
+    cut_rows
+        First row of each burst after a cut.
+    coherence
+        Optional weights (same shape), e.g. the coherence.
+    rows
+        Rows ``k`` on each side of the cut (>= 1); the noise of the jump falls as
+        ``1 / sqrt(k)`` while the phase is smooth over ``2 k + 2`` rows.
+
+    Returns
+    -------
+    list of float
+        One jump (rad, in ``(-pi, pi]``) per cut with ``k + 1`` rows on both sides
+        inside the array; cuts too close to an edge are skipped.
     """
+    k = max(int(rows), 1)
+    ifg = np.asarray(interferogram)
+    w = np.ones(ifg.shape) if coherence is None else np.asarray(coherence, dtype=np.float64)
+    p = np.nansum(np.where(np.isfinite(w), w, 0.0) * ifg, axis=1)
     jumps = []
     for c in cut_rows:
-        if c < 2 or c >= interferogram.shape[0]:
+        if c - k - 1 < 0 or c + k >= p.size:
             continue
-        a, b, z = interferogram[c - 1], interferogram[c], interferogram[c - 2]
-        w = np.ones(a.shape) if coherence is None else np.asarray(coherence[c])
-        across = np.angle(np.nansum(w * b * np.conj(a)))
-        inside = np.angle(np.nansum(w * a * np.conj(z)))
-        jumps.append(float(np.angle(np.exp(1j * (across - inside)))))
+        across = np.angle(np.sum(p[c:c + k]) * np.conj(np.sum(p[c - k:c])))
+        before = p[c - k - 1:c]
+        after = p[c:c + k + 1]
+        lag = max(1, (k + 1) // 2)
+        step = np.sum(before[lag:] * np.conj(before[:-lag])) + np.sum(after[lag:] * np.conj(after[:-lag]))
+        jumps.append(float(np.angle(np.exp(1j * (across - k * np.angle(step) / lag)))))
     return jumps

@@ -450,12 +450,20 @@ def common_range_band(ref: Scene, sec: Scene) -> tuple[float, float] | None:
 MIN_SHIFT = (0.005, 0.3)
 
 
-def estimate_residual_shift(ref: Scene, offsets: Any, slc: da.Array, pol: str) -> ShiftEstimate:
+def estimate_residual_shift(ref: Scene, offsets: Any, slc: da.Array, pol: str,
+                            deramp: Any = None) -> ShiftEstimate:
     """Intensity cross-correlation of the reference and a resampled secondary (central window).
 
     A window of at most 1024 x 1024 samples, away from the edges where the secondary
     may not cover the reference, in tiles of 256 x 256
     (:func:`~sarbd.coregistration.refine.cross_correlation_shift`).
+
+    ``deramp(l0, nl, p0, npx) -> phi`` (TOPS): the reference's azimuth ramp (rad) on
+    that window, removed from both images before the chips are oversampled. TOPS
+    data sweep through more Doppler than the line rate within a tile, so their
+    azimuth spectrum wraps around and FFT oversampling would distort the intensity
+    (biasing the peak towards zero lag); deramped, it is baseband. ``|x|^2`` itself
+    is unchanged.
     """
     g = ref.radar_grid
     if isinstance(offsets, OffsetModel):
@@ -468,6 +476,9 @@ def estimate_residual_shift(ref: Scene, offsets: Any, slc: da.Array, pol: str) -
     l0, p0 = (g.length - nl) // 2, (g.width - npx) // 2
     m = np.asarray(ref.slc(pol).data[l0:l0 + nl, p0:p0 + npx].compute())
     s = np.asarray(slc[l0:l0 + nl, p0:p0 + npx].compute())
+    if deramp is not None:
+        phasor = np.exp(-1j * np.asarray(deramp(l0, nl, p0, npx)))
+        m, s = m * phasor, s * phasor
     return cross_correlation_shift(m, s, tile=256)
 
 
