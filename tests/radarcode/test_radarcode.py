@@ -8,6 +8,7 @@ pixels its (fractional) edges cut.
 
 from __future__ import annotations
 
+import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -152,13 +153,38 @@ def test_boundary_distance_and_mask(scene):
     dist = ds["boundary_distance"].values
     d_rg = float(ds["boundary_distance"].attrs["comment"].split("and ")[1].split(" m")[0])
     row = dist[100]
-    # boundary pixels are 199 and 200 (label changes between them): distance grows by d_rg per pixel
-    assert row[199] == 0 and row[200] == 0
-    np.testing.assert_allclose(row[205], 5 * d_rg, rtol=1e-4)
-    np.testing.assert_allclose(row[180], 19 * d_rg, rtol=1e-4)
+    # the outline runs along the edge between pixels 199 and 200: both centres are half a
+    # ground-range step from it, and the distance grows by d_rg per pixel
+    np.testing.assert_allclose(row[[199, 200]], 0.5 * d_rg, rtol=1e-4)
+    np.testing.assert_allclose(row[205], 5.5 * d_rg, rtol=1e-4)
+    np.testing.assert_allclose(row[180], 19.5 * d_rg, rtol=1e-4)
     assert row[0] == pytest.approx(100.0)  # capped
     mask = ds["boundary_mask"].values[100]
-    assert mask[199] == 1 and mask[204] == 1 and mask[206] == 0  # 5 * 3.98 < 20 < 6 * 3.98
+    assert mask[199] == 1 and mask[204] == 1 and mask[205] == 0  # 4.5 * 3.98 < 20 < 5.5 * 3.98
+
+
+def test_outline_distance_analytic():
+    """Centre-to-outline distances on a half-step grid against hand-computed values."""
+    from sarbd.radarcode.derived import boundary_distance, hard_label, outline_distance
+
+    a, r = 14.0, 4.0  # azimuth and ground-range steps, m
+    f = np.zeros((2, 40, 50), np.float32)
+    f[0, :, :20] = 1.0
+    f[1, :, 20:] = 1.0
+    f[0, 30, 40], f[1, 30, 40] = 0.4, 0.6  # an outline crosses pixel (30, 40)
+    crossed = np.any((f > 1e-6) & (f < 1 - 1e-6), axis=0)
+    lab = np.where(f[0] >= 0.5, 1, 2)
+    d = outline_distance(crossed, lab, (a, r), cap=100.0)
+    # straight edge between pixels 19 and 20: half a step, then one step per pixel
+    np.testing.assert_allclose(d[5, [19, 20, 21, 15]], [0.5 * r, 0.5 * r, 1.5 * r, 4.5 * r])
+    # the crossed pixel is at 0; its neighbours at half a step; a diagonal one at the corner
+    assert d[30, 40] == 0.0
+    np.testing.assert_allclose([d[29, 40], d[30, 41], d[31, 42]], [0.5 * a, 0.5 * r, np.hypot(0.5 * a, 1.5 * r)])
+    # Dask blocks with a halo give the same result for any chunking
+    for chunks in [(2, 7, 9), (2, 16, 16), (2, 40, 50)]:
+        fr = da.from_array(f, chunks=chunks)
+        _, dist = boundary_distance(fr, hard_label(fr, np.array([1, 2])), (a, r), max_distance=100.0)
+        np.testing.assert_array_equal(dist.compute(), d)
 
 
 def test_file_formats_layers_and_class_map(scene, rect_gdf, tmp_path):

@@ -38,7 +38,7 @@ __all__ = ["BuildResult", "build"]
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "1", "label": "1",
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "2", "label": "1",
                   "export": "1"}
 
 CACHE_FOLDER = ".sarbd-cache"
@@ -361,6 +361,7 @@ def build(
         }
         summary = write_dataset(
             ds, out, chip_sizes=config.chips.sizes, geocode=config.outputs.cog_geocode,
+            cog_variables=config.outputs.cog_variables,
             dem=inputs.dem, run_log=run_log,
             stac={"collection_id": config.outputs.name, "license": config.outputs.license,
                   "authors": config.outputs.authors},

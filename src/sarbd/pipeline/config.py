@@ -121,7 +121,13 @@ class SignaturesConfig(_Strict):
 
     select: list[str] | Literal["all"] = "all"
     window: tuple[int, int] = Field((3, 3), description="(lines, pixels) averaging window for covariance terms.")
-    filter: FilterConfig = Field(default_factory=FilterConfig)
+    filter: FilterConfig = Field(
+        default_factory=lambda: FilterConfig(name="refined_lee", window=7),
+        description="Speckle filter of the intensities behind the backscatter signatures. Default: the "
+                    "edge-preserving refined Lee filter (Lee 1981), so that the temporal backscatter "
+                    "statistics (and the L3 consistency test built on them) are not dominated by speckle; "
+                    "name 'none' keeps single-look values.",
+    )
 
 
 class LabelRule(_Strict):
@@ -136,7 +142,13 @@ class LabelsConfig(_Strict):
 
     l1_rules: list[LabelRule] = Field(default_factory=list)
     l2_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Minimum area fraction of the majority class.")
-    l3_buffer_m: float = Field(10.0, ge=0.0, description="Boundary buffer excluded from L3, metres.")
+    l3_buffer_m: float = Field(
+        5.0, ge=0.0,
+        description="Boundary buffer excluded from L3, metres: pixels whose centre is closer than this to "
+                    "where a reference outline can lie (radarcode boundary_distance) are not L3. Set it to the "
+                    "positional uncertainty of the reference plus the SAR geolocation (a few metres for "
+                    "topographic maps and Sentinel-1); pixels an outline crosses are always excluded when > 0.",
+    )
     l3_outlier_probability: float = Field(
         0.99, gt=0.5, lt=1.0, description="1 - nominal false-rejection rate of the per-class SAR consistency test."
     )
@@ -144,8 +156,11 @@ class LabelsConfig(_Strict):
         "mahalanobis", description="Per-class outlier test (robust Mahalanobis distance or per-feature MAD)."
     )
     l3_features: list[str] = Field(
-        default_factory=lambda: ["sigma0_db_vv", "sigma0_db_vh", "coherence_mean_vv", "amplitude_dispersion_vv"],
-        description="Signature expressions the L3 consistency test uses (missing ones are skipped).",
+        default_factory=lambda: ["backscatter_mean_db_vv", "backscatter_mean_db_vh", "coherence_mean_vv"],
+        description="Signature expressions the L3 consistency test uses (missing ones are skipped). Default: "
+                    "temporal mean backscatter (dB, speckle-filtered) and mean coherence, which are defined "
+                    "everywhere and near-Gaussian per class; per-date single-look values are too noisy and "
+                    "NaN where noise removal goes negative.",
     )
 
 
@@ -179,6 +194,9 @@ class OutputsConfig(_Strict):
     directory: Path = Field(Path("sarbd-dataset"), description="Dataset folder.")
     formats: list[OutputFormat] = Field(default_factory=lambda: list(ALL_FORMATS))
     cog_geocode: bool = Field(False, description="Also write COGs geocoded to a map CRS.")
+    cog_variables: list[str] | None = Field(
+        None, description="Variables written as COGs (one per date for per-date ones); None: every variable."
+    )
     name: str = Field("sarbd-dataset", description="Dataset name (STAC collection id, README).")
     license: str = "CC-BY-4.0"
     authors: list[str] = Field(default_factory=lambda: ["sarbd user"])

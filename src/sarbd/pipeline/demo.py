@@ -21,13 +21,46 @@ from sarbd.pipeline.config import BuildConfig, load_config
 
 __all__ = ["DEMO_L1_RULES", "demo_config", "run_full_demo"]
 
-#: SARbd-L1 rules for the simulated scene: thresholds on temporal signatures chosen from
-#: C-band physics (open water: dark and incoherent; buildings: bright and stable;
-#: asphalt: dark but coherent). See docs/labels.md.
+#: SARbd-L1 rules for the simulated scene. The thresholds lie half-way between the C-band
+#: signatures the simulator documents (``sarbd.simulate.config.CLASSES``: sigma0 VV / VH in dB,
+#: and the mean 12-day coherence ``gamma_inf + (gamma0 - gamma_inf) exp(-12 / tau)``) of the
+#: classes each rule has to separate:
+#:
+#: ========== ======= ======= =========
+#: class      VV dB   VH dB   coh. 12 d
+#: ========== ======= ======= =========
+#: building     2.0    -8.0     0.95
+#: road       -17.0   -25.0     0.85
+#: railway     -8.0   -16.0     0.80
+#: water      -20.0   -27.0     0.00
+#: vegetation  -7.5   -13.0     0.18
+#: field      -10.0   -17.0     0.39
+#: bare       -12.0   -21.0     0.74
+#: ========== ======= ======= =========
+#:
+#: Open water is dark in both polarisations and incoherent; buildings are bright and stable;
+#: asphalt is dark but coherent; bare soil is coherent between the two; vegetation and
+#: fields are incoherent and differ in backscatter. The coherence threshold under 0.3 allows
+#: for the estimator's bias at low coherence. Railway has no rule: its signature (bright and
+#: coherent) is that of building sidelobes and layover at Sentinel-1 resolution. The rules
+#: use the temporal (speckle-filtered) statistics. See docs/labels.md.
 DEMO_L1_RULES: tuple[tuple[str, str], ...] = (
-    ("water", "backscatter_mean_db_vv < -17 and coherence_mean_vv < 0.3"),
-    ("building", "backscatter_mean_db_vv > -1 and amplitude_dispersion_vv < 0.3"),
-    ("road", "backscatter_mean_db_vv < -14 and coherence_mean_vv > 0.45"),
+    ("water", "backscatter_mean_db_vv < -18.5 and backscatter_mean_db_vh < -23 and coherence_mean_vv < 0.3"),
+    ("building", "backscatter_mean_db_vv > -3 and coherence_mean_vv > 0.8"),
+    ("road", "backscatter_mean_db_vv < -14.5 and backscatter_mean_db_vh < -21 and coherence_mean_vv > 0.6"),
+    ("bare", "backscatter_mean_db_vv > -14.5 and backscatter_mean_db_vv < -11 and backscatter_mean_db_vh < -19"
+             " and coherence_mean_vv > 0.56"),
+    ("vegetation", "backscatter_mean_db_vv > -8.75 and backscatter_mean_db_vv < -3"
+                   " and backscatter_mean_db_vh > -15 and coherence_mean_vv < 0.29"),
+    ("field", "backscatter_mean_db_vv > -11 and backscatter_mean_db_vv < -8.75 and backscatter_mean_db_vh > -19"
+              " and backscatter_mean_db_vh < -15 and coherence_mean_vv > 0.29 and coherence_mean_vv < 0.56"),
+)
+
+#: Variables the demo writes as COGs (the full catalogue is in dataset.zarr/.nc; writing
+#: every signature of every date as a COG would dominate the demo's run time).
+DEMO_COGS: tuple[str, ...] = (
+    "label_l1", "label_l2", "label_l3", "quality_flags", "split", "sigma0_db_vv", "sigma0_db_vh",
+    "coherence_vv", "entropy_vv_vh", "backscatter_mean_db_vv", "amplitude_dispersion_vv",
 )
 
 #: Per size: chip sizes and split block (blocks must hold a chip plus the buffer).
@@ -49,7 +82,7 @@ def demo_config(scene: Any, directory: Path, *, size: str, seed: int) -> dict[st
         },
         "labels": {"l1_rules": [{"class_name": c, "expression": e} for c, e in DEMO_L1_RULES]},
         "chips": {"sizes": sizes, "block": block, "buffer": 8, "seed": seed},
-        "outputs": {"directory": str(directory), "name": f"sarbd-demo-{size}",
+        "outputs": {"directory": str(directory), "name": f"sarbd-demo-{size}", "cog_variables": list(DEMO_COGS),
                     "authors": ["sarbd demo (simulated data)"]},
     }
 

@@ -446,9 +446,14 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
         tot = cw.sum(axis=0)
         frac = np.where(tot > 0, cw / np.where(tot > 0, tot, 1), 0).astype(np.float32)
         cmr = np.where(tot > 0, np.argmax(cw, axis=0) + 1, 0).astype(np.uint8)
-        with rasterio.open(tmp / "class_map_radar.tif", "w", driver="GTiff", width=W, height=L, count=1,
-                           dtype="uint8", nodata=0, compress="deflate") as ds:
-            ds.write(cmr, 1)
+        import warnings
+
+        with warnings.catch_warnings():
+            # radar geometry has no geotransform, on purpose
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(tmp / "class_map_radar.tif", "w", driver="GTiff", width=W, height=L, count=1,
+                               dtype="uint8", nodata=0, compress="deflate") as ds:
+                ds.write(cmr, 1)
         # true offsets on a coarse grid of the reference, interpolated bilinearly
         step = 8
         cl = np.unique(np.append(np.arange(0, L, step), L - 1))
