@@ -43,6 +43,10 @@ def atomic_output(target: str | os.PathLike[str], *, directory: bool = False) ->
         else:
             tmp.unlink(missing_ok=True)
         raise
+    # mkstemp/mkdtemp create private (0600/0700) entries; outputs get the usual umask-based modes
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~umask)
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
     elif target.exists():
