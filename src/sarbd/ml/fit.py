@@ -49,7 +49,8 @@ log = get_logger(__name__)
 MODELS = ("ann", "rf", "unet")
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "ann": {"epochs": 30, "batch_size": 256, "lr": 1e-3, "dropout": 0.2},
+    # samples_per_epoch: class-balanced draws per epoch (None: as many as training pixels)
+    "ann": {"epochs": 30, "batch_size": 256, "lr": 1e-3, "dropout": 0.2, "samples_per_epoch": None},
     "rf": {"n_estimators": 100, "max_samples": 50_000},
     "unet": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "base": 16, "depth": 3},
 }
@@ -293,7 +294,7 @@ def fit_model(
 
 def _fit_ann(train_px, val_px, classes, pre, hp, seed, level) -> FittedModel:  # type: ignore[no-untyped-def]
     ds = PixelDataset(train_px, pre, classes)
-    sampler = balanced_sampler(train_px.labels, seed)
+    sampler = balanced_sampler(train_px.labels, seed, hp.get("samples_per_epoch"))
     batch = hp["batch_size"]
     net = DenseANN(ds.x.shape[1], classes.n, dropout=hp["dropout"])
     opt = torch.optim.Adam(net.parameters(), lr=hp["lr"])
