@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pystac
+import pytest
 import yaml
 
 from sarbd.export.stac import EXTENSIONS, multihash_sha256
@@ -88,6 +90,35 @@ def test_write_dataset_layout_and_summary(dataset_folder, dataset):
     pixels = pd.read_parquet(dataset_folder / "tables" / "pixels.parquet")
     assert len(pixels) == int(((dataset["label_l1"].values > 0) | (dataset["label_l2"].values > 0)
                                | (l3 > 0)).sum())
+    # default table: every time-invariant signature, no per-date column
+    assert "amplitude_dispersion_vv" in pixels.columns
+    assert not any(c.startswith("sigma0_vv_") for c in pixels.columns)
+
+
+def test_formats_subset_and_all_table_columns(tmp_path, dataset):
+    import pandas as pd
+
+    from sarbd.errors import ConfigError
+    from sarbd.export import write_dataset
+
+    root = tmp_path / "ds"
+    (root / "cog").mkdir(parents=True)
+    (root / "cog" / "stale.tif").write_bytes(b"old")
+    (root / "dataset.nc").write_bytes(b"old")
+    summary = write_dataset(dataset, root, chip_sizes=(16,), formats=("zarr", "parquet"), table_features="all")
+    assert summary["formats"] == ["zarr", "parquet"] and summary["catalog"] is None
+    assert sorted(p.name for p in root.iterdir()) == ["chips", "dataset.zarr", "tables"]  # stale outputs gone
+    pixels = pd.read_parquet(root / "tables" / "pixels.parquet")
+    dates = [np.datetime_as_string(t, unit="D").replace("-", "") for t in dataset["time"].values]
+    assert {f"sigma0_vv_{d}" for d in dates} <= set(pixels.columns)
+    write_dataset(dataset, root, chip_sizes=(16,), formats=("parquet",), table_features=["sigma0_vv"])
+    assert not (root / "dataset.zarr").exists()
+    cols = set(pd.read_parquet(root / "tables" / "pixels.parquet").columns)
+    assert f"sigma0_vv_{dates[0]}" in cols and "amplitude_dispersion_vv" not in cols
+    with pytest.raises(ConfigError, match="unknown output format"):
+        write_dataset(dataset, root, formats=("geojson",))
+    with pytest.raises(ConfigError, match="not in the dataset"):
+        write_dataset(dataset, root, formats=("parquet",), table_features=["nope"])
 
 
 def test_without_split_one_label_item_and_rewrite_replaces(tmp_path, dataset):

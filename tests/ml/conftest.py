@@ -9,7 +9,9 @@ import pytest
 from tests.ml.synthetic import SyntheticDataset, make_synthetic_dataset
 
 #: tiny training settings so the whole ML test suite stays well under two minutes on a CPU
-TINY = {"ann": ["--epochs", "6"], "rf": ["--n-estimators", "30"], "unet": ["--epochs", "4"]}
+#: every feature (per-date ones too): the synthetic scene's two temporal ones are not enough
+TINY = {"ann": ["--epochs", "6", "--features", "all"], "rf": ["--n-estimators", "30", "--features", "all"],
+        "unet": ["--epochs", "4", "--features", "all"]}
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,13 @@ def test_features_are_signatures_only_one_per_date(synthetic):
     assert len(names) == 3 * 2 + 2
 
 
+def test_named_feature_sets(synthetic):
+    assert open_sarbd(synthetic.path, "temporal").feature_names == ["amplitude_dispersion", "entropy"]
+    assert open_sarbd(synthetic.path, "all").feature_names == open_sarbd(synthetic.path).feature_names
+    with pytest.raises(InputError, match="unknown feature set 'dates'"):
+        open_sarbd(synthetic.path, "dates")
+
+
 def test_classes_from_flag_attributes(synthetic):
     data = open_sarbd(synthetic.path)
     for level in ("L1", "L2", "L3"):

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import ndimage
 
 from sarbd.cli.app import main
 from sarbd.ml import compare_levels, evaluate_run, load_model, open_sarbd, train_run
 from sarbd.ml.outputs import MLM_SCHEMA
+from tests.ml.synthetic import LINE0, PIXEL0
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -43,6 +45,14 @@ def test_cli_run_outputs(runs, model):
         assert len(imp["features"]) == 8 and imp["n_pixels"] == sp["n_pixels"]
     # the model learned something real on unseen places (4 classes: chance ~0.25)
     assert sp["macro_f1"] > 0.5 and sp["cohen_kappa"] > 0.4
+    assert len(json.loads((run / "run.json").read_text())["features"]) == 8
+
+
+def test_default_features_are_the_temporal_set(synthetic, tmp_path):
+    train_run(synthetic.path, tmp_path / "rf", model="rf", n_estimators=5, random_protocol=False,
+              importance_repeats=0)
+    run = json.loads((tmp_path / "rf" / "run.json").read_text())
+    assert run["features"] == ["amplitude_dispersion", "entropy"]
 
 
 def test_predicted_map_matches_metrics(runs, synthetic):
@@ -132,14 +142,14 @@ def test_evaluate_reproduces_and_seeds_reproduce(runs, synthetic, tmp_path, caps
     for model, kw in (("ann", {"epochs": 6}), ("unet", {"epochs": 4}), ("rf", {"n_estimators": 30})):
         first = json.loads((runs[model] / "metrics.json").read_text())
         again = train_run(synthetic.path, tmp_path / model, model=model, seed=0, random_protocol=False,
-                          importance_repeats=0, **kw)
+                          importance_repeats=0, features="all", **kw)
         assert again["protocols"]["spatial"] == first["protocols"]["spatial"]
         if model != "rf":
             w0 = load_model(runs[model]).estimator.state_dict()
             w1 = load_model(tmp_path / model).estimator.state_dict()
             assert all(np.array_equal(w0[k], w1[k]) for k in w0)
     other = train_run(synthetic.path, tmp_path / "ann1", model="ann", seed=1, epochs=6,
-                      random_protocol=False, importance_repeats=0)
+                      random_protocol=False, importance_repeats=0, features="all")
     a, b = load_model(runs["ann"]).estimator.state_dict(), load_model(tmp_path / "ann1").estimator.state_dict()
     assert not all(np.array_equal(a[k], b[k]) for k in a)
     assert "random_pixel" not in other["protocols"]
@@ -151,15 +161,40 @@ def test_evaluate_errors(tmp_path):
 
 
 def test_compare_levels_one_table_same_test_pixels(synthetic):
-    table = compare_levels(synthetic.path, model="rf", truth=synthetic.truth, n_estimators=20)
+    table = compare_levels(synthetic.path, model="rf", truth=synthetic.truth, n_estimators=20, features="all")
     assert list(table.index) == ["L2", "L3"]
     assert table["n_test"].nunique() == 1  # the same test pixels for both
     assert table.loc["L2", "n_train"] > table.loc["L3", "n_train"]  # L3 is the cleaner subset
     assert {"macro_f1", "cohen_kappa", "overall_accuracy", "f1_water"} <= set(table.columns)
     assert (table["macro_f1"] > 0.5).all()
-    by_level = compare_levels(synthetic.path, model="rf", truth="L3", n_estimators=20)
+    by_level = compare_levels(synthetic.path, model="rf", truth="L3", n_estimators=20, features="all")
     assert by_level.loc["L3", "n_test"] == int(((open_sarbd(synthetic.path).split() == 3)
                                                 & (open_sarbd(synthetic.path).labels("L3") > 0)).sum())
+
+
+def test_compare_cli_with_a_truth_raster(synthetic, tmp_path, capsys):
+    """`sarbd compare` reads a class raster on the root grid (the simulator's truth map) and cuts it."""
+    import rasterio
+
+    from sarbd.cli.app import main
+
+    full = np.zeros((LINE0 + synthetic.truth.shape[0] + 3, PIXEL0 + synthetic.truth.shape[1] + 5), np.uint8)
+    full[LINE0:LINE0 + synthetic.truth.shape[0], PIXEL0:PIXEL0 + synthetic.truth.shape[1]] = synthetic.truth
+    tif = tmp_path / "truth.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=full.shape[1], height=full.shape[0], count=1,
+                       dtype="uint8") as dst:
+        dst.write(full, 1)
+    csv = tmp_path / "levels.csv"
+    code = main(["compare", str(synthetic.path), "--model", "rf", "--n-estimators", "20", "--features", "all",
+                 "--truth", str(tif), "--out", str(csv)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "L2" in printed and "L3" in printed and "macro_f1" in printed
+    table = pd.read_csv(csv, index_col=0)
+    expected = compare_levels(synthetic.path, model="rf", truth=synthetic.truth, n_estimators=20, features="all")
+    assert np.allclose(table["macro_f1"].values, expected["macro_f1"].values)
+    assert main(["compare", str(synthetic.path), "--truth", str(tmp_path / "missing.tif")]) == 2
+    assert "truth raster not found" in capsys.readouterr().err
 
 
 def test_evaluate_run_python_api(runs, synthetic):

@@ -1,4 +1,4 @@
-"""``sarbd train`` and ``sarbd evaluate``: baselines on a SARbd dataset, honest metrics."""
+"""``sarbd train``, ``sarbd evaluate``, ``sarbd compare``: baselines on a SARbd dataset, honest metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,17 @@ from pathlib import Path
 import typer
 
 from sarbd.cli.app import app
+
+
+def parse_features(value: str) -> str | list[str]:
+    """``--features``: a named set (``temporal``, ``all``) or comma-separated names."""
+    value = value.strip()
+    if value in ("temporal", "all"):
+        return value
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise typer.BadParameter("give 'temporal', 'all' or feature names", param_hint="--features")
+    return names
 
 
 @app.command()
@@ -21,6 +32,11 @@ def train(
     epochs: int | None = typer.Option(None, "--epochs", help="Epochs (default: ann 30, unet 20)."),
     n_estimators: int | None = typer.Option(None, "--n-estimators", help="Trees (rf; default 100)."),
     chip_size: int | None = typer.Option(None, "--chip-size", help="Chip index to use (unet; default smallest)."),
+    features: str = typer.Option(
+        "temporal", "--features",
+        help="Inputs: 'temporal' (signatures without a time dimension), 'all' (every per-date column too), "
+             "or comma-separated feature names.",
+    ),
     random_protocol: bool = typer.Option(
         True, "--random-protocol/--no-random-protocol",
         help="Also train/evaluate with the paper's random-pixel split (reported beside the spatial one).",
@@ -39,6 +55,7 @@ def train(
     metrics = train_run(
         dataset, out, model=model.lower(), level=level, seed=seed, threads=threads,
         random_protocol=random_protocol, chip_size=chip_size, epochs=epochs, n_estimators=n_estimators,
+        features=parse_features(features),
     )
     typer.echo(json.dumps(metrics, indent=2) if as_json else format_summary(metrics))
 
@@ -57,3 +74,41 @@ def evaluate(
 
     metrics = evaluate_run(run, dataset)
     typer.echo(json.dumps(metrics, indent=2) if as_json else format_summary(metrics))
+
+
+@app.command()
+def compare(
+    dataset: Path = typer.Argument(..., help="SARbd dataset folder (holds dataset.zarr)."),
+    model: str = typer.Option("rf", "--model", help="Baseline trained once per level: ann, rf or unet."),
+    levels: str = typer.Option("L2,L3", "--levels", help="Comma-separated label levels to train on."),
+    truth: str = typer.Option(
+        "L3", "--truth",
+        help="Reference of the test pixels: a level (L1/L2/L3) or a single-band class raster on the root "
+             "radar grid (e.g. the simulator's truth/class_map_radar.tif).",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for training."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Epochs (ann, unet)."),
+    n_estimators: int | None = typer.Option(None, "--n-estimators", help="Trees (rf)."),
+    features: str = typer.Option("temporal", "--features", help="As for `sarbd train`."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the table as CSV."),
+    as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+) -> None:
+    """Train the same model on each label level and score all on the same held-out test pixels.
+
+    The test pixels are the spatial test split where the truth has a class, so levels are
+    compared on identical pixels: the table shows what cleaner labels buy.
+
+    Example: sarbd compare sarbd-demo/dataset --model rf --levels L2,L3 --truth sarbd-demo/scene/truth/class_map_radar.tif
+    """
+    from sarbd.ml.compare import compare_levels, read_truth_raster
+
+    level_list = [v.strip().upper() for v in levels.split(",") if v.strip()]
+    ref = truth.upper() if truth.upper() in ("L1", "L2", "L3") else read_truth_raster(Path(truth), dataset)
+    hparams = {k: v for k, v in (("epochs", epochs), ("n_estimators", n_estimators)) if v is not None}
+    table = compare_levels(dataset, model=model.lower(), levels=level_list, truth=ref, seed=seed, threads=threads,
+                           features=parse_features(features), **hparams)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out)
+    typer.echo(table.to_json(orient="index", indent=2) if as_json else table.round(3).to_string())

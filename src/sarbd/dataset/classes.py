@@ -39,6 +39,7 @@ QUALITY_FLAGS: dict[str, int] = {
     "shadow": 16,
     "sar_outlier": 32,
     "invalid_signature": 64,
+    "region_outlier": 128,
 }
 
 #: Values of the ``split`` raster.

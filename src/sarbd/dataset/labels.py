@@ -8,7 +8,10 @@
   2025, IJAEOG 142:104722).
 * **SARbd-L3** -- L2 pixels that are outside the boundary buffer, not in layover or
   shadow, have valid signatures, and are consistent with the SAR statistics of their
-  class (:func:`label_l3` with an :class:`OutlierTest` learned from the L2 pixels).
+  class (:func:`label_l3` with an :class:`OutlierTest` learned from the L2 pixels): each
+  pixel must not be an outlier of its class, and the region it belongs to (a connected
+  set of same-class candidates, about one reference feature once the boundary buffer
+  has cut the outlines) must on average look more like its class than like any other.
 
 ``quality_flags`` records, bit by bit, every reason a pixel is not L3
 (:data:`sarbd.dataset.classes.QUALITY_FLAGS`).
@@ -39,6 +42,7 @@ __all__ = [
     "level_precision",
     "outlier_scores",
     "reference_flags",
+    "region_outliers",
 ]
 
 
@@ -215,6 +219,9 @@ class OutlierTest:
         Seed of the fitting subsample and of MCD.
     time_reduce
         Temporal reduction of per-date signatures in ``features``.
+    region_min_pixels
+        Regions (:func:`region_outliers`) of at least this many pixels are tested; 0 turns
+        the region test off.
     """
 
     features: tuple[str, ...]
@@ -224,6 +231,7 @@ class OutlierTest:
     min_samples: int = 50
     seed: int = 0
     time_reduce: str = "median"
+    region_min_pixels: int = 10
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -324,6 +332,17 @@ def fit_outlier_model(x: np.ndarray, labels: np.ndarray, fit_mask: np.ndarray,
     return models
 
 
+def _class_distance(xs: np.ndarray, m: ClassModel, method: str) -> np.ndarray:
+    """Squared robust Mahalanobis distance (or largest robust z) of ``xs`` (n, k) to a class model."""
+    loc = np.asarray(m.location)
+    if method == "mahalanobis":
+        d = xs - loc
+        return np.asarray(np.einsum("ni,ij,nj->n", d, np.linalg.pinv(np.asarray(m.scale)), d))
+    sigma = np.asarray(m.scale[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.max(np.abs(xs - loc) / sigma, axis=-1))
+
+
 def outlier_scores(x: np.ndarray, labels: np.ndarray, models: Mapping[int, ClassModel],
                    method: str) -> tuple[np.ndarray, np.ndarray]:
     """Score and outlier mask of every labelled pixel against its class model.
@@ -337,19 +356,70 @@ def outlier_scores(x: np.ndarray, labels: np.ndarray, models: Mapping[int, Class
         if not m.tested:
             continue
         sel = labels == cid
-        xs = x[sel]
-        loc = np.asarray(m.location)
-        if method == "mahalanobis":
-            prec = np.linalg.pinv(np.asarray(m.scale))
-            d = xs - loc
-            s = np.einsum("ni,ij,nj->n", d, prec, d)
-        else:
-            sigma = np.asarray(m.scale[0])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                s = np.max(np.abs(xs - loc) / sigma, axis=-1)
+        s = _class_distance(x[sel], m, method)
         score[sel] = s
         outlier[sel] = s > m.cutoff
     return score, outlier
+
+
+def region_outliers(x: np.ndarray, labels: np.ndarray, candidates: np.ndarray,
+                    models: Mapping[int, ClassModel], method: str,
+                    min_pixels: int = 10) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
+    """Regions whose mean signature is nearer to another class than to their own.
+
+    A region is a 4-connected set of ``candidates`` with the same label. Once the boundary
+    buffer has removed every pixel an outline crosses, a region is about the interior of
+    one reference feature, and label errors of the reference (a parcel given the wrong
+    class) come feature by feature. The region's mean feature vector averages the
+    speckle of all its pixels, so it separates classes whose single-pixel distributions
+    overlap: the region is rejected when its mean is nearer, in each class model's own
+    metric (:func:`fit_outlier_model`), to another tested class than to its own
+    (nearest-class-mean consistency, a classification filter for label noise; Brodley &
+    Friedl 1999, J. Artif. Intell. Res. 11:131). Regions of fewer than ``min_pixels``
+    pixels and classes without a tested model are not judged.
+
+    Parameters
+    ----------
+    x
+        Features ``(line, pixel, k)``.
+    labels
+        Class ids ``(line, pixel)``.
+    candidates
+        Pixels that may form regions (L2 pixels passing the buffer, layover/shadow and
+        validity checks).
+    models
+        Class models from :func:`fit_outlier_model`.
+
+    Returns
+    -------
+    rejected, summary
+        Boolean mask of the pixels of rejected regions, and per class
+        ``{"regions", "tested", "rejected", "rejected_pixels"}``.
+    """
+    from scipy import ndimage
+
+    tested = {cid: m for cid, m in models.items() if m.tested}
+    rejected = np.zeros(labels.shape, bool)
+    summary: dict[str, dict[str, int]] = {}
+    if len(tested) < 2:
+        return rejected, summary
+    k = x.shape[-1]
+    for cid in tested:
+        regions, n = ndimage.label(candidates & (labels == cid))
+        if n == 0:
+            continue
+        idx = regions.ravel()
+        count = np.bincount(idx, minlength=n + 1)[1:]
+        means = np.stack([np.bincount(idx, weights=x[..., j].ravel(), minlength=n + 1)[1:] for j in range(k)],
+                         axis=-1) / np.maximum(count, 1)[:, None]
+        own = _class_distance(means, tested[cid], method)
+        other = np.min(np.stack([_class_distance(means, m, method) for c, m in tested.items() if c != cid]), axis=0)
+        judged = count >= max(1, min_pixels)
+        bad = judged & (other < own)
+        rejected |= np.concatenate([[False], bad])[regions]
+        summary[str(cid)] = {"regions": int(n), "tested": int(judged.sum()), "rejected": int(bad.sum()),
+                             "rejected_pixels": int(count[bad].sum())}
+    return rejected, summary
 
 
 def label_l3(
@@ -368,7 +438,8 @@ def label_l3(
     ``quality_flags``): ``boundary_distance < buffer_m`` or NaN (``boundary_buffer``);
     layover / shadow in ``layover_shadow`` (bit 1 / bit 2 of the mask); a feature of the
     outlier test is not finite (``invalid_signature``); the outlier test rejects it
-    (``sar_outlier``). The class models are fitted on the L2 pixels that pass every other
+    (``sar_outlier``); its region's mean signature is nearer to another class
+    (``region_outlier``, :func:`region_outliers`, when ``region_min_pixels > 0``). The class models are fitted on the L2 pixels that pass every other
     check, then applied to all L2 pixels with valid features.
 
     Parameters
@@ -425,6 +496,11 @@ def label_l3(
         _, outlier = outlier_scores(x, lab_valid, models, outlier_test.method)
         flags[outlier] |= QUALITY_FLAGS["sar_outlier"]
         model_json = {"test": asdict(outlier_test), "classes": {str(k): asdict(v) for k, v in models.items()}}
+        if outlier_test.region_min_pixels > 0:
+            bad_regions, summary = region_outliers(x, labels, fit_mask, models, outlier_test.method,
+                                                   outlier_test.region_min_pixels)
+            flags[bad_regions] |= QUALITY_FLAGS["region_outlier"]
+            model_json["regions"] = summary
     l3 = np.where((labels > 0) & (flags == 0), labels, 0).astype(np.uint8)
     attrs = {k: v for k, v in l2.attrs.items() if k in ("flag_values", "flag_meanings", "units")}
     attrs.update({

@@ -43,6 +43,9 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk:
             enc["_FillValue"] = None  # CF 2.5.1: coordinate variables carry no fill value
         if enc:
             encoding[str(name)] = enc
+    # Dask chunks made of whole file chunks: every HDF5 chunk is compressed once. Misaligned
+    # blocks make HDF5 re-read, inflate and deflate a chunk for each block touching it.
+    out = out.chunk({d: (1 if d == "time" else spatial_chunk if d == "line" else -1) for d in out.dims})
     path = Path(path)
     with atomic_output(path) as tmp:
         out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)

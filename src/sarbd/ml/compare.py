@@ -20,7 +20,41 @@ from sarbd.ml.data import SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION, open_sarbd
 from sarbd.ml.fit import fit_model, torch_threads
 from sarbd.ml.metrics import classification_metrics
 
-__all__ = ["compare_levels"]
+__all__ = ["compare_levels", "read_truth_raster"]
+
+
+def read_truth_raster(path: str | os.PathLike[str], dataset: str | os.PathLike[str]) -> np.ndarray:
+    """A class raster on the root radar grid (band 1, row = line, column = pixel), cut to the dataset.
+
+    The dataset's absolute ``line``/``pixel`` coordinates index the raster, so a truth map of
+    the whole reference grid (the simulator's ``truth/class_map_radar.tif``) fits a dataset
+    built on a window of it.
+    """
+    import warnings
+    from pathlib import Path
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("truth raster not found", path=path,
+                         hint="give a level (L1, L2, L3) or a class raster on the radar grid")
+    data = open_sarbd(dataset, "all")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                raster = src.read(1)
+    except RasterioIOError as exc:
+        raise InputError(f"cannot read the truth raster ({exc})", path=path) from exc
+    l0, p0 = int(data.line[0]), int(data.pixel[0])
+    l1, p1 = int(data.line[-1]) + 1, int(data.pixel[-1]) + 1
+    if l0 < 0 or p0 < 0 or l1 > raster.shape[0] or p1 > raster.shape[1]:
+        raise InputError(f"the truth raster ({raster.shape[0]} x {raster.shape[1]}) does not cover the dataset's "
+                         f"lines {l0}-{l1 - 1} and pixels {p0}-{p1 - 1}", path=path,
+                         hint="use a class raster on the dataset's root radar grid")
+    return np.ascontiguousarray(raster[data.line][:, data.pixel], np.uint8)
 
 
 def compare_levels(
@@ -31,7 +65,7 @@ def compare_levels(
     truth: str | np.ndarray = "L3",
     seed: int = 0,
     threads: int = 1,
-    features: Sequence[str] | None = None,
+    features: Sequence[str] | str = "temporal",
     **hparams: Any,
 ):  # type: ignore[no-untyped-def]
     """One table comparing models trained on each of ``levels``, on the same test pixels.

@@ -12,6 +12,12 @@ source and would leak it. A per-date signature ``var(time, line, pixel)`` gives 
 date, named ``<var>_<YYYYMMDD>`` (``<var>_t<i>`` when two dates share a day); a
 temporal signature ``var(line, pixel)`` gives one feature named ``<var>``. The pixel
 table ``tables/pixels.parquet`` uses the same column names.
+
+Feature sets (:data:`FEATURE_SETS`): ``"all"`` is every feature; ``"temporal"`` keeps the
+signatures without a time dimension (temporal statistics such as mean backscatter in
+dB, coefficient of variation, amplitude dispersion, mean coherence). Those do not depend
+on the number or the dates of the acquisitions, so a model trained on one stack applies
+to another, and they are a tenth of the per-date columns; the baselines use them by default.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import xarray as xr
 from sarbd.errors import InputError
 
 __all__ = [
+    "FEATURE_SETS",
     "LEVELS",
     "SPLIT_NAMES",
     "SPLIT_TEST",
@@ -47,6 +54,9 @@ __all__ = [
 SPLIT_UNASSIGNED, SPLIT_TRAIN, SPLIT_VALIDATION, SPLIT_TEST = 0, 1, 2, 3
 SPLIT_NAMES = {0: "unassigned", 1: "train", 2: "validation", 3: "test"}
 LEVELS = ("L1", "L2", "L3")
+
+#: named feature sets (module docstring)
+FEATURE_SETS = ("all", "temporal")
 
 #: signature categories never used as model inputs (3 = inherited from reference geodata)
 EXCLUDED_CATEGORIES = frozenset({"3"})
@@ -144,10 +154,11 @@ class SarbdData:
     path
         The dataset folder (holding ``dataset.zarr``) or the ``dataset.zarr`` store itself.
     features
-        Feature names to use (see the module docstring); default: every signature.
+        Feature names to use, or a named set (``"all"``, ``"temporal"``; see the module
+        docstring); default: every signature.
     """
 
-    def __init__(self, path: str | os.PathLike[str], features: Sequence[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], features: Sequence[str] | str | None = None) -> None:
         self.root, self.zarr = _zarr_path(path)
         if not self.zarr.exists():
             raise InputError(
@@ -168,8 +179,13 @@ class SarbdData:
         self.pixel = np.asarray(self.ds["pixel"].values, np.int64)
         self.shape = (self.line.size, self.pixel.size)
         all_refs = self._signature_features()
-        if features is None:
+        if features is None or features == "all":
             self.features = all_refs
+        elif features == "temporal":
+            self.features = [f for f in all_refs if f.t is None]
+        elif isinstance(features, str):
+            raise InputError(f"unknown feature set {features!r}",
+                             hint=f"use {' or '.join(FEATURE_SETS)}, or a list of feature names")
         else:
             by_name = {f.name: f for f in all_refs}
             missing = [n for n in features if n not in by_name]
@@ -180,6 +196,9 @@ class SarbdData:
                 )
             self.features = [by_name[n] for n in features]
         if not self.features:
+            if all_refs:
+                raise InputError(f"dataset.zarr holds no {features} signatures", path=self.zarr,
+                                 hint="use features='all' (--features all)")
             raise InputError("dataset.zarr holds no signature variables (sarbd_category)", path=self.zarr)
         self._split: np.ndarray | None = None
         self._labels: dict[str, np.ndarray] = {}
@@ -414,6 +433,6 @@ def _split_codes(values: np.ndarray, path: Path) -> np.ndarray:
                          hint=f"use codes 0-3 or {', '.join(SPLIT_NAMES.values())}") from exc
 
 
-def open_sarbd(path: str | os.PathLike[str], features: Sequence[str] | None = None) -> SarbdData:
+def open_sarbd(path: str | os.PathLike[str], features: Sequence[str] | str | None = None) -> SarbdData:
     """Open a SARbd dataset folder (or its ``dataset.zarr``) for ML."""
     return SarbdData(path, features)

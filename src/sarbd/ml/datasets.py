@@ -212,7 +212,7 @@ class SARbdSegmentation(Dataset):
         split: str = "train",
         level: str = "L3",
         chip_size: int | None = None,
-        features: Sequence[str] | None = None,
+        features: Sequence[str] | str | None = None,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         preprocessor: Preprocessor | None = None,
     ) -> None:

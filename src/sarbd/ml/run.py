@@ -73,7 +73,7 @@ def train_run(
     threads: int = 1,
     random_protocol: bool = True,
     chip_size: int | None = None,
-    features: Sequence[str] | None = None,
+    features: Sequence[str] | str = "temporal",
     importance_repeats: int = 5,
     **hparams: Any,
 ) -> dict:
@@ -97,7 +97,8 @@ def train_run(
     chip_size
         U-Net chip index to use (default: the smallest).
     features
-        Restrict the input features (default: every signature).
+        Input features: a named set (``"temporal"``, the default: signatures without a time
+        dimension; ``"all"``) or a list of names (:class:`sarbd.ml.data.SarbdData`).
     importance_repeats
         Shuffles per feature for permutation importance (0: skip).
     hparams

@@ -38,8 +38,8 @@ __all__ = ["BuildResult", "build"]
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "2", "label": "1",
-                  "export": "1"}
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "2", "label": "2",
+                  "export": "2"}
 
 CACHE_FOLDER = ".sarbd-cache"
 
@@ -329,7 +329,8 @@ def build(
         l2 = label_l2(fractions, classes, lab.l2_threshold)
         features_present = [f for f in lab.l3_features if _expression_available(f, features)]
         test = OutlierTest(tuple(features_present), method=lab.l3_outlier_method,
-                           alpha=1.0 - lab.l3_outlier_probability) if features_present else None
+                           alpha=1.0 - lab.l3_outlier_probability,
+                           region_min_pixels=lab.l3_region_min_pixels) if features_present else None
         l3 = label_l3(l2, features, radarcoded["boundary_distance"], stack["layover_shadow_mask"],
                       lab.l3_buffer_m, test, fractions, lab.l2_threshold)
         chips = config.chips
@@ -361,14 +362,16 @@ def build(
         }
         summary = write_dataset(
             ds, out, chip_sizes=config.chips.sizes, geocode=config.outputs.cog_geocode,
-            cog_variables=config.outputs.cog_variables,
-            dem=inputs.dem, run_log=run_log,
+            cog_variables=config.outputs.cog_variables, formats=config.outputs.formats,
+            table_features=config.outputs.table_features, dem=inputs.dem, run_log=run_log,
             stac={"collection_id": config.outputs.name, "license": config.outputs.license,
                   "authors": config.outputs.authors},
         )
         return json.loads(json.dumps(summary, default=str))
 
-    if cache.is_complete("export", export_key) and not (out / "dataset.zarr").exists():
+    main_output = out / ("dataset.zarr" if "zarr" in config.outputs.formats else "dataset.nc"
+                         if "netcdf" in config.outputs.formats else "run_log.json")
+    if cache.is_complete("export", export_key) and not main_output.exists():
         # the dataset was deleted by hand: write it again
         import shutil
 

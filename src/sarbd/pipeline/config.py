@@ -155,6 +155,12 @@ class LabelsConfig(_Strict):
     l3_outlier_method: Literal["mahalanobis", "mad"] = Field(
         "mahalanobis", description="Per-class outlier test (robust Mahalanobis distance or per-feature MAD)."
     )
+    l3_region_min_pixels: int = Field(
+        10, ge=0,
+        description="Regions of same-class L3 candidates (about one reference feature inside the buffer) with at "
+                    "least this many pixels are rejected when their mean signature is nearer to another class; "
+                    "0 turns the region test off.",
+    )
     l3_features: list[str] = Field(
         default_factory=lambda: ["backscatter_mean_db_vv", "backscatter_mean_db_vh", "coherence_mean_vv"],
         description="Signature expressions the L3 consistency test uses (missing ones are skipped). Default: "
@@ -196,6 +202,11 @@ class OutputsConfig(_Strict):
     cog_geocode: bool = Field(False, description="Also write COGs geocoded to a map CRS.")
     cog_variables: list[str] | None = Field(
         None, description="Variables written as COGs (one per date for per-date ones); None: every variable."
+    )
+    table_features: Literal["temporal", "all"] | list[str] = Field(
+        "temporal",
+        description="Signature columns of tables/pixels.parquet: 'temporal' (no per-date columns), 'all' "
+                    "(one column per date too; as large as the cube) or variable names.",
     )
     name: str = Field("sarbd-dataset", description="Dataset name (STAC collection id, README).")
     license: str = "CC-BY-4.0"

@@ -446,14 +446,22 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
         tot = cw.sum(axis=0)
         frac = np.where(tot > 0, cw / np.where(tot > 0, tot, 1), 0).astype(np.float32)
         cmr = np.where(tot > 0, np.argmax(cw, axis=0) + 1, 0).astype(np.uint8)
+        # the class whose scatterers give most of the pixel's signal: where a roof lays over
+        # the ground in front of it, or a bright target's response reaches a dark neighbour,
+        # the pixel shows the bright object whatever the ground-area shares
+        cp = result.class_power
+        ptot = cp.sum(axis=0)
+        pfrac = np.where(ptot > 0, cp / np.where(ptot > 0, ptot, 1), 0).astype(np.float32)
+        smr = np.where(ptot > 0, np.argmax(cp, axis=0) + 1, 0).astype(np.uint8)
         import warnings
 
         with warnings.catch_warnings():
             # radar geometry has no geotransform, on purpose
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            with rasterio.open(tmp / "class_map_radar.tif", "w", driver="GTiff", width=W, height=L, count=1,
-                               dtype="uint8", nodata=0, compress="deflate") as ds:
-                ds.write(cmr, 1)
+            for name, raster in (("class_map_radar.tif", cmr), ("signal_class_map_radar.tif", smr)):
+                with rasterio.open(tmp / name, "w", driver="GTiff", width=W, height=L, count=1,
+                                   dtype="uint8", nodata=0, compress="deflate") as ds:
+                    ds.write(raster, 1)
         # true offsets on a coarse grid of the reference, interpolated bilinearly
         step = 8
         cl = np.unique(np.append(np.arange(0, L, step), L - 1))
@@ -523,6 +531,13 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
                     "flag_meanings": " ".join(names)}),
                 "class_fraction": (("class", "line", "pixel"), frac, {
                     "long_name": "share of the ground area of each class, weighted by |PSF|^2", "units": "1"}),
+                "signal_class_map": (("line", "pixel"), smr, {
+                    "long_name": "true class dominating the expected signal power (VV + VH) of the pixel",
+                    "flag_values": np.array([c.code for c in CLASSES], np.uint8),
+                    "flag_meanings": " ".join(names)}),
+                "class_power_fraction": (("class", "line", "pixel"), pfrac, {
+                    "long_name": "share of the expected signal power (VV + VH) of each class; double-bounce "
+                                 "points count as building", "units": "1"}),
                 "offset_line": (("time", "line", "pixel"), off_l, {
                     "long_name": "true line of the same terrain point in each date's grid minus reference line",
                     "units": "lines"}),

@@ -186,6 +186,14 @@ class ImagingResult:
         return self.class_sums[:_NCLASS, 0]
 
     @property
+    def class_power(self) -> NDArray[np.float32]:
+        """Expected signal power (DN^2, VV + VH) of each class, ``(C, L, W)``; the
+        double-bounce points count as buildings."""
+        p = np.asarray(self.class_sums[:_NCLASS, 1:].sum(axis=1), dtype=np.float32)
+        p[0] += self.class_sums[_NCLASS, 1:].sum(axis=0)  # class code 1: building
+        return p
+
+    @property
     def power(self) -> NDArray[np.float32]:
         """Expected signal power (DN^2), ``(2, L, W)`` for VV and VH."""
         return np.asarray(self.class_sums[:, 1:].sum(axis=0), dtype=np.float32)
