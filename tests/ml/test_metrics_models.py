@@ -39,6 +39,18 @@ def test_background_class_is_never_the_headline():
     assert m["per_class"]["background"]["f1"] > 0.97
 
 
+def test_classes_absent_from_the_reference_are_not_averaged_as_zero():
+    classes = ClassInfo((1, 2, 3, 4), ("water", "road", "railway", "field"))
+    ref = np.array([1] * 6 + [4] * 4)
+    pred = np.array([1] * 5 + [2] + [4] * 4)  # one water pixel predicted road, no railway anywhere
+    m = classification_metrics(ref, pred, classes)
+    assert m["headline_classes"] == ["water", "field"]
+    assert np.isclose(m["macro_f1"], (2 * 5 / 11 + 1.0) / 2)  # water F1 = 2 * 1 * (5/6) / (1 + 5/6)
+    road, rail = m["per_class"]["road"], m["per_class"]["railway"]
+    assert road["precision"] == 0.0 and road["recall"] is None and road["f1"] is None  # predicted, all wrong
+    assert rail["precision"] is None and rail["f1"] is None and rail["support"] == 0
+
+
 def test_permutation_importance_finds_the_used_feature():
     classes = ClassInfo((1, 2), ("a", "b"))
     rng = np.random.default_rng(0)

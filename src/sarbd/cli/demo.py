@@ -19,6 +19,6 @@ def demo(
 
     Example: sarbd demo --out sarbd-demo --size tiny
     """
-    from sarbd.demo import run_demo
+    from sarbd.pipeline.demo import run_full_demo
 
-    raise typer.Exit(run_demo(out=out, size=size, seed=seed))
+    raise typer.Exit(run_full_demo(out=out, size=size, seed=seed))

@@ -319,6 +319,7 @@ def _fit_ann(train_px, val_px, classes, pre, hp, seed, level) -> FittedModel:  #
         with torch.no_grad():
             f1 = _macro_f1(yv, net(xv).argmax(1).numpy(), classes.n) if len(yv) else float("nan")
         history.append({"epoch": epoch + 1, "train_loss": total / max(count, 1), "val_macro_f1": f1})
+        log.info("epoch %d/%d: loss %.4f, validation macro F1 %.3f", epoch + 1, hp["epochs"], history[-1]["train_loss"], f1)
         if np.isnan(f1) or f1 > best:
             best, best_state = (f1 if not np.isnan(f1) else best), copy.deepcopy(net.state_dict())
     if best_state is not None:
@@ -375,6 +376,7 @@ def _fit_unet(data, level, classes, pre, train_mask, val_mask, hp, seed, chip_si
             count += len(xb)
         f1 = _chip_f1(net, val_ds, classes)
         history.append({"epoch": epoch + 1, "train_loss": total / max(count, 1), "val_macro_f1": f1})
+        log.info("epoch %d/%d: loss %.4f, validation macro F1 %.3f", epoch + 1, hp["epochs"], history[-1]["train_loss"], f1)
         if np.isnan(f1) or f1 > best:
             best, best_state = (f1 if not np.isnan(f1) else best), copy.deepcopy(net.state_dict())
     if best_state is not None:

@@ -3,9 +3,12 @@
 Per class: precision, recall, F1 and the number of reference pixels (support). Overall:
 accuracy, Cohen's kappa (Cohen 1960, ``sklearn.metrics.cohen_kappa_score``), and the
 confusion matrix (rows = reference, columns = prediction, in class-id order). The
-headline numbers are **macro averages over the real classes** -- never the metrics of a
-background class, the mistake of the reference notebook, which reported
-``precision_recall_fscore_support(...)[0][0]`` (the background) for railways.
+headline numbers are **macro averages over the real classes present in the reference** --
+never the metrics of a background class, the mistake of the reference notebook, which
+reported ``precision_recall_fscore_support(...)[0][0]`` (the background) for railways. A
+class without reference pixels has no recall or F1 (``None``, shown as ``-``) and is left
+out of the macro averages rather than counted as 0; its precision is 0 if it was predicted
+(every such prediction is wrong) and ``None`` otherwise.
 
 Permutation importance (Breiman 2001; Fisher, Rudin & Dominici 2019): the drop of the
 headline macro F1 when one feature column is shuffled among the test pixels, averaged
@@ -47,19 +50,22 @@ def classification_metrics(reference: np.ndarray, predicted: np.ndarray, classes
         return {**out, "overall_accuracy": None, "cohen_kappa": None, "macro_f1": None}
     p, r, f, s = precision_recall_fscore_support(ref, pred, labels=ids, zero_division=0)
     cm = confusion_matrix(ref, pred, labels=ids)
-    headline = [ids.index(i) for i in classes.headline_ids()]
+    headline = [ids.index(i) for i in classes.headline_ids() if s[ids.index(i)] > 0]
     kappa = cohen_kappa_score(ref, pred, labels=ids) if np.unique(ref).size > 1 else float("nan")
     out.update(
         overall_accuracy=float(accuracy_score(ref, pred)),
         cohen_kappa=None if np.isnan(kappa) else float(kappa),
-        macro_f1=float(np.mean(f[headline])),
-        macro_precision=float(np.mean(p[headline])),
-        macro_recall=float(np.mean(r[headline])),
+        macro_f1=float(np.mean(f[headline])) if headline else None,
+        macro_precision=float(np.mean(p[headline])) if headline else None,
+        macro_recall=float(np.mean(r[headline])) if headline else None,
         weighted_f1=float(np.average(f, weights=np.maximum(s, 0)) if s.sum() else 0.0),
         headline_classes=[classes.names[k] for k in headline],
         per_class={
             name: {
-                "id": int(cid), "precision": float(p[k]), "recall": float(r[k]), "f1": float(f[k]),
+                "id": int(cid),
+                "precision": float(p[k]) if s[k] > 0 or cm[:, k].sum() > 0 else None,
+                "recall": float(r[k]) if s[k] > 0 else None,
+                "f1": float(f[k]) if s[k] > 0 else None,
                 "support": int(s[k]), "predicted": int(cm[:, k].sum()),
             }
             for k, (cid, name) in enumerate(zip(classes.ids, classes.names, strict=True))

@@ -142,7 +142,7 @@ def write_label_map(path: Path, data: SarbdData, predicted: np.ndarray, classes:
         coords={"line": data.line, "pixel": data.pixel},
     )
     with atomic_output(path, directory=True) as tmp:
-        ds.to_zarr(tmp, mode="w", consolidated=False)
+        ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
 
 
 def _footprint(data: SarbdData) -> tuple[dict | None, list[float] | None]:

@@ -9,8 +9,10 @@ how pure each label level is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import yaml
 from sarbd.errors import ConfigError
 from sarbd.pipeline.config import BuildConfig, load_config
 
-__all__ = ["DEMO_L1_RULES", "demo_config", "run_full_demo"]
+__all__ = ["DEMO_L1_RULES", "TRUTH_MAPS", "demo_config", "label_purity", "run_full_demo"]
 
 #: SARbd-L1 rules for the simulated scene. The thresholds lie half-way between the C-band
 #: signatures the simulator documents (``sarbd.simulate.config.CLASSES``: sigma0 VV / VH in dB,
@@ -63,6 +65,10 @@ DEMO_COGS: tuple[str, ...] = (
     "coherence_vv", "entropy_vv_vh", "backscatter_mean_db_vv", "amplitude_dispersion_vv",
 )
 
+#: Class-balanced draws per ANN epoch (20 epochs): about the number of L3 training pixels of
+#: ``tiny``, a ninth of those of ``small`` (~880 000), which keeps its training near a minute.
+_SAMPLES_PER_EPOCH = {"tiny": 20_000, "small": 100_000}
+
 #: Per size: chip sizes and split block (blocks must hold a chip plus the buffer).
 _CHIPS = {"tiny": ([32], 48), "small": ([64], 128), "burst": ([64, 256], 288)}
 
@@ -87,19 +93,36 @@ def demo_config(scene: Any, directory: Path, *, size: str, seed: int) -> dict[st
     }
 
 
-def _label_purity(dataset_dir: Path, scene: Any, classes: list[dict[str, Any]]) -> Any:
+#: The simulator's two truth maps on the radar grid (docs/simulator.md, "Truth"): the class
+#: dominating each pixel's expected signal power, and the class with the largest ground area.
+TRUTH_MAPS = {"signal": "signal_class_map_radar.tif", "ground_area": "class_map_radar.tif"}
+
+
+def label_purity(dataset_dir: Path, truth_dir: Path, classes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-class precision and share of L2 kept of each label level against each truth map.
+
+    Returns ``{"signal": DataFrame, "ground_area": DataFrame}``
+    (:func:`sarbd.dataset.labels.level_precision`). The signal truth is the one a label
+    should match: where a roof lays over the ground in front of it, the pixel shows the roof.
+    """
+    import warnings
+
     import rasterio
     import xarray as xr
 
     from sarbd.dataset.labels import level_precision
 
     ds = xr.open_zarr(dataset_dir / "dataset.zarr")
-    with rasterio.open(scene.truth_dir / "class_map_radar.tif") as src:
-        truth = src.read(1)
-    line0, pixel0 = int(ds["line"].values[0]), int(ds["pixel"].values[0])
-    truth = truth[line0:line0 + ds.sizes["line"], pixel0:pixel0 + ds.sizes["pixel"]]
+    lines, pixels = ds["line"].values, ds["pixel"].values
     levels = {name: ds[name].values for name in ("label_l1", "label_l2", "label_l3") if name in ds}
-    return level_precision(truth, levels, classes)
+    tables = {}
+    for key, name in TRUTH_MAPS.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(truth_dir / name) as src:
+                truth = src.read(1)
+        tables[key] = level_precision(truth[lines][:, pixels], levels, classes)
+    return tables
 
 
 def run_full_demo(out: Path, size: str = "small", seed: int = 0, console: Any = None) -> int:
@@ -109,14 +132,39 @@ def run_full_demo(out: Path, size: str = "small", seed: int = 0, console: Any = 
     """
     from rich.console import Console
 
+    if size not in ("tiny", "small"):
+        raise ConfigError(f"unknown demo size {size!r}", hint="use --size tiny or --size small")
+    console = console or Console()
+    with _progress_logging():
+        return _run_full_demo(out, size, seed, console)
+
+
+@contextlib.contextmanager
+def _progress_logging() -> Iterator[None]:
+    """INFO messages of the ``sarbd`` logger (simulation tiles, epochs) for the demo's duration,
+    so progress stays visible between the stage lines; ``-q`` and ``-v`` keep their level."""
+    import logging
+
+    from sarbd.utils.log import configure_logging, is_quiet
+
+    logger = logging.getLogger("sarbd")
+    level = logger.level
+    if not is_quiet() and (level == logging.NOTSET or level > logging.INFO):
+        if not logger.handlers:
+            configure_logging(1)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _run_full_demo(out: Path, size: str, seed: int, console: Any) -> int:
     from sarbd.ml import format_summary, train_run
     from sarbd.pipeline.run import run_build
     from sarbd.report import write_report
     from sarbd.simulate import simulate_scene
 
-    if size not in ("tiny", "small"):
-        raise ConfigError(f"unknown demo size {size!r}", hint="use --size tiny or --size small")
-    console = console or Console()
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -139,14 +187,15 @@ def run_full_demo(out: Path, size: str = "small", seed: int = 0, console: Any = 
     # 20 epochs of 100k class-balanced draws: the paper's balanced recipe at a cost that keeps
     # the small demo within minutes on 2 cores
     metrics = train_run(result.directory, run_dir, model="ann", level="L3", seed=seed,
-                        epochs=20, samples_per_epoch=100_000)
+                        epochs=20, samples_per_epoch=_SAMPLES_PER_EPOCH[size])
     t_train = time.perf_counter() - t0 - t_sim - t_build
 
     console.print("[bold]4/4 report[/bold]")
     report = write_report(result.directory, out / "report.html", run=run_dir)
     classes = [{"id": i + 1, "name": n} for i, n in enumerate(config.inputs.classes)]
-    purity = _label_purity(result.directory, scene, classes)
-    purity.to_csv(out / "label_purity.csv")
+    purity = label_purity(result.directory, scene.truth_dir, classes)
+    purity["signal"].to_csv(out / "label_purity.csv")
+    purity["ground_area"].to_csv(out / "label_purity_ground_area.csv")
     total = time.perf_counter() - t0
 
     counts = result.summary.get("class_counts") or {}
@@ -158,15 +207,20 @@ def run_full_demo(out: Path, size: str = "small", seed: int = 0, console: Any = 
     if counts:
         console.print("class counts per level:")
         console.print(json.dumps(counts, indent=1))
-    console.print("label precision against the simulator's truth (all classes pooled):")
-    row = purity.loc["all"]
-    console.print("  " + "  ".join(f"{k} {row[k]:.3f}" for k in row.index if k.endswith("_precision")))
+    console.print("label precision against the simulator's truth, all classes pooled (share of L2 kept):")
+    for key, label in (("signal", "class dominating the pixel's signal"),
+                       ("ground_area", "class with the largest ground area")):
+        row = purity[key].loc["all"]
+        console.print(f"  {label}: " + "  ".join(
+            f"{lv[6:].upper()} {row[f'{lv}_precision']:.3f}" for lv in ("label_l1", "label_l2", "label_l3"))
+            + f"  (L3 keeps {row['label_l3_kept']:.2f})")
     console.print(format_summary(metrics))
     console.print(f"time: {total:.0f} s (simulate {t_sim:.0f} s, build {t_build:.0f} s, "
                   f"train+evaluate {t_train:.0f} s)")
     (out / "demo_summary.json").write_text(json.dumps({
         "seconds": {"total": total, "simulate": t_sim, "build": t_build, "train": t_train},
-        "class_counts": counts, "label_purity": json.loads(purity.to_json(orient="index")),
+        "class_counts": counts,
+        "label_purity": {k: json.loads(v.to_json(orient="index")) for k, v in purity.items()},
         "headline": {k: metrics["protocols"]["spatial"].get(k) for k in ("overall_accuracy", "cohen_kappa",
                                                                          "macro_f1")},
         "paths": {"scene": str(scene.root), "dataset": str(result.directory), "run": str(run_dir),

@@ -97,6 +97,8 @@ class Report:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float | np.floating):
         return f"{value:.4g}"
     return str(value)

@@ -387,7 +387,7 @@ def form_images(
                 w4 = np.column_stack([wv[:, 0] * (np.cos(resid) - 1.0), wv[:, 0] * np.sin(resid),
                                       wv[:, 1] * (np.cos(resid) - 1.0), wv[:, 1] * np.sin(resid)])
                 splat_power(coh[d], roof_sort[0], roof_sort[1], roof_pix, w4, _B_AZ, _A_AZ, _B_RG, _A_RG)
-        log.debug("tile %d: %d scatterers", tile, n)
+        log.info("imaging: scatterer rows %d/%d (%d scatterers)", min(na, a_start + rows_per_tile), na, n_total)
     n_points = _point_scatterers(cfg, plans, land, geoid, slc, class_sums, c0, c1, r_mid, ramp)
     return ImagingResult(slc, class_sums, coh, n_total, n_points)
 

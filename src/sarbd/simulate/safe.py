@@ -312,11 +312,14 @@ def _write_tiff(path: Path, data: NDArray[np.complex64], gcps: list[Any]) -> Non
     lines, samples = data.shape
     profile = {"driver": "GTiff", "width": samples, "height": lines, "count": 1, "dtype": "complex_int16",
                "blockysize": 1, "interleave": "band", "compress": "none"}
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=False):
+    import warnings
+
+    if gcps:  # given at creation, so GDAL never sees a raster without georeferencing
+        profile.update(gcps=gcps, crs=CRS.from_epsg(4326))
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=False), warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # no GCPs: radar geometry
         with rasterio.open(path, "w", **profile) as ds:
             ds.write(data.astype(np.complex64), 1)
-            if gcps:
-                ds.gcps = (gcps, CRS.from_epsg(4326))
 
 
 def quantize(data: NDArray[np.complex128]) -> tuple[NDArray[np.complex64], int]:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["configure_logging", "get_logger", "progress", "progress_enabled"]
+__all__ = ["configure_logging", "get_logger", "is_quiet", "progress", "progress_enabled"]
 
 T = TypeVar("T")
 
@@ -48,6 +48,11 @@ def _stderr_console():  # type: ignore[no-untyped-def]
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def is_quiet() -> bool:
+    """Whether the CLI was asked for ``-q/--quiet``."""
+    return _state["quiet"]
 
 
 def progress_enabled() -> bool:
