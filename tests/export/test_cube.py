@@ -27,7 +27,7 @@ def test_netcdf_round_trip_and_cf(dataset, tmp_path):
         assert back.attrs["Conventions"] == "CF-1.10, ACDD-1.3"
         assert back.attrs["geospatial_lat_min"] == pytest.approx(float(dataset["latitude"].min()))
         assert back.attrs["time_coverage_start"].startswith("2022-02-14T05:50:00")
-        assert back["quality_flags"].attrs["flag_meanings"].split()[-1] == "invalid_signature"
+        assert back["quality_flags"].attrs["flag_meanings"].split()[-1] == "region_outlier"
         np.testing.assert_array_equal(back["split"].attrs["flag_values"], [0, 1, 2, 3])
         assert back["sigma0_vv"].attrs["coverage_content_type"] == "physicalMeasurement"
     with h5py.File(path) as f:  # chunked and compressed, one chunk per date

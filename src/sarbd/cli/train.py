@@ -31,6 +31,10 @@ def train(
     threads: int = typer.Option(1, "--threads", help="CPU threads for training (changes the last bits)."),
     epochs: int | None = typer.Option(None, "--epochs", help="Epochs (default: ann 30, unet 20)."),
     n_estimators: int | None = typer.Option(None, "--n-estimators", help="Trees (rf; default 100)."),
+    samples_per_epoch: int | None = typer.Option(
+        None, "--samples-per-epoch",
+        help="Class-balanced draws per ANN epoch (default: the training pixels, at most 100000).",
+    ),
     chip_size: int | None = typer.Option(None, "--chip-size", help="Chip index to use (unet; default smallest)."),
     features: str = typer.Option(
         "temporal", "--features",
@@ -55,7 +59,7 @@ def train(
     metrics = train_run(
         dataset, out, model=model.lower(), level=level, seed=seed, threads=threads,
         random_protocol=random_protocol, chip_size=chip_size, epochs=epochs, n_estimators=n_estimators,
-        features=parse_features(features),
+        samples_per_epoch=samples_per_epoch, features=parse_features(features),
     )
     typer.echo(json.dumps(metrics, indent=2) if as_json else format_summary(metrics))
 

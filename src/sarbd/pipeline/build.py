@@ -38,7 +38,7 @@ __all__ = ["BuildResult", "build"]
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "2", "label": "2",
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "3", "label": "2",
                   "export": "2"}
 
 CACHE_FOLDER = ".sarbd-cache"
@@ -173,6 +173,28 @@ def _read_reference_layers(layers: list[ReferenceLayer]) -> Any:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
 
 
+#: File name endings read as raster reference layers (everything else goes to OGR).
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".nc")
+
+
+def _is_raster(path: Path) -> bool:
+    return Path(path).suffix.lower() in RASTER_SUFFIXES
+
+
+def _raster_classes(layer: ReferenceLayer) -> dict[float, str]:
+    """``{raster value: class}`` of a categorical reference raster, from ``class_map`` or ``class_name``."""
+    if not Path(layer.path).exists():
+        raise InputError("reference raster not found", path=layer.path)
+    if layer.class_map:
+        try:
+            return {float(value): name for value, name in layer.class_map.items()}
+        except ValueError:
+            raise ConfigError("a raster layer's class_map keys must be raster values (numbers)",
+                              hint="e.g. class_map: {'10': vegetation, '80': water}") from None
+    raise ConfigError(f"raster reference layer {layer.path} needs a class_map of raster values to classes",
+                      hint="e.g. class_map: {'10': vegetation, '80': water} for ESA WorldCover")
+
+
 def _classes(config: BuildConfig, found: list[str]) -> list[dict[str, Any]]:
     names = list(config.inputs.classes) or sorted(set(found))
     unknown = sorted(set(found) - set(names))
@@ -298,18 +320,33 @@ def build(
     rc_key = stage_key("radarcode", STAGE_VERSIONS["radarcode"], rc_settings, [coreg_key])
 
     def do_radarcode(folder: Path) -> dict[str, Any]:
-        from sarbd.radarcode import radarcode
+        from sarbd.radarcode import radarcode, radarcode_raster
+        from sarbd.radarcode.merge import stack_reference_layers
 
-        gdf = _read_reference_layers(inputs.reference)
-        width_field = "sarbd_width" if "sarbd_width" in gdf.columns else None
-        height_field = "sarbd_height" if "sarbd_height" in gdf.columns else None
-        result = radarcode(
-            gdf, stack, class_field="sarbd_class", dem=str(inputs.dem) if inputs.dem else None,
-            buffer=config.labels.l3_buffer_m, threshold=config.labels.l2_threshold,
-            width_field=width_field, height_field=height_field, chunks=config.compute.chunks,
-        )
+        dem = str(inputs.dem) if inputs.dem else None
+        lab = config.labels
+        vectors = [layer for layer in inputs.reference if not _is_raster(layer.path)]
+        rasters = [layer for layer in inputs.reference if _is_raster(layer.path)]
+        parts, found = [], set()
+        if vectors:
+            gdf = _read_reference_layers(vectors)
+            width_field = "sarbd_width" if "sarbd_width" in gdf.columns else None
+            height_field = "sarbd_height" if "sarbd_height" in gdf.columns else None
+            parts.append(radarcode(
+                gdf, stack, class_field="sarbd_class", dem=dem, buffer=lab.l3_buffer_m, threshold=lab.l2_threshold,
+                width_field=width_field, height_field=height_field, chunks=config.compute.chunks,
+            ))
+            found |= {str(c) for c in gdf["sarbd_class"].unique()}
+        for layer in rasters:  # categorical rasters (land cover) fill what the vectors leave
+            classes = _raster_classes(layer)
+            parts.append(radarcode_raster(layer.path, stack, kind="categorical", dem=dem, classes=classes,
+                                          threshold=lab.l2_threshold, buffer=lab.l3_buffer_m,
+                                          chunks=config.compute.chunks))
+            found |= set(classes.values())
+        codes = {n: i + 1 for i, n in enumerate(inputs.classes)}
+        result = parts[0] if len(parts) == 1 else stack_reference_layers(parts, lab.l2_threshold, codes)
         result.to_zarr(folder / "reference.zarr", mode="w", zarr_format=2, consolidated=True)
-        return {"classes": sorted(str(c) for c in gdf["sarbd_class"].unique())}
+        return {"classes": sorted(found)}
 
     rec_rc = run("radarcode", rc_key, do_radarcode)
     radarcoded = xr.open_zarr(rec_rc.path / "reference.zarr")

@@ -45,7 +45,7 @@ class ReferenceLayer(_Strict):
     layer: str | None = Field(None, description="Layer name inside the file (GeoPackage); None: the first/only layer.")
     class_name: str | None = Field(None, description="Class of every feature of this layer (e.g. 'building').")
     class_field: str | None = Field(None, description="Attribute holding each feature's class.")
-    class_map: dict[str, str] = Field(default_factory=dict, description="Attribute value -> class name.")
+    class_map: dict[str, str] = Field(default_factory=dict, description="Attribute value (rasters: cell value) -> class name.")
     width_field: str | None = Field(None, description="Attribute with line/point widths in metres.")
     height_field: str | None = Field(None, description="Attribute with feature heights above ground in metres.")
 
