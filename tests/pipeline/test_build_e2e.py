@@ -75,8 +75,11 @@ def test_validate_passes_on_the_build(tiny_build):
     from sarbd.export.validate import validate_dataset
 
     _, _, result = tiny_build
-    errors = [c for c in validate_dataset(result.directory, compliance_checker=False) if c.status == "error"]
+    checks = validate_dataset(result.directory, compliance_checker=True)
+    errors = [c for c in checks if c.status == "error"]
     assert errors == []
+    # the IOOS checker ran on the build (dB units and flag types are its usual complaints)
+    assert any(c.category == "cf" and "compliance-checker" in c.message for c in checks)
 
 
 def test_interrupted_build_resumes_with_identical_outputs(tiny_build, tmp_path):

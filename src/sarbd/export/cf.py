@@ -125,6 +125,7 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
         out[name].encoding = {}
     for name, v in out.data_vars.items():
         v.attrs.setdefault("coverage_content_type", _content_type(str(name)))
+        out[name].attrs = _typed_attrs(v.attrs, v.dtype)
     attrs = _clean_attrs(out.attrs)
     attrs["Conventions"] = CONVENTIONS
     attrs.setdefault("title", "SARbd dataset")
@@ -148,6 +149,31 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
         attrs["time_coverage_start"] = str(t.min()) + "Z"
         attrs["time_coverage_end"] = str(t.max()) + "Z"
     out.attrs = attrs
+    return out
+
+
+#: Attributes CF wants in the data type of their variable (CF 2.5.1, 3.5).
+_TYPED_ATTRS = ("flag_values", "flag_masks", "valid_min", "valid_max", "valid_range", "_FillValue")
+
+
+def _typed_attrs(attrs: Mapping[str, Any], dtype: np.dtype) -> dict[str, Any]:
+    """Attributes with CF's type and unit rules applied.
+
+    * ``flag_values``/``flag_masks``/``valid_*`` take the variable's data type;
+    * a decibel quantity gets ``units = "1"`` (UDUNITS, which CF units must follow, has no
+      logarithmic units); its ``long_name`` says "(dB)" and ``sarbd_units = "dB"`` keeps
+      the unit for software.
+    """
+    out = dict(attrs)
+    if dtype.kind in "iuf":
+        for key in _TYPED_ATTRS:
+            if key in out and out[key] is not None and not isinstance(out[key], str):
+                out[key] = np.asarray(out[key]).astype(dtype)
+    if str(out.get("units", "")).strip().lower() == "db":
+        out["units"] = "1"
+        out["sarbd_units"] = "dB"
+        if "(dB)" not in str(out.get("long_name", "")) and " dB" not in str(out.get("long_name", "")):
+            out["long_name"] = f"{out.get('long_name', '')} (dB)".strip()
     return out
 
 
