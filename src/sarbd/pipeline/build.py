@@ -39,7 +39,7 @@ log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
 STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "3", "label": "2",
-                  "export": "2"}
+                  "export": "3"}
 
 CACHE_FOLDER = ".sarbd-cache"
 
