@@ -540,6 +540,52 @@ def _closest_state_time(xyz: NDArray[np.float64], orbit_time: NDArray[np.float64
     return orbit_time[best]
 
 
+#: Outcomes of one Newton step of the zero-Doppler equation (:func:`_doppler_newton_step`).
+_NEWTON_CONTINUE, _NEWTON_CONVERGED, _NEWTON_FAILED = 0, 1, 2
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _doppler_newton_step(
+    xyz: NDArray[np.float64], state: NDArray[np.float64], half_ld: float, t: float, t0: float, t1: float,
+    tol: float, out: NDArray[np.float64],
+) -> tuple[int, float]:
+    """One Newton step on ``f(t) = v . (x - p) - (lambda f_dc / 2) |x - p|`` from the orbit
+    ``state`` (position, velocity, acceleration) at ``t``; returns ``(status, new t)``.
+
+    Converged when the step is below ``tol`` at a range minimum (``f' < 0``); then
+    ``out = (t, range)`` with the range moved to the final time by a Taylor step. Failed
+    when ``f' = 0``, the iterate leaves ``[t0, t1]`` (no extrapolation), or it converged to
+    a range maximum (the target beyond the Earth's limb).
+    """
+    dx = xyz[0] - state[0, 0]
+    dy = xyz[1] - state[0, 1]
+    dz = xyz[2] - state[0, 2]
+    r = math.sqrt(dx * dx + dy * dy + dz * dz)
+    vd = state[1, 0] * dx + state[1, 1] * dy + state[1, 2] * dz
+    ad = state[2, 0] * dx + state[2, 1] * dy + state[2, 2] * dz
+    v2 = state[1, 0] ** 2 + state[1, 1] ** 2 + state[1, 2] ** 2
+    f = vd - half_ld * r
+    fp = ad - v2 + half_ld * vd / r
+    if fp == 0.0:
+        return _NEWTON_FAILED, t
+    dt = f / fp
+    t -= dt
+    if t < t0 or t > t1:
+        return _NEWTON_FAILED, t
+    if abs(dt) > tol:
+        return _NEWTON_CONTINUE, t
+    if fp >= 0.0:
+        return _NEWTON_FAILED, t
+    # range at the final time: the state moved by -dt (a Taylor step; |dt| <= tol)
+    h2 = 0.5 * dt * dt
+    dx += state[1, 0] * dt - state[2, 0] * h2
+    dy += state[1, 1] * dt - state[2, 1] * h2
+    dz += state[1, 2] * dt - state[2, 2] * h2
+    out[0] = t
+    out[1] = math.sqrt(dx * dx + dy * dy + dz * dz)
+    return _NEWTON_CONVERGED, t
+
+
 @numba.njit(cache=True, nogil=True)
 def geo2rdr_point(
     xyz: NDArray[np.float64],
@@ -572,33 +618,11 @@ def geo2rdr_point(
     state = np.empty((3, 3))
     for _ in range(max_iter):
         interpolate_state(orbit_time, orbit_pos, orbit_vel, t, state)
-        dx = xyz[0] - state[0, 0]
-        dy = xyz[1] - state[0, 1]
-        dz = xyz[2] - state[0, 2]
-        r = math.sqrt(dx * dx + dy * dy + dz * dz)
-        vd = state[1, 0] * dx + state[1, 1] * dy + state[1, 2] * dz
-        ad = state[2, 0] * dx + state[2, 1] * dy + state[2, 2] * dz
-        v2 = state[1, 0] ** 2 + state[1, 1] ** 2 + state[1, 2] ** 2
-        f = vd - half_ld * r
-        fp = ad - v2 + half_ld * vd / r
-        if fp == 0.0:
-            break
-        dt = f / fp
-        t -= dt
-        if t < t0 or t > t1:
-            break
-        if abs(dt) <= tol:
-            if fp >= 0.0:
-                # a range maximum (the target beyond the Earth's limb), not the closest approach
-                break
-            # range at the final time: the state moved by -dt (a Taylor step; |dt| <= tol)
-            h2 = 0.5 * dt * dt
-            dx += state[1, 0] * dt - state[2, 0] * h2
-            dy += state[1, 1] * dt - state[2, 1] * h2
-            dz += state[1, 2] * dt - state[2, 2] * h2
-            out[0] = t
-            out[1] = math.sqrt(dx * dx + dy * dy + dz * dz)
+        status, t = _doppler_newton_step(xyz, state, half_ld, t, t0, t1, tol, out)
+        if status == _NEWTON_CONVERGED:
             return True
+        if status == _NEWTON_FAILED:
+            break
     out[0] = math.nan
     out[1] = math.nan
     return False
@@ -713,31 +737,11 @@ def geo2rdr_table(
     half_ld = 0.5 * wavelength * doppler if doppler != 0.0 else 0.0
     for _ in range(max_iter):
         eval_state(times, z, coef, tcs, hs, t, state)
-        dx = xyz[0] - state[0, 0]
-        dy = xyz[1] - state[0, 1]
-        dz = xyz[2] - state[0, 2]
-        r = math.sqrt(dx * dx + dy * dy + dz * dz)
-        vd = state[1, 0] * dx + state[1, 1] * dy + state[1, 2] * dz
-        ad = state[2, 0] * dx + state[2, 1] * dy + state[2, 2] * dz
-        v2 = state[1, 0] ** 2 + state[1, 1] ** 2 + state[1, 2] ** 2
-        f = vd - half_ld * r
-        fp = ad - v2 + half_ld * vd / r
-        if fp == 0.0:
-            break
-        dt = f / fp
-        t -= dt
-        if t < t0 or t > t1:
-            break
-        if abs(dt) <= tol:
-            if fp >= 0.0:
-                break
-            h2 = 0.5 * dt * dt
-            dx += state[1, 0] * dt - state[2, 0] * h2
-            dy += state[1, 1] * dt - state[2, 1] * h2
-            dz += state[1, 2] * dt - state[2, 2] * h2
-            out[0] = t
-            out[1] = math.sqrt(dx * dx + dy * dy + dz * dz)
+        status, t = _doppler_newton_step(xyz, state, half_ld, t, t0, t1, tol, out)
+        if status == _NEWTON_CONVERGED:
             return True
+        if status == _NEWTON_FAILED:
+            break
     out[0] = math.nan
     out[1] = math.nan
     return False
