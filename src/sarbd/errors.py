@@ -18,6 +18,7 @@ __all__ = [
     "InputError",
     "NoOverlapError",
     "OrbitError",
+    "OutputError",
     "ProductError",
     "SarbdError",
 ]
@@ -72,6 +73,10 @@ class ConfigError(InputError):
 
 class NoOverlapError(InputError):
     """Two inputs that must overlap in space or time do not."""
+
+
+class OutputError(SarbdError):
+    """An output cannot be written where asked (exists and is not sarbd's, disk full, read-only)."""
 
 
 class OrbitError(SarbdError):

@@ -81,6 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.main(args=args, prog_name="sarbd", standalone_mode=True)
     except SarbdError as exc:
         return _report_user_error(exc)
+    except OSError as exc:
+        # the OS refusing a write (disk full, read-only, permissions) is the environment, not a bug
+        from sarbd.utils.files import is_environment_error, output_error
+
+        if not is_environment_error(exc):
+            raise
+        return _report_user_error(output_error(exc, exc.filename or "."))
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from lxml import etree
 
 from sarbd.core.orbit import Orbit
 from sarbd.errors import InputError, OrbitError, ProductError
+from sarbd.products.xml_values import parse_xml, to_float, to_time
 
 __all__ = ["OrbitFileInfo", "find_orbit_file", "orbit_file_info", "read_eof"]
 
@@ -61,7 +61,7 @@ def orbit_file_info(path: PathLike) -> OrbitFileInfo | None:
 def _utc(text: str | None, path: PathLike) -> np.datetime64:
     if not text or "=" not in text:
         raise ProductError(f"malformed orbit time {text!r}", path=path)
-    return np.datetime64(text.split("=", 1)[1].strip(), "ns")
+    return to_time(text.split("=", 1)[1], "OSV/UTC", path)
 
 
 def read_eof(path: PathLike) -> Orbit:
@@ -83,9 +83,10 @@ def read_eof(path: PathLike) -> Orbit:
     if not p.is_file():
         raise InputError("orbit file not found", path=p)
     try:
-        root = etree.parse(str(p), parser=etree.XMLParser(huge_tree=True)).getroot()
-    except etree.XMLSyntaxError as exc:
-        raise ProductError(f"not a valid orbit file (corrupt XML: {exc.msg})", path=p) from None
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the orbit file ({exc.strerror})", path=p) from None
+    root = parse_xml(data, p)
     file_type = (root.findtext(".//Fixed_Header/File_Type") or "").strip()
     kind = file_type.replace("AUX_", "") if file_type else ""
     if kind not in ("POEORB", "RESORB"):
@@ -97,12 +98,9 @@ def read_eof(path: PathLike) -> Orbit:
     osvs = root.findall(".//Data_Block/List_of_OSVs/OSV")
     if len(osvs) < 2:
         raise ProductError(f"orbit file holds {len(osvs)} state vectors", path=p)
-    try:
-        times = np.array([_utc(o.findtext("UTC"), p) for o in osvs], dtype="datetime64[ns]")
-        pos = np.array([[float(o.findtext(k) or "nan") for k in ("X", "Y", "Z")] for o in osvs])
-        vel = np.array([[float(o.findtext(k) or "nan") for k in ("VX", "VY", "VZ")] for o in osvs])
-    except ValueError as exc:
-        raise ProductError(f"malformed state vector ({exc})", path=p) from None
+    times = np.array([_utc(o.findtext("UTC"), p) for o in osvs], dtype="datetime64[ns]")
+    pos = np.array([[to_float(o.findtext(k) or "", f"OSV/{k}", p) for k in ("X", "Y", "Z")] for o in osvs])
+    vel = np.array([[to_float(o.findtext(k) or "", f"OSV/{k}", p) for k in ("VX", "VY", "VZ")] for o in osvs])
     _, keep = np.unique(times, return_index=True)
     try:
         return Orbit(times[keep], pos[keep], vel[keep], source=kind)

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from lxml import etree
 from numpy.typing import NDArray
 
 from sarbd.core.orbit import Orbit
 from sarbd.errors import ProductError
 from sarbd.products import s1_xml as X
+from sarbd.products import xml_values as V
+from sarbd.products.xml_values import parse_xml
 
 __all__ = [
     "AnnotationInfo",
@@ -40,63 +41,14 @@ __all__ = [
 PathLike = str | os.PathLike[str]
 
 
-# -- low-level helpers ------------------------------------------------------------------
-def parse_xml(data: bytes, path: PathLike) -> Any:
-    """Parse XML bytes; a truncated or corrupt document raises :class:`ProductError` naming ``path``."""
-    try:
-        return etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, huge_tree=True))
-    except etree.XMLSyntaxError as exc:
-        raise ProductError(
-            f"not a valid XML document (truncated or corrupt: {exc.msg}, line {exc.lineno})",
-            path=path, hint="download the product again",
-        ) from None
-
-
-def _find(node: Any, xpath: str, path: PathLike) -> Any:
-    found = node.find(xpath)
-    if found is None:
-        raise ProductError(f"required element <{xpath}> is missing", path=path,
-                           hint="the file is not a complete Sentinel-1 annotation")
-    return found
-
-
-def _text(node: Any, xpath: str, path: PathLike) -> str:
-    text = _find(node, xpath, path).text
-    if text is None or not text.strip():
-        raise ProductError(f"element <{xpath}> is empty", path=path)
-    return str(text.strip())
-
-
-def _float(node: Any, xpath: str, path: PathLike) -> float:
-    text = _text(node, xpath, path)
-    try:
-        return float(text)
-    except ValueError:
-        raise ProductError(f"element <{xpath}> is not a number: {text!r}", path=path) from None
-
-
-def _int(node: Any, xpath: str, path: PathLike) -> int:
-    return round(_float(node, xpath, path))
-
-
-def _time(node: Any, xpath: str, path: PathLike) -> np.datetime64:
-    text = _text(node, xpath, path)
-    try:
-        return np.datetime64(text.replace("Z", ""), "ns")
-    except ValueError:
-        raise ProductError(f"element <{xpath}> is not a UTC time: {text!r}", path=path) from None
-
-
-def _array(node: Any, xpath: str, path: PathLike, dtype: Any = np.float64) -> NDArray[Any]:
-    text = _find(node, xpath, path).text or ""
-    try:
-        return np.array(text.split(), dtype=np.float64).astype(dtype)
-    except ValueError:
-        raise ProductError(f"element <{xpath}> holds a malformed number list", path=path) from None
-
-
-def _optional_float(node: Any, xpath: str, path: PathLike) -> float | None:
-    return _float(node, xpath, path) if node.find(xpath) is not None else None
+# -- low-level helpers: every value goes through sarbd.products.xml_values -----------------
+_find = V.find
+_text = V.text_at
+_float = V.float_at
+_int = V.int_at
+_time = V.time_at
+_array = V.array_at
+_optional_float = V.optional_float_at
 
 
 # -- records ----------------------------------------------------------------------------------
@@ -323,18 +275,17 @@ def _parse_bursts(root: Any, path: PathLike, lines_per_burst: int) -> tuple[Burs
             raise ProductError(
                 f"burst {i} has {fvs.size} firstValidSample / {lvs.size} lastValidSample values, "
                 f"expected linesPerBurst = {lines_per_burst}", path=path)
-        bid = n.find(f["burst_id"])
         out.append(Burst(
             index=i,
             azimuth_time=_time(n, f["azimuth_time"], path),
             sensing_time=_time(n, f["sensing_time"], path),
             azimuth_anx_time=_float(n, f["azimuth_anx_time"], path),
-            byte_offset=_int(n, f["byte_offset"], path),
+            byte_offset=_int(n, f["byte_offset"], path, minimum=0),
             line_offset=i * lines_per_burst,
             lines=lines_per_burst,
             first_valid_sample=fvs,
             last_valid_sample=lvs,
-            burst_id=int(bid.text) if bid is not None and bid.text else None,
+            burst_id=V.optional_int_at(n, f["burst_id"], path, minimum=0),
         ))
     return tuple(out)
 
@@ -368,7 +319,7 @@ def parse_annotation(data: bytes, path: PathLike) -> AnnotationInfo:
     if root.find(X.MISSION) is None or root.find(X.LIST_GEOLOCATION.split("/")[0]) is None:
         raise ProductError("not a Sentinel-1 product annotation (no adsHeader/geolocationGrid)", path=path,
                            hint="give the annotation/s1?-*.xml file of the product")
-    lines_per_burst = _int(root, X.LINES_PER_BURST, path)
+    lines_per_burst = _int(root, X.LINES_PER_BURST, path, minimum=0)
     bursts = _parse_bursts(root, path, lines_per_burst)
     terrain = tuple(
         (_time(n, X.TERRAIN_HEIGHT_FIELDS["azimuth_time"], path), _float(n, X.TERRAIN_HEIGHT_FIELDS["value"], path))
@@ -389,20 +340,20 @@ def parse_annotation(data: bytes, path: PathLike) -> AnnotationInfo:
         image_number=_text(root, X.IMAGE_NUMBER, path),
         pass_direction=_text(root, X.PASS, path).upper(),
         platform_heading=_float(root, X.PLATFORM_HEADING, path),
-        radar_frequency=_float(root, X.RADAR_FREQUENCY, path),
-        range_sampling_rate=_float(root, X.RANGE_SAMPLING_RATE, path),
+        radar_frequency=_float(root, X.RADAR_FREQUENCY, path, positive=True),
+        range_sampling_rate=_float(root, X.RANGE_SAMPLING_RATE, path, positive=True),
         azimuth_steering_rate=0.0 if steering is None else steering,
-        prf=_float(root, X.PRF, path),
-        slant_range_time=_float(root, X.SLANT_RANGE_TIME, path),
-        range_pixel_spacing=_float(root, X.RANGE_PIXEL_SPACING, path),
-        azimuth_pixel_spacing=_float(root, X.AZIMUTH_PIXEL_SPACING, path),
-        azimuth_time_interval=_float(root, X.AZIMUTH_TIME_INTERVAL, path),
-        number_of_samples=_int(root, X.NUMBER_OF_SAMPLES, path),
-        number_of_lines=_int(root, X.NUMBER_OF_LINES, path),
+        prf=_float(root, X.PRF, path, positive=True),
+        slant_range_time=_float(root, X.SLANT_RANGE_TIME, path, positive=True),
+        range_pixel_spacing=_float(root, X.RANGE_PIXEL_SPACING, path, positive=True),
+        azimuth_pixel_spacing=_float(root, X.AZIMUTH_PIXEL_SPACING, path, positive=True),
+        azimuth_time_interval=_float(root, X.AZIMUTH_TIME_INTERVAL, path, positive=True),
+        number_of_samples=_int(root, X.NUMBER_OF_SAMPLES, path, minimum=1),
+        number_of_lines=_int(root, X.NUMBER_OF_LINES, path, minimum=1),
         incidence_angle_mid_swath=_float(root, X.INCIDENCE_MID_SWATH, path),
         product_first_line_time=_time(root, X.PRODUCT_FIRST_LINE_TIME, path),
         lines_per_burst=lines_per_burst,
-        samples_per_burst=_int(root, X.SAMPLES_PER_BURST, path),
+        samples_per_burst=_int(root, X.SAMPLES_PER_BURST, path, minimum=0),
         bursts=bursts,
         azimuth_fm_rates=_parse_fm_rates(root, path),
         doppler_centroids=_parse_doppler(root, path),

@@ -5,15 +5,36 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sarbd.errors import InputError, ProductError
 from sarbd.products import s1_xml as X
 
-__all__ = ["SafeFiles", "SwathFiles", "open_safe_files"]
+__all__ = ["SafeFiles", "SwathFiles", "check_member_name", "open_safe_files"]
 
 _STEM = re.compile(X.FILE_STEM_PATTERN)
+
+#: what the zipfile module raises on damaged members (bad CRC-32, bad deflate stream, truncation)
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError, ValueError)
+_STREAM_BLOCK = 1 << 20
+#: zip members whose CRC-32 this process has checked: (path, size, mtime_ns, inode, member)
+_VERIFIED: set[tuple[str, int, int, int, str]] = set()
+
+
+def _member_error(safe: SafeFiles, member: str, exc: BaseException) -> ProductError:
+    what = "its CRC-32 does not match (corrupt data)" if "CRC" in str(exc) else f"{type(exc).__name__}: {exc}"
+    return ProductError(f"zip member {safe.prefix}{member} is damaged ({what})", path=safe.path,
+                        hint="the zip file is corrupt; download the product again")
+
+
+def check_member_name(name: str, path: Path) -> None:
+    """Refuse a zip member name that is absolute or climbs out of the archive (``../``)."""
+    parts = name.replace("\\", "/").split("/")
+    if (name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts or "\0" in name):
+        raise ProductError(f"zip member name {name!r} is absolute or leaves the archive (../)", path=path,
+                           hint="the zip file is not a genuine SAFE product; it is refused for safety")
 
 
 @dataclass(frozen=True)
@@ -41,17 +62,43 @@ class SafeFiles:
         return member in self.members
 
     def read_bytes(self, member: str) -> bytes:
-        """The bytes of a member (path relative to the SAFE root)."""
+        """The bytes of a member (path relative to the SAFE root); a zip member's CRC-32 is checked."""
         if member not in self.members:
             raise ProductError(f"{member} is missing from the product", path=self.path)
         if self.is_zip:
-            with zipfile.ZipFile(self.path) as zf:
-                try:
+            try:
+                with zipfile.ZipFile(self.path) as zf:
+                    # ZipFile.read checks the CRC-32 of the whole member against the directory
                     return zf.read(self.prefix + member)
-                except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                    raise ProductError(f"cannot read {member} from the zip ({exc})", path=self.path,
-                                       hint="the zip file is damaged; download it again") from None
-        return (self.path / member).read_bytes()
+            except _ZIP_ERRORS as exc:
+                raise _member_error(self, member, exc) from None
+        try:
+            return (self.path / member).read_bytes()
+        except OSError as exc:
+            raise ProductError(f"cannot read the file ({exc.strerror})", path=self.path / member) from None
+
+    def verify_member(self, member: str) -> None:
+        """Check a zip member's CRC-32 by streaming it once (no copy on disk, constant memory).
+
+        Members read partially later (measurement TIFFs, through GDAL ``/vsizip/``) cannot
+        have their CRC checked on the strips read, so the whole member is checked once per
+        process and file identity (path, size, modification time, inode): a changed zip
+        is checked again. Does nothing for unpacked SAFE folders.
+        """
+        if not self.is_zip:
+            return
+        st = self.path.stat()
+        key = (str(self.path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, member)
+        if key in _VERIFIED:
+            return
+        try:
+            with zipfile.ZipFile(self.path) as zf, zf.open(self.prefix + member) as f:
+                # ZipExtFile compares the running CRC-32 with the directory's at the end of the member
+                while f.read(_STREAM_BLOCK):
+                    pass
+        except _ZIP_ERRORS as exc:
+            raise _member_error(self, member, exc) from None
+        _VERIFIED.add(key)
 
     def display(self, member: str) -> str:
         """A path naming the member for messages."""
@@ -109,8 +156,10 @@ def open_safe_files(path: str | os.PathLike[str]) -> SafeFiles:
     try:
         with zipfile.ZipFile(p) as zf:
             names = [n for n in zf.namelist() if not n.endswith("/")]
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ProductError(f"cannot read the zip file ({exc})", path=p, hint="download it again") from None
+    for n in names:
+        check_member_name(n, p)
     manifests = [n for n in names if n.rsplit("/", 1)[-1] == X.MANIFEST]
     prefix = manifests[0][: -len(X.MANIFEST)] if manifests else ""
     if not manifests:

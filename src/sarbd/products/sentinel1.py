@@ -54,6 +54,7 @@ from sarbd.products.s1_annotation import (
 )
 from sarbd.products.safe import SafeFiles, open_safe_files
 from sarbd.products.sources import DeburstSource, TiffSource
+from sarbd.products.xml_values import optional_int_at
 
 __all__ = [
     "DeburstPlan",
@@ -423,11 +424,17 @@ def _build_scene(
                  chunks or DEFAULT_CHUNKS)
 
 
-def _raster_shape(path: str, display: str) -> tuple[int, int]:
+def _raster_shape(path: str, display: str, *, probe: bool = True) -> tuple[int, int]:
+    """``(lines, samples)`` of a complex measurement raster.
+
+    ``probe`` reads the last line so that a truncated file fails now rather than inside
+    Dask; zip members skip it (their CRC check already read them whole, and a probe of
+    the last line of a deflated member would inflate all of it again).
+    """
     import warnings
 
     import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
     from rasterio.windows import Window
 
     try:
@@ -437,10 +444,10 @@ def _raster_shape(path: str, display: str) -> tuple[int, int]:
                 if not ds.dtypes[0].startswith("complex"):
                     raise ProductError(f"measurement is {ds.dtypes[0]}, complex (CInt16) pixels were expected",
                                        path=display)
-                # probe the last line: a truncated file fails here, not later inside Dask
-                ds.read(1, window=Window(0, ds.height - 1, min(ds.width, 16), 1))
+                if probe:  # a truncated file fails here, not later inside Dask
+                    ds.read(1, window=Window(0, ds.height - 1, min(ds.width, 16), 1))
                 return (ds.height, ds.width)
-    except RasterioIOError as exc:
+    except RasterioError as exc:
         raise ProductError(f"cannot open the measurement raster ({exc})", path=display,
                            hint="the file is missing, truncated or not a GeoTIFF") from None
 
@@ -471,8 +478,9 @@ def _manifest_info(safe: SafeFiles) -> tuple[str | None, int | None]:
     root = parse_xml(safe.read_bytes(X.MANIFEST), safe.display(X.MANIFEST))
     sw = root.find(X.MANIFEST_IPF_SOFTWARE)
     ipf = sw.get("version") if sw is not None else None
-    rel = root.find(X.MANIFEST_RELATIVE_ORBIT)
-    return ipf, (int(rel.text) if rel is not None and rel.text else None)
+    # Sentinel-1 repeats its ground track every 175 orbits: relative orbits are 1..175
+    rel = optional_int_at(root, X.MANIFEST_RELATIVE_ORBIT, safe.display(X.MANIFEST), minimum=1, maximum=175)
+    return ipf, rel
 
 
 def _open_safe_swath(safe: SafeFiles, swath: str, polarizations: Any, orbit: Any,
@@ -489,8 +497,10 @@ def _open_safe_swath(safe: SafeFiles, swath: str, polarizations: Any, orbit: Any
             raise ProductError(
                 f"measurement file {X.MEASUREMENT_DIR}/{stem}.tiff is missing for {swath} {p}",
                 path=safe.path, hint="the product is incomplete; download it again")
+        # a zip member's CRC is checked once, streaming (GDAL reads only strips, unchecked)
+        safe.verify_member(files.measurement[p])
         measurement[p] = safe.raster_path(files.measurement[p])
-        shape = _raster_shape(measurement[p], safe.display(files.measurement[p]))
+        shape = _raster_shape(measurement[p], safe.display(files.measurement[p]), probe=not safe.is_zip)
         if shape != (infos[p].number_of_lines, infos[p].number_of_samples):
             raise ProductError(
                 f"measurement is {shape[0]} x {shape[1]}, the annotation says "

@@ -21,7 +21,7 @@ __all__ = ["DeburstSource", "Hdf5Source", "TiffSource", "read_tiff_window"]
 def read_tiff_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) -> NDArray[np.complex64]:
     """Read rows ``r0..r1-1`` and columns ``c0..c1-1`` of band 1 as complex64."""
     import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
     from rasterio.windows import Window
 
     r0, r1 = rows
@@ -35,8 +35,9 @@ def read_tiff_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) ->
                         f"window lines {r0}..{r1 - 1}, pixels {c0}..{c1 - 1} lies outside the "
                         f"{ds.height} x {ds.width} measurement", path=path)
                 data = ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
-    except RasterioIOError as exc:
-        raise ProductError(f"cannot read the measurement raster ({exc})", path=path) from None
+    except RasterioError as exc:  # a TIFF decoding error names the file (or /vsizip/ member)
+        raise ProductError(f"cannot decode the measurement raster ({exc})", path=path,
+                           hint="the file is corrupt or truncated; download the product again") from None
     return np.asarray(data, dtype=np.complex64)
 
 

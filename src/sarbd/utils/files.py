@@ -1,19 +1,90 @@
 """Atomic output: write to a temporary name next to the target, rename into place.
 
 An interrupted run therefore never leaves a half-written file or folder where a
-finished one is expected.
+finished one is expected, and a failed write (disk full, read-only folder) leaves
+the previous output as it was.
+
+sarbd never removes or replaces what it did not create:
+
+* a file output replaces only a regular file (never a folder, a link or a device);
+* a folder output replaces only an empty folder or one that sarbd wrote, which
+  carries the marker file :data:`MARKER` (written into every folder made here);
+* anything else at the target is an :class:`~sarbd.errors.OutputError`, raised
+  before any work is done.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_output"]
+from sarbd.errors import OutputError
+
+__all__ = ["MARKER", "atomic_output", "check_replaceable", "is_environment_error", "output_error"]
+
+#: Marker file inside every folder :func:`atomic_output` writes: "sarbd created this, it may replace it".
+MARKER = ".sarbd-output"
+
+#: errno values that mean "the environment refuses the write", not a bug
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC: "no space left on the device (disk full)",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for the file system or the process's file-size limit",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def is_environment_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an OS refusal to write (disk full, quota, read-only, permissions)."""
+    return isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS
+
+
+def output_error(exc: OSError, target: str | os.PathLike[str]) -> OutputError:
+    """The one-line :class:`OutputError` for an OS refusal to write ``target``."""
+    what = _ENVIRONMENT_ERRNOS.get(exc.errno or -1, exc.strerror or str(exc))
+    where = exc.filename if exc.filename else target
+    return OutputError(f"cannot write the output: {what}", path=where,
+                       hint="free some space or choose another output folder; the previous output is unchanged")
+
+
+def check_replaceable(target: str | os.PathLike[str], *, directory: bool) -> None:
+    """Raise :class:`OutputError` unless ``target`` is absent or may be replaced by a new output.
+
+    Parameters
+    ----------
+    target
+        The output path.
+    directory
+        Whether the new output is a folder.
+    """
+    p = Path(target)
+    if p.is_symlink():
+        raise OutputError("exists and is a symbolic link; sarbd does not replace links", path=p,
+                          hint="remove it or choose another output name")
+    if not p.exists():
+        return
+    if directory:
+        if not p.is_dir():
+            raise OutputError("exists and is not a folder; a folder output would replace it", path=p,
+                              hint="remove it or choose another output name")
+        if (p / MARKER).is_file() or not any(p.iterdir()):
+            return
+        raise OutputError("exists and holds files sarbd did not write; it is not replaced", path=p,
+                          hint="remove it yourself or choose another output name")
+    if p.is_dir():
+        raise OutputError("exists and is a folder; sarbd writes a file here and never replaces a folder",
+                          path=p, hint="choose a file name (e.g. with the right suffix) or remove the folder")
+    if not p.is_file():
+        raise OutputError("exists and is not a regular file", path=p, hint="choose another output name")
 
 
 @contextlib.contextmanager
@@ -26,29 +97,51 @@ def atomic_output(target: str | os.PathLike[str], *, directory: bool = False) ->
         Final file or folder path.
     directory
         If true, the temporary path is a fresh empty folder (for Zarr stores, SAFE folders).
+
+    Raises
+    ------
+    OutputError
+        ``target`` holds something sarbd may not replace (see the module docstring), or
+        the OS refused a write (disk full, quota, read-only, permissions). Either way the
+        previous ``target`` is left as it was and no temporary file remains.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent)
-        os.close(fd)
-        tmp = Path(name)
+    check_replaceable(target, directory=directory)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix,
+                                        dir=target.parent)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as exc:
+        if is_environment_error(exc):
+            raise output_error(exc, target) from None
+        raise
     try:
         yield tmp
-    except BaseException:
+        if directory:
+            (tmp / MARKER).write_text(json.dumps({"written_by": "sarbd", "name": target.name}) + "\n")
+        # mkstemp/mkdtemp create private (0600/0700) entries; outputs get the usual umask-based modes
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~umask)
+        check_replaceable(target, directory=directory)  # something may have appeared meanwhile
+        if directory and target.is_dir():
+            # swap by renames, so the target is never missing nor half-deleted
+            trash = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old.tmp")
+            os.replace(target, trash)
+            os.replace(tmp, target)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, target)  # atomic over an existing file
+    except BaseException as exc:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+        if is_environment_error(exc):
+            raise output_error(exc, target) from None  # type: ignore[arg-type]
         raise
-    # mkstemp/mkdtemp create private (0600/0700) entries; outputs get the usual umask-based modes
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~umask)
-    if target.is_dir() and not target.is_symlink():
-        shutil.rmtree(target)
-    elif target.exists():
-        target.unlink()
-    os.replace(tmp, target)
