@@ -1,6 +1,6 @@
 """`sarbd build` end to end on a tiny simulated scene: outputs, caching, validation, notebook.
 
-One build is shared by the tests of this module (session fixture): simulate 3 dates,
+One build is shared by the tests (session fixture ``tiny_build`` in conftest.py): simulate 3 dates,
 build through every stage, then check what a user relies on.
 """
 
@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 import xarray as xr
 import yaml
 
@@ -19,20 +18,6 @@ from sarbd.pipeline.build import build
 from sarbd.pipeline.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def tiny_build(tmp_path_factory):
-    from sarbd.pipeline.demo import demo_config
-    from sarbd.simulate import simulate_scene
-
-    root = tmp_path_factory.mktemp("e2e")
-    scene = simulate_scene(root / "scene", size="tiny", dates=3, seed=3)
-    cfg = demo_config(scene, root / "dataset", size="tiny", seed=3)
-    cfg_file = root / "build.yaml"
-    cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    result = build(cfg_file)
-    return root, cfg_file, result
 
 
 def test_every_output_is_written(tiny_build):

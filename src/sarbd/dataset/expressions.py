@@ -69,11 +69,19 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
 
 def parse_rule(expression: str) -> ast.Expression:
     """Parse and check a rule; raises :class:`ConfigError` naming the offending part."""
+    if not isinstance(expression, str) or len(expression) > MAX_RULE_LENGTH:
+        raise ConfigError(f"a rule must be a text of at most {MAX_RULE_LENGTH} characters",
+                          hint="split long rules into several")
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
         raise ConfigError(f"rule {expression!r} is not a valid expression ({exc.msg})",
                           hint="use comparisons, and/or/not, + - * /, numbers and signature names") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes; nesting too deep for the parser
+        raise ConfigError(f"rule {expression!r} is not a valid expression ({exc})",
+                          hint="use comparisons, and/or/not, + - * /, numbers and signature names") from None
+    if _depth(tree) > MAX_RULE_DEPTH:
+        raise ConfigError(f"rule {expression!r} is nested more than {MAX_RULE_DEPTH} levels deep")
     for node in ast.walk(tree):
         ok = isinstance(node, ast.Expression | ast.BoolOp | ast.And | ast.Or | ast.UnaryOp | ast.Not
                         | ast.USub | ast.UAdd | ast.BinOp | ast.Compare | ast.Name | ast.Load | ast.Constant
@@ -84,6 +92,11 @@ def parse_rule(expression: str) -> ast.Expression:
         if isinstance(node, ast.Constant) and not (isinstance(node.value, int | float)
                                                    and not isinstance(node.value, bool)):
             raise ConfigError(f"rule {expression!r}: only numbers may appear as constants, got {node.value!r}")
+        if isinstance(node, ast.Constant):
+            try:
+                float(node.value)
+            except OverflowError:
+                raise ConfigError(f"rule {expression!r}: the number {str(node.value)[:20]}... is too large") from None
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if name not in _FUNCTIONS and name not in _TIME_REDUCTIONS:
@@ -92,6 +105,21 @@ def parse_rule(expression: str) -> ast.Expression:
             if len(node.args) != 1 or node.keywords:
                 raise ConfigError(f"rule {expression!r}: {name}() takes exactly one argument")
     return tree
+
+
+#: limits that keep a rule far from Python's recursion limit
+MAX_RULE_LENGTH = 2000
+MAX_RULE_DEPTH = 60
+
+
+def _depth(node: ast.AST) -> int:
+    """Depth of an AST, iteratively (a recursive walk could itself overflow)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
+    return deepest
 
 
 def variables_in(expression: str) -> set[str]:
@@ -132,7 +160,8 @@ def evaluate(expression: str, variables: Mapping[str, xr.DataArray] | xr.Dataset
         if isinstance(node, ast.Expression):
             return ev(node.body, in_time_fn)
         if isinstance(node, ast.Constant):
-            return float(node.value)  # type: ignore[arg-type]  # parse_rule allows numbers only
+            # NumPy floats: 1/0 is inf (as for arrays), not a ZeroDivisionError
+            return np.float64(node.value)  # type: ignore[arg-type]  # parse_rule allows numbers only
         if isinstance(node, ast.Name):
             if node.id not in variables:
                 raise ConfigError(f"rule {expression!r} uses {node.id!r}, which is not a computed signature",
@@ -168,7 +197,8 @@ def evaluate(expression: str, variables: Mapping[str, xr.DataArray] | xr.Dataset
             return _FUNCTIONS[name](ev(node.args[0], in_time_fn))
         raise ConfigError(f"rule {expression!r}: {type(node).__name__} is not allowed")  # pragma: no cover
 
-    result = ev(tree, False)
+    with np.errstate(all="ignore"):
+        result = ev(tree, False)
     if isinstance(result, xr.DataArray) and "time" in result.dims:
         result = reduce_time(result, time_reduce)
     if not isinstance(result, xr.DataArray):
@@ -177,6 +207,6 @@ def evaluate(expression: str, variables: Mapping[str, xr.DataArray] | xr.Dataset
 
 
 def _as_bool(x: Any) -> Any:
-    if isinstance(x, xr.DataArray) and x.dtype != bool:
-        return x.fillna(0) != 0
-    return x
+    if isinstance(x, xr.DataArray):
+        return x.fillna(0) != 0 if x.dtype != bool else x
+    return np.bool_(x != 0 and not np.isnan(x))  # a number: NaN counts as false, like masked pixels

@@ -15,7 +15,10 @@ offsets (see docs/ARCHITECTURE.md).
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,12 +31,22 @@ import xarray as xr
 
 from sarbd import __version__
 from sarbd.core.scene import Scene
-from sarbd.errors import ConfigError, InputError
+from sarbd.errors import ConfigError, InputError, OutputError
 from sarbd.pipeline.cache import StageCache, StageRecord, file_fingerprint, stage_key
 from sarbd.pipeline.config import BuildConfig, ReferenceLayer, load_config
+from sarbd.pipeline.input_files import (
+    RASTER_SUFFIXES,
+    check_chip_sizes,
+    check_inputs,
+    is_raster,
+    read_vector,
+    vector_layers,
+)
+from sarbd.pipeline.lock import build_lock
+from sarbd.utils.files import MARKER, output_error
 from sarbd.utils.log import get_logger
 
-__all__ = ["BuildResult", "build"]
+__all__ = ["RASTER_SUFFIXES", "BuildResult", "build"]
 
 log = get_logger(__name__)
 
@@ -108,9 +121,7 @@ def _aoi_window(config: BuildConfig, reference: Scene) -> tuple[int, int, int, i
     if aoi.bbox is not None:
         geom = shapely.box(*aoi.bbox)
     else:
-        import geopandas as gpd
-
-        gdf = gpd.read_file(aoi.polygon)
+        gdf = read_vector(aoi.polygon)
         if gdf.crs is None:
             raise InputError("AOI polygon has no CRS", path=aoi.polygon)
         geom = gdf.to_crs("EPSG:4326").union_all()
@@ -138,15 +149,14 @@ def _read_reference_layers(layers: list[ReferenceLayer]) -> Any:
     """All reference layers as one GeoDataFrame (EPSG:4326) with ``sarbd_class``/width/height columns."""
     import geopandas as gpd
     import pandas as pd
-    import pyogrio
 
     frames = []
     for layer in layers:
         if not Path(layer.path).exists():
             raise InputError("reference file not found", path=layer.path)
-        names = [layer.layer] if layer.layer else [str(n) for n in pyogrio.list_layers(layer.path)[:, 0]]
+        names = [layer.layer] if layer.layer else vector_layers(layer.path)
         for name in names:
-            gdf = gpd.read_file(layer.path, layer=name)
+            gdf = read_vector(layer.path, name)
             if gdf.crs is None:
                 raise InputError(f"layer {name!r} has no CRS", path=layer.path,
                                  hint="assign one, e.g. with ogr2ogr -a_srs EPSG:xxxx")
@@ -173,12 +183,8 @@ def _read_reference_layers(layers: list[ReferenceLayer]) -> Any:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
 
 
-#: File name endings read as raster reference layers (everything else goes to OGR).
-RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".nc")
-
-
 def _is_raster(path: Path) -> bool:
-    return Path(path).suffix.lower() in RASTER_SUFFIXES
+    return is_raster(path)
 
 
 def _raster_classes(layer: ReferenceLayer) -> dict[float, str]:
@@ -227,10 +233,34 @@ def build(
     """
     if not isinstance(config, BuildConfig):
         config = load_config(config)
+    check_inputs(config)
+    out = _dataset_folder(Path(config.outputs.directory))
+    with build_lock(out):
+        return _build_locked(config, out, on_stage)
+
+
+def _dataset_folder(out: Path) -> Path:
+    """Create the dataset folder, or accept an existing one only if sarbd made it (or it is empty)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError("exists and is a file, the dataset folder was expected here", path=out,
+                          hint="choose another outputs.directory / --out")
+    if out.is_dir() and any(out.iterdir()) and not ((out / CACHE_FOLDER).is_dir() or (out / MARKER).is_file()):
+        raise OutputError("exists and is not a sarbd dataset folder; sarbd does not write into it", path=out,
+                          hint="choose a new or empty outputs.directory / --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not (out / MARKER).exists():
+            (out / MARKER).write_text('{"written_by": "sarbd", "kind": "dataset folder"}\n')
+    except OSError as exc:
+        raise output_error(exc, out) from None
+    return out
+
+
+def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str], None] | None) -> BuildResult:
     notify = on_stage or (lambda name, state: None)
     start = time.perf_counter()
-    out = Path(config.outputs.directory)
-    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(f"{EXPORT_STAGING}*"):  # left by a killed export
+        shutil.rmtree(stale, ignore_errors=True)
     cache = StageCache(out / CACHE_FOLDER)
     settings = config.resolved()
     inputs = config.inputs
@@ -264,6 +294,7 @@ def build(
     window = rec_ingest.info.get("window")
     if window:
         reference = reference.crop(*window)
+    check_chip_sizes(config, (reference.radar_grid.length, reference.radar_grid.width))
 
     # coregister (+ geometry + InSAR)
     dem_fp = file_fingerprint(inputs.dem) if inputs.dem else None
@@ -397,24 +428,61 @@ def build(
             "stages": [{"name": r.name, "key": r.key, "cached": r.cached, "seconds": round(r.seconds, 3),
                         "info": r.info} for r in records_so_far],
         }
-        summary = write_dataset(
-            ds, out, chip_sizes=config.chips.sizes, geocode=config.outputs.cog_geocode,
-            cog_variables=config.outputs.cog_variables, formats=config.outputs.formats,
-            table_features=config.outputs.table_features, dem=inputs.dem, run_log=run_log,
-            stac={"collection_id": config.outputs.name, "license": config.outputs.license,
-                  "authors": config.outputs.authors},
-        )
-        return json.loads(json.dumps(summary, default=str))
+        # everything is written beside the dataset first and swapped in by renames at the end: a
+        # failed export (disk full, read-only, killed) leaves the previous dataset as it was
+        # (no suffix in the name: pystac would take "x.tmp" for a file and root the catalog one level up)
+        staging = Path(tempfile.mkdtemp(prefix=EXPORT_STAGING, dir=out))
+        try:
+            summary = write_dataset(
+                ds, staging, chip_sizes=config.chips.sizes, geocode=config.outputs.cog_geocode,
+                cog_variables=config.outputs.cog_variables, formats=config.outputs.formats,
+                table_features=config.outputs.table_features, dem=inputs.dem, run_log=run_log,
+                stac={"collection_id": config.outputs.name, "license": config.outputs.license,
+                      "authors": config.outputs.authors},
+            )
+            _swap_into(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return json.loads(json.dumps(summary, default=str).replace(str(staging), str(out)))
 
     main_output = out / ("dataset.zarr" if "zarr" in config.outputs.formats else "dataset.nc"
                          if "netcdf" in config.outputs.formats else "run_log.json")
     if cache.is_complete("export", export_key) and not main_output.exists():
         # the dataset was deleted by hand: write it again
-        import shutil
-
         shutil.rmtree(cache.path_for("export", export_key), ignore_errors=True)
     rec_export = run("export", export_key, do_export)
     return BuildResult(out, list(cache.records), rec_export.info, time.perf_counter() - start)
+
+
+#: name prefix of the export's staging and trash folders inside the dataset folder
+EXPORT_STAGING = ".sarbd-export-"
+#: top-level entries of the dataset folder written by the last export (for removing unselected formats)
+EXPORTED = ".sarbd-exported.json"
+
+
+def _swap_into(staging: Path, out: Path) -> None:
+    """Move every entry of ``staging`` into ``out`` by renames; previous entries go to a trash folder.
+
+    Entries the previous export wrote (listed in :data:`EXPORTED`) that this one did not
+    (an output format no longer selected) are removed too; nothing else in ``out`` is touched.
+    """
+    new = sorted(p.name for p in staging.iterdir())
+    try:
+        previous = set(json.loads((out / EXPORTED).read_text()))
+    except (OSError, ValueError, TypeError):
+        previous = set()
+    trash = Path(tempfile.mkdtemp(prefix=f"{EXPORT_STAGING}old-", dir=out))
+    try:
+        for name in new:
+            if (out / name).exists() or (out / name).is_symlink():
+                os.replace(out / name, trash / name)
+            os.replace(staging / name, out / name)
+        for name in sorted(previous - set(new) - {CACHE_FOLDER, MARKER, EXPORTED}):
+            if "/" not in name and ((out / name).exists() or (out / name).is_symlink()):
+                os.replace(out / name, trash / name)
+        (out / EXPORTED).write_text(json.dumps(new) + "\n")
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def _expression_available(expression: str, ds: xr.Dataset) -> bool:

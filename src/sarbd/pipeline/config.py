@@ -251,8 +251,24 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    lines: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *base`` may be overridden on purpose
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = lines.get(key)
+        except TypeError:  # an unhashable key (a list or mapping)
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark, "a key is a list or mapping",
+                key_node.start_mark) from None
+        if first is not None:
+            # YAML 1.2 requires unique keys; PyYAML would silently keep the last one
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"duplicate key {key!r} (first given at line {first})", key_node.start_mark)
+        lines[key] = key_node.start_mark.line + 1
     mapping = loader.construct_mapping(node, deep=True)
-    lines = {loader.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value}
     return _LineDict(mapping, lines)
 
 
@@ -260,6 +276,20 @@ class _LineDict(dict):  # type: ignore[type-arg]
     def __init__(self, data: dict[Any, Any], lines: dict[Any, int]):
         super().__init__(data)
         self.lines = lines
+
+    @staticmethod
+    def check_depth(data: Any, limit: int = 50) -> Any:
+        """``data`` unchanged; nesting deeper than ``limit`` raises RecursionError (no config is that deep)."""
+        stack = [(data, 0)]
+        seen: set[int] = set()
+        while stack:
+            node, depth = stack.pop()
+            if depth > limit:
+                raise RecursionError
+            if isinstance(node, dict | list) and id(node) not in seen:  # aliases are visited once
+                seen.add(id(node))
+                stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+        return data
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -281,11 +311,19 @@ def _line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _plain(data: Any) -> Any:
+def _plain(data: Any, memo: dict[int, Any] | None = None) -> Any:
+    """Plain dicts/lists; a YAML alias stays one shared object (no exponential copies)."""
+    memo = {} if memo is None else memo
+    if id(data) in memo:
+        return memo[id(data)]
     if isinstance(data, dict):
-        return {k: _plain(v) for k, v in data.items()}
+        out: Any = memo.setdefault(id(data), {})
+        out.update({k: _plain(v, memo) for k, v in data.items()})
+        return out
     if isinstance(data, list):
-        return [_plain(v) for v in data]
+        out = memo.setdefault(id(data), [])
+        out.extend(_plain(v, memo) for v in data)
+        return out
     return data
 
 
@@ -305,12 +343,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Bu
                           hint="give the YAML file, e.g. examples/groningen.yaml")
     if not path.is_file():
         raise ConfigError("configuration file not found", path=path)
-    try:
-        data = yaml.load(path.read_text(), Loader=_LineLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", path=path) from None
+    data = _read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("the configuration must be a YAML mapping (key: value)", path=path)
     plain = _plain(data)
@@ -329,8 +362,48 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Bu
         if first["type"] == "extra_forbidden":
             msg = f"unknown key {loc[-1]!r}"
             hint = "check the spelling; `sarbd build CONFIG --print-config` and examples/ show the valid keys"
-        raise ConfigError(f"{where}{key}: {msg}", path=path, hint=hint) from None
-    return _resolve_paths(config, path.parent)
+        raise ConfigError(" ".join(f"{where}{key}: {msg}".split()), path=path, hint=hint) from None
+    try:
+        return _resolve_paths(config, path.parent)
+    except (ValueError, OSError) as exc:  # e.g. a path with a NUL character
+        raise ConfigError(f"a path in the configuration is unusable ({exc})", path=path) from None
+
+
+#: the largest configuration file read (a build configuration is a few kB)
+MAX_CONFIG_BYTES = 10 << 20
+
+
+def _read_yaml(path: Path) -> Any:
+    """The YAML document of ``path`` with line numbers; every failure is a :class:`ConfigError`.
+
+    Refused: unreadable files, files over :data:`MAX_CONFIG_BYTES`, bytes that are not
+    UTF-8 text (binary files), YAML syntax errors, duplicate keys (with both lines),
+    and documents nested beyond Python's recursion limit.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file ({exc.strerror})", path=path) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the configuration file is {len(raw) / 2**20:.0f} MiB, not a build configuration",
+                          path=path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not a text file (byte {exc.start} is not UTF-8); a YAML configuration was expected",
+                          path=path, hint="give the YAML file, e.g. examples/simulated.yaml") from None
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
+        return _LineDict.check_depth(data)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(" ".join(f"not valid YAML{where}: {problem}".split()), path=path) from None
+    except RecursionError:
+        raise ConfigError("the YAML document is nested too deeply", path=path) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an impossible date 2021-13-45
+        raise ConfigError(" ".join(f"not valid YAML: {exc}".split()), path=path) from None
 
 
 def _resolve_paths(config: BuildConfig, base: Path) -> BuildConfig:

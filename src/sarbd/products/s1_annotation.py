@@ -326,9 +326,13 @@ def parse_annotation(data: bytes, path: PathLike) -> AnnotationInfo:
         for n in root.findall(X.LIST_TERRAIN_HEIGHT)
     )
     steering = _optional_float(root, X.AZIMUTH_STEERING_RATE, path)
+    mission = _text(root, X.MISSION, path).upper()
+    if mission not in ("S1A", "S1B", "S1C", "S1D"):
+        raise ProductError(f"element <{X.MISSION}> is {mission[:20]!r}, not a Sentinel-1 mission (S1A..S1D)",
+                           path=path)
     return AnnotationInfo(
         path=str(path),
-        mission=_text(root, X.MISSION, path).upper(),
+        mission=mission,
         product_type=_text(root, X.PRODUCT_TYPE, path),
         polarization=_text(root, X.POLARISATION, path).upper(),
         mode=_text(root, X.MODE, path).upper(),
