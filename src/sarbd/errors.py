@@ -56,7 +56,8 @@ class SarbdError(Exception):
             text = f"{self.path}: {text}"
         if self.hint:
             text = f"{text}. {self.hint.rstrip('.')}."
-        return text
+        # one line, whatever a library's message held (GDAL and libxml2 end theirs with newlines)
+        return " ".join(text.split())
 
 
 class InputError(SarbdError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 from sarbd.cli.app import app
@@ -33,4 +34,14 @@ def load_commands() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(_main())
+    from sarbd.cli.app import _state
+
+    status = _main()
+    if status and _state.get("hard_exit"):
+        # an output could not be written: everything sarbd wrote is atomic and the error is
+        # printed; skip the interpreter's teardown, where a library left in a failed state
+        # (HDF5 after a failed write) can crash
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)

@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -36,7 +37,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-_state: dict[str, bool] = {"debug": bool(os.environ.get("SARBD_DEBUG"))}
+_state: dict[str, Any] = {"debug": bool(os.environ.get("SARBD_DEBUG"))}
 
 
 def _version_callback(value: bool) -> None:
@@ -60,10 +61,47 @@ def _global_options(
 
 
 def _report_user_error(exc: SarbdError) -> int:
+    from sarbd.errors import OutputError
+
     if _state["debug"]:
         traceback.print_exception(exc)
     typer.echo(f"sarbd: error: {exc.one_line()}", err=True)
+    # after a failed write, libraries may hold files in a failed state (HDF5 after ENOSPC) and
+    # crash in their own teardown: the console script then leaves without it (cli.main)
+    _state["hard_exit"] = isinstance(exc, OutputError)
+    if _state["hard_exit"]:
+        # keep the error (and through its traceback the failed writer's objects) alive until
+        # the console script exits: freeing them runs HDF5 finalizers that can crash
+        _state["error"] = exc
     return EXIT_USER_ERROR
+
+
+def _quiet_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Errors raised in finalizers (``Exception ignored in ... __dealloc__``) go to the debug log.
+
+    They cannot propagate; after a failed write HDF5 reports one per open object, burying
+    the one-line error. ``--debug`` prints them as Python would.
+    """
+    if _state["debug"]:
+        sys.__unraisablehook__(unraisable)
+        return
+    import logging
+
+    logging.getLogger("sarbd").debug("ignored in %r: %s", unraisable.object, unraisable.exc_value)
+
+
+def _quiet_excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    """Tracebacks that C extensions print from finalizers (Cython ``__dealloc__``) go to the debug log.
+
+    Installed only while a command runs: an exception escaping :func:`main` (a bug) is
+    printed by the interpreter after the original hook is back.
+    """
+    if _state["debug"]:
+        sys.__excepthook__(kind, value, tb)
+        return
+    import logging
+
+    logging.getLogger("sarbd").debug("finalizer error: %s: %s", kind.__name__, value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # reset per call: a previous call's --debug must not leak into this one
     _state["debug"] = bool(os.environ.get("SARBD_DEBUG")) or "--debug" in args
     command = typer.main.get_command(app)
+    _state["hard_exit"] = False
+    _state.pop("error", None)
+    sys.unraisablehook, sys.excepthook = _quiet_unraisable, _quiet_excepthook
     try:
         # standalone mode: click prints usage errors itself and exits (status 2);
         # our own errors come through as SarbdError.
@@ -91,4 +132,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    finally:
+        sys.unraisablehook, sys.excepthook = sys.__unraisablehook__, sys.__excepthook__
     return 0
