@@ -256,3 +256,19 @@ def test_second_lock_holder_is_refused(tmp_path):
         _one_line(exc, "pid")
     with build_lock(tmp_path):  # released on exit
         pass
+
+
+def test_claim_folder_accepts_only_sarbd_folders(tmp_path):
+    from sarbd.utils.files import claim_folder
+
+    old_demo = tmp_path / "old-demo"
+    old_demo.mkdir()
+    (old_demo / "demo_summary.json").write_text("{}")  # left by an earlier sarbd version
+    assert claim_folder(old_demo, accept=("demo_summary.json",)) == old_demo
+    assert (old_demo / MARKER).is_file()
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "data.csv").write_text("1,2")
+    with pytest.raises(OutputError, match="not a sarbd demo folder"):
+        claim_folder(user, accept=("demo_summary.json",), what="demo folder")
+    assert sorted(p.name for p in user.iterdir()) == ["data.csv"]

@@ -113,6 +113,8 @@ def compare(
     table = compare_levels(dataset, model=model.lower(), levels=level_list, truth=ref, seed=seed, threads=threads,
                            features=parse_features(features), **hparams)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out)
+        from sarbd.utils.files import atomic_output
+
+        with atomic_output(out) as tmp:
+            table.to_csv(tmp)
     typer.echo(table.to_json(orient="index", indent=2) if as_json else table.round(3).to_string())

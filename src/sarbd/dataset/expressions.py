@@ -94,7 +94,7 @@ def parse_rule(expression: str) -> ast.Expression:
             raise ConfigError(f"rule {expression!r}: only numbers may appear as constants, got {node.value!r}")
         if isinstance(node, ast.Constant):
             try:
-                float(node.value)
+                float(node.value)  # type: ignore[arg-type]  # a number, checked just above
             except OverflowError:
                 raise ConfigError(f"rule {expression!r}: the number {str(node.value)[:20]}... is too large") from None
         if isinstance(node, ast.Call):

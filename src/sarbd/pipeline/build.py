@@ -31,7 +31,7 @@ import xarray as xr
 
 from sarbd import __version__
 from sarbd.core.scene import Scene
-from sarbd.errors import ConfigError, InputError, OutputError
+from sarbd.errors import ConfigError, InputError
 from sarbd.pipeline.cache import StageCache, StageRecord, file_fingerprint, stage_key
 from sarbd.pipeline.config import BuildConfig, ReferenceLayer, load_config
 from sarbd.pipeline.input_files import (
@@ -43,7 +43,7 @@ from sarbd.pipeline.input_files import (
     vector_layers,
 )
 from sarbd.pipeline.lock import build_lock
-from sarbd.utils.files import MARKER, output_error
+from sarbd.utils.files import MARKER, claim_folder
 from sarbd.utils.log import get_logger
 
 __all__ = ["RASTER_SUFFIXES", "BuildResult", "build"]
@@ -121,6 +121,7 @@ def _aoi_window(config: BuildConfig, reference: Scene) -> tuple[int, int, int, i
     if aoi.bbox is not None:
         geom = shapely.box(*aoi.bbox)
     else:
+        assert aoi.polygon is not None  # one of bbox/polygon is set here
         gdf = read_vector(aoi.polygon)
         if gdf.crs is None:
             raise InputError("AOI polygon has no CRS", path=aoi.polygon)
@@ -241,19 +242,7 @@ def build(
 
 def _dataset_folder(out: Path) -> Path:
     """Create the dataset folder, or accept an existing one only if sarbd made it (or it is empty)."""
-    if out.exists() and not out.is_dir():
-        raise OutputError("exists and is a file, the dataset folder was expected here", path=out,
-                          hint="choose another outputs.directory / --out")
-    if out.is_dir() and any(out.iterdir()) and not ((out / CACHE_FOLDER).is_dir() or (out / MARKER).is_file()):
-        raise OutputError("exists and is not a sarbd dataset folder; sarbd does not write into it", path=out,
-                          hint="choose a new or empty outputs.directory / --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        if not (out / MARKER).exists():
-            (out / MARKER).write_text('{"written_by": "sarbd", "kind": "dataset folder"}\n')
-    except OSError as exc:
-        raise output_error(exc, out) from None
-    return out
+    return claim_folder(out, accept=(CACHE_FOLDER,), what="dataset folder")
 
 
 def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str], None] | None) -> BuildResult:

@@ -164,9 +164,10 @@ def _run_full_demo(out: Path, size: str, seed: int, console: Any) -> int:
     from sarbd.pipeline.run import run_build
     from sarbd.report import write_report
     from sarbd.simulate import simulate_scene
+    from sarbd.utils.files import claim_folder
 
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    # a new folder, or one an earlier demo wrote: the demo never writes into a user's folder
+    out = claim_folder(Path(out).resolve(), accept=("demo_summary.json", "demo.yaml"), what="demo folder")
     t0 = time.perf_counter()
 
     console.rule(f"sarbd demo ({size}, seed {seed})")

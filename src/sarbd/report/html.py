@@ -300,9 +300,9 @@ def write_report(
         add_run_section(report, Path(run), ds, names, aspect)
     _provenance(report, dataset_dir, ds)
     fig_dir = out.parent / f"{out.stem}_figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    for name, png in report.figures.items():
-        (fig_dir / f"{name}.png").write_bytes(png)
+    with atomic_output(fig_dir, directory=True) as tmp_dir:  # replaces only a figures folder sarbd wrote
+        for name, png in report.figures.items():
+            (tmp_dir / f"{name}.png").write_bytes(png)
     with atomic_output(out) as tmp:
         tmp.write_text(report.render(), encoding="utf-8")
     return out

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sarbd.errors import OutputError
 
-__all__ = ["MARKER", "atomic_output", "check_replaceable", "is_environment_error", "output_error"]
+__all__ = ["MARKER", "atomic_output", "check_replaceable", "claim_folder", "is_environment_error", "output_error"]
 
 #: Marker file inside every folder :func:`atomic_output` writes: "sarbd created this, it may replace it".
 MARKER = ".sarbd-output"
@@ -85,6 +85,31 @@ def check_replaceable(target: str | os.PathLike[str], *, directory: bool) -> Non
                           path=p, hint="choose a file name (e.g. with the right suffix) or remove the folder")
     if not p.is_file():
         raise OutputError("exists and is not a regular file", path=p, hint="choose another output name")
+
+
+def claim_folder(path: str | os.PathLike[str], *, accept: tuple[str, ...] = (), what: str = "output folder") -> Path:
+    """Create ``path`` as a folder sarbd writes into, or accept it if sarbd made it.
+
+    An existing folder is accepted when it is empty, carries :data:`MARKER`, or holds one
+    of the entries named in ``accept`` (what older sarbd versions left there); anything
+    else is an :class:`OutputError`: sarbd does not write into folders it did not create.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"exists and is a file, the {what} was expected here", path=p,
+                          hint="choose another output folder")
+    if p.is_dir() and any(p.iterdir()) and not any((p / name).exists() for name in (MARKER, *accept)):
+        raise OutputError(f"exists and is not a sarbd {what}; sarbd does not write into it", path=p,
+                          hint="choose a new or empty output folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        if not (p / MARKER).exists():
+            (p / MARKER).write_text(json.dumps({"written_by": "sarbd", "kind": what}) + "\n")
+    except OSError as exc:
+        if is_environment_error(exc):
+            raise output_error(exc, p) from None
+        raise
+    return p
 
 
 @contextlib.contextmanager
