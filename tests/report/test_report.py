@@ -67,7 +67,7 @@ def test_report_has_every_section_and_figure(tmp_path):
     for data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "http" not in text.replace("http-equiv", "")  # self-contained: nothing fetched
-    pngs = sorted(p.name for p in (tmp_path / "report_figures").iterdir())
+    pngs = sorted(p.name for p in (tmp_path / "report_figures").iterdir() if p.suffix == ".png")
     assert pngs == ["footprint.png", "insar.png", "labels.png", "reference.png", "signatures.png"]
     # class counts of the L2 table are the real counts
     n_building = int(np.count_nonzero(xr.open_zarr(ds_dir / "dataset.zarr")["label_l2"].values == 1))
