@@ -250,3 +250,16 @@ def test_alos_corner_reflector_is_odd_bounce(alos):
     away[i - 6:i + 7, j - 6:j + 7] = False  # outside the reflector's response
     h_bg = f.quad_entropy.values[away]
     assert np.nanmedian(h_bg) > 0.5 and np.nanpercentile(h_bg, 5) > 3 * h
+
+
+def test_alos_through_coregistration_keeps_quad_pol(shared_data: Path):
+    """Reader -> coregistered stack -> signatures: all four channels travel, quad-pol follows."""
+    from sarbd.coregistration.stack import coregister
+
+    path = shared_data / ALOS
+    stack = coregister(path, [path], refine="off", chunks=(64, 64))  # the date against itself
+    assert {f"slc_{p}" for p in QUAD} <= set(stack.data_vars)
+    names = [v for _, _, v in S.plan(S.StackInputs(stack))]
+    assert {"quad_entropy", "yamaguchi_helix", "t3_23_imag", "copol_correlation"} <= set(names)
+    f = S.compute(stack, ["quad_alpha", "quad_entropy"], window=(3, 3)).load()
+    assert float(f.quad_alpha[1, 50, 25]) < 20.0 and float(f.quad_entropy[1, 50, 25]) < 0.15
