@@ -263,3 +263,22 @@ def test_alos_through_coregistration_keeps_quad_pol(shared_data: Path):
     assert {"quad_entropy", "yamaguchi_helix", "t3_23_imag", "copol_correlation"} <= set(names)
     f = S.compute(stack, ["quad_alpha", "quad_entropy"], window=(3, 3)).load()
     assert float(f.quad_alpha[1, 50, 25]) < 20.0 and float(f.quad_entropy[1, 50, 25]) < 0.15
+
+
+def test_quad_signatures_export_as_cf(tmp_path: Path):
+    """The export carries quad-pol signatures like any other: CF attributes, flags, netCDF round trip."""
+    from sarbd.export.cf import check_cf, prepare_cf
+    from sarbd.export.cube import write_netcdf
+
+    st = synthetic_stack(2, (24, 20), pols=QUAD, seed=4)
+    names = ["quad_entropy", "quad_halpha_zone", "yamaguchi_helix", "t3_12_imag", "cprvi"]
+    feats = S.compute(simulate_ctlr(st), names).load()
+    cf = prepare_cf(feats)
+    assert check_cf(cf) == []
+    zone = cf.quad_halpha_zone
+    assert zone.attrs["flag_meanings"].split()[-1] == "low_entropy_surface_scattering"
+    assert feats.t3_12_imag.attrs["sarbd_polarizations"] == "hh hv vh vv"
+    path = write_netcdf(cf, tmp_path / "quad.nc")
+    back = xr.open_dataset(path)
+    np.testing.assert_allclose(back.quad_entropy, feats.quad_entropy, rtol=1e-6, equal_nan=True)
+    back.close()
