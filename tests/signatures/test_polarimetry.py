@@ -282,3 +282,24 @@ def test_quad_signatures_export_as_cf(tmp_path: Path):
     back = xr.open_dataset(path)
     np.testing.assert_allclose(back.quad_entropy, feats.quad_entropy, rtol=1e-6, equal_nan=True)
     back.close()
+
+
+def test_rotation_about_line_of_sight_through_the_stack():
+    """Rotating every scattering matrix, S' = R S R^T, leaves H, A, alpha and the span unchanged."""
+    rng = np.random.default_rng(21)
+    shape = (24, 24)
+    base = [_speckle(shape, s) for s in (11, 12, 13)]
+    hh = base[0] + 0.5 * base[1]
+    vv = 0.8 * base[0] - 0.3j * base[2]
+    hv = 0.3 * base[1] + 0.2 * base[2] + 0.05 * _speckle(shape, 14)
+    names = ["quad_entropy", "quad_anisotropy", "quad_alpha", "quad_span"]
+    ref = S.compute(_stack(hh, hv, hv, vv), names, window=(7, 7)).load()
+    for theta in rng.uniform(-np.pi / 2, np.pi / 2, 2):
+        c, s = math.cos(theta), math.sin(theta)
+        r = np.array([[c, s], [-s, c]])
+        m = np.array([[hh, hv], [hv, vv]])  # (2, 2, line, pixel)
+        rot = np.einsum("ij,jkab,lk->ilab", r, m, r)
+        out = S.compute(_stack(rot[0, 0], rot[0, 1], rot[1, 0], rot[1, 1]), names, window=(7, 7)).load()
+        assert not np.allclose(rot[0, 0], hh)
+        for v in names:
+            np.testing.assert_allclose(out[v], ref[v], rtol=2e-3, atol=2e-3, err_msg=v)

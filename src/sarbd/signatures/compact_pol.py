@@ -1,11 +1,13 @@
 """Category 2, compact polarimetry: signatures of CTLR (circular transmit, linear receive) stacks.
 
 A compact-pol stack carries the two received linear channels of a circularly
-polarised transmission as ``slc_rh`` and ``slc_rv`` (RCM and NISAR compact modes;
-"pi/4" and CTLR data reduce to the same Stokes analysis), optionally with
-``cal_<kind>_rh``/``cal_<kind>_rv`` factors and ``noise_rh``/``noise_rv``.
+polarised transmission as ``slc_rh`` and ``slc_rv`` (RCM and NISAR compact modes),
+optionally with ``cal_<kind>_rh``/``cal_<kind>_rv`` factors and ``noise_rh``/``noise_rv``.
 :func:`simulate_ctlr` derives them from a quad-pol stack. The signatures have the
 ``compact`` scope: named without a polarisation suffix, computed once per date.
+The Stokes vector and the degree of polarisation apply to any compact mode; the
+m-chi, m-delta, relative-phase and CpRVI readings assume circular transmission (CTLR),
+not the linear 45-degree transmission of the "pi/4" mode.
 
 The Stokes vector of the received field is window-averaged (boxcar over the signature
 window, NaN samples left out; noise subtracted from S0 and S1 where the stack has it):
