@@ -82,7 +82,8 @@ class Signature:
         Literature reference.
     compute
         ``compute(inputs, key) -> dask.array``; ``key`` is a pol (``"vv"``), a pair
-        (``("vv", "vh")``) or ``None`` for the ``stack`` scope.
+        (``("vv", "vh")``), the channel tuple of the ``quad``/``compact`` scopes
+        (``("hh", "hv", "vh", "vv")``, ``("rh", "rv")``) or ``None`` for the ``stack`` scope.
     scope
         One of :data:`SCOPES`.
     per_date
