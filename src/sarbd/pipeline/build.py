@@ -382,7 +382,12 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
 
         lab = config.labels
         fractions = radarcoded[[v for v in radarcoded.data_vars if str(v).startswith("fraction_")]]
-        l1 = label_l1(features, [(r.class_name, r.expression) for r in lab.l1_rules], classes)
+        if lab.l1_method == "wishart_h_alpha":  # unsupervised, quad-pol builds
+            from sarbd.dataset.wishart import label_l1_wishart
+
+            l1 = label_l1_wishart(features, classes, lab.l1_cluster_classes, max_iterations=lab.l1_wishart_iterations)
+        else:
+            l1 = label_l1(features, [(r.class_name, r.expression) for r in lab.l1_rules], classes)
         l2 = label_l2(fractions, classes, lab.l2_threshold)
         features_present = [f for f in lab.l3_features if _expression_available(f, features)]
         test = OutlierTest(tuple(features_present), method=lab.l3_outlier_method,

@@ -141,6 +141,18 @@ class LabelsConfig(_Strict):
     """Labelling rules of the three SARbd levels."""
 
     l1_rules: list[LabelRule] = Field(default_factory=list)
+    l1_method: Literal["rules", "wishart_h_alpha"] = Field(
+        "rules",
+        description="How SARbd-L1 is made: 'rules' (l1_rules on the signatures) or 'wishart_h_alpha', the "
+                    "unsupervised Wishart H-alpha classification of quad-pol T3 (Lee et al. 1999; needs a "
+                    "quad-pol build) with its clusters mapped to classes by l1_cluster_classes.",
+    )
+    l1_cluster_classes: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="For l1_method 'wishart_h_alpha': {class name: [H-alpha cluster codes 1-9]}, e.g. "
+                    "{water: [9], urban: [7, 4]}; unmapped clusters stay unlabelled.",
+    )
+    l1_wishart_iterations: int = Field(10, ge=0, description="Maximum Wishart reassignment passes.")
     l2_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Minimum area fraction of the majority class.")
     l3_buffer_m: float = Field(
         5.0, ge=0.0,
@@ -168,6 +180,18 @@ class LabelsConfig(_Strict):
                     "everywhere and near-Gaussian per class; per-date single-look values are too noisy and "
                     "NaN where noise removal goes negative.",
     )
+
+
+    @model_validator(mode="after")
+    def _l1_method(self) -> LabelsConfig:
+        if self.l1_method == "wishart_h_alpha":
+            if self.l1_rules:
+                raise ValueError("l1_rules and l1_method 'wishart_h_alpha' exclude each other")
+            if not self.l1_cluster_classes:
+                raise ValueError("l1_method 'wishart_h_alpha' needs l1_cluster_classes ({class: [cluster codes]})")
+        elif self.l1_cluster_classes:
+            raise ValueError("l1_cluster_classes applies to l1_method 'wishart_h_alpha' only")
+        return self
 
 
 class ChipsConfig(_Strict):

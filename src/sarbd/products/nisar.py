@@ -16,7 +16,8 @@ Layout used (``<B>`` the band, ``LSAR`` or ``SSAR``; ``<P>`` ``RSLC`` or the old
 Each time array carries its own epoch in its ``units`` attribute ("seconds since
 YYYY-MM-DD HH:MM:SS"); grid and orbit are brought to the grid's epoch. A
 polarisation listed in ``listOfPolarizations`` but without an image dataset is not
-offered.
+offered; the others are all kept (quad-pol: HH, HV, VH, VV; compact-pol: RH, RV), in that
+canonical order.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from sarbd.products.sources import Hdf5Source
 __all__ = ["NisarProduct", "open_nisar"]
 
 PathLike = str | os.PathLike[str]
+#: Canonical channel order (listOfPolarizations may list them in any order).
+_POL_ORDER = ("HH", "HV", "VH", "VV", "RH", "RV", "LH", "LV")
 _EPOCH = re.compile(r"seconds since\s+(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(\.\d+)?)")
 
 
@@ -190,7 +193,9 @@ def open_nisar(
         freqs = tuple(sorted(k.removeprefix("frequency") for k in f[swaths] if k.startswith("frequency")))
         fgrp = f"{swaths}/frequency{freq}"
         listed = tuple(_str(x).upper() for x in f[f"{fgrp}/listOfPolarizations"][()]) if fgrp in f else ()
-        present = tuple(pol for pol in listed if isinstance(f[fgrp].get(pol), h5py.Dataset))
+        # every channel with image data (quad-pol products: all four), in the canonical order
+        present = tuple(sorted((pol for pol in listed if isinstance(f[fgrp].get(pol), h5py.Dataset)),
+                               key=lambda x: _POL_ORDER.index(x) if x in _POL_ORDER else len(_POL_ORDER)))
         if not present:
             have = [fr for fr in freqs
                     if any(isinstance(f[f"{swaths}/frequency{fr}"].get(x), h5py.Dataset) for x in ("HH", "HV", "VH", "VV"))]

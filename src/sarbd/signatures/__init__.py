@@ -11,13 +11,15 @@
 - :func:`markdown_table`, :func:`table_rows` -- the catalogue as text / data
 
 Built-in signatures: :mod:`~sarbd.signatures.single_pol` (category 1),
-:mod:`~sarbd.signatures.multi_pol` (category 2), :mod:`~sarbd.signatures.temporal`.
+:mod:`~sarbd.signatures.multi_pol` (category 2), :mod:`~sarbd.signatures.quad_pol` and
+:mod:`~sarbd.signatures.compact_pol` (category 2, full and compact polarimetry),
+:mod:`~sarbd.signatures.temporal`.
 See ``docs/signatures.md``.
 """
 
 from __future__ import annotations
 
-from sarbd.signatures import multi_pol, single_pol, temporal  # noqa: F401  (register built-ins)
+from sarbd.signatures import compact_pol, multi_pol, quad_pol, single_pol, temporal  # noqa: F401  (register built-ins)
 from sarbd.signatures.compute import compute, compute_to_zarr, plan, required_halo, write
 from sarbd.signatures.inputs import StackInputs, coherence_estimate
 from sarbd.signatures.registry import (

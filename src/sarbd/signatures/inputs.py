@@ -48,7 +48,9 @@ __all__ = ["BACKSCATTER_KINDS", "DEFAULT_CHUNKS", "POL_ORDER", "StackInputs", "d
 log = logging.getLogger(__name__)
 
 BACKSCATTER_KINDS = ("sigma0", "beta0", "gamma0")
-POL_ORDER = ("hh", "hv", "vh", "vv")
+POL_ORDER = ("hh", "hv", "vh", "vv", "rh", "rv")  # rh, rv: compact-pol CTLR channels
+QUAD_POLS = ("hh", "hv", "vh", "vv")
+COMPACT_POLS = ("rh", "rv")
 #: Default Dask chunks: all dates in one chunk (temporal statistics need no rechunk),
 #: at most 4096 pixels, and as many lines as keep a chunk near CHUNK_ELEMENTS samples.
 DEFAULT_CHUNKS = {"time": -1, "line": 256, "pixel": 4096}
@@ -198,6 +200,9 @@ class StackInputs:
             return list(self.pols)
         if scope == "stack":
             return [None]
+        if scope in ("quad", "compact"):  # polarimetry: sarbd.signatures.quad_pol / compact_pol
+            pols = QUAD_POLS if scope == "quad" else COMPACT_POLS
+            return [pols] if set(pols) <= set(self.pols) else []
         return list(self.pairs(scope))
 
     def available(self, requirement: str, key: Any) -> bool:

@@ -50,8 +50,9 @@ CATEGORIES = ("1", "2", "temporal", "3")
 #: ``pol`` -> ``<name>_<pol>``; the pair scopes -> ``<name>_<pol1>_<pol2>``;
 #: ``stack`` -> ``<name>``.
 #: ``pair`` = any dual-pol pair (co/cross and HH/VV); ``cross_pair`` = co/cross only
-#: (VV/VH, HH/HV); ``copol_pair`` = HH/VV only.
-SCOPES = ("pol", "pair", "cross_pair", "copol_pair", "stack")
+#: (VV/VH, HH/HV); ``copol_pair`` = HH/VV only; ``quad`` = the four linear channels
+#: HH, HV, VH, VV and ``compact`` = the CTLR channels RH, RV (both -> ``<name>``).
+SCOPES = ("pol", "pair", "cross_pair", "copol_pair", "stack", "quad", "compact")
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class Signature:
         Literature reference.
     compute
         ``compute(inputs, key) -> dask.array``; ``key`` is a pol (``"vv"``), a pair
-        (``("vv", "vh")``) or ``None`` for the ``stack`` scope.
+        (``("vv", "vh")``), the channel tuple of the ``quad``/``compact`` scopes
+        (``("hh", "hv", "vh", "vv")``, ``("rh", "rv")``) or ``None`` for the ``stack`` scope.
     scope
         One of :data:`SCOPES`.
     per_date
@@ -116,7 +118,7 @@ class Signature:
 
     def variable_name(self, key: Any) -> str:
         """Output variable name for a pol, pair or ``None`` (stack scope)."""
-        if key is None:
+        if key is None or self.scope in ("quad", "compact"):
             return self.name
         if isinstance(key, str):
             return f"{self.name}_{key}"
