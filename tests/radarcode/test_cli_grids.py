@@ -64,3 +64,25 @@ def test_product_options_on_a_dataset_are_refused(tmp_path, capsys):
                    "--out", str(tmp_path / "x.nc")])
     err = capsys.readouterr().err
     assert status == 2 and "--frequency apply to a product grid" in err
+
+
+def test_sentinel1_crop_as_grid_at_sea_level(shared_data, tmp_path):
+    import rasterio
+
+    d = shared_data / "s1_terceira"
+    xml = d / "s1a-iw3-slc-vv-20220918t074921-20220918t074946-045056-056232-006.xml"
+    tiff = d / "s1a-iw3-slc-vv_subset_hight9800_10400_width11000_11000.tiff"
+    coast = REFERENCE.parent / "terceira_coast.geojson"
+    out = tmp_path / "coast.nc"
+    assert main(["radarcode", str(coast), "--grid", str(xml), "--measurement", str(tiff), "--offset", "9799,10999",
+                 "--height-above-geoid", "0", "--class-field", "class", "--out", str(out)]) == 0
+    f = _fractions(out)
+    with rasterio.open(tiff) as src:
+        power = np.abs(src.read(1).astype(np.complex128)) ** 2
+    assert f["fraction_sea"].shape == power.shape == (601, 1401)
+    sea, land = f["fraction_sea"] > 0.99, f["fraction_land"] > 0.99
+    assert sea.sum() > 100_000 and land.sum() > 100_000
+    # the traced coast comes back in place: calm sea is > 8 dB darker than the land
+    assert 10 * np.log10(np.median(power[land]) / np.median(power[sea])) > 8
+    assert main(["radarcode", str(coast), "--grid", str(xml), "--measurement", str(tiff), "--offset", "9799,10999",
+                 "--height-above-geoid", "0", "--dem", "0", "--out", str(tmp_path / "x.nc")]) == 2

@@ -50,6 +50,8 @@ def radarcode(
         "auto", "--vertical-datum", help="DEM heights: auto, egm96, egm2008 or ellipsoid."),
     dem_interpolation: str = typer.Option(
         "bilinear", "--dem-interpolation", help="bilinear, or biquintic (as isce3)."),
+    height_above_geoid: float = typer.Option(
+        None, "--height-above-geoid", help="Without a DEM: a constant terrain height above EGM96 (m)."),
     swath: str = typer.Option(None, "--swath", help="Product grid: Sentinel-1 swath (IW1, IW2, ...)."),
     measurement: Path = typer.Option(None, "--measurement", help="Product grid: measurement TIFF of an annotation XML."),
     offset: str = typer.Option(None, "--offset", help="Product grid: crop offset FIRST_LINE,FIRST_PIXEL (0-based)."),
@@ -80,7 +82,11 @@ def radarcode(
 
     grid_arg = _grid(grid, swath=swath, measurement=measurement, offset=offset, orbit=orbit, frequency=frequency)
     dem_arg: object = dem
-    if dem is not None:
+    if height_above_geoid is not None:
+        if dem is not None:
+            raise InputError("give either --dem or --height-above-geoid, not both")
+        dem_arg = _geoid_surface(grid_arg, height_above_geoid)
+    elif dem is not None:
         try:
             dem_arg = float(dem)
         except ValueError:
@@ -166,5 +172,14 @@ def _open_dem(path: Path, grid: object, vertical_datum: str, interpolation: str)
     from sarbd.radarcode.target import resolve_target
 
     west, south, east, north = resolve_target(grid).footprint().bounds
-    return Dem.open(path, vertical_datum=vertical_datum, bounds=(west, south, east, north), margin=0.05,
+    return Dem.open(path, vertical_datum=vertical_datum, bounds=(west, south, east, north), margin=0.1,
                     interpolation=interpolation)
+
+
+def _geoid_surface(grid: object, height: float) -> object:
+    """A constant height above the EGM96 geoid over the grid's footprint, as a DEM."""
+    from sarbd.geometry import Dem
+    from sarbd.radarcode.target import resolve_target
+
+    west, south, east, north = resolve_target(grid).footprint(height=height).bounds
+    return Dem.geoid_surface((west - 0.05, south - 0.05, east + 0.05, north + 0.05), height, spacing=0.01)
