@@ -427,7 +427,7 @@ def _resolve_paths(config: BuildConfig, base: Path) -> BuildConfig:
     for entry in inputs.products:
         if isinstance(entry, ProductSpec):
             for name in ("path", "annotation", "measurement", "orbit"):
-                object.__setattr__(entry, name, fix(getattr(entry, name)))  # already validated
+                setattr(entry, name, fix(getattr(entry, name)))
             products.append(entry)
         else:
             products.append(fix(entry))  # type: ignore[arg-type]
