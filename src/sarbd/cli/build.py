@@ -23,7 +23,11 @@ def build(
     Re-running an unchanged build recomputes nothing; after a change only the stages
     that depend on it run again; an interrupted build resumes.
 
-    Example: sarbd build examples/simulated.yaml --out my-dataset
+    `sarbd simulate --out sim` writes sim/build.yaml for its scene; examples/ holds
+    configurations for the real Sentinel-1 crop (terceira.yaml), the UAVSAR pair
+    (uavsar_sanand.yaml) and the simulated scene (simulated.yaml).
+
+    Example: sarbd build examples/terceira.yaml --out terceira-sarbd
     """
     from rich.console import Console
 

@@ -69,7 +69,7 @@ def geocode(
             mask = saved["layover_shadow_mask"].values
             summary = {
                 "path": str(path),
-                "shape": list(saved.sizes.values()),
+                "shape": [int(saved.sizes["line"]), int(saved.sizes["pixel"])],
                 "height_model": saved.attrs.get("height_model"),
                 "orbit_source": saved.attrs.get("orbit_source"),
                 "converged_fraction": float(np.mean(conv == 1)),

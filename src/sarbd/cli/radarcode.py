@@ -32,7 +32,9 @@ def _pairs(items: list[str], what: str, number: bool) -> dict[str, object]:
 @app.command()
 def radarcode(
     reference: Path = typer.Argument(..., help="Vector file (GPKG, SHP, GeoJSON, FGB, GeoParquet) or raster (GeoTIFF)."),
-    grid: Path = typer.Option(..., "--grid", help="Stack or dataset (Zarr/netCDF) that defines the radar grid."),
+    grid: Path = typer.Option(..., "--grid", help="What defines the radar grid: a stack or dataset (Zarr/netCDF), "
+                              "a `sarbd geocode` output (.nc), or a product (SAFE zip/folder, annotation XML, "
+                              "RSLC HDF5; with --swath/--measurement/--offset/--orbit/--frequency)."),
     out: Path = typer.Option(..., "--out", help="Output file: .nc (netCDF4) or .zarr."),
     layer: list[str] = typer.Option([], "--layer", help="Layer to use (repeatable; default all)."),
     class_field: str | None = typer.Option(None, "--class-field", help="Attribute with the class of each feature."),
@@ -44,6 +46,17 @@ def radarcode(
     threshold: float = typer.Option(0.5, "--threshold", help="Minimum fraction for a hard label."),
     priority: str | None = typer.Option(None, "--priority", help="Comma-separated class order; earlier classes win where classes overlap."),
     kind: str = typer.Option("auto", "--kind", help="Rasters: auto, categorical or continuous."),
+    vertical_datum: str = typer.Option(
+        "auto", "--vertical-datum", help="DEM heights: auto, egm96, egm2008 or ellipsoid."),
+    dem_interpolation: str = typer.Option(
+        "bilinear", "--dem-interpolation", help="bilinear, or biquintic (as isce3)."),
+    height_above_geoid: float = typer.Option(
+        None, "--height-above-geoid", help="Without a DEM: a constant terrain height above EGM96 (m)."),
+    swath: str = typer.Option(None, "--swath", help="Product grid: Sentinel-1 swath (IW1, IW2, ...)."),
+    measurement: Path = typer.Option(None, "--measurement", help="Product grid: measurement TIFF of an annotation XML."),
+    offset: str = typer.Option(None, "--offset", help="Product grid: crop offset FIRST_LINE,FIRST_PIXEL (0-based)."),
+    orbit: Path = typer.Option(None, "--orbit", help="Product grid: orbit file (.EOF) or a folder of them."),
+    frequency: str = typer.Option(None, "--frequency", help="Product grid: NISAR frequency A or B."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Radarcode reference geodata onto the radar grid of a stack: exact per-class fractions.
@@ -52,7 +65,14 @@ def radarcode(
     heights), mapped with geo2rdr and rasterised as exact area fractions; rasters are
     area-weighted. No empirical offsets.
 
+    The grid is a stack or dataset written by sarbd, the netCDF of `sarbd geocode`
+    (its height layer is the terrain when --dem is not given), or a product opened
+    with the same options as `sarbd geocode` (then --dem or a constant height is needed).
+
     Example: sarbd radarcode top10nl.gpkg --grid stack.zarr --layer gebouw_vlak --dem dem.tif --out labels.nc
+
+    Example (onto one product): sarbd radarcode coast.geojson --grid s1a-iw3-slc-vv.xml --measurement crop.tiff
+    --offset 9799,10999 --dem dem.tif --class-field class --out labels.nc
     """
     import numpy as np
 
@@ -60,22 +80,27 @@ def radarcode(
     from sarbd.radarcode import radarcode_raster
     from sarbd.utils.files import atomic_output
 
+    grid_arg = _grid(grid, swath=swath, measurement=measurement, offset=offset, orbit=orbit, frequency=frequency)
     dem_arg: object = dem
-    if dem is not None:
+    if height_above_geoid is not None:
+        if dem is not None:
+            raise InputError("give either --dem or --height-above-geoid, not both")
+        dem_arg = _geoid_surface(grid_arg, height_above_geoid)
+    elif dem is not None:
         try:
             dem_arg = float(dem)
         except ValueError:
-            dem_arg = Path(dem)
+            dem_arg = _open_dem(Path(dem), grid_arg, vertical_datum, dem_interpolation)
     if building_model not in ("volume", "roof", "footprint"):
         raise InputError(f"unknown building model {building_model!r}", hint="use volume, roof or footprint")
     if out.suffix not in (".nc", ".zarr"):
         raise InputError("output must end in .nc or .zarr", path=out)
     if reference.suffix.lower() in _RASTER_SUFFIXES:
         cmap = {_num(k): str(v) for k, v in _pairs(class_map, "class-map", False).items()} or None
-        ds = radarcode_raster(reference, grid, kind=kind, dem=dem_arg, classes=cmap,  # type: ignore[arg-type]
+        ds = radarcode_raster(reference, grid_arg, kind=kind, dem=dem_arg, classes=cmap,  # type: ignore[arg-type]
                               threshold=threshold, buffer=buffer)
     else:
-        ds = run(reference, grid, layers=layer or None, class_field=class_field,
+        ds = run(reference, grid_arg, layers=layer or None, class_field=class_field,
                  class_map=_pairs(class_map, "class-map", False) or None,  # type: ignore[arg-type]
                  dem=dem_arg, buffer=buffer, widths=_pairs(width, "width", True) or None,  # type: ignore[arg-type]
                  building_model=building_model, threshold=threshold,  # type: ignore[arg-type]
@@ -108,3 +133,53 @@ def _num(key: str) -> object:
         return int(key)
     except ValueError:
         return float(key)
+
+
+def _is_dataset(path: Path) -> bool:
+    """A stack/dataset/geocode output (Zarr or netCDF) rather than an SLC product."""
+    if path.suffix.lower() in (".zarr", ".nc", ".nc4"):
+        return True
+    return path.is_dir() and any((path / m).exists() for m in (".zgroup", ".zmetadata", "zarr.json"))
+
+
+def _grid(path: Path, *, swath: str | None, measurement: Path | None, offset: str | None, orbit: Path | None,
+          frequency: str | None) -> object:
+    """The ``grid`` of :func:`sarbd.radarcode`: a dataset path as it is, or a product opened as a Scene."""
+    product_options = {"--swath": swath, "--measurement": measurement, "--offset": offset, "--orbit": orbit,
+                       "--frequency": frequency}
+    if not path.exists():
+        raise InputError("radar grid file not found", path=path)
+    if _is_dataset(path):
+        given = [k for k, v in product_options.items() if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} apply to a product grid, not to a stack or dataset", path=path)
+        return path
+    from sarbd.products import open_product
+
+    off = None
+    if offset is not None:
+        try:
+            a, b = (int(x) for x in offset.split(","))
+        except ValueError:
+            raise InputError(f"--offset must be two integers A,B, got {offset!r}") from None
+        off = (a, b)
+    return open_product(path, swath=swath, measurement=measurement, offset=off, orbit=orbit, frequency=frequency)
+
+
+def _open_dem(path: Path, grid: object, vertical_datum: str, interpolation: str) -> object:
+    """The DEM over the grid's footprint, with the vertical datum said (or assumed, loudly)."""
+    from sarbd.geometry import Dem
+    from sarbd.radarcode.target import resolve_target
+
+    west, south, east, north = resolve_target(grid).footprint().bounds
+    return Dem.open(path, vertical_datum=vertical_datum, bounds=(west, south, east, north), margin=0.1,
+                    interpolation=interpolation)
+
+
+def _geoid_surface(grid: object, height: float) -> object:
+    """A constant height above the EGM96 geoid over the grid's footprint, as a DEM."""
+    from sarbd.geometry import Dem
+    from sarbd.radarcode.target import resolve_target
+
+    west, south, east, north = resolve_target(grid).footprint(height=height).bounds
+    return Dem.geoid_surface((west - 0.05, south - 0.05, east + 0.05, north + 0.05), height, spacing=0.01)

@@ -22,17 +22,28 @@ def simulate(
 ) -> None:
     """Simulate Sentinel-1-like SLCs of a town-and-country scene, its DEM, reference vectors and truth.
 
+    Also writes OUT/build.yaml, a ready build configuration for the scene, and prints
+    the `sarbd build` command that turns it into a dataset (OUT-sarbd, beside OUT).
+
     Example: sarbd simulate --out sim --size tiny --dates 3 --seed 1
     """
+    import shlex
+
+    from sarbd.pipeline.demo import write_scene_config
     from sarbd.simulate import simulate_scene
 
     scene = simulate_scene(out, size=size, dates=dates, seed=seed, mode=mode, hilly=hilly)
+    config = write_scene_config(scene, size=size, seed=seed)
+    config_arg = out / config.name  # as the user named the folder, so the command can be pasted
+    command = f"sarbd build {shlex.quote(str(config_arg))}"
     paths = {
         "root": str(scene.root), "safe": [str(p) for p in scene.safe], "dem": str(scene.dem),
         "reference_gpkg": str(scene.reference_gpkg), "truth_gpkg": str(scene.truth_gpkg),
-        "truth_dir": str(scene.truth_dir),
+        "truth_dir": str(scene.truth_dir), "build_config": str(config), "build_command": command,
     }
     if as_json:
         typer.echo(json.dumps(paths, indent=1))
     else:
         typer.echo(f"{len(scene.safe)} SAFE products, DEM, reference and truth written to {scene.root}")
+        typer.echo(f"build configuration: {config}")
+        typer.echo(f"next: {command}")

@@ -7,13 +7,16 @@ above a geoid are converted to ellipsoidal heights on read, ``h = H + N``
 * ``"auto"`` (default): taken from a compound CRS (e.g. EPSG:9707 = WGS 84 + EGM96
   height, or an ellipsoidal 3-D CRS); when the file does not say, EGM96 is
   assumed, which is right for SRTM, Copernicus GLO-30/90 (EGM2008 differs from
-  EGM96 by less than a metre or so) and most DEMs distributed as GeoTIFF;
+  EGM96 by less than a metre or so) and most DEMs distributed as GeoTIFF, and a
+  WARNING says so with the geoid undulation at stake (it is wrong for isce3/NISAR
+  DEMs, which are ellipsoidal: 75 m of geolocation on isce3's Winnipeg scene);
 * ``"egm96"`` / ``"egm2008"``: heights above that geoid;
 * ``"ellipsoid"``: heights are already ellipsoidal (e.g. isce3's test DEMs, the
   NISAR DEMs).
 
-The choice is recorded in :attr:`Dem.description` and in every output's
-``height_model`` attribute.
+The choice is recorded in :attr:`Dem.description`, :attr:`Dem.vertical_datum` /
+:attr:`Dem.vertical_datum_source` (``crs``, ``given`` or ``assumed``) and in every
+output's ``height_model`` attribute.
 
 Interpolation is bilinear on pixel centres (``AREA_OR_POINT=Area`` GeoTIFFs have
 their centres half a pixel inside the corner given by the geotransform; rasterio
@@ -43,6 +46,8 @@ __all__ = ["Dem", "GeographicDem"]
 log = get_logger(__name__)
 
 VERTICAL_DATUMS = ("auto", "egm96", "egm2008", "ellipsoid")
+#: What ``"auto"`` takes when the file does not say (SRTM, Copernicus DEM): always with a warning.
+ASSUMED_VERTICAL_DATUM = "egm96"
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,11 @@ class Dem:
     interpolation
         ``"bilinear"`` (default) or ``"biquintic"`` (isce3's default DEM interpolation:
         local natural cubic splines on a 6 x 6 window).
+    vertical_datum
+        What the file's heights were taken to be above: ``egm96``, ``egm2008`` or
+        ``ellipsoid`` (``data`` is always ellipsoidal).
+    vertical_datum_source
+        ``crs`` (the file's CRS says), ``given`` (by the caller) or ``assumed``.
     """
 
     data: NDArray[np.float64]
@@ -153,6 +163,8 @@ class Dem:
     description: str
     path: Path | None = None
     interpolation: str = "bilinear"
+    vertical_datum: str = "ellipsoid"
+    vertical_datum_source: str = "given"
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction ------------------------------------------------------------------
@@ -237,24 +249,28 @@ class Dem:
             raise NoOverlapError("the requested area lies outside the DEM", path=path)
         found = _vertical_datum_of(crs)
         if datum == "auto":
-            datum = found or "egm96"
-            how = "from the CRS" if found else "assumed: the file does not state its vertical datum"
+            datum = found or ASSUMED_VERTICAL_DATUM
+            source = "crs" if found else "assumed"
+            how = "from the CRS" if found else "ASSUMED: the file does not state its vertical datum"
         else:
-            how = "given"
+            source, how = "given", "given"
             if found and found != datum:
                 log.warning("%s: vertical datum %s given, but the CRS says %s; using %s",
                             path.name, datum, found, datum)
         dem = cls(np.ascontiguousarray(data), transform, crs, "", path, interpolation)
+        lat, lon = dem._pixel_latlon()
         if datum == "ellipsoid":
             desc = f"DEM {path.name} (ellipsoidal heights, {how})"
         else:
-            lat, lon = dem._pixel_latlon()
-            data = data + geoid_height(lat, lon, model=datum)
+            undulation = geoid_height(lat, lon, model=datum)
+            data = data + undulation
             desc = f"DEM {path.name} ({datum.upper()} -> ellipsoid, {how})"
+        if source == "assumed":
+            _warn_assumed_datum(path, lat, lon, datum)
         if interpolation != "bilinear":
             desc += f", {interpolation} interpolation"
         log.info("DEM %s: %d x %d, %s", path.name, data.shape[0], data.shape[1], desc)
-        return cls(np.ascontiguousarray(data), transform, crs, desc, path, interpolation)
+        return cls(np.ascontiguousarray(data), transform, crs, desc, path, interpolation, datum, source)
 
     @classmethod
     def from_array(cls, data: ArrayLike, transform: Any, crs: Any = "EPSG:4326", *,
@@ -378,6 +394,29 @@ class Dem:
                                np.ascontiguousarray(y, dtype=np.float64),
                                INTERPOLATIONS[self.interpolation])
         return out.reshape(shape)
+
+
+def _warn_assumed_datum(path: Path, lat: NDArray[np.float64], lon: NDArray[np.float64], datum: str) -> None:
+    """Say loudly which vertical datum was assumed, and what the other choice would change.
+
+    The two usual readings of an unlabelled DEM -- heights above EGM96 (SRTM, Copernicus
+    DEM as distributed) or above the WGS84 ellipsoid (isce3 test DEMs, NISAR DEMs) --
+    differ by the geoid undulation N, which moves every geolocated pixel by about
+    N / tan(incidence) in ground range: on isce3's Winnipeg scene (N = -26 m, 28 deg
+    incidence) 75 m at most, 51 m rms.
+    """
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    try:
+        n = geoid_height(lat[ok][::97], lon[ok][::97], model="egm96") if ok.any() else np.zeros(1)
+        span = f"{float(np.min(n)):+.1f}..{float(np.max(n)):+.1f} m" if n.size else "unknown"
+    except Exception:  # no geoid grid: the message still names the assumption
+        span = "unknown"
+    log.warning(
+        "%s: the DEM does not state its vertical datum; its heights are ASSUMED to be above %s. The geoid "
+        "undulation here is %s: if the heights are ellipsoidal (isce3/NISAR DEMs) every position is off by "
+        "that much vertically and by about that over tan(incidence) on the ground. Say which with "
+        "--vertical-datum / inputs.dem_vertical_datum (egm96, egm2008 or ellipsoid).",
+        path, datum.upper(), span)
 
 
 def _to_native(crs: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[Any, Any]:

@@ -26,13 +26,16 @@ from sarbd.geometry.solve import rdr2geo
 from sarbd.utils.files import atomic_output
 from sarbd.utils.log import get_logger
 
-__all__ = ["GEOMETRY_VARIABLES", "footprint_bounds", "geocode_scene", "write_geometry_netcdf"]
+__all__ = ["GEOMETRY_VARIABLES", "ORBIT_VARIABLES", "footprint_bounds", "geocode_scene", "write_geometry_netcdf"]
 
 log = get_logger(__name__)
 
 #: Variables written by ``sarbd geocode`` (plus latitude/longitude as coordinates).
 GEOMETRY_VARIABLES = ("height", "incidence_angle", "local_incidence_angle", "layover_shadow_mask",
                       "heading", "look_angle", "los_east", "los_north", "los_up", "converged")
+#: The scene's orbit, written beside them (with the ``radar_grid_*`` attributes it makes the
+#: file a radar grid: :func:`sarbd.core.serialization.grid_from_dataset` / ``orbit_from_dataset``).
+ORBIT_VARIABLES = ("orbit_position", "orbit_velocity")
 
 
 def footprint_bounds(scene: Scene, height: float = 0.0) -> tuple[float, float, float, float]:
@@ -142,6 +145,17 @@ def geocode_scene(
         "date_created": now,
     })
     gattrs.update(ds.attrs)  # height_model, orbit, radar grid, coarse step
+    if model.dem is not None and getattr(model.dem, "vertical_datum_source", None):
+        gattrs["dem_vertical_datum"] = model.dem.vertical_datum
+        gattrs["dem_vertical_datum_source"] = model.dem.vertical_datum_source
+    # the orbit makes the file a radar grid others can map onto (sarbd radarcode --grid)
+    from sarbd.core.serialization import orbit_to_dataset
+
+    ods = orbit_to_dataset(scene.orbit)
+    ds = ds.assign_coords(orbit_time=ods["orbit_time"], xyz=ods["xyz"])
+    ds["orbit_position"] = ods["orbit_position"]
+    ds["orbit_velocity"] = ods["orbit_velocity"]
+    gattrs.update(ods.attrs)
     ds.attrs = gattrs
     return ds
 
@@ -160,10 +174,11 @@ def write_geometry_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
                                    "flag_values": np.array([0, 1], dtype=np.uint8),
                                    "flag_meanings": "no_solution converged"})
     out = out.set_coords(["latitude", "longitude"])
-    keep = [v for v in GEOMETRY_VARIABLES if v in out.data_vars]
+    keep = [v for v in (*GEOMETRY_VARIABLES, *ORBIT_VARIABLES) if v in out.data_vars]
     out = out[keep]
     for v in out.data_vars:
-        out[v].encoding["coordinates"] = "latitude longitude"
+        if v not in ORBIT_VARIABLES:
+            out[v].encoding["coordinates"] = "latitude longitude"
     for k, v in list(out.attrs.items()):  # netCDF attributes: no bools/None/lists of mixed types
         if v is None:
             del out.attrs[k]
@@ -180,6 +195,10 @@ def write_geometry_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
             enc["_FillValue"] = np.nan
         encoding[name] = enc
     encoding["azimuth_time"] = {"units": "nanoseconds since 2000-01-01", "dtype": "int64"}
+    if "orbit_time" in out.coords:
+        encoding["orbit_time"] = {"units": "nanoseconds since 2000-01-01", "dtype": "int64"}
+        for name in ORBIT_VARIABLES:
+            encoding[name] = {"zlib": True, "complevel": 4}  # float64: positions to the millimetre
     path = Path(path)
     with atomic_output(path) as tmp:
         out.to_netcdf(tmp, engine="netcdf4" if _has_netcdf4() else "h5netcdf", encoding=encoding)

@@ -33,7 +33,14 @@ from sarbd import __version__
 from sarbd.core.scene import Scene
 from sarbd.errors import ConfigError, InputError
 from sarbd.pipeline.cache import StageCache, StageRecord, file_fingerprint, stage_key
-from sarbd.pipeline.config import BuildConfig, ReferenceLayer, load_config
+from sarbd.pipeline.config import (
+    BuildConfig,
+    ProductEntry,
+    ProductSpec,
+    ReferenceLayer,
+    load_config,
+    product_main,
+)
 from sarbd.pipeline.input_files import (
     RASTER_SUFFIXES,
     check_chip_sizes,
@@ -84,26 +91,51 @@ def _versions() -> dict[str, str]:
 
 # -- stage helpers ---------------------------------------------------------------------
 
-def _open_scenes(config: BuildConfig) -> tuple[Scene, list[Scene]]:
+def _product_entries(config: BuildConfig) -> tuple[list[ProductEntry], int]:
+    """The product entries in date order as given, and the index of the reference one."""
+    inputs = config.inputs
+    entries = list(inputs.products)
+    if inputs.reference_product is None:
+        return entries, 0
+    ref = Path(inputs.reference_product)
+    for i, entry in enumerate(entries):
+        if product_main(entry) == ref:
+            return entries, i
+    return [ref, *entries], 0  # a reference outside the list is one more date
+
+
+def _open_entry(entry: ProductEntry, config: BuildConfig) -> Scene:
+    """Open one ``inputs.products`` entry (a path, or a mapping of open_product's options)."""
     from sarbd.products import open_product
 
     inputs = config.inputs
-    paths = list(inputs.products)
-    ref_path = inputs.reference_product or paths[0]
-    if ref_path not in paths:
-        paths.insert(0, ref_path)
-    for p in paths:
-        if not Path(p).exists():
-            raise InputError("product not found", path=p, hint="check inputs.products in the configuration")
-    scenes = [open_product(p, swath=inputs.swath, orbit=inputs.orbits) for p in paths]
-    for p, s in zip(paths, scenes, strict=True):
+    if not isinstance(entry, ProductSpec):
+        entry = ProductSpec(path=Path(entry))
+    for f in entry.files():
+        if not Path(f).exists():
+            raise InputError("product file not found", path=f, hint="check inputs.products in the configuration")
+    return open_product(entry.main, swath=entry.swath or inputs.swath, orbit=entry.orbit or inputs.orbits,
+                        measurement=entry.measurement, offset=entry.offset, frequency=entry.frequency)
+
+
+def _entry_fingerprint(entry: ProductEntry) -> Any:
+    if not isinstance(entry, ProductSpec):
+        return file_fingerprint(entry)
+    return {"files": [file_fingerprint(f) for f in entry.files()], "offset": entry.offset,
+            "frequency": entry.frequency, "swath": entry.swath}
+
+
+def _open_scenes(config: BuildConfig) -> tuple[Scene, list[Scene]]:
+    inputs = config.inputs
+    entries, ref_index = _product_entries(config)
+    scenes = [_open_entry(e, config) for e in entries]
+    for e, s in zip(entries, scenes, strict=True):
         missing = [pol for pol in inputs.polarizations if pol not in s.polarizations]
         if missing:
             raise InputError(
                 f"product has no {'/'.join(missing)} polarisation (it has {'/'.join(s.polarizations)})",
-                path=p, hint="set inputs.polarizations to the polarisations every date has",
+                path=product_main(e), hint="set inputs.polarizations to the polarisations every date has",
             )
-    ref_index = paths.index(ref_path)
     reference = scenes.pop(ref_index)
     return reference, scenes
 
@@ -262,10 +294,10 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         return rec
 
     # ingest: which products, which window
-    products = [str(p) for p in inputs.products]
+    entries, ref_index = _product_entries(config)
     ingest_key = stage_key("ingest", STAGE_VERSIONS["ingest"], {
-        "products": [file_fingerprint(p) for p in products],
-        "reference": str(inputs.reference_product or products[0]),
+        "products": [_entry_fingerprint(e) for e in entries],
+        "reference": str(product_main(entries[ref_index])),
         "swath": inputs.swath, "polarizations": inputs.polarizations,
         "orbits": file_fingerprint(inputs.orbits) if inputs.orbits else None,
         "aoi": settings["aoi"],
@@ -286,7 +318,26 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
     check_chip_sizes(config, (reference.radar_grid.length, reference.radar_grid.width))
 
     # coregister (+ geometry + InSAR)
-    dem_fp = file_fingerprint(inputs.dem) if inputs.dem else None
+    dem_fp = {"file": file_fingerprint(inputs.dem), "vertical_datum": inputs.dem_vertical_datum} \
+        if inputs.dem else None
+    dem_cache: dict[str, Any] = {}
+
+    def open_dem() -> Any:
+        """The DEM over the reference footprint, read once, with its vertical datum (or the assumption)."""
+        if "dem" not in dem_cache:
+            from sarbd.geometry import Dem
+            from sarbd.geometry.geocode import footprint_bounds
+
+            bounds = footprint_bounds(reference)
+            if inputs.dem is None:
+                # sea level, not the bare ellipsoid (which is 50-100 m off the geoid in places)
+                log.warning("no DEM (inputs.dem): the terrain is taken at 0 m above the EGM96 geoid; "
+                            "land above sea level is misplaced by its height over tan(incidence)")
+                dem_cache["dem"] = Dem.geoid_surface(bounds, 0.0, spacing=0.01)
+            else:
+                dem_cache["dem"] = Dem.open(inputs.dem, vertical_datum=inputs.dem_vertical_datum,
+                                            bounds=bounds, margin=0.1)
+        return dem_cache["dem"]
     coreg_settings = {**settings["coregistration"], "dem": dem_fp, "polarizations": inputs.polarizations}
     coreg_key = stage_key("coregister", STAGE_VERSIONS["coregister"], coreg_settings, [ingest_key])
 
@@ -294,7 +345,7 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         from sarbd.coregistration import coregister, write_stack
 
         stack = coregister(
-            reference, secondaries, dem=str(inputs.dem) if inputs.dem else None,
+            reference, secondaries, dem=open_dem(),
             polarizations=inputs.polarizations, window=config.coregistration.coherence_window,
             kernel_taps=config.coregistration.kernel_taps, chunks=config.compute.chunks,
             refine=config.coregistration.refine, esd=config.coregistration.esd,
@@ -315,6 +366,12 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         import sarbd.signatures as sig
 
         names = None if config.signatures.select == "all" else list(config.signatures.select)
+        left_out: list[str] = []
+        if stack.sizes.get("time", 1) < 2:
+            names, left_out = single_date_selection(stack, names)
+            log.warning("one date: the %d signatures that need two or more dates are left out (%s); "
+                        "give more products for temporal statistics and coherence", len(left_out),
+                        ", ".join(left_out))
         flt = config.signatures.filter
         filter_name = None if flt.name == "none" else ("quegan_yu" if flt.name == "quegan" else flt.name)
         # refined Lee works on its fixed 7 x 7 window (Lee et al. 1999); the others take a size
@@ -323,7 +380,8 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
             stack, folder / "features.zarr", names, window=config.signatures.window,
             filter=filter_name, filter_kwargs=filter_kwargs,
         )
-        return {"signatures": len(features.data_vars)}
+        return {"signatures": len(features.data_vars), "dates": int(stack.sizes.get("time", 1)),
+                "left_out_single_date": left_out}
 
     rec_sig = run("signatures", sig_key, do_signatures)
     features = xr.open_zarr(rec_sig.path / "features.zarr")
@@ -343,7 +401,7 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         from sarbd.radarcode import radarcode, radarcode_raster
         from sarbd.radarcode.merge import stack_reference_layers
 
-        dem = str(inputs.dem) if inputs.dem else None
+        dem = open_dem()
         lab = config.labels
         vectors = [layer for layer in inputs.reference if not _is_raster(layer.path)]
         rasters = [layer for layer in inputs.reference if _is_raster(layer.path)]
@@ -416,7 +474,8 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
 
         l3 = labels[["label_l3", "quality_flags"]]
         ds = assemble_dataset(stack, features, radarcoded,
-                              [labels["label_l1"], labels["label_l2"], l3], classes, labels["split"])
+                              [labels["label_l1"], labels["label_l2"], l3], classes, labels["split"],
+                              attrs=_date_attrs(rec_sig.info))
         run_log = {
             "sarbd_version": __version__, "versions": _versions(), "config": settings,
             "stages": [{"name": r.name, "key": r.key, "cached": r.cached, "seconds": round(r.seconds, 3),
@@ -477,6 +536,56 @@ def _swap_into(staging: Path, out: Path) -> None:
         (out / EXPORTED).write_text(json.dumps(new) + "\n")
     finally:
         shutil.rmtree(trash, ignore_errors=True)
+#: Signature inputs that need a second date: with one date the stack's "interferogram" and
+#: "coherence" are the reference against itself (phase 0, coherence 1), which is no signature.
+MULTI_DATE_INPUTS = ("time2", "coherence", "interferogram")
+
+
+def single_date_selection(stack: xr.Dataset, names: list[str] | None) -> tuple[list[str], list[str]]:
+    """Signatures to compute on a one-date stack, and those left out because they need two dates.
+
+    Parameters
+    ----------
+    stack
+        The coregistered stack (one date).
+    names
+        The configured selection (``None``: every signature the stack allows).
+
+    Raises
+    ------
+    ConfigError
+        A signature selected by name needs two or more dates.
+    """
+    from sarbd.signatures.compute import plan
+    from sarbd.signatures.inputs import StackInputs
+    from sarbd.signatures.registry import all_signatures
+
+    inputs = StackInputs(stack)
+
+    def multi(sig: Any) -> bool:
+        return any(r.partition(":")[0] in MULTI_DATE_INPUTS for r in sig.inputs)
+
+    left_out = [sig.variable_name(key) for sig in all_signatures() if multi(sig)
+                for key in inputs.keys(sig.scope)]
+    chosen = plan(inputs, names)
+    if names is not None:
+        bad = [var for sig, _, var in chosen if multi(sig)]
+        if bad:
+            raise ConfigError(f"signatures.select: {', '.join(bad)} need two or more dates, and this build has one",
+                              hint="add products (dates) or drop them from signatures.select")
+    return [var for sig, _, var in chosen if not multi(sig)], left_out
+
+
+def _date_attrs(signature_info: dict[str, Any]) -> dict[str, Any]:
+    """Dataset attributes saying how many dates there are and what one date leaves out."""
+    attrs: dict[str, Any] = {"sarbd_dates": int(signature_info.get("dates", 0))}
+    left = signature_info.get("left_out_single_date") or []
+    if left:
+        attrs["sarbd_single_date"] = 1
+        attrs["sarbd_signatures_left_out"] = ", ".join(left)
+        attrs["sarbd_signatures_left_out_reason"] = ("one date: temporal statistics, coherence and "
+                                                     "interferometric phase need two or more dates")
+    return attrs
 
 
 def _expression_available(expression: str, ds: xr.Dataset) -> bool:

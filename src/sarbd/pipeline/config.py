@@ -8,10 +8,19 @@ offending value came from. ``resolve_config`` fills in every default, so
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sarbd.errors import ConfigError
 
@@ -25,8 +34,10 @@ __all__ = [
     "LabelRule",
     "LabelsConfig",
     "OutputsConfig",
+    "ProductSpec",
     "ReferenceLayer",
     "load_config",
+    "product_main",
 ]
 
 
@@ -50,15 +61,89 @@ class ReferenceLayer(_Strict):
     height_field: str | None = Field(None, description="Attribute with feature heights above ground in metres.")
 
 
+class ProductSpec(_Strict):
+    """One date's product given piece by piece (a bare annotation + TIFF crop, or options).
+
+    ``path`` is a SAFE zip/folder, a NISAR/UAVSAR RSLC HDF5 file or a Sentinel-1
+    annotation XML; ``annotation`` names the XML of a bare annotation + measurement TIFF
+    (the two keys are alternatives). The other keys are the options of
+    :func:`sarbd.open_product` for this one product.
+    """
+
+    path: Path | None = Field(None, description="SAFE zip/folder, RSLC HDF5 file, or annotation XML.")
+    annotation: Path | None = Field(None, description="Sentinel-1 annotation XML (with `measurement`).")
+    measurement: Path | None = Field(None, description="Measurement TIFF of a bare annotation XML.")
+    offset: tuple[int, int] | None = Field(
+        None, description="(first_line, first_pixel) of a crop in the full swath, 0-based.")
+    orbit: Path | None = Field(None, description="EOF orbit file or folder for this product (overrides inputs.orbits).")
+    frequency: Literal["A", "B"] | None = Field(None, description="NISAR/UAVSAR frequency (default A).")
+    swath: str | None = Field(None, description="Swath of this product (overrides inputs.swath).")
+
+    @field_validator("frequency", mode="before")
+    @classmethod
+    def _freq_upper(cls, value: Any) -> Any:
+        return value.upper().removeprefix("FREQUENCY") if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProductSpec:
+        if (self.path is None) == (self.annotation is None):
+            raise ValueError("give the product as `path` (SAFE, HDF5 or annotation XML) or as `annotation` "
+                             "(with `measurement`), not both and not neither")
+        if self.annotation is not None and self.measurement is None:
+            raise ValueError("an `annotation` entry needs its `measurement` TIFF")
+        if self.offset is not None and self.measurement is None:
+            raise ValueError("`offset` applies to a measurement TIFF crop: give `measurement` too")
+        if self.offset is not None and min(self.offset) < 0:
+            raise ValueError("offset must be (first_line, first_pixel) >= 0")
+        if self.frequency is not None and (self.measurement is not None or self.annotation is not None):
+            raise ValueError("`frequency` applies to NISAR/UAVSAR HDF5 products, not to Sentinel-1 annotations")
+        return self
+
+    @property
+    def main(self) -> Path:
+        """The file that names the product (``path`` or ``annotation``)."""
+        return self.path if self.path is not None else self.annotation  # type: ignore[return-value]
+
+    def files(self) -> list[Path]:
+        """Every file this entry reads (for existence checks and cache fingerprints)."""
+        return [p for p in (self.main, self.measurement, self.orbit) if p is not None]
+
+
+def _entry_kind(value: Any) -> str:
+    return "mapping" if isinstance(value, dict | ProductSpec) else "path"
+
+
+#: One ``inputs.products`` entry: a product path, or a :class:`ProductSpec` mapping.
+ProductEntry = Annotated[
+    Annotated[Path, Tag("path")] | Annotated[ProductSpec, Tag("mapping")],
+    Discriminator(_entry_kind),
+]
+
+
+def product_main(entry: ProductEntry) -> Path:
+    """The path that names a product entry (the product, or its annotation XML)."""
+    return entry.main if isinstance(entry, ProductSpec) else Path(entry)
+
+
 class InputsConfig(_Strict):
     """Where the data come from."""
 
-    products: list[Path] = Field(min_length=1, description="SLC products, one per date (SAFE zip/folder, HDF5).")
+    products: list[ProductEntry] = Field(
+        min_length=1,
+        description="SLC products, one per date (any number from one up): a path (SAFE zip/folder, "
+                    "NISAR/UAVSAR RSLC HDF5) or a mapping {annotation, measurement, offset, orbit} "
+                    "(Sentinel-1 crop) / {path, frequency} (NISAR/UAVSAR). With one date the temporal "
+                    "signatures that need two or more dates are left out.",
+    )
     reference_product: Path | None = Field(None, description="Reference date's product; default: the first.")
     swath: str | None = Field(None, description="Swath to process (IW1/IW2/IW3...); required for multi-swath SAFEs.")
     polarizations: list[str] = Field(default_factory=lambda: ["VV", "VH"])
     orbits: Path | None = Field(None, description="EOF orbit file or folder of them; default: annotation orbits.")
     dem: Path | None = Field(None, description="DEM GeoTIFF (heights above EGM96 unless its CRS says otherwise).")
+    dem_vertical_datum: Literal["auto", "egm96", "egm2008", "ellipsoid"] = Field(
+        "auto", description="DEM heights: 'auto' reads the DEM's CRS and, when it does not say, assumes EGM96 "
+                            "with a warning; 'ellipsoid' for isce3/NISAR DEMs (WGS84 ellipsoidal heights).",
+    )
     reference: list[ReferenceLayer] = Field(default_factory=list, description="Reference geodata layers.")
     classes: list[str] = Field(default_factory=list, description="Class names in label order (ids 1..N).")
 
@@ -435,7 +520,15 @@ def _resolve_paths(config: BuildConfig, base: Path) -> BuildConfig:
         return None if p is None else (p if p.is_absolute() else (base / p).resolve())
 
     inputs = config.inputs
-    inputs.products = [fix(p) for p in inputs.products]  # type: ignore[misc]
+    products: list[ProductEntry] = []
+    for entry in inputs.products:
+        if isinstance(entry, ProductSpec):
+            for name in ("path", "annotation", "measurement", "orbit"):
+                setattr(entry, name, fix(getattr(entry, name)))
+            products.append(entry)
+        else:
+            products.append(fix(entry))  # type: ignore[arg-type]
+    inputs.products = products
     inputs.reference_product = fix(inputs.reference_product)
     inputs.orbits = fix(inputs.orbits)
     inputs.dem = fix(inputs.dem)

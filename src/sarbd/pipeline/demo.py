@@ -21,7 +21,8 @@ import yaml
 from sarbd.errors import ConfigError
 from sarbd.pipeline.config import BuildConfig, load_config
 
-__all__ = ["DEMO_L1_RULES", "TRUTH_MAPS", "demo_config", "label_purity", "run_full_demo"]
+__all__ = ["DEMO_L1_RULES", "SCENE_CONFIG", "TRUTH_MAPS", "demo_config", "label_purity", "run_full_demo",
+           "write_scene_config"]
 
 #: SARbd-L1 rules for the simulated scene. The thresholds lie half-way between the C-band
 #: signatures the simulator documents (``sarbd.simulate.config.CLASSES``: sigma0 VV / VH in dB,
@@ -91,6 +92,40 @@ def demo_config(scene: Any, directory: Path, *, size: str, seed: int) -> dict[st
         "outputs": {"directory": str(directory), "name": f"sarbd-demo-{size}", "cog_variables": list(DEMO_COGS),
                     "authors": ["sarbd demo (simulated data)"]},
     }
+
+
+#: File name of the build configuration ``sarbd simulate`` writes into the scene folder.
+SCENE_CONFIG = "build.yaml"
+
+
+def write_scene_config(scene: Any, *, size: str, seed: int) -> Path:
+    """Write a ready build configuration into the scene folder (``<scene>/build.yaml``).
+
+    Paths in it are relative to the scene folder, so the folder can be moved; the dataset
+    goes beside the scene, to ``<scene>-sarbd``. Returns the file written.
+    """
+    from sarbd.utils.files import atomic_output
+
+    root = Path(scene.root)
+    cfg = demo_config(scene, Path(f"../{root.name}-sarbd"), size=size, seed=seed)
+
+    def rel(path: Any) -> str:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+
+    inputs = cfg["inputs"]
+    inputs["products"] = [rel(p) for p in inputs["products"]]
+    inputs["dem"] = rel(inputs["dem"])
+    for layer in inputs["reference"]:
+        layer["path"] = rel(layer["path"])
+    cfg["outputs"]["name"] = f"{root.name}-sarbd"
+    cfg["outputs"]["authors"] = ["sarbd simulate (simulated data)"]
+    header = (f"# Build configuration for the simulated scene in this folder (written by sarbd simulate,\n"
+              f"# size {size}, seed {seed}). Paths are relative to this file. Run:\n"
+              f"#   sarbd build {root.name}/{SCENE_CONFIG}\n")
+    path = root / SCENE_CONFIG
+    with atomic_output(path) as tmp:
+        tmp.write_text(header + yaml.safe_dump(cfg, sort_keys=False))
+    return path
 
 
 #: The simulator's two truth maps on the radar grid (docs/simulator.md, "Truth"): the class

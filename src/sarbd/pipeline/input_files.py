@@ -122,8 +122,13 @@ def check_inputs(config: BuildConfig) -> None:
     """
     inputs = config.inputs
     seen: dict[tuple[int, int] | str, int] = {}
+    from sarbd.pipeline.config import ProductSpec, product_main
+
     for i, product in enumerate(inputs.products):
-        p = _exists(product, "product", "inputs.products")
+        if isinstance(product, ProductSpec):  # every file of a mapping entry must exist
+            for f in product.files():
+                _exists(f, "product file", "inputs.products")
+        p = _exists(product_main(product), "product", "inputs.products")
         st = p.stat()
         ident: tuple[int, int] | str = (st.st_dev, st.st_ino)  # the same file under two names too
         if ident in seen:
