@@ -65,7 +65,8 @@ def open_product(
     ----------
     path
         A Sentinel-1 SAFE zip or folder, a Sentinel-1 annotation XML, a NISAR
-        RSLC HDF5 file, or a Radarsat-2 SLC ``product.xml`` (or its folder).
+        RSLC HDF5 file, a Radarsat-2 SLC ``product.xml`` (or its folder), or an Envisat
+        ASAR IMS / ERS SLC file in Envisat format (``.N1``, ``.E1``, ``.E2``).
     swath
         Sentinel-1 swath (``"IW2"`` ...); required when the product has several.
     polarizations
@@ -85,8 +86,19 @@ def open_product(
     p = Path(path)
     if not p.exists():
         raise InputError("no such file or folder", path=p)
+    from sarbd.products.envisat import is_envisat
     from sarbd.products.radarsat2 import is_radarsat2
 
+    if is_envisat(p):
+        from sarbd.products.envisat import open_envisat
+
+        if measurement is not None or offset is not None or swath is not None or frequency is not None:
+            raise InputError("swath=, measurement=, offset= and frequency= do not apply to Envisat/ERS products",
+                             path=p)
+        scene = open_envisat(p, orbit=orbit, chunks=chunks)
+        if polarizations is not None:
+            scene._check_polarization(polarizations if isinstance(polarizations, str) else polarizations[0])
+        return scene
     if is_radarsat2(p):
         from sarbd.products.radarsat2 import open_radarsat2
 
