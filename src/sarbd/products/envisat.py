@@ -175,7 +175,7 @@ def _dsds(path: Path, sph_size: int) -> dict[str, dict[str, Any]]:
 
 
 def _geolocation_grid(path: Path, dsd: dict[str, Any]) -> pd.DataFrame:
-    """Tie points of the Geolocation Grid ADS (ASAR PH table 6.?: GEOLOCATION_GRID_ADSR, 521 bytes)."""
+    """Tie points of the Geolocation Grid ADS (ASAR Product Handbook ch. 6, GEOLOCATION_GRID_ADSR, 521 bytes)."""
     if dsd["dsr_size"] != GEO_DSR_SIZE or dsd["num_dsr"] < 1:
         raise ProductError(f"Geolocation Grid ADS has {dsd['num_dsr']} records of {dsd['dsr_size']} bytes "
                            f"(expected records of {GEO_DSR_SIZE})", path=path)
