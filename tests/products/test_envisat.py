@@ -94,3 +94,15 @@ def test_bad_products(tmp_path, asar):
         open_product(trunc)
     with pytest.raises(InputError, match="polarisation 'HH' is not in this product"):
         open_product(path, polarizations="HH")
+
+
+def test_global_attributes(asar):
+    from sarbd.products import global_attributes
+
+    path, _ = asar
+    scene = open_product(path)
+    geo = scene.product.geolocation_grid
+    attrs = global_attributes(scene)
+    assert attrs["sar_scene_centre_incidence_angle"] == pytest.approx(geo["incidence_angle"].median(), abs=0.05)
+    assert attrs["geospatial_lat_min"] == pytest.approx(geo["latitude"].min(), abs=1e-9)
+    assert attrs["sar_pass_direction"] == "DESCENDING"

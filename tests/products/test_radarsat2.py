@@ -139,3 +139,20 @@ def test_rcm_is_refused_clearly(tmp_path):
     xml.write_text('<?xml version="1.0"?>\n<product xmlns="rcmGsProductSchema"><productId>x</productId></product>')
     with pytest.raises(InputError, match="RCM"):
         open_product(xml)
+
+
+def test_global_attributes_and_geolocation_columns(tmp_path):
+    """The tie points carry the columns later stages read (azimuth_time, slant_range_time, incidence_angle)."""
+    from sarbd.products import global_attributes
+
+    write_rs2_product(tmp_path, line_order="Decreasing", pixel_order="Decreasing")
+    scene = open_product(tmp_path)
+    geo = scene.product.geolocation_grid
+    g = scene.radar_grid
+    np.testing.assert_array_equal(geo["azimuth_time"].to_numpy(), g.line_to_datetime(geo["line"].to_numpy()))
+    # the writer designs the orbit for 35 deg at the centre (geocentric approximation)
+    assert geo["incidence_angle"].between(34.5, 35.5).all()
+    attrs = global_attributes(scene)
+    assert attrs["sar_scene_centre_incidence_angle"] == pytest.approx(35.0, abs=0.1)
+    assert attrs["geospatial_lat_min"] == pytest.approx(geo["latitude"].min(), abs=1e-9)
+    assert attrs["geospatial_lon_max"] == pytest.approx(geo["longitude"].max(), abs=1e-9)

@@ -49,6 +49,7 @@ from sarbd.core.radar_grid import SPEED_OF_LIGHT, RadarGrid
 from sarbd.core.scene import DEFAULT_CHUNKS, Scene
 from sarbd.errors import InputError, OrbitError, ProductError
 from sarbd.products.metadata import iso_time
+from sarbd.products.radarsat2 import complete_geolocation_grid
 from sarbd.products.s1_annotation import CalibrationLut
 
 __all__ = ["EnvisatProduct", "is_envisat", "open_envisat", "tie_point_errors"]
@@ -293,6 +294,7 @@ def open_envisat(path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[in
         raise OrbitError(f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image {t0} .. {t_end}",
                          path=p, hint="pass a precise orbit with orbit=")
     orb = orb.with_epoch(epoch)
+    geo = complete_geolocation_grid(geo, grid, orb)  # adds azimuth_time
     pol = _POL.get(tags.get("SPH_MDS1_TX_RX_POLAR", "").strip(), "VV")
     # calibration LUTs on the tie-point nodes (lines x 11 samples)
     g_lines = np.unique(geo["line"].to_numpy())
@@ -344,7 +346,7 @@ def tie_point_errors(scene: Scene) -> pd.DataFrame:
     Also returns ``range_error`` (m): the tie point's annotated slant range minus the grid's
     slant range at its pixel (checks the range origin and spacing).
     """
-    from sarbd.products.radarsat2 import tie_point_errors as rs2_errors
+    from sarbd.products.radarsat2 import tie_point_errors as rs2_errors  # same computation
 
     out = rs2_errors(scene)
     g = scene.radar_grid

@@ -69,8 +69,16 @@ from sarbd.products.xml_values import (
     time_at,
 )
 
-__all__ = ["FlippedTiffSource", "Radarsat2Product", "is_radarsat2", "open_radarsat2", "read_rs2_lut",
-           "read_rs2_window", "tie_point_errors"]
+__all__ = [
+    "FlippedTiffSource",
+    "Radarsat2Product",
+    "complete_geolocation_grid",
+    "is_radarsat2",
+    "open_radarsat2",
+    "read_rs2_lut",
+    "read_rs2_window",
+    "tie_point_errors",
+]
 
 PathLike = str | os.PathLike[str]
 _NAMESPACE = b"http://www.rsi.ca/rs2/prod/xml/schemas"
@@ -85,7 +93,8 @@ class Radarsat2Product:
 
     ``geolocation_grid`` is a DataFrame of the tie points in *grid* indices (after
     the flips; columns ``line``, ``pixel``, ``latitude``, ``longitude``, ``height``,
-    degrees and metres ellipsoidal). ``calibration`` maps polarisation to a
+    degrees and metres ellipsoidal, and ``azimuth_time``, ``slant_range_time`` and
+    ``incidence_angle`` derived from the grid and orbit, as the Sentinel-1 grid has). ``calibration`` maps polarisation to a
     :class:`~sarbd.products.s1_annotation.CalibrationLut` (amplitude LUTs ``A`` on grid
     pixels, constant in line); ``noise`` is empty (not read).
     """
@@ -192,6 +201,33 @@ def read_rs2_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) -> 
                 return np.asarray(ds.read(1, window=win), dtype=np.complex64)
     except RasterioIOError as exc:
         raise ProductError(f"cannot read the imagery ({exc})", path=path) from None
+
+
+def complete_geolocation_grid(geo: pd.DataFrame, grid: RadarGrid, orbit: Orbit) -> pd.DataFrame:
+    """Add the columns every sarbd stage reads from ``scene.product.geolocation_grid``.
+
+    ``azimuth_time`` (UTC ``datetime64[ns]``) and, where the product does not give them,
+    ``slant_range_time`` (two-way, s) from the grid at each tie point's line and pixel, and
+    ``incidence_angle`` (deg): the angle at the tie point between the ellipsoid normal and
+    the direction to the satellite at its line time (metadata only, e.g. the scene-centre
+    incidence; geometry uses :mod:`sarbd.geometry`).
+    """
+    from sarbd.core.ellipsoid import llh_to_ecef
+
+    out = geo.copy()
+    lines = out["line"].to_numpy(dtype=np.float64)
+    out["azimuth_time"] = grid.line_to_datetime(lines)
+    if "slant_range_time" not in out:
+        out["slant_range_time"] = 2.0 * grid.pixel_to_slant_range(out["pixel"].to_numpy()) / SPEED_OF_LIGHT
+    if "incidence_angle" not in out:
+        lat, lon = np.radians(out["latitude"].to_numpy()), np.radians(out["longitude"].to_numpy())
+        p = llh_to_ecef(out["latitude"].to_numpy(), out["longitude"].to_numpy(), out["height"].to_numpy())
+        sat = orbit.position(grid.line_to_azimuth_time(lines))
+        up = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
+        look = sat - p
+        cos_inc = np.sum(look * up, axis=1) / np.linalg.norm(look, axis=1)
+        out["incidence_angle"] = np.degrees(np.arccos(np.clip(cos_inc, -1.0, 1.0)))
+    return out
 
 
 def _strip_namespaces(root: Any) -> Any:
@@ -376,6 +412,7 @@ def open_radarsat2(
         raise OrbitError(f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image "
                          f"{t_start} .. {t_end}", path=p)
     orb = orb.with_epoch(epoch)
+    geo = complete_geolocation_grid(geo, grid, orb) if len(geo) else geo
 
     def txt(xpath: str, default: str = "") -> str:
         el = root.find(xpath)
