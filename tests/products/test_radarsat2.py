@@ -115,6 +115,10 @@ def test_bad_products_raise_one_line_errors(tmp_path):
     xml.write_text(text.replace("<numberOfLines>200", "<numberOfLines>nan"))
     with pytest.raises(ProductError, match="numberOfLines"):
         open_product(xml)
+    xml.write_text(text.replace("<slantRangeNearEdge", "<slantRangeFarEdge").replace("</slantRangeNearEdge",
+                                                                                       "</slantRangeFarEdge"))
+    with pytest.raises(ProductError, match=r"slantRangeNearEdge> is missing\. the file is not a complete Radarsat-2"):
+        open_product(xml)
     xml.write_text(text.replace("<productType>SLC", "<productType>SGF"))
     with pytest.raises(InputError, match="only Radarsat-2 SLC"):
         open_product(xml)

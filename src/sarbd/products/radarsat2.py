@@ -312,7 +312,17 @@ def open_radarsat2(
     chunks
         Default Dask chunk shape of :meth:`Scene.slc`.
     """
-    p = Path(path)
+    try:
+        return _open_radarsat2(Path(path), polarizations, orbit, chunks)
+    except ProductError as exc:
+        if exc.hint and "Sentinel-1" in exc.hint:  # the shared XML layer's default hint
+            raise ProductError(exc.message, path=exc.path, hint="the file is not a complete Radarsat-2 product.xml"
+                               ) from None
+        raise
+
+
+def _open_radarsat2(p: Path, polarizations: str | list[str] | tuple[str, ...] | None, orbit: Orbit | None,
+                    chunks: tuple[int, int] | None) -> Scene:
     if orbit is not None and not isinstance(orbit, Orbit):
         raise InputError("orbit= for a Radarsat-2 product must be an Orbit object", path=p)
     if p.is_dir():
