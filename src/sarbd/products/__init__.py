@@ -1,4 +1,4 @@
-"""Readers: Sentinel-1 SAFE / annotation crops, NISAR RSLC HDF5, orbit files, metadata.
+"""Readers: Sentinel-1 SAFE / annotation crops, NISAR RSLC HDF5, Radarsat-2 SLC, orbit files, metadata.
 
 :func:`open_product` is the one entry point (``sarbd.open_product``); it returns a
 :class:`~sarbd.core.Scene` whatever the format. See ``docs/products.md``.
@@ -64,8 +64,9 @@ def open_product(
     Parameters
     ----------
     path
-        A Sentinel-1 SAFE zip or folder, a Sentinel-1 annotation XML, or a NISAR
-        RSLC HDF5 file.
+        A Sentinel-1 SAFE zip or folder, a Sentinel-1 annotation XML, a NISAR
+        RSLC HDF5 file, a Radarsat-2 SLC ``product.xml`` (or its folder), or an Envisat
+        ASAR IMS / ERS SLC file in Envisat format (``.N1``, ``.E1``, ``.E2``).
     swath
         Sentinel-1 swath (``"IW2"`` ...); required when the product has several.
     polarizations
@@ -85,6 +86,26 @@ def open_product(
     p = Path(path)
     if not p.exists():
         raise InputError("no such file or folder", path=p)
+    from sarbd.products.envisat import is_envisat
+    from sarbd.products.radarsat2 import is_radarsat2
+
+    if is_envisat(p):
+        from sarbd.products.envisat import open_envisat
+
+        if measurement is not None or offset is not None or swath is not None or frequency is not None:
+            raise InputError("swath=, measurement=, offset= and frequency= do not apply to Envisat/ERS products",
+                             path=p)
+        scene = open_envisat(p, orbit=orbit, chunks=chunks)
+        if polarizations is not None:
+            scene._check_polarization(polarizations if isinstance(polarizations, str) else polarizations[0])
+        return scene
+    if is_radarsat2(p):
+        from sarbd.products.radarsat2 import open_radarsat2
+
+        if measurement is not None or offset is not None or swath is not None or frequency is not None:
+            raise InputError("swath=, measurement=, offset= and frequency= do not apply to Radarsat-2 products",
+                             path=p)
+        return open_radarsat2(p, polarizations=polarizations, orbit=orbit, chunks=chunks)
     if _is_hdf5(p):
         from sarbd.products.nisar import open_nisar
 

@@ -1,0 +1,355 @@
+"""Envisat ASAR IMS (``ASA_IMS_1P``, ``.N1``) and ERS SAR SLC in Envisat format (``SAR_IMS_1P``, ``.E1``/``.E2``).
+
+Follows ESA's *ASAR Product Handbook* (issue 2.2, 2007), ch. 6 (product structure) and
+sec. 2.6.2 (radiometric calibration). What comes from where:
+
+* **GDAL's ENVISAT driver** (through rasterio): the MPH/SPH keys (``MPH_PRODUCT``,
+  ``SPH_FIRST_LINE_TIME``, ``SPH_LINE_TIME_INTERVAL``, ``SPH_PASS``, ``SPH_MDS1_TX_RX_POLAR``,
+  ...), the Main Processing Parameters ADS fields of its ``RECORDS`` metadata domain
+  (the 5 orbit state vectors, ``RANGE_SAMP_RATE``, ``RADAR_FREQ``, ``EXT_CAL_FACT``) and
+  the complex pixels (MDS1, CInt16) read per Dask block.
+* **Read here** (GDAL's ``RECORDS`` strings print small floats with 6 decimals, and it does
+  not expose the Geolocation Grid ADS): the data-set descriptors of the SPH and the
+  521-byte Geolocation Grid ADS records -- per granule the 11 tie points of its first and
+  last line: sample numbers (1-based), two-way slant-range times (ns, float32), incidence
+  angles (deg), latitudes and longitudes (1e-6 deg).
+
+Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), interval
+``LINE_TIME_INTERVAL``; pixel 0 at the slant range ``c/2 * t`` of the tie point with sample
+number 1 (as isce2's Envisat reader), spacing ``c / (2 * RANGE_SAMP_RATE)``. The look side is
+right. Orbit: the 5 ADS state vectors (positions in 1e-2 m, velocities in 1e-5 m/s, ECEF),
+i.e. the orbit the processor used (DORIS precise or restituted, depending on the product;
+the product does not say which -- ``orbit.source`` is ``"MPP ADS"``); a precise
+:class:`~sarbd.core.Orbit` can be passed with ``orbit=``. DOR_VOR files are not read.
+
+Calibration (ASAR Product Handbook sec. 2.6.2.1; the same formula as BEAM/SNAP's "ASAR NRCS"):
+``sigma0 = |DN|^2 / K * sin(alpha)``, ``K`` the ``EXT_CAL_FACT`` of the MPP ADS, ``alpha`` the
+incidence angle interpolated from the geolocation grid; ``beta0 = |DN|^2 / K`` and
+``gamma0 = sigma0 / cos(alpha)``. They are stored as Sentinel-1-style amplitude LUTs
+``A`` (``value = |DN|^2 / A^2``) on the tie-point nodes, so :func:`sarbd.products.calibrate`
+works with ``remove_noise=False``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from sarbd.core.orbit import Orbit
+from sarbd.core.radar_grid import SPEED_OF_LIGHT, RadarGrid
+from sarbd.core.scene import DEFAULT_CHUNKS, Scene
+from sarbd.errors import InputError, OrbitError, ProductError
+from sarbd.products.metadata import iso_time
+from sarbd.products.radarsat2 import complete_geolocation_grid
+from sarbd.products.s1_annotation import CalibrationLut
+
+__all__ = ["EnvisatProduct", "is_envisat", "open_envisat", "tie_point_errors"]
+
+PathLike = str | os.PathLike[str]
+MPH_SIZE = 1247
+GEO_DSR_SIZE = 521
+MJD2000 = np.datetime64("2000-01-01T00:00:00", "ns")
+_MONTHS = {m: i + 1 for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
+                                            "NOV", "DEC"))}
+_POL = {"H/H": "HH", "V/V": "VV", "H/V": "HV", "V/H": "VH"}
+
+
+@dataclass(frozen=True)
+class EnvisatProduct:
+    """What an Envisat/ERS IMS scene knows about its product (``scene.product``).
+
+    ``geolocation_grid`` holds the tie points in grid indices (0-based line and pixel;
+    columns ``line``, ``pixel``, ``latitude``, ``longitude``, ``height`` (0: the tie points
+    are on the ellipsoid), ``slant_range_time`` (two-way, s), ``incidence_angle`` (deg)).
+    """
+
+    path: str
+    product_name: str
+    mission: str
+    product_type: str
+    swath: str
+    polarization: str
+    pass_direction: str
+    absolute_orbit: int | None
+    relative_orbit: int | None
+    software_version: str
+    radar_frequency: float
+    range_sampling_rate: float
+    prf: float | None
+    calibration_constant: float
+    geolocation_grid: pd.DataFrame
+    calibration: dict[str, CalibrationLut] = field(default_factory=dict)
+    noise: dict[str, Any] = field(default_factory=dict)
+
+    def tiff_lines(self, lines: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Line coordinates of the calibration LUTs for grid ``lines`` (the identity: MDS1 lines)."""
+        return np.asarray(lines, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class EnvisatSource:
+    """MDS1 pixels through GDAL's ENVISAT driver (re-opened by path for every block)."""
+
+    path: str
+    polarization: str
+
+    def read(self, polarization: str, lines: slice, pixels: slice) -> NDArray[np.complex64]:
+        import rasterio
+        from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+        from rasterio.windows import Window
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(self.path) as ds:
+                    data = ds.read(1, window=Window(pixels.start, lines.start, pixels.stop - pixels.start,
+                                                    lines.stop - lines.start))
+        except RasterioIOError as exc:
+            raise ProductError(f"cannot read the MDS1 pixels ({exc})", path=self.path) from None
+        return np.asarray(data, dtype=np.complex64)
+
+
+def is_envisat(path: Path) -> bool:
+    """True for a file in Envisat product format (it starts with ``PRODUCT=``)."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        return f.read(8) == b"PRODUCT="
+
+
+def _ascii_time(text: str, what: str, path: PathLike) -> np.datetime64:
+    """``DD-MMM-YYYY hh:mm:ss.uuuuuu`` (Envisat ASCII UTC) -> ``datetime64[ns]``."""
+    m = re.fullmatch(r"\s*(\d{2})-([A-Z]{3})-(\d{4}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)\s*", text or "")
+    if m is None or m[2] not in _MONTHS:
+        raise ProductError(f"{what} is not an Envisat UTC time: {text!r}", path=path)
+    return np.datetime64(f"{m[3]}-{_MONTHS[m[2]]:02d}-{m[1]}T{m[4]}", "ns")
+
+
+def _mjd_text(text: str, what: str, path: PathLike) -> np.datetime64:
+    """GDAL's ``"days, seconds, microseconds"`` rendering of an MJD2000 field."""
+    try:
+        d, s, us = (int(x) for x in text.split(","))
+    except (ValueError, AttributeError):
+        raise ProductError(f"{what} is not an MJD2000 time: {text!r}", path=path) from None
+    return MJD2000 + np.timedelta64(d * 86_400_000_000 + s * 1_000_000 + us, "us")
+
+
+def _number(tags: dict[str, str], key: str, path: PathLike, *, positive: bool = False) -> float:
+    raw = tags.get(key)
+    if raw is None:
+        raise ProductError(f"header field {key} is missing", path=path,
+                           hint="the file is not a complete ASAR/ERS IMS product")
+    m = re.match(r"\s*([+-]?[0-9.]+(?:[eE][+-]?\d+)?)", raw)
+    value = float(m[1]) if m else float("nan")
+    if not np.isfinite(value) or (positive and value <= 0):
+        raise ProductError(f"header field {key} is not a {'positive ' if positive else ''}number: {raw!r}",
+                           path=path)
+    return value
+
+
+def _dsds(path: Path, sph_size: int) -> dict[str, dict[str, Any]]:
+    """The data-set descriptors of the SPH: ``{name: {type, offset, size, num_dsr, dsr_size}}``."""
+    with open(path, "rb") as f:
+        f.seek(MPH_SIZE)
+        sph = f.read(sph_size).decode("ascii", "replace")
+    out: dict[str, dict[str, Any]] = {}
+    for block in sph.split("DS_NAME=")[1:]:
+        kv = dict(re.findall(r"^([A-Z_]+)=(.*)$", "DS_NAME=" + block, flags=re.M))
+
+        def num(key: str, kv: dict[str, str] = kv) -> int:
+            m = re.match(r"\s*([+-]?\d+)", kv.get(key, ""))
+            return int(m[1]) if m else 0
+
+        name = kv.get("DS_NAME", "").strip().strip('"').strip()
+        out[name] = {"type": kv.get("DS_TYPE", "").strip(), "offset": num("DS_OFFSET"), "size": num("DS_SIZE"),
+                     "num_dsr": num("NUM_DSR"), "dsr_size": num("DSR_SIZE")}
+    return out
+
+
+def _geolocation_grid(path: Path, dsd: dict[str, Any]) -> pd.DataFrame:
+    """Tie points of the Geolocation Grid ADS (ASAR Product Handbook ch. 6, GEOLOCATION_GRID_ADSR, 521 bytes)."""
+    if dsd["dsr_size"] != GEO_DSR_SIZE or dsd["num_dsr"] < 1:
+        raise ProductError(f"Geolocation Grid ADS has {dsd['num_dsr']} records of {dsd['dsr_size']} bytes "
+                           f"(expected records of {GEO_DSR_SIZE})", path=path)
+    with open(path, "rb") as f:
+        f.seek(dsd["offset"])
+        blob = f.read(dsd["num_dsr"] * GEO_DSR_SIZE)
+    if len(blob) != dsd["num_dsr"] * GEO_DSR_SIZE:
+        raise ProductError("the Geolocation Grid ADS is truncated", path=path, hint="download the product again")
+    rows = []
+    for k in range(dsd["num_dsr"]):
+        rec = blob[k * GEO_DSR_SIZE:(k + 1) * GEO_DSR_SIZE]
+        line_num, num_lines = struct.unpack(">II", rec[13:21])
+        for off, line in ((25, line_num - 1), (279, line_num + num_lines - 2)):
+            samp = struct.unpack(">11I", rec[off:off + 44])
+            srt = struct.unpack(">11f", rec[off + 44:off + 88])
+            inc = struct.unpack(">11f", rec[off + 88:off + 132])
+            lat = struct.unpack(">11i", rec[off + 132:off + 176])
+            lon = struct.unpack(">11i", rec[off + 176:off + 220])
+            rows += [(float(line), float(samp[j] - 1), lat[j] * 1e-6, lon[j] * 1e-6, 0.0, srt[j] * 1e-9, inc[j])
+                     for j in range(11)]
+    geo = pd.DataFrame(rows, columns=["line", "pixel", "latitude", "longitude", "height", "slant_range_time",
+                                      "incidence_angle"])
+    if not np.all(np.isfinite(geo.to_numpy())) or (geo["slant_range_time"] <= 0).any():
+        raise ProductError("the Geolocation Grid ADS holds non-finite or non-positive values", path=path)
+    return geo.drop_duplicates(["line", "pixel"]).sort_values(["line", "pixel"]).reset_index(drop=True)
+
+
+def _orbit(records: dict[str, str], prefix: str, path: PathLike) -> Orbit:
+    times, pos, vel = [], [], []
+    for k in range(1, 6):
+        base = f"{prefix}ORBIT_STATE_VECTORS.{k}."
+        if f"{base}STATE_VECT_TIME_1" not in records:
+            break
+        times.append(_mjd_text(records[f"{base}STATE_VECT_TIME_1"], f"state vector {k} time", path))
+        try:
+            pos.append([int(records[f"{base}{a}_POS_1"]) * 1e-2 for a in "XYZ"])
+            vel.append([int(records[f"{base}{a}_VEL_1"]) * 1e-5 for a in "XYZ"])
+        except (KeyError, ValueError):
+            raise ProductError(f"orbit state vector {k} of the MPP ADS is incomplete", path=path) from None
+    valid = [i for i, p in enumerate(pos) if np.linalg.norm(p) > 6.0e6]  # unused vectors are zero
+    if len(valid) < 2:
+        raise ProductError(f"the MPP ADS has {len(valid)} usable orbit state vectors (at least 2 needed)", path=path)
+    try:
+        return Orbit(np.array([times[i] for i in valid]), np.array([pos[i] for i in valid]),
+                     np.array([vel[i] for i in valid]), source="MPP ADS")
+    except OrbitError as exc:
+        raise OrbitError(f"orbit state vectors of the MPP ADS: {exc.message}", path=path) from None
+
+
+def open_envisat(path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[int, int] | None = None) -> Scene:
+    """Open an ASAR IMS or ERS SLC product in Envisat format as a :class:`~sarbd.core.Scene`.
+
+    Parameters
+    ----------
+    path
+        The ``.N1`` / ``.E1`` / ``.E2`` file.
+    orbit
+        ``None`` (the 5 state vectors of the MPP ADS) or an :class:`~sarbd.core.Orbit`.
+    chunks
+        Default Dask chunk shape of :meth:`Scene.slc`.
+    """
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    p = Path(path)
+    if orbit is not None and not isinstance(orbit, Orbit):
+        raise InputError("orbit= for an Envisat/ERS product must be an Orbit object", path=p)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(p) as ds:
+                tags = ds.tags()
+                records = ds.tags(ns="RECORDS")
+                shape = (ds.height, ds.width)
+                dtype = ds.dtypes[0]
+    except RasterioIOError as exc:
+        raise ProductError(f"GDAL cannot open the Envisat product ({exc})", path=p,
+                           hint="the file is truncated or corrupt") from None
+    name = tags.get("MPH_PRODUCT", "").strip()
+    ptype = name[:10]
+    if ptype not in ("ASA_IMS_1P", "SAR_IMS_1P"):
+        raise InputError(f"only ASAR IMS and ERS IMS (SLC) products are read; this one is {ptype or 'unknown'}",
+                         path=p, hint="use an ASA_IMS_1P or SAR_IMS_1P product")
+    if "complex" not in dtype:
+        raise ProductError(f"MDS1 is {dtype}, not complex", path=p)
+    sph_size = int(_number(tags, "MPH_SPH_SIZE", p, positive=True)) if "MPH_SPH_SIZE" in tags else None
+    if sph_size is None:  # GDAL drops the structural keys; read SPH_SIZE from the MPH itself
+        with open(p, "rb") as f:
+            m = re.search(rb"SPH_SIZE=\+?(\d+)", f.read(MPH_SIZE))
+        if m is None:
+            raise ProductError("the MPH has no SPH_SIZE", path=p)
+        sph_size = int(m[1])
+    dsds = _dsds(p, sph_size)
+    if "GEOLOCATION GRID ADS" not in dsds:
+        raise ProductError("the product has no Geolocation Grid ADS", path=p)
+    geo = _geolocation_grid(p, dsds["GEOLOCATION GRID ADS"])
+    prefix = "MAIN_PROCESSING_PARAMS_ADS_"
+    if f"{prefix}RANGE_SAMP_RATE" not in records and f"{prefix}0_RANGE_SAMP_RATE" in records:
+        prefix = "MAIN_PROCESSING_PARAMS_ADS_0_"
+    fs = _number(records, f"{prefix}RANGE_SAMP_RATE", p, positive=True)
+    fc = _number(records, f"{prefix}RADAR_FREQ", p, positive=True)
+    k_cal = _number(records, f"{prefix}CALIBRATION_FACTORS.1.EXT_CAL_FACT", p, positive=True)
+    dt = _number(tags, "SPH_LINE_TIME_INTERVAL", p, positive=True)
+    t0 = _ascii_time(tags.get("SPH_FIRST_LINE_TIME", ""), "SPH FIRST_LINE_TIME", p)
+    first = geo[geo["pixel"] == 0]
+    if first.empty:
+        raise ProductError("no tie point at sample 1: the slant range of the first pixel is unknown", path=p)
+    r0 = float(first["slant_range_time"].iloc[0]) * SPEED_OF_LIGHT / 2
+    epoch = t0.astype("datetime64[s]").astype("datetime64[ns]")
+    grid = RadarGrid(epoch, float((t0 - epoch) / np.timedelta64(1, "ns")) * 1e-9, dt, r0,
+                     SPEED_OF_LIGHT / (2 * fs), shape[0], shape[1], SPEED_OF_LIGHT / fc, "right")
+    orb = orbit if orbit is not None else _orbit(records, prefix, p)
+    t_end = grid.line_to_datetime(shape[0] - 1)[()]
+    if not orb.covers(t0, t_end):
+        raise OrbitError(f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image {t0} .. {t_end}",
+                         path=p, hint="pass a precise orbit with orbit=")
+    orb = orb.with_epoch(epoch)
+    geo = complete_geolocation_grid(geo, grid, orb)  # adds azimuth_time
+    pol = _POL.get(tags.get("SPH_MDS1_TX_RX_POLAR", "").strip(), "VV")
+    # calibration LUTs on the tie-point nodes (lines x 11 samples)
+    g_lines = np.unique(geo["line"].to_numpy())
+    inc = geo.pivot(index="line", columns="pixel", values="incidence_angle").reindex(g_lines)
+    if inc.isna().any().any():
+        raise ProductError("the Geolocation Grid ADS tie points do not form a regular grid", path=p)
+    alpha = np.radians(inc.to_numpy())
+    nodes = np.tile(inc.columns.to_numpy(dtype=np.int64), (g_lines.size, 1))
+    a_beta = np.full(alpha.shape, np.sqrt(k_cal))
+    lut = CalibrationLut(pol, grid.line_to_datetime(g_lines), g_lines.astype(np.int64), nodes,
+                         a_beta / np.sqrt(np.sin(alpha)), a_beta, a_beta * np.sqrt(np.cos(alpha) / np.sin(alpha)),
+                         np.ones_like(alpha), k_cal)
+    mission = "ENVISAT" if ptype.startswith("ASA") else "ERS"
+
+    def int_tag(key: str) -> int | None:
+        m = re.match(r"\s*([+-]?\d+)", tags.get(key, ""))
+        return int(m[1]) if m else None
+
+    pass_dir = tags.get("SPH_PASS", "").strip().upper()
+    product = EnvisatProduct(
+        path=str(p), product_name=name, mission=mission, product_type=ptype,
+        swath=tags.get("SPH_SWATH", "").strip(), polarization=pol, pass_direction=pass_dir,
+        absolute_orbit=int_tag("MPH_ABS_ORBIT"), relative_orbit=int_tag("MPH_REL_ORBIT"),
+        software_version=tags.get("MPH_SOFTWARE_VER", "").strip(), radar_frequency=fc, range_sampling_rate=fs,
+        prf=_number(records, f"{prefix}IMAGE_PARAMETERS.PRF_VALUE", p) if f"{prefix}IMAGE_PARAMETERS.PRF_VALUE"
+        in records else None,
+        calibration_constant=k_cal, geolocation_grid=geo, calibration={pol: lut},
+    )
+    meta: dict[str, Any] = {
+        "mission": mission, "platform": mission, "instrument": "ASAR" if mission == "ENVISAT" else "AMI SAR",
+        "product_name": name, "product_type": ptype, "mode": "IM", "swath": product.swath,
+        "polarizations": [pol], "pass_direction": pass_dir, "absolute_orbit": product.absolute_orbit,
+        "relative_orbit": product.relative_orbit, "start_time": iso_time(t0), "stop_time": iso_time(t_end),
+        "radar_frequency": fc, "wavelength": grid.wavelength, "range_sampling_rate": fs, "prf": product.prf,
+        "azimuth_time_interval": dt, "slant_range_time": grid.starting_range_time,
+        "range_pixel_spacing": grid.range_pixel_spacing,
+        "azimuth_pixel_spacing": _number(tags, "SPH_AZIMUTH_SPACING", p) if "SPH_AZIMUTH_SPACING" in tags else None,
+        "incidence_angle_mid_swath": float(geo["incidence_angle"].median()), "look_side": "right",
+        "ipf_version": product.software_version, "orbit_source": orb.source, "source_path": str(p),
+        "first_line": 0, "first_pixel": 0, "lines": shape[0], "pixels": shape[1],
+        "calibration_constant": k_cal,
+    }
+    return Scene(grid, orb, (pol,), meta, EnvisatSource(str(p.resolve()), pol), product, chunks or DEFAULT_CHUNKS)
+
+
+def tie_point_errors(scene: Scene) -> pd.DataFrame:
+    """Distances (m) between the product's tie points and sarbd's rdr2geo (see the Radarsat-2 version).
+
+    Also returns ``range_error`` (m): the tie point's annotated slant range minus the grid's
+    slant range at its pixel (checks the range origin and spacing).
+    """
+    from sarbd.products.radarsat2 import tie_point_errors as rs2_errors  # same computation
+
+    out = rs2_errors(scene)
+    g = scene.radar_grid
+    out["range_error"] = (out["slant_range_time"].to_numpy() * SPEED_OF_LIGHT / 2
+                          - g.pixel_to_slant_range(out["pixel"].to_numpy() - g.first_pixel))
+    return out

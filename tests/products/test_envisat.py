@@ -1,0 +1,108 @@
+"""Envisat ASAR IMS / ERS SLC reader (GDAL ENVISAT driver + ADS parsing) on products written in Envisat format."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sarbd.errors import InputError, ProductError
+from sarbd.products import calibrate, open_product
+from sarbd.products.envisat import tie_point_errors
+from tests.products.envisat_writer import write_envisat_ims
+
+
+@pytest.fixture(scope="module")
+def asar(tmp_path_factory):
+    path = tmp_path_factory.mktemp("asar") / "ASA_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
+    return path, write_envisat_ims(path)
+
+
+def test_grid_orbit_and_metadata(asar):
+    path, truth = asar
+    scene = open_product(path)
+    g = scene.radar_grid
+    assert scene.shape == (truth["lines"], truth["pixels"])
+    assert g.sensing_start_datetime == truth["t0"]
+    assert g.azimuth_time_interval == pytest.approx(truth["dt"], rel=1e-7)  # SPH text, 9 digits
+    assert g.range_pixel_spacing == pytest.approx(truth["dr"], rel=1e-7)
+    assert g.starting_range == pytest.approx(truth["r0"], abs=0.1)  # float32 ns slant-range time
+    assert g.wavelength == pytest.approx(299_792_458.0 / truth["fc"], rel=1e-7)
+    assert scene.polarizations == ("VV",)
+    o = truth["orbit"]
+    assert len(scene.orbit) == 5
+    np.testing.assert_array_equal(scene.orbit.times, o.times[truth["sv_idx"]])
+    np.testing.assert_allclose(scene.orbit.positions, o.positions[truth["sv_idx"]], atol=0.006)
+    np.testing.assert_allclose(scene.orbit.velocities, o.velocities[truth["sv_idx"]], atol=6e-6)
+    m = scene.metadata
+    assert (m["mission"], m["product_type"], m["swath"], m["pass_direction"]) == ("ENVISAT", "ASA_IMS_1P", "IS2",
+                                                                                   "DESCENDING")
+    assert (m["absolute_orbit"], m["relative_orbit"]) == (32912, 79)
+    assert m["calibration_constant"] == pytest.approx(truth["ext_cal"])
+    assert m["orbit_source"] == "MPP ADS"
+
+
+def test_pixels_through_gdal(asar):
+    path, truth = asar
+    scene = open_product(path)
+    i, q = truth["pixels_iq"]
+    np.testing.assert_array_equal(scene.slc().values, (i + 1j * q).astype(np.complex64))
+    np.testing.assert_array_equal(scene.crop(30, 11, 50, 40).slc().values, (i + 1j * q)[30:80, 11:51])
+
+
+def test_tie_points_match_rdr2geo(asar):
+    path, _ = asar
+    err = tie_point_errors(open_product(path))
+    assert len(err) == 6 * 11  # 3 granules x (first + last line) x 11 samples
+    # the tie points carry lat/lon in 1e-6 deg (<= 0.06 m rounding) and float32 range times
+    assert err["horizontal_error"].max() < 0.3, err
+    assert np.abs(err["range_error"]).max() < 0.1
+
+
+def test_sigma0_uses_the_calibration_constant_and_incidence(asar):
+    path, truth = asar
+    scene = open_product(path)
+    sigma = calibrate(scene, "VV", "sigma0", remove_noise=False).values
+    beta = calibrate(scene, "VV", "beta0", remove_noise=False).values
+    i, q = truth["pixels_iq"]
+    power = i.astype(np.float64) ** 2 + q.astype(np.float64) ** 2
+    np.testing.assert_allclose(beta, power / truth["ext_cal"], rtol=1e-5)
+    geo = scene.product.geolocation_grid
+    row = geo[geo["line"] == 0]
+    alpha = np.interp(np.arange(truth["pixels"]), row["pixel"], row["incidence_angle"])
+    np.testing.assert_allclose(sigma[0], power[0] / truth["ext_cal"] * np.sin(np.radians(alpha)), rtol=1e-5)
+
+
+def test_ers_in_envisat_format(tmp_path):
+    path = tmp_path / "SAR_IMS_1PXESA19950101_000000_000000162069_00079_32912_0001.E2"
+    write_envisat_ims(path, mission="ERS", lines=50, pixels=40)
+    scene = open_product(path)
+    assert scene.metadata["mission"] == "ERS"
+    assert scene.metadata["instrument"] == "AMI SAR"
+    assert tie_point_errors(scene)["horizontal_error"].max() < 0.3
+
+
+def test_bad_products(tmp_path, asar):
+    path, _ = asar
+    data = path.read_bytes()
+    bad = tmp_path / "other.N1"
+    bad.write_bytes(data.replace(b"ASA_IMS_1P", b"ASA_IMP_1P", 1))
+    with pytest.raises(InputError, match="only ASAR IMS and ERS IMS"):
+        open_product(bad)
+    trunc = tmp_path / "trunc.N1"
+    trunc.write_bytes(data[:3000])
+    with pytest.raises(ProductError):
+        open_product(trunc)
+    with pytest.raises(InputError, match="polarisation 'HH' is not in this product"):
+        open_product(path, polarizations="HH")
+
+
+def test_global_attributes(asar):
+    from sarbd.products import global_attributes
+
+    path, _ = asar
+    scene = open_product(path)
+    geo = scene.product.geolocation_grid
+    attrs = global_attributes(scene)
+    assert attrs["sar_scene_centre_incidence_angle"] == pytest.approx(geo["incidence_angle"].median(), abs=0.05)
+    assert attrs["geospatial_lat_min"] == pytest.approx(geo["latitude"].min(), abs=1e-9)
+    assert attrs["sar_pass_direction"] == "DESCENDING"
