@@ -45,8 +45,8 @@ def main() -> None:
             print(f"simulate {args.size}: {time.perf_counter() - t:.1f} s (not part of the build)")
         else:
             s = args.scene
-            scene = SimulatedScene(s, sorted(s.glob("*.SAFE")), s / "dem.tif", s / "reference.gpkg",
-                                   s / "truth.gpkg", s / "truth")
+            scene = SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
+                                   s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
         cfg_file = root / "build.yaml"
         cfg_file.write_text(yaml.safe_dump(demo_config(scene, root / "dataset", size=args.size, seed=0),
                                            sort_keys=False))

@@ -29,7 +29,7 @@ import xarray as xr
 from sarbd import __version__
 from sarbd.core.scene import Scene
 from sarbd.errors import ConfigError, InputError
-from sarbd.pipeline.cache import StageCache, StageRecord, file_fingerprint, stage_key
+from sarbd.pipeline.cache import StageCache, StageRecord, file_fingerprint, stage_key, write_stage
 from sarbd.pipeline.config import BuildConfig, ReferenceLayer, load_config
 from sarbd.utils.log import get_logger
 
@@ -38,8 +38,8 @@ __all__ = ["BuildResult", "build"]
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "3", "label": "2",
-                  "export": "3"}
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "2", "radarcode": "4", "label": "3",
+                  "export": "4"}
 
 CACHE_FOLDER = ".sarbd-cache"
 
@@ -284,12 +284,16 @@ def build(
         return {"dates": int(stack.sizes.get("time", 1)), "shape": [int(stack.sizes["line"]),
                                                                    int(stack.sizes["pixel"])]}
 
+    # signatures: stored with the dataset's chunks and codecs (and quantisation), so the
+    # export links them into dataset.zarr
+    quantize = settings["outputs"]["quantize"]
+    sig_settings = {**settings["signatures"], "storage": {"chunks": list(config.compute.chunks), "quantize": quantize}}
+    sig_key = stage_key("signatures", STAGE_VERSIONS["signatures"], sig_settings, [coreg_key])
+    if cache.is_pruned("coregister", coreg_key) and not cache.is_complete("signatures", sig_key):
+        cache.discard("coregister", coreg_key)  # the new signatures need the SLCs compact mode dropped
+
     rec_coreg = run("coregister", coreg_key, do_coregister)
     stack = xr.open_zarr(rec_coreg.path / "stack.zarr")
-
-    # signatures
-    sig_settings = settings["signatures"]
-    sig_key = stage_key("signatures", STAGE_VERSIONS["signatures"], sig_settings, [coreg_key])
 
     def do_signatures(folder: Path) -> dict[str, Any]:
         import sarbd.signatures as sig
@@ -299,11 +303,15 @@ def build(
         filter_name = None if flt.name == "none" else ("quegan_yu" if flt.name == "quegan" else flt.name)
         # refined Lee works on its fixed 7 x 7 window (Lee et al. 1999); the others take a size
         filter_kwargs = {"window": flt.window} if filter_name not in (None, "refined_lee") else None
-        features = sig.compute_to_zarr(
-            stack, folder / "features.zarr", names, window=config.signatures.window,
-            filter=filter_name, filter_kwargs=filter_kwargs,
-        )
-        return {"signatures": len(features.data_vars)}
+        from sarbd.export.cube import record_quantization, stage_encoding
+
+        kwargs: dict[str, Any] = {"window": config.signatures.window, "filter": filter_name,
+                                  "filter_kwargs": filter_kwargs}
+        encoding = stage_encoding(sig.compute(stack, names, **kwargs), config.compute.chunks,
+                                  quantize={k: v for k, v in (quantize or {}).items() if v is not None})
+        features = sig.compute_to_zarr(stack, folder / "features.zarr", names, encoding=encoding, **kwargs)
+        quantized = record_quantization(folder / "features.zarr")
+        return {"signatures": len(features.data_vars), "quantized": len(quantized)}
 
     rec_sig = run("signatures", sig_key, do_signatures)
     features = xr.open_zarr(rec_sig.path / "features.zarr")
@@ -345,7 +353,7 @@ def build(
             found |= set(classes.values())
         codes = {n: i + 1 for i, n in enumerate(inputs.classes)}
         result = parts[0] if len(parts) == 1 else stack_reference_layers(parts, lab.l2_threshold, codes)
-        result.to_zarr(folder / "reference.zarr", mode="w", zarr_format=2, consolidated=True)
+        write_stage(result, folder / "reference.zarr", config.compute.chunks)
         return {"classes": sorted(found)}
 
     rec_rc = run("radarcode", rc_key, do_radarcode)
@@ -375,7 +383,7 @@ def build(
                               dict(zip(("train", "validation", "test"), chips.fractions, strict=True)), chips.seed)
         labels = xr.merge([l1.rename("label_l1"), l2.rename("label_l2"), l3, split.rename("split")],
                           combine_attrs="drop_conflicts")
-        labels.to_zarr(folder / "labels.zarr", mode="w", zarr_format=2, consolidated=True)
+        write_stage(labels, folder / "labels.zarr", config.compute.chunks)
         return {"counts": {lvl: class_counts(labels[f"label_{lvl}"], classes) for lvl in ("l1", "l2", "l3")}}
 
     rec_label = run("label", label_key, do_label)
@@ -387,6 +395,7 @@ def build(
 
     def do_export(folder: Path) -> dict[str, Any]:
         from sarbd.dataset.assemble import assemble_dataset
+        from sarbd.export.cube import zarr_links
         from sarbd.export.dataset import write_dataset
 
         l3 = labels[["label_l3", "quality_flags"]]
@@ -403,6 +412,10 @@ def build(
             table_features=config.outputs.table_features, dem=inputs.dem, run_log=run_log,
             stac={"collection_id": config.outputs.name, "license": config.outputs.license,
                   "authors": config.outputs.authors},
+            links={**zarr_links(stack, rec_coreg.path / "stack.zarr"),
+                   **zarr_links(features, rec_sig.path / "features.zarr"),
+                   **zarr_links(radarcoded, rec_rc.path / "reference.zarr"),
+                   **zarr_links(labels, rec_label.path / "labels.zarr")},
         )
         return json.loads(json.dumps(summary, default=str))
 
@@ -414,6 +427,12 @@ def build(
 
         shutil.rmtree(cache.path_for("export", export_key), ignore_errors=True)
     rec_export = run("export", export_key, do_export)
+    if config.outputs.cache == "compact":
+        # only the signatures stage reads the stack's per-date rasters (SLCs, interferograms,
+        # calibration): once the dataset is final they are dropped; what radarcode, label and
+        # export read (geometry, coordinates, per-date 1-D metadata) stays
+        cache.prune("coregister", coreg_key, "stack.zarr",
+                    lambda name, dims: {"time", "line", "pixel"} <= set(dims))
     return BuildResult(out, list(cache.records), rec_export.info, time.perf_counter() - start)
 
 
