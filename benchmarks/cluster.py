@@ -1,12 +1,12 @@
 """Benchmark `sarbd build` on a `distributed.LocalCluster`: wall time, peak memory of each worker,
 and whether the arrays equal those of a local-scheduler build of the same scene.
 
-Usage: python benchmarks/cluster.py --scene DIR [--workers 2] [--threads 1] [--memory-limit 3GiB]
-                                    [--compare DATASET] [--keep DIR]
-`--scene` is a scene written by `sarbd simulate` / `benchmarks/build.py --keep` (its size is
-read from the folder); `--compare` a dataset folder built from it with the local scheduler
-(e.g. `benchmarks/build.py --keep DIR` writes DIR/dataset). Issue 14: the cluster run must
-give identical arrays; the figures size the workers (docs/outputs.md, "Dask clusters").
+Usage: python benchmarks/cluster.py [--size tiny|small] [--scene DIR] [--workers 2] [--threads 1]
+                                    [--memory-limit 3GiB] [--compare DATASET] [--keep DIR]
+`--scene` reuses a scene written by `benchmarks/build.py --keep DIR` (DIR/scene, of `--size`),
+else one is simulated; `--compare` is a dataset folder built from it with the local scheduler
+(DIR/dataset), else a local build runs first. Issue 14: the cluster run must give identical
+arrays; the figures size the workers (docs/outputs.md, "Dask clusters").
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def _peak_rss_mib() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scene", type=Path, required=True, help="simulated scene folder")
-    parser.add_argument("--size", default="small", choices=["tiny", "small"], help="the scene's size (chips, blocks)")
+    parser.add_argument("--scene", type=Path, default=None, help="simulated scene folder")
+    parser.add_argument("--size", default="tiny", choices=["tiny", "small"], help="the scene's size")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     parser.add_argument("--memory-limit", default="3GiB", help="per worker")
@@ -42,14 +42,26 @@ def main() -> None:
     from sarbd.pipeline.config import load_config
     from sarbd.pipeline.demo import demo_config
     from sarbd.pipeline.run import run_build
+    from sarbd.simulate import simulate_scene
     from sarbd.simulate.api import SimulatedScene
 
-    s = args.scene
-    scene = SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
-                           s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
+        if args.scene is None:
+            scene = simulate_scene(root / "scene", size=args.size, dates=7, seed=0)
+        else:
+            s = args.scene
+            scene = SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
+                                   s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
+        if args.compare is None:
+            local = root / "local.yaml"
+            local.write_text(yaml.safe_dump(demo_config(scene, root / "local", size=args.size, seed=0),
+                                            sort_keys=False))
+            t = time.perf_counter()
+            run_build(load_config(local))
+            print(f"local build: wall {time.perf_counter() - t:.1f} s")
+            args.compare = root / "local"
         cfg_file = root / "build.yaml"
         cfg_file.write_text(yaml.safe_dump(demo_config(scene, root / "dataset", size=args.size, seed=0),
                                            sort_keys=False))

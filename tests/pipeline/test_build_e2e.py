@@ -202,3 +202,24 @@ def test_distributed_cluster_gives_identical_arrays(tiny_build, tmp_path):
         assert set(a.variables) == set(b.variables)
         for name in a.variables:
             np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=str(name))
+
+
+@pytest.mark.slow
+def test_stores_follow_the_dask_chunks(tiny_build, tmp_path):
+    """Several chunks per axis (``compute.chunks``): every stage store and the linked dataset line up
+    with the Dask blocks, and the arrays equal the one-chunk build's."""
+    import json
+
+    _, cfg_file, first = tiny_build
+    cfg = load_config(cfg_file)
+    cfg.outputs.directory = tmp_path / "chunked"
+    cfg.compute.chunks = (64, 128)
+    result = build(cfg)
+    out = result.directory
+    meta = json.loads((out / "dataset.zarr" / "label_l3" / ".zarray").read_text())
+    assert meta["chunks"] == [64, 128]
+    assert json.loads((out / "dataset.zarr" / "entropy_vv_vh" / ".zarray").read_text())["chunks"][0] == 1
+    with xr.open_zarr(first.directory / "dataset.zarr") as a, xr.open_zarr(out / "dataset.zarr") as b:
+        for name in ("label_l1", "label_l2", "label_l3", "quality_flags", "split", "fraction_building",
+                     "height", "sigma0_vv", "coherence_mean_vv"):
+            np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)

@@ -307,8 +307,12 @@ def build(
 
         kwargs: dict[str, Any] = {"window": config.signatures.window, "filter": filter_name,
                                   "filter_kwargs": filter_kwargs}
-        encoding = stage_encoding(sig.compute(stack, names, **kwargs), config.compute.chunks,
-                                  quantize={k: v for k, v in (quantize or {}).items() if v is not None})
+        lazy = sig.compute(stack, names, **kwargs)
+        # the store's chunks are those compute_to_zarr writes: the signatures' own Dask chunks
+        first = next(iter(lazy.data_vars.values()))
+        blocks = first.chunks or tuple((n,) for n in first.shape)
+        chunks = (blocks[first.dims.index("line")][0], blocks[first.dims.index("pixel")][0])
+        encoding = stage_encoding(lazy, chunks, quantize={k: v for k, v in (quantize or {}).items() if v is not None})
         features = sig.compute_to_zarr(stack, folder / "features.zarr", names, encoding=encoding, **kwargs)
         quantized = record_quantization(folder / "features.zarr")
         return {"signatures": len(features.data_vars), "quantized": len(quantized)}
