@@ -21,6 +21,19 @@ def _size_of(path: Path) -> int:
     return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def _disk_usage(path: Path) -> int:
+    """Bytes allocated under ``path``, each inode once (what ``du -s`` reports; the dataset and
+    the stage cache share hard-linked chunks)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for p in path.rglob("*"):
+        st = p.lstat()
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="small", choices=["tiny", "small"])
@@ -45,8 +58,8 @@ def main() -> None:
             print(f"simulate {args.size}: {time.perf_counter() - t:.1f} s (not part of the build)")
         else:
             s = args.scene
-            scene = SimulatedScene(s, sorted(s.glob("*.SAFE")), s / "dem.tif", s / "reference.gpkg",
-                                   s / "truth.gpkg", s / "truth")
+            scene = SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
+                                   s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
         cfg_file = root / "build.yaml"
         cfg_file.write_text(yaml.safe_dump(demo_config(scene, root / "dataset", size=args.size, seed=0),
                                            sort_keys=False))
@@ -59,9 +72,10 @@ def main() -> None:
         print(f"build {args.size}: wall {wall:.1f} s, CPU {cpu:.1f} s (main process), peak RSS {peak:.0f} MiB")
         print(f"  stages: {stages}")
         out = result.directory
-        sizes = {name: _size_of(out / name) / 2**20 for name in ("dataset.nc", "dataset.zarr", "cog", "tables", "chips")
-                 if (out / name).exists()}
-        print("  outputs (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in sizes.items()))
+        sizes = {name: _size_of(out / name) / 2**20 for name in ("dataset.nc", "dataset.zarr", "cog", "tables", "chips",
+                                                                  ".sarbd-cache") if (out / name).exists()}
+        print("  outputs (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in sizes.items())
+              + f"; dataset folder on disk, hard links counted once: {_disk_usage(out) / 2**20:.0f}")
         classes = [{"id": i + 1, "name": n} for i, n in enumerate(config.inputs.classes)]
         for key, table in label_purity(out, scene.truth_dir, classes).items():
             row = table.loc["all"]

@@ -16,8 +16,9 @@ COG_VARIABLES = ["sigma0_vv", "amplitude_dispersion_vv", "label_l1", "label_l2",
 
 def build_folder(root: Path, ds: xr.Dataset) -> Path:
     from sarbd.export import write_dataset
+    from sarbd.export.dataset import FORMATS
 
-    summary = write_dataset(ds, root, chip_sizes=(16, 64), cog_variables=COG_VARIABLES,
+    summary = write_dataset(ds, root, chip_sizes=(16, 64), cog_variables=COG_VARIABLES, formats=FORMATS,
                             run_log={"stages": []}, stac={"collection_id": "synthetic"})
     (root / "summary.json").write_text(json.dumps(summary, default=str))
     return root

@@ -80,3 +80,98 @@ def test_check_cf_reports_each_broken_rule(dataset):
     for needle in ("height: attribute 'units' is missing", "label_l2: flag_values has 2 entries",
                    "latitude: needs standard_name", "Conventions", "'coherence vv': name is not CF-safe"):
         assert needle in problems
+
+
+def _stage(dataset, names, path, **kw):
+    """Write ``names`` of ``dataset`` as a build stage does and open them again."""
+    from sarbd.pipeline.cache import write_stage
+
+    write_stage(dataset[names], path, (64, 96), **kw)
+    return xr.open_zarr(path)
+
+
+def test_dataset_zarr_links_unchanged_stage_arrays(dataset, tmp_path):
+    import os
+
+    from sarbd.export.cube import zarr_links
+
+    store = tmp_path / "stage.zarr"
+    staged = _stage(dataset, ["sigma0_vv", "label_l2", "quality_flags", "coherence_vv"], store)
+    ds = dataset.copy()
+    for name in ("sigma0_vv", "label_l2", "quality_flags"):
+        ds[name] = staged[name].assign_attrs(dataset[name].attrs)
+    ds["coherence_vv"] = (staged["coherence_vv"] * 1).assign_attrs(dataset["coherence_vv"].attrs)  # a new array
+    path = write_zarr(ds, tmp_path / "d.zarr", links=zarr_links(staged, store))
+    for name, linked in (("sigma0_vv", True), ("label_l2", True), ("quality_flags", True), ("coherence_vv", False)):
+        chunks = sorted(p.name for p in (store / name).iterdir() if not p.name.startswith("."))
+        assert chunks
+        same = [os.stat(store / name / c).st_ino == os.stat(path / name / c).st_ino
+                for c in chunks if (path / name / c).exists()]
+        assert same and all(same) == linked and any(same) == linked, name
+    back = xr.open_zarr(path)
+    assert check_cf(back) == []
+    for name in ("sigma0_vv", "label_l2", "quality_flags", "coherence_vv", "label_l3", "height"):
+        np.testing.assert_array_equal(back[name].values, dataset[name].values)
+        assert back[name].dtype == dataset[name].dtype
+    assert back["label_l2"].attrs["flag_meanings"] == dataset["label_l2"].attrs["flag_meanings"]
+    assert set(back["sigma0_vv"].coords) >= {"latitude", "longitude"}
+    # the cache can go: the dataset keeps its data
+    import shutil
+
+    shutil.rmtree(store)
+    np.testing.assert_array_equal(xr.open_zarr(path)["sigma0_vv"].values, dataset["sigma0_vv"].values)
+
+
+def test_codecs_per_variable(dataset, tmp_path):
+    import json
+
+    path = write_zarr(dataset, tmp_path / "d.zarr")
+    meta = {n: json.loads((path / n / ".zarray").read_text()) for n in ("sigma0_vv", "label_l3", "quality_flags")}
+    assert meta["sigma0_vv"]["compressor"]["cname"] == "zstd" and meta["sigma0_vv"]["compressor"]["shuffle"] == 2
+    assert meta["label_l3"]["dtype"] == "|u1" and meta["label_l3"]["compressor"]["shuffle"] == 1
+    assert meta["quality_flags"]["dtype"] == "<u2" and meta["sigma0_vv"]["filters"] is None  # lossless
+
+
+@pytest.mark.parametrize("keepbits", [4, 9, 16])
+def test_bit_rounding_error_bound(tmp_path, keepbits):
+    from sarbd.export.cube import record_quantization
+
+    rng = np.random.default_rng(keepbits)
+    x = (rng.standard_normal((2, 70, 90)) * 10.0 ** rng.uniform(-6, 3, (2, 70, 90))).astype(np.float32)
+    x[0, :3] = np.nan
+    ds = xr.Dataset({"s": (("time", "line", "pixel"), x, {"units": "1", "long_name": "s"}),
+                     "label": (("line", "pixel"), rng.integers(0, 5, (70, 90)).astype(np.uint8))})
+    store = tmp_path / "q.zarr"
+    _stage(ds, ["s", "label"], store, quantize={"keepbits": keepbits})
+    assert record_quantization(store) == ["s"]
+    back = xr.open_zarr(store)
+    y = back["s"].values
+    bound = 2.0 ** -(keepbits + 1)
+    assert np.array_equal(np.isnan(y), np.isnan(x))
+    rel = np.abs(y - x)[np.isfinite(x)] / np.abs(x[np.isfinite(x)])
+    assert rel.max() <= bound and rel.max() > bound / 4  # the bound holds and is nearly reached
+    np.testing.assert_array_equal(back["label"].values, ds["label"].values)  # labels stay lossless
+    assert f"relative error <= {bound:.3g}" in back["s"].attrs["sarbd_quantization"]
+
+
+@pytest.mark.parametrize("absolute", [0.05, 0.01, 1e-3])
+def test_absolute_quantisation_error_bound(tmp_path, absolute):
+    from sarbd.export.cube import quantize_filter, record_quantization
+
+    x = np.random.default_rng(1).uniform(-40, 10, (1, 80, 80)).astype(np.float32)  # e.g. dB values
+    ds = xr.Dataset({"db": (("time", "line", "pixel"), x, {"units": "dB", "long_name": "db"})})
+    store = tmp_path / "a.zarr"
+    _stage(ds, ["db"], store, quantize={"absolute": absolute})
+    record_quantization(store)
+    err = np.abs(xr.open_zarr(store)["db"].values - x).max()
+    _, bound, _ = quantize_filter(absolute=absolute)
+    assert bound <= absolute and err <= bound and err > bound / 4
+
+
+def test_quantisation_settings_are_checked():
+    from sarbd.errors import ConfigError
+    from sarbd.export.cube import quantize_filter
+
+    for kw in ({}, {"keepbits": 3, "absolute": 0.1}, {"keepbits": 0}, {"keepbits": 24}, {"absolute": -1.0}):
+        with pytest.raises(ConfigError):
+            quantize_filter(**kw)

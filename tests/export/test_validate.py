@@ -141,3 +141,18 @@ def test_without_compliance_checker_the_own_cf_checks_still_run(dataset_folder, 
     assert any("compliance-checker not installed" in c.message for c in checks)
     assert any(c.message.startswith("CF-1.10/ACDD-1.3 rules of sarbd hold") for c in checks)
     assert not [c for c in checks if c.status == "error"]
+
+
+def test_layout_follows_the_selected_formats(tmp_path, dataset):
+    import shutil
+
+    from sarbd.export import write_dataset
+
+    root = tmp_path / "ds"
+    write_dataset(dataset, root, chip_sizes=(16,), stac={"collection_id": "default"},
+                  run_log={"config": {"outputs": {"formats": ["zarr", "stac"]}}})
+    assert not (root / "dataset.nc").exists() and not (root / "cog").exists()  # exports are not the default
+    assert [c for c in validate_dataset(root, compliance_checker=False) if c.status == "error"] == []
+    shutil.rmtree(root / "dataset.zarr")
+    errors = [c for c in validate_dataset(root, compliance_checker=False) if c.status == "error"]
+    assert any(c.target == "dataset.zarr" and "output format zarr" in c.message for c in errors)

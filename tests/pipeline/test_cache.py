@@ -53,3 +53,36 @@ def test_file_fingerprint_changes_with_content(tmp_path):
     f.write_bytes(b"22")
     assert file_fingerprint(f) != fp1
     assert file_fingerprint(tmp_path / "missing") != fp1
+
+
+def test_prune_keeps_what_remains_readable_and_discard_recomputes(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from sarbd.pipeline.cache import write_stage
+
+    key = stage_key("coregister", "1", {}, [])
+    ds = xr.Dataset({"slc": (("time", "line", "pixel"), np.ones((2, 40, 50), np.complex64)),
+                     "height": (("line", "pixel"), np.arange(2000, dtype=np.float32).reshape(40, 50)),
+                     "baseline": (("time",), np.array([0.0, 30.0], np.float32))})
+    cache = StageCache(tmp_path)
+    calls = []
+
+    def compute(out):
+        calls.append(1)
+        write_stage(ds, out / "stack.zarr", (16, 32))
+        return {}
+
+    rec = cache.run("coregister", key, compute)
+    assert not cache.is_pruned("coregister", key)
+    dropped = cache.prune("coregister", key, "stack.zarr", lambda name, dims: {"time", "line", "pixel"} <= set(dims))
+    assert dropped == ["slc"] and cache.is_pruned("coregister", key) and cache.is_complete("coregister", key)
+    assert cache.prune("coregister", key, "stack.zarr", lambda name, dims: True if name == "slc" else False) == []
+    left = xr.open_zarr(rec.path / "stack.zarr")  # consolidated metadata rewritten
+    assert set(left.data_vars) == {"height", "baseline"}
+    np.testing.assert_array_equal(left["height"].values, ds["height"].values)
+    assert cache.run("coregister", key, compute).cached and len(calls) == 1
+    cache.discard("coregister", key)
+    assert not cache.is_complete("coregister", key)
+    rec = cache.run("coregister", key, compute)
+    assert len(calls) == 2 and "slc" in xr.open_zarr(rec.path / "stack.zarr")

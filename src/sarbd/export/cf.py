@@ -137,11 +137,14 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
     attrs["date_created"] = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     attrs["sarbd_version"] = __version__
     if "latitude" in out.variables and "longitude" in out.variables:
-        lat = np.asarray(out["latitude"].values, float)
-        lon = np.asarray(out["longitude"].values, float)
+        # reductions (chunk by chunk for Dask-backed layers), not the whole lat/lon arrays in memory
+        import dask
+
+        lat, lon = out["latitude"], out["longitude"]
+        lat_min, lat_max, lon_min, lon_max = (float(r) for r in dask.compute(lat.min(), lat.max(), lon.min(), lon.max()))
         attrs.update({
-            "geospatial_lat_min": float(np.nanmin(lat)), "geospatial_lat_max": float(np.nanmax(lat)),
-            "geospatial_lon_min": float(np.nanmin(lon)), "geospatial_lon_max": float(np.nanmax(lon)),
+            "geospatial_lat_min": lat_min, "geospatial_lat_max": lat_max,
+            "geospatial_lon_min": lon_min, "geospatial_lon_max": lon_max,
             "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
         })
     if "time" in out.variables and out["time"].size:

@@ -24,11 +24,13 @@ from sarbd.export.stac import write_stac
 from sarbd.export.tables import write_parquet
 from sarbd.utils.files import atomic_output
 
-__all__ = ["dataset_summary", "write_dataset"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "dataset_summary", "write_dataset"]
 
 LABEL_LEVELS = ("label_l1", "label_l2", "label_l3")
 #: output formats (``outputs.formats`` of the build configuration)
 FORMATS = ("zarr", "netcdf", "cog", "stac", "parquet")
+#: written by default: the primary store and its catalog; the others are exports of the same data
+DEFAULT_FORMATS = ("zarr", "stac")
 log = logging.getLogger(__name__)
 
 
@@ -53,14 +55,16 @@ def write_dataset(
     chip_min_labelled: float = 0.0,
     cog_variables: Sequence[str] | None = None,
     geocode: bool = False,
-    formats: Sequence[str] = FORMATS,
+    formats: Sequence[str] = DEFAULT_FORMATS,
     table_features: str | Sequence[str] = "temporal",
     dem: str | os.PathLike[str] | None = None,
     run_log: Mapping[str, Any] | None = None,
     stac: Mapping[str, Any] | None = None,
+    links: Mapping[str, str | os.PathLike[str]] | None = None,
 ) -> dict[str, Any]:
-    """Write ``dataset.nc``, ``dataset.zarr``, ``cog/``, ``tables/pixels.parquet``,
-    ``chips/chips_<size>.parquet``, ``run_log.json`` (if given), the STAC catalog and README.
+    """Write ``dataset.zarr`` (the primary store), ``chips/chips_<size>.parquet`` (chip
+    indices), ``run_log.json`` (if given), the STAC catalog and README, and the exports
+    asked for: ``dataset.nc``, ``cog/``, ``tables/pixels.parquet``.
 
     Parameters
     ----------
@@ -74,8 +78,9 @@ def write_dataset(
     cog_variables, geocode, dem
         Passed to :func:`sarbd.export.cog.write_cogs`.
     formats
-        Which of :data:`FORMATS` to write (``parquet``: the pixel table and chip indices).
-        Outputs of formats left out are removed, so the folder never mixes two builds.
+        Which of :data:`FORMATS` to write (default :data:`DEFAULT_FORMATS`; ``parquet``: the
+        pixel table). Chip indices (a few kB) are always written. Outputs of formats left
+        out are removed, so the folder never mixes two builds.
     table_features
         Signature columns of the pixel table: ``"temporal"`` (default: the variables without
         a time dimension, which keeps the table a few percent of the cube), ``"all"`` (one
@@ -85,6 +90,9 @@ def write_dataset(
     stac
         Keyword arguments of :func:`sarbd.export.stac.write_stac` (``collection_id``,
         ``title``, ``license``, ``authors``, ``source`` ...).
+    links
+        Stored arrays ``dataset.zarr`` may hard-link instead of writing
+        (:func:`sarbd.export.cube.zarr_links`; the build passes its stage stores).
 
     Returns
     -------
@@ -104,11 +112,13 @@ def write_dataset(
     with ThreadPoolExecutor(max_workers=1) as pool:
         nc_job = pool.submit(write_netcdf, ds, root / "dataset.nc") if "netcdf" in formats else None
         if "zarr" in formats:
-            write_zarr(ds, root / "dataset.zarr")
+            write_zarr(ds, root / "dataset.zarr", links=links)
         cogs = write_cogs(ds, root / "cog", variables=cog_variables, geocode=geocode, dem=dem) \
             if "cog" in formats else []
-        chips = _write_tables(ds, root, classes, chip_sizes, chip_level, chip_min_labelled, table_features) \
-            if "parquet" in formats else {}
+        if "parquet" in formats:
+            write_parquet(pixel_table(ds, _table_variables(ds, table_features)), root / "tables" / "pixels.parquet",
+                          metadata={"classes": classes})
+        chips = _write_chips(ds, root, classes, chip_sizes, chip_level, chip_min_labelled)
         if nc_job is not None:
             nc_job.result()
     if run_log is not None:
@@ -123,7 +133,7 @@ def write_dataset(
 def _remove_unselected(root: Path, formats: set[str]) -> None:
     """Delete outputs of formats not selected (left by an earlier build with other settings)."""
     paths = {"zarr": [root / "dataset.zarr"], "netcdf": [root / "dataset.nc"], "cog": [root / "cog"],
-             "parquet": [root / "tables", root / "chips"],
+             "parquet": [root / "tables"],
              "stac": [root / "catalog.json", *(p.parent for p in root.glob("*/collection.json"))]}
     for fmt, found in paths.items():
         for p in found if fmt not in formats else []:
@@ -149,13 +159,14 @@ def _table_variables(ds: xr.Dataset, table_features: str | Sequence[str]) -> lis
     return list(table_features)
 
 
-def _write_tables(ds: xr.Dataset, root: Path, classes: list[dict[str, Any]], chip_sizes: Sequence[int],
-                  chip_level: str, chip_min_labelled: float,
-                  table_features: str | Sequence[str]) -> dict[int, dict[str, Any]]:
-    """``tables/pixels.parquet`` and ``chips/chips_<size>.parquet``; returns the chip summary."""
-    write_parquet(pixel_table(ds, _table_variables(ds, table_features)), root / "tables" / "pixels.parquet",
-                  metadata={"classes": classes})
+def _write_chips(ds: xr.Dataset, root: Path, classes: list[dict[str, Any]], chip_sizes: Sequence[int],
+                 chip_level: str, chip_min_labelled: float) -> dict[int, dict[str, Any]]:
+    """``chips/chips_<size>.parquet`` (chip indices); returns the chip summary."""
     chips: dict[int, dict[str, Any]] = {}
+    wanted = {f"chips_{int(size)}.parquet" for size in chip_sizes} if "split" in ds else set()
+    for stale in (root / "chips").glob("chips_*.parquet"):  # of an earlier build with other sizes
+        if stale.name not in wanted:
+            stale.unlink()
     if "split" not in ds:
         return chips
     labels = ds[chip_level] if chip_level in ds else None

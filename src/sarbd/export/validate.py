@@ -2,7 +2,8 @@
 
 Checks, each giving rows of a report (``error`` fails the dataset, ``warning`` does not):
 
-* **layout**: the files of ``docs/formats.md`` exist; ``README.md`` has EOTDL front-matter
+* **layout**: the files of the formats the build selected (``run_log.json``; without it
+  ``dataset.zarr``, ``README.md`` and ``catalog.json``) exist; ``README.md`` has EOTDL front-matter
   (``name``, ``authors``, ``license``, ``source``);
 * **cf**: ``dataset.nc`` and ``dataset.zarr`` follow the rules of
   :func:`sarbd.export.cf.check_cf`; when the IOOS ``compliance-checker`` is installed,
@@ -110,12 +111,32 @@ def _known_schema(uri: str) -> bool:
 
 
 # -- checks ------------------------------------------------------------------------------
+#: Files each output format puts in the folder (``outputs.formats``).
+_FORMAT_FILES = {"zarr": ("dataset.zarr",), "netcdf": ("dataset.nc",), "stac": ("README.md", "catalog.json"),
+                 "parquet": ("tables/pixels.parquet",)}
+
+
+def _expected_formats(root: Path) -> list[str]:
+    """The formats the build wrote (``run_log.json``), else zarr + stac and whatever else is there."""
+    try:
+        formats = json.loads((root / "run_log.json").read_text())["config"]["outputs"]["formats"]
+        if isinstance(formats, list):
+            return [str(f) for f in formats]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return ["zarr", "stac", *(f for f in ("netcdf", "parquet") if (root / _FORMAT_FILES[f][0]).exists())]
+
+
 def _check_layout(root: Path) -> Iterator[Check]:
-    for name in ("README.md", "catalog.json", "dataset.nc", "dataset.zarr"):
-        if (root / name).exists():
-            yield Check("layout", name, "ok", "present")
-        else:
-            yield Check("layout", name, "error", "missing")
+    formats = _expected_formats(root)
+    if not {"zarr", "netcdf"} & set(formats):
+        yield Check("layout", "dataset.zarr", "error", "no data cube (outputs.formats has neither zarr nor netcdf)")
+    for fmt in formats:
+        for name in _FORMAT_FILES.get(fmt, ()):
+            if (root / name).exists():
+                yield Check("layout", name, "ok", "present")
+            else:
+                yield Check("layout", name, "error", f"missing (output format {fmt} was selected)")
     readme = root / "README.md"
     if readme.is_file():
         import yaml

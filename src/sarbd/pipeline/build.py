@@ -32,7 +32,7 @@ import xarray as xr
 from sarbd import __version__
 from sarbd.core.scene import Scene
 from sarbd.errors import ConfigError, InputError
-from sarbd.pipeline.cache import StageCache, StageRecord, file_fingerprint, stage_key
+from sarbd.pipeline.cache import StageCache, StageRecord, file_fingerprint, stage_key, write_stage
 from sarbd.pipeline.config import (
     BuildConfig,
     ProductEntry,
@@ -58,8 +58,8 @@ __all__ = ["RASTER_SUFFIXES", "BuildResult", "build"]
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "1", "radarcode": "3", "label": "2",
-                  "export": "3"}
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "2", "radarcode": "4", "label": "3",
+                  "export": "4"}
 
 CACHE_FOLDER = ".sarbd-cache"
 
@@ -355,12 +355,16 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         return {"dates": int(stack.sizes.get("time", 1)), "shape": [int(stack.sizes["line"]),
                                                                    int(stack.sizes["pixel"])]}
 
+    # signatures: stored with the dataset's chunks and codecs (and quantisation), so the
+    # export links them into dataset.zarr
+    quantize = settings["outputs"]["quantize"]
+    sig_settings = {**settings["signatures"], "storage": {"chunks": list(config.compute.chunks), "quantize": quantize}}
+    sig_key = stage_key("signatures", STAGE_VERSIONS["signatures"], sig_settings, [coreg_key])
+    if cache.is_pruned("coregister", coreg_key) and not cache.is_complete("signatures", sig_key):
+        cache.discard("coregister", coreg_key)  # the new signatures need the SLCs compact mode dropped
+
     rec_coreg = run("coregister", coreg_key, do_coregister)
     stack = xr.open_zarr(rec_coreg.path / "stack.zarr")
-
-    # signatures
-    sig_settings = settings["signatures"]
-    sig_key = stage_key("signatures", STAGE_VERSIONS["signatures"], sig_settings, [coreg_key])
 
     def do_signatures(folder: Path) -> dict[str, Any]:
         import sarbd.signatures as sig
@@ -376,12 +380,20 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         filter_name = None if flt.name == "none" else ("quegan_yu" if flt.name == "quegan" else flt.name)
         # refined Lee works on its fixed 7 x 7 window (Lee et al. 1999); the others take a size
         filter_kwargs = {"window": flt.window} if filter_name not in (None, "refined_lee") else None
-        features = sig.compute_to_zarr(
-            stack, folder / "features.zarr", names, window=config.signatures.window,
-            filter=filter_name, filter_kwargs=filter_kwargs,
-        )
-        return {"signatures": len(features.data_vars), "dates": int(stack.sizes.get("time", 1)),
-                "left_out_single_date": left_out}
+        from sarbd.export.cube import record_quantization, stage_encoding
+
+        kwargs: dict[str, Any] = {"window": config.signatures.window, "filter": filter_name,
+                                  "filter_kwargs": filter_kwargs}
+        lazy = sig.compute(stack, names, **kwargs)
+        # the store's chunks are those compute_to_zarr writes: the signatures' own Dask chunks
+        first = next(iter(lazy.data_vars.values()))
+        blocks = first.chunks or tuple((n,) for n in first.shape)
+        chunks = (blocks[first.dims.index("line")][0], blocks[first.dims.index("pixel")][0])
+        encoding = stage_encoding(lazy, chunks, quantize={k: v for k, v in (quantize or {}).items() if v is not None})
+        features = sig.compute_to_zarr(stack, folder / "features.zarr", names, encoding=encoding, **kwargs)
+        quantized = record_quantization(folder / "features.zarr")
+        return {"signatures": len(features.data_vars), "quantized": len(quantized),
+                "dates": int(stack.sizes.get("time", 1)), "left_out_single_date": left_out}
 
     rec_sig = run("signatures", sig_key, do_signatures)
     features = xr.open_zarr(rec_sig.path / "features.zarr")
@@ -423,7 +435,7 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
             found |= set(classes.values())
         codes = {n: i + 1 for i, n in enumerate(inputs.classes)}
         result = parts[0] if len(parts) == 1 else stack_reference_layers(parts, lab.l2_threshold, codes)
-        result.to_zarr(folder / "reference.zarr", mode="w", zarr_format=2, consolidated=True)
+        write_stage(result, folder / "reference.zarr", config.compute.chunks)
         return {"classes": sorted(found)}
 
     rec_rc = run("radarcode", rc_key, do_radarcode)
@@ -458,7 +470,7 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
                               dict(zip(("train", "validation", "test"), chips.fractions, strict=True)), chips.seed)
         labels = xr.merge([l1.rename("label_l1"), l2.rename("label_l2"), l3, split.rename("split")],
                           combine_attrs="drop_conflicts")
-        labels.to_zarr(folder / "labels.zarr", mode="w", zarr_format=2, consolidated=True)
+        write_stage(labels, folder / "labels.zarr", config.compute.chunks)
         return {"counts": {lvl: class_counts(labels[f"label_{lvl}"], classes) for lvl in ("l1", "l2", "l3")}}
 
     rec_label = run("label", label_key, do_label)
@@ -470,6 +482,7 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
 
     def do_export(folder: Path) -> dict[str, Any]:
         from sarbd.dataset.assemble import assemble_dataset
+        from sarbd.export.cube import zarr_links
         from sarbd.export.dataset import write_dataset
 
         l3 = labels[["label_l3", "quality_flags"]]
@@ -492,6 +505,10 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
                 table_features=config.outputs.table_features, dem=inputs.dem, run_log=run_log,
                 stac={"collection_id": config.outputs.name, "license": config.outputs.license,
                       "authors": config.outputs.authors},
+                links={**zarr_links(stack, rec_coreg.path / "stack.zarr"),
+                       **zarr_links(features, rec_sig.path / "features.zarr"),
+                       **zarr_links(radarcoded, rec_rc.path / "reference.zarr"),
+                       **zarr_links(labels, rec_label.path / "labels.zarr")},
             )
             _swap_into(staging, out)
         finally:
@@ -504,6 +521,12 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         # the dataset was deleted by hand: write it again
         shutil.rmtree(cache.path_for("export", export_key), ignore_errors=True)
     rec_export = run("export", export_key, do_export)
+    if config.outputs.cache == "compact":
+        # only the signatures stage reads the stack's per-date rasters (SLCs, interferograms,
+        # calibration): once the dataset is final they are dropped; what radarcode, label and
+        # export read (geometry, coordinates, per-date 1-D metadata) stays
+        cache.prune("coregister", coreg_key, "stack.zarr",
+                    lambda name, dims: {"time", "line", "pixel"} <= set(dims))
     return BuildResult(out, list(cache.records), rec_export.info, time.perf_counter() - start)
 
 

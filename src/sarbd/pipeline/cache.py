@@ -10,6 +10,13 @@ folder that is renamed into place only when the stage finished, so:
   the keys of the stages downstream of it, and nothing else;
 * an interrupted stage leaves only a temporary folder, removed on the next run,
   which then recomputes that stage and continues.
+
+Stage outputs are Zarr stores written with the dataset's own chunks and codecs
+(:func:`write_stage`), so the export hard-links their chunks into ``dataset.zarr``
+(:func:`sarbd.export.cube.zarr_links`) rather than storing the data twice. A stage may
+be *pruned* (:meth:`StageCache.prune`): some of its arrays deleted, a ``.pruned.json``
+record left; it still counts as complete for the stages that read only what remains,
+and :meth:`StageCache.discard` makes it recompute when a stage needs what was dropped.
 """
 
 from __future__ import annotations
@@ -27,11 +34,12 @@ from typing import Any
 from sarbd.utils.files import atomic_output
 from sarbd.utils.log import get_logger
 
-__all__ = ["StageCache", "StageRecord", "file_fingerprint", "stage_key"]
+__all__ = ["StageCache", "StageRecord", "file_fingerprint", "stage_key", "write_stage"]
 
 log = get_logger(__name__)
 
 _DONE = ".complete.json"
+_PRUNED = ".pruned.json"
 
 
 def file_fingerprint(path: str | os.PathLike[str]) -> str:
@@ -97,6 +105,44 @@ class StageCache:
         """Whether the stage's output for ``key`` exists and finished."""
         return (self.path_for(name, key) / _DONE).is_file()
 
+    def is_pruned(self, name: str, key: str) -> bool:
+        """Whether arrays of the stage's output for ``key`` were pruned (:meth:`prune`)."""
+        return (self.path_for(name, key) / _PRUNED).is_file()
+
+    def discard(self, name: str, key: str) -> None:
+        """Forget the stage's output for ``key`` (it is computed again on the next :meth:`run`)."""
+        target = self.path_for(name, key)
+        if target.is_dir():
+            log.info("stage %s: recomputing its pruned output %s", name, target.name)
+            shutil.rmtree(target)
+
+    def prune(self, name: str, key: str, store: str, drop: Callable[[str, tuple[str, ...]], bool]) -> list[str]:
+        """Delete the arrays of the Zarr ``store`` (inside the stage's folder) for which
+        ``drop(array name, dims)`` holds, and record them in ``.pruned.json``.
+
+        The store's consolidated metadata is rewritten, so it opens with what remains.
+        Returns the names deleted (none when already pruned).
+        """
+        import zarr
+
+        folder = self.path_for(name, key)
+        path = folder / store
+        if not (folder / _DONE).is_file() or not path.is_dir():
+            return []
+        dropped = []
+        for meta in sorted(path.glob("*/.zattrs")):
+            dims = tuple(json.loads(meta.read_text()).get("_ARRAY_DIMENSIONS", ()))
+            if drop(meta.parent.name, dims):
+                shutil.rmtree(meta.parent)
+                dropped.append(meta.parent.name)
+        if dropped:
+            zarr.consolidate_metadata(str(path), zarr_format=2)
+            record = folder / _PRUNED
+            before = json.loads(record.read_text()).get(store, []) if record.is_file() else []
+            record.write_text(json.dumps({store: sorted({*before, *dropped})}))
+            log.info("stage %s: pruned %d arrays of %s", name, len(dropped), store)
+        return dropped
+
     def run(
         self,
         name: str,
@@ -128,3 +174,23 @@ class StageCache:
                     shutil.rmtree(old, ignore_errors=True)
         self.records.append(rec)
         return rec
+
+
+def write_stage(ds: Any, path: str | os.PathLike[str], chunks: tuple[int, int],
+                quantize: dict[str, Any] | None = None) -> Path:
+    """Write a stage's ``xarray.Dataset`` as consolidated Zarr v2 with the dataset's encoding.
+
+    Chunks ``(1, lines, pixels)`` and codecs of :func:`sarbd.export.cube.stage_encoding`,
+    so that the export can link these arrays into ``dataset.zarr`` unchanged. Dask blocks
+    are rechunked to the store's chunks first (aligned writes, one chunk per task).
+    """
+    from sarbd.export.cube import stage_encoding
+
+    out = ds.copy()
+    for v in out.variables.values():
+        v.encoding = {}
+    out = out.chunk({d: {"line": chunks[0], "pixel": chunks[1], "time": 1}.get(str(d), -1) for d in out.dims})
+    encoding = stage_encoding(out, chunks, quantize=quantize)
+    path = Path(path)
+    out.to_zarr(path, mode="w", zarr_format=2, consolidated=True, encoding=encoding)
+    return path

@@ -35,6 +35,7 @@ __all__ = [
     "LabelsConfig",
     "OutputsConfig",
     "ProductSpec",
+    "QuantizeConfig",
     "ReferenceLayer",
     "load_config",
     "product_main",
@@ -43,6 +44,9 @@ __all__ = [
 
 OutputFormat = Literal["zarr", "netcdf", "cog", "stac", "parquet"]
 ALL_FORMATS: tuple[OutputFormat, ...] = ("zarr", "netcdf", "cog", "stac", "parquet")
+#: Written unless ``outputs.formats`` says otherwise: the primary store and its catalog
+#: (netCDF, COGs and the pixel table are exports of the same data, made when asked for).
+DEFAULT_FORMATS: tuple[OutputFormat, ...] = ("zarr", "stac")
 
 
 class _Strict(BaseModel):
@@ -303,11 +307,40 @@ class ChipsConfig(_Strict):
         return value
 
 
+class QuantizeConfig(_Strict):
+    """Lossy storage of the float signatures (docs/outputs.md, "Quantisation"); give one of the two."""
+
+    keepbits: int | None = Field(
+        None, ge=1, le=23,
+        description="Bit rounding to this many float32 mantissa bits: relative error <= 2^-(keepbits+1).")
+    absolute: float | None = Field(
+        None, gt=0.0,
+        description="Rounding to a power-of-two step <= 2 x this value: absolute error <= absolute "
+                    "(in each variable's units; suits dB, phases, coherence -- not linear intensities).")
+    variables: list[str] | None = Field(None, description="Signatures to quantise; None: every float signature.")
+
+    @model_validator(mode="after")
+    def _one(self) -> QuantizeConfig:
+        if (self.keepbits is None) == (self.absolute is None):
+            raise ValueError("give exactly one of keepbits and absolute")
+        return self
+
+
 class OutputsConfig(_Strict):
     """Where and what to write."""
 
     directory: Path = Field(Path("sarbd-dataset"), description="Dataset folder.")
-    formats: list[OutputFormat] = Field(default_factory=lambda: list(ALL_FORMATS))
+    formats: list[OutputFormat] = Field(
+        default_factory=lambda: list(DEFAULT_FORMATS),
+        description="Outputs: zarr (the primary store), stac (catalog + README), and the exports "
+                    "netcdf (dataset.nc), cog (cog/*.tif), parquet (tables/pixels.parquet).")
+    quantize: QuantizeConfig | None = Field(
+        None, description="Lossy storage of the signatures (default: lossless float32).")
+    cache: Literal["compact", "keep"] = Field(
+        "compact",
+        description="compact: after the export, drop the per-date rasters of the coregistered stack "
+                    "(SLCs, interferograms) from .sarbd-cache; a later build whose signature settings "
+                    "changed coregisters again. keep: keep them (faster iterations on signature settings).")
     cog_geocode: bool = Field(False, description="Also write COGs geocoded to a map CRS.")
     cog_variables: list[str] | None = Field(
         None, description="Variables written as COGs (one per date for per-date ones); None: every variable."
