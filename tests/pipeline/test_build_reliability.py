@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+import yaml
 
 from sarbd.pipeline.build import EXPORT_STAGING, build
 from sarbd.pipeline.config import load_config
@@ -99,8 +100,14 @@ def test_second_build_on_the_same_folder_is_refused(tiny_build, tmp_path):
     out = _copy(tiny_build, tmp_path / "busy")
     one = _cli(cfg_file, out)
     _wait_for(lambda: _export_writing(out), one)
-    two = _cli(cfg_file, out)
-    _, err = two.communicate(timeout=600)
+    # hold the first build inside its export (it keeps its lock while stopped): the export is
+    # fast enough to end before a second interpreter starts otherwise
+    one.send_signal(signal.SIGSTOP)
+    try:
+        two = _cli(cfg_file, out)
+        _, err = two.communicate(timeout=600)
+    finally:
+        one.send_signal(signal.SIGCONT)
     assert two.returncode == 2, err
     assert err.strip().count("\n") == 0 and "another sarbd build" in err and f"pid {one.pid}" in err
     _, err_one = one.communicate(timeout=600)
@@ -118,7 +125,13 @@ def test_full_disk_is_a_clear_error_and_keeps_the_previous_dataset(tiny_build, t
     _, cfg_file, _ = tiny_build
     out = _copy(tiny_build, tmp_path / "full")
     before = _snapshot(out)
-    proc = _cli(cfg_file, out, preexec_fn=_limit_file_size)
+    # the netCDF export is one large file (the default Zarr store has only small chunk files,
+    # most of them hard links into the stage cache)
+    cfg = yaml.safe_load(cfg_file.read_text())
+    cfg.setdefault("outputs", {})["formats"] = ["zarr", "netcdf", "stac"]
+    cfg_nc = tmp_path / "build_netcdf.yaml"
+    cfg_nc.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = _cli(cfg_nc, out, preexec_fn=_limit_file_size)
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 2, err
     lines = err.strip().splitlines()
