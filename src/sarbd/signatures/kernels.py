@@ -276,72 +276,93 @@ def _diag(sp, cp, sn, cn, has_noise, neg_nan, floor):  # type: ignore[no-untyped
     return val
 
 
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def _line_sums(s1, s2, k1, k2, n1, n2, has_noise, t, i, hp, bp, v, dst):  # type: ignore[no-untyped-def]
+    """Horizontal window sums of one line into ``dst`` (nq, op); ``v`` is scratch (nq, npx)."""
+    npx = s1.shape[2]
+    op = dst.shape[1]
+    v[:] = 0.0
+    for j in range(npx):
+        a1 = s1[t, i, j]
+        a2 = s2[t, i, j]
+        f1 = k1[t, i, j]
+        f2 = k2[t, i, j]
+        # the same float32 arithmetic as the NumPy path (|s|^2 A^-2, noise A^-2, s1 s2* g)
+        p1 = np.float32(a1.real * a1.real + a1.imag * a1.imag) * f1
+        p2 = np.float32(a2.real * a2.real + a2.imag * a2.imag) * f2
+        g = np.float32(math.sqrt(f1 * f2))
+        x = a1 * np.conj(a2)
+        cr = x.real * g
+        ci = x.imag * g
+        if math.isfinite(p1):
+            v[0, j] = p1
+            v[6, j] = 1.0
+        if math.isfinite(p2):
+            v[2, j] = p2
+            v[8, j] = 1.0
+        if math.isfinite(cr) and math.isfinite(ci):
+            v[4, j] = cr
+            v[5, j] = ci
+            v[10, j] = 1.0
+        if has_noise:
+            q1 = n1[t, i, j] * f1
+            q2 = n2[t, i, j] * f2
+            if math.isfinite(q1):
+                v[1, j] = q1
+                v[7, j] = 1.0
+            if math.isfinite(q2):
+                v[3, j] = q2
+                v[9, j] = 1.0
+        else:
+            v[7, j] = 1.0
+            v[9, j] = 1.0
+    for q in range(v.shape[0]):
+        for jo in range(op):
+            j = jo + bp
+            acc = 0.0
+            for b in range(max(j - hp[0], 0), min(j + hp[1] + 1, npx)):
+                acc += v[q, b]
+            dst[q, jo] = acc
+
+
 @numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)
 def _c2_fused(s1, s2, k1, k2, n1, n2, has_noise, hl, hp, bl, bp, neg_nan, floor, out):  # type: ignore[no-untyped-def]
     # s1, s2 complex64 (T, L, P); k1, k2 calibration 1/A^2 and n1, n2 noise, float32,
     # all padded by the halo (bl, bp); out (4, T, L - 2 bl, P - 2 bp). The window
     # reaches hl[0] lines before and hl[1] after (hp: pixels), like scipy's uniform_filter.
-    # Quantities q: 0 P1, 1 N1, 2 P2, 3 N2, 4 Re C12, 5 Im C12; counts of finite
-    # samples 6..10 (P1, N1, P2, N2, C12). Invalid samples enter the sums as 0.
+    # Quantities q: 0 P1, 1 N1, 2 P2, 3 N2, 4 Re C12, 5 Im C12, then the counts of
+    # finite samples 6..10 (P1, N1, P2, N2, C12); invalid samples enter the sums as 0.
+    # Each date is one task: the window's line sums sit in a ring buffer and the
+    # vertical sums are running sums (a line added, the one leaving the window removed).
     nt, nl, npx = s1.shape
-    ol = nl - 2 * bl
     op = npx - 2 * bp
-    hs = np.empty((11, nl, op))  # horizontal window sums, float64
-    for t in range(nt):
-        for i in numba.prange(nl):
-            v = np.zeros((11, npx + 1))  # prefix sums along the line: v[q, j] = sum of samples < j
-            acc = np.zeros(11)
-            for j in range(npx):
-                a1 = s1[t, i, j]
-                a2 = s2[t, i, j]
-                f1 = k1[t, i, j]
-                f2 = k2[t, i, j]
-                # the same float32 arithmetic as the NumPy path (|s|^2 A^-2, noise A^-2, s1 s2* g)
-                p1 = np.float32(a1.real * a1.real + a1.imag * a1.imag) * f1
-                p2 = np.float32(a2.real * a2.real + a2.imag * a2.imag) * f2
-                g = np.float32(math.sqrt(f1 * f2))
-                x = a1 * np.conj(a2)
-                cr = x.real * g
-                ci = x.imag * g
-                if math.isfinite(p1):
-                    acc[0] += p1
-                    acc[6] += 1.0
-                if math.isfinite(p2):
-                    acc[2] += p2
-                    acc[8] += 1.0
-                if math.isfinite(cr) and math.isfinite(ci):
-                    acc[4] += cr
-                    acc[5] += ci
-                    acc[10] += 1.0
-                if has_noise:
-                    q1 = n1[t, i, j] * f1
-                    q2 = n2[t, i, j] * f2
-                    if math.isfinite(q1):
-                        acc[1] += q1
-                        acc[7] += 1.0
-                    if math.isfinite(q2):
-                        acc[3] += q2
-                        acc[9] += 1.0
-                else:
-                    acc[7] += 1.0
-                    acc[9] += 1.0
-                for q in range(11):
-                    v[q, j + 1] = acc[q]
-            for q in range(11):
-                for jo in range(op):
-                    j = jo + bp
-                    j0 = max(j - hp[0], 0)
-                    j1 = min(j + hp[1] + 1, npx)
-                    hs[q, i, jo] = v[q, j1] - v[q, j0]
-        for io in numba.prange(ol):
-            i = io + bl
-            i0 = max(i - hl[0], 0)
-            i1 = min(i + hl[1] + 1, nl)
-            m = np.zeros((11, op))
-            for q in range(11):
-                for a in range(i0, i1):
+    nq = 11
+    wl = hl[0] + hl[1] + 1
+    for t in numba.prange(nt):
+        v = np.empty((nq, npx))
+        ring = np.zeros((wl, nq, op))
+        m = np.zeros((nq, op))
+        added = 0
+        removed = 0
+        for i in range(nl):
+            lo = max(0, i - hl[0])
+            hi = min(nl - 1, i + hl[1])
+            while removed < lo:
+                old = ring[removed % wl]
+                for q in range(nq):
                     for jo in range(op):
-                        m[q, jo] += hs[q, a, jo]
+                        m[q, jo] -= old[q, jo]
+                removed += 1
+            while added <= hi:
+                slot = ring[added % wl]
+                _line_sums(s1, s2, k1, k2, n1, n2, has_noise, t, added, hp, bp, v, slot)
+                for q in range(nq):
+                    for jo in range(op):
+                        m[q, jo] += slot[q, jo]
+                added += 1
+            if i < bl or i >= nl - bl:
+                continue
+            io = i - bl
             for jo in range(op):
                 # window means rounded to float32 before the subtraction, as in the NumPy path
                 out[0, t, io, jo] = _diag(m[0, jo], m[6, jo], m[1, jo], m[7, jo], has_noise, neg_nan, floor)
@@ -376,9 +397,9 @@ def c2_fused(
     ``s_1 s_2^* sqrt(k_1 k_2)`` are formed per sample, their NaN-aware boxcar means
     taken over ``window`` (non-finite samples left out, as in
     :func:`sarbd.filters.nan_window_mean`) and ``C_ii = <P_i> - <N_i>`` with the negative
-    rule, without any intermediate array. Window sums come from running (prefix)
-    sums along the line and then a sum over the window's lines, in float64, so the
-    cost does not depend on the window size.
+    rule, without any intermediate array. Window sums are separable, in float64:
+    along the line, then running sums over the window's lines (a ring buffer of
+    ``window[0]`` line sums), one date per thread; scratch memory is a few lines.
 
     Parameters
     ----------
