@@ -36,11 +36,10 @@ from collections.abc import Callable
 from typing import Any
 
 import dask.array as da
-from dask.base import tokenize
 import numpy as np
 import xarray as xr
-
 from dask.array.overlap import ensure_minimum_chunksize
+from dask.base import tokenize
 
 from sarbd.errors import ConfigError, InputError
 from sarbd.filters import boxcar, goldstein
