@@ -7,7 +7,7 @@ Sizes (``sarbd.simulate.config.SIZES``; 7 dates, VV+VH by default):
 * ``burst`` 1500 x 25000: one full Sentinel-1 IW burst (issue 14 item 3, run with ``--mode tops``);
 * ``burst_quarter`` 1500 x 6250: a full-length burst cut to a quarter of the swath
   width, for machines where the full burst takes too long (its figures scale by ~4);
-* ``aoi3`` 4500 x 2500 with ``--mode tops``: a 3-burst TOPS AOI crossing two burst
+* ``aoi3`` 4182 x 2500 (three 1500-line bursts, 1341 lines apart) with ``--mode tops``: a 3-burst TOPS AOI crossing two burst
   boundaries (``small`` in TOPS mode is 3 bursts of 400 lines too).
 
 The simulated scene is cached: ``--scene-cache DIR`` keeps it in ``DIR/<size>-<mode>-<dates>``

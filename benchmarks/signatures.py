@@ -144,7 +144,7 @@ def _sarbd(stack_path: str, out_path: str, opts: dict[str, Any], names: Any, wor
             feats = S.compute(stack, names, **opts)
             halo = S.required_halo(**opts)
             n = stack.sizes["line"]
-            band = chunks[0] * max(1, 8 // -(-stack.sizes["pixel"] // chunks[1]))
+            band = chunks[0]  # one chunk row per band, as compute_to_zarr does by default
             for b0 in range(0, n, band):
                 lo, hi = max(0, b0 - halo), min(n, b0 + band + halo)
                 part = S.compute(stack.isel(line=slice(lo, hi)), names, **opts).isel(

@@ -308,8 +308,8 @@ def compute_to_zarr(
     path
         Output Zarr store (replaced atomically).
     band_lines
-        Lines per band; rounded to a multiple of the line chunk. Default: enough
-        chunk rows for about 8 chunks per band.
+        Lines per band; rounded to a multiple of the line chunk. Default: one row
+        of chunks per band (peak memory grows with the band).
     encoding
         Per-variable Zarr encoding overrides (default Blosc LZ4 + shuffle).
 
@@ -327,8 +327,10 @@ def compute_to_zarr(
     chunks_of = first.chunks or tuple((n,) for n in first.shape)
     cl = chunks_of[first.dims.index("line")][0]
     cp = chunks_of[first.dims.index("pixel")][0]
-    n_pix_chunks = -(-stack.sizes["pixel"] // cp)
-    rows = max(1, 8 // n_pix_chunks) if band_lines is None else max(1, -(-band_lines // cl))
+    # one chunk row per band by default: Dask then holds at most one row of chunks (inputs,
+    # halos, intermediates, outputs) -- 0.8 GiB for the 7-date 940 x 2350 dual-pol stack
+    # in 256-line chunks, against 1.3 GiB for eight rows, for the same CPU time
+    rows = 1 if band_lines is None else max(1, -(-band_lines // cl))
     band = rows * cl
     halo = required_halo(**kwargs)
     # Goldstein blocks are anchored to the first line of the array they see: start

@@ -424,7 +424,7 @@ class StackInputs:
         """
         key = ("c2block", pair)
         if key not in self._cache:
-            from sarbd.signatures.kernels import c2_fused
+            from sarbd.signatures.kernels import c2_fused, serial
 
             kind = self.backscatter_kind
             arrays = [self.slc(pair[0]), self.slc(pair[1]),
@@ -446,8 +446,8 @@ class StackInputs:
 
             def block(*b: np.ndarray) -> np.ndarray:
                 n1, n2 = (b[4], b[5]) if noise else (None, None)
-                return c2_fused(b[0], b[1], b[2], b[3], n1, n2, w, (dl, dp),
-                                negative=self.negative, floor=self.floor)
+                return serial(c2_fused)(b[0], b[1], b[2], b[3], n1, n2, w, (dl, dp),
+                                        negative=self.negative, floor=self.floor)
 
             name = f"c2-fused-{tokenize(*padded, w, self.negative, self.floor)}"
             self._cache[key] = da.map_blocks(block, *padded, new_axis=0, chunks=((4,), *chunks),
@@ -472,14 +472,14 @@ class StackInputs:
         """
         key = ("desc", pair, rows)
         if key not in self._cache:
-            from sarbd.signatures.kernels import DESCRIPTORS, c2_descriptors_ri
+            from sarbd.signatures.kernels import DESCRIPTORS, c2_descriptors_ri, serial
 
             if not self.available("c2", pair):
                 raise InputError(f"entropy/alpha need the SLCs of {pair}")
             b = self.c2_block(pair)
             names = tuple(rows or DESCRIPTORS)
             self._cache[key] = da.map_blocks(
-                lambda x: c2_descriptors_ri(x[0], x[1], x[2], x[3], names),
+                lambda x: serial(c2_descriptors_ri)(x[0], x[1], x[2], x[3], names),
                 b, chunks=((len(names),), *b.chunks[1:]), dtype=np.float32,
                 meta=np.empty((0, 0, 0, 0), np.float32), name=f"c2-descriptors-{tokenize(b, names)}",
             )

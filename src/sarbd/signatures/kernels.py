@@ -14,6 +14,7 @@ No generic ``eig`` call, no sorting, no complex eigenvectors.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -121,7 +122,7 @@ def _descriptors_one(a, b, cr, ci, need_h, need_alpha):  # type: ignore[no-untyp
     return l1, l2, h, m, alpha, m, 1.0 - m * p1, zone
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)
+@numba.njit(parallel=True, cache=True, nogil=True, fastmath=_FASTMATH)
 def _descriptors_flat(c11, c22, c12r, c12i, rows, out):  # type: ignore[no-untyped-def]
     n = c11.shape[0]
     need_h = False
@@ -256,6 +257,25 @@ def circular_phase_std(z: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     return out.reshape(zz.shape)
 
 
+def serial(func: Any) -> Any:
+    """Wrap a kernel call to run on one Numba thread (inside Dask tasks).
+
+    Dask already runs one task per core; nested Numba thread pools would oversubscribe
+    the cores, and OpenMP workers spin-waiting between parallel regions burn CPU time.
+    ``numba.set_num_threads`` is per calling thread, so other threads are unaffected.
+    """
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        before = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            numba.set_num_threads(before)
+
+    return run
+
+
 #: Row order of :func:`c2_fused`'s output.
 C2_ROWS = ("c11", "c22", "c12_real", "c12_imag")
 
@@ -276,7 +296,7 @@ def _diag(sp, cp, sn, cn, has_noise, neg_nan, floor):  # type: ignore[no-untyped
     return val
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def _line_sums(s1, s2, k1, k2, n1, n2, has_noise, t, i, hp, bp, v, dst):  # type: ignore[no-untyped-def]
     """Horizontal window sums of one line into ``dst`` (nq, op); ``v`` is scratch (nq, npx)."""
     npx = s1.shape[2]
@@ -325,7 +345,7 @@ def _line_sums(s1, s2, k1, k2, n1, n2, has_noise, t, i, hp, bp, v, dst):  # type
             dst[q, jo] = acc
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)
+@numba.njit(parallel=True, cache=True, nogil=True, fastmath=_FASTMATH)
 def _c2_fused(s1, s2, k1, k2, n1, n2, has_noise, hl, hp, bl, bp, neg_nan, floor, out):  # type: ignore[no-untyped-def]
     # s1, s2 complex64 (T, L, P); k1, k2 calibration 1/A^2 and n1, n2 noise, float32,
     # all padded by the halo (bl, bp); out (4, T, L - 2 bl, P - 2 bp). The window

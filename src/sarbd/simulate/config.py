@@ -121,9 +121,9 @@ SIZES: dict[str, SizePreset] = {
     "burst": SizePreset(1500, 25000, 10.0, (2.5, 7.0), 1.0, 1500),
     # benchmark presets (benchmarks/build.py): a full-length burst cut to a quarter of
     # the swath width, for machines where a full burst takes too long; and a 3-burst
-    # TOPS AOI (three IW bursts of 1500 lines, 2500 px wide) crossing two burst boundaries
+    # TOPS AOI (three IW bursts of 1500 lines starting 1341 lines apart: 4182 lines, 2500 px) crossing two burst boundaries
     "burst_quarter": SizePreset(1500, 6250, 10.0, (2.5, 7.0), 1.0, 1500),
-    "aoi3": SizePreset(4500, 2500, 5.0, (2.5, 6.5), 1.0, 1500),
+    "aoi3": SizePreset(4182, 2500, 5.0, (2.5, 6.5), 1.0, 1500),  # bursts start every 1341 lines
 }
 
 
