@@ -222,7 +222,8 @@ def main() -> None:
         n_pix = args.dates * shape[0] * shape[1]
         print(f"stack: {args.dates} dates x {shape[0]} x {shape[1]} px, VV+VH (generated in {t_gen:.1f} s)")
         s = _run(_sarbd, str(stack_path), str(out_path), opts, names, args.workers, args.sink, chunks)
-        size = sum(f.stat().st_size for f in out_path.rglob("*") if f.is_file()) / 1024**2 if out_path.exists() else 0
+        size = sum(f.stat().st_size for f in out_path.rglob("*") if f.is_file()) / 1024**2 \
+            if args.sink == "zarr" and out_path.exists() else 0
         print(f"sarbd: {s['n_vars']} variables ({args.catalogue}), window {window}, filter {args.filter or 'none'}, "
               f"{args.workers} threads, chunks {chunks}, sink {args.sink}")
         print(f"  time {s['wall']:.2f} s   CPU {s['cpu']:.1f} s   {n_pix / s['wall'] / 1e6:.2f} M pixel-dates/s   "
