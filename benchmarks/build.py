@@ -1,10 +1,27 @@
-"""Benchmark `sarbd build` on a simulated scene: wall time per stage, CPU time, peak memory,
-output sizes, and label purity against the simulator's truths.
+"""Benchmark `sarbd build` on a simulated scene: per stage wall time, CPU time, peak memory,
+bytes written and throughput; output sizes; label purity against the simulator's truths.
 
-Usage: python benchmarks/build.py [--size tiny|small] [--scene DIR] [--keep DIR]
-Target (issue 8): the whole build of the `small` scene (1000 x 2500 px, 7 dates, VV+VH)
-under 5 minutes on 2 cores; L3 >= 99 % precise keeping >= 60 % of L2.
-`--scene` reuses a scene written by `sarbd simulate` (same size), so only the build is timed.
+Sizes (``sarbd.simulate.config.SIZES``; 7 dates, VV+VH by default):
+
+* ``tiny`` 160 x 320, ``small`` 1000 x 2500 (the demo);
+* ``burst`` 1500 x 25000: one full Sentinel-1 IW burst (issue 14 item 3, run with ``--mode tops``);
+* ``burst_quarter`` 1500 x 6250: a full-length burst cut to a quarter of the swath
+  width, for machines where the full burst takes too long (its figures scale by ~4);
+* ``aoi3`` 4182 x 2500 (three 1500-line bursts, 1341 lines apart) with ``--mode tops``: a 3-burst TOPS AOI crossing two burst
+  boundaries (``small`` in TOPS mode is 3 bursts of 400 lines too).
+
+The simulated scene is cached: ``--scene-cache DIR`` keeps it in ``DIR/<size>-<mode>-<dates>``
+and reuses it on the next run (simulating a full burst takes long), so only the build
+is timed. Per stage (from the build's own stage callbacks, in this process; the Dask
+scheduler is threaded): wall seconds, CPU seconds (all threads of the process), peak
+RSS during the stage (the kernel's high-water mark is reset at each stage start via
+``/proc/self/clear_refs``), bytes written (``wchar`` of ``/proc/self/io``) and
+throughput in pixel-dates per second (lines x pixels x dates / stage wall time).
+
+Usage: python benchmarks/build.py [--size small] [--mode stripmap|tops] [--dates 7]
+       [--scene-cache DIR] [--keep DIR]
+Targets: issue 8 -- the `small` build under 5 minutes on 2 cores; issue 14 item 3 --
+a full-burst 7-date build in under 30 minutes on 2 cores, peak RSS under 4 GiB.
 """
 
 from __future__ import annotations
@@ -15,6 +32,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 
 def _size_of(path: Path) -> int:
@@ -34,48 +52,120 @@ def _disk_usage(path: Path) -> int:
     return total
 
 
+def _proc(field: str, name: str = "status") -> int:
+    """A counter of /proc/self/<name> (kB fields of status are returned in bytes)."""
+    try:
+        for line in Path(f"/proc/self/{name}").read_text().splitlines():
+            if line.startswith(field + ":"):
+                parts = line.split()
+                return int(parts[1]) * (1024 if name == "status" else 1)
+    except OSError:
+        pass
+    return -1
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+class StageMeter:
+    """Per-stage figures from the build's ``on_stage(name, state)`` callbacks."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self._open: dict[str, dict[str, Any]] = {}
+        self.peak_resets = True
+
+    def __call__(self, name: str, state: str) -> None:
+        if state == "start":
+            self.peak_resets &= _reset_peak()
+            self._open[name] = {"t": time.perf_counter(), "cpu": time.process_time(), "w": _proc("wchar", "io")}
+        elif state == "done" and name in self._open:
+            s = self._open.pop(name)
+            self.rows.append({
+                "stage": name, "wall": time.perf_counter() - s["t"], "cpu": time.process_time() - s["cpu"],
+                "peak": _proc("VmHWM"), "written": _proc("wchar", "io") - s["w"],
+            })
+        elif state == "cached":
+            self.rows.append({"stage": name, "wall": 0.0, "cpu": 0.0, "peak": -1, "written": 0, "cached": True})
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="small", choices=["tiny", "small"])
-    parser.add_argument("--scene", type=Path, default=None, help="existing simulated scene folder")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", default="small", choices=["tiny", "small", "burst", "burst_quarter", "aoi3"])
+    parser.add_argument("--mode", default=None, choices=["stripmap", "tops"],
+                        help="acquisition mode (default: tops for burst sizes, stripmap otherwise)")
+    parser.add_argument("--dates", type=int, default=7)
+    parser.add_argument("--scene", type=Path, default=None, help="existing simulated scene folder (same size)")
+    parser.add_argument("--scene-cache", type=Path, default=None, help="simulate once into this folder and reuse")
     parser.add_argument("--keep", type=Path, default=None, help="write here and keep (default: a temp folder)")
     args = parser.parse_args()
+    mode = args.mode or ("tops" if args.size in ("burst", "burst_quarter", "aoi3") else "stripmap")
     warnings.simplefilter("ignore")
     import yaml
 
+    from sarbd.pipeline.build import build
     from sarbd.pipeline.config import load_config
     from sarbd.pipeline.demo import demo_config, label_purity
-    from sarbd.pipeline.run import run_build
+    from sarbd.pipeline.run import dask_scheduler
     from sarbd.simulate import simulate_scene
     from sarbd.simulate.api import SimulatedScene
+    from sarbd.simulate.config import SIZES
 
+    def open_scene(s: Path) -> SimulatedScene:
+        return SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
+                              s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
+
+    preset = SIZES[args.size]
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        if args.scene is None:
-            t = time.perf_counter()
-            scene = simulate_scene(root / "scene", size=args.size, dates=7, seed=0)
-            print(f"simulate {args.size}: {time.perf_counter() - t:.1f} s (not part of the build)")
+        cached = args.scene_cache / f"{args.size}-{mode}-{args.dates}" if args.scene_cache else None
+        if args.scene is not None:
+            scene = open_scene(args.scene)
+        elif cached is not None and (cached / "done").exists():
+            scene = open_scene(cached)
+            print(f"simulated scene reused from {cached}")
         else:
-            s = args.scene
-            scene = SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
-                                   s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
+            t = time.perf_counter()
+            where = cached or root / "scene"
+            scene = simulate_scene(where, size=args.size, dates=args.dates, seed=0, mode=mode)
+            if cached is not None:
+                (cached / "done").write_text("complete\n")
+            print(f"simulate {args.size} ({mode}): {time.perf_counter() - t:.1f} s (not part of the build)")
         cfg_file = root / "build.yaml"
         cfg_file.write_text(yaml.safe_dump(demo_config(scene, root / "dataset", size=args.size, seed=0),
                                            sort_keys=False))
         config = load_config(cfg_file)
+        meter = StageMeter()
         wall, cpu = time.perf_counter(), time.process_time()
-        result = run_build(config)
+        with dask_scheduler(config.compute.scheduler):
+            result = build(config, on_stage=meter)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        stages = ", ".join(f"{r.name} {r.seconds:.1f} s" for r in result.stages)
-        print(f"build {args.size}: wall {wall:.1f} s, CPU {cpu:.1f} s (main process), peak RSS {peak:.0f} MiB")
-        print(f"  stages: {stages}")
+        px_dates = preset.lines * preset.pixels * args.dates
+        print(f"build {args.size} ({mode}, {preset.lines} x {preset.pixels} px, {args.dates} dates, VV+VH): "
+              f"wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MiB, "
+              f"{px_dates / wall / 1e6:.3f} M pixel-dates/s")
+        print(f"  {'stage':<16}{'wall s':>9}{'CPU s':>9}{'peak MiB':>10}{'written MiB':>13}{'Mpx-dates/s':>13}")
+        for r in meter.rows:
+            if r.get("cached"):
+                print(f"  {r['stage']:<16}{'(cached)':>9}")
+                continue
+            pk = f"{r['peak'] / 2**20:.0f}" if r["peak"] >= 0 and meter.peak_resets else "n/a"
+            thr = px_dates / r["wall"] / 1e6 if r["wall"] > 0 else float("inf")
+            print(f"  {r['stage']:<16}{r['wall']:9.1f}{r['cpu']:9.1f}{pk:>10}{r['written'] / 2**20:13.0f}{thr:13.3f}")
+        if not meter.peak_resets:
+            print("  (per-stage peaks unavailable: /proc/self/clear_refs not writable; overall peak above)")
         out = result.directory
-        sizes = {name: _size_of(out / name) / 2**20 for name in ("dataset.nc", "dataset.zarr", "cog", "tables", "chips",
-                                                                  ".sarbd-cache") if (out / name).exists()}
-        print("  outputs (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in sizes.items())
-              + f"; dataset folder on disk, hard links counted once: {_disk_usage(out) / 2**20:.0f}")
+        sizes = {p.name: _size_of(p) / 2**20 for p in sorted(out.iterdir())} if out.exists() else {}
+        print(f"  outputs (MiB, total {sum(sizes.values()):.0f}): " + ", ".join(f"{k} {v:.0f}" for k, v in sizes.items()))
+        print("  (CPU counts every thread of this process; on a shared machine wall times are inflated)")
+        print(f"  dataset folder on disk, hard links counted once: {_disk_usage(out) / 2**20:.0f} MiB")
         classes = [{"id": i + 1, "name": n} for i, n in enumerate(config.inputs.classes)]
         for key, table in label_purity(out, scene.truth_dir, classes).items():
             row = table.loc["all"]

@@ -113,3 +113,98 @@ def test_circular_phase_std():
     ph = np.angle(z[10:17, 20:27])
     direct = np.sqrt(np.mean((ph - np.angle(np.exp(1j * ph).mean())) ** 2))
     assert circular_phase_std(z, (7, 7))[13, 23] == pytest.approx(direct, rel=1e-6)
+
+
+# -- fused C2 kernel and element-wise kernels ----------------------------------------------------
+from sarbd.filters.boxcar import nan_window_mean  # noqa: E402
+from sarbd.signatures.kernels import (  # noqa: E402
+    c2_fused,
+    correlation_magnitude,
+    finite_or_nan,
+    noise_corrected_power,
+    ratio_or_nan,
+)
+
+
+def _numpy_c2(s1, s2, k1, k2, n1, n2, window, negative="nan", floor=1e-5):
+    """The step-by-step NumPy path: products, NaN-aware boxcar (image edges excluded), noise, rule."""
+    def mean(x):
+        pad = [(0, 0), (window[0] // 2,) * 2, (window[1] // 2,) * 2]
+        xp = np.pad(x, pad, constant_values=np.nan)
+        out = nan_window_mean(xp, window)
+        return out[:, pad[1][0]:out.shape[1] - pad[1][1], pad[2][0]:out.shape[2] - pad[2][1]]
+
+    def rule(c):
+        return np.where(c < 0, np.nan, c) if negative == "nan" else np.where(c < floor, floor, c)
+
+    p1 = (s1.real * s1.real + s1.imag * s1.imag).astype(np.float32) * k1
+    p2 = (s2.real * s2.real + s2.imag * s2.imag).astype(np.float32) * k2
+    c11, c22 = mean(p1), mean(p2)
+    if n1 is not None:
+        c11, c22 = c11 - mean(n1 * k1), c22 - mean(n2 * k2)
+    c12 = mean((s1 * np.conj(s2) * np.sqrt(k1 * k2)).astype(np.complex64))
+    return rule(c11), rule(c22), c12
+
+
+@pytest.mark.parametrize("window", [(3, 3), (5, 3), (4, 2), (1, 1)])
+@pytest.mark.parametrize("negative", ["nan", "floor"])
+@pytest.mark.parametrize("noise", [True, False])
+def test_fused_c2_equals_the_numpy_path(window, negative, noise):
+    rng = np.random.default_rng(7)
+    shape = (3, 23, 31)
+    cg = lambda: (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)  # noqa: E731
+    s1, s2 = cg() * 30, cg() * 12
+    k1 = rng.uniform(1e-5, 3e-5, shape).astype(np.float32)
+    k2 = rng.uniform(1e-5, 3e-5, shape).astype(np.float32)
+    n1 = rng.uniform(100, 900, shape).astype(np.float32)  # strong noise: some C_ii < 0
+    n2 = rng.uniform(50, 300, shape).astype(np.float32)
+    s1[1, 4:9, 5:12] = np.nan  # a no-data hole larger than the window
+    k2[2, :, 0] = np.nan
+    n1[0, 10, 10] = np.inf
+    nn = (n1, n2) if noise else (None, None)
+    ref = _numpy_c2(s1, s2, k1, k2, *nn, window, negative)
+    out = c2_fused(s1, s2, k1, k2, *nn, window, (0, 0), negative=negative)
+    # an undefined complex mean is NaN in both parts (NumPy's where() gives nan + 0j)
+    imag = np.where(np.isnan(ref[2].real), np.nan, ref[2].imag)
+    assert np.isnan(ref[0]).any() or not noise or negative == "floor"  # the cases occur
+    for got, want in zip((out[0], out[1], out[2], out[3]), (ref[0], ref[1], ref[2].real, imag), strict=True):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        ok = ~np.isnan(want)
+        scale = np.nanmax(np.abs(want))
+        np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5, atol=1e-6 * scale)
+
+
+def test_fused_c2_border_is_a_halo():
+    # a block padded by (2, 3) gives the interior of the unpadded computation
+    rng = np.random.default_rng(1)
+    shape = (2, 20, 26)
+    s1 = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)
+    s2 = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)
+    k = np.full(shape, 2e-5, np.float32)
+    full = c2_fused(s1, s2, k, k, None, None, (5, 7), (0, 0))
+    inner = c2_fused(s1, s2, k, k, None, None, (5, 7), (2, 3))
+    np.testing.assert_array_equal(inner, full[:, :, 2:-2, 3:-3])
+
+
+def test_elementwise_kernels():
+    nan, inf = np.float32(np.nan), np.float32(np.inf)
+    x = np.array([1.0, 0.0, nan, inf, -inf, 3.0], np.float32)
+    num = np.array([1.0, 1.0, nan, 2.0, 3e38, 0.0], np.float32)
+    den = np.array([2.0, 0.0, 1.0, inf, 1e-10, 5.0], np.float32)
+    with np.errstate(all="ignore"):  # flags of speculated branches (the kernels return NaN there)
+        np.testing.assert_array_equal(finite_or_nan(x), [1.0, 0.0, nan, nan, nan, 3.0])
+        np.testing.assert_array_equal(ratio_or_nan(num, den), [0.5, nan, nan, nan, nan, 0.0])
+        s = np.array([3 + 4j, 1 + 0j, 0j], np.complex64)
+        k = np.float32(0.5)
+        # (25 - 5) * 0.5 = 10; (1 - 5) * 0.5 < 0 -> NaN or the floor; 0 - 2.5 -> NaN
+        np.testing.assert_array_equal(noise_corrected_power(s, k, np.float32(5), True, True, np.float32(1e-3)),
+                                      [10.0, nan, nan])
+        np.testing.assert_array_equal(noise_corrected_power(s, k, np.float32(5), True, False, np.float32(1e-3)),
+                                      np.array([10.0, 1e-3, 1e-3], np.float32))
+        np.testing.assert_array_equal(noise_corrected_power(s, k, np.float32(5), False, True, np.float32(1e-3)),
+                                      [12.5, 0.5, 0.0])
+        rho = correlation_magnitude(np.array([4.0, 1.0, 0.0, 1.0], np.float32), np.array([1.0, 1.0, 1.0, 1.0], np.float32),
+                                    np.array([1.2, 3.0, 1.0, nan], np.float32), np.array([1.6, 0.0, 0.0, 0.0], np.float32))
+        np.testing.assert_array_equal(rho, np.array([1.0, 1.0, nan, nan], np.float32))
+        assert correlation_magnitude(np.float32(4.0), np.float32(1.0), np.float32(0.6), np.float32(0.8)) == \
+            pytest.approx(0.5)

@@ -77,7 +77,8 @@ DEMO_KEEPBITS = 7
 _SAMPLES_PER_EPOCH = {"tiny": 20_000, "small": 100_000}
 
 #: Per size: chip sizes and split block (blocks must hold a chip plus the buffer).
-_CHIPS = {"tiny": ([32], 48), "small": ([64], 128), "burst": ([64, 256], 288)}
+_CHIPS = {"tiny": ([32], 48), "small": ([64], 128), "burst": ([64, 256], 288),
+          "burst_quarter": ([64, 256], 288), "aoi3": ([64, 256], 288)}
 
 
 def demo_config(scene: Any, directory: Path, *, size: str, seed: int) -> dict[str, Any]:

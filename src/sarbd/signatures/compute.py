@@ -12,7 +12,8 @@ import numpy as np
 import xarray as xr
 
 from sarbd.errors import ConfigError, InputError
-from sarbd.signatures.inputs import StackInputs
+from sarbd.signatures.inputs import StackInputs, elementwise
+from sarbd.signatures.kernels import finite_or_nan
 from sarbd.signatures.registry import Signature, all_signatures
 
 __all__ = ["compute", "compute_to_zarr", "plan", "required_halo", "write"]
@@ -181,8 +182,7 @@ def compute(
         data = sig.compute(inputs, key)
         if not isinstance(data, da.Array):
             data = da.asarray(data)
-        data = data.astype(np.float32)
-        data = da.where(da.isfinite(data), data, np.float32(np.nan))  # never +-inf
+        data = elementwise(finite_or_nan, data.astype(np.float32))  # never +-inf (one pass)
         dims = ("time", "line", "pixel") if sig.per_date else ("line", "pixel")
         if data.ndim != len(dims):
             raise ValueError(f"signature {sig.name} returned {data.ndim} dims, expected {dims}")
@@ -308,8 +308,8 @@ def compute_to_zarr(
     path
         Output Zarr store (replaced atomically).
     band_lines
-        Lines per band; rounded to a multiple of the line chunk. Default: enough
-        chunk rows for about 8 chunks per band.
+        Lines per band; rounded to a multiple of the line chunk. Default: one row
+        of chunks per band (peak memory grows with the band).
     encoding
         Per-variable Zarr encoding overrides (default Blosc LZ4 + shuffle).
 
@@ -327,8 +327,10 @@ def compute_to_zarr(
     chunks_of = first.chunks or tuple((n,) for n in first.shape)
     cl = chunks_of[first.dims.index("line")][0]
     cp = chunks_of[first.dims.index("pixel")][0]
-    n_pix_chunks = -(-stack.sizes["pixel"] // cp)
-    rows = max(1, 8 // n_pix_chunks) if band_lines is None else max(1, -(-band_lines // cl))
+    # one chunk row per band by default: Dask then holds at most one row of chunks (inputs,
+    # halos, intermediates, outputs) -- 0.8 GiB for the 7-date 940 x 2350 dual-pol stack
+    # in 256-line chunks, against 1.3 GiB for eight rows, for the same CPU time
+    rows = 1 if band_lines is None else max(1, -(-band_lines // cl))
     band = rows * cl
     halo = required_halo(**kwargs)
     # Goldstein blocks are anchored to the first line of the array they see: start
@@ -341,7 +343,10 @@ def compute_to_zarr(
         template = full.chunk({d: c for d, c in chunking.items() if d in full.dims})
         for v in template.variables.values():
             v.encoding = {}  # the stack's encoding (chunks, Zarr 3 codecs) does not apply here
-        template.to_zarr(tmp, mode="w", compute=False, consolidated=True, encoding=enc, zarr_format=2)
+        # write_empty_chunks: every chunk is written, no per-chunk comparison with the
+        # fill value (a tenth of the write time; signature chunks are never all-NaN in practice)
+        template.to_zarr(tmp, mode="w", compute=False, consolidated=True, encoding=enc, zarr_format=2,
+                         write_empty_chunks=True)
         for b0 in range(0, n_lines, band):
             b1 = min(b0 + band, n_lines)
             lo, hi = max(0, b0 - halo), min(n_lines, b1 + halo)
@@ -355,6 +360,6 @@ def compute_to_zarr(
             for v in part.variables.values():
                 v.encoding.clear()
             part.attrs = {}
-            part.to_zarr(tmp, region={"line": slice(b0, b1)}, mode="r+")
+            part.to_zarr(tmp, region={"line": slice(b0, b1)}, mode="r+", write_empty_chunks=True)
             log.info("signatures: lines %d-%d of %d written", b0, b1, n_lines)
     return full

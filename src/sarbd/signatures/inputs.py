@@ -38,6 +38,8 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import xarray as xr
+from dask.array.overlap import ensure_minimum_chunksize
+from dask.base import tokenize
 
 from sarbd.errors import ConfigError, InputError
 from sarbd.filters import boxcar, goldstein
@@ -75,10 +77,33 @@ def safe_db(x: Any) -> Any:
     return da.where(pos, 10.0 * da.log10(da.where(pos, x, 1.0)), np.nan).astype(np.float32)
 
 
+def elementwise(ufunc: Any, *arrays: Any, scalars: tuple[Any, ...] = ()) -> Any:
+    """Apply a compiled float32 ufunc of :mod:`sarbd.signatures.kernels` block-wise.
+
+    Floating-point flags raised by the compiled loops (their branches are evaluated
+    speculatively) are not warnings: the kernels already turn those cases into NaN.
+    ``scalars`` are trailing scalar arguments, the same for every block.
+    """
+
+    def run(*blocks: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(ufunc(*blocks, *scalars), dtype=np.float32)
+
+    if not any(isinstance(a, da.Array) for a in arrays):
+        return run(*(np.asarray(a) for a in arrays))
+    arrays = tuple(a if isinstance(a, da.Array) else da.asarray(a) for a in arrays)
+    # an explicit name: tokenising the closure would pickle the compiled ufunc (seconds)
+    name = f"{ufunc.__name__}-{tokenize(*arrays, scalars)}"
+    return da.map_blocks(run, *arrays, dtype=np.float32, meta=np.empty((0,) * arrays[0].ndim, np.float32),
+                         name=name)
+
+
 def safe_ratio(num: Any, den: Any) -> Any:
-    """num / den, NaN where den == 0 or either is NaN (never inf)."""
-    ok = (den != 0) & da.isfinite(den) & da.isfinite(num)
-    return da.where(ok, num / da.where(ok, den, 1.0), np.nan).astype(np.float32)
+    """num / den in float32, NaN where den == 0 or either is NaN (never inf); one pass."""
+    from sarbd.signatures.kernels import ratio_or_nan
+
+    f32 = lambda a: a.astype(np.float32) if hasattr(a, "astype") else np.float32(a)  # noqa: E731
+    return elementwise(ratio_or_nan, f32(num), f32(den))
 
 
 class StackInputs:
@@ -339,6 +364,18 @@ class StackInputs:
         kind = kind or self.backscatter_kind
         key = ("bs", pol, kind)
         if key not in self._cache:
+            if self.speckle_filter is None and self.has(f"slc_{pol}") and self.has(f"cal_{kind}_{pol}"):
+                # unfiltered SLC stack: one fused element-wise pass (same float32 steps)
+                from sarbd.signatures.kernels import noise_corrected_power
+
+                cal = self.var(f"cal_{kind}_{pol}").astype(np.float32)
+                n = self.noise_power(pol, kind)
+                eta = self.var(f"noise_{pol}").astype(np.float32) if n is not None else cal
+                self._cache[key] = elementwise(
+                    noise_corrected_power, self.slc(pol), cal, eta,
+                    scalars=(n is not None, self.negative == "nan", np.float32(self.floor)),
+                )
+                return self._cache[key]
             p = self.speckle_filtered(self.calibrated_power(pol, kind))
             n = self.noise_power(pol, kind)
             if n is not None:
@@ -358,10 +395,16 @@ class StackInputs:
         """Window-averaged C2 = <k k^H>, k = [s1, s2] calibrated; diagonals noise-corrected.
 
         c_ii = <|s_i|^2/A_i^2> - <eta_i/A_i^2> (negative rule applied); c12 =
-        <s1 s2* / (A1 A2)>, None for backscatter-only stacks.
+        <s1 s2* / (A1 A2)>, None for backscatter-only stacks. For SLC stacks the
+        three come from :meth:`c2_block` (one fused pass with the descriptors).
         """
         key = ("c2", pair)
         if key not in self._cache:
+            if self.available("c2", pair):
+                b = self.c2_block(pair)
+                c12 = (b[2] + np.complex64(1j) * b[3]).astype(np.complex64)
+                self._cache[key] = (b[0], b[1], c12)
+                return self._cache[key]
             kind = self.backscatter_kind
             diag = []
             for pol in pair:
@@ -370,30 +413,86 @@ class StackInputs:
                 if n is not None:
                     c = c - self.window_mean(n)
                 diag.append(self.apply_negative_rule(c))
-            c12 = None
-            if self.available("c2", pair):
-                s1, s2 = (self.slc(p) for p in pair)
-                g = da.sqrt(
-                    self.var(f"cal_{kind}_{pair[0]}").astype(np.float32)
-                    * self.var(f"cal_{kind}_{pair[1]}").astype(np.float32)
-                )
-                c12 = self.window_mean((s1 * da.conj(s2) * g).astype(np.complex64))
-            self._cache[key] = (diag[0], diag[1], c12)
+            self._cache[key] = (diag[0], diag[1], None)
         return self._cache[key]
 
-    def descriptors(self, pair: tuple[str, str]) -> da.Array:
-        """Eigen-descriptors of C2, shape (8, time, line, pixel) (kernels.DESCRIPTORS)."""
-        key = ("desc", pair)
-        if key not in self._cache:
-            from sarbd.signatures.kernels import c2_descriptors
+    def c2_block(self, pair: tuple[str, str]) -> da.Array:
+        """C2 elements of an SLC pair in one fused pass.
 
-            c11, c22, c12 = self.c2(pair)
-            if c12 is None:
+        Shape (4, time, line, pixel), rows :data:`sarbd.signatures.kernels.C2_ROWS`
+        (c11, c22, Re c12, Im c12). One Numba kernel per chunk
+        (:func:`sarbd.signatures.kernels.c2_fused`) reads the SLCs, calibration and
+        noise once, with a halo of ``window // 2``, and forms the products and the
+        NaN-aware window means without intermediate arrays; the results equal the
+        step-by-step NumPy path (calibrated power, :func:`sarbd.filters.boxcar`,
+        noise subtraction, negative rule) within float32 rounding.
+        """
+        key = ("c2block", pair)
+        if key not in self._cache:
+            from sarbd.signatures.kernels import c2_fused, serial
+
+            kind = self.backscatter_kind
+            arrays = [self.slc(pair[0]), self.slc(pair[1]),
+                      self.var(f"cal_{kind}_{pair[0]}").astype(np.float32),
+                      self.var(f"cal_{kind}_{pair[1]}").astype(np.float32)]
+            noise = self.noise_power(pair[0], kind) is not None and self.noise_power(pair[1], kind) is not None
+            if noise:
+                arrays += [self.var(f"noise_{p}").astype(np.float32) for p in pair]
+            w = self.window
+            dl, dp = w[0] // 2, w[1] // 2
+            ref = arrays[0]
+            chunks = (ref.chunks[0], ensure_minimum_chunksize(max(dl, 1), ref.chunks[1]),
+                      ensure_minimum_chunksize(max(dp, 1), ref.chunks[2]))
+            padded = [
+                da.overlap.overlap(a.rechunk(chunks), depth={0: 0, 1: dl, 2: dp},
+                                   boundary={0: "none", 1: np.nan, 2: np.nan})
+                for a in arrays
+            ]
+
+            def block(*b: np.ndarray) -> np.ndarray:
+                n1, n2 = (b[4], b[5]) if noise else (None, None)
+                return serial(c2_fused)(b[0], b[1], b[2], b[3], n1, n2, w, (dl, dp),
+                                        negative=self.negative, floor=self.floor)
+
+            name = f"c2-fused-{tokenize(*padded, w, self.negative, self.floor)}"
+            self._cache[key] = da.map_blocks(block, *padded, new_axis=0, chunks=((4,), *chunks),
+                                             dtype=np.float32, meta=np.empty((0, 0, 0, 0), np.float32), name=name)
+        return self._cache[key]
+
+    def c12_abs(self, pair: tuple[str, str]) -> da.Array:
+        """|c12| of the window-averaged C2 (float32)."""
+        if self.available("c2", pair):
+            b = self.c2_block(pair)
+            return da.hypot(b[2], b[3]).astype(np.float32)
+        c12 = self.c2(pair)[2]
+        if c12 is None:
+            raise InputError(f"C12 needs the SLCs and calibration of {pair}")
+        return da.absolute(c12).astype(np.float32)
+
+    def descriptors(self, pair: tuple[str, str], rows: tuple[str, ...] | None = None) -> da.Array:
+        """Eigen-descriptors of C2, shape (len(rows), time, line, pixel).
+
+        ``rows``: names of :data:`sarbd.signatures.kernels.DESCRIPTORS` (default all
+        eight); only the asked-for ones are evaluated (entropy and alpha cost most).
+        """
+        key = ("desc", pair, rows)
+        if key not in self._cache:
+            from sarbd.signatures.kernels import DESCRIPTORS, c2_descriptors_ri, serial
+
+            if not self.available("c2", pair):
                 raise InputError(f"entropy/alpha need the SLCs of {pair}")
+            b = self.c2_block(pair)
+            names = tuple(rows or DESCRIPTORS)
             self._cache[key] = da.map_blocks(
-                c2_descriptors, c11, c22, c12, new_axis=0, chunks=((8,), *c11.chunks), dtype=np.float32
+                lambda x: serial(c2_descriptors_ri)(x[0], x[1], x[2], x[3], names),
+                b, chunks=((len(names),), *b.chunks[1:]), dtype=np.float32,
+                meta=np.empty((0, 0, 0, 0), np.float32), name=f"c2-descriptors-{tokenize(b, names)}",
             )
         return self._cache[key]
+
+    def descriptor(self, pair: tuple[str, str], name: str) -> da.Array:
+        """One eigen-descriptor of C2, (time, line, pixel); see :meth:`descriptors`."""
+        return self.descriptors(pair, (name,))[0]
 
     # -- interferometry --------------------------------------------------------------------
     def interferogram(self, pol: str) -> da.Array:

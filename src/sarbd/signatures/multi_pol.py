@@ -15,8 +15,8 @@ import dask.array as da
 import numpy as np
 
 from sarbd.errors import InputError
-from sarbd.signatures.inputs import StackInputs, phase_std_lazy, safe_db, safe_ratio
-from sarbd.signatures.kernels import DESCRIPTORS, ZONES
+from sarbd.signatures.inputs import StackInputs, elementwise, phase_std_lazy, safe_db, safe_ratio
+from sarbd.signatures.kernels import DESCRIPTORS, ZONES, correlation_magnitude
 from sarbd.signatures.registry import Signature, register
 
 __all__: list[str] = []
@@ -78,21 +78,24 @@ def _ratio_db(inp: StackInputs, pair: tuple[str, str]) -> Any:
 
 
 def _cross_product(inp: StackInputs, pair: tuple[str, str]) -> Any:
-    return da.absolute(_c12_of(inp, pair)).astype(np.float32)
+    return inp.c12_abs(pair)
 
 
 def _correlation(inp: StackInputs, pair: tuple[str, str]) -> Any:
+    if inp.available("c2", pair):  # SLC pair: one pass over the fused C2 block
+        b = inp.c2_block(pair)
+        return elementwise(correlation_magnitude, b[0], b[1], b[2], b[3])
     c11, c22, _ = inp.c2(pair)
-    c12 = _c12_of(inp, pair)
-    rho = safe_ratio(da.absolute(c12), da.sqrt(c11 * c22))
+    rho = safe_ratio(inp.c12_abs(pair), da.sqrt(c11 * c22))
     return da.where(da.isfinite(rho), da.clip(rho, 0.0, 1.0), np.nan).astype(np.float32)
 
 
 def _descriptor(name: str) -> Any:
-    row = DESCRIPTORS.index(name)
+    if name not in DESCRIPTORS:
+        raise ValueError(f"unknown descriptor {name!r}")
 
     def f(inp: StackInputs, pair: tuple[str, str]) -> Any:
-        return inp.descriptors(pair)[row]
+        return inp.descriptor(pair, name)
 
     return f
 

@@ -7,7 +7,8 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-from sarbd.signatures.inputs import StackInputs, safe_db
+from sarbd.signatures.inputs import StackInputs, elementwise, safe_db
+from sarbd.signatures.kernels import slc_amplitude
 from sarbd.signatures.registry import Signature, register
 
 __all__: list[str] = []
@@ -22,7 +23,7 @@ SIGMA0_STD = "surface_backwards_scattering_coefficient_of_radar_wave"
 
 
 def _amplitude(inp: StackInputs, pol: str) -> Any:
-    return da.sqrt(inp.intensity_dn(pol)).astype(np.float32)
+    return elementwise(slc_amplitude, inp.slc(pol))  # sqrt(|DN|^2) in one pass
 
 
 def _intensity(inp: StackInputs, pol: str) -> Any:

@@ -35,7 +35,7 @@ __all__ = [
     "SizePreset",
 ]
 
-Size = Literal["tiny", "small", "burst"]
+Size = Literal["tiny", "small", "burst", "burst_quarter", "aoi3"]
 Mode = Literal["stripmap", "tops"]
 
 
@@ -119,6 +119,11 @@ SIZES: dict[str, SizePreset] = {
     "tiny": SizePreset(160, 320, 2.0, (2.0, 5.0), 1.0, 64),
     "small": SizePreset(1000, 2500, 5.0, (2.5, 6.5), 1.0, 400),
     "burst": SizePreset(1500, 25000, 10.0, (2.5, 7.0), 1.0, 1500),
+    # benchmark presets (benchmarks/build.py): a full-length burst cut to a quarter of
+    # the swath width, for machines where a full burst takes too long; and a 3-burst
+    # TOPS AOI (three IW bursts of 1500 lines starting 1341 lines apart: 4182 lines, 2500 px) crossing two burst boundaries
+    "burst_quarter": SizePreset(1500, 6250, 10.0, (2.5, 7.0), 1.0, 1500),
+    "aoi3": SizePreset(4182, 2500, 5.0, (2.5, 6.5), 1.0, 1500),  # bursts start every 1341 lines
 }
 
 
@@ -129,7 +134,8 @@ class SimulationConfig:
     Parameters
     ----------
     size
-        ``"tiny"``, ``"small"`` or ``"burst"`` (see :data:`SIZES`).
+        ``"tiny"``, ``"small"``, ``"burst"``, or the benchmark presets
+        ``"burst_quarter"`` and ``"aoi3"`` (see :data:`SIZES`).
     dates
         Number of acquisitions (12 days apart, like one Sentinel-1 satellite).
     seed
