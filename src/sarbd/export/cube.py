@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sarbd.export.cf import prepare_cf
+from sarbd.export.cf import char_attributes, prepare_cf
 from sarbd.utils.files import atomic_output
 
 __all__ = ["write_netcdf", "write_zarr"]
@@ -49,6 +49,7 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk:
     path = Path(path)
     with atomic_output(path) as tmp:
         out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+        char_attributes(tmp)  # text attributes as NC_CHAR, not NC_STRING (sarbd.export.cf)
     return path
 
 
