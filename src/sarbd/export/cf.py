@@ -169,6 +169,11 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
     * complex variables become ``<name>_real`` / ``<name>_imag`` float pairs when
       ``split_complex`` (netCDF has no complex type in CF);
     * attributes are made storable (booleans as ``"true"``/``"false"``, dicts as JSON);
+      path attributes keep only the file name (no local folders);
+    * flag variables stored as floats become unsigned integers (NaN -> the type's largest
+      value, its ``_FillValue``); orbit vectors are stored ``(xyz, orbit_time)`` (CF 2.4);
+    * a ``crs`` grid-mapping variable (WGS84, CF 5.6) names the datum of
+      ``latitude``/``longitude``; every raster's ``grid_mapping`` points at it;
     * ``Conventions``, ``date_created``, ``geospatial_*``, ``time_coverage_*`` and
       ``sarbd_version`` are filled; ``title``/``summary``/``keywords`` get defaults when absent.
 
@@ -197,6 +202,9 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
                 attrs.setdefault(k, val)
             out[name].attrs = attrs
     for name, v in list(out.data_vars.items()):
+        if "orbit_time" in v.dims and v.ndim > 1:  # CF 2.4: other dimensions left of the time axis
+            out[name] = v.transpose(..., "orbit_time")
+            v = out[name]
         itype = _flag_integer_type(v)
         if itype is not None:  # CF 3.5: flag_values take the variable's (integer) type
             fill = np.iinfo(itype).max

@@ -295,7 +295,11 @@ def write_cogs(
             raise InputError(f"variable {name!r} has dims {da.dims}; COGs need (time,) line, pixel")
         categorical = _is_categorical(da)
         times = list(np.asarray(ds["time"].values)) if "time" in da.dims else [None]
+        # dates where the layer is undefined (reference-date coherence/phase, NaN): no COG
+        undefined = set(str(da.attrs.get("sarbd_undefined_dates", "")).split())
         for k, t in enumerate(times):
+            if t is not None and str(np.datetime64(t, "D")) in undefined:
+                continue
             layer = da.isel(time=k) if t is not None else da
             data = np.asarray(layer.transpose("line", "pixel").values)
             stem = name if t is None else f"{name}_{np.datetime_as_string(t, unit='D').replace('-', '')}"
