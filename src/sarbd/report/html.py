@@ -141,7 +141,7 @@ def _acquisitions(report: Report, ds: xr.Dataset) -> None:
     attrs = ds.attrs
     facts = [
         ("mission", attrs.get("mission") or attrs.get("platform", "?")),
-        ("mode / swath", f"{attrs.get('sar_instrument_mode') or '?'} / "
+        ("mode / swath", f"{attrs.get('sar_instrument_mode') or attrs.get('mode') or '?'} / "
                          f"{attrs.get('swath') or attrs.get('sar_subswath') or '?'}"),
         ("pass / look side", f"{attrs.get('pass_direction') or attrs.get('sar_pass_direction') or '?'} / "
                              f"{attrs.get('radar_grid_look_side') or '?'}"),
