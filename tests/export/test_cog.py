@@ -117,6 +117,13 @@ def test_geocoding_onto_a_dem_grid(tmp_path):
     recs = write_cogs(ds, tmp_path / "out", variables=["row"], geocode=True, dem=dem)
     with rasterio.open(next(r.path for r in recs if r.geocoded)) as src:
         assert src.crs.to_epsg() == 4326 and src.shape == (80, 90) and src.transform == transform
+    compound = tmp_path / "dem_egm96.tif"  # a DEM in "WGS 84 + EGM96 height" (EPSG:9707)
+    with rasterio.open(compound, "w", driver="GTiff", width=90, height=80, count=1, dtype="float32",
+                       crs="EPSG:9707", transform=transform) as d:
+        d.write(np.zeros((1, 80, 90), np.float32))
+    recs = write_cogs(ds, tmp_path / "out2", variables=["row"], geocode=True, dem=compound)
+    with rasterio.open(next(r.path for r in recs if r.geocoded)) as src:
+        assert src.crs.to_epsg() == 4326  # the horizontal part: the map grid of the COG
 
 
 def test_gcps_need_latitude_longitude(dataset):

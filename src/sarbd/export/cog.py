@@ -175,7 +175,12 @@ def _target_grid(ds: xr.Dataset, dem: Any, crs: Any, resolution: float | None) -
     if dem is not None:
         if isinstance(dem, str | os.PathLike):
             with rasterio.open(dem) as src:
-                return src.crs, src.transform, src.width, src.height
+                horizontal = CRS.from_user_input(src.crs.to_wkt())
+                if horizontal.is_compound:  # a DEM's "WGS 84 + EGM96 height": the map grid is the 2-D part
+                    horizontal = horizontal.sub_crs_list[0]
+                epsg = horizontal.to_epsg()
+                out_crs = rasterio.crs.CRS.from_epsg(epsg) if epsg else rasterio.crs.CRS.from_wkt(horizontal.to_wkt())
+                return out_crs, src.transform, src.width, src.height
         raise InputError("dem must be the path of a raster whose grid the geocoded COGs take")
     lat = np.asarray(ds["latitude"].values, float)
     lon = np.asarray(ds["longitude"].values, float)
