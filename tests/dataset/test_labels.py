@@ -193,3 +193,70 @@ def test_small_classes_are_not_tested_and_recorded():
     assert not models[1].tested and models[1].n_fit == 30
     _, out = outlier_scores(x, labels, models, "mahalanobis")
     assert not out.any()
+
+
+def test_border_mask_reach_of_invalid_samples_and_image_edges():
+    from sarbd.dataset.labels import border_mask
+
+    valid = np.ones((40, 50), bool)
+    valid[:, -3:] = False  # a secondary's resampling left the last 3 columns without data
+    valid[20, 25] = False  # one invalid sample inside
+    edge = border_mask(valid, (1, 2), kernel_reach=3)
+    # columns: invalid from 47, reached by 2 (window) + 3 (kernel) -> 42..49 flagged, 41 not
+    assert edge[10:30, 42:].all() and not edge[5, 41]
+    # the inner sample: +-(1 + 3) lines, +-(2 + 3) pixels around (20, 25), nothing beyond
+    assert edge[16:25, 20:31].all() and not edge[15, 25] and not edge[25, 25] and not edge[20, 19]
+    # the window alone runs off the image: 1 line, 2 pixels at each edge
+    assert edge[0, 10] and not edge[1, 10] and edge[10, 1] and not edge[10, 2] and edge[39, 10]
+    assert not edge[1:39, 2:19].any()
+
+
+def test_border_and_required_signatures_flag_and_exclude_from_l3(synthetic):
+    from sarbd.dataset.labels import border_mask
+
+    l2 = label_l2(synthetic.fractions, synthetic.classes, 0.5)
+    valid = np.ones(l2.shape, bool)
+    valid[:, -2:] = False
+    border = border_mask(valid, 2, 4)
+    sig = synthetic.signatures.copy()
+    required = np.ones(l2.shape, np.float32)
+    required[30:33, 40:45] = np.nan  # a time-invariant signature undefined there
+    sig["req"] = (("line", "pixel"), required)
+    out = label_l3(l2, sig, synthetic.fractions["boundary_distance"], synthetic.fractions["layover_shadow_mask"],
+                   10.0, OutlierTest(("db(sigma0_vv)",)), synthetic.fractions, 0.5, border=border,
+                   required=["req"])
+    flags, l3 = out["quality_flags"].values, out["label_l3"].values
+    assert np.all(flags[border] & QUALITY_FLAGS["border"]) and not np.any(flags[~border] & QUALITY_FLAGS["border"])
+    assert not np.any(l3[border]) and not np.any(l3[30:33, 40:45])
+    lab = l2.values[30:33, 40:45] > 0
+    assert np.all(flags[30:33, 40:45][lab] & QUALITY_FLAGS["invalid_signature"])
+    assert np.any(l3[~border])
+    with pytest.raises(InputError, match="border mask"):
+        label_l3(l2, sig, synthetic.fractions["boundary_distance"], synthetic.fractions["layover_shadow_mask"],
+                 10.0, None, border=border[:-1])
+
+
+def test_reference_date_layers_are_undefined_not_features():
+    from sarbd.dataset.assemble import mask_undefined_dates
+
+    rng = np.random.default_rng(0)
+    coh = rng.uniform(0.1, 0.9, (3, 8, 9)).astype(np.float32)
+    coh[0] = 1.0  # the reference against itself
+    phase = rng.uniform(-3, 3, (3, 8, 9)).astype(np.float32)
+    phase[0] = 0.0
+    phase[0, 2, 2] = np.nan
+    sig = rng.normal(size=(3, 8, 9)).astype(np.float32)
+    ds = xr.Dataset({"coherence_vv": (("time", "line", "pixel"), coh, {"sarbd_category": "1"}),
+                     "interferometric_phase_vv": (("time", "line", "pixel"), phase, {"sarbd_category": "1"}),
+                     "sigma0_vv": (("time", "line", "pixel"), sig, {"sarbd_category": "1"}),
+                     "height": (("line", "pixel"), np.zeros((8, 9), np.float32))},
+                    coords={"time": np.array(["2022-01-09", "2022-01-21", "2022-02-02"], "datetime64[ns]")},
+                    attrs={"reference_date": "2022-01-09T05:00:00"})
+    out = mask_undefined_dates(ds)
+    for name in ("coherence_vv", "interferometric_phase_vv"):
+        assert np.isnan(out[name].values[0]).all() and np.isfinite(out[name].values[1:]).all()
+        assert out[name].attrs["sarbd_undefined_dates"] == "2022-01-09"
+        assert "reference date" in out[name].attrs["sarbd_undefined_reason"]
+    assert "sarbd_undefined_dates" not in out["sigma0_vv"].attrs
+    np.testing.assert_array_equal(out["sigma0_vv"].values, sig)
+    assert "sarbd_undefined_dates" not in out["height"].attrs

@@ -27,7 +27,7 @@ def test_netcdf_round_trip_and_cf(dataset, tmp_path):
         assert back.attrs["Conventions"] == "CF-1.10, ACDD-1.3"
         assert back.attrs["geospatial_lat_min"] == pytest.approx(float(dataset["latitude"].min()))
         assert back.attrs["time_coverage_start"].startswith("2022-02-14T05:50:00")
-        assert back["quality_flags"].attrs["flag_meanings"].split()[-1] == "region_outlier"
+        assert back["quality_flags"].attrs["flag_meanings"].split()[-1] == "border"
         np.testing.assert_array_equal(back["split"].attrs["flag_values"], [0, 1, 2, 3])
         assert back["sigma0_vv"].attrs["coverage_content_type"] == "physicalMeasurement"
     with h5py.File(path) as f:  # chunked and compressed, one chunk per date
@@ -175,3 +175,34 @@ def test_quantisation_settings_are_checked():
     for kw in ({}, {"keepbits": 3, "absolute": 0.1}, {"keepbits": 0}, {"keepbits": 24}, {"absolute": -1.0}):
         with pytest.raises(ConfigError):
             quantize_filter(**kw)
+def test_netcdf_attributes_are_classic_text_with_a_grid_mapping(dataset, tmp_path):
+    """Issue 21: text attributes NC_CHAR (not NC_STRING), the WGS84 datum of latitude/longitude
+    in a grid-mapping variable, flag variables in integer types, no local absolute path."""
+    ds = dataset.copy()
+    ds.attrs["source_path"] = "/home/someone/data/S1A_X.SAFE"
+    ds.attrs["summary"] = "σ0 and friends"  # non-ASCII: still text, UTF-8 like netCDF-C
+    zones = np.where(np.isfinite(ds["height"].values), 1.0 + (ds["height"].values > 0), np.nan).astype(np.float32)
+    zones[0, 0] = np.nan
+    ds["zone"] = (("line", "pixel"), zones, {"units": "1", "long_name": "a float flag layer",
+                                             "flag_values": np.array([1.0, 2.0], np.float32),
+                                             "flag_meanings": "low high"})
+    path = write_netcdf(ds, tmp_path / "d.nc")
+    with h5py.File(path) as f:
+        for obj in [f, *(f[k] for k in f)]:
+            for name in obj.attrs:
+                tid = h5py.h5a.open(obj.id, name.encode()).get_type()
+                if isinstance(tid, h5py.h5t.TypeStringID):  # every single string: fixed length (NC_CHAR)
+                    assert not tid.is_variable_str(), (obj.name, name)
+    import netCDF4
+
+    with netCDF4.Dataset(path) as nc:
+        assert nc.summary == "σ0 and friends" and nc.source_path == "S1A_X.SAFE"
+        assert nc["crs"].grid_mapping_name == "latitude_longitude"
+        assert nc["crs"].semi_major_axis == 6378137.0 and "WGS 84" in nc["crs"].crs_wkt
+        assert nc["sigma0_vv"].grid_mapping == "crs" and nc["label_l3"].grid_mapping == "crs"
+        assert "crs" not in nc["sigma0_vv"].coordinates.split()
+        assert nc["zone"].dtype == np.uint8 and nc["zone"].flag_values.dtype == np.uint8
+        assert nc["zone"]._FillValue == 255
+    with xr.open_dataset(path, engine="h5netcdf") as back:
+        assert check_cf(back) == []
+        assert np.isnan(back["zone"].values[0, 0]) or back["zone"].values[0, 0] == 255

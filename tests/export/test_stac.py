@@ -23,7 +23,8 @@ def test_catalog_structure_and_extensions(dataset_folder, dataset):
     assert coll.id == "synthetic" and coll.license == "CC-BY-4.0"
     items = {i.id: i for i in coll.get_items()}
     assert {"synthetic-20220214", "synthetic-20220226", "synthetic-20220310", "synthetic-static",
-            "synthetic-labels-train", "synthetic-labels-validation", "synthetic-labels-test"} == set(items)
+            "synthetic-labels-train", "synthetic-labels-validation", "synthetic-labels-test",
+            "synthetic-labels"} == set(items)
     date = items["synthetic-20220226"]
     assert set(date.assets) == {"sigma0_vv"} and "sigma0" in date.assets["sigma0_vv"].roles
     assert date.properties["proj:code"] is None and date.properties["proj:shape"] == [120, 150]
@@ -32,16 +33,42 @@ def test_catalog_structure_and_extensions(dataset_folder, dataset):
     assert "view:incidence_angle" in date.properties and date.properties["processing:software"]["sarbd"]
     for ext in ("sar", "sat", "view", "processing", "projection", "file"):
         assert EXTENSIONS[ext] in date.stac_extensions
+    # every field the dataset knows (sar v1.3.0, sat v1.2.0, common metadata)
+    assert date.properties["sar:instrument_mode"] == "IW" and date.properties["sar:center_frequency"] == 5.405
+    assert date.properties["sat:absolute_orbit"] == 41737 and date.properties["platform"] == "sentinel-1a"
+    assert date.properties["constellation"] == "sentinel-1"
     lab = items["synthetic-labels-validation"]
     assert lab.properties["ml-aoi:split"] == "validate" and lab.properties["label:type"] == "raster"
     assert lab.properties["label:properties"] is None
+    # one vocabulary: the raster values, in label:classes and in label:overviews alike
+    ids = [c["id"] for c in json.loads(dataset.attrs["sarbd_classes"])]
+    assert lab.properties["label:classes"] == [{"name": None, "classes": ids}]
     counts = {c["name"]: c["count"] for c in lab.properties["label:overviews"][0]["counts"]}
+    assert set(counts) == {str(i) for i in ids}
     split, l3 = dataset["split"].values, dataset["label_l3"].values
-    assert counts["water"] == int(((split == 2) & (l3 == 1)).sum())
-    assert {"label_l3", "quality_flags", "split"} <= set(lab.assets)
+    assert counts["1"] == int(((split == 2) & (l3 == 1)).sum())
+    # the split's own label COGs (other splits are nodata), named by classification:classes
+    assert {"label_l1", "label_l2", "label_l3", "quality_flags"} == set(lab.assets)
+    for asset in lab.assets.values():
+        assert "/splits/validation/" in asset.get_absolute_href()
+        assert asset.extra_fields["ml-aoi:role"] == "label"
+    names = {c["value"]: c["name"] for c in lab.assets["label_l3"].extra_fields["classification:classes"]}
+    assert names[1] == "water" and names[0] == "unlabelled"
+    bits = lab.assets["quality_flags"].extra_fields["classification:bitfields"]
+    assert [b["name"] for b in bits][:2] == ["no_reference", "mixed"] and bits[1]["offset"] == 1
+    others = {items[f"synthetic-labels-{n}"].assets["label_l3"].href for n in ("train", "test")}
+    assert lab.assets["label_l3"].href not in others  # each split item points at its own subset
+    assert "split raster" in lab.properties["label:description"]
+    scene = items["synthetic-labels"]  # the whole scene: the scene-wide COGs and the split raster
+    assert "ml-aoi:split" not in scene.properties and "split" in scene.assets
+    assert "/splits/" not in scene.assets["label_l3"].get_absolute_href()
+    assert "1 train, 2 validation, 3 test" in scene.properties["label:description"]
+    # label:assets name the assets of the source item, not the label item's own
     sources = [link for link in lab.links if link.rel == "source"]
-    assert len(sources) == 4 and all(link.extra_fields["ml-aoi:role"] == "feature" for link in sources)
-    assert lab.assets["label_l3"].extra_fields["ml-aoi:role"] == "label"
+    assert len(sources) == 4
+    for link in sources:
+        target = items[_load(Path(lab.get_self_href()).parent / link.href)["id"]]
+        assert link.extra_fields["label:assets"] == sorted(target.assets)
     assert set(coll.assets) >= {"netcdf", "zarr", "pixels", "chips_16", "chips_64", "readme", "run_log"}
     # the footprint covers the scene corners
     lon0, lat0 = float(dataset["longitude"].values[0, 0]), float(dataset["latitude"].values[0, 0])

@@ -19,13 +19,14 @@ def _errors(folder, compliance_checker=False):
 def test_good_dataset_passes(dataset_folder, capsys):
     checks = validate_dataset(dataset_folder)
     assert not [c for c in checks if c.status == "error"]
+    assert not [c for c in checks if c.status == "warning"]  # the IOOS compliance-checker included
     cats = {c.category for c in checks}
     assert cats == {"layout", "cf", "stac", "file", "cog"}
-    assert sum(c.category == "stac" and c.status == "ok" for c in checks) == 9  # catalog, collection, 7 items
-    assert sum(c.category == "cog" and c.status == "ok" for c in checks) == 9
+    assert sum(c.category == "stac" and c.status == "ok" for c in checks) == 10  # catalog, collection, 8 items
+    assert sum(c.category == "cog" and c.status == "ok" for c in checks) == 9 + 3 * 4  # + per-split label COGs
     assert main(["validate", str(dataset_folder), "--json", "--no-cf-checker"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["valid"] is True and len(report["checks"]) == len(checks) - 2  # without compliance-checker rows
+    assert report["valid"] is True and len(report["checks"]) == len(checks) - 1  # without the compliance-checker row
 
 
 def test_missing_units(broken_copy, capsys):
@@ -102,35 +103,88 @@ def test_missing_folder_is_a_user_error(tmp_path):
     assert main(["validate", str(tmp_path / "absent")]) == 2
 
 
-def test_shipped_extension_schemas_are_valid_and_strict():
+def test_shipped_schemas_are_the_official_files():
+    """Every schema file is byte-identical to the published one (hash of the tagged file)
+    and every extension the items declare has one; sarbd refuses an edited copy."""
+    import hashlib
     from importlib import resources
 
     from jsonschema import Draft7Validator
 
     from sarbd.export.stac import EXTENSIONS
+    from sarbd.export.validate import SCHEMA_SOURCES
+
+    root = resources.files("sarbd.export") / "schemas"
+    shipped = {}
+    for rel, (digest, source) in SCHEMA_SOURCES.items():
+        entry = root.joinpath(*rel.split("/"))
+        assert hashlib.sha256(entry.read_bytes()).hexdigest() == digest, rel
+        schema = json.loads(entry.read_bytes())
+        Draft7Validator.check_schema(schema)
+        shipped[str(schema.get("$id", "")).rstrip("#")] = source
+    assert set(EXTENSIONS.values()) <= set(shipped)
+    assert "sar/v1.3.0" in EXTENSIONS["sar"] and "ml-aoi/v0.2.0" in EXTENSIONS["ml-aoi"]
+    on_disk = {p.name for p in root.iterdir() if p.name.endswith(".json")}
+    assert on_disk == {r for r in SCHEMA_SOURCES if "/" not in r}
+
+
+def test_official_schema_rules_are_enforced():
+    """Rules of the official schemas that the hand-written ones got wrong or missed."""
+    from sarbd.export.stac import EXTENSIONS
     from sarbd.export.validate import _schema_errors
 
-    shipped = {}
-    for entry in (resources.files("sarbd.export") / "schemas").iterdir():
-        if entry.name.endswith(".json"):
-            schema = json.loads(entry.read_text())
-            Draft7Validator.check_schema(schema)
-            shipped[schema["$id"]] = schema
-    assert set(EXTENSIONS.values()) <= set(shipped)
-    item = {"type": "Feature", "stac_extensions": [EXTENSIONS["sar"]], "assets": {},
-            "properties": {"sar:instrument_mode": "IW", "sar:frequency_band": "C", "sar:polarizations": ["VV"]}}
-    assert _schema_errors(item, EXTENSIONS["sar"]) == []
-    for bad in ({"sar:polarizations": ["VV", "VV"]}, {"sar:looks_range": 1.5}, {"sar:unknown": 1}):
-        broken = json.loads(json.dumps(item))
-        broken["properties"].update(bad)
-        assert _schema_errors(broken, EXTENSIONS["sar"]), bad
-    undeclared = dict(item, stac_extensions=[])
-    assert _schema_errors(undeclared, EXTENSIONS["sar"])
-    proj = {"type": "Feature", "stac_extensions": [EXTENSIONS["projection"]], "assets": {},
-            "properties": {"proj:code": None, "proj:shape": [10, 20]}}
+    def item(ext, **props):
+        return {"type": "Feature", "stac_extensions": [EXTENSIONS[ext]], "assets": {}, "links": [],
+                "properties": props}
+
+    assert _schema_errors(item("sar", **{"sar:instrument_mode": "IW", "sar:frequency_band": "C",
+                                         "sar:polarizations": ["VV"], "sar:product_type": "SLC",
+                                         "sar:center_frequency": 5.405}), EXTENSIONS["sar"]) == []
+    for bad in ({"sar:polarizations": ["VV", "VV"]}, {"sar:looks_range": 1.5}, {"sar:unknown": 1},
+                {"sar:frequency_band": "Q"}):
+        assert _schema_errors(item("sar", **bad), EXTENSIONS["sar"]), bad
+    assert _schema_errors(dict(item("sar"), stac_extensions=[]), EXTENSIONS["sar"])  # not declared
+    # sat v1.2.0: declared means at least one sat: field
+    assert _schema_errors(item("sat"), EXTENSIONS["sat"])
+    assert _schema_errors(item("sat", **{"sat:orbit_state": "descending", "sat:relative_orbit": 154}),
+                          EXTENSIONS["sat"]) == []
+    # ml-aoi v0.2.0: the split is train/validate/test
+    assert _schema_errors(item("ml-aoi", **{"ml-aoi:split": "validation"}), EXTENSIONS["ml-aoi"])
+    assert _schema_errors(item("ml-aoi", **{"ml-aoi:split": "validate"}), EXTENSIONS["ml-aoi"]) == []
+    # label v1.0.1: raster labels have class lists without a property name; counts name strings
+    label = {"label:properties": None, "label:type": "raster", "label:description": "x",
+             "label:classes": [{"name": None, "classes": [1, 2]}],
+             "label:overviews": [{"counts": [{"name": "1", "count": 3}]}]}
+    assert _schema_errors(item("label", **label), EXTENSIONS["label"]) == []
+    assert _schema_errors(item("label", **{**label, "label:classes": [{"name": "label", "classes": [1]}]}),
+                          EXTENSIONS["label"])
+    assert _schema_errors(item("label", **{**label, "label:overviews": [{"counts": [{"name": 1, "count": 3}]}]}),
+                          EXTENSIONS["label"])
+    proj = item("projection", **{"proj:code": None, "proj:shape": [10, 20]})
     assert _schema_errors(proj, EXTENSIONS["projection"]) == []
     proj["properties"]["proj:epsg"] = 4326  # removed in projection v2.0.0
     assert _schema_errors(proj, EXTENSIONS["projection"])
+
+
+def test_an_edited_schema_or_an_unknown_extension_is_an_error(broken_copy, monkeypatch):
+    from sarbd.errors import SarbdError
+    from sarbd.export import validate
+
+    folder = broken_copy()
+    path = folder / "synthetic" / "synthetic-20220214" / "synthetic-20220214.json"
+    stac = json.loads(path.read_text())
+    stac["stac_extensions"].append("https://stac-extensions.github.io/sar/v9.9.9/schema.json")
+    path.write_text(json.dumps(stac))
+    errs = _errors(folder)
+    assert any("no official schema shipped" in e.message and "v9.9.9" in e.message for e in errs)
+    monkeypatch.setitem(validate.SCHEMA_SOURCES, "sar-v1.3.0.json", ("0" * 64, "edited"))
+    validate._registry.cache_clear()
+    try:
+        with pytest.raises(SarbdError, match=r"sar-v1\.3\.0\.json: not one of the official"):
+            validate._registry()
+    finally:
+        monkeypatch.undo()
+        validate._registry.cache_clear()
 
 
 def test_without_compliance_checker_the_own_cf_checks_still_run(dataset_folder, monkeypatch):

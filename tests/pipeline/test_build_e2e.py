@@ -122,6 +122,52 @@ def test_validate_passes_on_the_build(tiny_build):
     errors = [c for c in checks if c.status == "error"]
     assert errors == []
     assert any(c.category == "cf" and c.target == "dataset.zarr" and c.status == "ok" for c in checks)
+    assert [c for c in checks if c.status == "warning"] == []  # IOOS CF-1.10 suite: no warning either
+    # the IOOS checker ran on the build (dB units and flag types are its usual complaints)
+    assert any(c.category == "cf" and "compliance-checker" in c.message for c in checks)
+
+
+def test_no_labelled_pixel_has_an_undefined_or_border_signature(tiny_build):
+    """Issue 21 on the tiny demo scene: L3 pixels keep clear of the samples the
+    coregistration could not fill (zero in a secondary) by the reach of the signature and
+    coherence windows plus half the interpolation kernel, and of the image edges by the
+    windows' reach; every time-invariant signature is defined there; the reference-date
+    coherence and phase are NaN with a reason and are not ML features."""
+    from scipy import ndimage
+
+    from sarbd.dataset.classes import QUALITY_FLAGS
+    from sarbd.ml.data import SarbdData
+
+    _, cfg_file, result = tiny_build
+    cfg = load_config(cfg_file)
+    ds = xr.open_zarr(result.directory / "dataset.zarr")
+    l3 = ds["label_l3"].values > 0
+    flags = ds["quality_flags"].values
+    assert l3.sum() > 1000 and not np.any(flags[l3])
+    # |SLC| per date, as the dataset stores it (the compact cache no longer holds the SLCs;
+    # bit rounding keeps 0 and NaN exact)
+    slc = ds["amplitude_vv"].values
+    invalid = ~np.isfinite(slc[1:]).all(0) | (slc[1:] == 0).any(0)  # secondaries: dates 1.. (0 = reference)
+    assert invalid.sum() > 100  # the demo's secondaries miss a few edge rows/columns: the case at hand
+    win_l = max(cfg.signatures.window[0] // 2, cfg.coregistration.coherence_window[0] // 2)
+    win_p = max(cfg.signatures.window[1] // 2, cfg.coregistration.coherence_window[1] // 2)
+    half = cfg.coregistration.kernel_taps // 2
+    reached = ndimage.maximum_filter(invalid, size=(2 * (win_l + half) + 1, 2 * (win_p + half) + 1),
+                                     mode="constant", cval=0)
+    assert not np.any(l3 & reached)
+    assert np.all(flags[reached] & QUALITY_FLAGS["border"])
+    assert not l3[:win_l].any() and not l3[-win_l:].any() and not l3[:, :win_p].any() and not l3[:, -win_p:].any()
+    for name, var in ds.data_vars.items():
+        if var.attrs.get("sarbd_category") == "temporal" and var.dtype.kind == "f" and var.ndim == 2:
+            assert np.isfinite(var.values[l3]).all(), name
+    ad = ds["amplitude_dispersion_vv"].values
+    assert np.nanmax(ad[l3]) < 1.6  # the edge artefact reached 1.73 (sqrt 3: two dates without data)
+    ref = str(np.datetime64(ds["time"].values[0], "D"))
+    for name in ("coherence_vv", "interferometric_phase_vv"):
+        assert ds[name].attrs["sarbd_undefined_dates"] == ref and np.isnan(ds[name].values[0]).all()
+    features = SarbdData(result.directory).feature_names
+    assert f"coherence_vv_{ref.replace('-', '')}" not in features
+    assert any(f.startswith("coherence_vv_") for f in features)
 
 
 def test_interrupted_build_resumes_with_identical_outputs(tiny_build, tmp_path):

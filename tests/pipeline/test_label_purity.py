@@ -52,15 +52,19 @@ def test_l3_purer_than_l2(purity):
 def test_issue8_target_l3_precision_and_share_kept(purity):
     """The issue's target on ``small``: L3 >= 99 % precise keeping >= 60 % of L2, against both
     truths. On ``tiny`` the town is a third of the scene, and against the ground-area truth
-    its layover pixels (roof over ground, about half ground area) cap L3 near 97 %."""
+    its layover pixels (roof over ground, about half ground area) cap L3 near 96-97 %."""
     size, tables = purity
     signal, area = tables["signal"].loc["all"], tables["ground_area"].loc["all"]
     if size == "small":
         for row in (signal, area):
             assert row["label_l3_precision"] >= 0.99 and row["label_l3_kept"] >= 0.6, tables
     else:
-        assert signal["label_l3_precision"] >= 0.99 and signal["label_l3_kept"] >= 0.5, tables
-        assert area["label_l3_precision"] >= 0.96, tables
+        # since issue 21 the pixels whose windows or resampling kernel reach the samples the
+        # coregistration could not fill are not L3 (``border``): on tiny's 320-pixel width that
+        # border is a third of the L2 fields and bare soil (kept 0.505 -> 0.324, 7 dates, seed 0),
+        # which leaves the town (layover) a larger share of L3 (area precision 0.973 -> 0.959)
+        assert signal["label_l3_precision"] >= 0.99 and signal["label_l3_kept"] >= 0.3, tables
+        assert area["label_l3_precision"] >= 0.95, tables
 
 
 def test_per_class_l3_precision(purity):

@@ -39,7 +39,9 @@ def orbit_from_dataset(ds: xr.Dataset) -> Orbit:
     epoch = ds.attrs.get("orbit_reference_epoch") or ds["orbit_position"].attrs.get("orbit_reference_epoch")
     source = ds.attrs.get("orbit_source", "unknown")
     return Orbit(
-        ds["orbit_time"].values, np.asarray(ds["orbit_position"].values), np.asarray(ds["orbit_velocity"].values),
+        ds["orbit_time"].values,  # exported files store (xyz, orbit_time): CF 2.4 order
+        np.asarray(ds["orbit_position"].transpose("orbit_time", "xyz").values),
+        np.asarray(ds["orbit_velocity"].transpose("orbit_time", "xyz").values),
         reference_epoch=np.datetime64(str(epoch)) if epoch else None, source=str(source),  # type: ignore[arg-type]
     )
 

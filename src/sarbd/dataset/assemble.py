@@ -6,11 +6,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from sarbd.dataset.classes import check_classes
 
-__all__ = ["assemble_dataset"]
+__all__ = ["assemble_dataset", "mask_undefined_dates"]
 
 #: Stack variables that go into the dataset (geometry and per-date metadata; no SLCs).
 STACK_VARIABLES = (
@@ -68,4 +69,47 @@ def assemble_dataset(
     if "label_l1" in ds and "sarbd_rules" in ds["label_l1"].attrs:
         ds.attrs["sarbd_label_rules"] = ds["label_l1"].attrs["sarbd_rules"]
     ds.attrs.update(dict(attrs or {}))
+    return mask_undefined_dates(ds)
+
+
+def mask_undefined_dates(ds: xr.Dataset, rtol: float = 1e-6) -> xr.Dataset:
+    """NaN for per-date signature layers that are constant over the scene at a date.
+
+    A per-date interferometric layer at the reference date compares the reference with
+    itself: its coherence is 1 and its phase 0 everywhere by construction. Such a layer
+    is not a signature (a model would learn nothing from it, and a quicklook of it only
+    shows a constant), so it becomes NaN at that date; ``sarbd_undefined_dates`` (space
+    separated ``YYYY-MM-DD``) and ``sarbd_undefined_reason`` say which and why, and
+    :class:`sarbd.ml.data.SarbdData` leaves those dates out of its feature list.
+
+    Parameters
+    ----------
+    ds
+        The assembled dataset; variables with ``sarbd_category`` and dims
+        ``(time, line, pixel)`` are examined (lazily reduced per date).
+    rtol
+        A layer is constant when ``max - min <= rtol * max(1, |max|)`` over its finite values.
+    """
+    reference = str(ds.attrs.get("reference_date", ds.attrs.get("sar_master_date_time", "")))[:10]
+    for name in [str(k) for k in ds.data_vars]:
+        da = ds[name]
+        if "sarbd_category" not in da.attrs or da.dims != ("time", "line", "pixel") or da.sizes["time"] < 2:
+            continue
+        parts = [np.real(da), np.imag(da)] if np.iscomplexobj(da.dtype.type(0)) else [da]
+        constant = np.ones(da.sizes["time"], bool)
+        for part in parts:
+            lo = np.asarray(part.min(("line", "pixel")).values, float)
+            hi = np.asarray(part.max(("line", "pixel")).values, float)
+            constant &= np.isfinite(lo) & np.isfinite(hi) & (hi - lo <= rtol * np.maximum(1.0, np.abs(hi)))
+        if not constant.any():
+            continue
+        days = np.datetime_as_string(np.asarray(ds["time"].values, "datetime64[ns]")[constant], unit="D")
+        keep = xr.DataArray(~constant, dims="time", coords={"time": ds["time"]})
+        attrs = dict(da.attrs)
+        attrs["sarbd_undefined_dates"] = " ".join(str(d) for d in days)
+        attrs["sarbd_undefined_reason"] = (
+            "reference date: the layer compares the reference acquisition with itself (coherence 1, phase 0 by "
+            "construction), not a signature" if set(days) <= {reference} and reference else
+            "constant over the scene at these dates: no information, not a signature")
+        ds[name] = da.where(keep).assign_attrs(attrs)
     return ds

@@ -18,9 +18,11 @@ import xarray as xr
 from sarbd.errors import ConfigError
 
 __all__ = [
+    "CLASS_COLOURS",
     "QUALITY_FLAGS",
     "SPLIT_NAMES",
     "check_classes",
+    "class_colour",
     "class_counts",
     "classes_from_attrs",
     "label_attrs",
@@ -40,7 +42,29 @@ QUALITY_FLAGS: dict[str, int] = {
     "sar_outlier": 32,
     "invalid_signature": 64,
     "region_outlier": 128,
+    "border": 256,
 }
+
+#: Colours of class ids 1, 2, ... (cycled); 0 (unlabelled) is light grey. Shared by the
+#: report's maps and the colour tables of the label COGs.
+CLASS_COLOURS: tuple[str, ...] = (
+    "#d62728",  # building: red
+    "#7f7f7f",  # road: grey
+    "#8c564b",  # railway: brown
+    "#1f77b4",  # water: blue
+    "#2ca02c",  # vegetation: green
+    "#bcbd22",  # field: olive
+    "#e7ba52",  # bare: sand
+    "#9467bd",
+    "#17becf",
+    "#ff7f0e",
+)
+
+
+def class_colour(class_id: int) -> str:
+    """``#rrggbb`` of a class id (0: unlabelled, light grey)."""
+    return "#eeeeee" if class_id == 0 else CLASS_COLOURS[(class_id - 1) % len(CLASS_COLOURS)]
+
 
 #: Values of the ``split`` raster.
 SPLIT_NAMES: dict[int, str] = {0: "unassigned", 1: "train", 2: "validation", 3: "test"}

@@ -35,6 +35,7 @@ from sarbd.errors import ConfigError, InputError
 __all__ = [
     "LabelRule",
     "OutlierTest",
+    "border_mask",
     "fit_outlier_model",
     "label_l1",
     "label_l2",
@@ -422,6 +423,45 @@ def region_outliers(x: np.ndarray, labels: np.ndarray, candidates: np.ndarray,
     return rejected, summary
 
 
+def border_mask(valid: np.ndarray | xr.DataArray, window_reach: int | tuple[int, int],
+                kernel_reach: int = 0) -> np.ndarray:
+    """Pixels whose signature window or resampling kernel runs off the valid data.
+
+    A pixel is *border* when a sample within ``window_reach + kernel_reach`` (lines,
+    pixels) of it is invalid in some date -- a secondary's resampling kernel reached
+    past the data it was resampled from, and the signature window then averages that --
+    or when its signature window (``window_reach``) runs off the image, where the
+    estimators see padded samples. Such signatures are biased (the issue-21 demo scene:
+    amplitude dispersion 1.0-1.8 in the last rows against 0.45 inside), so they are
+    never SARbd-L3.
+
+    Parameters
+    ----------
+    valid
+        ``(line, pixel)`` boolean: the sample is finite and non-zero in every date.
+    window_reach
+        Half size (lines, pixels) of the signature window plus filters (``required_halo``).
+    kernel_reach
+        Half length of the coregistration interpolation kernel (taps // 2), px.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean ``(line, pixel)``, True on border pixels.
+    """
+    from scipy import ndimage
+
+    ok = np.asarray(valid, bool)
+    wl, wp = (window_reach, window_reach) if isinstance(window_reach, int) else window_reach
+    rl, rp = wl + kernel_reach, wp + kernel_reach
+    # invalid samples spread over every window that contains them
+    near_invalid = ~ndimage.binary_erosion(ok, np.ones((2 * rl + 1, 2 * rp + 1), bool), border_value=1)
+    edge = np.zeros(ok.shape, bool)
+    edge[:wl] = edge[ok.shape[0] - wl:] = True
+    edge[:, :wp] = edge[:, ok.shape[1] - wp:] = True
+    return near_invalid | edge
+
+
 def label_l3(
     l2: xr.DataArray,
     signatures: xr.Dataset,
@@ -431,12 +471,15 @@ def label_l3(
     outlier_test: OutlierTest | None,
     fractions: xr.Dataset | Mapping[str, xr.DataArray] | None = None,
     threshold: float = 0.5,
+    border: np.ndarray | xr.DataArray | None = None,
+    required: Sequence[str] = (),
 ) -> xr.Dataset:
     """SARbd-L3 and the quality flags.
 
     A pixel is L3 when it is L2 and none of these holds (each sets a bit of
     ``quality_flags``): ``boundary_distance < buffer_m`` or NaN (``boundary_buffer``);
-    layover / shadow in ``layover_shadow`` (bit 1 / bit 2 of the mask); a feature of the
+    layover / shadow in ``layover_shadow`` (bit 1 / bit 2 of the mask); the signature
+    window or resampling kernel runs off the valid data (``border``, from ``border``); a feature of the
     outlier test is not finite (``invalid_signature``); the outlier test rejects it
     (``sar_outlier``); its region's mean signature is nearer to another class
     (``region_outlier``, :func:`region_outliers`, when ``region_min_pixels > 0``). The class models are fitted on the L2 pixels that pass every other
@@ -459,6 +502,12 @@ def label_l3(
     fractions, threshold
         If given, the ``no_reference``/``mixed`` bits are set from the fractions (as in
         :func:`reference_flags`); otherwise every pixel with ``l2 == 0`` gets ``no_reference``.
+    border
+        Boolean ``(line, pixel)`` from :func:`border_mask`: those pixels get the ``border``
+        flag and are left out of the class models.
+    required
+        Time-invariant signature variables (of ``signatures``) that must be finite for a
+        pixel to be L3 (``invalid_signature`` otherwise), besides the outlier features.
 
     Returns
     -------
@@ -482,6 +531,15 @@ def label_l3(
     flags[~(dist >= buffer_m)] |= QUALITY_FLAGS["boundary_buffer"]
     flags[(lsm & 1) != 0] |= QUALITY_FLAGS["layover"]
     flags[(lsm & 2) != 0] |= QUALITY_FLAGS["shadow"]
+    if border is not None:
+        edge = np.asarray(border.transpose("line", "pixel").values if isinstance(border, xr.DataArray) else border,
+                          bool)
+        if edge.shape != shape:
+            raise InputError(f"border mask {edge.shape} differs from the label grid {shape}")
+        flags[edge] |= QUALITY_FLAGS["border"]
+    for name in required:
+        values = np.asarray(signatures[name].transpose("line", "pixel").values)
+        flags[(labels > 0) & ~np.isfinite(values)] |= QUALITY_FLAGS["invalid_signature"]
 
     model_json: dict[str, Any] = {}
     if outlier_test is not None:

@@ -14,6 +14,7 @@ half-width ``buffer`` (a filter, a chip, a coherence estimator) straddles two sp
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -110,7 +111,7 @@ def assign_splits(
             out[inside & (dist <= half)] = 0
     attrs = split_attrs()
     attrs.update({"sarbd_split_block": int(block), "sarbd_split_buffer": int(buffer), "sarbd_split_seed": int(seed),
-                  "sarbd_split_fractions": str(fractions)})
+                  "sarbd_split_fractions": json.dumps({str(k): float(v) for k, v in dict(fractions).items()})})
     return xr.DataArray(out, dims=("line", "pixel"), coords=coords, name="split", attrs=attrs)
 
 

@@ -21,7 +21,7 @@ import xarray as xr
 from sarbd import __version__
 from sarbd.errors import InputError
 
-__all__ = ["CONVENTIONS", "check_cf", "prepare_cf"]
+__all__ = ["CONVENTIONS", "GRID_MAPPING", "char_attributes", "check_cf", "prepare_cf"]
 
 CONVENTIONS = "CF-1.10, ACDD-1.3"
 
@@ -41,6 +41,91 @@ _COORD_ATTRS: dict[str, dict[str, str]] = {
     "latitude": {"long_name": "geodetic latitude (WGS84)", "standard_name": "latitude", "units": "degrees_north"},
     "longitude": {"long_name": "geodetic longitude (WGS84)", "standard_name": "longitude", "units": "degrees_east"},
 }
+
+
+#: The grid-mapping variable naming the datum of ``latitude``/``longitude`` (CF 5.6:
+#: ``latitude_longitude`` on the WGS84 ellipsoid, EPSG:4326).
+GRID_MAPPING = "crs"
+_WGS84_ATTRS: dict[str, Any] = {
+    "grid_mapping_name": "latitude_longitude",
+    "long_name": "WGS84 geodetic datum of latitude and longitude (EPSG:4326)",
+    "longitude_of_prime_meridian": 0.0,
+    "semi_major_axis": 6378137.0,
+    "inverse_flattening": 298.257223563,
+    "horizontal_datum_name": "WGS_1984",
+    "reference_ellipsoid_name": "WGS 84",
+    "prime_meridian_name": "Greenwich",
+    "epsg_code": "EPSG:4326",
+}
+
+
+def _wgs84_wkt() -> str:
+    from pyproj import CRS
+
+    return str(CRS.from_epsg(4326).to_wkt())
+
+
+def _flag_integer_type(v: xr.DataArray) -> np.dtype | None:
+    """The unsigned integer type a float flag variable should have (None: leave it)."""
+    if v.dtype.kind != "f" or not ({"flag_values", "flag_masks"} & set(v.attrs)):
+        return None
+    values = np.atleast_1d(v.attrs.get("flag_values", v.attrs.get("flag_masks", [])))
+    top = float(np.nanmax(values)) if values.size else 0.0
+    return np.dtype(np.uint8) if top < 255 else np.dtype(np.uint16)
+
+
+def _local_path(key: str, value: Any) -> Any:
+    """A path attribute without the writer's local folders (its base name)."""
+    import os
+
+    if isinstance(value, str) and "path" in key.lower() and os.path.isabs(value):
+        return os.path.basename(value.rstrip("/\\")) or value
+    return value
+
+
+def char_attributes(path: Any) -> int:
+    """Rewrite the string attributes of a netCDF-4 file as classic text (``NC_CHAR``), in place.
+
+    h5netcdf stores Python strings as variable-length HDF5 strings, which netCDF-C reads
+    as ``NC_STRING`` -- a netCDF-4-only type older readers struggle with; netCDF-C
+    itself (and netCDF4-python) write text attributes as fixed-length, NUL-terminated
+    strings, read back as ``NC_CHAR``. This writes every variable-length string attribute
+    (a single string) that way, ASCII or UTF-8 like netCDF-C; string *arrays* stay.
+
+    Returns the number of attributes rewritten.
+    """
+    import h5py
+
+    count = 0
+
+    def rewrite(obj: Any) -> None:
+        nonlocal count
+        for name in list(obj.attrs):
+            attr_id = h5py.h5a.open(obj.id, name.encode())
+            tid = attr_id.get_type()
+            space = attr_id.get_space()
+            if not (isinstance(tid, h5py.h5t.TypeStringID) and tid.is_variable_str()
+                    and space.get_simple_extent_type() == h5py.h5s.SCALAR):
+                continue
+            value = obj.attrs[name]
+            text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
+            raw = text.encode("utf-8")
+            if not raw:  # a zero-length fixed string is not allowed in HDF5; netCDF-C keeps it too
+                continue
+            del attr_id
+            new = h5py.h5t.C_S1.copy()
+            new.set_size(len(raw))
+            new.set_strpad(h5py.h5t.STR_NULLTERM)
+            new.set_cset(h5py.h5t.CSET_ASCII if text.isascii() else h5py.h5t.CSET_UTF8)
+            h5py.h5a.delete(obj.id, name.encode())
+            aid = h5py.h5a.create(obj.id, name.encode(), new, h5py.h5s.create(h5py.h5s.SCALAR))
+            aid.write(np.array(raw), mtype=aid.get_type())
+            count += 1
+
+    with h5py.File(path, "r+") as f:
+        rewrite(f)
+        f.visititems(lambda _, obj: rewrite(obj))
+    return count
 
 
 def _content_type(name: str) -> str:
@@ -73,7 +158,7 @@ def _attr_value(value: Any) -> Any:
 
 
 def _clean_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(k): _attr_value(v) for k, v in attrs.items() if v is not None}
+    return {str(k): _local_path(str(k), _attr_value(v)) for k, v in attrs.items() if v is not None}
 
 
 def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
@@ -84,6 +169,11 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
     * complex variables become ``<name>_real`` / ``<name>_imag`` float pairs when
       ``split_complex`` (netCDF has no complex type in CF);
     * attributes are made storable (booleans as ``"true"``/``"false"``, dicts as JSON);
+      path attributes keep only the file name (no local folders);
+    * flag variables stored as floats become unsigned integers (NaN -> the type's largest
+      value, its ``_FillValue``); orbit vectors are stored ``(xyz, orbit_time)`` (CF 2.4);
+    * a ``crs`` grid-mapping variable (WGS84, CF 5.6) names the datum of
+      ``latitude``/``longitude``; every raster's ``grid_mapping`` points at it;
     * ``Conventions``, ``date_created``, ``geospatial_*``, ``time_coverage_*`` and
       ``sarbd_version`` are filled; ``title``/``summary``/``keywords`` get defaults when absent.
 
@@ -92,7 +182,7 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
     InputError
         A data variable has no ``units`` or ``long_name`` (name them all in the message).
     """
-    out = ds.copy()
+    out = ds.drop_vars([GRID_MAPPING], errors="ignore").copy()  # re-made below (a dataset read back has one)
     for c in ("latitude", "longitude"):
         if c in out.data_vars:
             out = out.set_coords(c)
@@ -111,6 +201,16 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
             for k, val in defaults.items():
                 attrs.setdefault(k, val)
             out[name].attrs = attrs
+    for name, v in list(out.data_vars.items()):
+        if "orbit_time" in v.dims and v.ndim > 1:  # CF 2.4: other dimensions left of the time axis
+            out[name] = v.transpose(..., "orbit_time")
+            v = out[name]
+        itype = _flag_integer_type(v)
+        if itype is not None:  # CF 3.5: flag_values take the variable's (integer) type
+            fill = np.iinfo(itype).max
+            out[name] = v.fillna(fill).astype(itype).assign_attrs(v.attrs)
+            if bool(v.isnull().any()):
+                out[name].attrs["_FillValue"] = fill
     for name, v in out.data_vars.items():
         # flags and strings are dimensionless: CF's canonical unit for them is "1"
         if "units" not in v.attrs and ({"flag_values", "flag_masks"} & set(v.attrs) or v.dtype.kind in "OSUT"):
@@ -123,9 +223,17 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
     for name in out.variables:
         out[name].attrs = _clean_attrs(out[name].attrs)
         out[name].encoding = {}
+    if "latitude" in out.variables and "longitude" in out.variables:
+        # a data variable, not a coordinate: xarray would list a coordinate in every
+        # variable's ``coordinates`` attribute, and CF names it in ``grid_mapping`` only
+        out[GRID_MAPPING] = xr.DataArray(np.int32(0), attrs={**_WGS84_ATTRS, "crs_wkt": _wgs84_wkt()})
     for name, v in out.data_vars.items():
+        if name == GRID_MAPPING:
+            continue
         v.attrs.setdefault("coverage_content_type", _content_type(str(name)))
         out[name].attrs = _typed_attrs(v.attrs, v.dtype)
+        if GRID_MAPPING in out.variables and {"line", "pixel"} <= set(v.dims):
+            out[name].attrs["grid_mapping"] = GRID_MAPPING
     attrs = _clean_attrs(out.attrs)
     attrs["Conventions"] = CONVENTIONS
     attrs.setdefault("title", "SARbd dataset")
@@ -222,6 +330,8 @@ def check_cf(ds: xr.Dataset) -> list[str]:
         if not name_re.match(str(name)):
             problems.append(f"{name!r}: name is not CF-safe (letters, digits, '_')")
     for name, v in ds.data_vars.items():
+        if "grid_mapping_name" in v.attrs:  # a grid-mapping variable (CF 5.6) has no units
+            continue
         for a in ("units", "long_name"):
             if a not in v.attrs:
                 problems.append(f"{name}: attribute {a!r} is missing")

@@ -40,6 +40,7 @@ class CogRecord:
     time: np.datetime64 | None
     path: Path
     geocoded: bool
+    split: str | None = None  # the split of a per-split label COG (``folder/splits/<split>/``)
 
 
 def radar_gcps(ds: xr.Dataset, max_per_axis: int = 16) -> list[Any]:
@@ -63,8 +64,31 @@ def radar_gcps(ds: xr.Dataset, max_per_axis: int = 16) -> list[Any]:
     return gcps
 
 
-def _profile(dtype: np.dtype, categorical: bool) -> dict[str, Any]:
-    opts: dict[str, Any] = {"COMPRESS": "DEFLATE", "BLOCKSIZE": 256, "OVERVIEWS": "AUTO"}
+#: Tile size of the COGs (px), and the size (px) below which no further overview is made.
+BLOCKSIZE = 256
+MIN_OVERVIEW_SIZE = 32
+
+
+def overview_count(height: int, width: int, min_size: int = MIN_OVERVIEW_SIZE) -> int:
+    """Number of power-of-two overview levels, halving until the longer side is <= ``min_size``.
+
+    GDAL's ``OVERVIEWS=AUTO`` stops once a level fits in one tile (256 px), which leaves a
+    small scene with one level or none; the full pyramid down to a thumbnail lets every
+    zoom level of QGIS or a tile server read a level near its scale.
+    """
+    n, size = 0, max(height, width)
+    while size > min_size:
+        size = (size + 1) // 2
+        n += 1
+    return n
+
+
+def _profile(dtype: np.dtype, categorical: bool, shape: tuple[int, int]) -> dict[str, Any]:
+    opts: dict[str, Any] = {"COMPRESS": "DEFLATE", "BLOCKSIZE": BLOCKSIZE}
+    count = overview_count(*shape)
+    opts["OVERVIEWS"] = "IGNORE_EXISTING" if count else "NONE"
+    if count:
+        opts["OVERVIEW_COUNT"] = count
     if np.issubdtype(dtype, np.floating):
         opts["PREDICTOR"] = "3"
     else:
@@ -77,8 +101,38 @@ def _is_categorical(da: xr.DataArray) -> bool:
     return "flag_values" in da.attrs or "flag_masks" in da.attrs or np.issubdtype(da.dtype, np.integer)
 
 
+#: Colours of the ``split`` raster's codes 1 train, 2 validation, 3 test.
+SPLIT_COLOURS = {1: "#4c72b0", 2: "#dd8452", 3: "#55a868"}
+
+
+def _rgba(colour: str) -> tuple[int, int, int, int]:
+    c = colour.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), 255
+
+
+def categorical_style(name: str, da: xr.DataArray) -> tuple[float | None, dict[int, tuple[int, int, int, int]] | None]:
+    """``(nodata, colour table)`` of a categorical COG.
+
+    Label rasters and ``split``: 0 (unlabelled / unassigned) is nodata, and each class
+    (split) gets its colour (:func:`sarbd.dataset.classes.class_colour`), so that QGIS
+    draws them as classes; other categorical layers (``quality_flags``, masks) have no
+    nodata value in radar geometry (every value, 0 included, is meaningful).
+    """
+    from sarbd.dataset.classes import class_colour
+
+    if name.startswith("label_"):
+        values = [int(v) for v in np.atleast_1d(da.attrs.get("flag_values", []))]
+        table = {v: _rgba(class_colour(v)) for v in values if v > 0}
+        table[0] = (0, 0, 0, 0)
+        return 0.0, table
+    if name == "split":
+        return 0.0, {0: (0, 0, 0, 0), **{k: _rgba(v) for k, v in SPLIT_COLOURS.items()}}
+    return None, None
+
+
 def _write_cog(path: Path, data: np.ndarray, *, crs: Any, tags: dict[str, str], description: str,
-               categorical: bool, gcps: list[Any] | None = None, transform: Any = None) -> None:
+               categorical: bool, gcps: list[Any] | None = None, transform: Any = None,
+               nodata: float | None = None, colormap: dict[int, tuple[int, int, int, int]] | None = None) -> None:
     import rasterio
     from rasterio.io import MemoryFile
     from rasterio.shutil import copy as rio_copy
@@ -87,7 +141,8 @@ def _write_cog(path: Path, data: np.ndarray, *, crs: Any, tags: dict[str, str], 
         data = data.astype(np.float32)
     if data.dtype == bool:
         data = data.astype(np.uint8)
-    nodata = float("nan") if np.issubdtype(data.dtype, np.floating) else None
+    if np.issubdtype(data.dtype, np.floating):
+        nodata = float("nan")
     profile: dict[str, Any] = {"driver": "GTiff", "width": data.shape[1], "height": data.shape[0], "count": 1,
                                "dtype": data.dtype.name, "nodata": nodata}
     if transform is not None:
@@ -99,11 +154,13 @@ def _write_cog(path: Path, data: np.ndarray, *, crs: Any, tags: dict[str, str], 
             if gcps is not None:
                 dst.gcps = (gcps, crs)
             dst.write(data, 1)
+            if colormap is not None and data.dtype in (np.uint8, np.uint16):
+                dst.write_colormap(1, colormap)
             dst.set_band_description(1, description)
             dst.update_tags(**tags)
             dst.update_tags(1, **tags)
         with mem.open() as src, atomic_output(path) as tmp:
-            rio_copy(src, tmp, driver="COG", **_profile(data.dtype, categorical))
+            rio_copy(src, tmp, driver="COG", **_profile(data.dtype, categorical, data.shape))
     with rasterio.open(path) as check:  # a cheap sanity read of what was written
         if check.count != 1:
             raise InputError("COG writer produced an unexpected band count", path=path)
@@ -118,7 +175,12 @@ def _target_grid(ds: xr.Dataset, dem: Any, crs: Any, resolution: float | None) -
     if dem is not None:
         if isinstance(dem, str | os.PathLike):
             with rasterio.open(dem) as src:
-                return src.crs, src.transform, src.width, src.height
+                horizontal = CRS.from_user_input(src.crs.to_wkt())
+                if horizontal.is_compound:  # a DEM's "WGS 84 + EGM96 height": the map grid is the 2-D part
+                    horizontal = horizontal.sub_crs_list[0]
+                epsg = horizontal.to_epsg()
+                out_crs = rasterio.crs.CRS.from_epsg(epsg) if epsg else rasterio.crs.CRS.from_wkt(horizontal.to_wkt())
+                return out_crs, src.transform, src.width, src.height
         raise InputError("dem must be the path of a raster whose grid the geocoded COGs take")
     lat = np.asarray(ds["latitude"].values, float)
     lon = np.asarray(ds["longitude"].values, float)
@@ -156,15 +218,15 @@ def _centres_to_corners(a: np.ndarray) -> np.ndarray:
 
 
 def _geocode(data: np.ndarray, lat: np.ndarray, lon: np.ndarray, grid: tuple[Any, Any, int, int],
-             categorical: bool) -> np.ndarray:
+             categorical: bool, fill: float = 0) -> np.ndarray:
     from rasterio.crs import CRS
     from rasterio.warp import Resampling, reproject
 
     dst_crs, dst_transform, width, height = grid
     if categorical:
-        dst = np.zeros((height, width), data.dtype)
+        dst = np.full((height, width), fill, data.dtype)
         src_nodata: float | None = None
-        dst_nodata: float = 0
+        dst_nodata: float = fill
     else:
         data = data.astype(np.float32)
         dst = np.full((height, width), np.nan, np.float32)
@@ -238,7 +300,11 @@ def write_cogs(
             raise InputError(f"variable {name!r} has dims {da.dims}; COGs need (time,) line, pixel")
         categorical = _is_categorical(da)
         times = list(np.asarray(ds["time"].values)) if "time" in da.dims else [None]
+        # dates where the layer is undefined (reference-date coherence/phase, NaN): no COG
+        undefined = set(str(da.attrs.get("sarbd_undefined_dates", "")).split())
         for k, t in enumerate(times):
+            if t is not None and str(np.datetime64(t, "D")) in undefined:
+                continue
             layer = da.isel(time=k) if t is not None else da
             data = np.asarray(layer.transpose("line", "pixel").values)
             stem = name if t is None else f"{name}_{np.datetime_as_string(t, unit='D').replace('-', '')}"
@@ -250,13 +316,60 @@ def write_cogs(
                 tags["time"] = str(np.datetime64(t, "s")) + "Z"
             tags["first_line"] = str(int(ds["line"].values[0]))
             tags["first_pixel"] = str(int(ds["pixel"].values[0]))
+            nodata, colormap = categorical_style(name, layer) if categorical else (None, None)
             path = folder / f"{stem}.tif"
-            _write_cog(path, data, crs=wgs84, tags=tags, description=name, categorical=categorical, gcps=gcps)
+            _write_cog(path, data, crs=wgs84, tags=tags, description=name, categorical=categorical, gcps=gcps,
+                       nodata=nodata, colormap=colormap)
             records.append(CogRecord(name, t, path, False))
             if grid is not None:
                 gpath = folder / "geocoded" / f"{stem}.tif"
-                out = _geocode(data, lat, lon, grid, categorical)
+                # outside the scene: the nodata value, or (flags, masks) the type's largest value
+                fill = nodata if nodata is not None or not categorical else float(np.iinfo(
+                    data.dtype if data.dtype != bool else np.uint8).max)
+                out = _geocode(data, lat, lon, grid, categorical, fill if fill is not None else 0)
                 _write_cog(gpath, out, crs=grid[0], tags=tags, description=name, categorical=categorical,
-                           transform=grid[1])
+                           transform=grid[1], nodata=fill if categorical else None, colormap=colormap)
                 records.append(CogRecord(name, t, gpath, True))
+            if "split" in ds and t is None and (name.startswith("label_") or name == "quality_flags"):
+                records.extend(_split_cogs(ds, name, data, tags, gcps, wgs84, folder, grid, lat, lon))
     return records
+
+
+def _split_cogs(ds: xr.Dataset, name: str, data: np.ndarray, tags: dict[str, str], gcps: list[Any], crs: Any,
+                folder: Path, grid: tuple[Any, Any, int, int] | None = None, lat: np.ndarray | None = None,
+                lon: np.ndarray | None = None) -> list[CogRecord]:
+    """``folder/splits/<split>/<name>.tif``: the layer on one split's pixels, nodata elsewhere.
+
+    The label item of each split (STAC, ``ml-aoi:split``) points at these, so a split's
+    item holds its own subset rather than the whole scene. With a geocoding ``grid``
+    (and the ``lat``/``lon`` layers) the split's geocoded COG goes to
+    ``folder/splits/<split>/geocoded/``.
+    """
+    from sarbd.dataset.classes import SPLIT_NAMES
+
+    split = np.asarray(ds["split"].transpose("line", "pixel").values)
+    categorical_nodata, colormap = categorical_style(name, ds[name])
+    out = []
+    for sid in (1, 2, 3):
+        mask = split == sid
+        if not mask.any():
+            continue
+        sname = SPLIT_NAMES[sid]
+        if name == "quality_flags":  # 0 means "no flag": outside the split needs its own value
+            fill = np.iinfo(data.dtype).max
+            nodata: float | None = float(fill)
+        else:
+            fill, nodata = 0, categorical_nodata
+        sub = np.where(mask, data, fill).astype(data.dtype)
+        path = folder / "splits" / sname / f"{name}.tif"
+        split_tags = {**tags, "sarbd_split": sname}
+        _write_cog(path, sub, crs=crs, tags=split_tags, description=f"{name} ({sname})",
+                   categorical=True, gcps=gcps, nodata=nodata, colormap=colormap)
+        out.append(CogRecord(name, None, path, False, sname))
+        if grid is not None and lat is not None and lon is not None:
+            gpath = path.parent / "geocoded" / path.name
+            _write_cog(gpath, _geocode(sub, lat, lon, grid, True, float(fill)), crs=grid[0], tags=split_tags,
+                       description=f"{name} ({sname})", categorical=True, transform=grid[1],
+                       nodata=float(fill), colormap=colormap)
+            out.append(CogRecord(name, None, gpath, True, sname))
+    return out

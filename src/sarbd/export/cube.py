@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 from sarbd.errors import ConfigError
-from sarbd.export.cf import prepare_cf
+from sarbd.export.cf import char_attributes, prepare_cf
 from sarbd.utils.files import atomic_output
 from sarbd.utils.log import get_logger
 
@@ -184,7 +184,11 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk:
     out = out.chunk({d: (1 if d == "time" else spatial_chunk if d == "line" else -1) for d in out.dims})
     path = Path(path)
     with atomic_output(path) as tmp:
-        out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+        # time as the record (unlimited) dimension: CF 2.4 then reads (time, line, pixel) as
+        # record, grid, grid -- line/pixel are radar grid indices CF cannot call Y/X
+        out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding,
+                      unlimited_dims=["time"] if "time" in out.dims else None)
+        char_attributes(tmp)  # text attributes as NC_CHAR, not NC_STRING (sarbd.export.cf)
     return path
 
 

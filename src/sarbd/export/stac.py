@@ -6,14 +6,21 @@ Layout (all links and asset hrefs relative, catalog type *self-contained*)::
     <id>/collection.json               the collection (netCDF, Zarr, tables as assets)
     <id>/<id>-YYYYMMDD/…json           one item per date: per-date COGs (features)
     <id>/<id>-static/…json             time-less layers (temporal signatures, geometry)
-    <id>/<id>-labels-<split>/…json     one label item per split (ml-aoi:split)
+    <id>/<id>-labels-<split>/…json     one label item per split (ml-aoi:split), its own COGs
+    <id>/<id>-labels/…json             the scene's label COGs and the split raster
 
-Extensions (schemas shipped in ``sarbd/export/schemas``): sar v1.0.0, sat v1.0.0,
-view v1.0.0, processing v1.1.0, projection v2.0.0 (``proj:code`` null: radar geometry
-with GCPs, ``proj:shape`` the radar grid), file v2.1.0 (``file:size``,
-``file:checksum`` as a SHA2-256 multihash), label v1.0.1 and ml-aoi v0.1.0
-(``ml-aoi:split``; links and assets with ``ml-aoi:role`` label/feature; the radar
-grid is the reference grid).
+Extensions (their official schemas shipped unmodified in ``sarbd/export/schemas``):
+sar v1.3.0 (mode, product type, band, centre frequency, polarizations, spacings, looks,
+look side), sat v1.2.0 (orbit state, absolute/relative orbit), view v1.1.0, processing
+v1.2.0, projection v2.0.0 (``proj:code`` null: radar geometry with GCPs, ``proj:shape``
+the radar grid; geocoded COGs carry their EPSG code and transform), file v2.1.0
+(``file:size``, ``file:checksum`` as a SHA2-256 multihash), label v1.0.1 (raster labels:
+``label:classes`` and ``label:overviews`` both in raster values, ``label:assets`` on
+``source`` links naming the source item's assets), classification v1.1.0 (value ->
+class name and colour of label rasters, the bits of ``quality_flags``) and ml-aoi v0.2.0
+(``ml-aoi:split``; assets with ``ml-aoi:role`` label/feature; the radar grid is the
+reference grid). Each split's label item holds label COGs of that split only
+(``cog/splits/<split>/``): pixels of other splits are nodata (0).
 
 ``README.md`` starts with YAML front-matter (name, authors, license, source): what
 EOTDL needs to ingest a folder with a root ``catalog.json`` at quality Q1
@@ -43,14 +50,15 @@ from sarbd.utils.files import atomic_output
 __all__ = ["EXTENSIONS", "multihash_sha256", "write_readme", "write_stac"]
 
 EXTENSIONS: dict[str, str] = {
-    "sar": "https://stac-extensions.github.io/sar/v1.0.0/schema.json",
-    "sat": "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
-    "view": "https://stac-extensions.github.io/view/v1.0.0/schema.json",
-    "processing": "https://stac-extensions.github.io/processing/v1.1.0/schema.json",
+    "sar": "https://stac-extensions.github.io/sar/v1.3.0/schema.json",
+    "sat": "https://stac-extensions.github.io/sat/v1.2.0/schema.json",
+    "view": "https://stac-extensions.github.io/view/v1.1.0/schema.json",
+    "processing": "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
     "projection": "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
     "file": "https://stac-extensions.github.io/file/v2.1.0/schema.json",
     "label": "https://stac-extensions.github.io/label/v1.0.1/schema.json",
-    "ml-aoi": "https://stac-extensions.github.io/ml-aoi/v0.1.0/schema.json",
+    "ml-aoi": "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json",
+    "classification": "https://stac-extensions.github.io/classification/v1.1.0/schema.json",
 }
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 _ML_AOI_SPLIT = {"train": "train", "validation": "validate", "test": "test"}
@@ -104,57 +112,104 @@ def _utc(t: Any) -> _dt.datetime:
     return s.replace(tzinfo=_dt.UTC)
 
 
+#: Constellation of a platform name (STAC common metadata, lower case).
+_CONSTELLATIONS = {"sentinel-1": "sentinel-1", "nisar": "nisar", "alos": "alos", "uavsar": "uavsar"}
+
+
+def _first(attrs: Mapping[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` present in ``attrs`` with a non-empty value (None if none)."""
+    for k in keys:
+        v = attrs.get(k)
+        if v is not None and str(v).strip() not in ("", "nan", "unknown"):
+            return v
+    return None
+
+
 def _sar_properties(attrs: Mapping[str, Any], ds: xr.Dataset) -> dict[str, Any]:
-    """sar/sat/view fields from the ``sar_*`` metadata attributes (only those known)."""
-    p: dict[str, Any] = {
-        "sar:instrument_mode": str(attrs.get("sar_instrument_mode", "unknown")),
-        "sar:frequency_band": str(attrs.get("sar_frequency_band", "C")),
-    }
-    pols = attrs.get("sar_polarizations")
+    """sar/sat/view fields and platform metadata from the dataset attributes (only those known).
+
+    The attributes come in two spellings: the scene metadata the stack carries (``mode``,
+    ``product_type``, ``pass_direction``, ``radar_frequency`` in Hz, ``platform``, ...)
+    and the ``sar_*`` names of :func:`sarbd.products.metadata.global_attributes`
+    (``sar_center_frequency`` in Hz, or ``sar_center_frequency_ghz``). ``sar:center_frequency``
+    is in GHz (sar extension v1.3.0).
+    """
+    p: dict[str, Any] = {"sar:frequency_band": str(_first(attrs, "sar_frequency_band") or "C")}
+    for field, keys in (("sar:instrument_mode", ("sar_instrument_mode", "mode")),
+                        ("sar:product_type", ("sar_product_type", "product_type"))):
+        value = _first(attrs, *keys)
+        if value is not None:
+            p[field] = str(value)
+    pols = _first(attrs, "sar_polarizations", "polarizations")
     if pols is None:
         pols = sorted({str(v).rsplit("_", 1)[-1].upper() for v in ds.data_vars
                        if str(v).rsplit("_", 1)[-1] in ("vv", "vh", "hh", "hv")})
     elif isinstance(pols, str):
         pols = pols.replace(",", " ").split()
-    p["sar:polarizations"] = list(dict.fromkeys(str(x).upper() for x in pols)) or ["VV"]
-    for key, field, cast in (
-        ("sar_center_frequency_ghz", "sar:center_frequency", float),
-        ("sar_pixel_spacing_range", "sar:pixel_spacing_range", float),
-        ("sar_pixel_spacing_azimuth", "sar:pixel_spacing_azimuth", float),
-        ("sar_looks_range", "sar:looks_range", int),
-        ("sar_looks_azimuth", "sar:looks_azimuth", int),
-        ("sar_absolute_orbit", "sat:absolute_orbit", int),
-        ("sar_relative_orbit", "sat:relative_orbit", int),
-        ("sar_view_incidence_angle", "view:incidence_angle", float),
-    ):
-        if key in attrs:
-            p[field] = cast(attrs[key])
-    look = attrs.get("radar_grid_look_side")
+    p["sar:polarizations"] = list(dict.fromkeys(str(x).upper() for x in np.atleast_1d(pols))) or ["VV"]
+    ghz = _first(attrs, "sar_center_frequency_ghz")
+    hz = _first(attrs, "sar_center_frequency", "radar_frequency")
+    if ghz is not None or hz is not None:
+        p["sar:center_frequency"] = float(ghz) if ghz is not None else float(hz) / 1e9
+    numeric: tuple[tuple[str, type, tuple[str, ...]], ...] = (
+        ("sar:pixel_spacing_range", float, ("sar_pixel_spacing_range", "range_pixel_spacing")),
+        ("sar:pixel_spacing_azimuth", float, ("sar_pixel_spacing_azimuth", "azimuth_pixel_spacing")),
+        ("sar:looks_range", int, ("sar_looks_range",)),
+        ("sar:looks_azimuth", int, ("sar_looks_azimuth",)),
+        ("sat:absolute_orbit", int, ("sar_absolute_orbit", "absolute_orbit")),
+        ("sat:relative_orbit", int, ("sar_relative_orbit", "relative_orbit")),
+        ("view:incidence_angle", float, ("sar_view_incidence_angle", "incidence_angle_mid_swath")),
+    )
+    for field, cast, names in numeric:
+        value = _first(attrs, *names)
+        if value is not None and np.isfinite(float(value)):
+            p[field] = cast(value)
+    if "sar:looks_range" not in p and "sar:pixel_spacing_range" in p:  # SLC-derived stack: single look
+        p["sar:looks_range"] = p["sar:looks_azimuth"] = 1
+    look = str(_first(attrs, "radar_grid_look_side", "look_side") or "").lower()
     if look in ("left", "right"):
         p["sar:observation_direction"] = look
-    pass_dir = str(attrs.get("sar_pass", "")).lower()
+    pass_dir = str(_first(attrs, "sar_pass_direction", "sar_pass", "pass_direction") or "").lower()
     if pass_dir in ("ascending", "descending"):
         p["sat:orbit_state"] = pass_dir
     if "view:incidence_angle" not in p and "incidence_angle" in ds:
         p["view:incidence_angle"] = float(np.nanmean(np.asarray(ds["incidence_angle"].values)))
+    platform = str(_first(attrs, "sar_platform", "platform") or "").strip().lower()
+    if platform:
+        p["platform"] = platform
+        for prefix, constellation in _CONSTELLATIONS.items():
+            if platform.startswith(prefix):
+                p["constellation"] = constellation
+    instrument = str(_first(attrs, "instrument") or "").strip().lower()
+    if instrument:
+        p["instruments"] = [instrument]
     return p
 
 
+def _sat_known(props: Mapping[str, Any]) -> bool:
+    """The sat extension may only be declared when a ``sat:`` field is filled (its schema requires one)."""
+    return any(k.startswith("sat:") for k in props)
+
+
 def _cog_index(folder: Path) -> list[dict[str, Any]]:
-    """Variable, time and path of every radar-geometry COG in ``folder`` (from their tags)."""
+    """Variable, time, split and path of every COG under ``folder`` (from their tags)."""
     import rasterio
 
     out = []
-    for path in sorted(folder.glob("*.tif")) + sorted((folder / "geocoded").glob("*.tif")):
+    paths = sorted(folder.glob("*.tif")) + sorted((folder / "geocoded").glob("*.tif")) \
+        + sorted((folder / "splits").glob("*/*.tif")) + sorted((folder / "splits").glob("*/geocoded/*.tif"))
+    for path in paths:
         with rasterio.open(path) as src:
             tags = src.tags()
-            record = {"path": path, "variable": tags.get("sarbd_variable", path.stem), "time": tags.get("time"),
+            variable = tags.get("sarbd_variable", path.stem)
+            record = {"path": path, "variable": variable, "time": tags.get("time"),
                       "long_name": tags.get("long_name", path.stem), "shape": [src.height, src.width],
-                      "flag_meanings": tags.get("flag_meanings"), "key": tags.get("sarbd_variable", path.stem),
-                      "proj": {}}
+                      "flag_values": tags.get("flag_values"), "flag_masks": tags.get("flag_masks"),
+                      "flag_meanings": tags.get("flag_meanings"), "key": variable, "split": tags.get("sarbd_split"),
+                      "nodata": src.nodata, "proj": {}}
             if path.parent.name == "geocoded" and src.crs is not None:
                 epsg = src.crs.to_epsg()
-                record["key"] = f"{record['variable']}_geocoded"
+                record["key"] = f"{variable}_geocoded"
                 record["proj"] = {"proj:code": f"EPSG:{epsg}" if epsg else None,
                                   "proj:shape": [src.height, src.width],
                                   "proj:transform": list(src.transform)[:6]}
@@ -162,6 +217,39 @@ def _cog_index(folder: Path) -> list[dict[str, Any]]:
                     record["proj"]["proj:wkt2"] = src.crs.to_wkt()
             out.append(record)
     return out
+
+
+def _numbers(text: str | None) -> list[int]:
+    """Integers of a COG tag holding a NumPy array as text (``"[0 1 2]"``)."""
+    return [int(v) for v in str(text or "").strip("[]").replace(",", " ").split()]
+
+
+def _classification(record: Mapping[str, Any], classes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``classification:classes`` (label and split rasters) or ``classification:bitfields`` (quality flags)."""
+    from sarbd.dataset.classes import class_colour
+
+    names = str(record.get("flag_meanings") or "").split()
+    if record.get("flag_masks"):
+        masks = _numbers(record["flag_masks"])
+        fields = []
+        for mask, name in zip(masks, names, strict=False):
+            bit = int(mask).bit_length() - 1
+            fields.append({"offset": bit, "length": 1, "name": name, "description": f"{name} (bit {bit})",
+                           "classes": [{"value": 0, "name": "no", "description": f"not {name}"},
+                                       {"value": 1, "name": "yes", "description": name}]})
+        return {"classification:bitfields": fields} if fields else {}
+    values = _numbers(record.get("flag_values"))
+    if not values or len(values) != len(names):
+        return {}
+    colour = {int(c["id"]): class_colour(int(c["id"])) for c in classes} \
+        if record["variable"].startswith("label") else {}
+    out = []
+    for value, name in zip(values, names, strict=True):
+        entry: dict[str, Any] = {"value": value, "name": name, "description": name.replace("_", " ")}
+        if value in colour:
+            entry["color_hint"] = colour[value].lstrip("#").upper()
+        out.append(entry)
+    return {"classification:classes": out}
 
 
 def _roles(variable: str) -> list[str]:
@@ -264,11 +352,10 @@ def write_stac(
         id=collection_id, title=title, description=description, license=license, keywords=list(keywords),
         extent=pystac.Extent(pystac.SpatialExtent([bbox]), pystac.TemporalExtent([[start, end]])),
         providers=[pystac.Provider(name=a, roles=[pystac.ProviderRole.PRODUCER]) for a in authors],
-        summaries=pystac.Summaries({"sar:instrument_mode": [sar_props["sar:instrument_mode"]],
-                                    "sar:frequency_band": [sar_props["sar:frequency_band"]],
-                                    "sar:polarizations": sar_props["sar:polarizations"]}),
+        summaries=pystac.Summaries({k: v if isinstance(v, list) else [v] for k, v in sar_props.items()
+                                    if k.split(":")[0] in ("sar", "sat") or k in ("platform", "constellation")}),
     )
-    collection.stac_extensions = [EXTENSIONS["file"]]
+    collection.stac_extensions = [EXTENSIONS["file"], EXTENSIONS["sar"]]
     for path, key, t, mt, roles in (
         (root / "dataset.nc", "netcdf", "The whole dataset, CF-1.10 + ACDD-1.3 netCDF", "application/x-netcdf",
          ["data"]),
@@ -288,7 +375,8 @@ def write_stac(
 
     cogs = _cog_index(root / "cog") if (root / "cog").is_dir() else []
     label_vars = {"label_l1", "label_l2", "label_l3", "quality_flags", "split"}
-    feature_ext = [EXTENSIONS[k] for k in ("sar", "sat", "view", "processing", "projection", "file", "ml-aoi")]
+    feature_ext = [EXTENSIONS[k] for k in ("sar", "sat", "view", "processing", "projection", "file", "ml-aoi")
+                   if (k != "sat" or _sat_known(sar_props)) and (k != "view" or "view:incidence_angle" in sar_props)]
 
     def feature_item(item_id: str, props: dict[str, Any], when: _dt.datetime | None) -> pystac.Item:
         item = pystac.Item(id=item_id, geometry=geometry, bbox=bbox, datetime=when,
@@ -318,29 +406,43 @@ def write_stac(
     for item in feature_items:
         collection.add_item(item)
 
-    label_cogs = [c for c in cogs if c["variable"] in label_vars]
     split = np.asarray(ds["split"].values) if "split" in ds else None
     labels = np.asarray(ds[label_level].values) if label_level in ds else None
-    for sid in (1, 2, 3) if split is not None else (0,):
-        name = SPLIT_NAMES[sid]
-        if split is not None and not np.any(split == sid):
+    class_ids = [int(c["id"]) for c in classes]
+    for sid in (0, 1, 2, 3) if split is not None else (0,):
+        name = SPLIT_NAMES[sid] if sid else "all"
+        if sid and split is not None and not np.any(split == sid):
             continue
+        own = [c for c in cogs if sid and c["split"] == name]  # this split's label COGs (other splits nodata)
+        whole = [c for c in cogs if c["variable"] in label_vars and c["split"] is None]
+        label_cogs = own or whole
         counts = []
         if labels is not None:
-            sel = labels[split == sid] if split is not None else labels
-            counts = [{"name": c["name"], "count": int(np.count_nonzero(sel == c["id"]))} for c in classes]
+            sel = labels[split == sid] if split is not None and sid else labels
+            counts = [{"name": str(cid), "count": int(np.count_nonzero(sel == cid))} for cid in class_ids]
+        if own:
+            where = (f"its label COGs hold the {name} split only (pixels of other splits are nodata; "
+                     f"split code {sid} in the split raster)")
+        elif sid:
+            where = f"its label COGs cover the scene: this split is where the split raster equals {sid}"
+        elif split is not None:
+            where = ("the whole scene, every split: the split raster gives each pixel's split "
+                     "(1 train, 2 validation, 3 test, 0 buffer between them)")
+        else:
+            where = "the whole scene (no split)"
         props = {
             "label:properties": None,
             "label:type": "raster",
-            "label:description": f"SARbd labels ({name if split is not None else 'no split'}): L1 (rules on SAR signatures), L2 (radarcoded "
-                                 "reference, majority class), L3 (L2 purified by boundary buffer, layover/shadow "
-                                 "and SAR-consistency test); quality_flags say why a pixel is not L3"
-                                 + (f"; the split raster marks this split's pixels with {sid}." if sid else "."),
-            "label:classes": [{"name": None, "classes": [c["id"] for c in classes]}],
+            "label:description": (
+                f"SARbd labels{f', {name} split' if sid else ''}: L1 (rules on SAR signatures), L2 (radarcoded reference, majority "
+                "class), L3 (L2 purified by boundary buffer, layover/shadow, border and SAR-consistency tests); "
+                "quality_flags say why a pixel is not L3. label:classes and label:overviews use the raster "
+                f"values (0 = unlabelled, nodata); classification:classes names them; the overview counts "
+                f"{label_level} pixels; {where}."),
+            "label:classes": [{"name": None, "classes": class_ids}],
             "label:tasks": ["segmentation", "classification"],
             "label:methods": ["automated"],
-            "label:overviews": [{"property_key": label_level, "counts": counts}] if counts else [],
-            "sarbd:classes": classes,
+            "label:overviews": [{"counts": counts}] if counts else [],
             **proj,
             "processing:level": "L3" if label_level == "label_l3" else "L2",
             "processing:software": software,
@@ -348,19 +450,20 @@ def write_stac(
         }
         if sid:
             props["ml-aoi:split"] = _ML_AOI_SPLIT[name]
-        item_id = f"{collection_id}-labels-{name}" if sid else f"{collection_id}-labels"
+        item_id = f"{collection_id}-labels-{name}" if sid else f"{collection_id}-labels"  # the scene: all splits
         item = pystac.Item(id=item_id, geometry=geometry, bbox=bbox, datetime=None,
                            start_datetime=start, end_datetime=end, properties=props)
-        item.stac_extensions = [EXTENSIONS[k] for k in ("label", "ml-aoi", "projection", "file", "processing")]
+        item.stac_extensions = [EXTENSIONS[k] for k in ("label", "ml-aoi", "classification", "projection", "file",
+                                                        "processing")]
         for c in label_cogs:
+            roles = ["labels", "labels-raster"] if c["variable"].startswith("label") else ["metadata"]
             item.add_asset(c["key"], pystac.Asset.from_dict(_asset_dict(
-                c["path"], c["long_name"], COG_TYPE, ["labels"] if c["variable"].startswith("label") else ["metadata"],
-                **{"ml-aoi:role": "label", "ml-aoi:reference-grid": not c["proj"], **c["proj"]})))
+                c["path"], c["long_name"] + (f" ({name} split)" if c["split"] else ""), COG_TYPE, roles,
+                **{"ml-aoi:role": "label", "ml-aoi:reference-grid": not c["proj"], **c["proj"],
+                   **_classification(c, classes)})))
         for f in feature_items:
             item.add_link(pystac.Link("source", f, media_type=pystac.MediaType.JSON,
-                                      extra_fields={"label:assets": [c["key"] for c in label_cogs
-                                                                     if c["variable"].startswith("label")],
-                                                    "ml-aoi:role": "feature"}))
+                                      extra_fields={"label:assets": sorted(f.assets)}))
         collection.add_item(item)
 
     catalog.normalize_hrefs(str(root))

@@ -10,9 +10,12 @@ Checks, each giving rows of a report (``error`` fails the dataset, ``warning`` d
   its CF-1.10 suite also runs on ``dataset.nc`` (offline: the packaged standard-name
   table) -- failed high-priority checks are errors, medium ones warnings;
 * **stac**: every catalog/collection/item reachable from ``catalog.json`` validates
-  against the STAC 1.1.0 core schemas (bundled with pystac) and the schema of each
-  extension it declares (bundled with sarbd, ``sarbd/export/schemas``), resolved
-  locally with ``referencing`` -- no network; every link and asset href resolves;
+  against the official STAC 1.1.0 core schemas and the official schema of each extension
+  it declares, at the declared version (unmodified copies shipped in
+  ``sarbd/export/schemas``, provenance in its README), resolved locally with
+  ``referencing`` -- no network; an extension whose schema is not shipped is an error
+  (it cannot be checked, so the dataset cannot be called valid); every link and asset
+  href resolves;
 * **file**: ``file:size`` and ``file:checksum`` (SHA2-256 multihash) of every asset match;
 * **cog**: every GeoTIFF under ``cog/`` passes ``rio_cogeo.cogeo.cog_validate``.
 """
@@ -47,30 +50,108 @@ class Check:
 
 
 # -- schemas -----------------------------------------------------------------------------
+#: Every schema file shipped in ``sarbd/export/schemas``: SHA2-256 of its bytes and where it
+#: comes from (copied byte for byte: ``git show <tag>:json-schema/schema.json`` of the
+#: extension's repository; STAC core and GeoJSON as pystac ships them, identical to
+#: radiantearth/stac-spec at v1.1.0). All Apache-2.0 (``schemas/LICENSE-stac-extensions``).
+#: :func:`_schema_files` refuses a file that differs: a validator with edited schemas
+#: could pass what the standard rejects.
+SCHEMA_SOURCES: dict[str, tuple[str, str]] = {
+    "classification-v1.1.0.json": ("70a64a6e34495dc3fd3e49a61dd4c7d901d7c1e38fd0f60f3f8be5b012f4a4a4",
+        "github.com/stac-extensions/classification v1.1.0 (1ae4641dca1b):json-schema/schema.json"),
+    "file-v2.1.0.json": ("03567215bb1402f5104ca9919daaa5bbfe9456a499f185606247b4b2d1f23ad1",
+        "github.com/stac-extensions/file v2.1.0 (a7ee3e7c5e4c):json-schema/schema.json"),
+    "geojson/Feature.json": ("3957840b2ff19f9450ea97a12f85944d938c68a7a6bf115a2e69b98e007b9922",
+        "geojson.org/schema (pystac 1.15.2 copy)"),
+    "geojson/Geometry.json": ("152369d7eb6b3314ffc7deca1d66f9d498ed5b614ca38ed4e2c813fed01024fd",
+        "geojson.org/schema (pystac 1.15.2 copy)"),
+    "label-v1.0.1.json": ("729528a1ea57f1aafda67ec821c4f7d8434f3f4a47a27126775ccffa0509959f",
+        "github.com/stac-extensions/label v1.0.1 (e13a395aff89):json-schema/schema.json"),
+    "ml-aoi-v0.2.0.json": ("991a5ff02f77d057a35ed95f0fe777f5591c529c52ed8d9d75c9d088fb457bf0",
+        "github.com/stac-extensions/ml-aoi v0.2.0 (2acb60afde02):json-schema/schema.json"),
+    "processing-v1.2.0.json": ("a245a18ef537b2f1fddc7cbb833d48e1422378db953787c8f62e34bd5b7952fb",
+        "github.com/stac-extensions/processing v1.2.0 (e881fbc0d063):json-schema/schema.json"),
+    "projection-v2.0.0.json": ("77dd829eb10f5ea8b9660cece70020c5f864401e286df638567f33afba5a6fce",
+        "github.com/stac-extensions/projection v2.0.0 (f17b5707439e):json-schema/schema.json"),
+    "sar-v1.3.0.json": ("066b51a21426e8be17190fbf88aed6574e39e80c9de9e2342375d4b1d9655c7c",
+        "github.com/stac-extensions/sar v1.3.0 (2bef4833ed05):json-schema/schema.json"),
+    "sat-v1.2.0.json": ("baf261cf89516f718292b1c38dd2a5510b7a5f62cac063805565ae2d2e7990ea",
+        "github.com/stac-extensions/sat v1.2.0 (0b606ca7d486):json-schema/schema.json"),
+    "stac-spec-v1.1.0/bands.json": ("0a44673eda5cf49ad83247ebf50bffc9eac6cd126d4778c0f17a64b21002818e",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/basics.json": ("c11193fa08465b53257e93ea4e8c0c671806485ece9b2482447c792f2e9b7809",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/catalog.json": ("d82974d084fb600ec0e92d6962ef536157eda6d36bbb4299e8235a6042efbeed",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/collection.json": ("c2106427e6b7a7a2c1b6fef980d9df332c4000e8676efa2aba7a1dbcd1914ccf",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/common.json": ("9f1bb9d24a94d7f519cc2c478b6581c0d9a66117518376ac1a71ec5643ad3fd7",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/data-values.json": ("5ca5d324272b76188fd70391b6d57fa0438d87fa8dfa5b6f2fd15af57bff9539",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/datetime.json": ("2656b4bec14ee63b0c17c7a68caeba4a10a5ba3bfe018e4d23ebd8b6efb5fd9f",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/instrument.json": ("09cd369e88c2f7c248683d922fd90e3ab2e7e832b86e6130722d8a0bf27cdd78",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/item.json": ("d38ed83cda8c93f5f2f4967ba2be398e9d7407aa1c3210f9c27bbbc4e8ba35e2",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/licensing.json": ("b4f882c70c6616698fa3c390d1efbdc59816129f36a6173769fbf07655313726",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "stac-spec-v1.1.0/provider.json": ("2db89bb50a352aaece743173742fa450cbb5fb4583fe3a237968054aeaea86ad",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
+    "view-v1.1.0.json": ("6ac62fa971b486a031b39f8667b09f226257642cc36d7119e9ff02c0a75293d6",
+        "github.com/stac-extensions/view v1.1.0 (4cfdd4efafb3):json-schema/schema.json"),
+}
+
+#: Core STAC schemas: the files of ``schemas/stac-spec-v1.1.0`` and their canonical URLs.
+_CORE_KIND = {"catalog.json": "catalog-spec", "collection.json": "collection-spec"}
+
+
+def _load_schema(entry: Any, rel: str) -> Any:
+    import hashlib
+
+    from sarbd.errors import SarbdError
+
+    raw = entry.read_bytes()
+    expected = SCHEMA_SOURCES.get(rel)
+    if expected is None or hashlib.sha256(raw).hexdigest() != expected[0]:
+        raise SarbdError(f"sarbd/export/schemas/{rel}: not one of the official schema files sarbd ships "
+                         "(unknown or modified); reinstall sarbd")
+    return json.loads(raw)
+
+
+def _schema_files() -> list[tuple[str, Any]]:
+    """``(canonical URL, unmodified contents)`` of every schema shipped in ``sarbd/export/schemas``."""
+    ours = resources.files("sarbd.export") / "schemas"
+    out: list[tuple[str, Any]] = []
+    for entry in (ours / "stac-spec-v1.1.0").iterdir():
+        if entry.name.endswith(".json"):
+            kind = _CORE_KIND.get(entry.name, "item-spec")
+            out.append((f"https://schemas.stacspec.org/v1.1.0/{kind}/json-schema/{entry.name}",
+                        _load_schema(entry, f"stac-spec-v1.1.0/{entry.name}")))
+    for entry in (ours / "geojson").iterdir():
+        if entry.name.endswith(".json"):
+            out.append((f"https://geojson.org/schema/{entry.name}", _load_schema(entry, f"geojson/{entry.name}")))
+    for entry in ours.iterdir():
+        if entry.name.endswith(".json"):  # extensions: their $id is the stac_extensions URL (maybe with '#')
+            schema = _load_schema(entry, entry.name)
+            out.append((str(schema["$id"]).rstrip("#"), schema))
+    return out
+
+
 @lru_cache(maxsize=1)
 def _registry() -> Any:
-    """A ``referencing`` registry of the STAC core (pystac's copy) and extension schemas (ours)."""
-    import pystac.validation.jsonschemas as core_pkg
+    """A ``referencing`` registry of the official schemas shipped with sarbd (no network).
+
+    Each file is registered, unmodified, under the URL by which STAC objects and other
+    schemas refer to it; ``crawl`` also registers it under its own ``$id`` (STAC 1.1.0's
+    ``common.json`` declares ``.../commonjson``), so its internal ``#/definitions`` resolve.
+    """
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT7
 
-    resources_: list[tuple[str, Any]] = []
-    core = Path(core_pkg.__file__).parent
-    spec = core / "stac-spec" / "v1.1.0"
-    for path in spec.glob("*.json"):
-        kind = {"catalog.json": "catalog-spec", "collection.json": "collection-spec"}.get(path.name, "item-spec")
-        uri = f"https://schemas.stacspec.org/v1.1.0/{kind}/json-schema/{path.name}"
-        resources_.append((uri, json.loads(path.read_text())))
-    for path in (core / "geojson").glob("*.json"):
-        resources_.append((f"https://geojson.org/schema/{path.name}", json.loads(path.read_text())))
-    ours = resources.files("sarbd.export") / "schemas"
-    for entry in ours.iterdir():
-        if entry.name.endswith(".json"):
-            schema = json.loads(entry.read_text())
-            resources_.append((schema["$id"], schema))
     registry: Any = Registry()
-    for uri, contents in resources_:
-        contents = {**contents, "$id": uri}  # pystac's copies carry some odd $ids (e.g. "...commonjson")
+    for uri, contents in _schema_files():
         registry = registry.with_resource(uri, Resource.from_contents(contents, default_specification=DRAFT7))
     return registry.crawl()
 
@@ -189,7 +270,7 @@ def _compliance_checker(path: Path) -> Iterator[Check]:
         yield Check("cf", path.name, "warning", "compliance-checker has no cf:1.10 suite")
         return
     results, _errors = groups["cf:1.10"]
-    failures = 0
+    failures = warnings_ = 0
     for r in results:
         value = r.value
         passed = value[0] == value[1] if isinstance(value, tuple) else bool(value) if value is not None else True
@@ -199,11 +280,13 @@ def _compliance_checker(path: Path) -> Iterator[Check]:
         if level is None:
             continue
         failures += level == "error"
+        warnings_ += level == "warning"
         msg = (str(r.msgs[0]) if r.msgs else str(r.name))[:240]
         more = f" (+{len(r.msgs) - 1} more)" if len(r.msgs) > 1 else ""
         yield Check("cf", path.name, level, f"compliance-checker {r.name}: {msg}{more}")
     if not failures:
-        yield Check("cf", path.name, "ok", "compliance-checker CF-1.10: no high-priority failure")
+        yield Check("cf", path.name, "ok", "compliance-checker CF-1.10: no high-priority failure"
+                    + ("" if warnings_ else ", no medium-priority warning"))
 
 
 def _check_cf(root: Path, compliance_checker: bool = True) -> Iterator[Check]:
@@ -260,7 +343,7 @@ def _check_stac(root: Path) -> Iterator[Check]:
         errors = [f"core: {e}" for e in _schema_errors(stac, uri)]
         for ext in stac.get("stac_extensions", []):
             if not _known_schema(ext):
-                yield Check("stac", rel, "warning", f"no schema shipped for {ext}; not validated")
+                errors.append(f"no official schema shipped for {ext}; cannot validate it offline")
                 continue
             errors += [f"{ext.split('/')[-3]}: {e}" for e in _schema_errors(stac, ext)]
         for e in errors:

@@ -227,7 +227,10 @@ class SarbdData:
             tags = [d.replace("-", "") for d in days]
             if len(set(tags)) != len(tags):
                 tags = [f"t{i}" for i in range(len(tags))]
-            refs.extend(FeatureRef(f"{name}_{tag}", name, i) for i, tag in enumerate(tags))
+            # dates where the layer is undefined (reference-date coherence/phase: NaN, see
+            # sarbd.dataset.assemble.mask_undefined_dates) are not features
+            undefined = set(str(da.attrs.get("sarbd_undefined_dates", "")).split())
+            refs.extend(FeatureRef(f"{name}_{tag}", name, i) for i, tag in enumerate(tags) if days[i] not in undefined)
         return refs
 
     def classes(self, level: str) -> ClassInfo:

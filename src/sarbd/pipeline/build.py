@@ -58,8 +58,8 @@ __all__ = ["RASTER_SUFFIXES", "BuildResult", "build"]
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "2", "radarcode": "4", "label": "3",
-                  "export": "4"}
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "2", "radarcode": "4", "label": "4",
+                  "export": "5"}
 
 CACHE_FOLDER = ".sarbd-cache"
 
@@ -138,6 +138,39 @@ def _open_scenes(config: BuildConfig) -> tuple[Scene, list[Scene]]:
             )
     reference = scenes.pop(ref_index)
     return reference, scenes
+
+
+def _border(stack: xr.Dataset, config: BuildConfig) -> Any:
+    """:func:`sarbd.dataset.labels.border_mask` of the stack.
+
+    Invalid samples: NaN in any date, or exactly zero in a resampled (secondary) date --
+    the coregistration fills outputs whose kernel has no source with 0, while a zero DN
+    of the reference itself is a real (dark) sample. Their reach is the signature window
+    (plus filters, ``required_halo``) or the stack's coherence window, whichever is
+    larger, and half the interpolation kernel.
+    """
+    from sarbd.dataset.labels import border_mask
+    from sarbd.signatures.compute import required_halo
+
+    slcs = [v for v in stack.data_vars if str(v).startswith("slc_") and "time" in stack[v].dims]
+    if not slcs:
+        return None
+    times = np.asarray(stack["time"].values).astype("datetime64[s]")
+    ref = str(stack.attrs.get("reference_date", ""))[:19]
+    hits = np.nonzero(times == np.datetime64(ref, "s"))[0] if ref else np.array([0])
+    secondary = xr.DataArray(np.arange(times.size) != (int(hits[0]) if hits.size else 0), dims="time")
+    valid = xr.DataArray(True)
+    for v in slcs:
+        s = stack[v]
+        valid = valid & (np.isfinite(s.real) & ((s != 0) | ~secondary)).all("time")
+    flt = config.signatures.filter
+    filter_name = None if flt.name == "none" else ("quegan_yu" if flt.name == "quegan" else flt.name)
+    filter_kwargs = {"window": flt.window} if filter_name not in (None, "refined_lee") else None
+    reach = required_halo(config.signatures.window, filter_name, filter_kwargs) - 1
+    coh = config.coregistration.coherence_window  # the stack's coherence estimator window (lines, pixels)
+    reaches = (max(reach, int(coh[0]) // 2), max(reach, int(coh[1]) // 2))
+    taps = int(config.coregistration.kernel_taps)
+    return border_mask(np.asarray(valid.transpose("line", "pixel").values), reaches, taps // 2)
 
 
 def _aoi_window(config: BuildConfig, reference: Scene) -> tuple[int, int, int, int] | None:
@@ -464,7 +497,9 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
                            alpha=1.0 - lab.l3_outlier_probability,
                            region_min_pixels=lab.l3_region_min_pixels) if features_present else None
         l3 = label_l3(l2, features, radarcoded["boundary_distance"], stack["layover_shadow_mask"],
-                      lab.l3_buffer_m, test, fractions, lab.l2_threshold)
+                      lab.l3_buffer_m, test, fractions, lab.l2_threshold, border=_border(stack, config),
+                      required=[str(v) for v, da in features.data_vars.items()
+                                if da.dims == ("line", "pixel") and da.dtype.kind == "f"])
         chips = config.chips
         split = assign_splits(l2, chips.block, chips.buffer,
                               dict(zip(("train", "validation", "test"), chips.fractions, strict=True)), chips.seed)

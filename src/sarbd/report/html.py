@@ -54,6 +54,7 @@ class Report:
     title: str
     sections: list[str] = field(default_factory=list)
     figures: dict[str, bytes] = field(default_factory=dict)
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_heading(self, text: str) -> None:
         self.sections.append(f"<h2>{html.escape(text)}</h2>")
@@ -72,8 +73,12 @@ class Report:
         self.sections.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
     def add_figure(self, name: str, fig: Figure, caption: str) -> None:
+        """Embed ``fig``; what it shows (:func:`figures.figure_properties`) is kept in
+        :attr:`properties` and in the PNG's ``sarbd:figure`` text chunk (JSON)."""
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90)
+        props = figures.figure_properties(fig)
+        self.properties[name] = props
+        fig.savefig(buf, format="png", dpi=90, metadata={"sarbd:figure": json.dumps(props)})
         fig.clf()
         import matplotlib.pyplot as plt
 
@@ -136,8 +141,10 @@ def _acquisitions(report: Report, ds: xr.Dataset) -> None:
     attrs = ds.attrs
     facts = [
         ("mission", attrs.get("mission") or attrs.get("platform", "?")),
-        ("mode / swath", f"{attrs.get('sar_instrument_mode', '?')} / {attrs.get('swath', '?')}"),
-        ("pass", attrs.get("pass_direction", attrs.get("sar_pass_direction", "?"))),
+        ("mode / swath", f"{attrs.get('sar_instrument_mode') or attrs.get('mode') or '?'} / "
+                         f"{attrs.get('swath') or attrs.get('sar_subswath') or '?'}"),
+        ("pass / look side", f"{attrs.get('pass_direction') or attrs.get('sar_pass_direction') or '?'} / "
+                             f"{attrs.get('radar_grid_look_side') or '?'}"),
         ("grid (lines x pixels)", f"{ds.sizes.get('line', '?')} x {ds.sizes.get('pixel', '?')}"),
         ("reference date", attrs.get("reference_date", "?")),
     ]
@@ -156,46 +163,66 @@ def _acquisitions(report: Report, ds: xr.Dataset) -> None:
                           "Footprint of the radar grid on the ground (WGS84).")
 
 
-def _signatures(report: Report, ds: xr.Dataset, t: int, aspect: float) -> None:
+def _defined_date(ds: xr.Dataset, var: xr.DataArray, t: int) -> int:
+    """``t``, or the first other date when ``var`` is undefined at ``t`` (reference-date coherence/phase)."""
+    if "time" not in var.dims:
+        return t
+    undefined = set(str(var.attrs.get("sarbd_undefined_dates", "")).split())
+    days = [str(np.datetime64(v, "D")) for v in ds["time"].values]
+    if days[t] not in undefined:
+        return t
+    return next((i for i, d in enumerate(days) if d not in undefined), t)
+
+
+def _signatures(report: Report, ds: xr.Dataset, t: int, aspect: float, orientation: str) -> None:
     report.add_heading("Signatures (one date, radar geometry)")
     layers = []
     for name, cmap in QUICKLOOK_ORDER:
         if name in ds:
             var = ds[name]
-            layers.append((name, _two_d(var, t), cmap, str(var.attrs.get("units", ""))))
+            k = _defined_date(ds, var, t)
+            title = name if k == t else f"{name} ({np.datetime64(ds['time'].values[k], 'D')})"
+            layers.append((title, _two_d(var, k), cmap, _units(var)))
     if not layers:  # any other per-pixel float variable
         for key, var in ds.data_vars.items():
             if var.dims[-2:] == ("line", "pixel") and var.dtype.kind == "f" and not str(key).startswith("fraction_"):
-                layers.append((str(key), _two_d(var, t), "gray", str(var.attrs.get("units", ""))))
+                layers.append((str(key), _two_d(var, _defined_date(ds, var, t)), "gray", _units(var)))
             if len(layers) >= 16:
                 break
     if layers:
         date = str(np.datetime64(ds["time"].values[t], "D")) if "time" in ds.coords else ""
-        report.add_figure("signatures", figures.panel_figure(layers, aspect=aspect),
-                          f"Signature quicklooks for {date} (2-98 % stretch).")
+        report.add_figure("signatures", figures.panel_figure(layers, aspect=aspect, orientation=orientation),
+                          f"Signature quicklooks for {date} (2-98 % stretch unless the quantity has physical "
+                          "limits; reference-date coherence and phase are undefined, so those panels show the "
+                          "date named). Drawn to ground scale.")
     else:
         report.add_note("No signatures in this dataset.")
 
 
-def _reference(report: Report, ds: xr.Dataset, aspect: float) -> None:
+def _units(var: xr.DataArray) -> str:
+    """The unit to print (``sarbd_units`` keeps dB where CF needs units '1')."""
+    return str(var.attrs.get("sarbd_units") or var.attrs.get("units") or "1")
+
+
+def _reference(report: Report, ds: xr.Dataset, aspect: float, orientation: str) -> None:
     report.add_heading("Radarcoded reference layers")
-    layers = [(str(n), ds[n].values, "Greys", "fraction") for n in ds.data_vars if str(n).startswith("fraction_")]
+    layers = [(str(n), ds[n].values, "Greys", "1") for n in ds.data_vars if str(n).startswith("fraction_")]
     if "layover_shadow_mask" in ds:
-        layers.append(("layover_shadow_mask", ds["layover_shadow_mask"].values, "Oranges", ""))
+        layers.append(("layover_shadow_mask", ds["layover_shadow_mask"].values, "", "1"))
     if layers:
-        report.add_figure("reference", figures.panel_figure(layers, aspect=aspect),
+        report.add_figure("reference", figures.panel_figure(layers, aspect=aspect, orientation=orientation),
                           "Per-class area fractions of the reference data in radar geometry.")
     else:
         report.add_note("No radarcoded reference layers in this dataset.")
 
 
-def _labels(report: Report, ds: xr.Dataset, names: list[str], aspect: float) -> None:
+def _labels(report: Report, ds: xr.Dataset, names: list[str], aspect: float, orientation: str) -> None:
     report.add_heading("Labels: SARbd-L1, L2, L3")
     maps = [(f"SARbd-{lvl.upper()}", ds[f"label_{lvl}"].values) for lvl in ("l1", "l2", "l3") if f"label_{lvl}" in ds]
     if not maps:
         report.add_note("No labels in this dataset.")
         return
-    report.add_figure("labels", figures.label_maps_figure(maps, names, aspect=aspect),
+    report.add_figure("labels", figures.label_maps_figure(maps, names, aspect=aspect, orientation=orientation),
                       "Label maps per quality level (grey: unlabelled).")
     rows = []
     for cid, cname in enumerate(names, start=1):
@@ -203,7 +230,7 @@ def _labels(report: Report, ds: xr.Dataset, names: list[str], aspect: float) -> 
     report.add_table(["class", *[m[0] for m in maps]], rows)
 
 
-def _insar(report: Report, ds: xr.Dataset, aspect: float) -> None:
+def _insar(report: Report, ds: xr.Dataset, aspect: float, orientation: str) -> None:
     report.add_heading("Coherence and interferogram")
     t_ref = _date_index(ds)
     others = [i for i in range(ds.sizes.get("time", 0)) if i != t_ref]
@@ -213,16 +240,17 @@ def _insar(report: Report, ds: xr.Dataset, aspect: float) -> None:
         ifg = next((n for n in (f"interferometric_phase_{pol}", f"interferogram_{pol}") if n in ds), None)
         if coh and others:
             layers.append((f"{coh} ({np.datetime64(ds['time'].values[others[0]], 'D')})",
-                           _two_d(ds[coh], others[0]), "viridis", ""))
+                           _two_d(ds[coh], others[0]), "viridis", "1"))
         if ifg and others:
             data = _two_d(ds[ifg], others[0])
             if np.iscomplexobj(data):
                 data = np.angle(data)
-            layers.append((f"{ifg} (rad)", data, "twilight", "rad"))
+            layers.append((f"{ifg} ({np.datetime64(ds['time'].values[others[0]], 'D')})", data, "twilight",
+                           "rad"))
         if layers:
             break
     if layers:
-        report.add_figure("insar", figures.panel_figure(layers, columns=2, aspect=aspect),
+        report.add_figure("insar", figures.panel_figure(layers, columns=2, aspect=aspect, orientation=orientation),
                           "Coherence and flattened interferometric phase against the reference date.")
     else:
         report.add_note("No interferometric layers in this dataset.")
@@ -288,12 +316,13 @@ def write_report(
     out = Path(out)
     names = _class_names(ds)
     aspect = figures._aspect(ds)
+    orientation = figures.orientation_note(ds)
     report = Report(title or f"SARbd dataset report: {ds.attrs.get('title', dataset_dir.name)}")
     _acquisitions(report, ds)
-    _signatures(report, ds, _date_index(ds), aspect)
-    _reference(report, ds, aspect)
-    _labels(report, ds, names, aspect)
-    _insar(report, ds, aspect)
+    _signatures(report, ds, _date_index(ds), aspect, orientation)
+    _reference(report, ds, aspect, orientation)
+    _labels(report, ds, names, aspect, orientation)
+    _insar(report, ds, aspect, orientation)
     if run is not None:
         from sarbd.report.ml_section import add_run_section
 

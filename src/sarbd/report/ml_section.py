@@ -65,7 +65,8 @@ def add_run_section(report: Any, run_dir: Path, ds: xr.Dataset, class_names: lis
         pred = xr.open_zarr(pred_store)["predicted_label"]
         truth = ds[label_var].sel(line=pred["line"], pixel=pred["pixel"])
         report.add_figure("prediction",
-                          figures.prediction_figure(truth.values, pred.values, names, aspect=aspect),
+                          figures.prediction_figure(truth.values, pred.values, names, aspect=aspect,
+                                                    orientation=figures.orientation_note(ds)),
                           f"Reference SARbd-{level} labels and the baseline's predicted map.")
     if "feature_importance" in metrics:
         imp = metrics["feature_importance"]
