@@ -58,7 +58,7 @@ __all__ = ["RASTER_SUFFIXES", "BuildResult", "build"]
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "2", "radarcode": "4", "label": "4",
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "3", "radarcode": "4", "label": "4",
                   "export": "5"}
 
 CACHE_FOLDER = ".sarbd-cache"
@@ -140,18 +140,16 @@ def _open_scenes(config: BuildConfig) -> tuple[Scene, list[Scene]]:
     return reference, scenes
 
 
-def _border(stack: xr.Dataset, config: BuildConfig) -> Any:
-    """:func:`sarbd.dataset.labels.border_mask` of the stack.
+#: Store, in the signatures stage folder, of the samples every date of the stack filled (the
+#: border flag of the labels needs it; the compact cache drops the stack's SLCs after the export).
+VALID_SAMPLES = "valid_samples.zarr"
 
-    Invalid samples: NaN in any date, or exactly zero in a resampled (secondary) date --
-    the coregistration fills outputs whose kernel has no source with 0, while a zero DN
-    of the reference itself is a real (dark) sample. Their reach is the signature window
-    (plus filters, ``required_halo``) or the stack's coherence window, whichever is
-    larger, and half the interpolation kernel.
+
+def _valid_samples(stack: xr.Dataset) -> xr.DataArray | None:
+    """Samples filled in every date: finite, and not exactly zero in a resampled (secondary)
+    date -- the coregistration fills outputs whose kernel has no source with 0, while a zero
+    DN of the reference itself is a real (dark) sample. ``None`` without SLCs in the stack.
     """
-    from sarbd.dataset.labels import border_mask
-    from sarbd.signatures.compute import required_halo
-
     slcs = [v for v in stack.data_vars if str(v).startswith("slc_") and "time" in stack[v].dims]
     if not slcs:
         return None
@@ -163,6 +161,20 @@ def _border(stack: xr.Dataset, config: BuildConfig) -> Any:
     for v in slcs:
         s = stack[v]
         valid = valid & (np.isfinite(s.real) & ((s != 0) | ~secondary)).all("time")
+    return valid.transpose("line", "pixel").astype(np.uint8).rename("valid_samples")
+
+
+def _border(valid: xr.DataArray | None, config: BuildConfig) -> Any:
+    """:func:`sarbd.dataset.labels.border_mask` of the stack's filled samples (:func:`_valid_samples`).
+
+    Their reach is the signature window (plus filters, ``required_halo``) or the stack's
+    coherence window, whichever is larger, and half the interpolation kernel.
+    """
+    from sarbd.dataset.labels import border_mask
+    from sarbd.signatures.compute import required_halo
+
+    if valid is None:
+        return None
     flt = config.signatures.filter
     filter_name = None if flt.name == "none" else ("quegan_yu" if flt.name == "quegan" else flt.name)
     filter_kwargs = {"window": flt.window} if filter_name not in (None, "refined_lee") else None
@@ -170,7 +182,7 @@ def _border(stack: xr.Dataset, config: BuildConfig) -> Any:
     coh = config.coregistration.coherence_window  # the stack's coherence estimator window (lines, pixels)
     reaches = (max(reach, int(coh[0]) // 2), max(reach, int(coh[1]) // 2))
     taps = int(config.coregistration.kernel_taps)
-    return border_mask(np.asarray(valid.transpose("line", "pixel").values), reaches, taps // 2)
+    return border_mask(np.asarray(valid.values).astype(bool), reaches, taps // 2)
 
 
 def _aoi_window(config: BuildConfig, reference: Scene) -> tuple[int, int, int, int] | None:
@@ -425,11 +437,16 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         encoding = stage_encoding(lazy, chunks, quantize={k: v for k, v in (quantize or {}).items() if v is not None})
         features = sig.compute_to_zarr(stack, folder / "features.zarr", names, encoding=encoding, **kwargs)
         quantized = record_quantization(folder / "features.zarr")
+        valid = _valid_samples(stack)  # read here, while the stack still holds its SLCs
+        if valid is not None:
+            write_stage(valid.to_dataset(), folder / VALID_SAMPLES, config.compute.chunks)
         return {"signatures": len(features.data_vars), "quantized": len(quantized),
                 "dates": int(stack.sizes.get("time", 1)), "left_out_single_date": left_out}
 
     rec_sig = run("signatures", sig_key, do_signatures)
     features = xr.open_zarr(rec_sig.path / "features.zarr")
+    valid_samples = (xr.open_zarr(rec_sig.path / VALID_SAMPLES)["valid_samples"]
+                     if (rec_sig.path / VALID_SAMPLES).exists() else None)
 
     # radarcode
     if not inputs.reference:
@@ -497,7 +514,7 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
                            alpha=1.0 - lab.l3_outlier_probability,
                            region_min_pixels=lab.l3_region_min_pixels) if features_present else None
         l3 = label_l3(l2, features, radarcoded["boundary_distance"], stack["layover_shadow_mask"],
-                      lab.l3_buffer_m, test, fractions, lab.l2_threshold, border=_border(stack, config),
+                      lab.l3_buffer_m, test, fractions, lab.l2_threshold, border=_border(valid_samples, config),
                       required=[str(v) for v, da in features.data_vars.items()
                                 if da.dims == ("line", "pixel") and da.dtype.kind == "f"])
         chips = config.chips
