@@ -83,12 +83,12 @@ def test_invalid_matrices_are_nan_not_inf():
 
 
 def test_zones():
-    from sarbd.signatures.kernels import _zone
+    from sarbd.signatures.polarimetry_kernels import halpha_zone
 
     cases = {(0.95, 60): 1, (0.95, 45): 2, (0.95, 30): 3, (0.7, 55): 4, (0.7, 45): 5, (0.7, 20): 6,
              (0.2, 50): 7, (0.2, 45): 8, (0.2, 10): 9}
     for (h, a), z in cases.items():
-        assert _zone(h, a) == z
+        assert halpha_zone(h, a) == z
 
 
 def test_circular_phase_std():

@@ -19,6 +19,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from sarbd.signatures.polarimetry_kernels import halpha_zone
+
 __all__ = [
     "C2_ROWS",
     "DESCRIPTORS",
@@ -54,21 +56,6 @@ ZONES = {
 #: Relative tolerance on det(C2) (times tr^2) below which a negative determinant is
 #: taken as rounding of a rank-1 matrix rather than a non-covariance matrix.
 DET_TOLERANCE = 1e-5
-
-
-@numba.njit(cache=True)
-def _zone(h: float, alpha: float) -> float:
-    if h >= 0.9:
-        if alpha >= 55.0:
-            return 1.0
-        return 2.0 if alpha >= 40.0 else 3.0
-    if h >= 0.5:
-        if alpha >= 50.0:
-            return 4.0
-        return 5.0 if alpha >= 40.0 else 6.0
-    if alpha >= 47.5:
-        return 7.0
-    return 8.0 if alpha >= 42.5 else 9.0
 
 
 # fastmath without "nnan"/"ninf": NaN/inf checks stay exact; approximate functions
@@ -118,7 +105,7 @@ def _descriptors_one(a, b, cr, ci, need_h, need_alpha):  # type: ignore[no-untyp
         a1 = math.degrees(math.acos(math.sqrt(pe1)))
         a2 = math.degrees(math.acos(math.sqrt(1.0 - pe1)))
         alpha = p1 * a1 + p2 * a2
-    zone = _zone(h, alpha) if need_h and need_alpha else nan
+    zone = halpha_zone(h, alpha) if need_h and need_alpha else nan
     return l1, l2, h, m, alpha, m, 1.0 - m * p1, zone
 
 
