@@ -44,7 +44,6 @@ same form as Sentinel-1's, so :func:`sarbd.products.calibrate` works unchanged
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ from sarbd.core.scene import DEFAULT_CHUNKS, Scene
 from sarbd.errors import InputError, OrbitError, ProductError
 from sarbd.products.metadata import iso_time
 from sarbd.products.s1_annotation import CalibrationLut
+from sarbd.products.sources import read_tiff_window
 from sarbd.products.xml_values import (
     array_at,
     float_at,
@@ -76,7 +76,6 @@ __all__ = [
     "is_radarsat2",
     "open_radarsat2",
     "read_rs2_lut",
-    "read_rs2_window",
     "tie_point_errors",
 ]
 
@@ -168,39 +167,8 @@ class FlippedTiffSource:
         n_l, n_p = self.shape
         l0, l1 = (n_l - lines.stop, n_l - lines.start) if self.flip_lines else (lines.start, lines.stop)
         p0, p1 = (n_p - pixels.stop, n_p - pixels.start) if self.flip_pixels else (pixels.start, pixels.stop)
-        block = read_rs2_window(self.paths[polarization], (l0, l1), (p0, p1))
+        block = read_tiff_window(self.paths[polarization], (l0, l1), (p0, p1))
         return np.ascontiguousarray(block[:: -1 if self.flip_lines else 1, :: -1 if self.flip_pixels else 1])
-
-
-def read_rs2_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) -> NDArray[np.complex64]:
-    """Rows ``r0..r1-1`` and columns ``c0..c1-1`` of Radarsat-2 SLC imagery as complex64 (file order).
-
-    RS2 SLC GeoTIFFs hold two signed 16-bit samples per pixel, I then Q (RN-RP-51-2713
-    sec. 5.1: ``bitsPerSample=16``, ``dataType=Complex``); a single complex band
-    (CInt16/CFloat32, e.g. a converted product) is read as it is.
-    """
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-    from rasterio.windows import Window
-
-    r0, r1 = rows
-    c0, c1 = cols
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
-                if r0 < 0 or c0 < 0 or r1 > ds.height or c1 > ds.width:
-                    raise InputError(f"window lines {r0}..{r1 - 1}, pixels {c0}..{c1 - 1} lies outside the "
-                                     f"{ds.height} x {ds.width} imagery", path=path)
-                win = Window(c0, r0, c1 - c0, r1 - r0)
-                if ds.count >= 2 and not np.dtype(ds.dtypes[0]).kind == "c":
-                    data = ds.read((1, 2), window=win).astype(np.float32)
-                    return np.asarray(data[0] + 1j * data[1], dtype=np.complex64)
-                if np.dtype(ds.dtypes[0]).kind != "c":
-                    raise ProductError(f"imagery has {ds.count} real band(s): not complex SLC pixels", path=path)
-                return np.asarray(ds.read(1, window=win), dtype=np.complex64)
-    except RasterioIOError as exc:
-        raise ProductError(f"cannot read the imagery ({exc})", path=path) from None
 
 
 def complete_geolocation_grid(geo: pd.DataFrame, grid: RadarGrid, orbit: Orbit) -> pd.DataFrame:

@@ -19,7 +19,12 @@ __all__ = ["DeburstSource", "Hdf5Source", "TiffSource", "read_tiff_window"]
 
 
 def read_tiff_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) -> NDArray[np.complex64]:
-    """Read rows ``r0..r1-1`` and columns ``c0..c1-1`` of band 1 as complex64."""
+    """Read rows ``r0..r1-1`` and columns ``c0..c1-1`` of complex pixels as complex64.
+
+    One complex band (CInt16/CFloat32: Sentinel-1, converted products), or two signed
+    real bands I then Q (Radarsat-2 SLC GeoTIFFs, RN-RP-51-2713 sec. 5.1). Real pixels
+    without a Q band are refused: they are not SLC data.
+    """
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioError
     from rasterio.windows import Window
@@ -34,7 +39,14 @@ def read_tiff_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) ->
                     raise InputError(
                         f"window lines {r0}..{r1 - 1}, pixels {c0}..{c1 - 1} lies outside the "
                         f"{ds.height} x {ds.width} measurement", path=path)
-                data = ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+                win = Window(c0, r0, c1 - c0, r1 - r0)
+                if "complex" in str(ds.dtypes[0]):  # rasterio names CInt16 "complex_int16"
+                    data = ds.read(1, window=win)
+                elif ds.count >= 2:
+                    iq = ds.read((1, 2), window=win).astype(np.float32)
+                    data = iq[0] + 1j * iq[1]
+                else:
+                    raise ProductError(f"the raster has {ds.count} real band: not complex SLC pixels", path=path)
     except RasterioError as exc:  # a TIFF decoding error names the file (or /vsizip/ member)
         raise ProductError(f"cannot decode the measurement raster ({exc})", path=path,
                            hint="the file is corrupt or truncated; download the product again") from None

@@ -19,7 +19,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from sarbd.signatures.polarimetry_kernels import halpha_zone
+from sarbd.signatures.polarimetry_kernels import HALPHA_ZONES, halpha_zone
 
 __all__ = [
     "C2_ROWS",
@@ -40,18 +40,8 @@ __all__ = [
 #: Row order of :func:`c2_descriptors`' output.
 DESCRIPTORS = ("lambda1", "lambda2", "entropy", "anisotropy", "alpha", "degree_of_polarization", "dprvi", "zone")
 
-#: H-alpha plane zones (Cloude & Pottier 1997), code -> CF flag meaning.
-ZONES = {
-    1: "high_entropy_multiple_scattering",
-    2: "high_entropy_vegetation_scattering",
-    3: "high_entropy_surface_scattering_non_feasible",
-    4: "medium_entropy_multiple_scattering",
-    5: "medium_entropy_vegetation_scattering",
-    6: "medium_entropy_surface_scattering",
-    7: "low_entropy_multiple_scattering",
-    8: "low_entropy_dipole_scattering",
-    9: "low_entropy_surface_scattering",
-}
+#: H-alpha plane zones (Cloude & Pottier 1997), code -> CF flag meaning (one table for dual- and quad-pol).
+ZONES = HALPHA_ZONES
 
 #: Relative tolerance on det(C2) (times tr^2) below which a negative determinant is
 #: taken as rounding of a rank-1 matrix rather than a non-covariance matrix.
