@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from sarbd.cli.app import app
+from sarbd.core.chunks import DEFAULT_CHUNKS
 
 
 @app.command()
@@ -22,7 +23,7 @@ def coregister(
     taps: int = typer.Option(8, "--taps", help="Interpolation kernel length (even, 4..32)."),
     polarization: list[str] | None = typer.Option(None, "--pol", help="Polarisations (default: all of the reference's)."),
     swath: str | None = typer.Option(None, "--swath", help="Sentinel-1 swath (IW1, IW2, IW3) for SAFE inputs."),
-    chunks: tuple[int, int] = typer.Option((512, 2048), "--chunks", help="Dask/Zarr chunks: LINES PIXELS."),
+    chunks: tuple[int, int] = typer.Option(tuple(DEFAULT_CHUNKS), "--chunks", help="Dask/Zarr chunks: LINES PIXELS."),
     refine: str = typer.Option("apply", "--refine", help="Residual-shift refinement: off, report or apply."),
     no_esd: bool = typer.Option(False, "--no-esd", help="TOPS: skip Enhanced Spectral Diversity."),
     sequential: bool = typer.Option(False, "--sequential", help="Also interferograms/coherence of consecutive dates."),

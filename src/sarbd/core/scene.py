@@ -22,14 +22,16 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sarbd.core.chunks import DEFAULT_CHUNKS as _DEFAULT_CHUNKS
+from sarbd.core.chunks import Chunks
 from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import RadarGrid
 from sarbd.errors import InputError
 
 __all__ = ["ArrayPixelSource", "PixelSource", "Scene"]
 
-#: Default Dask chunk shape (lines, pixels) for SLC pixels: 8 MiB of complex64.
-DEFAULT_CHUNKS: tuple[int, int] = (512, 2048)
+#: Default Dask chunk shape (lines, pixels) for SLC pixels: the one default of :mod:`sarbd.core.chunks`.
+DEFAULT_CHUNKS: Chunks = _DEFAULT_CHUNKS
 
 
 @runtime_checkable

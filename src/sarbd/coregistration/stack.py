@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sarbd.core.chunks import ChunksLike, as_chunks
 from sarbd.core.radar_grid import RadarGrid
 from sarbd.core.scene import Scene
 from sarbd.core.serialization import orbit_to_dataset
@@ -216,7 +217,7 @@ def coregister(
     window: tuple[int, int] = (2, 10),
     kernel_taps: int = 8,
     kernel_bandwidth: float = 0.8,
-    chunks: tuple[int, int] = (512, 2048),
+    chunks: ChunksLike = None,
     offset_step: tuple[int, int] = (64, 64),
     n_height_levels: int = 4,
     refine: Refine = "apply",
@@ -240,7 +241,8 @@ def coregister(
     kernel_taps, kernel_bandwidth
         Interpolation kernel length and design bandwidth (:func:`knab_kernel`).
     chunks
-        Dask chunks ``(lines, pixels)`` of the output.
+        Dask chunks ``(lines, pixels)`` of the output (:func:`sarbd.core.chunks.as_chunks`;
+        default :data:`~sarbd.core.chunks.DEFAULT_CHUNKS`).
     offset_step
         Coarse grid step of the geometric offsets (lines, pixels).
     n_height_levels
@@ -290,7 +292,7 @@ def coregister(
         np.array([float(np.nanmean(height))])
     height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(np.float32)
     read_height = _height_reader(height_filled)
-    out_chunks = da.core.normalize_chunks(chunks, g.shape)
+    out_chunks = da.core.normalize_chunks(as_chunks(chunks), g.shape)
     h_da = da.from_array(height_filled, chunks=out_chunks)
 
     results: list[DateResult] = []

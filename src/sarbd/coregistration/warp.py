@@ -19,6 +19,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from sarbd.core.chunks import ChunksLike, as_chunks
 from sarbd.coregistration.offsets import OffsetModel
 from sarbd.coregistration.resample import (
     InterpolationKernel,
@@ -225,7 +226,7 @@ def resample_image(
     offsets: OffsetModel,
     out_shape: tuple[int, int],
     *,
-    chunks: tuple[int, int] = (512, 2048),
+    chunks: ChunksLike = None,
     kernel: InterpolationKernel | None = None,
     ramp: PhaseRamp | None = None,
     separable: bool = True,
@@ -250,5 +251,5 @@ def resample_image(
                           separable=separable, fill=fill, height=height, ref_shape=out_shape, reramp=reramp,
                           range_band=range_band)
 
-    return da.map_blocks(_block, dtype=np.complex64, chunks=da.core.normalize_chunks(chunks, out_shape),
+    return da.map_blocks(_block, dtype=np.complex64, chunks=da.core.normalize_chunks(as_chunks(chunks), out_shape),
                          meta=np.empty((0, 0), dtype=np.complex64))

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sarbd.core.chunks import DEFAULT_CHUNKS, ChunksLike, as_chunks
 from sarbd.errors import ConfigError
 from sarbd.export.cf import char_attributes, prepare_cf
 from sarbd.utils.files import atomic_output
@@ -42,8 +43,8 @@ log = get_logger(__name__)
 ZSTD_LEVEL = 2
 
 
-def _chunks(v: xr.DataArray | xr.Variable, spatial: int | tuple[int, int]) -> tuple[int, ...]:
-    sl, sp = (spatial, spatial) if isinstance(spatial, int) else spatial
+def _chunks(v: xr.DataArray | xr.Variable, spatial: ChunksLike) -> tuple[int, ...]:
+    sl, sp = as_chunks(spatial)
     return tuple(1 if d == "time" else min(sl, n) if d == "line" else min(sp, n) if d == "pixel" else n
                  for d, n in zip(v.dims, v.shape, strict=True))
 
@@ -98,7 +99,7 @@ def quantize_filter(keepbits: int | None = None, absolute: float | None = None,
         f"rounding to multiples of 2^-{bits} (Quantize digits={digits}): absolute error <= {bound:.3g}"
 
 
-def stage_encoding(ds: xr.Dataset, chunks: tuple[int, int], *,
+def stage_encoding(ds: xr.Dataset, chunks: ChunksLike, *,
                    quantize: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Zarr encoding of a stage's output, chosen so that the export can link it unchanged.
 
@@ -206,7 +207,7 @@ def zarr_links(ds: xr.Dataset, store: str | os.PathLike[str]) -> dict[str, Path]
             if isinstance(v.data, da.Array) and (store / str(name) / ".zarray").is_file()}
 
 
-def write_zarr(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk: int | tuple[int, int] = (512, 1024),
+def write_zarr(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk: ChunksLike = DEFAULT_CHUNKS,
                links: Mapping[str, str | os.PathLike[str]] | None = None) -> Path:
     """Write ``ds`` as a consolidated Zarr store (format 2, for GDAL/QGIS readers), atomically.
 
@@ -232,7 +233,7 @@ def write_zarr(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk: i
         if name in rest.coords and v.dtype.kind in "fM":
             encoding.setdefault(str(name), {})["_FillValue"] = None
     # Dask chunks equal to the store's chunks: aligned writes, one chunk in memory at a time
-    sl, sp = (spatial_chunk, spatial_chunk) if isinstance(spatial_chunk, int) else spatial_chunk
+    sl, sp = as_chunks(spatial_chunk)
     rest = rest.chunk({d: (1 if d == "time" else sl if d == "line" else sp if d == "pixel" else -1)
                        for d in rest.dims})
     path = Path(path)

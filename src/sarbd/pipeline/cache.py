@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sarbd.core.chunks import ChunksLike, as_chunks
 from sarbd.utils.files import atomic_output
 from sarbd.utils.log import get_logger
 
@@ -176,7 +177,7 @@ class StageCache:
         return rec
 
 
-def write_stage(ds: Any, path: str | os.PathLike[str], chunks: tuple[int, int],
+def write_stage(ds: Any, path: str | os.PathLike[str], chunks: ChunksLike,
                 quantize: dict[str, Any] | None = None) -> Path:
     """Write a stage's ``xarray.Dataset`` as consolidated Zarr v2 with the dataset's encoding.
 
@@ -189,7 +190,7 @@ def write_stage(ds: Any, path: str | os.PathLike[str], chunks: tuple[int, int],
     out = ds.copy()
     for v in out.variables.values():
         v.encoding = {}
-    out = out.chunk({d: {"line": chunks[0], "pixel": chunks[1], "time": 1}.get(str(d), -1) for d in out.dims})
+    out = out.chunk(as_chunks(chunks).for_dims(out.dims))
     encoding = stage_encoding(out, chunks, quantize=quantize)
     path = Path(path)
     out.to_zarr(path, mode="w", zarr_format=2, consolidated=True, encoding=encoding)

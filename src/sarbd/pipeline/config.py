@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from sarbd.core.chunks import DEFAULT_CHUNKS, Chunks
 from sarbd.errors import ConfigError
 
 __all__ = [
@@ -358,12 +359,13 @@ class OutputsConfig(_Strict):
 class ComputeConfig(_Strict):
     """How to compute."""
 
-    chunks: tuple[int, int] = Field((512, 1024), description="(lines, pixels) Dask chunk shape.")
+    chunks: Chunks = Field(DEFAULT_CHUNKS, description="(lines, pixels) Dask chunk shape.")
     scheduler: str | None = Field(None, description="Address of an existing Dask scheduler; None: local.")
 
     @field_validator("chunks")
     @classmethod
-    def _positive(cls, value: tuple[int, int]) -> tuple[int, int]:
+    def _positive(cls, value: Chunks) -> Chunks:
+        value = Chunks(*value)
         if min(value) < 16:
             raise ValueError("chunks must be at least 16 x 16")
         return value

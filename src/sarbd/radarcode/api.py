@@ -19,6 +19,8 @@ import shapely
 import xarray as xr
 from numpy.typing import NDArray
 
+from sarbd.core.chunks import DEFAULT_CHUNKS as _DEFAULT_CHUNKS
+from sarbd.core.chunks import Chunks, ChunksLike, as_chunks
 from sarbd.core.orbit import Orbit
 from sarbd.errors import InputError, NoOverlapError
 from sarbd.radarcode.coverage import RingSet, coverage, rings_from_polygons
@@ -37,8 +39,8 @@ log = get_logger(__name__)
 #: per posting along every edge, and the map -> radar curvature over 10 m is < 1e-5 m.
 DEFAULT_MAX_SEGMENT = 10.0
 
-#: Default Dask chunk shape (lines, pixels) of the outputs.
-DEFAULT_CHUNKS: tuple[int, int] = (512, 2048)
+#: Default Dask chunk shape (lines, pixels) of the outputs: the one default of :mod:`sarbd.core.chunks`.
+DEFAULT_CHUNKS: Chunks = _DEFAULT_CHUNKS
 
 
 def _safe_name(name: str) -> str:
@@ -87,7 +89,7 @@ def radarcode(
     dem: Any = None,
     buffer: float = 10.0,
     widths: Mapping[str, float] | None = None,
-    chunks: tuple[int, int] | None = None,
+    chunks: ChunksLike = None,
     orbit: Orbit | None = None,
     width_field: str | None = None,
     height_field: str | None = None,
@@ -159,7 +161,7 @@ def radarcode(
     ``layover_shadow_mask`` when the target carries one. Lazy (Dask) arrays.
     """
     target = resolve_target(grid, orbit)
-    chunk_shape: tuple[int, int] = (int(chunks[0]), int(chunks[1])) if chunks else DEFAULT_CHUNKS
+    chunk_shape: tuple[int, int] = as_chunks(chunks)
     feats_in = read_reference(reference, layers=layers, class_field=class_field, class_map=class_map,
                               width_field=width_field, height_field=height_field)
     src_name = _reference_name(reference)

@@ -39,6 +39,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sarbd.core.chunks import ChunksLike, as_chunks
 from sarbd.core.orbit import Orbit
 from sarbd.errors import InputError, NoOverlapError
 from sarbd.radarcode.coverage import _edge
@@ -229,7 +230,7 @@ def radarcode_raster(
     band: int = 1,
     classes: Mapping[Any, str] | None = None,
     name: str | None = None,
-    chunks: tuple[int, int] | None = None,
+    chunks: ChunksLike = None,
     min_valid_fraction: float = 0.5,
     threshold: float = 0.5,
     buffer: float = 10.0,
@@ -267,13 +268,13 @@ def radarcode_raster(
     """
     import rasterio
 
-    from sarbd.radarcode.api import DEFAULT_CHUNKS, _safe_name
+    from sarbd.radarcode.api import _safe_name
 
     path = Path(raster)
     if not path.exists():
         raise InputError("reference raster not found", path=path)
     target = resolve_target(grid, orbit)
-    chunk_shape: tuple[int, int] = (int(chunks[0]), int(chunks[1])) if chunks else DEFAULT_CHUNKS
+    chunk_shape: tuple[int, int] = as_chunks(chunks)
     h_ref = float(dem) if isinstance(dem, int | float) else 0.0
     fp = target.footprint(height=h_ref)
     terrain = heights_from(dem, target, (fp.bounds[0] - 0.05, fp.bounds[1] - 0.05,

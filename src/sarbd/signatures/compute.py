@@ -11,6 +11,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from sarbd.core.chunks import ChunksLike
 from sarbd.errors import ConfigError, InputError
 from sarbd.signatures.inputs import StackInputs, elementwise
 from sarbd.signatures.kernels import finite_or_nan
@@ -111,7 +112,7 @@ def compute(
     floor: float = 1e-5,
     ps_threshold: float = 0.25,
     zero_is_nodata: bool = False,
-    chunks: dict[str, int] | None = None,
+    chunks: ChunksLike = None,
 ) -> xr.Dataset:
     """Compute SAR signatures of a coregistered stack (lazy, Dask-backed).
 
@@ -146,7 +147,8 @@ def compute(
     zero_is_nodata
         Treat SLC samples exactly 0 + 0j as no data (for zero-filled stacks).
     chunks
-        Dask chunks for the stack's variables, e.g. ``{"time": -1, "line": 256, "pixel": 4096}``;
+        Dask chunks for the stack's variables: ``(lines, pixels)`` (a :class:`sarbd.core.chunks.Chunks`,
+        all dates per chunk) or e.g. ``{"time": -1, "line": 256, "pixel": 4096}``;
         default :func:`sarbd.signatures.inputs.default_chunks` (all dates per chunk,
         about 4 million samples). Results do not depend on the chunking.
 

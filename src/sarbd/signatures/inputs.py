@@ -41,6 +41,7 @@ import xarray as xr
 from dask.array.overlap import ensure_minimum_chunksize
 from dask.base import tokenize
 
+from sarbd.core.chunks import ChunksLike, default_stack_chunks, stack_chunks
 from sarbd.errors import ConfigError, InputError
 from sarbd.filters import boxcar, goldstein
 from sarbd.filters._chunked import apply_spatial, as_window
@@ -53,17 +54,9 @@ BACKSCATTER_KINDS = ("sigma0", "beta0", "gamma0")
 POL_ORDER = ("hh", "hv", "vh", "vv", "rh", "rv")  # rh, rv: compact-pol CTLR channels
 QUAD_POLS = ("hh", "hv", "vh", "vv")
 COMPACT_POLS = ("rh", "rv")
-#: Default Dask chunks: all dates in one chunk (temporal statistics need no rechunk),
-#: at most 4096 pixels, and as many lines as keep a chunk near CHUNK_ELEMENTS samples.
-DEFAULT_CHUNKS = {"time": -1, "line": 256, "pixel": 4096}
-CHUNK_ELEMENTS = 4_000_000
-
-
-def default_chunks(n_time: int, n_pixel: int) -> dict[str, int]:
-    """Chunks for a stack: all dates, <= 4096 pixels, lines for ~CHUNK_ELEMENTS samples."""
-    pixel = min(DEFAULT_CHUNKS["pixel"], n_pixel)
-    lines = CHUNK_ELEMENTS // max(n_time * pixel, 1)
-    return {"time": -1, "line": int(min(max(lines // 16 * 16, 32), 1024)), "pixel": pixel}
+#: Default Dask chunks of a stack: one home, :mod:`sarbd.core.chunks`.
+DEFAULT_CHUNKS = {"time": -1, "line": 256, "pixel": 4096}  # the upper bounds of default_chunks
+default_chunks = default_stack_chunks
 _CO_CROSS = (("vv", "vh"), ("hh", "hv"))
 
 
@@ -136,7 +129,8 @@ class StackInputs:
     zero_is_nodata
         Treat SLC samples exactly 0 + 0j as no data (NaN).
     chunks
-        Dask chunks applied to the stack's variables (default: :func:`default_chunks`).
+        Dask chunks applied to the stack's variables, any form of :func:`sarbd.core.chunks.stack_chunks`
+        (default: :func:`default_chunks`).
     """
 
     def __init__(
@@ -154,7 +148,7 @@ class StackInputs:
         phase_filter_kwargs: dict[str, Any] | None = None,
         ps_threshold: float = 0.25,
         zero_is_nodata: bool = False,
-        chunks: dict[str, int] | None = None,
+        chunks: ChunksLike = None,
     ) -> None:
         for dim in ("time", "line", "pixel"):
             if dim not in stack.dims:
@@ -179,7 +173,7 @@ class StackInputs:
         if phase_filter not in (None, "goldstein"):
             raise ConfigError(f"unknown phase filter {phase_filter!r}", hint="use 'goldstein' or none")
         self.ds = stack
-        self.chunks = dict(chunks) if chunks else None
+        self.chunks = stack_chunks(chunks, stack.sizes["time"], stack.sizes["pixel"])
         self.pols = self._detect_pols()
         if not self.pols:
             raise InputError(
@@ -279,9 +273,7 @@ class StackInputs:
         if key not in self._cache:
             arr = self.ds[name]
             chunks = self.chunks
-            if chunks is None:
-                chunks = default_chunks(self.ds.sizes["time"], self.ds.sizes["pixel"])
-            if chunks is not None:
+            if chunks:
                 arr = arr.chunk({d: chunks[d] for d in arr.dims if d in chunks})
             self._cache[key] = arr.data if isinstance(arr.data, da.Array) else da.asarray(arr.data)
         return self._cache[key]
