@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from sarbd.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from sarbd.pipeline.config import BuildConfig
+    from sarbd.pipeline.config import BuildConfig, ReferenceLayer
 
-__all__ = ["RASTER_SUFFIXES", "check_chip_sizes", "check_inputs", "check_raster", "is_raster", "read_vector",
-           "vector_layers"]
+__all__ = ["RASTER_SUFFIXES", "check_chip_sizes", "check_inputs", "check_raster", "is_raster", "raster_classes",
+           "read_reference_layers", "read_vector", "vector_layers"]
 
 #: File name endings read as rasters (everything else goes to OGR as vectors).
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".nc")
@@ -163,3 +163,73 @@ def check_chip_sizes(config: BuildConfig, shape: tuple[int, int]) -> None:
             f"chips.sizes {', '.join(map(str, too_big))} px is larger than the scene "
             f"({shape[0]} x {shape[1]} pixels after the AOI)",
             hint=f"use chip sizes of at most {min(shape)} px, or a larger AOI")
+
+
+def read_reference_layers(layers: list[ReferenceLayer]) -> Any:
+    """All vector reference layers as one GeoDataFrame (EPSG:4326) with a ``sarbd_class``
+    column, and ``sarbd_width``/``sarbd_height`` (m) where the layers name such fields.
+
+    The class of a feature is the layer's ``class_name``, else its ``class_field``, else
+    the name of the layer it is in, renamed by ``class_map``.
+
+    Raises
+    ------
+    InputError
+        A file is missing, a layer has no CRS or lacks ``class_field``, or no layer holds a feature.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    frames = []
+    for layer in layers:
+        if not Path(layer.path).exists():
+            raise InputError("reference file not found", path=layer.path)
+        names = [layer.layer] if layer.layer else vector_layers(layer.path)
+        for name in names:
+            gdf = read_vector(layer.path, name)
+            if gdf.crs is None:
+                raise InputError(f"layer {name!r} has no CRS", path=layer.path,
+                                 hint="assign one, e.g. with ogr2ogr -a_srs EPSG:xxxx")
+            if len(gdf) == 0:
+                continue
+            if layer.class_name:
+                cls = pd.Series(layer.class_name, index=gdf.index)
+            elif layer.class_field:
+                if layer.class_field not in gdf.columns:
+                    raise InputError(f"layer {name!r} has no field {layer.class_field!r} "
+                                     f"(fields: {', '.join(map(str, gdf.columns))})", path=layer.path)
+                cls = gdf[layer.class_field].astype(str)
+            else:
+                cls = pd.Series(name, index=gdf.index)
+            if layer.class_map:
+                cls = cls.map(lambda v, m=layer.class_map: m.get(v, v))
+            out = gpd.GeoDataFrame({"sarbd_class": cls.values}, geometry=gdf.geometry.values, crs=gdf.crs)
+            for src, dst in ((layer.width_field, "sarbd_width"), (layer.height_field, "sarbd_height")):
+                if src and src in gdf.columns:
+                    out[dst] = gdf[src].astype(float).values
+            frames.append(out.to_crs("EPSG:4326"))
+    if not frames:
+        raise InputError("the reference layers contain no features", path=layers[0].path if layers else None)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+
+
+def raster_classes(layer: ReferenceLayer) -> dict[float, str]:
+    """``{raster value: class}`` of a categorical reference raster, from its ``class_map``.
+
+    Raises
+    ------
+    InputError
+        The raster is missing.
+    ConfigError
+        No ``class_map``, or a key that is not a number.
+    """
+    if not Path(layer.path).exists():
+        raise InputError("reference raster not found", path=layer.path)
+    if layer.class_map:
+        try:
+            return {float(value): name for value, name in layer.class_map.items()}
+        except ValueError:
+            raise ConfigError("a raster layer's class_map keys must be raster values (numbers)",
+                              hint="e.g. class_map: {'10': vegetation, '80': water}") from None
+    raise ConfigError(f"raster reference layer {layer.path} needs a class_map of raster values to classes",
+                      hint="e.g. class_map: {'10': vegetation, '80': water} for ESA WorldCover")
