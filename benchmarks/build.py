@@ -117,8 +117,7 @@ def main() -> None:
     from sarbd.simulate.config import SIZES
 
     def open_scene(s: Path) -> SimulatedScene:
-        return SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
-                              s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
+        return SimulatedScene.open(s)
 
     preset = SIZES[args.size]
     with tempfile.TemporaryDirectory() as tmp:

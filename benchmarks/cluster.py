@@ -51,9 +51,7 @@ def main() -> None:
         if args.scene is None:
             scene = simulate_scene(root / "scene", size=args.size, dates=7, seed=0)
         else:
-            s = args.scene
-            scene = SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
-                                   s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
+            scene = SimulatedScene.open(args.scene)
         if args.compare is None:
             local = root / "local.yaml"
             local.write_text(yaml.safe_dump(demo_config(scene, root / "local", size=args.size, seed=0),

@@ -7,6 +7,18 @@ from pathlib import Path
 import typer
 
 from sarbd.cli.app import app
+from sarbd.cli.product_options import (
+    DemInterpolation,
+    Frequency,
+    HeightAboveGeoid,
+    Measurement,
+    Offset,
+    Orbit,
+    Swath,
+    VerticalDatum,
+    integer_pair,
+    product_options,
+)
 
 
 @app.command()
@@ -14,17 +26,14 @@ def geocode(
     product: Path = typer.Argument(..., help="SAFE zip/folder, annotation XML, or NISAR RSLC HDF5 file."),
     out: Path = typer.Option(..., "--out", "-o", help="Output netCDF file (.nc)."),
     dem: Path = typer.Option(None, "--dem", help="DEM GeoTIFF (any CRS); default: no DEM (see below)."),
-    vertical_datum: str = typer.Option(
-        "auto", "--vertical-datum", help="DEM heights: auto, egm96, egm2008 or ellipsoid."),
-    dem_interpolation: str = typer.Option(
-        "bilinear", "--dem-interpolation", help="bilinear, or biquintic (as isce3)."),
-    height_above_geoid: float = typer.Option(
-        None, "--height-above-geoid", help="Without a DEM: a constant height above EGM96 (m)."),
-    swath: str = typer.Option(None, "--swath", help="Sentinel-1 swath (IW1, IW2, ...) when there are several."),
-    measurement: Path = typer.Option(None, "--measurement", help="Measurement TIFF of a bare annotation XML."),
-    offset: str = typer.Option(None, "--offset", help="Crop offset FIRST_LINE,FIRST_PIXEL (0-based)."),
-    orbit: Path = typer.Option(None, "--orbit", help="Orbit file (.EOF) or a folder of them."),
-    frequency: str = typer.Option(None, "--frequency", help="NISAR frequency A or B."),
+    vertical_datum: VerticalDatum = "auto",
+    dem_interpolation: DemInterpolation = "bilinear",
+    height_above_geoid: HeightAboveGeoid = None,
+    swath: Swath = None,
+    measurement: Measurement = None,
+    offset: Offset = None,
+    orbit: Orbit = None,
+    frequency: Frequency = None,
     coarse: str = typer.Option(
         None, "--coarse", help="Solve every DL,DP lines/pixels and interpolate (error-checked)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to standard output."),
@@ -43,21 +52,11 @@ def geocode(
 
     import numpy as np
 
-    from sarbd.errors import InputError
     from sarbd.geometry.geocode import geocode_scene, write_geometry_netcdf
     from sarbd.products import open_product
 
-    def pair(text: str, what: str) -> tuple[int, int]:
-        try:
-            a, b = (int(x) for x in text.split(","))
-        except ValueError:
-            raise InputError(f"{what} must be two integers A,B, got {text!r}") from None
-        return a, b
-
-    off = pair(offset, "--offset") if offset is not None else None
-    step = pair(coarse, "--coarse") if coarse is not None else None
-    scene = open_product(product, swath=swath, measurement=measurement, offset=off, orbit=orbit,
-                         frequency=frequency)
+    step = integer_pair(coarse, "--coarse")
+    scene = open_product(product, **product_options(swath, measurement, offset, orbit, frequency))
     ds = geocode_scene(scene, dem=dem, vertical_datum=vertical_datum, dem_interpolation=dem_interpolation,
                        height_above_geoid=height_above_geoid, coarse_step=step)
     path = write_geometry_netcdf(ds, out)

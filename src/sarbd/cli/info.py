@@ -7,16 +7,17 @@ from pathlib import Path
 import typer
 
 from sarbd.cli.app import app
+from sarbd.cli.product_options import Frequency, Measurement, Offset, Orbit, Swath, product_options
 
 
 @app.command()
 def info(
     product: Path = typer.Argument(..., help="SAFE zip/folder, annotation XML, or NISAR RSLC HDF5 file."),
-    swath: str = typer.Option(None, "--swath", help="Sentinel-1 swath (IW1, IW2, ...) when there are several."),
-    measurement: Path = typer.Option(None, "--measurement", help="Measurement TIFF of a bare annotation XML."),
-    offset: str = typer.Option(None, "--offset", help="Crop offset FIRST_LINE,FIRST_PIXEL (0-based)."),
-    orbit: Path = typer.Option(None, "--orbit", help="Orbit file (.EOF) or a folder of them."),
-    frequency: str = typer.Option(None, "--frequency", help="NISAR frequency A or B."),
+    swath: Swath = None,
+    measurement: Measurement = None,
+    offset: Offset = None,
+    orbit: Orbit = None,
+    frequency: Frequency = None,
     as_json: bool = typer.Option(False, "--json", help="Print JSON to standard output."),
 ) -> None:
     """Show a SAR product's metadata (mission, orbit, times, grid, geometry) and global attributes.
@@ -25,19 +26,10 @@ def info(
     """
     import json
 
-    from sarbd.errors import InputError
     from sarbd.products import open_product
     from sarbd.products.metadata import global_attributes
 
-    off = None
-    if offset is not None:
-        try:
-            a, b = (int(x) for x in offset.split(","))
-        except ValueError:
-            raise InputError(f"--offset must be FIRST_LINE,FIRST_PIXEL, got {offset!r}") from None
-        off = (a, b)
-    scene = open_product(product, swath=swath, measurement=measurement, offset=off, orbit=orbit,
-                         frequency=frequency)
+    scene = open_product(product, **product_options(swath, measurement, offset, orbit, frequency))
     meta = dict(scene.metadata)
     attrs = global_attributes(scene)
     if as_json:

@@ -8,6 +8,17 @@ from pathlib import Path
 import typer
 
 from sarbd.cli.app import app
+from sarbd.cli.product_options import (
+    DemInterpolation,
+    Frequency,
+    HeightAboveGeoid,
+    Measurement,
+    Offset,
+    Orbit,
+    Swath,
+    VerticalDatum,
+    product_options,
+)
 from sarbd.errors import InputError
 
 _RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".jp2", ".asc"}
@@ -46,17 +57,14 @@ def radarcode(
     threshold: float = typer.Option(0.5, "--threshold", help="Minimum fraction for a hard label."),
     priority: str | None = typer.Option(None, "--priority", help="Comma-separated class order; earlier classes win where classes overlap."),
     kind: str = typer.Option("auto", "--kind", help="Rasters: auto, categorical or continuous."),
-    vertical_datum: str = typer.Option(
-        "auto", "--vertical-datum", help="DEM heights: auto, egm96, egm2008 or ellipsoid."),
-    dem_interpolation: str = typer.Option(
-        "bilinear", "--dem-interpolation", help="bilinear, or biquintic (as isce3)."),
-    height_above_geoid: float = typer.Option(
-        None, "--height-above-geoid", help="Without a DEM: a constant terrain height above EGM96 (m)."),
-    swath: str = typer.Option(None, "--swath", help="Product grid: Sentinel-1 swath (IW1, IW2, ...)."),
-    measurement: Path = typer.Option(None, "--measurement", help="Product grid: measurement TIFF of an annotation XML."),
-    offset: str = typer.Option(None, "--offset", help="Product grid: crop offset FIRST_LINE,FIRST_PIXEL (0-based)."),
-    orbit: Path = typer.Option(None, "--orbit", help="Product grid: orbit file (.EOF) or a folder of them."),
-    frequency: str = typer.Option(None, "--frequency", help="Product grid: NISAR frequency A or B."),
+    vertical_datum: VerticalDatum = "auto",
+    dem_interpolation: DemInterpolation = "bilinear",
+    height_above_geoid: HeightAboveGeoid = None,
+    swath: Swath = None,
+    measurement: Measurement = None,
+    offset: Offset = None,
+    orbit: Orbit = None,
+    frequency: Frequency = None,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Radarcode reference geodata onto the radar grid of a stack: exact per-class fractions.
@@ -145,25 +153,18 @@ def _is_dataset(path: Path) -> bool:
 def _grid(path: Path, *, swath: str | None, measurement: Path | None, offset: str | None, orbit: Path | None,
           frequency: str | None) -> object:
     """The ``grid`` of :func:`sarbd.radarcode`: a dataset path as it is, or a product opened as a Scene."""
-    product_options = {"--swath": swath, "--measurement": measurement, "--offset": offset, "--orbit": orbit,
-                       "--frequency": frequency}
+    given_options = {"--swath": swath, "--measurement": measurement, "--offset": offset, "--orbit": orbit,
+                     "--frequency": frequency}
     if not path.exists():
         raise InputError("radar grid file not found", path=path)
     if _is_dataset(path):
-        given = [k for k, v in product_options.items() if v is not None]
+        given = [k for k, v in given_options.items() if v is not None]
         if given:
             raise InputError(f"{', '.join(given)} apply to a product grid, not to a stack or dataset", path=path)
         return path
     from sarbd.products import open_product
 
-    off = None
-    if offset is not None:
-        try:
-            a, b = (int(x) for x in offset.split(","))
-        except ValueError:
-            raise InputError(f"--offset must be two integers A,B, got {offset!r}") from None
-        off = (a, b)
-    return open_product(path, swath=swath, measurement=measurement, offset=off, orbit=orbit, frequency=frequency)
+    return open_product(path, **product_options(swath, measurement, offset, orbit, frequency))
 
 
 def _open_dem(path: Path, grid: object, vertical_datum: str, interpolation: str) -> object:

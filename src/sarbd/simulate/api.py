@@ -50,7 +50,7 @@ class SimulatedScene:
         Truth rasters (``truth.zarr``, ``class_map.tif``, ``class_map_radar.tif``)
         and JSON records (``scene.json``, ``corruption_log.json``).
     config
-        The configuration used.
+        The configuration used (``None`` for a scene opened with :meth:`open`).
     """
 
     root: Path
@@ -59,7 +59,28 @@ class SimulatedScene:
     reference_gpkg: Path
     truth_gpkg: Path
     truth_dir: Path
-    config: SimulationConfig = field(repr=False)
+    config: SimulationConfig | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, root: str | Path) -> SimulatedScene:
+        """The paths of a scene :func:`simulate_scene` wrote earlier into ``root`` (no configuration).
+
+        Raises
+        ------
+        InputError
+            ``root`` holds no SAFE folder, or lacks the DEM, the vectors or the truth folder.
+        """
+        from sarbd.errors import InputError
+
+        r = Path(root)
+        scene = cls(r, tuple(sorted(r.glob("*.SAFE"))), r / "dem.tif", r / "reference.gpkg",
+                    r / "truth.gpkg", r / "truth")
+        missing = [p.name for p in (scene.dem, scene.reference_gpkg, scene.truth_gpkg, scene.truth_dir)
+                   if not p.exists()] + ([] if scene.safe else ["*.SAFE"])
+        if missing:
+            raise InputError(f"not a simulated scene folder (missing {', '.join(missing)})", path=r,
+                             hint="give the folder `sarbd simulate` wrote")
+        return scene
 
 
 def _geoid() -> Any:
