@@ -11,6 +11,8 @@ import sarbd
 from sarbd.core.capabilities import (
     AcquisitionMode,
     AzimuthRampProvider,
+    CalibrationProvider,
+    ProcessedRangeBand,
     TopsBurstTiming,
     is_tops_product,
 )
@@ -33,6 +35,7 @@ def test_nisar_rslc_is_explicitly_stripmap_without_a_ramp(shared_data, caplog) -
     assert not isinstance(p, TopsBurstTiming)
     assert not isinstance(p, AzimuthRampProvider)
     assert not is_tops_swath(scene)
+    assert isinstance(p, ProcessedRangeBand) and p.processed_range_bandwidth > 0  # the common-band filter's input
     with caplog.at_level(logging.DEBUG, logger="sarbd.coregistration.ramps"):
         assert azimuth_ramp(scene) is None
     assert "NisarProduct, not TOPS) annotates no azimuth ramp" in caplog.text
@@ -48,6 +51,8 @@ def test_sentinel1_tops_provides_timing_and_ramp(shared_data) -> None:
     p = scene.product
     assert isinstance(p, AcquisitionMode) and p.is_tops is True
     assert isinstance(p, TopsBurstTiming) and isinstance(p, AzimuthRampProvider)
+    assert isinstance(p, CalibrationProvider)  # (empty here: the crop comes without its calibration XML)
+    assert not isinstance(p, ProcessedRangeBand)
     assert not is_tops_swath(scene)  # a crop in TIFF lines, not a debursted swath
     ramp = azimuth_ramp(scene)
     assert ramp is not None and ramp.steering_rate != 0.0  # TOPS: the antenna steering term

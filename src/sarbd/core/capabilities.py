@@ -13,6 +13,10 @@ UAVSAR, Radarsat-2, Envisat/ERS are stripmap: ``False``).
   Radarsat-2, Envisat) are resampled without a ramp.
 - :class:`TopsBurstTiming`: the bursts of a TOPS swath and how a debursted swath's
   lines map onto them (Sentinel-1 IW/EW).
+- :class:`CalibrationProvider`: radiometric calibration LUTs per polarisation
+  (Sentinel-1, Radarsat-2, Envisat).
+- :class:`ProcessedRangeBand`: the processed range band (NISAR/UAVSAR RSLC), for the
+  common-band filter of coregistration.
 
 The ramp itself is :class:`sarbd.coregistration.tops.AzimuthRamp`
 (ESA COPE-GSEG-EOPG-TN-14-0025; Miranda 2017).
@@ -20,7 +24,7 @@ The ramp itself is :class:`sarbd.coregistration.tops.AzimuthRamp`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -30,9 +34,11 @@ __all__ = [
     "AcquisitionMode",
     "AzimuthRampProvider",
     "BurstTiming",
+    "CalibrationProvider",
     "DeburstMap",
     "DopplerPolynomial",
     "FmRatePolynomial",
+    "ProcessedRangeBand",
     "TopsBurstTiming",
     "is_tops_product",
 ]
@@ -143,6 +149,24 @@ class TopsBurstTiming(Protocol):
     def crop_burst(self) -> int | None: ...
     @property
     def deburst(self) -> DeburstMap | None: ...
+
+
+@runtime_checkable
+class CalibrationProvider(Protocol):
+    """A product with calibration LUTs: polarisation -> LUT (``sarbd.products.calibration``)."""
+
+    @property
+    def calibration(self) -> Mapping[str, object]: ...
+
+
+@runtime_checkable
+class ProcessedRangeBand(Protocol):
+    """A product stating its processed range band: centre frequency and bandwidth, Hz."""
+
+    @property
+    def processed_center_frequency(self) -> float: ...
+    @property
+    def processed_range_bandwidth(self) -> float: ...
 
 
 def is_tops_product(product: object) -> bool:

@@ -20,6 +20,7 @@ import dask.array as da
 import numpy as np
 from numpy.typing import NDArray
 
+from sarbd.core.capabilities import ProcessedRangeBand
 from sarbd.core.scene import Scene
 from sarbd.coregistration.fields import DateOffsets
 from sarbd.coregistration.geometric import geometric_offsets
@@ -55,8 +56,10 @@ class DateResult:
 def _band(scene: Scene) -> tuple[float, float] | None:
     """``(centre frequency, range bandwidth)`` in Hz, when the product states them."""
     p = scene.product
-    fc = getattr(p, "processed_center_frequency", None)
-    bw = getattr(p, "processed_range_bandwidth", None)
+    fc: float | None = None
+    bw: float | None = None
+    if isinstance(p, ProcessedRangeBand):
+        fc, bw = p.processed_center_frequency, p.processed_range_bandwidth
     if fc is None or bw is None:
         fc = scene.metadata.get("radar_frequency")
         bw = getattr(p, "range_bandwidth", None) or scene.metadata.get("range_bandwidth")

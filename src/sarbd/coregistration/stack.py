@@ -32,6 +32,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from sarbd.core.capabilities import CalibrationProvider
 from sarbd.core.scene import Scene
 from sarbd.core.serialization import orbit_to_dataset
 from sarbd.coregistration.date import (
@@ -343,7 +344,7 @@ def _shifted_factor(field_: xr.DataArray, sec: Scene, offsets: DateOffsets, ref:
 
 def _add_radiometry(data_vars: dict[str, Any], ref: Scene, results: list[DateResult], pol: str, chunks: Any) -> None:
     """``cal_{sigma0,beta0,gamma0}_<pol>`` and ``noise_<pol>`` when the products carry LUTs."""
-    if not hasattr(ref.product, "calibration") or pol not in getattr(ref.product, "calibration", {}):
+    if not isinstance(ref.product, CalibrationProvider) or pol not in ref.product.calibration:
         return
     from sarbd.products.calibration import calibration_factor, noise_power
 
