@@ -44,6 +44,7 @@ from sarbd.coregistration.tops import AzimuthRamp, burst_doppler_difference
 from sarbd.coregistration.warp import resample_image, warp_block
 from sarbd.errors import NoOverlapError
 from sarbd.insar.coherence import coherence as coherence_fn
+from sarbd.insar.interferogram import interferogram
 from sarbd.utils.log import get_logger
 
 __all__ = ["BurstOffsets", "Segment", "burst_boundary_phase_jumps", "coregister_tops"]
@@ -255,8 +256,8 @@ def _overlap_ifgs(ref: Scene, segments: list[Segment], pol: str, kernel: Interpo
         # secondary: each burst resampled onto the overlap lines with its own model
         sec1 = _warp_rows(s1, pol, u1 - s1.burst_row0, pixels, kernel, h, reramp_with)
         sec2 = _warp_rows(s2, pol, u2 - s2.burst_row0, pixels, kernel, h, reramp_with)
-        i1 = m1 * np.conj(sec1)
-        i2 = m2 * np.conj(sec2)
+        i1 = interferogram(m1, sec1)
+        i2 = interferogram(m2, sec2)
         lines_1 = u1[:, None] + 0 * pixels[None, :]
         lines_2 = u2[:, None] + 0 * pixels[None, :]
         dfdc = burst_doppler_difference(s1.ref_ramp, s2.ref_ramp, lines_1 + b1.line_offset - rb1.radar_grid.first_line,

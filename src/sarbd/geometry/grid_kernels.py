@@ -106,10 +106,12 @@ def _angles(pos, vel, nadir, tx, ty, tz, lat, lon, h, have_dem, dem, x0, y0, dx,
 
 
 @numba.njit(cache=True, nogil=True)
-def _rdr2geo_line(t, ranges, otime, opos, ovel, wavelength, doppler, look_sign, heights_row,  # type: ignore[no-untyped-def]
-                  have_dem, dem, x0, y0, dx, dy, method, h_start, h_lo, h_hi, max_iter, tol,
-                  dem_max_iter, dem_tol, out, i):
+def _rdr2geo_line(t, ranges, orbit, wavelength, doppler, look_sign, heights_row,  # type: ignore[no-untyped-def]
+                  have_dem, dem_arrays, h_start, h_lo, h_hi, max_iter, tol, dem_max_iter, dem_tol, out, i):
     """One line of :func:`rdr2geo_block` (a plain function: Numba optimises it fully)."""
+    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
+    dem, x0, y0 = dem_arrays.data, dem_arrays.x0, dem_arrays.y0
+    dx, dy, method = dem_arrays.dx, dem_arrays.dy, dem_arrays.method
     npx = ranges.shape[0]
     if not (otime[0] <= t <= otime[-1]):
         out[:, i, :] = math.nan
@@ -205,15 +207,12 @@ def rdr2geo_block(
     circle angles (so that Newton's method usually needs a single evaluation) and,
     on a DEM, from its neighbour's height. Lines run in parallel.
     """
-    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
-    dem_h, x0, y0, dx, dy, method = dem.data, dem.x0, dem.y0, dem.dx, dem.dy, dem.method
     nl = times.shape[0]
     out = np.empty((NVAR, nl, ranges.shape[0]))
     for i in numba.prange(nl):
         row = heights[0] if have_dem else heights[i]
-        _rdr2geo_line(times[i], ranges, otime, opos, ovel, wavelength, doppler, look_sign, row,
-                      have_dem, dem_h, x0, y0, dx, dy, method, h_start, h_lo, h_hi, max_iter, tol,
-                      dem_max_iter, dem_tol, out, i)
+        _rdr2geo_line(times[i], ranges, orbit, wavelength, doppler, look_sign, row, have_dem, dem, h_start,
+                      h_lo, h_hi, max_iter, tol, dem_max_iter, dem_tol, out, i)
     return out
 
 
@@ -232,9 +231,12 @@ def _ray_ellipsoid(pos, d):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _layover_line(times, r0, dr, width, p0, p1, otime, opos, ovel, look_sign, theta_lo, theta_hi,  # type: ignore[no-untyped-def]
-                  dem, x0, y0, dx, dy, method, oversample, out, i):
+def _layover_line(times, r0, dr, width, p0, p1, orbit, look_sign, theta_lo, theta_hi,  # type: ignore[no-untyped-def]
+                  dem_arrays, oversample, out, i):
     """One line of :func:`layover_shadow_block`."""
+    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
+    dem, x0, y0 = dem_arrays.data, dem_arrays.x0, dem_arrays.y0
+    dx, dy, method = dem_arrays.dx, dem_arrays.dy, dem_arrays.method
     npx = p1 - p0
     nprof = max(oversample * width, 16)
     t = times[i]
@@ -328,13 +330,11 @@ def layover_shadow_block(
     zero-Doppler plane). The profile always spans the whole line, so the result does
     not depend on how pixels are chunked.
     """
-    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
-    dem_h, x0, y0, dx, dy, method = dem.data, dem.x0, dem.y0, dem.dx, dem.dy, dem.method
     nl = times.shape[0]
     out = np.zeros((nl, p1 - p0), dtype=np.uint8)
     for i in numba.prange(nl):
-        _layover_line(times, r0, dr, width, p0, p1, otime, opos, ovel, look_sign, theta_lo, theta_hi,
-                      dem_h, x0, y0, dx, dy, method, oversample, out, i)
+        _layover_line(times, r0, dr, width, p0, p1, orbit, look_sign, theta_lo, theta_hi, dem, oversample,
+                      out, i)
     return out
 
 
