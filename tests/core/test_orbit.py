@@ -112,3 +112,31 @@ def test_bad_state_vectors_are_rejected():
         Orbit(t, np.zeros((2, 3)), np.zeros((2, 3)))
     with pytest.raises(OrbitError, match="at least 2"):
         Orbit(t[:1], np.zeros((1, 3)), np.zeros((1, 3)))
+
+
+def test_one_hermite_implementation_for_tables_and_single_states(orbit_and_truth):
+    """The precomputed table (geo2rdr's per-pixel path) is the same polynomial, bit for bit."""
+    from sarbd.core.orbit import eval_state, hermite_table, interpolate_state
+    from sarbd.geometry import kernels
+
+    assert kernels.eval_state is eval_state and kernels.hermite_table is hermite_table
+    orbit, _ = orbit_and_truth
+    z, coef, tc, h = hermite_table(orbit.time, orbit.positions, orbit.velocities)
+    t = np.linspace(orbit.time[0], orbit.time[-1], 201)
+    a, b = np.empty((3, 3)), np.empty((3, 3))
+    for tk in t:
+        interpolate_state(orbit.time, orbit.positions, orbit.velocities, tk, a)
+        eval_state(orbit.time, z, coef, tc, h, tk, b)
+        np.testing.assert_array_equal(a, b)
+    # and the vectorised API is the same kernel
+    pos, vel, acc = orbit.interpolate(t[100:101])
+    interpolate_state(orbit.time, orbit.positions, orbit.velocities, t[100], a)
+    np.testing.assert_array_equal(np.stack([pos[0], vel[0], acc[0]]), a)
+
+
+def test_orbit_arrays_bundle_the_state_vectors(orbit_and_truth):
+    orbit, _ = orbit_and_truth
+    arr = orbit.arrays
+    assert arr.time is orbit.time and arr.position is orbit.positions and arr.velocity is orbit.velocities
+    later = orbit.with_epoch(orbit.reference_epoch + np.timedelta64(5, "s")).arrays
+    np.testing.assert_allclose(later.time, orbit.time - 5.0)

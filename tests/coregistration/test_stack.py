@@ -48,6 +48,33 @@ def test_offsets_match_exact_geometry(pair, stack) -> None:
     assert np.std(dp_true) > 1e-3  # topography really moves the range offsets
 
 
+def test_stack_baselines_are_the_geometry_baselines(pair, stack) -> None:
+    """The stored values, not only their presence: ``sarbd.geometry.baselines`` at the scene
+    centre (height 0), and the analytic first-order parallel baseline ``R1 - R2``."""
+    from sarbd.geometry import baselines
+
+    ref, sec, _, _, _ = pair
+    perp, par = baselines(ref.radar_grid, ref.orbit, sec.orbit, height=0.0)
+    np.testing.assert_allclose(stack["perpendicular_baseline"].values, [0.0, perp], rtol=1e-6, atol=0)
+    np.testing.assert_allclose(stack["parallel_baseline"].values, [0.0, par], rtol=1e-6, atol=0)
+    # the secondary flies 120 m higher (and slightly aside): Hanssen's B_par = R1 - R2 < 0
+    g = ref.radar_grid
+    t1 = g.line_to_azimuth_time((g.length - 1) / 2)
+    r1 = g.mid_range
+    lat, lon, h = rdr2geo(t1, r1, ref.orbit, height=0.0)
+    t2, r2, ok = geo2rdr(lat, lon, h, sec.orbit)
+    assert ok
+    bvec = sec.orbit.position(t2) - ref.orbit.position(t1)
+    b = np.linalg.norm(bvec)
+    assert 100.0 < b < 200.0
+    np.testing.assert_allclose(float(stack["parallel_baseline"][1]), r1 - r2, atol=b**2 / r1)
+    assert float(stack["parallel_baseline"][1]) < 0
+    # with the along-track component they make up the whole baseline (l, n, v orthonormal)
+    v = ref.orbit.velocity(t1)
+    along = float(np.dot(bvec, v / np.linalg.norm(v)))
+    np.testing.assert_allclose(np.sqrt(perp**2 + par**2 + along**2), b, rtol=1e-6)
+
+
 def test_flattened_phase_is_the_residual_phase(pair, stack) -> None:
     _, _, _, res_phase, _ = pair
     ll, pp = np.meshgrid(np.arange(SHAPE[0], dtype=float), np.arange(SHAPE[1], dtype=float), indexing="ij")

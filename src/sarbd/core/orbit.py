@@ -21,6 +21,7 @@ naming we follow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -28,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from sarbd.errors import OrbitError
 
-__all__ = ["Orbit", "interpolate_state"]
+__all__ = ["Orbit", "OrbitArrays", "eval_state", "hermite_evaluate", "hermite_table", "hermite_window", "interpolate_state"]
 
 #: Number of state vectors used around each interpolation time.
 HERMITE_NODES = 4
@@ -46,6 +47,90 @@ def _window_start(times: NDArray[np.float64], t: float) -> int:
     if start > n - m:
         start = n - m
     return start
+
+
+@numba.njit(cache=True, nogil=True)
+def hermite_window(
+    times: NDArray[np.float64],
+    positions: NDArray[np.float64],
+    velocities: NDArray[np.float64],
+    start: int,
+    z: NDArray[np.float64],
+    coef: NDArray[np.float64],
+) -> tuple[float, float]:
+    """Newton-form coefficients of the Hermite polynomial on the window of state vectors at ``start``.
+
+    The one implementation of the orbit's interpolating polynomial (Burden & Faires
+    2011, sec. 3.4: divided differences on doubled nodes, the first-order differences on
+    a repeated node being the velocity). Times are normalised, ``s = (t - tc) / h``, to
+    keep the table well conditioned.
+
+    Parameters
+    ----------
+    times, positions, velocities
+        State vectors: s since the epoch (increasing), ``(N, 3)`` m and m/s.
+    start
+        First state vector of the window (:func:`_window_start`).
+    z
+        ``(2 m,)`` receives the doubled normalised nodes (``m = min(4, N)``).
+    coef
+        ``(3, 2 m)`` receives the Newton coefficients of x, y, z.
+
+    Returns
+    -------
+    tc, h
+        Centre time (s) and time scale (s) of the normalisation.
+    """
+    m = min(HERMITE_NODES, times.shape[0])
+    nz = 2 * m
+    tc = times[start + (m - 1) // 2]
+    h = (times[start + m - 1] - times[start]) / max(m - 1, 1)
+    for i in range(m):
+        z[2 * i] = (times[start + i] - tc) / h
+        z[2 * i + 1] = z[2 * i]
+    q = np.empty(nz)
+    d = np.empty(nz)
+    for comp in range(3):
+        # Divided-difference table, built in place column by column.
+        for i in range(m):
+            q[2 * i] = positions[start + i, comp]
+            q[2 * i + 1] = positions[start + i, comp]
+        coef[comp, 0] = q[0]
+        # First-order differences: derivative on repeated nodes (scaled by h).
+        for i in range(nz - 1):
+            if i % 2 == 0:
+                d[i] = velocities[start + i // 2, comp] * h
+            else:
+                d[i] = (q[i + 1] - q[i]) / (z[i + 1] - z[i])
+        coef[comp, 1] = d[0]
+        for order in range(2, nz):
+            for i in range(nz - order):
+                d[i] = (d[i + 1] - d[i]) / (z[i + order] - z[i])
+            coef[comp, order] = d[0]
+    return tc, h
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def hermite_evaluate(z: NDArray[np.float64], coef: NDArray[np.float64], s: float, h: float,
+                     out: NDArray[np.float64]) -> None:
+    """Horner evaluation of :func:`hermite_window`'s polynomial, first and second derivative.
+
+    ``s = (t - tc) / h``; ``out (3, 3)`` receives position (m), velocity (m/s) and
+    acceleration (m/s^2) as rows.
+    """
+    nz = z.shape[0]
+    for comp in range(3):
+        p = coef[comp, nz - 1]
+        dp = 0.0
+        ddp = 0.0
+        for k in range(nz - 2, -1, -1):
+            x = s - z[k]
+            ddp = ddp * x + 2.0 * dp
+            dp = dp * x + p
+            p = p * x + coef[comp, k]
+        out[0, comp] = p
+        out[1, comp] = dp / h
+        out[2, comp] = ddp / (h * h)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -72,48 +157,44 @@ def interpolate_state(
         acceleration (m/s^2) as rows.
     """
     start = _window_start(times, t)
-    m = min(HERMITE_NODES, times.shape[0])
-    nz = 2 * m
-    # Normalised time s = (t - tc) / h keeps the divided differences well conditioned.
-    tc = times[start + (m - 1) // 2]
-    h = (times[start + m - 1] - times[start]) / max(m - 1, 1)
+    nz = 2 * min(HERMITE_NODES, times.shape[0])
     z = np.empty(nz)
-    for i in range(m):
-        z[2 * i] = (times[start + i] - tc) / h
-        z[2 * i + 1] = z[2 * i]
-    s = (t - tc) / h
-    q = np.empty(nz)
-    for comp in range(3):
-        # Divided-difference table, built in place column by column.
-        for i in range(m):
-            q[2 * i] = positions[start + i, comp]
-            q[2 * i + 1] = positions[start + i, comp]
-        coef = np.empty(nz)
-        coef[0] = q[0]
-        # First-order differences: derivative on repeated nodes (scaled by h).
-        d = np.empty(nz)
-        for i in range(nz - 1):
-            if i % 2 == 0:
-                d[i] = velocities[start + i // 2, comp] * h
-            else:
-                d[i] = (q[i + 1] - q[i]) / (z[i + 1] - z[i])
-        coef[1] = d[0]
-        for order in range(2, nz):
-            for i in range(nz - order):
-                d[i] = (d[i + 1] - d[i]) / (z[i + order] - z[i])
-            coef[order] = d[0]
-        # Horner evaluation of p, p', p'' in Newton form.
-        p = coef[nz - 1]
-        dp = 0.0
-        ddp = 0.0
-        for k in range(nz - 2, -1, -1):
-            x = s - z[k]
-            ddp = ddp * x + 2.0 * dp
-            dp = dp * x + p
-            p = p * x + coef[k]
-        out[0, comp] = p
-        out[1, comp] = dp / h
-        out[2, comp] = ddp / (h * h)
+    coef = np.empty((3, nz))
+    tc, h = hermite_window(times, positions, velocities, start, z, coef)
+    hermite_evaluate(z, coef, (t - tc) / h, h, out)
+
+
+@numba.njit(cache=True)
+def hermite_table(
+    times: NDArray[np.float64], positions: NDArray[np.float64], velocities: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`hermite_window` of every window :func:`interpolate_state` uses, computed once.
+
+    Returns ``(z (nw, 2m), coef (nw, 3, 2m), tc (nw,), h (nw,))`` for the ``nw = N - m + 1``
+    windows of ``m = min(4, N)`` state vectors, so that :func:`eval_state` only runs
+    Horner's scheme (per-pixel geo2rdr).
+    """
+    n = times.shape[0]
+    m = min(HERMITE_NODES, n)
+    nz = 2 * m
+    nw = n - m + 1
+    z = np.empty((nw, nz))
+    coef = np.empty((nw, 3, nz))
+    tcs = np.empty(nw)
+    hs = np.empty(nw)
+    for start in range(nw):
+        tcs[start], hs[start] = hermite_window(times, positions, velocities, start, z[start], coef[start])
+    return z, coef, tcs, hs
+
+
+@numba.njit(cache=True, nogil=True)
+def eval_state(times: NDArray[np.float64], z: NDArray[np.float64], coef: NDArray[np.float64],
+               tcs: NDArray[np.float64], hs: NDArray[np.float64], t: float,
+               out: NDArray[np.float64]) -> None:
+    """Position, velocity, acceleration at ``t`` from a :func:`hermite_table` (rows of ``out (3, 3)``)."""
+    start = _window_start(times, t)
+    h = hs[start]
+    hermite_evaluate(z[start], coef[start], (t - tcs[start]) / h, h, out)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -127,6 +208,16 @@ def _interpolate_many(
     for i in numba.prange(t.shape[0]):
         interpolate_state(times, positions, velocities, t[i], out[i])
     return out
+
+
+class OrbitArrays(NamedTuple):
+    """An orbit's state vectors as the Numba kernels take them (one argument; Numba types a
+    named tuple of arrays natively). ``time`` s since the orbit's epoch (increasing),
+    ``position`` ``(N, 3)`` m and ``velocity`` ``(N, 3)`` m/s, ECEF: :attr:`Orbit.arrays`."""
+
+    time: NDArray[np.float64]
+    position: NDArray[np.float64]
+    velocity: NDArray[np.float64]
 
 
 def _as_datetime64(values: ArrayLike) -> NDArray[np.datetime64]:
@@ -188,6 +279,11 @@ class Orbit:
     def time(self) -> NDArray[np.float64]:
         """State-vector times in seconds since :attr:`reference_epoch`."""
         return self._seconds  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def arrays(self) -> OrbitArrays:
+        """The state vectors for Numba kernels: :class:`OrbitArrays` (times since :attr:`reference_epoch`)."""
+        return OrbitArrays(self.time, self.positions, self.velocities)
 
     @property
     def start_time(self) -> np.datetime64:

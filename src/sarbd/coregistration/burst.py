@@ -31,14 +31,20 @@ from numpy.typing import NDArray
 
 from sarbd.core.radar_grid import RadarGrid
 from sarbd.core.scene import Scene
+from sarbd.coregistration.date import DateResult
+from sarbd.coregistration.fields import geometric_phase_array, offset_arrays
 from sarbd.coregistration.geometric import geometric_offsets
 from sarbd.coregistration.offsets import OffsetModel
+from sarbd.coregistration.ramps import azimuth_ramp
 from sarbd.coregistration.refine import esd_shift
 from sarbd.coregistration.resample import InterpolationKernel
+from sarbd.coregistration.residual import estimate_residual_shift, significant_shift
+from sarbd.coregistration.sources import scene_reader
 from sarbd.coregistration.tops import AzimuthRamp, burst_doppler_difference
 from sarbd.coregistration.warp import resample_image, warp_block
 from sarbd.errors import NoOverlapError
 from sarbd.insar.coherence import coherence as coherence_fn
+from sarbd.insar.interferogram import interferogram
 from sarbd.utils.log import get_logger
 
 __all__ = ["BurstOffsets", "Segment", "burst_boundary_phase_jumps", "coregister_tops"]
@@ -100,27 +106,22 @@ class BurstOffsets:
 
     def offset_arrays(self, h_da: da.Array) -> tuple[da.Array, da.Array]:
         """Full-resolution offsets in merged lines (secondary merged line minus reference merged line)."""
-        from sarbd.coregistration.stack import _offset_arrays
-
         lp, pp = [], []
         for s in self.segments:
             a, b = s.rows
             model = s.geometric if self.geometric_only else s.model
-            dl, dp = _offset_arrays(model, h_da[a:b].rechunk((b - a, h_da.chunks[1])))
+            dl, dp = offset_arrays(model, h_da[a:b].rechunk((b - a, h_da.chunks[1])))
             lp.append((a, dl + np.float32(s.sec_start - a)))
             pp.append((a, dp))
         return self._concat(lp, h_da, np.float32), self._concat(pp, h_da, np.float32)
 
     def phase(self, h_da: da.Array) -> da.Array:
         """Geometric phase ``-4 pi / lambda (R_ref - R_sec)`` on the merged grid."""
-        from sarbd.coregistration.stack import _phase_array
-        from sarbd.insar import geometric_phase
-
         parts = []
         for s in self.segments:
             a, b = s.rows
-            parts.append((a, _phase_array(s.geometric, s.grid, s.sec_scene.radar_grid,
-                                          h_da[a:b].rechunk((b - a, h_da.chunks[1])), geometric_phase)))
+            parts.append((a, geometric_phase_array(s.geometric, s.grid, s.sec_scene.radar_grid,
+                                                   h_da[a:b].rechunk((b - a, h_da.chunks[1])))))
         return self._concat(parts, h_da, np.float64)
 
 
@@ -130,7 +131,6 @@ def _burst_time(scene: Scene, k: int) -> float:
 
 
 def _segments(ref: Scene, sec: Scene, levels: NDArray[np.float64], offset_step: tuple[int, int]) -> list[Segment]:
-    from sarbd.coregistration.stack import azimuth_ramp
     from sarbd.geometry import geo2rdr, rdr2geo
     from sarbd.products import burst_scene
 
@@ -174,12 +174,6 @@ def _segments(ref: Scene, sec: Scene, levels: NDArray[np.float64], offset_step: 
     return segments
 
 
-def _reader(scene: Scene, pol: str):  # type: ignore[no-untyped-def]
-    from sarbd.coregistration.stack import _scene_reader
-
-    return _scene_reader(scene, pol)
-
-
 def _valid_mask_rows(ref: Scene, a: int, b: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     plan = ref.product.deburst
     g = ref.radar_grid
@@ -210,7 +204,7 @@ def _resample_segments(ref: Scene, segments: list[Segment], pol: str, kernel: In
             def reramp(lines: Any, pixels: Any, ref_ramp: AzimuthRamp = ref_ramp, row0: int = row0) -> Any:
                 return ref_ramp(lines + row0, pixels)
 
-        arr = resample_image(_reader(sb, pol), sb.shape, s.model, (b - a, g.width), chunks=(b - a, chunks[1][0]),
+        arr = resample_image(scene_reader(sb, pol), sb.shape, s.model, (b - a, g.width), chunks=(b - a, chunks[1][0]),
                              kernel=kernel, ramp=s.ramp, height=read_h, reramp=reramp)
         first, last = _valid_mask_rows(ref, a, b)
         cols = np.arange(g.width)[None, :]
@@ -256,14 +250,14 @@ def _overlap_ifgs(ref: Scene, segments: list[Segment], pol: str, kernel: Interpo
         rows = np.clip(np.round(u1 - s1.burst_row0 + s1.rows[0]).astype(int), 0, g.length - 1)
         h = height[rows].astype(np.float64)
         # reference burst samples (burst 2 interpolated at fractional lines, deramped)
-        m1 = np.asarray(_reader(rb1, pol)(slice(int(u1[0]), int(u1[-1]) + 1), slice(0, g.width)))
-        m2 = warp_block(_reader(rb2, pol), rb2.shape, OffsetModel.constant(0.0, 0.0, rb2.shape), u2, pixels, kernel,
+        m1 = np.asarray(scene_reader(rb1, pol)(slice(int(u1[0]), int(u1[-1]) + 1), slice(0, g.width)))
+        m2 = warp_block(scene_reader(rb2, pol), rb2.shape, OffsetModel.constant(0.0, 0.0, rb2.shape), u2, pixels, kernel,
                         ramp=s2.ref_ramp)
         # secondary: each burst resampled onto the overlap lines with its own model
         sec1 = _warp_rows(s1, pol, u1 - s1.burst_row0, pixels, kernel, h, reramp_with)
         sec2 = _warp_rows(s2, pol, u2 - s2.burst_row0, pixels, kernel, h, reramp_with)
-        i1 = m1 * np.conj(sec1)
-        i2 = m2 * np.conj(sec2)
+        i1 = interferogram(m1, sec1)
+        i2 = interferogram(m2, sec2)
         lines_1 = u1[:, None] + 0 * pixels[None, :]
         lines_2 = u2[:, None] + 0 * pixels[None, :]
         dfdc = burst_doppler_difference(s1.ref_ramp, s2.ref_ramp, lines_1 + b1.line_offset - rb1.radar_grid.first_line,
@@ -305,7 +299,7 @@ def _warp_rows(seg: Segment, pol: str, rows: NDArray[np.float64], pixels: NDArra
     if y1 - y0 < 1:
         log.debug("ESD: overlap rows %s map outside secondary burst %d", rows[[0, -1]], seg.sec_burst)
         return np.zeros(line_pos.shape, dtype=np.complex64)
-    src = _reader(sb, pol)(slice(y0, y1), slice(0, sb.shape[1]))
+    src = scene_reader(sb, pol)(slice(y0, y1), slice(0, sb.shape[1]))
     if seg.ramp is not None:
         ys = np.arange(y0, y1, dtype=np.float64)[:, None]
         xs = np.arange(sb.shape[1], dtype=np.float64)[None, :]
@@ -321,7 +315,7 @@ def _warp_rows(seg: Segment, pol: str, rows: NDArray[np.float64], pixels: NDArra
 def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: InterpolationKernel,
                     levels: NDArray[np.float64], height: NDArray[np.float32], offset_step: tuple[int, int],
                     chunks: Any, esd: bool = True, esd_iterations: int = 2, reramp_with: str = "secondary",
-                    refine: str = "apply", esd_max_correction: float = 0.1) -> Any:
+                    refine: str = "apply", esd_max_correction: float = 0.1) -> DateResult:
     """Coregister one TOPS secondary onto the merged reference grid (see the module docstring).
 
     ``reramp_with``: how the resampled secondary burst gets its azimuth phase back:
@@ -336,8 +330,6 @@ def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: In
     IW), so a larger timing error is first corrected coarsely; an ESD correction larger
     than ``esd_max_correction`` lines is rejected (logged, not applied).
     """
-    from sarbd.coregistration.stack import DateResult, estimate_residual_shift, significant_shift
-
     segments = _segments(ref, sec, levels, offset_step)
     info: dict[str, float] = {}
     estimate = None

@@ -1,5 +1,10 @@
-"""Coregister a stack of SLC scenes onto the reference grid (``docs/formats.md``).
+"""Coregister a stack of SLC scenes onto the reference grid (``docs/formats.md``): the assembly.
 
+The per-date work sits below this module (no module below imports it):
+:mod:`~sarbd.coregistration.date` (a frame date), :mod:`~sarbd.coregistration.burst`
+(a TOPS swath date), on :mod:`~sarbd.coregistration.geometric`,
+:mod:`~sarbd.coregistration.ramps`, :mod:`~sarbd.coregistration.warp`,
+:mod:`~sarbd.coregistration.residual` and :mod:`~sarbd.coregistration.fields`.
 :func:`coregister` runs, for every secondary date:
 
 1. DEM-assisted geometric offsets (:mod:`sarbd.coregistration.geometric`), on a coarse
@@ -20,33 +25,52 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import dask.array as da
 import numpy as np
 import xarray as xr
-from numpy.typing import NDArray
 
+from sarbd.core.capabilities import CalibrationProvider
 from sarbd.core.chunks import ChunksLike, as_chunks
-from sarbd.core.radar_grid import RadarGrid
 from sarbd.core.scene import Scene
 from sarbd.core.serialization import orbit_to_dataset
-from sarbd.coregistration.geometric import geometric_offsets, height_levels, range_difference
-from sarbd.coregistration.offsets import OffsetModel
-from sarbd.coregistration.refine import ShiftEstimate, cross_correlation_shift
-from sarbd.coregistration.resample import InterpolationKernel, knab_kernel
-from sarbd.coregistration.tops import AzimuthRamp
-from sarbd.coregistration.warp import resample_image
+from sarbd.coregistration.date import (
+    DateResult,
+    Refine,
+    common_range_band,
+    coregister_frame,
+    refine_frame,
+)
+from sarbd.coregistration.fields import (
+    DateOffsets,
+    geometric_phase_array,
+    median_offsets,
+    offset_arrays,
+)
+from sarbd.coregistration.geometric import height_levels
+from sarbd.coregistration.ramps import azimuth_ramp, is_tops_swath
+from sarbd.coregistration.resample import knab_kernel
+from sarbd.coregistration.residual import MIN_SHIFT, estimate_residual_shift, significant_shift
+from sarbd.coregistration.sources import height_reader
 from sarbd.errors import InputError
+from sarbd.insar.interferogram import interferogram
 from sarbd.utils.log import get_logger
 
-__all__ = ["DateResult", "common_range_band", "coregister", "reference_geometry", "write_stack"]
+__all__ = [
+    "MIN_SHIFT",
+    "DateResult",
+    "azimuth_ramp",
+    "common_range_band",
+    "coregister",
+    "estimate_residual_shift",
+    "reference_geometry",
+    "significant_shift",
+    "write_stack",
+]
 
 log = get_logger(__name__)
-
-Refine = Literal["off", "report", "apply"]
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -112,89 +136,6 @@ def reference_geometry(scene: Scene, dem: Any = None, *, block_lines: int = 256)
         if name in full:
             out[name] = (("line", "pixel"), full[name].values, dict(full[name].attrs))
     return out
-
-
-# -- ramps ------------------------------------------------------------------------------------------
-def _nearest(items: Any, t: np.datetime64) -> Any:
-    return min(items, key=lambda x: abs((x.azimuth_time - t) / np.timedelta64(1, "ns")))
-
-
-def azimuth_ramp(scene: Scene, burst: int | None = None) -> AzimuthRamp | None:
-    """The azimuth phase ramp of a Sentinel-1 burst (TOPS) or stripmap scene; ``None`` if unknown.
-
-    Line indices of the ramp are the scene's own (window) indices. For TOPS the burst
-    centre is ``eta = 0``; for stripmap the scene centre.
-    """
-    p = scene.product
-    if p is None or not hasattr(p, "doppler_centroids") or not p.doppler_centroids:
-        return None
-    g = scene.radar_grid
-    if burst is None and getattr(p, "crop_burst", None) is not None:
-        burst = int(p.crop_burst)  # a TOPS crop inside one burst
-    if burst is not None:
-        b = p.bursts[burst]
-        t_mid = b.azimuth_time + np.timedelta64(round(b.lines / 2 * p.azimuth_time_interval * 1e9), "ns")
-        mid_line = b.line_offset + b.lines / 2 - g.first_line
-        steering = np.radians(p.azimuth_steering_rate)
-    else:
-        mid_line = (g.length - 1) / 2
-        t_mid = g.line_to_datetime(mid_line)[()]
-        steering = np.radians(p.azimuth_steering_rate) if getattr(p, "is_tops", False) else 0.0
-    dc = _nearest(p.doppler_centroids, t_mid)
-    fm = _nearest(p.azimuth_fm_rates, t_mid)
-    orbit = scene.orbit
-    tsec = (t_mid - orbit.reference_epoch) / np.timedelta64(1, "s")
-    v = float(np.linalg.norm(orbit.velocity(np.array([tsec]))[0]))
-    from sarbd.core.radar_grid import SPEED_OF_LIGHT
-
-    r0 = 2.0 * g.starting_range / SPEED_OF_LIGHT
-    fs = g.range_sampling_rate
-    return AzimuthRamp(
-        azimuth_time_interval=g.azimuth_time_interval, mid_line=float(mid_line), starting_range_time=r0,
-        range_sampling_rate=fs, dc_t0=float(dc.t0), dc_coefficients=tuple(map(float, dc.data_coefficients)),
-        fm_t0=float(fm.t0), fm_coefficients=tuple(map(float, fm.coefficients)), steering_rate=float(steering),
-        velocity=v, wavelength=g.wavelength,
-        mid_range_time=2.0 * (p.slant_range_time * SPEED_OF_LIGHT / 2 + p.number_of_samples / 2 * g.range_pixel_spacing)
-        / SPEED_OF_LIGHT,
-    )
-
-
-# -- per date -----------------------------------------------------------------------------------------
-@dataclass
-class DateResult:
-    """What coregistration found for one secondary date."""
-
-    scene: Scene
-    offsets: Any  # OffsetModel (frame) or BurstOffsets (TOPS): as used for resampling
-    geometric: Any = None  # the geometric model before refinement (for the phase); default: offsets
-    refinement: ShiftEstimate | None = None
-    esd: dict[str, float] = field(default_factory=dict)
-    slc: dict[str, da.Array] = field(default_factory=dict)
-    range_band: tuple[float, float] | None = None
-
-
-def _scene_reader(scene: Scene, pol: str):  # type: ignore[no-untyped-def]
-    g = scene.radar_grid
-    source = scene.pixels
-    if source is None:
-        raise InputError("the secondary has no pixels (metadata only)", path=scene.metadata.get("source_path"))
-
-    def read(lines: slice, pixels: slice) -> NDArray[np.complex64]:
-        return source.read(pol, slice(g.first_line + lines.start, g.first_line + lines.stop),
-                           slice(g.first_pixel + pixels.start, g.first_pixel + pixels.stop))
-
-    return read
-
-
-def _height_reader(height: NDArray[np.float32]):  # type: ignore[no-untyped-def]
-    def read(lines: slice, pixels: slice) -> NDArray[np.float64]:
-        return np.asarray(height[lines, pixels], dtype=np.float64)
-
-    return read
-
-
-def _is_tops(scene: Scene) -> bool:
-    return bool(getattr(scene.product, "is_tops", False)) and getattr(scene.product, "layout", "") == "debursted"
 
 
 def _common_pols(ref: Scene, secs: list[Scene], wanted: Any) -> tuple[str, ...]:
@@ -274,7 +215,6 @@ def coregister(
         reference is the first date; secondaries follow in the order given.
     """
     from sarbd.insar import coherence as coherence_fn
-    from sarbd.insar import geometric_phase
 
     ref = _as_scene(reference, swath)
     secs = [_as_scene(s, swath) for s in secondaries]
@@ -291,23 +231,23 @@ def coregister(
     levels = height_levels(h_min, h_max, n_height_levels) if dem_obj is not None and h_max > h_min else \
         np.array([float(np.nanmean(height))])
     height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(np.float32)
-    read_height = _height_reader(height_filled)
+    read_height = height_reader(height_filled)
     out_chunks = da.core.normalize_chunks(as_chunks(chunks), g.shape)
     h_da = da.from_array(height_filled, chunks=out_chunks)
 
     results: list[DateResult] = []
     for sec in secs:
-        if _is_tops(ref) and _is_tops(sec):
+        if is_tops_swath(ref) and is_tops_swath(sec):
             from sarbd.coregistration.burst import coregister_tops
 
             res = coregister_tops(ref, sec, pols, kernel=kernel, levels=levels, height=height_filled,
                                   offset_step=offset_step, chunks=out_chunks, esd=esd, reramp_with=tops_reramp,
                                   refine=refine)
         else:
-            res = _coregister_frame(ref, sec, pols, kernel=kernel, levels=levels, read_height=read_height,
+            res = coregister_frame(ref, sec, pols, kernel=kernel, levels=levels, read_height=read_height,
                                     offset_step=offset_step, chunks=out_chunks)
             if refine != "off":
-                res = _refine(ref, res, pols[0], refine, kernel, read_height, out_chunks, sec)
+                res = refine_frame(ref, res, pols[0], refine, kernel, read_height, out_chunks, sec)
         results.append(res)
 
     # -- assemble ---------------------------------------------------------------------------
@@ -324,8 +264,8 @@ def coregister(
     # geometric phase of every date (0 for the reference)
     phases = [da.zeros(g.shape, chunks=out_chunks, dtype=np.float64)]
     for r in results:
-        phases.append(_phase_array(r.geometric if r.geometric is not None else r.offsets, g,
-                                   r.scene.radar_grid, h_da, geometric_phase))
+        phases.append(geometric_phase_array(r.geometric if r.geometric is not None else r.offsets, g,
+                                            r.scene.radar_grid, h_da))
     for pol in pols:
         p = pol.lower()
         ref_slc = ref.slc(pol).data.rechunk(out_chunks)
@@ -334,7 +274,7 @@ def coregister(
         data_vars[f"slc_{p}"] = (("time", "line", "pixel"), stack, {
             "long_name": f"coregistered SLC ({pol}), radiometrically uncalibrated DN", "units": "1",
             "polarization": pol})
-        ifgs = [(ref_slc * np.conj(s) * np.exp(-1j * ph)).astype(np.complex64) for s, ph in zip(slcs, phases, strict=True)]
+        ifgs = [interferogram(ref_slc, s, ph) for s, ph in zip(slcs, phases, strict=True)]
         ifg = da.stack(ifgs)
         pw = (stack.real ** 2 + stack.imag ** 2).astype(np.float32)
         p_ref = da.broadcast_to(pw[0], pw.shape).rechunk(pw.chunks)
@@ -347,8 +287,8 @@ def coregister(
             "coherence_window_line": window[0], "coherence_window_pixel": window[1],
             "valid_min": 0.0, "valid_max": 1.0})
         if sequential and len(slcs) > 1:
-            seq = [ifgs[0]] + [(slcs[k - 1] * np.conj(slcs[k]) * np.exp(-1j * (phases[k] - phases[k - 1])))
-                               .astype(np.complex64) for k in range(1, len(slcs))]
+            seq = [ifgs[0]] + [interferogram(slcs[k - 1], slcs[k], phases[k] - phases[k - 1])
+                               for k in range(1, len(slcs))]
             seq_ifg = da.stack(seq)
             p_prev = da.concatenate([pw[:1], pw[:-1]]).rechunk(pw.chunks)
             data_vars[f"interferogram_seq_{p}"] = (("time", "line", "pixel"), seq_ifg, {
@@ -359,7 +299,7 @@ def coregister(
                 "coherence_window_line": window[0], "coherence_window_pixel": window[1]})
         _add_radiometry(data_vars, ref, results, pol, out_chunks)
     data_vars["height"] = (("line", "pixel"), h_da.astype(np.float32), dict(geo["height"].attrs))
-    offs = [_offset_arrays(r.offsets, h_da) for r in results]
+    offs = [offset_arrays(r.offsets, h_da) for r in results]
     zero = da.zeros(g.shape, chunks=out_chunks, dtype=np.float32)
     data_vars["offset_line"] = (("time", "line", "pixel"), da.stack([zero] + [o[0] for o in offs]), {
         "units": "1", "long_name": "line of the same ground point in each date's grid minus reference line "
@@ -389,172 +329,15 @@ def coregister(
                                        f"{kernel.oversampling} sub-pixel table rows",
         "sarbd_offset_height_levels_m": [float(x) for x in levels],
         "sarbd_dem": getattr(dem_obj, "description", "") or ("none (ellipsoid)" if dem_obj is None else str(dem)),
-        "sarbd_tops_reramp": tops_reramp if _is_tops(ref) else "n/a",
+        "sarbd_tops_reramp": tops_reramp if is_tops_swath(ref) else "n/a",
     })
     ds.attrs = attrs
     return ds
 
 
-def _coregister_frame(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: InterpolationKernel,
-                      levels: NDArray[np.float64], read_height: Any, offset_step: tuple[int, int],
-                      chunks: Any) -> DateResult:
-    """Stripmap (or any single-frame) scene: one offset model, one ramp."""
-    model = geometric_offsets(ref.radar_grid, ref.orbit, sec.radar_grid, sec.orbit, heights=levels,
-                              step=offset_step)
-    res = DateResult(scene=sec, offsets=model)
-    ramp = azimuth_ramp(sec)
-    band = common_range_band(ref, sec)
-    res.range_band = band
-    for pol in pols:
-        res.slc[pol] = resample_image(_scene_reader(sec, pol), sec.shape, model, ref.shape,
-                                      chunks=(chunks[0][0], chunks[1][0]), kernel=kernel, ramp=ramp,
-                                      height=read_height, range_band=band)
-    return res
-
-
-def _band(scene: Scene) -> tuple[float, float] | None:
-    """``(centre frequency, range bandwidth)`` in Hz, when the product states them."""
-    p = scene.product
-    fc = getattr(p, "processed_center_frequency", None)
-    bw = getattr(p, "processed_range_bandwidth", None)
-    if fc is None or bw is None:
-        fc = scene.metadata.get("radar_frequency")
-        bw = getattr(p, "range_bandwidth", None) or scene.metadata.get("range_bandwidth")
-    if fc is None or bw is None:
-        return None
-    return float(fc), float(bw)
-
-
-def common_range_band(ref: Scene, sec: Scene) -> tuple[float, float] | None:
-    """The secondary's range band (cycles per secondary sample) shared with the reference.
-
-    ``None`` when both products have the same band (or do not state it). The band in
-    absolute frequency is ``[max(lo_ref, lo_sec), min(hi_ref, hi_sec)]``; it is
-    expressed in the secondary's baseband and normalised by its range sampling rate.
-    """
-    a, b = _band(ref), _band(sec)
-    if a is None or b is None:
-        return None
-    lo = max(a[0] - a[1] / 2, b[0] - b[1] / 2)
-    hi = min(a[0] + a[1] / 2, b[0] + b[1] / 2)
-    if hi <= lo:
-        raise InputError("the reference and secondary range spectra do not overlap",
-                         path=sec.metadata.get("source_path"), hint="use products of the same band")
-    if hi - lo >= 0.99 * b[1]:
-        return None  # the secondary has nothing outside the common band
-    fs = sec.radar_grid.range_sampling_rate
-    return (lo - b[0]) / fs, (hi - b[0]) / fs
-
-
-#: Smallest residual shifts (line, pixel) that refine="apply" corrects: annotation timing
-#: errors are common in azimuth (ms); in range the orbit geometry is good to a few cm,
-#: so only a gross error is corrected.
-MIN_SHIFT = (0.005, 0.3)
-
-
-def estimate_residual_shift(ref: Scene, offsets: Any, slc: da.Array, pol: str,
-                            deramp: Any = None) -> ShiftEstimate:
-    """Intensity cross-correlation of the reference and a resampled secondary (central window).
-
-    A window of at most 1024 x 1024 samples, away from the edges where the secondary
-    may not cover the reference, in tiles of 256 x 256
-    (:func:`~sarbd.coregistration.refine.cross_correlation_shift`).
-
-    ``deramp(l0, nl, p0, npx) -> phi`` (TOPS): the reference's azimuth ramp (rad) on
-    that window, removed from both images before the chips are oversampled. TOPS
-    data sweep through more Doppler than the line rate within a tile, so their
-    azimuth spectrum wraps around and FFT oversampling would distort the intensity
-    (biasing the peak towards zero lag); deramped, it is baseband. ``|x|^2`` itself
-    is unchanged.
-    """
-    g = ref.radar_grid
-    if isinstance(offsets, OffsetModel):
-        max_l, max_p = np.nanmax(np.abs(offsets.line_offset)), np.nanmax(np.abs(offsets.pixel_offset))
-    else:
-        max_l, max_p = (abs(v) for v in offsets.median_offsets())
-    margin_l = min(int(np.ceil(max_l)) + 2, g.length // 4)
-    margin_p = min(int(np.ceil(max_p)) + 2, g.width // 4)
-    nl, npx = min(1024, g.length - 2 * margin_l), min(1024, g.width - 2 * margin_p)
-    l0, p0 = (g.length - nl) // 2, (g.width - npx) // 2
-    m = np.asarray(ref.slc(pol).data[l0:l0 + nl, p0:p0 + npx].compute())
-    s = np.asarray(slc[l0:l0 + nl, p0:p0 + npx].compute())
-    if deramp is not None:
-        phasor = np.exp(-1j * np.asarray(deramp(l0, nl, p0, npx)))
-        m, s = m * phasor, s * phasor
-    return cross_correlation_shift(m, s, tile=256)
-
-
-def significant_shift(est: ShiftEstimate, min_shift: tuple[float, float] = MIN_SHIFT) -> tuple[float, float]:
-    """The parts of a shift estimate worth correcting (above 3 standard errors and ``min_shift``)."""
-    if est.n == 0:
-        return 0.0, 0.0
-    dl = est.line if abs(est.line) > max(min_shift[0], 3 * est.line_std) else 0.0
-    dp = est.pixel if abs(est.pixel) > max(min_shift[1], 3 * est.pixel_std) else 0.0
-    return dl, dp
-
-
-def _refine(ref: Scene, res: DateResult, pol: str, mode: Refine, kernel: InterpolationKernel,
-            read_height: Any, chunks: Any, sec: Scene) -> DateResult:
-    """Estimate the residual constant shift by intensity cross-correlation (and apply it)."""
-    est = estimate_residual_shift(ref, res.offsets, res.slc[pol], pol)
-    res.refinement = est
-    log.info("residual shift of %s: %.4f lines, %.4f pixels (+- %.4f, %.4f; %d tiles)",
-             sec.metadata.get("source_path", "secondary"), est.line, est.pixel, est.line_std, est.pixel_std, est.n)
-    if mode == "apply":
-        dl, dp = significant_shift(est)
-        if dl or dp:
-            model = res.offsets.shifted(dl, dp)
-            ramp = azimuth_ramp(sec)
-            new = DateResult(scene=sec, offsets=model, geometric=res.offsets, refinement=est, esd=res.esd)
-            new.range_band = res.range_band
-            for p in res.slc:
-                new.slc[p] = resample_image(_scene_reader(sec, p), sec.shape, model, ref.shape,
-                                            chunks=(chunks[0][0], chunks[1][0]), kernel=kernel, ramp=ramp,
-                                            height=read_height, range_band=res.range_band)
-            return new
-    return res
-
-
-def _phase_array(offsets: OffsetModel | Any, ref_grid: RadarGrid, sec_grid: RadarGrid, h_da: da.Array,
-                 geometric_phase: Any) -> da.Array:
-    """Geometric phase ``-4 pi / lambda (R_ref - R_sec)`` on the reference grid, lazily."""
-    if not isinstance(offsets, OffsetModel):
-        return offsets.phase(h_da)  # TOPS: per-burst models
-    def block(h: NDArray[np.float32], block_info: dict | None = None) -> NDArray[np.float64]:  # type: ignore[type-arg]
-        assert block_info is not None
-        (l0, l1), (p0, p1) = block_info[0]["array-location"]
-        pixels = np.arange(p0, p1, dtype=np.float64)
-        dr = range_difference(offsets, ref_grid, sec_grid, np.arange(l0, l1, dtype=np.float64), pixels,
-                              np.asarray(h, dtype=np.float64))
-        r_ref = ref_grid.pixel_to_slant_range(pixels)[None, :]
-        # R_sec = R_ref - dr; with two carriers phi = -4 pi (R_ref / lambda_ref - R_sec / lambda_sec)
-        return np.asarray(geometric_phase(r_ref, r_ref - dr, ref_grid.wavelength, sec_grid.wavelength))
-
-    return da.map_blocks(block, h_da, dtype=np.float64)
-
-
-def _offset_arrays(offsets: Any, h_da: da.Array) -> tuple[da.Array, da.Array]:
-    """Full-resolution (line, pixel) offset fields of a date, lazily, float32."""
-    if not isinstance(offsets, OffsetModel):
-        return offsets.offset_arrays(h_da)  # type: ignore[no-any-return]
-
-    def block(h: NDArray[np.float32], which: int, block_info: dict | None = None) -> NDArray[np.float32]:  # type: ignore[type-arg]
-        assert block_info is not None
-        (l0, l1), (p0, p1) = block_info[0]["array-location"]
-        dl, dp = offsets.evaluate(np.arange(l0, l1, dtype=np.float64), np.arange(p0, p1, dtype=np.float64),
-                                  np.asarray(h, dtype=np.float64))
-        return (dl if which == 0 else dp).astype(np.float32)
-
-    return (da.map_blocks(block, h_da, 0, dtype=np.float32), da.map_blocks(block, h_da, 1, dtype=np.float32))
-
-
-def _shifted_factor(field_: xr.DataArray, sec: Scene, offsets: Any, ref: Scene) -> da.Array:
+def _shifted_factor(field_: xr.DataArray, sec: Scene, offsets: DateOffsets, ref: Scene) -> da.Array:
     """A slowly varying secondary field sampled at the nearest secondary sample of each reference pixel."""
-    if isinstance(offsets, OffsetModel):
-        dl = float(np.nanmedian(offsets.line_offset))
-        dp = float(np.nanmedian(offsets.pixel_offset))
-    else:
-        dl, dp = offsets.median_offsets()
+    dl, dp = median_offsets(offsets)
     g = ref.radar_grid
     il = np.clip(np.arange(g.length) + round(dl), 0, sec.shape[0] - 1)
     ip = np.clip(np.arange(g.width) + round(dp), 0, sec.shape[1] - 1)
@@ -563,7 +346,7 @@ def _shifted_factor(field_: xr.DataArray, sec: Scene, offsets: Any, ref: Scene) 
 
 def _add_radiometry(data_vars: dict[str, Any], ref: Scene, results: list[DateResult], pol: str, chunks: Any) -> None:
     """``cal_{sigma0,beta0,gamma0}_<pol>`` and ``noise_<pol>`` when the products carry LUTs."""
-    if not hasattr(ref.product, "calibration") or pol not in getattr(ref.product, "calibration", {}):
+    if not isinstance(ref.product, CalibrationProvider) or pol not in ref.product.calibration:
         return
     from sarbd.products.calibration import calibration_factor, noise_power
 
@@ -618,31 +401,18 @@ def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResul
 
 
 def _baselines(ref: Scene, sec: Scene) -> tuple[float, float]:
-    """Perpendicular and parallel baselines at the reference scene centre (m)."""
-    from sarbd.geometry import geo2rdr, rdr2geo
+    """Perpendicular and parallel baselines at the reference scene centre, height 0 (m; NaN if none).
 
-    g = ref.radar_grid.with_epoch(ref.orbit.reference_epoch)
-    t = float(g.line_to_azimuth_time((g.length - 1) / 2))
-    r = g.mid_range
-    lat, lon, h = rdr2geo(t, r, ref.orbit, height=0.0, look_side=g.look_side)
-    ts, _, ok = geo2rdr(lat, lon, h, sec.orbit, look_side=g.look_side)
-    if not bool(ok):
+    :func:`sarbd.geometry.baselines` (its module has the definition: Hanssen 2001, sec. 2.4).
+    """
+    from sarbd.errors import GeometryError
+    from sarbd.geometry import baselines
+
+    try:
+        perp, par = baselines(ref.radar_grid, ref.orbit, sec.orbit, height=0.0)
+    except GeometryError:
         return float("nan"), float("nan")
-    from sarbd.core.ellipsoid import llh_to_ecef
-
-    p = llh_to_ecef(lat, lon, h).reshape(3)
-    s1 = ref.orbit.position(np.array([t]))[0]
-    s2 = sec.orbit.position(np.atleast_1d(ts))[0]
-    look = (p - s1) / np.linalg.norm(p - s1)
-    b = s2 - s1
-    par = float(np.dot(b, look))
-    perp_vec = b - par * look
-    # sign: positive when the secondary is farther from the ground "above" the look (isce convention)
-    vel = ref.orbit.velocity(np.array([t]))[0]
-    up = np.cross(look, vel)
-    up /= np.linalg.norm(up)
-    sign = np.sign(np.dot(perp_vec, up)) * g.look_sign or 1.0
-    return float(sign * np.linalg.norm(perp_vec)), par
+    return float(perp), float(par)
 
 
 # -- output --------------------------------------------------------------------------------------------

@@ -1,21 +1,28 @@
-"""Perpendicular and parallel baselines between two acquisitions.
+"""Perpendicular and parallel baselines between two acquisitions: the one home of the formula.
 
 For a target ``P`` seen by the reference at zero-Doppler time ``t1`` (rdr2geo on
 the reference grid) and by the secondary at ``t2`` (geo2rdr on the secondary orbit),
-the baseline vector is ``B = S2(t2) - S1(t1)``. With ``l`` the unit vector from the
-target to the reference satellite and ``n = +-(v1 x l) / |v1 x l|`` the unit vector
-orthogonal to ``l`` in the reference zero-Doppler plane, oriented away from the
-Earth (``n . S1 > 0``):
+the baseline vector is ``B = S2(t2) - S1(t1)``. With ``l = (P - S1) / |P - S1|`` the
+reference look direction (from the satellite to the target) and
+``n = +-(l x v1) / |l x v1|`` the unit vector orthogonal to ``l`` in the reference
+zero-Doppler plane, oriented away from the Earth (``n . S1 > 0``):
 
-* ``parallel = B . l``: positive when the secondary is farther from the target
-  (to first order ``R2 - R1``);
+* ``parallel = B . l``: to first order the range difference ``R1 - R2``, positive
+  when the secondary is *closer* to the target;
 * ``perpendicular = B . n``: positive when the secondary lies above the
   reference line of sight (on the far-from-Earth side).
 
-The interferometric phase of a height ``dh`` is then
-``phi = -4 pi / lambda * perpendicular * dh / (R1 sin(theta))`` for the convention
-``reference * conj(secondary)`` (Hanssen 2001, *Radar Interferometry*, sec. 2.4;
-Zebker & Goldstein 1986).
+This is the definition of Hanssen (2001, *Radar Interferometry*, sec. 2.4):
+``B_par = B sin(theta - alpha)``, ``B_perp = B cos(theta - alpha)`` for a baseline of
+length ``B`` at angle ``alpha`` from the horizontal and the look angle ``theta``
+(a secondary straight above the reference, ``alpha = 90 deg``, has
+``B_par = -B cos(theta)`` and ``B_perp = B sin(theta)``); of Rosen et al. (2000,
+Proc. IEEE 88(3), ``b_par = <l, B>``); and of isce3's NISAR workflow
+(``nisar/workflows/baseline.py``: the parallel baseline is positive along the LOS
+from the reference sensor to the target). The interferometric phase of
+``reference * conj(secondary)`` is then ``phi = -4 pi / lambda * parallel``, and that
+of a height ``dh`` is ``phi = -4 pi / lambda * perpendicular * dh / (R1 sin(theta))``
+(Hanssen 2001, sec. 2.4; Zebker & Goldstein 1986).
 """
 
 from __future__ import annotations
@@ -23,13 +30,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from sarbd.core.ellipsoid import llh_to_ecef
 from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import RadarGrid
 from sarbd.errors import GeometryError
 from sarbd.geometry.dem import Dem
 from sarbd.geometry.solve import geo2rdr, rdr2geo
 
-__all__ = ["baselines"]
+__all__ = ["baseline_components", "baselines"]
 
 
 def baselines(
@@ -81,17 +89,44 @@ def baselines(
             f"{int(np.size(ok) - np.count_nonzero(ok))} target(s) have no zero-Doppler time on the "
             f"secondary orbit ({secondary_orbit.start_time} .. {secondary_orbit.end_time})",
             hint="check that the secondary orbit covers the reference scene")
-    from sarbd.core.ellipsoid import llh_to_ecef
-
     p = llh_to_ecef(lat, lon, h)
     s1, v1, _ = ref.interpolate(t1)
     s2 = secondary_orbit.position(t2)
-    b = s2 - s1
-    look = s1 - p
-    look /= np.linalg.norm(look, axis=-1, keepdims=True)
-    n = np.cross(v1, look)
-    n /= np.linalg.norm(n, axis=-1, keepdims=True)
-    n *= np.sign(np.sum(n * s1, axis=-1))[..., None]
-    perpendicular = np.sum(b * n, axis=-1)
-    parallel = np.sum(b * look, axis=-1)
-    return perpendicular, parallel
+    return baseline_components(s1, v1, s2, p)
+
+
+def baseline_components(
+    reference_position: ArrayLike,
+    reference_velocity: ArrayLike,
+    secondary_position: ArrayLike,
+    target: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Perpendicular and parallel baselines (m) of given ECEF positions (module docstring).
+
+    Parameters
+    ----------
+    reference_position, reference_velocity
+        ``(..., 3)`` ECEF position (m) and velocity (m/s) of the reference at the
+        target's zero-Doppler time.
+    secondary_position
+        ``(..., 3)`` ECEF position (m) of the secondary at its zero-Doppler time of the
+        same target.
+    target
+        ``(..., 3)`` ECEF position of the target (m).
+
+    Returns
+    -------
+    perpendicular, parallel
+        Metres, shaped like the broadcast inputs without their last axis:
+        ``parallel = B . l`` (~ ``R1 - R2``) and ``perpendicular = B . n`` (``n`` in the
+        reference zero-Doppler plane, away from the Earth).
+    """
+    s1 = np.asarray(reference_position, dtype=np.float64)
+    v1 = np.asarray(reference_velocity, dtype=np.float64)
+    b = np.asarray(secondary_position, dtype=np.float64) - s1
+    look = np.asarray(target, dtype=np.float64) - s1
+    look = look / np.linalg.norm(look, axis=-1, keepdims=True)
+    n = np.cross(look, v1)
+    n = n / np.linalg.norm(n, axis=-1, keepdims=True)
+    n = n * np.sign(np.sum(n * s1, axis=-1))[..., None]
+    return np.sum(b * n, axis=-1), np.sum(b * look, axis=-1)

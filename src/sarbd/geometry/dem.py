@@ -30,7 +30,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -41,13 +41,33 @@ from sarbd.geometry.geoid import geoid_height
 from sarbd.geometry.kernels import BILINEAR, BIQUINTIC, dem_interp
 from sarbd.utils.log import get_logger
 
-__all__ = ["Dem", "GeographicDem"]
+__all__ = ["NO_DEM", "Dem", "DemArrays", "GeographicDem"]
 
 log = get_logger(__name__)
 
 VERTICAL_DATUMS = ("auto", "egm96", "egm2008", "ellipsoid")
 #: What ``"auto"`` takes when the file does not say (SRTM, Copernicus DEM): always with a warning.
 ASSUMED_VERTICAL_DATUM = "egm96"
+
+
+class DemArrays(NamedTuple):
+    """A geographic DEM as the Numba kernels take it (one argument; :attr:`GeographicDem.arrays`).
+
+    ``data[i, j]`` is the ellipsoidal height (m) at longitude ``x0 + j*dx`` and latitude
+    ``y0 + i*dy`` (degrees, pixel centres); ``method`` a :func:`~sarbd.geometry.kernels.dem_interp`
+    interpolation code.
+    """
+
+    data: NDArray[np.float64]
+    x0: float
+    y0: float
+    dx: float
+    dy: float
+    method: int
+
+
+#: The kernels' placeholder when there is no DEM (constant heights instead).
+NO_DEM = DemArrays(np.zeros((2, 2)), 0.0, 0.0, 1.0, 1.0, 0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +84,12 @@ class GeographicDem:
     dx: float
     dy: float
     method: int = 0
+
+    @property
+    def arrays(self) -> DemArrays:
+        """The DEM for Numba kernels (:class:`DemArrays`)."""
+        return DemArrays(np.ascontiguousarray(self.data, dtype=np.float64), float(self.x0), float(self.y0),
+                         float(self.dx), float(self.dy), int(self.method))
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

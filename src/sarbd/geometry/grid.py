@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
@@ -22,7 +23,7 @@ from sarbd.core.ellipsoid import llh_to_ecef
 from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import RadarGrid
 from sarbd.errors import GeometryError, InputError, NoOverlapError
-from sarbd.geometry.dem import Dem
+from sarbd.geometry.dem import NO_DEM, Dem, DemArrays
 from sarbd.geometry.grid_kernels import (
     BLOCK_VARIABLES,
     cubic_from_nodes,
@@ -97,26 +98,37 @@ def _orbit_on_grid_epoch(orbit: Orbit, grid: RadarGrid) -> Orbit:
     return orbit
 
 
-def _dem_arrays(model: HeightModel) -> tuple[Any, ...]:
-    """``(have_dem, data, x0, y0, dx, dy, method, min, max, mean height)`` for the kernels."""
+@dataclass(frozen=True)
+class _Terrain:
+    """The height model as the kernels take it: the DEM (:data:`NO_DEM` without one) and its
+    height range and mean (m; 0 without a DEM)."""
+
+    have_dem: bool
+    dem: DemArrays
+    h_min: float
+    h_max: float
+    h_mean: float
+
+
+def _dem_arrays(model: HeightModel) -> _Terrain:
+    """The :class:`_Terrain` of a height model."""
     if model.dem is None:
-        return False, np.zeros((2, 2)), 0.0, 0.0, 1.0, 1.0, 0, 0.0, 0.0, 0.0
+        return _Terrain(False, NO_DEM, 0.0, 0.0, 0.0)
     g = model.dem.geographic()
     finite = np.isfinite(g.data)
     if not finite.any():
         raise InputError("the DEM holds no valid heights", path=model.dem.path)
     vals = g.data[finite]
-    return (True, g.data, g.x0, g.y0, g.dx, g.dy, g.method, float(vals.min()), float(vals.max()),
-            float(vals.mean()))
+    return _Terrain(True, g.arrays, float(vals.min()), float(vals.max()), float(vals.mean()))
 
 
 # --------------------------------------------------------------------------------------
 # exact block computation
 # --------------------------------------------------------------------------------------
 def _exact(grid: RadarGrid, orbit: Orbit, model: HeightModel, lines: NDArray[np.float64],
-           pixels: NDArray[np.float64], doppler: float, dem_arr: tuple[Any, ...]) -> NDArray[np.float64]:
+           pixels: NDArray[np.float64], doppler: float, dem_arr: _Terrain) -> NDArray[np.float64]:
     """All :data:`BLOCK_VARIABLES` at grid-relative ``lines`` x ``pixels``: ``(NVAR, nl, np)``."""
-    have_dem, dem, x0, y0, dx, dy, method, hmin, hmax, hmean = dem_arr
+    have_dem = dem_arr.have_dem
     times = np.ascontiguousarray(grid.line_to_azimuth_time(lines), dtype=np.float64)
     ranges = np.ascontiguousarray(grid.pixel_to_slant_range(pixels), dtype=np.float64)
     if have_dem:
@@ -124,19 +136,19 @@ def _exact(grid: RadarGrid, orbit: Orbit, model: HeightModel, lines: NDArray[np.
     else:
         utc = grid.reference_epoch + np.round(times * 1e9).astype("timedelta64[ns]")
         heights = np.ascontiguousarray(model.heights(utc[:, None], ranges[None, :]))
-    return rdr2geo_block(times, ranges, orbit.time, orbit.positions, orbit.velocities,
+    return rdr2geo_block(times, ranges, orbit.arrays,
                          grid.wavelength, float(doppler), float(grid.look_sign), heights, have_dem,
-                         dem, x0, y0, dx, dy, method, hmean, hmin - 1.0, hmax + 1.0,
+                         dem_arr.dem, dem_arr.h_mean, dem_arr.h_min - 1.0, dem_arr.h_max + 1.0,
                          RDR2GEO_MAX_ITER, RDR2GEO_TOL, DEM_MAX_ITER,
                          DEM_TOL)
 
 
 def _theta_bounds(grid: RadarGrid, orbit: Orbit, times: NDArray[np.float64],
-                  dem_arr: tuple[Any, ...]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+                  dem_arr: _Terrain) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Per line, the range of ground-ray angles the layover/shadow profile must span."""
     from sarbd.geometry.kernels import rdr2geo_state
 
-    _, dem, *_ = dem_arr
+    dem = dem_arr.dem.data
     hmin = float(np.nanmin(dem))
     hmax = float(np.nanmax(dem))
     pos, vel, _ = orbit.interpolate(times)
@@ -159,8 +171,7 @@ def _theta_bounds(grid: RadarGrid, orbit: Orbit, times: NDArray[np.float64],
 
 
 def _mask_block(grid: RadarGrid, orbit: Orbit, lines: NDArray[np.float64], p0: int, p1: int,
-                dem_arr: tuple[Any, ...], oversample: int = 2) -> NDArray[np.uint8]:
-    _, dem, x0, y0, dx, dy, method, *_ = dem_arr
+                dem_arr: _Terrain, oversample: int = 2) -> NDArray[np.uint8]:
     times = np.ascontiguousarray(grid.line_to_azimuth_time(lines), dtype=np.float64)
     # bounds on a few lines, interpolated (they change by micro-radians along a burst)
     sel = np.unique(np.linspace(0, times.size - 1, min(times.size, 5)).round().astype(int))
@@ -168,8 +179,7 @@ def _mask_block(grid: RadarGrid, orbit: Orbit, lines: NDArray[np.float64], p0: i
     lo = np.interp(times, times[sel], lo_s) if np.isfinite(lo_s).all() else np.full(times.size, np.nan)
     hi = np.interp(times, times[sel], hi_s) if np.isfinite(hi_s).all() else np.full(times.size, np.nan)
     return layover_shadow_block(times, grid.starting_range, grid.range_pixel_spacing, grid.width,
-                                p0, p1, orbit.time, orbit.positions, orbit.velocities,
-                                float(grid.look_sign), lo, hi, dem, x0, y0, dx, dy, method,
+                                p0, p1, orbit.arrays, float(grid.look_sign), lo, hi, dem_arr.dem,
                                 oversample)
 
 
@@ -483,9 +493,9 @@ def _assemble(block: Any, chunks: tuple[tuple[int, ...], tuple[int, ...]]) -> di
 
 
 def _check_footprint(grid: RadarGrid, orbit: Orbit, model: HeightModel, doppler: float,
-                     dem_arr: tuple[Any, ...]) -> None:
+                     dem_arr: _Terrain) -> None:
     """NoOverlapError when the scene's corners (at the DEM's mean height) all miss the DEM."""
-    hmean = dem_arr[-1]
+    hmean = dem_arr.h_mean
     probe = HeightModel.ellipsoidal(hmean)
     lines = np.array([0.0, (grid.length - 1) / 2, grid.length - 1])
     pixels = np.array([0.0, (grid.width - 1) / 2, grid.width - 1])
@@ -563,8 +573,8 @@ def geo2rdr_grid(
 
     def exact(lat: NDArray[Any], lon: NDArray[Any], h: NDArray[Any]) -> NDArray[np.float64]:
         xyz = np.ascontiguousarray(llh_to_ecef(lat, lon, h))
-        res = geo2rdr_block(xyz, np.full(xyz.shape[0], guess_t), orbit.time, orbit.positions,
-                            orbit.velocities, wl, float(doppler), int(max_iterations), float(tolerance))
+        res = geo2rdr_block(xyz, np.full(xyz.shape[0], guess_t), orbit.arrays, wl, float(doppler),
+                            int(max_iterations), float(tolerance))
         bad = res[2] < 0.5
         res[0][bad] = np.nan
         res[1][bad] = np.nan

@@ -32,7 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sarbd.core.ellipsoid import WGS84_A, WGS84_B, WGS84_E2, llh_to_xyz, xyz_to_llh
-from sarbd.core.orbit import interpolate_state
+from sarbd.core.orbit import OrbitArrays, interpolate_state
+from sarbd.geometry.dem import DemArrays
 from sarbd.geometry.kernels import (
     circle_params,
     circle_solve,
@@ -105,10 +106,12 @@ def _angles(pos, vel, nadir, tx, ty, tz, lat, lon, h, have_dem, dem, x0, y0, dx,
 
 
 @numba.njit(cache=True, nogil=True)
-def _rdr2geo_line(t, ranges, otime, opos, ovel, wavelength, doppler, look_sign, heights_row,  # type: ignore[no-untyped-def]
-                  have_dem, dem, x0, y0, dx, dy, method, h_start, h_lo, h_hi, max_iter, tol,
-                  dem_max_iter, dem_tol, out, i):
+def _rdr2geo_line(t, ranges, orbit, wavelength, doppler, look_sign, heights_row,  # type: ignore[no-untyped-def]
+                  have_dem, dem_arrays, h_start, h_lo, h_hi, max_iter, tol, dem_max_iter, dem_tol, out, i):
     """One line of :func:`rdr2geo_block` (a plain function: Numba optimises it fully)."""
+    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
+    dem, x0, y0 = dem_arrays.data, dem_arrays.x0, dem_arrays.y0
+    dx, dy, method = dem_arrays.dx, dem_arrays.dy, dem_arrays.method
     npx = ranges.shape[0]
     if not (otime[0] <= t <= otime[-1]):
         out[:, i, :] = math.nan
@@ -179,20 +182,13 @@ def _rdr2geo_line(t, ranges, otime, opos, ovel, wavelength, doppler, look_sign, 
 def rdr2geo_block(
     times: NDArray[np.float64],
     ranges: NDArray[np.float64],
-    otime: NDArray[np.float64],
-    opos: NDArray[np.float64],
-    ovel: NDArray[np.float64],
+    orbit: OrbitArrays,
     wavelength: float,
     doppler: float,
     look_sign: float,
     heights: NDArray[np.float64],
     have_dem: bool,
-    dem: NDArray[np.float64],
-    x0: float,
-    y0: float,
-    dx: float,
-    dy: float,
-    method: int,
+    dem: DemArrays,
     h_start: float,
     h_lo: float,
     h_hi: float,
@@ -204,7 +200,8 @@ def rdr2geo_block(
     """rdr2geo plus angles for every (time, range) of a block: ``(NVAR, lines, pixels)``.
 
     ``heights (lines, pixels)`` are the ellipsoidal heights when ``have_dem`` is
-    false; otherwise each pixel iterates on the geographic DEM (``dem``, ``x0``...).
+    false; otherwise each pixel iterates on the geographic DEM ``dem``
+    (:class:`~sarbd.geometry.dem.DemArrays`; :data:`~sarbd.geometry.dem.NO_DEM` without one).
     The orbit, imaging basis and nadir are evaluated once per line; along the line
     each pixel starts from the quadratic extrapolation of its three predecessors'
     circle angles (so that Newton's method usually needs a single evaluation) and,
@@ -214,9 +211,8 @@ def rdr2geo_block(
     out = np.empty((NVAR, nl, ranges.shape[0]))
     for i in numba.prange(nl):
         row = heights[0] if have_dem else heights[i]
-        _rdr2geo_line(times[i], ranges, otime, opos, ovel, wavelength, doppler, look_sign, row,
-                      have_dem, dem, x0, y0, dx, dy, method, h_start, h_lo, h_hi, max_iter, tol,
-                      dem_max_iter, dem_tol, out, i)
+        _rdr2geo_line(times[i], ranges, orbit, wavelength, doppler, look_sign, row, have_dem, dem, h_start,
+                      h_lo, h_hi, max_iter, tol, dem_max_iter, dem_tol, out, i)
     return out
 
 
@@ -235,9 +231,12 @@ def _ray_ellipsoid(pos, d):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _layover_line(times, r0, dr, width, p0, p1, otime, opos, ovel, look_sign, theta_lo, theta_hi,  # type: ignore[no-untyped-def]
-                  dem, x0, y0, dx, dy, method, oversample, out, i):
+def _layover_line(times, r0, dr, width, p0, p1, orbit, look_sign, theta_lo, theta_hi,  # type: ignore[no-untyped-def]
+                  dem_arrays, oversample, out, i):
     """One line of :func:`layover_shadow_block`."""
+    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
+    dem, x0, y0 = dem_arrays.data, dem_arrays.x0, dem_arrays.y0
+    dx, dy, method = dem_arrays.dx, dem_arrays.dy, dem_arrays.method
     npx = p1 - p0
     nprof = max(oversample * width, 16)
     t = times[i]
@@ -317,18 +316,11 @@ def layover_shadow_block(
     width: int,
     p0: int,
     p1: int,
-    otime: NDArray[np.float64],
-    opos: NDArray[np.float64],
-    ovel: NDArray[np.float64],
+    orbit: OrbitArrays,
     look_sign: float,
     theta_lo: NDArray[np.float64],
     theta_hi: NDArray[np.float64],
-    dem: NDArray[np.float64],
-    x0: float,
-    y0: float,
-    dx: float,
-    dy: float,
-    method: int,
+    dem: DemArrays,
     oversample: int,
 ) -> NDArray[np.uint8]:
     """Layover (1) / shadow (2) flags for pixels ``p0..p1`` of the lines at ``times``.
@@ -341,8 +333,8 @@ def layover_shadow_block(
     nl = times.shape[0]
     out = np.zeros((nl, p1 - p0), dtype=np.uint8)
     for i in numba.prange(nl):
-        _layover_line(times, r0, dr, width, p0, p1, otime, opos, ovel, look_sign, theta_lo, theta_hi,
-                      dem, x0, y0, dx, dy, method, oversample, out, i)
+        _layover_line(times, r0, dr, width, p0, p1, orbit, look_sign, theta_lo, theta_hi, dem, oversample,
+                      out, i)
     return out
 
 
@@ -350,9 +342,7 @@ def layover_shadow_block(
 def geo2rdr_block(
     xyz: NDArray[np.float64],
     tguess: NDArray[np.float64],
-    otime: NDArray[np.float64],
-    opos: NDArray[np.float64],
-    ovel: NDArray[np.float64],
+    orbit: OrbitArrays,
     wavelength: float,
     doppler: float,
     max_iter: int,
@@ -364,6 +354,7 @@ def geo2rdr_block(
     each row a pixel starts from its neighbour's solution (one or two Newton steps);
     ``tguess (rows,)`` seeds the first pixel of each row (NaN: closest state vector).
     """
+    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
     nr, nc = xyz.shape[0], xyz.shape[1]
     out = np.empty((3, nr, nc))
     z, coef, tcs, hs = hermite_table(otime, opos, ovel)

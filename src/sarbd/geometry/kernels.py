@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sarbd.core.ellipsoid import WGS84_A, WGS84_B, WGS84_E2, llh_to_xyz, xyz_to_llh
-from sarbd.core.orbit import HERMITE_NODES, _window_start, interpolate_state
+from sarbd.core.orbit import eval_state, hermite_table, interpolate_state
 
 __all__ = [
     "circle_params",
@@ -636,78 +636,6 @@ def llh_deg_to_xyz(lat_deg: float, lon_deg: float, h: float, out: NDArray[np.flo
 
 # WGS84 first eccentricity squared re-exported for kernels that need it
 E2 = WGS84_E2
-
-
-# --------------------------------------------------------------------------------------
-# Precomputed orbit interpolation (same polynomial as sarbd.core.orbit, no allocation)
-# --------------------------------------------------------------------------------------
-@numba.njit(cache=True)
-def hermite_table(
-    times: NDArray[np.float64], positions: NDArray[np.float64], velocities: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Newton-form Hermite coefficients of every window :func:`~sarbd.core.orbit.interpolate_state` uses.
-
-    Returns ``(z (nw, 2m), coef (nw, 3, 2m), tc (nw,), h (nw,))`` for the ``nw = N - m + 1``
-    windows of ``m = min(4, N)`` state vectors: the same divided differences as the
-    core's kernel, computed once, so that :func:`eval_state` only runs Horner's scheme.
-    """
-    n = times.shape[0]
-    m = min(HERMITE_NODES, n)
-    nz = 2 * m
-    nw = n - m + 1
-    z = np.empty((nw, nz))
-    coef = np.empty((nw, 3, nz))
-    tcs = np.empty(nw)
-    hs = np.empty(nw)
-    q = np.empty(nz)
-    d = np.empty(nz)
-    for start in range(nw):
-        tc = times[start + (m - 1) // 2]
-        h = (times[start + m - 1] - times[start]) / max(m - 1, 1)
-        tcs[start] = tc
-        hs[start] = h
-        for i in range(m):
-            z[start, 2 * i] = (times[start + i] - tc) / h
-            z[start, 2 * i + 1] = z[start, 2 * i]
-        for comp in range(3):
-            for i in range(m):
-                q[2 * i] = positions[start + i, comp]
-                q[2 * i + 1] = positions[start + i, comp]
-            coef[start, comp, 0] = q[0]
-            for i in range(nz - 1):
-                if i % 2 == 0:
-                    d[i] = velocities[start + i // 2, comp] * h
-                else:
-                    d[i] = (q[i + 1] - q[i]) / (z[start, i + 1] - z[start, i])
-            coef[start, comp, 1] = d[0]
-            for order in range(2, nz):
-                for i in range(nz - order):
-                    d[i] = (d[i + 1] - d[i]) / (z[start, i + order] - z[start, i])
-                coef[start, comp, order] = d[0]
-    return z, coef, tcs, hs
-
-
-@numba.njit(cache=True, nogil=True)
-def eval_state(times: NDArray[np.float64], z: NDArray[np.float64], coef: NDArray[np.float64],
-               tcs: NDArray[np.float64], hs: NDArray[np.float64], t: float,
-               out: NDArray[np.float64]) -> None:
-    """Position, velocity, acceleration at ``t`` from a :func:`hermite_table` (rows of ``out (3, 3)``)."""
-    start = _window_start(times, t)
-    h = hs[start]
-    s = (t - tcs[start]) / h
-    nz = z.shape[1]
-    for comp in range(3):
-        p = coef[start, comp, nz - 1]
-        dp = 0.0
-        ddp = 0.0
-        for k in range(nz - 2, -1, -1):
-            x = s - z[start, k]
-            ddp = ddp * x + 2.0 * dp
-            dp = dp * x + p
-            p = p * x + coef[start, comp, k]
-        out[0, comp] = p
-        out[1, comp] = dp / h
-        out[2, comp] = ddp / (h * h)
 
 
 @numba.njit(cache=True, nogil=True)

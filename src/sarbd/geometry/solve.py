@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from sarbd.core.ellipsoid import llh_to_ecef
 from sarbd.core.orbit import Orbit, interpolate_state
 from sarbd.errors import InputError
+from sarbd.geometry.dem import NO_DEM
 from sarbd.geometry.kernels import geo2rdr_point, rdr2geo_state, rdr2geo_state_dem
 from sarbd.utils.log import get_logger
 
@@ -52,7 +53,8 @@ def _check_doppler(doppler: ArrayLike, wavelength: float | None) -> float:
 
 
 @numba.njit(cache=True, parallel=True)
-def _rdr2geo_many(t, r, h, dop, otime, opos, ovel, wavelength, look_sign, max_iter, tol):  # type: ignore[no-untyped-def]
+def _rdr2geo_many(t, r, h, dop, orbit, wavelength, look_sign, max_iter, tol):  # type: ignore[no-untyped-def]
+    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
     n = t.shape[0]
     out = np.empty((n, 3))
     ok = np.zeros(n, dtype=np.bool_)
@@ -72,8 +74,11 @@ def _rdr2geo_many(t, r, h, dop, otime, opos, ovel, wavelength, look_sign, max_it
 
 
 @numba.njit(cache=True, parallel=True)
-def _rdr2geo_many_dem(t, r, h0, dop, otime, opos, ovel, wavelength, look_sign, max_iter, tol,  # type: ignore[no-untyped-def]
-                      dem, x0, y0, dx, dy, dem_max_iter, dem_tol, method, h_lo, h_hi):
+def _rdr2geo_many_dem(t, r, h0, dop, orbit, wavelength, look_sign, max_iter, tol,  # type: ignore[no-untyped-def]
+                      dem_arrays, dem_max_iter, dem_tol, h_lo, h_hi):
+    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
+    dem, x0, y0, dx, dy, method = (dem_arrays.data, dem_arrays.x0, dem_arrays.y0, dem_arrays.dx, dem_arrays.dy,
+                                   dem_arrays.method)
     n = t.shape[0]
     out = np.empty((n, 3))
     ok = np.zeros(n, dtype=np.bool_)
@@ -94,7 +99,8 @@ def _rdr2geo_many_dem(t, r, h0, dop, otime, opos, ovel, wavelength, look_sign, m
 
 
 @numba.njit(cache=True, parallel=True)
-def _geo2rdr_many(xyz, tguess, dop, otime, opos, ovel, wavelength, max_iter, tol):  # type: ignore[no-untyped-def]
+def _geo2rdr_many(xyz, tguess, dop, orbit, wavelength, max_iter, tol):  # type: ignore[no-untyped-def]
+    otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
     n = xyz.shape[0]
     out = np.empty((n, 2))
     ok = np.zeros(n, dtype=np.bool_)
@@ -169,7 +175,6 @@ def rdr2geo(
         arrays.append(np.asarray(height, dtype=np.float64))
     b = np.broadcast_arrays(*arrays)
     shape = b[0].shape
-    otime, opos, ovel = orbit.time, orbit.positions, orbit.velocities
     if _is_grid(b[0], b[1], b[2]):
         # a (time x range) grid: one orbit state and basis per line, neighbour warm starts
         lat, lon, h, ok2 = _rdr2geo_grid_path(b, height if is_dem else None, orbit, wl, sign,
@@ -184,11 +189,10 @@ def rdr2geo(
         h0 = float(finite.mean()) if finite.size else 0.0
         h_lo = float(finite.min()) - 1.0 if finite.size else np.nan
         h_hi = float(finite.max()) + 1.0 if finite.size else np.nan
-        out, ok = _rdr2geo_many_dem(t, r, h0, dop, otime, opos, ovel, wl, sign, max_iterations,
-                                    tolerance, g.data, g.x0, g.y0, g.dx, g.dy, DEM_MAX_ITER, DEM_TOL,
-                                    g.method, h_lo, h_hi)
+        out, ok = _rdr2geo_many_dem(t, r, h0, dop, orbit.arrays, wl, sign, max_iterations,
+                                    tolerance, g.arrays, DEM_MAX_ITER, DEM_TOL, h_lo, h_hi)
     else:
-        out, ok = _rdr2geo_many(t, r, _flat(b[3]), dop, otime, opos, ovel, wl, sign,
+        out, ok = _rdr2geo_many(t, r, _flat(b[3]), dop, orbit.arrays, wl, sign,
                                 max_iterations, tolerance)
     n_bad = int(ok.size - ok.sum())
     if n_bad:
@@ -224,13 +228,11 @@ def _rdr2geo_grid_path(b, dem, orbit, wl, sign, max_iterations, tolerance):  # t
         h0 = float(finite.mean()) if finite.size else 0.0
         h_lo = float(finite.min()) - 1.0 if finite.size else np.nan
         h_hi = float(finite.max()) + 1.0 if finite.size else np.nan
-        res = rdr2geo_block(times, ranges, orbit.time, orbit.positions, orbit.velocities, wl, dop,
-                            sign, np.zeros((1, 1)), True, g.data, g.x0, g.y0, g.dx, g.dy, g.method,
-                            h0, h_lo, h_hi, max_iterations, tolerance, DEM_MAX_ITER, DEM_TOL)
+        res = rdr2geo_block(times, ranges, orbit.arrays, wl, dop, sign, np.zeros((1, 1)), True,
+                            g.arrays, h0, h_lo, h_hi, max_iterations, tolerance, DEM_MAX_ITER, DEM_TOL)
     else:
         heights = np.ascontiguousarray(b[3], dtype=np.float64)
-        res = rdr2geo_block(times, ranges, orbit.time, orbit.positions, orbit.velocities, wl, dop,
-                            sign, heights, False, np.zeros((2, 2)), 0.0, 0.0, 1.0, 1.0, 0, 0.0,
+        res = rdr2geo_block(times, ranges, orbit.arrays, wl, dop, sign, heights, False, NO_DEM, 0.0,
                             0.0, 0.0, max_iterations, tolerance, DEM_MAX_ITER, DEM_TOL)
     return res[0], res[1], res[2], res[-1] > 0.5
 
@@ -293,15 +295,14 @@ def geo2rdr(
         rows = -(-n // cols)
         pad = rows * cols - n
         xyz_rows = np.concatenate([xyz, np.repeat(xyz[-1:], pad, axis=0)]) if pad else xyz
-        res = geo2rdr_block(xyz_rows.reshape(rows, cols, 3), np.full(rows, np.nan), orbit.time,
-                            orbit.positions, orbit.velocities, wl, float(dop[0]),
-                            int(max_iterations), float(tolerance))
+        res = geo2rdr_block(xyz_rows.reshape(rows, cols, 3), np.full(rows, np.nan), orbit.arrays,
+                            wl, float(dop[0]), int(max_iterations), float(tolerance))
         out = np.ascontiguousarray(res[:2].reshape(2, -1).T[:n])
         ok = res[2].reshape(-1)[:n] > 0.5
         out[~ok] = np.nan
     else:
-        out, ok = _geo2rdr_many(xyz, _flat(b[4]), dop, orbit.time, orbit.positions,
-                                orbit.velocities, wl, int(max_iterations), float(tolerance))
+        out, ok = _geo2rdr_many(xyz, _flat(b[4]), dop, orbit.arrays, wl, int(max_iterations),
+                                float(tolerance))
     sign = look_sign_of(look_side)
     if ok.any():
         # a solution on the other side of the track is no solution for this look side

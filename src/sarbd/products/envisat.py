@@ -72,6 +72,11 @@ class EnvisatProduct:
     are on the ellipsoid), ``slant_range_time`` (two-way, s), ``incidence_angle`` (deg)).
     """
 
+    @property
+    def is_tops(self) -> bool:
+        """False: Envisat ASAR / ERS IMS: stripmap (``sarbd.core.capabilities.AcquisitionMode``)."""
+        return False
+
     path: str
     product_name: str
     mission: str

@@ -57,6 +57,11 @@ class NisarProduct:
     ``valid_samples`` is ``(lines, 2)``: first and last valid sample per line.
     """
 
+    @property
+    def is_tops(self) -> bool:
+        """False: NISAR/UAVSAR RSLC: stripmap (``sarbd.core.capabilities.AcquisitionMode``)."""
+        return False
+
     path: str
     product_name: str
     mission: str

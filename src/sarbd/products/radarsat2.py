@@ -98,6 +98,11 @@ class Radarsat2Product:
     pixels, constant in line); ``noise`` is empty (not read).
     """
 
+    @property
+    def is_tops(self) -> bool:
+        """False: Radarsat-2: stripmap / spotlight, no bursts (``sarbd.core.capabilities.AcquisitionMode``)."""
+        return False
+
     path: str
     product_id: str
     satellite: str

@@ -449,6 +449,7 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
     from rasterio.crs import CRS
     from scipy.ndimage import map_coordinates
 
+    from sarbd.geometry.baseline import baseline_components
     from sarbd.simulate.imaging import _geometry
 
     _, geo2rdr = _geometry()
@@ -501,7 +502,7 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
                                                                           np.array([cfg.centre_lon]))[0]))
         t_ref_c, _, _ = geo2rdr(cfg.centre_lat, cfg.centre_lon, float(height_fn(np.array([cfg.centre_lat]),
                                 np.array([cfg.centre_lon]))[0]), plans[0].orbit)
-        s0 = plans[0].orbit.position(t_ref_c)
+        s0, v0, _ = plans[0].orbit.interpolate(t_ref_c)
         for p in plans:
             t, r, _ = geo2rdr(lat, lon, h, p.orbit)
             ln = (t + p.timing_error - p.grid.sensing_start) / p.grid.azimuth_time_interval
@@ -513,7 +514,7 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
             tc, _, _ = geo2rdr(cfg.centre_lat, cfg.centre_lon, float(np.linalg.norm(p_c) * 0) +
                                float(height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0]), p.orbit)
             sn = p.orbit.position(tc)
-            bperp, bpar = _baseline(s0, sn, p_c)
+            bperp, bpar = (float(b) for b in baseline_components(s0, v0, sn, p_c))
             records.append({
                 "index": p.index, "safe": safes[p.index].name, "epoch": str(p.epoch),
                 "days": p.days, "cross_track_offset_m": p.cross_track, "radial_offset_m": p.radial,
@@ -592,17 +593,6 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
         (tmp / "scene.json").write_text(json.dumps(scene, indent=1, default=str))
         (tmp / "corruption_log.json").write_text(json.dumps(corruption_log, indent=1))
     return folder
-
-
-def _baseline(s0: NDArray[np.float64], s1: NDArray[np.float64], p: NDArray[np.float64]) -> tuple[float, float]:
-    """Perpendicular and parallel baseline (m); B_perp > 0 when the secondary is above the line of sight."""
-    los = (p - s0) / np.linalg.norm(p - s0)
-    b = s1 - s0
-    bpar = float(b @ los)
-    up = s0 / np.linalg.norm(s0)
-    e_perp = up - (up @ los) * los
-    e_perp /= np.linalg.norm(e_perp)
-    return float(b @ e_perp), bpar
 
 
 def _grid_dict(g: Any) -> dict[str, Any]:
