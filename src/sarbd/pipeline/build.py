@@ -340,14 +340,24 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
 
     # ingest: which products, which window
     entries, ref_index = _product_entries(config)
+    stack_in = inputs.stack  # another processor's coregistered stack (sarbd.stacks), or None
     ingest_key = stage_key("ingest", STAGE_VERSIONS["ingest"], {
         "products": [_entry_fingerprint(e) for e in entries],
-        "reference": str(product_main(entries[ref_index])),
+        "reference": str(product_main(entries[ref_index])) if entries else None,
         "swath": inputs.swath, "polarizations": inputs.polarizations,
         "orbits": file_fingerprint(inputs.orbits) if inputs.orbits else None,
         "aoi": settings["aoi"],
+        **({"stack": {**stack_in.model_dump(mode="json"), "files": file_fingerprint(stack_in.path)}}
+           if stack_in else {}),
     }, [])
-    reference, secondaries = _open_scenes(config)
+    imported = None
+    if stack_in is not None:
+        from sarbd.stacks import open_stack
+
+        imported = open_stack(stack_in.path, stack_in.format, chunks=config.compute.chunks, **stack_in.options())
+        reference, secondaries = imported.reference, imported.secondaries
+    else:
+        reference, secondaries = _open_scenes(config)
 
     def do_ingest(folder: Path) -> dict[str, Any]:
         window = _aoi_window(config, reference)
@@ -389,13 +399,20 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
     def do_coregister(folder: Path) -> dict[str, Any]:
         from sarbd.coregistration import coregister, write_stack
 
-        stack = coregister(
-            reference, secondaries, dem=open_dem(),
-            polarizations=inputs.polarizations, window=config.coregistration.coherence_window,
-            kernel_taps=config.coregistration.kernel_taps, chunks=config.compute.chunks,
-            refine=config.coregistration.refine, esd=config.coregistration.esd,
-            tops_reramp=config.coregistration.tops_reramp,
-        )
+        if imported is not None:  # coregistered by another processor: assemble the sarbd stack
+            from sarbd.stacks.assemble import assemble_stack
+
+            stack = assemble_stack(imported, dem=open_dem(), polarizations=inputs.polarizations,
+                                   window=config.coregistration.coherence_window, chunks=config.compute.chunks,
+                                   aoi=tuple(window) if window else None)
+        else:
+            stack = coregister(
+                reference, secondaries, dem=open_dem(),
+                polarizations=inputs.polarizations, window=config.coregistration.coherence_window,
+                kernel_taps=config.coregistration.kernel_taps, chunks=config.compute.chunks,
+                refine=config.coregistration.refine, esd=config.coregistration.esd,
+                tops_reramp=config.coregistration.tops_reramp,
+            )
         write_stack(stack, folder / "stack.zarr")
         return {"dates": int(stack.sizes.get("time", 1)), "shape": [int(stack.sizes["line"]),
                                                                    int(stack.sizes["pixel"])]}
