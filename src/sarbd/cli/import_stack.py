@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -38,7 +39,8 @@ def import_stack(
 
     if fmt != "auto" and fmt not in FORMATS:
         raise ConfigError(f"--format must be auto or one of {', '.join(FORMATS)}, got {fmt!r}")
-    options = {k: v for k, v in (("polarization", stack_pol), ("reference", reference)) if v is not None}
+    options: dict[str, Any] = {k: v for k, v in (("polarization", stack_pol), ("reference", reference))
+                               if v is not None}
     ds = run(path, fmt, dem=dem, polarizations=polarization or None, window=window, chunks=chunks, **options)
     written = write_stack(ds, out)
     summary = {"out": str(written), "processor": ds.attrs["sarbd_coregistration"],
