@@ -206,7 +206,7 @@ def write_snap(sim: Any, folder: Path, *, roles: tuple[str, str] = ("mst", "slv"
 def _clock(t: np.datetime64) -> tuple[str, str]:
     d = np.datetime64(t, "D")
     year = int(str(d)[:4])
-    doy = int((d - np.datetime64(f"{year}-01-01", "D")) / np.timedelta64(1, "D")) + 1
+    doy = int((d - np.datetime64(f"{year}-01-01", "D")) / np.timedelta64(1, "D"))  # GMTSAR: 0 = 1 January
     frac = (np.datetime64(t, "ns") - d.astype("datetime64[ns]")) / np.timedelta64(1, "ns") / 86400e9
     return f"{year * 1000 + doy + frac:.12f}", f"{doy + frac:.15f}"
 
@@ -233,7 +233,7 @@ def write_gmtsar(sim: Any, folder: Path) -> Path:
         lines = []
         for t, p, v in zip(o.times, o.positions, o.velocities, strict=True):
             d = np.datetime64(t, "D")
-            doy = int((d - np.datetime64(f"{year}-01-01", "D")) / np.timedelta64(1, "D")) + 1
+            doy = int((d - np.datetime64(f"{year}-01-01", "D")) / np.timedelta64(1, "D"))
             sod = (t - d.astype("datetime64[ns]")) / np.timedelta64(1, "s")
             lines.append(f"{year} {doy} {sod:.6f} {float(p[0])!r} {float(p[1])!r} {float(p[2])!r} {float(v[0])!r} {float(v[1])!r} {float(v[2])!r}")
         sod0 = float(lines[0].split()[2])

@@ -6,12 +6,15 @@ GMTSAR (Sandwell et al., GMTSAR: An InSAR Processing System Based on Generic Map
 * ``NAME.PRM``: ``key = value`` text. Read: ``num_lines``, ``num_rng_bins``, ``bytes_per_line``
   (4 per sample: complex int16 I/Q; 8: complex float32), ``PRF`` (Hz), ``rng_samp_rate`` (Hz),
   ``near_range`` (m), ``SC_clock_start`` (``YYYYDDD.fraction``: year and day of year of the
-  first line, fraction of the day), ``clock_start`` (``DDD.fraction``, more digits),
+  first line, fraction of the day), ``clock_start`` (``DDD.fraction``, more digits), where the
+  day of year counts from **0 on 1 January** (GMTSAR ``preproc/S1A_preproc/lib/xml.c``,
+  ``str_date2JD``: ``doy = MJD(date) - MJD(1 January)``; the real ``S1A20150526_F1`` test files
+  say day 145 for 26 May 2015),
   ``radar_wavelength`` (m), ``lookdir`` (R/L), ``SLC_file``, ``led_file``;
 * ``NAME.SLC``: headerless complex samples, little-endian (as written on x86), ``num_lines`` rows
   of ``bytes_per_line`` bytes;
 * ``NAME.LED``: the orbit: a line ``n year doy sec dt`` then ``n`` lines ``year doy sec x y z vx
-  vy vz`` (seconds of day, ECEF m and m/s), as ``ext_orb_s1a`` / ``make_s1a_tops`` write it.
+  vy vz`` (same 0-based day, seconds of day, ECEF m and m/s), as ``ext_orb_s1a`` writes it.
 
 After ``align_tops.csh`` / ``align_batch.csh`` every secondary ``.SLC`` is resampled onto the
 reference's grid (same ``num_lines`` x ``num_rng_bins``). GMTSAR does not mark the reference in
@@ -55,10 +58,11 @@ def read_prm(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def _day_time(year: int, doy_frac: Decimal, path: Path) -> np.datetime64:
+    """Year + GMTSAR day of year (0 = 1 January) + fraction of the day -> UTC."""
     doy = int(doy_frac)
-    if not 1 <= doy <= 366:
-        raise ProductError(f"day of year {doy} is out of range", path=path)
-    day = np.datetime64(f"{year:04d}-01-01", "ns") + np.timedelta64(doy - 1, "D")
+    if not 0 <= doy <= 365:
+        raise ProductError(f"day of year {doy} is out of range (GMTSAR counts 0..365 from 1 January)", path=path)
+    day = np.datetime64(f"{year:04d}-01-01", "ns") + np.timedelta64(doy, "D")
     return day + np.timedelta64(int((doy_frac - doy) * Decimal(86400 * 10**9)), "ns")
 
 
@@ -96,7 +100,7 @@ def read_led(path: str | os.PathLike[str]) -> Orbit:
         raise OrbitError(f"the LED header says {n} state vectors, {data.shape[0]} rows found", path=path)
     times = []
     for year, doy, sec in data[:, :3]:
-        base = np.datetime64(f"{int(year):04d}-01-01", "ns") + np.timedelta64(int(doy) - 1, "D")
+        base = np.datetime64(f"{int(year):04d}-01-01", "ns") + np.timedelta64(int(doy), "D")  # 0-based day
         times.append(base + np.timedelta64(round(sec * 1e9), "ns"))
     try:
         return Orbit(times=np.array(times), positions=data[:, 3:6], velocities=data[:, 6:9], source="gmtsar LED")
