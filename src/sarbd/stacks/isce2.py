@@ -12,7 +12,7 @@ Product XML (ISCE ``Configurable`` dump): nested ``<component name=...>`` and
 ``sensingstart`` (UTC ``YYYY-MM-DD HH:MM:SS.ffffff``), ``azimuthtimeinterval`` (s),
 ``startingrange`` (m), ``rangepixelsize`` (m), ``radarwavelength`` (m); and the burst's
 ``orbit/state_vectors/state_vector<k>`` (``time``, ``position`` ``[x, y, z]`` m, ``velocity`` m/s,
-ECEF). Names are matched case-insensitively.
+ECEF). Names are matched as ISCE matches public names: without case, spaces or underscores.
 
 The merged grid is ISCE2's ``mergeBursts`` one: first line at the earliest burst sensing start of
 all swaths, first sample at the smallest starting range, the first burst's line interval and
@@ -44,13 +44,18 @@ _VRT_TYPES = {"CFloat32": "f4", "CInt16": "i2"}
 _XML_TYPES = {"CFLOAT": "f4", "CSHORT": "i2"}
 
 
+def _norm(name: str) -> str:
+    """ISCE matches public names without case, spaces or underscores (``sensing start`` = ``sensingstart``)."""
+    return re.sub(r"[\s_]", "", name).lower()
+
+
 def _name(e: Any) -> str:
-    return str(e.get("name", "")).strip().lower()
+    return _norm(str(e.get("name", "")))
 
 
 def _child(e: Any, tag: str, name: str) -> Any:
     for c in e.findall(tag):
-        if _name(c) == name:
+        if _name(c) == _norm(name):
             return c
     return None
 
@@ -84,7 +89,7 @@ def _vector(text: str, path: Path, what: str) -> list[float]:
 def _orbit(burst: Any, path: Path, what: str) -> Orbit:
     orbit = _child(burst, "component", "orbit")
     svs = None if orbit is None else _child(orbit, "component", "state_vectors")
-    vectors = [] if svs is None else [c for c in svs.findall("component") if _name(c).startswith("state_vector")]
+    vectors = [] if svs is None else [c for c in svs.findall("component") if _name(c).startswith("statevector")]
     if len(vectors) < 2:
         raise OrbitError(f"{what}: the orbit holds {len(vectors)} state vectors (2 or more needed)", path=path)
     t = [to_time(_value(v, "time", path, what).replace(" ", "T"), f"{what} state vector time", path) for v in vectors]
