@@ -33,14 +33,14 @@ class SimStack:
         return [str(np.datetime64(t, "D")).replace("-", "") for t in self.starts]
 
 
-def _simulate(pols: tuple[str, ...], scale: float) -> SimStack:
+def _simulate(pols: tuple[str, ...], scale: float, shape: tuple[int, int] = (48, 64), phases: bool = True) -> SimStack:
     from sarbd.core.ellipsoid import llh_to_ecef
     from sarbd.geometry import geo2rdr, rdr2geo
     from sarbd.simulate.orbit import design_orbit, make_orbit, offset_elements
 
     epoch = np.datetime64("2020-01-10T05:43:12", "ns")
     el = design_orbit(45.0, 10.0, 0.0, 35.0, pass_direction="descending")
-    ati, dr, shape, wl = 1 / 1717.128973878037, 2.329562114715323, (48, 64), 0.05546576
+    ati, dr, wl = 1 / 1717.128973878037, 2.329562114715323, 0.05546576
     target = llh_to_ecef(np.array([45.0]), np.array([10.0]), np.array([0.0]))[0]
     orbits, starts = [], []
     for k, (cross, radial) in enumerate([(0.0, 0.0), (150.0, 20.0), (-150.0, -20.0)]):
@@ -52,20 +52,23 @@ def _simulate(pols: tuple[str, ...], scale: float) -> SimStack:
     grid = RadarGrid(reference_epoch=epoch, sensing_start=(starts[0] - epoch) / np.timedelta64(1, "s"),
                      azimuth_time_interval=ati, starting_range=r_target - shape[1] / 2 * dr,
                      range_pixel_spacing=dr, length=shape[0], width=shape[1], wavelength=wl)
-    t = grid.line_to_azimuth_time(np.arange(shape[0]))[:, None] * np.ones((1, shape[1]))
-    r = grid.pixel_to_slant_range(np.arange(shape[1]))[None, :] * np.ones((shape[0], 1))
-    lat, lon, h = rdr2geo(t, r, orbits[0], height=0.0)
-    phases = [np.zeros(shape)]
-    for o in orbits[1:]:
-        _, rs, ok = geo2rdr(lat, lon, h, o)
-        assert np.all(ok)
-        phases.append(-4 * np.pi / wl * (r - rs))
+    geometric = [np.zeros(shape)]
+    if phases:  # (benchmarks skip it: per-pixel rdr2geo/geo2rdr on large grids is slow)
+        t = grid.line_to_azimuth_time(np.arange(shape[0]))[:, None] * np.ones((1, shape[1]))
+        r = grid.pixel_to_slant_range(np.arange(shape[1]))[None, :] * np.ones((shape[0], 1))
+        lat, lon, h = rdr2geo(t, r, orbits[0], height=0.0)
+        for o in orbits[1:]:
+            _, rs, ok = geo2rdr(lat, lon, h, o)
+            assert np.all(ok)
+            geometric.append(-4 * np.pi / wl * (r - rs))
+    else:
+        geometric += [np.zeros(shape)] * (len(orbits) - 1)
     rng = np.random.default_rng(17)
     slc: dict[str, list[NDArray[np.complex64]]] = {}
     for pol in pols:
         ref = (rng.normal(size=shape) + 1j * rng.normal(size=shape)) * scale
-        slc[pol] = [(ref * np.exp(-1j * ph)).astype(np.complex64) for ph in phases]
-    return SimStack(grid, orbits, starts, slc, phases)
+        slc[pol] = [(ref * np.exp(-1j * ph)).astype(np.complex64) for ph in geometric]
+    return SimStack(grid, orbits, starts, slc, geometric)
 
 
 @pytest.fixture(scope="session")

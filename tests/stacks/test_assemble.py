@@ -38,6 +38,7 @@ def test_flattened_interferograms_and_layout(sim_stack, tmp_path):
     assert abs(float(ds["latitude"].values.mean()) - 45.0) < 0.5
     assert abs(float(ds["longitude"].values.mean()) - 10.0) < 0.5
     assert ds.attrs["sarbd_coregistration"] == "imported: coregistered by doris"
+    assert "deramped" in ds.attrs["sarbd_stack_caveat"] and ds.attrs["sarbd_stack_notes"] == "none"
     path = write_stack(ds, tmp_path / "stack.zarr")
     back = xr.open_zarr(path)
     assert grid_from_dataset(back) == grid_from_dataset(ds)

@@ -264,7 +264,9 @@ def open_doris_stack(path: str | os.PathLike[str], *, polarization: str | None =
 
     common = set.intersection(*(set(per_pol[p]) for p in pols))
     meta = {"mission": "unknown", "processor": "doris", "source_path": str(mres), "date": ref_day,
-            "product_name": f"doris stack {path.name}"}
+            "product_name": f"doris stack {path.name}",
+            "sarbd_stack_caveat": "Doris-5 TOPS stacks hold deramped SLCs (slave_rsmp.raw): interferograms "
+                                  "and coherence are unaffected, the phase of a single date is not the product's"}
     reference = Scene(radar_grid=g, orbit=ref_orbit, polarizations=pols, metadata=meta, pixels=source(ref_day),
                       chunks=chunks)
     secondaries = []
@@ -275,5 +277,4 @@ def open_doris_stack(path: str | os.PathLike[str], *, polarization: str | None =
             + np.timedelta64(round((l0 - 1) / float(sinfo["prf"]) * 1e9), "ns"), orbit=orbit,  # type: ignore[arg-type]
             wavelength=float(sinfo["wavelength"]), pixels=source(day),  # type: ignore[arg-type]
             metadata={"source_path": str(res_path), "date": day, "processor": "doris"}))
-    notes = ["Doris-5 TOPS stacks hold deramped SLCs (slave_rsmp.raw): single-date phase is not the product's"]
-    return ImportedStack(reference, secondaries, "doris", path, notes)
+    return ImportedStack(reference, secondaries, "doris", path, [])
