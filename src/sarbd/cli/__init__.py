@@ -17,7 +17,7 @@ __all__ = ["app", "load_commands", "main"]
 #: skipped; a module that exists but fails to import is a bug and raises.
 COMMAND_MODULES: tuple[str, ...] = (
     "demo", "simulate", "info", "geocode", "coregister", "signatures", "radarcode",
-    "build", "validate", "train", "report",
+    "build", "validate", "train", "report", "import_stack",
 )
 
 _loaded: list[bool] = []

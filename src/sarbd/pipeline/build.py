@@ -108,6 +108,7 @@ class _Build:
     settings: dict[str, Any]
     notify: Callable[[str, str], None]
     reference: Scene | None = None  # the (cropped) reference scene, once ingested
+    imported: Any = None  # another processor's coregistered stack (sarbd.stacks), if the input is one
     _dem: Any = None
 
     def run(self, name: str, key: str, compute: Callable[[Path], dict[str, Any] | None]) -> StageRecord:
@@ -170,14 +171,24 @@ def run_ingest(b: _Build) -> tuple[_Stage, Scene, list[Scene]]:
     """Which products, which window: the reference scene (cropped to the AOI) and the secondaries."""
     config, inputs = b.config, b.config.inputs
     entries, ref_index = product_entries(config)
+    stack_in = inputs.stack  # another processor's coregistered stack (sarbd.stacks), or None
     key = stage_key("ingest", STAGE_VERSIONS["ingest"], {
         "products": [entry_fingerprint(e) for e in entries],
-        "reference": str(product_main(entries[ref_index])),
+        "reference": str(product_main(entries[ref_index])) if entries else None,
         "swath": inputs.swath, "polarizations": inputs.polarizations,
         "orbits": file_fingerprint(inputs.orbits) if inputs.orbits else None,
         "aoi": b.settings["aoi"],
+        **({"stack": {**stack_in.model_dump(mode="json"), "files": file_fingerprint(stack_in.path)}}
+           if stack_in else {}),
     }, [])
-    reference, secondaries = open_scenes(config)
+    if stack_in is not None:
+        from sarbd.stacks import open_stack
+
+        b.imported = open_stack(stack_in.path, stack_in.format, chunks=config.compute.chunks,
+                                **stack_in.options())
+        reference, secondaries = b.imported.reference, b.imported.secondaries
+    else:
+        reference, secondaries = open_scenes(config)
 
     def compute(folder: Path) -> dict[str, Any]:
         info = {"window": aoi_window(config, reference), "reference": reference.metadata.get("product_name"),
@@ -218,11 +229,19 @@ def run_coregister(b: _Build, ingest: _Stage, reference: Scene, secondaries: lis
         from sarbd.coregistration import coregister, write_stack
 
         co = config.coregistration
-        stack = coregister(
-            reference, secondaries, dem=b.dem(), polarizations=config.inputs.polarizations,
-            window=co.coherence_window, kernel_taps=co.kernel_taps, chunks=config.compute.chunks,
-            refine=co.refine, esd=co.esd, tops_reramp=co.tops_reramp,
-        )
+        if b.imported is not None:  # coregistered by another processor: assemble the sarbd stack
+            from sarbd.stacks.assemble import assemble_stack
+
+            window = ingest.record.info.get("window")
+            stack = assemble_stack(b.imported, dem=b.dem(), polarizations=config.inputs.polarizations,
+                                   window=co.coherence_window, chunks=config.compute.chunks,
+                                   aoi=tuple(window) if window else None)
+        else:
+            stack = coregister(
+                reference, secondaries, dem=b.dem(), polarizations=config.inputs.polarizations,
+                window=co.coherence_window, kernel_taps=co.kernel_taps, chunks=config.compute.chunks,
+                refine=co.refine, esd=co.esd, tops_reramp=co.tops_reramp,
+            )
         write_stack(stack, folder / "stack.zarr")
         return {"dates": int(stack.sizes.get("time", 1)), "shape": [int(stack.sizes["line"]),
                                                                    int(stack.sizes["pixel"])]}

@@ -130,12 +130,30 @@ def product_main(entry: ProductEntry) -> Path:
     return entry.main if isinstance(entry, ProductSpec) else Path(entry)
 
 
+class StackSpec(_Strict):
+    """Another processor's coregistered stack to start the build from (:mod:`sarbd.stacks`)."""
+
+    path: Path = Field(description="ISCE2 topsStack folder, SNAP .dim, GMTSAR folder of .PRM files, Doris stack folder.")
+    format: Literal["auto", "isce2", "snap", "gmtsar", "doris", "opera_cslc"] = Field(
+        "auto", description="Stack format; 'auto' detects it from the layout.")
+    polarization: str | None = Field(None, description="Polarisation of a single-polarisation stack (default VV).")
+    reference: str | None = Field(None, description="GMTSAR: the reference date YYYYMMDD or PRM name "
+                                                    "(default: the first entry of align.in / data.in).")
+
+    def options(self) -> dict[str, str]:
+        """Reader options that are set (``polarization``, ``reference``)."""
+        return {k: v for k, v in (("polarization", self.polarization), ("reference", self.reference)) if v is not None}
+
+
 class InputsConfig(_Strict):
     """Where the data come from."""
 
+    stack: StackSpec | None = Field(
+        None, description="Start after coregistration from another processor's stack instead of `products` "
+                          "(mapping {path, format, polarization, reference}; docs/products.md).")
     products: list[ProductEntry] = Field(
-        min_length=1,
-        description="SLC products, one per date (any number from one up): a path (SAFE zip/folder, "
+        default_factory=list,
+        description="SLC products, one per date (any number from one up; or `stack`): a path (SAFE zip/folder, "
                     "NISAR/UAVSAR RSLC HDF5) or a mapping {annotation, measurement, offset, orbit} "
                     "(Sentinel-1 crop) / {path, frequency} (NISAR/UAVSAR). With one date the temporal "
                     "signatures that need two or more dates are left out.",
@@ -151,6 +169,13 @@ class InputsConfig(_Strict):
     )
     reference: list[ReferenceLayer] = Field(default_factory=list, description="Reference geodata layers.")
     classes: list[str] = Field(default_factory=list, description="Class names in label order (ids 1..N).")
+
+    @model_validator(mode="after")
+    def _products_or_stack(self) -> InputsConfig:
+        if (not self.products) == (self.stack is None):
+            raise ValueError("give inputs.products (SLC products, one per date) or inputs.stack (a coregistered "
+                             "stack from another processor), not both and not neither")
+        return self
 
     @field_validator("polarizations")
     @classmethod
@@ -564,6 +589,8 @@ def _resolve_paths(config: BuildConfig, base: Path) -> BuildConfig:
         else:
             products.append(fix(entry))  # type: ignore[arg-type]
     inputs.products = products
+    if inputs.stack is not None:
+        inputs.stack.path = fix(inputs.stack.path)  # type: ignore[assignment]
     inputs.reference_product = fix(inputs.reference_product)
     inputs.orbits = fix(inputs.orbits)
     inputs.dem = fix(inputs.dem)

@@ -136,6 +136,8 @@ def check_inputs(config: BuildConfig) -> None:
                 f"inputs.products lists the same product twice (entries {seen[ident] + 1} and {i + 1})",
                 path=p, hint="list each date's product once")
         seen[ident] = i
+    if inputs.stack is not None:
+        _exists(inputs.stack.path, "coregistered stack", "inputs.stack.path")
     if inputs.reference_product is not None:
         _exists(inputs.reference_product, "reference product", "inputs.reference_product")
     if inputs.orbits is not None:
