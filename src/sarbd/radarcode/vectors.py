@@ -25,17 +25,20 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sarbd.errors import InputError
+from sarbd.radarcode.formats import is_raster_path
 from sarbd.utils.log import get_logger
 
 __all__ = [
     "DEFAULT_WIDTHS",
+    "ReferenceSource",
     "VectorFeatures",
+    "VectorSource",
     "read_reference",
 ]
 
@@ -55,6 +58,12 @@ DEFAULT_WIDTHS: dict[str, float] = {
 #: Attribute names tried (in order) for a feature's width (m) and height above ground (m).
 WIDTH_FIELDS = ("width", "width_m", "breedte", "WIDTH", "Width")
 HEIGHT_FIELDS = ("height", "height_m", "building_height", "hoogte", "HEIGHT", "Height")
+
+#: One vector source: a file in any OGR format, or a ``geopandas.GeoDataFrame`` (typed
+#: ``Any``: geopandas has no type information).
+VectorSource: TypeAlias = "str | os.PathLike[str] | Any"
+#: What :func:`read_reference` (and :func:`sarbd.radarcode`) takes as ``reference``.
+ReferenceSource: TypeAlias = "VectorSource | Sequence[VectorSource] | Mapping[str, VectorSource]"
 
 _VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".gml",
                     ".kml", ".sqlite", ".gdb", ".tab", ".mif", ".csv"}
@@ -88,10 +97,6 @@ class VectorFeatures:
     source: str
     path: Path | None = None
     bounds: tuple[float, float, float, float] = field(default=(np.nan,) * 4)
-
-
-def _is_raster_path(path: Path) -> bool:
-    return path.suffix.lower() in {".tif", ".tiff", ".vrt", ".img", ".nc", ".jp2", ".asc"}
 
 
 def _list_layers(path: Path) -> list[str]:
@@ -207,7 +212,7 @@ def _frame_features(
 
 
 def read_reference(
-    reference: Any,
+    reference: ReferenceSource,
     *,
     layers: Sequence[str] | None = None,
     class_field: str | None = None,
@@ -259,7 +264,7 @@ def read_reference(
             path = Path(ref)
             if not path.exists():
                 raise InputError("reference file not found", path=path)
-            if _is_raster_path(path):
+            if is_raster_path(path):
                 raise InputError("this is a raster; rasters are radarcoded with radarcode_raster",
                                  path=path)
             available = _list_layers(path)
