@@ -5,10 +5,11 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import Transformer
 
 from sarbd.radarcode import radarcode
 from sarbd.radarcode.target import Target
-from sarbd.radarcode.tiling import PieceStore, estimate_vertices, feature_batches
+from sarbd.radarcode.tiling import PieceStore, estimate_vertices, feature_batches, vertex_estimates
 from sarbd.radarcode.vectors import read_reference
 
 from .conftest import radar_rectangle_polygon
@@ -61,15 +62,22 @@ def test_small_blocks_and_batches_equal_the_whole_grid(scene):
 
 def test_feature_batches_cover_every_feature_once_in_order(scene):
     feats = read_reference(_layers(scene))
-    batches = list(feature_batches(feats, features=2, coordinates=3000))
+    batches = list(feature_batches(feats, features=2, vertices=3000, max_segment=10.0))
     got = np.concatenate([b[0].geometry for b in batches])
     want = np.concatenate([f.geometry for f in feats])
     assert got.size == want.size and all(x is y for x, y in zip(got, want, strict=True))
     assert all(b[0].geometry.size <= 2 for b in batches)
-    # a batch stops at the coordinate cap unless one feature alone exceeds it
+    # a batch stops at the vertex cap unless one feature alone exceeds it
     for b in batches:
-        n = shapely.get_num_coordinates(b[0].geometry)
+        n = vertex_estimates(b[0], 10.0)
         assert n.sum() <= 3000 or n.size == 1
+    # the road (9 m wide, ~ 4 km long) counts two sides of 10 m segments (an estimate: in a
+    # geographic CRS a degree of longitude is taken as long as one of latitude)
+    road = next(f for f in feats if f.classes[0] == "road")
+    length = Transformer.from_crs("EPSG:4326", "EPSG:32632", always_xy=True).transform
+    xy = np.column_stack(length(*shapely.get_coordinates(road.geometry).T))
+    metres = float(np.sum(np.hypot(*np.diff(xy, axis=0).T)))
+    np.testing.assert_allclose(vertex_estimates(road, 10.0)[0], 25 + 2 * metres / 10.0, rtol=0.1)
 
 
 def test_piece_store_window_selects_the_pieces_meeting_a_block():

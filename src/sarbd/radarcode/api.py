@@ -56,6 +56,11 @@ log = get_logger(__name__)
 #: per posting along every edge, and the map -> radar curvature over 10 m is < 1e-5 m.
 DEFAULT_MAX_SEGMENT = 10.0
 
+#: Margin (deg; >= 6 km up to 55 deg latitude) around the footprint within which features
+#: are read from files: more than the kept margin ``500 m + 3 H`` for any feature up to
+#: 1.8 km tall (the tallest building stands 828 m).
+READ_MARGIN_DEG = 0.1
+
 #: Default Dask chunk shape (lines, pixels) of the outputs.
 DEFAULT_CHUNKS: tuple[int, int] = (512, 2048)
 
@@ -175,9 +180,6 @@ def radarcode(
     """
     target = resolve_target(grid, orbit)
     chunk_shape: tuple[int, int] = (int(chunks[0]), int(chunks[1])) if chunks else DEFAULT_CHUNKS
-    feats_in = read_reference(reference, layers=layers, class_field=class_field, class_map=class_map,
-                              width_field=width_field, height_field=height_field)
-    src_name = _reference_name(reference)
 
     # scene footprint and local frame
     h_ref = 0.0
@@ -186,6 +188,11 @@ def radarcode(
     elif target.dataset is not None and "height" in target.dataset:
         h_ref = float(np.nanmedian(np.asarray(target.dataset["height"].values)))
     fp = target.footprint(height=h_ref)
+    # files: only features near the scene are read (READ_MARGIN_DEG covers any layover margin)
+    feats_in = read_reference(reference, layers=layers, class_field=class_field, class_map=class_map,
+                              width_field=width_field, height_field=height_field,
+                              bbox=_bounds_with_margin(fp, READ_MARGIN_DEG))
+    src_name = _reference_name(reference)
     c = fp.centroid
     frame = LocalFrame(float(c.y), float(c.x))
     d_az, d_rg = target.ground_spacing()
@@ -211,7 +218,7 @@ def radarcode(
             project(LocalFeatures(local.geometry[sl], local.classes[sl], local.heights[sl], local.frame))
         del local
     else:
-        for batch in feature_batches(feats_in, batch_features):
+        for batch in feature_batches(feats_in, batch_features, max_segment=seg):
             local = to_local(batch, frame, fp, margin=margin, max_segment=seg, widths=wmap)
             n_local += local.geometry.size
             project(local)

@@ -43,50 +43,60 @@ from sarbd.radarcode.prepare import _source_length
 from sarbd.radarcode.project import dissolve_overlaps
 from sarbd.radarcode.vectors import VectorFeatures
 
-__all__ = ["BATCH_COORDINATES", "BATCH_FEATURES", "PieceStore", "coverage_block", "estimate_vertices",
-           "feature_batches"]
+__all__ = ["BATCH_FEATURES", "BATCH_VERTICES", "PieceStore", "coverage_block", "estimate_vertices",
+           "feature_batches", "vertex_estimates"]
 
 #: Most features projected together (bounds the transient GEOS geometries of one batch).
 BATCH_FEATURES = 25_000
-#: Most source vertices projected together (a batch of large land-cover parcels stops earlier).
-BATCH_COORDINATES = 1_000_000
+#: About the most vertices (densified, buffered) projected together: a batch of long roads
+#: or large land-cover parcels stops earlier.
+BATCH_VERTICES = 500_000
+
+
+def vertex_estimates(layer: VectorFeatures, max_segment: float) -> NDArray[np.float64]:
+    """Rough number of vertices of each feature once densified and buffered.
+
+    Source vertices plus one per ``max_segment`` of outline (polygons: the perimeter;
+    lines twice their length, for the two sides of their buffer) plus 33 per point (a
+    buffered disc, ``quad_segs=8``).
+    """
+    g = layer.geometry
+    tid = shapely.get_type_id(g)
+    seg = _source_length(layer.crs, max_segment)
+    length = np.nan_to_num(shapely.length(g))  # polygons: the perimeter (GEOS), holes included
+    sides = np.where(np.isin(tid, (1, 2, 5)), 2.0, 1.0)
+    points = np.where(np.isin(tid, (0, 4)), 33.0, 0.0)
+    return shapely.get_num_coordinates(g) + sides * length / seg + points
+
+
+def estimate_vertices(layers: list[VectorFeatures], max_segment: float) -> int:
+    """Rough number of vertices of all features once densified and buffered (:func:`vertex_estimates`).
+
+    It decides, once per run and independently of batching, whether a geo2rdr lookup
+    table pays off.
+    """
+    return int(sum(float(np.sum(vertex_estimates(layer, max_segment))) for layer in layers))
 
 
 def feature_batches(layers: list[VectorFeatures], features: int = BATCH_FEATURES,
-                    coordinates: int = BATCH_COORDINATES) -> Iterator[list[VectorFeatures]]:
+                    vertices: int = BATCH_VERTICES, max_segment: float = 10.0
+                    ) -> Iterator[list[VectorFeatures]]:
     """Consecutive slices of the layers, in order, each of at most ``features`` features
-    and (unless one feature alone has more) ``coordinates`` source vertices."""
+    and (unless one feature alone has more) about ``vertices`` vertices once densified
+    to ``max_segment`` m (:func:`vertex_estimates`): a road network of long lines is
+    projected a few roads at a time."""
     features = max(int(features), 1)
     for layer in layers:
         n = layer.geometry.size
-        cum = np.cumsum(shapely.get_num_coordinates(layer.geometry))
+        cum = np.cumsum(vertex_estimates(layer, max_segment))
         start = 0
         while start < n:
-            before = int(cum[start - 1]) if start else 0
-            end = min(start + features, int(np.searchsorted(cum, before + coordinates, side="right")), n)
+            before = float(cum[start - 1]) if start else 0.0
+            end = min(start + features, int(np.searchsorted(cum, before + vertices, side="right")), n)
             end = max(end, start + 1)
             yield [replace(layer, geometry=layer.geometry[start:end], classes=layer.classes[start:end],
                            widths=layer.widths[start:end], heights=layer.heights[start:end])]
             start = end
-
-
-def estimate_vertices(layers: list[VectorFeatures], max_segment: float) -> int:
-    """Rough number of vertices the features will have once densified and buffered.
-
-    Source vertices plus one per ``max_segment`` of outline (twice for lines, whose
-    buffer has two sides) plus 33 per point (a buffered disc). It decides, once per
-    run and independently of batching, whether a geo2rdr lookup table pays off.
-    """
-    total = 0.0
-    for layer in layers:
-        g = layer.geometry
-        tid = shapely.get_type_id(g)
-        seg = _source_length(layer.crs, max_segment)
-        length = np.where(np.isin(tid, (3, 6)), shapely.length(shapely.boundary(g)), shapely.length(g))
-        sides = np.where(np.isin(tid, (1, 2, 5)), 2.0, 1.0)
-        total += float(np.sum(shapely.get_num_coordinates(g)))
-        total += float(np.nansum(sides * length / seg)) + 33.0 * float(np.sum(np.isin(tid, (0, 4))))
-    return int(total)
 
 
 def _take_ranges(offsets: NDArray[np.int64], idx: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

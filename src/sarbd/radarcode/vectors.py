@@ -111,12 +111,40 @@ def _list_layers(path: Path) -> list[str]:
                          hint="give a file GDAL/OGR reads: GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet") from None
 
 
-def _read_layer(path: Path, layer: str) -> Any:
+def _layer_bbox(path: Path, layer: str, bbox_ll: tuple[float, float, float, float]
+                ) -> tuple[float, float, float, float] | None:
+    """``bbox_ll`` (lon/lat) in the layer's own CRS, or None when that cannot be said."""
+    import pyogrio
+    from pyproj import CRS, Transformer
+
+    try:
+        crs = pyogrio.read_info(path, layer=layer).get("crs")
+        if not crs:
+            return None
+        tr = Transformer.from_crs("EPSG:4326", CRS.from_user_input(crs), always_xy=True)
+        box = tr.transform_bounds(*bbox_ll, densify_pts=21)
+    except Exception:  # an unusual CRS: read the whole layer
+        return None
+    return box if all(np.isfinite(box)) else None
+
+
+def _read_layer(path: Path, layer: str, bbox_ll: tuple[float, float, float, float] | None = None) -> Any:
+    """One layer as a GeoDataFrame; with ``bbox_ll`` only the features whose bounding box meets it.
+
+    The filter is GDAL's (spatial index where the format has one), so features far
+    from the scene are never decoded. A layer with no feature in the box is read whole,
+    so that its errors (empty, or not overlapping the scene) are the same as without it.
+    """
     import geopandas as gpd
 
     try:
         if path.suffix.lower() in {".parquet", ".geoparquet"}:
             return gpd.read_parquet(path)
+        box = _layer_bbox(path, layer, bbox_ll) if bbox_ll is not None else None
+        if box is not None:
+            frame = gpd.read_file(path, layer=layer, engine="pyogrio", bbox=box)
+            if len(frame):
+                return frame
         return gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:
         raise InputError(f"cannot read layer {layer!r} ({exc})", path=path) from None
@@ -219,6 +247,7 @@ def read_reference(
     class_map: Mapping[str, str | None] | None = None,
     width_field: str | None = None,
     height_field: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> list[VectorFeatures]:
     """Read reference vectors into per-layer :class:`VectorFeatures`.
 
@@ -240,6 +269,10 @@ def read_reference(
         Attributes with the feature width (m, for lines and points) and height above the
         terrain (m, e.g. building height); tried by default: see ``WIDTH_FIELDS``,
         ``HEIGHT_FIELDS``.
+    bbox
+        ``(west, south, east, north)``, degrees: read from files only the features
+        whose bounding box meets it (GDAL's spatial filter; GeoParquet is read whole).
+        Data frames are taken as they are.
 
     Raises
     ------
@@ -277,7 +310,7 @@ def read_reference(
             elif layers:
                 wanted = available
             for name in wanted:
-                frame = _read_layer(path, name)
+                frame = _read_layer(path, name, bbox)
                 feats = _frame_features(
                     frame, name, path, explicit_layer=bool(layers) or len(wanted) == 1,
                     **{**kw, "class_map": cmap,
