@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,7 +22,8 @@ from sarbd.cli.product_options import (
 )
 from sarbd.errors import InputError
 
-_RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".jp2", ".asc"}
+if TYPE_CHECKING:
+    from sarbd.core.scene import Scene
 
 
 def _pairs(items: list[str], what: str, number: bool) -> dict[str, object]:
@@ -86,6 +88,7 @@ def radarcode(
 
     from sarbd.radarcode import radarcode as run
     from sarbd.radarcode import radarcode_raster
+    from sarbd.radarcode.formats import is_raster_path
     from sarbd.utils.files import atomic_output
 
     grid_arg = _grid(grid, swath=swath, measurement=measurement, offset=offset, orbit=orbit, frequency=frequency)
@@ -103,7 +106,7 @@ def radarcode(
         raise InputError(f"unknown building model {building_model!r}", hint="use volume, roof or footprint")
     if out.suffix not in (".nc", ".zarr"):
         raise InputError("output must end in .nc or .zarr", path=out)
-    if reference.suffix.lower() in _RASTER_SUFFIXES:
+    if is_raster_path(reference):
         cmap = {_num(k): str(v) for k, v in _pairs(class_map, "class-map", False).items()} or None
         ds = radarcode_raster(reference, grid_arg, kind=kind, dem=dem_arg, classes=cmap,  # type: ignore[arg-type]
                               threshold=threshold, buffer=buffer)
@@ -151,7 +154,7 @@ def _is_dataset(path: Path) -> bool:
 
 
 def _grid(path: Path, *, swath: str | None, measurement: Path | None, offset: str | None, orbit: Path | None,
-          frequency: str | None) -> object:
+          frequency: str | None) -> Path | Scene:
     """The ``grid`` of :func:`sarbd.radarcode`: a dataset path as it is, or a product opened as a Scene."""
     given_options = {"--swath": swath, "--measurement": measurement, "--offset": offset, "--orbit": orbit,
                      "--frequency": frequency}
@@ -167,7 +170,7 @@ def _grid(path: Path, *, swath: str | None, measurement: Path | None, offset: st
     return open_product(path, **product_options(swath, measurement, offset, orbit, frequency))
 
 
-def _open_dem(path: Path, grid: object, vertical_datum: str, interpolation: str) -> object:
+def _open_dem(path: Path, grid: Path | Scene, vertical_datum: str, interpolation: str) -> object:
     """The DEM over the grid's footprint, with the vertical datum said (or assumed, loudly)."""
     from sarbd.geometry import Dem
     from sarbd.radarcode.target import resolve_target
@@ -177,7 +180,7 @@ def _open_dem(path: Path, grid: object, vertical_datum: str, interpolation: str)
                     interpolation=interpolation)
 
 
-def _geoid_surface(grid: object, height: float) -> object:
+def _geoid_surface(grid: Path | Scene, height: float) -> object:
     """A constant height above the EGM96 geoid over the grid's footprint, as a DEM."""
     from sarbd.geometry import Dem
     from sarbd.radarcode.target import resolve_target

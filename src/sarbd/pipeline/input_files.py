@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sarbd.errors import ConfigError, InputError
+from sarbd.radarcode.formats import RASTER_SUFFIXES, is_raster_path
 
 if TYPE_CHECKING:
     from sarbd.pipeline.config import BuildConfig, ReferenceLayer
@@ -22,15 +23,12 @@ if TYPE_CHECKING:
 __all__ = ["RASTER_SUFFIXES", "check_chip_sizes", "check_inputs", "check_raster", "is_raster", "raster_classes",
            "read_reference_layers", "read_vector", "vector_layers"]
 
-#: File name endings read as rasters (everything else goes to OGR as vectors).
-RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".nc")
-
 PathLike = str | os.PathLike[str]
 
 
 def is_raster(path: PathLike) -> bool:
     """Whether a reference file is read as a raster (by its suffix)."""
-    return Path(path).suffix.lower() in RASTER_SUFFIXES
+    return is_raster_path(path)
 
 
 def _exists(path: PathLike, what: str, key: str) -> Path:

@@ -23,12 +23,31 @@ from sarbd.core.chunks import DEFAULT_CHUNKS as _DEFAULT_CHUNKS
 from sarbd.core.chunks import Chunks, ChunksLike, as_chunks
 from sarbd.core.orbit import Orbit
 from sarbd.errors import InputError, NoOverlapError
-from sarbd.radarcode.coverage import RingSet, coverage, rings_from_polygons
 from sarbd.radarcode.derived import MIXED, UNCHARTED, boundary_distance, hard_label
-from sarbd.radarcode.prepare import resolve_priority, to_local
-from sarbd.radarcode.project import BuildingModel, dissolve_overlaps, radar_polygons, split_by_tiles
-from sarbd.radarcode.target import LocalFrame, Target, heights_from, resolve_target
-from sarbd.radarcode.vectors import read_reference
+from sarbd.radarcode.prepare import LocalFeatures, resolve_priority, to_local
+from sarbd.radarcode.project import BuildingModel, radar_polygons, split_by_tiles
+from sarbd.radarcode.target import (
+    LUT_MIN_POINTS,
+    ConstantHeight,
+    DemSource,
+    GridSource,
+    HeightSource,
+    LocalFrame,
+    RadarLookup,
+    Target,
+    _lattice,
+    heights_from,
+    lookup_size,
+    resolve_target,
+)
+from sarbd.radarcode.tiling import (
+    BATCH_FEATURES,
+    PieceStore,
+    coverage_block,
+    estimate_vertices,
+    feature_batches,
+)
+from sarbd.radarcode.vectors import ReferenceSource, read_reference
 from sarbd.utils.log import get_logger
 
 __all__ = ["DEFAULT_CHUNKS", "radarcode"]
@@ -38,6 +57,11 @@ log = get_logger(__name__)
 #: Default densification length, m: DEM postings of 20-30 m are sampled at least twice
 #: per posting along every edge, and the map -> radar curvature over 10 m is < 1e-5 m.
 DEFAULT_MAX_SEGMENT = 10.0
+
+#: Margin (deg; >= 6 km up to 55 deg latitude) around the footprint within which features
+#: are read from files: more than the kept margin ``500 m + 3 H`` for any feature up to
+#: 1.8 km tall (the tallest building stands 828 m).
+READ_MARGIN_DEG = 0.1
 
 #: Default Dask chunk shape (lines, pixels) of the outputs: the one default of :mod:`sarbd.core.chunks`.
 DEFAULT_CHUNKS: Chunks = _DEFAULT_CHUNKS
@@ -66,27 +90,19 @@ def _class_codes(names: list[str], class_codes: Mapping[str, int] | None) -> NDA
     return codes_a
 
 
-def _coverage_block(rings: RingSet, nclass: int, block_info: dict[Any, Any] | None = None
-                    ) -> NDArray[np.float32]:
-    assert block_info is not None
-    _, (l0, l1), (p0, p1) = block_info[None]["array-location"]
-    out = coverage(rings, nclass, (l0, p0, l1 - l0, p1 - p0))
-    return out.astype(np.float32)
-
-
 def _footprint_text(poly: shapely.Geometry) -> str:
     w, s, e, n = poly.bounds
     return f"lon {w:.4f}..{e:.4f}, lat {s:.4f}..{n:.4f}"
 
 
 def radarcode(
-    reference: Any,
-    grid: Any,
+    reference: ReferenceSource,
+    grid: GridSource,
     *,
     layers: Sequence[str] | None = None,
     class_field: str | None = None,
     class_map: Mapping[str, str | None] | None = None,
-    dem: Any = None,
+    dem: DemSource = None,
     buffer: float = 10.0,
     widths: Mapping[str, float] | None = None,
     chunks: ChunksLike = None,
@@ -100,6 +116,7 @@ def radarcode(
     max_distance: float = 200.0,
     priority: Sequence[str] | None = None,
     layover_shadow: bool | None = None,
+    batch_features: int = BATCH_FEATURES,
 ) -> xr.Dataset:
     """Radarcode reference vectors onto a radar grid as exact per-class area fractions.
 
@@ -152,6 +169,9 @@ def radarcode(
         Add ``layover_shadow_mask``: copied from the stack when it has one, otherwise
         computed with :func:`sarbd.geometry.rdr2geo_grid` on the DEM (default: when a
         DEM file or :class:`~sarbd.geometry.Dem` is given).
+    batch_features
+        Features projected together (:mod:`sarbd.radarcode.tiling`): memory is bounded
+        by one batch plus the compact projected pieces; the result does not depend on it.
 
     Returns
     -------
@@ -162,9 +182,6 @@ def radarcode(
     """
     target = resolve_target(grid, orbit)
     chunk_shape: tuple[int, int] = as_chunks(chunks)
-    feats_in = read_reference(reference, layers=layers, class_field=class_field, class_map=class_map,
-                              width_field=width_field, height_field=height_field)
-    src_name = _reference_name(reference)
 
     # scene footprint and local frame
     h_ref = 0.0
@@ -173,6 +190,11 @@ def radarcode(
     elif target.dataset is not None and "height" in target.dataset:
         h_ref = float(np.nanmedian(np.asarray(target.dataset["height"].values)))
     fp = target.footprint(height=h_ref)
+    # files: only features near the scene are read (READ_MARGIN_DEG covers any layover margin)
+    feats_in = read_reference(reference, layers=layers, class_field=class_field, class_map=class_map,
+                              width_field=width_field, height_field=height_field,
+                              bbox=_bounds_with_margin(fp, READ_MARGIN_DEG))
+    src_name = _reference_name(reference)
     c = fp.centroid
     frame = LocalFrame(float(c.y), float(c.x))
     d_az, d_rg = target.ground_spacing()
@@ -182,41 +204,48 @@ def radarcode(
 
     # overlap check with both footprints in the message
     ref_bounds = _reference_bounds_ll(feats_in)
-    local = to_local(feats_in, frame, fp, margin=margin, max_segment=seg, widths=dict(widths or {}))
-    del feats_in  # geometries are held once per stage only: free each stage's input
-    if local.geometry.size == 0:
+    terrain = heights_from(dem, target, _bounds_with_margin(fp, 0.05))
+    lookup = _scene_lookup(target, terrain, fp, frame, margin, h_max, estimate_vertices(feats_in, seg))
+    project = _Projection(target, terrain, building_model, lookup)
+    wmap = dict(widths or {})
+    n_local = 0
+    if priority:
+        # priority cuts features by those of other classes: map-side, over all features at once
+        local = resolve_priority(to_local(feats_in, frame, fp, margin=margin, max_segment=seg, widths=wmap),
+                                 list(priority))
+        del feats_in
+        n_local = local.geometry.size
+        for a in range(0, local.geometry.size, batch_features):
+            sl = slice(a, a + batch_features)
+            project(LocalFeatures(local.geometry[sl], local.classes[sl], local.heights[sl], local.frame))
+        del local
+    else:
+        for batch in feature_batches(feats_in, batch_features, max_segment=seg):
+            local = to_local(batch, frame, fp, margin=margin, max_segment=seg, widths=wmap)
+            n_local += local.geometry.size
+            project(local)
+            del local, batch
+        del feats_in  # geometries are held once per stage only
+    if n_local == 0:
         raise NoOverlapError(
             f"the reference data ({_footprint_text(ref_bounds)}) do not overlap the radar grid "
             f"({_footprint_text(fp)})", path=src_name,
             hint="check the CRS of the reference data and that it covers the scene")
-
-    if priority:
-        local = resolve_priority(local, list(priority))
-    terrain = heights_from(dem, target, _bounds_with_margin(fp, 0.05))
-    names = list(dict.fromkeys(local.classes.tolist()))
-    codes = _class_codes(names, class_codes)
-    lookup = {n: i for i, n in enumerate(names)}
-    cls_idx = np.array([lookup[n] for n in local.classes], dtype=np.int64)
-
-    polys, owner, _tall = radar_polygons(local, target, terrain, building_model=building_model)
-    del local
-    cls_poly = cls_idx[owner]
-    polys, cls_poly = split_by_tiles(polys, cls_poly)
-    polys, cls_poly = dissolve_overlaps(polys, cls_poly)
-    # (line, pixel) polygons are relative to the grid window; rings keep that frame
-    rings = rings_from_polygons(polys, cls_poly)
-    del polys
-    inside = _touches_grid(rings, target)
-    if not inside:
+    store = project.store
+    if not store.touches(target.grid.shape):
         raise NoOverlapError(
             f"no reference feature falls inside the radar grid ({_footprint_text(fp)}); "
             f"reference data cover {_footprint_text(ref_bounds)}", path=src_name,
             hint="the features are near but outside the scene")
+    names = list(project.classes)
+    codes = _class_codes(names, class_codes)
+    log.debug("radarcoding: %d pieces (%.0f MiB) from %d features", store.n_pieces, store.nbytes / 2**20,
+              n_local)
 
     nclass = len(names)
     L, W = target.grid.shape
     template = da.zeros((nclass, L, W), dtype=np.float32, chunks=(nclass, chunk_shape[0], chunk_shape[1]))
-    frac = da.map_blocks(_coverage_block, rings, nclass, dtype=np.float32, chunks=template.chunks,
+    frac = da.map_blocks(coverage_block, store, nclass, dtype=np.float32, chunks=template.chunks,
                          meta=np.zeros((0, 0, 0), np.float32))
     label = hard_label(frac, codes, threshold)
     _, dist = boundary_distance(frac, label, (d_az, d_rg), max_distance=max_distance)
@@ -289,7 +318,7 @@ def _layover_shadow(target: Target, terrain: Any, wanted: bool | None, chunks: t
     return (("line", "pixel"), lsm.data, attrs)
 
 
-def _reference_name(reference: Any) -> str | None:
+def _reference_name(reference: ReferenceSource) -> str | None:
     if isinstance(reference, str | os.PathLike):
         return str(reference)
     if isinstance(reference, list | tuple) and reference and isinstance(reference[0], str | os.PathLike):
@@ -314,10 +343,55 @@ def _bounds_with_margin(poly: shapely.Geometry, m: float) -> tuple[float, float,
     return (w - m, s - m, e + m, n + m)
 
 
-def _touches_grid(rings: RingSet, target: Target) -> bool:
-    if rings.n_rings == 0:
-        return False
-    L, W = target.grid.shape
-    hit = ((rings.line_max > -0.5) & (rings.line_min < L - 0.5)
-           & (rings.pixel_max > -0.5) & (rings.pixel_min < W - 0.5))
-    return bool(hit.any())
+class _Projection:
+    """Projects batches of local features into a :class:`PieceStore`; class indices in order of appearance."""
+
+    def __init__(self, target: Target, terrain: HeightSource, building_model: BuildingModel,
+                 lookup: RadarLookup | None) -> None:
+        self.target, self.terrain, self.building_model, self.lookup = target, terrain, building_model, lookup
+        self.classes: dict[str, int] = {}
+        self.store = PieceStore()
+
+    def __call__(self, local: LocalFeatures) -> None:
+        if local.geometry.size == 0:
+            return
+        for n in dict.fromkeys(local.classes.tolist()):
+            self.classes.setdefault(n, len(self.classes))
+        cls_idx = np.array([self.classes[n] for n in local.classes], dtype=np.int64)
+        polys, owner, _tall = radar_polygons(local, self.target, self.terrain,
+                                             building_model=self.building_model, lookup=self.lookup)
+        # (line, pixel) polygons are relative to the grid window; pieces keep that frame
+        polys, cls_poly = split_by_tiles(polys, cls_idx[owner])
+        self.store.add(polys, cls_poly)
+
+
+def _scene_lookup(target: Target, terrain: HeightSource, fp: shapely.Geometry, frame: LocalFrame, margin: float,
+                  h_max: float, n_vertices: int) -> RadarLookup | None:
+    """One geo2rdr lookup table over the scene and the heights features can have, or None.
+
+    None (every vertex solved exactly) when there are few vertices or the table would
+    need more geo2rdr solutions than half the vertices (the rule of
+    :meth:`Target.to_radar`, applied once to the estimated total so that batching
+    does not change it). The table covers the footprint plus ``margin`` (plus one
+    lattice step) and terrain heights sampled on its lattice (+-10 m) up to the
+    tallest feature; vertices outside it are solved exactly.
+    """
+    if n_vertices < LUT_MIN_POINTS:
+        return None
+    fx, fy = frame.from_lonlat(*np.asarray(fp.exterior.coords).T)
+    region = shapely.Polygon(np.c_[fx, fy]).buffer(margin + 200.0)
+    lon, lat = frame.to_lonlat(*np.asarray(region.exterior.coords).T)
+    bounds = (float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat)))
+    if lookup_size(bounds, (0.0, 1.0)) > n_vertices // 2:
+        return None
+    dlat, dlon, nla, nlo = _lattice(bounds)
+    glat = bounds[1] - 0.5 * dlat + dlat * np.arange(nla)
+    glon = bounds[0] - 0.5 * dlon + dlon * np.arange(nlo)
+    GL, GO = np.meshgrid(glat, glon, indexing="ij")
+    h_t = np.asarray(terrain.height_at(GL, GO), dtype=np.float64)
+    if not np.isfinite(h_t).any():
+        return None
+    pad = 0.0 if isinstance(terrain, ConstantHeight) else 10.0
+    h0 = float(np.nanmin(h_t)) - pad
+    h1 = float(np.nanmax(h_t)) + pad + h_max
+    return target.lookup(bounds, (h0, h1))

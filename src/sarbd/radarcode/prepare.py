@@ -23,6 +23,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from sarbd.radarcode.shapes import POLYGON_IDS, polygonal, union_groups
 from sarbd.radarcode.target import LocalFrame
 from sarbd.radarcode.vectors import DEFAULT_WIDTHS, VectorFeatures
 from sarbd.utils.log import get_logger
@@ -31,7 +32,7 @@ __all__ = ["LocalFeatures", "polygonal", "to_local"]
 
 log = get_logger(__name__)
 
-_POLYGON_IDS = (3, 6)  # Polygon, MultiPolygon
+_POLYGON_IDS = POLYGON_IDS
 _LINE_IDS = (1, 2, 5)  # LineString, LinearRing, MultiLineString
 _POINT_IDS = (0, 4)  # Point, MultiPoint
 
@@ -56,24 +57,6 @@ class LocalFeatures:
     classes: NDArray[np.str_]
     heights: NDArray[np.float64]
     frame: LocalFrame
-
-
-def polygonal(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Keep only the polygonal part of each geometry (empty polygon if none)."""
-    geoms = np.asarray(geoms, dtype=object)
-    tid = shapely.get_type_id(geoms)
-    ok = np.isin(tid, _POLYGON_IDS)
-    out = geoms.copy()
-    bad = np.flatnonzero(~ok)
-    if bad.size:
-        parts, idx = shapely.get_parts(geoms[bad], return_index=True)
-        keep = np.isin(shapely.get_type_id(parts), _POLYGON_IDS)
-        merged = np.full(bad.size, shapely.Polygon(), dtype=object)
-        if keep.any():
-            # entries without polygonal parts keep the empty polygon
-            shapely.multipolygons(parts[keep], indices=idx[keep], out=merged)
-        out[bad] = merged
-    return out
 
 
 def _source_length(crs: Any, metres: float) -> float:
@@ -170,8 +153,6 @@ def resolve_priority(features: LocalFeatures, order: list[str]) -> LocalFeatures
     parcel). Classes not in ``order`` are left as they are, after the listed ones.
     The simulator's truth class map is built the same way (first class wins).
     """
-    from sarbd.radarcode.project import _union_groups
-
     rank = {c: i for i, c in enumerate(order)}
     r = np.array([rank.get(c, len(order)) for c in features.classes])
     geoms = features.geometry.copy()
@@ -186,7 +167,7 @@ def resolve_priority(features: LocalFeatures, order: list[str]) -> LocalFeatures
         order_a = np.argsort(a, kind="stable")
         a, b = a[order_a], b[order_a]
         losers, group = np.unique(a, return_inverse=True)
-        cover = _union_groups(geoms[b], group, losers.size)
+        cover = union_groups(geoms[b], group, losers.size)
         geoms[losers] = polygonal(shapely.difference(geoms[losers], cover))
     keep = ~shapely.is_empty(geoms) & (shapely.area(geoms) > 0)
     return LocalFeatures(geoms[keep], features.classes[keep], features.heights[keep], features.frame)

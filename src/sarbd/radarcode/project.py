@@ -30,8 +30,9 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from sarbd.radarcode.prepare import LocalFeatures, polygonal
-from sarbd.radarcode.target import HeightSource, Target
+from sarbd.radarcode.prepare import LocalFeatures
+from sarbd.radarcode.shapes import polygonal, union_groups
+from sarbd.radarcode.target import HeightSource, RadarLookup, Target
 from sarbd.utils.log import get_logger
 
 __all__ = ["BuildingModel", "dissolve_overlaps", "radar_polygons", "split_by_tiles"]
@@ -39,21 +40,6 @@ __all__ = ["BuildingModel", "dissolve_overlaps", "radar_polygons", "split_by_til
 log = get_logger(__name__)
 
 BuildingModel = Literal["volume", "roof", "footprint"]
-
-
-def _union_groups(parts: NDArray[np.object_], group: NDArray[np.int64], n: int) -> NDArray[np.object_]:
-    """Union of ``parts`` within each group ``0..n-1`` (vectorised over groups in GEOS)."""
-    order = np.argsort(group, kind="stable")
-    out = np.full(n, shapely.Polygon(), dtype=object)
-    colls = np.full(n, None, dtype=object)
-    shapely.geometrycollections(parts[order], indices=group[order], out=colls)
-    has = np.array([c is not None for c in colls])
-    unary = getattr(shapely.lib, "unary_union", None)
-    if unary is not None:
-        out[has] = unary(colls[has])
-    else:  # pragma: no cover - older shapely
-        out[has] = [shapely.union_all(shapely.get_parts(c)) for c in colls[has]]
-    return polygonal(out)
 
 
 def split_by_tiles(geoms: NDArray[np.object_], classes: NDArray[np.int64], tile: float = 256.0
@@ -141,7 +127,7 @@ def dissolve_overlaps(geoms: NDArray[np.object_], classes: NDArray[np.int64]
     remap = np.full(ncomp, -1)
     remap[multi_labels] = np.arange(multi_labels.size)
     members = np.flatnonzero(~single)
-    merged = _union_groups(geoms[members], remap[label[members]], multi_labels.size)
+    merged = union_groups(geoms[members], remap[label[members]], multi_labels.size)
     first = np.zeros(multi_labels.size, dtype=np.int64)
     first[remap[label[members]]] = members  # any member gives the class
     log.debug("dissolved %d overlapping polygons into %d", members.size, multi_labels.size)
@@ -196,7 +182,7 @@ def _volumes(ground: NDArray[np.object_], roof: NDArray[np.object_], footprint_m
         group = np.concatenate([np.arange(other.size), np.arange(other.size), owner])
         valid = shapely.is_valid(parts)
         parts[~valid] = polygonal(shapely.make_valid(parts[~valid]))
-        out[other] = _union_groups(parts, group, other.size)
+        out[other] = union_groups(parts, group, other.size)
     return polygonal(out)
 
 
@@ -206,8 +192,14 @@ def radar_polygons(
     terrain: HeightSource,
     *,
     building_model: BuildingModel = "volume",
+    lookup: RadarLookup | None = None,
 ) -> tuple[NDArray[np.object_], NDArray[np.int64], NDArray[np.bool_]]:
     """Transform features to (line, pixel) polygons of the target grid.
+
+    ``lookup`` (a scene-wide :class:`~sarbd.radarcode.target.RadarLookup`) places the
+    vertices when given; otherwise :meth:`Target.to_radar` does, choosing between exact
+    geo2rdr and a table over these features' own extent. With one table for the scene
+    every vertex gets the same coordinates whichever batch of features it comes in.
 
     Returns
     -------
@@ -231,7 +223,8 @@ def radar_polygons(
         log.warning("%d vertices lie outside the DEM; their terrain height is set to %.1f m",
                     int(bad_h.sum()), fill)
         h_t = np.where(bad_h, fill, h_t)
-    line, pixel = target.to_radar(lat, lon, h_t)
+    to_radar = lookup.to_radar if lookup is not None else target.to_radar
+    line, pixel = to_radar(lat, lon, h_t)
     ground = _with_coords(geoms, line, pixel)
     ok = np.ones(geoms.size, dtype=bool)
     nan_vertex = ~(np.isfinite(line) & np.isfinite(pixel))
@@ -244,7 +237,7 @@ def radar_polygons(
         counts = np.bincount(idx, minlength=geoms.size)
         base = np.bincount(idx, weights=h_t, minlength=geoms.size) / np.maximum(counts, 1)
         tv = tall[idx]
-        lr, pr = target.to_radar(lat[tv], lon[tv], base[idx[tv]] + H[idx[tv]])
+        lr, pr = to_radar(lat[tv], lon[tv], base[idx[tv]] + H[idx[tv]])
         roof = _with_coords(geoms[tall], lr, pr)
         roof_bad = ~(np.isfinite(lr) & np.isfinite(pr))
         if building_model == "roof":

@@ -44,7 +44,14 @@ from sarbd.core.orbit import Orbit
 from sarbd.errors import InputError, NoOverlapError
 from sarbd.radarcode.coverage import _edge
 from sarbd.radarcode.derived import MIXED, UNCHARTED, boundary_distance, hard_label
-from sarbd.radarcode.target import HeightSource, Target, heights_from, resolve_target
+from sarbd.radarcode.target import (
+    DemSource,
+    GridSource,
+    HeightSource,
+    Target,
+    heights_from,
+    resolve_target,
+)
 from sarbd.utils.log import get_logger
 
 __all__ = ["radarcode_raster"]
@@ -222,10 +229,10 @@ def _block(src: _RasterSource, kind: str, class_values: NDArray[np.float64], nou
 
 def radarcode_raster(
     raster: str | os.PathLike[str],
-    grid: Any,
+    grid: GridSource,
     *,
     kind: RasterKind = "auto",
-    dem: Any = None,
+    dem: DemSource = None,
     orbit: Orbit | None = None,
     band: int = 1,
     classes: Mapping[Any, str] | None = None,

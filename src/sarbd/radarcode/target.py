@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
 import shapely
@@ -24,7 +24,8 @@ from sarbd.core.scene import Scene
 from sarbd.errors import InputError
 from sarbd.utils.log import get_logger
 
-__all__ = ["HeightSource", "LocalFrame", "Target", "heights_from", "resolve_target"]
+__all__ = ["DemSource", "GridSource", "HeightSource", "LocalFrame", "RadarLookup", "Target", "heights_from", "lookup_size",
+           "resolve_target"]
 
 #: Above this many points, :meth:`Target.to_radar` interpolates an exact geo2rdr lookup table.
 LUT_MIN_POINTS = 20_000
@@ -32,6 +33,13 @@ LUT_MIN_POINTS = 20_000
 LUT_SPACING_M = 100.0
 
 log = get_logger(__name__)
+
+if TYPE_CHECKING:
+    from sarbd.geometry.dem import Dem
+
+#: What :func:`sarbd.radarcode` takes as ``grid``: a stack/dataset, its path (Zarr or
+#: netCDF), a :class:`~sarbd.core.Scene`, or a :class:`~sarbd.core.RadarGrid` (with an orbit).
+GridSource: TypeAlias = "str | os.PathLike[str] | xr.Dataset | xr.DataArray | Scene | RadarGrid"
 
 
 class HeightSource(Protocol):
@@ -121,42 +129,31 @@ class Target:
         shape = lat.shape
         lat, lon, h = lat.ravel(), lon.ravel(), h.ravel()
         ok = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(h)
-        la0, la1 = float(np.min(lat[ok])), float(np.max(lat[ok]))
-        lo0, lo1 = float(np.min(lon[ok])), float(np.max(lon[ok]))
+        box = (float(np.min(lon[ok])), float(np.min(lat[ok])), float(np.max(lon[ok])), float(np.max(lat[ok])))
         h0, h1 = float(np.min(h[ok])), float(np.max(h[ok]))
-        dlat = LUT_SPACING_M / 111_320.0
-        dlon = LUT_SPACING_M / (111_320.0 * max(np.cos(np.radians(0.5 * (la0 + la1))), 0.05))
-        nla = int(np.ceil((la1 - la0) / dlat)) + 2
-        nlo = int(np.ceil((lo1 - lo0) / dlon)) + 2
-        levels = np.array([h0]) if h1 - h0 < 1e-3 else np.array([h0, 0.5 * (h0 + h1), h1])
-        if nla * nlo * levels.size > lat.size // 2:  # sparse points: solving each is cheaper
+        if lookup_size(box, (h0, h1)) > lat.size // 2:  # sparse points: solving each is cheaper
             t_, r_ = self._to_radar_exact(lat, lon, h)
             return t_.reshape(shape), r_.reshape(shape)
+        table = self.lookup(box, (h0, h1))
+        line, pixel = table.interpolate(lat, lon, h)
+        return np.where(ok, line, np.nan).reshape(shape), np.where(ok, pixel, np.nan).reshape(shape)
+
+    def lookup(self, bounds: tuple[float, float, float, float], heights: tuple[float, float]
+               ) -> RadarLookup:
+        """The geo2rdr lookup table over ``bounds`` (west, south, east, north; deg) and a height range (m).
+
+        See :meth:`to_radar` for the lattice and its interpolation error, and
+        :class:`RadarLookup` for its use on points it does not cover.
+        """
+        lo0, la0 = float(bounds[0]), float(bounds[1])
+        h0, h1 = float(heights[0]), float(heights[1])
+        dlat, dlon, nla, nlo = _lattice(bounds)
+        levels = np.array([h0]) if h1 - h0 < 1e-3 else np.array([h0, 0.5 * (h0 + h1), h1])
         glat = la0 - 0.5 * dlat + dlat * np.arange(nla)
         glon = lo0 - 0.5 * dlon + dlon * np.arange(nlo)
         GL, GO, GH = np.meshgrid(glat, glon, levels, indexing="ij")
         nl, npx = self._to_radar_exact(GL, GO, GH)
-        # bilinear weights in the lattice
-        fy = (lat - glat[0]) / dlat
-        fx = (lon - glon[0]) / dlon
-        iy = np.clip(np.floor(fy).astype(np.int64), 0, nla - 2)
-        ix = np.clip(np.floor(fx).astype(np.int64), 0, nlo - 2)
-        wy = fy - iy
-        wx = fx - ix
-        out = []
-        for table in (nl, npx):
-            at_level = [((1 - wy) * (1 - wx) * table[iy, ix, k] + (1 - wy) * wx * table[iy, ix + 1, k]
-                         + wy * (1 - wx) * table[iy + 1, ix, k] + wy * wx * table[iy + 1, ix + 1, k])
-                        for k in range(levels.size)]
-            if levels.size == 1:
-                v = at_level[0]
-            else:  # quadratic Lagrange interpolation in height
-                a, b, c = levels
-                v = (at_level[0] * (h - b) * (h - c) / ((a - b) * (a - c))
-                     + at_level[1] * (h - a) * (h - c) / ((b - a) * (b - c))
-                     + at_level[2] * (h - a) * (h - b) / ((c - a) * (c - b)))
-            out.append(np.where(ok, v, np.nan).reshape(shape))
-        return out[0], out[1]
+        return RadarLookup(self, float(glat[0]), float(glon[0]), dlat, dlon, levels, nl, npx)
 
     def footprint(self, height: float = 0.0, n: int = 24) -> shapely.Polygon:
         """Longitude/latitude outline of the grid (pixel edges) at one ellipsoidal height."""
@@ -201,7 +198,94 @@ class Target:
         return d_az, d_rg
 
 
-def resolve_target(grid: Any, orbit: Orbit | None = None) -> Target:
+def _lattice(bounds: tuple[float, float, float, float]) -> tuple[float, float, int, int]:
+    """Spacing (deg) and size of a :data:`LUT_SPACING_M` lattice over ``bounds`` (W, S, E, N)."""
+    lo0, la0, lo1, la1 = (float(v) for v in bounds)
+    dlat = LUT_SPACING_M / 111_320.0
+    dlon = LUT_SPACING_M / (111_320.0 * max(np.cos(np.radians(0.5 * (la0 + la1))), 0.05))
+    nla = int(np.ceil((la1 - la0) / dlat)) + 2
+    nlo = int(np.ceil((lo1 - lo0) / dlon)) + 2
+    return dlat, dlon, nla, nlo
+
+
+def lookup_size(bounds: tuple[float, float, float, float], heights: tuple[float, float]) -> int:
+    """Number of geo2rdr solutions :meth:`Target.lookup` needs for ``bounds`` and a height range."""
+    _, _, nla, nlo = _lattice(bounds)
+    return nla * nlo * (1 if heights[1] - heights[0] < 1e-3 else 3)
+
+
+@dataclass(frozen=True)
+class RadarLookup:
+    """A geo2rdr lookup table: exact (line, pixel) on a longitude/latitude lattice at 1 or 3 heights.
+
+    :meth:`interpolate` gives the table's values (bilinear across the lattice,
+    quadratic Lagrange in height; error below 1e-3 pixel, see :meth:`Target.to_radar`);
+    :meth:`to_radar` uses them where a point lies inside the lattice and its height
+    inside the table's range, and solves geo2rdr exactly for every other point (and
+    where the table has no value), so each point's result depends on that point only:
+    the same table gives the same coordinates whatever batch a point comes in.
+    """
+
+    target: Target
+    lat0: float
+    lon0: float
+    dlat: float
+    dlon: float
+    levels: NDArray[np.float64]
+    line_table: NDArray[np.float64]
+    pixel_table: NDArray[np.float64]
+
+    def interpolate(self, lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The table interpolated at the points (clamped to the lattice's edge cells)."""
+        nla, nlo = self.line_table.shape[:2]
+        fy = (lat - self.lat0) / self.dlat
+        fx = (lon - self.lon0) / self.dlon
+        iy = np.clip(np.floor(np.nan_to_num(fy)).astype(np.int64), 0, nla - 2)
+        ix = np.clip(np.floor(np.nan_to_num(fx)).astype(np.int64), 0, nlo - 2)
+        wy = fy - iy
+        wx = fx - ix
+        levels = self.levels
+        out = []
+        for table in (self.line_table, self.pixel_table):
+            at_level = [((1 - wy) * (1 - wx) * table[iy, ix, k] + (1 - wy) * wx * table[iy, ix + 1, k]
+                         + wy * (1 - wx) * table[iy + 1, ix, k] + wy * wx * table[iy + 1, ix + 1, k])
+                        for k in range(levels.size)]
+            if levels.size == 1:
+                v = at_level[0]
+            else:  # quadratic Lagrange interpolation in height
+                a, b, c = levels
+                v = (at_level[0] * (h - b) * (h - c) / ((a - b) * (a - c))
+                     + at_level[1] * (h - a) * (h - c) / ((b - a) * (b - c))
+                     + at_level[2] * (h - a) * (h - b) / ((c - a) * (c - b)))
+            out.append(v)
+        return out[0], out[1]
+
+    def to_radar(self, lat: ArrayLike, lon: ArrayLike, h: ArrayLike
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(line, pixel) of points: from the table where it covers them, else geo2rdr (NaN: no solution)."""
+        lat_a, lon_a, h_a = np.broadcast_arrays(np.asarray(lat, dtype=np.float64),
+                                                np.asarray(lon, dtype=np.float64),
+                                                np.asarray(h, dtype=np.float64))
+        shape = lat_a.shape
+        la, lo, hh = lat_a.ravel(), lon_a.ravel(), h_a.ravel()
+        nla, nlo = self.line_table.shape[:2]
+        fy = (la - self.lat0) / self.dlat
+        fx = (lo - self.lon0) / self.dlon
+        tol = 1e-6 + 1e-9 * max(abs(float(self.levels[0])), abs(float(self.levels[-1])))
+        inside = ((fy >= 0) & (fy <= nla - 1) & (fx >= 0) & (fx <= nlo - 1)
+                  & (hh >= self.levels[0] - tol) & (hh <= self.levels[-1] + tol))
+        line = np.full(la.shape, np.nan)
+        pixel = np.full(la.shape, np.nan)
+        if inside.any():
+            line[inside], pixel[inside] = self.interpolate(la[inside], lo[inside], hh[inside])
+        exact = ~(np.isfinite(line) & np.isfinite(pixel)) & np.isfinite(la) & np.isfinite(lo) & np.isfinite(hh)
+        if exact.any():
+            line[exact], pixel[exact] = self.target._to_radar_exact(la[exact], lo[exact], hh[exact])
+        return line.reshape(shape), pixel.reshape(shape)
+
+
+def resolve_target(grid: GridSource, orbit: Orbit | None = None) -> Target:
     """Turn the ``grid`` argument of :func:`sarbd.radarcode` into a :class:`Target`.
 
     Parameters
@@ -316,7 +400,13 @@ class StackHeights:
         return h
 
 
-def heights_from(dem: Any, target: Target, bounds: tuple[float, float, float, float] | None
+#: Terrain heights as :func:`sarbd.radarcode` takes them: a DEM file, a
+#: :class:`~sarbd.geometry.Dem` (or any :class:`HeightSource`), a constant ellipsoidal
+#: height (m), or None (the stack's ``height`` layer).
+DemSource: TypeAlias = "str | os.PathLike[str] | Dem | HeightSource | float | None"
+
+
+def heights_from(dem: DemSource, target: Target, bounds: tuple[float, float, float, float] | None
                  ) -> HeightSource:
     """The terrain height source for ``dem`` (a path, a Dem, a number, or None).
 

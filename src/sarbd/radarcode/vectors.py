@@ -25,17 +25,20 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sarbd.errors import InputError
+from sarbd.radarcode.formats import is_raster_path
 from sarbd.utils.log import get_logger
 
 __all__ = [
     "DEFAULT_WIDTHS",
+    "ReferenceSource",
     "VectorFeatures",
+    "VectorSource",
     "read_reference",
 ]
 
@@ -55,6 +58,12 @@ DEFAULT_WIDTHS: dict[str, float] = {
 #: Attribute names tried (in order) for a feature's width (m) and height above ground (m).
 WIDTH_FIELDS = ("width", "width_m", "breedte", "WIDTH", "Width")
 HEIGHT_FIELDS = ("height", "height_m", "building_height", "hoogte", "HEIGHT", "Height")
+
+#: One vector source: a file in any OGR format, or a ``geopandas.GeoDataFrame`` (typed
+#: ``Any``: geopandas has no type information).
+VectorSource: TypeAlias = "str | os.PathLike[str] | Any"
+#: What :func:`read_reference` (and :func:`sarbd.radarcode`) takes as ``reference``.
+ReferenceSource: TypeAlias = "VectorSource | Sequence[VectorSource] | Mapping[str, VectorSource]"
 
 _VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".gml",
                     ".kml", ".sqlite", ".gdb", ".tab", ".mif", ".csv"}
@@ -90,10 +99,6 @@ class VectorFeatures:
     bounds: tuple[float, float, float, float] = field(default=(np.nan,) * 4)
 
 
-def _is_raster_path(path: Path) -> bool:
-    return path.suffix.lower() in {".tif", ".tiff", ".vrt", ".img", ".nc", ".jp2", ".asc"}
-
-
 def _list_layers(path: Path) -> list[str]:
     import pyogrio
 
@@ -106,12 +111,40 @@ def _list_layers(path: Path) -> list[str]:
                          hint="give a file GDAL/OGR reads: GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet") from None
 
 
-def _read_layer(path: Path, layer: str) -> Any:
+def _layer_bbox(path: Path, layer: str, bbox_ll: tuple[float, float, float, float]
+                ) -> tuple[float, float, float, float] | None:
+    """``bbox_ll`` (lon/lat) in the layer's own CRS, or None when that cannot be said."""
+    import pyogrio
+    from pyproj import CRS, Transformer
+
+    try:
+        crs = pyogrio.read_info(path, layer=layer).get("crs")
+        if not crs:
+            return None
+        tr = Transformer.from_crs("EPSG:4326", CRS.from_user_input(crs), always_xy=True)
+        box = tr.transform_bounds(*bbox_ll, densify_pts=21)
+    except Exception:  # an unusual CRS: read the whole layer
+        return None
+    return box if all(np.isfinite(box)) else None
+
+
+def _read_layer(path: Path, layer: str, bbox_ll: tuple[float, float, float, float] | None = None) -> Any:
+    """One layer as a GeoDataFrame; with ``bbox_ll`` only the features whose bounding box meets it.
+
+    The filter is GDAL's (spatial index where the format has one), so features far
+    from the scene are never decoded. A layer with no feature in the box is read whole,
+    so that its errors (empty, or not overlapping the scene) are the same as without it.
+    """
     import geopandas as gpd
 
     try:
         if path.suffix.lower() in {".parquet", ".geoparquet"}:
             return gpd.read_parquet(path)
+        box = _layer_bbox(path, layer, bbox_ll) if bbox_ll is not None else None
+        if box is not None:
+            frame = gpd.read_file(path, layer=layer, engine="pyogrio", bbox=box)
+            if len(frame):
+                return frame
         return gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:
         raise InputError(f"cannot read layer {layer!r} ({exc})", path=path) from None
@@ -207,13 +240,14 @@ def _frame_features(
 
 
 def read_reference(
-    reference: Any,
+    reference: ReferenceSource,
     *,
     layers: Sequence[str] | None = None,
     class_field: str | None = None,
     class_map: Mapping[str, str | None] | None = None,
     width_field: str | None = None,
     height_field: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> list[VectorFeatures]:
     """Read reference vectors into per-layer :class:`VectorFeatures`.
 
@@ -235,6 +269,10 @@ def read_reference(
         Attributes with the feature width (m, for lines and points) and height above the
         terrain (m, e.g. building height); tried by default: see ``WIDTH_FIELDS``,
         ``HEIGHT_FIELDS``.
+    bbox
+        ``(west, south, east, north)``, degrees: read from files only the features
+        whose bounding box meets it (GDAL's spatial filter; GeoParquet is read whole).
+        Data frames are taken as they are.
 
     Raises
     ------
@@ -259,7 +297,7 @@ def read_reference(
             path = Path(ref)
             if not path.exists():
                 raise InputError("reference file not found", path=path)
-            if _is_raster_path(path):
+            if is_raster_path(path):
                 raise InputError("this is a raster; rasters are radarcoded with radarcode_raster",
                                  path=path)
             available = _list_layers(path)
@@ -272,7 +310,7 @@ def read_reference(
             elif layers:
                 wanted = available
             for name in wanted:
-                frame = _read_layer(path, name)
+                frame = _read_layer(path, name, bbox)
                 feats = _frame_features(
                     frame, name, path, explicit_layer=bool(layers) or len(wanted) == 1,
                     **{**kw, "class_map": cmap,
