@@ -182,7 +182,7 @@ def _border(valid: xr.DataArray | None, config: BuildConfig) -> Any:
     coh = config.coregistration.coherence_window  # the stack's coherence estimator window (lines, pixels)
     reaches = (max(reach, int(coh[0]) // 2), max(reach, int(coh[1]) // 2))
     taps = int(config.coregistration.kernel_taps)
-    return border_mask(np.asarray(valid.values).astype(bool), reaches, taps // 2)
+    return border_mask(valid.astype(bool), reaches, taps // 2)  # lazy, block by block
 
 
 def _aoi_window(config: BuildConfig, reference: Scene) -> tuple[int, int, int, int] | None:
@@ -523,6 +523,7 @@ def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str],
         labels = xr.merge([l1.rename("label_l1"), l2.rename("label_l2"), l3, split.rename("split")],
                           combine_attrs="drop_conflicts")
         write_stage(labels, folder / "labels.zarr", config.compute.chunks)
+        labels = xr.open_zarr(folder / "labels.zarr")  # counted from the store: the lazy levels are not recomputed
         return {"counts": {lvl: class_counts(labels[f"label_{lvl}"], classes) for lvl in ("l1", "l2", "l3")}}
 
     rec_label = run("label", label_key, do_label)
