@@ -72,4 +72,4 @@ def border_flags(valid: xr.DataArray | None, *, window: Any, filter: Any = None,
         return None
     reach = required_halo(window, filter, filter_kwargs) - 1
     reaches = (max(reach, int(coherence_window[0]) // 2), max(reach, int(coherence_window[1]) // 2))
-    return border_mask(np.asarray(valid.values).astype(bool), reaches, int(kernel_taps) // 2)
+    return border_mask(valid.astype(bool), reaches, int(kernel_taps) // 2)  # lazy, block by block

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -15,11 +16,68 @@ from sarbd.errors import ConfigError
 __all__ = ["make_chips", "pixel_table"]
 
 
-def _window_sums(mask: np.ndarray, size: int) -> np.ndarray:
-    """Sum of ``mask`` over every ``size x size`` window, indexed by its top-left corner."""
-    c = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
-    c[1:, 1:] = np.cumsum(np.cumsum(mask, axis=0, dtype=np.int64), axis=1)
-    return c[size:, size:] - c[:-size, size:] - c[size:, :-size] + c[:-size, :-size]
+class _Taken:
+    """Corners of the chips kept so far, hashed by ``size`` cells (overlap test in O(1))."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.cells: dict[tuple[int, int], list[tuple[int, int]]] = {}
+
+    def overlaps(self, l0: int, p0: int) -> bool:
+        ci, cj = l0 // self.size, p0 // self.size
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                for a, b in self.cells.get((ci + di, cj + dj), ()):
+                    if abs(a - l0) < self.size and abs(b - p0) < self.size:
+                        return True
+        return False
+
+    def add(self, l0: int, p0: int) -> None:
+        self.cells.setdefault((l0 // self.size, p0 // self.size), []).append((l0, p0))
+
+
+class _Candidates:
+    def __init__(self, split: np.ndarray, counts: dict[tuple[int, int], np.ndarray]) -> None:
+        self.split = split  # (candidate lines, candidate pixels): the one split of the window, or 0
+        self.counts = counts  # label counts (of the ids asked for) of each window lying in one split
+
+
+def _candidates(split: xr.DataArray, labels: xr.DataArray | None, size: int, cand_l: np.ndarray,
+                cand_p: np.ndarray, ids: Sequence[int]) -> _Candidates:
+    """The split of every candidate window (0 when it holds several or the buffer) and the
+    counts of label values ``ids`` in it, reading the rasters in bands of lines (bounded memory)."""
+    take = np.asarray(ids, np.int64)
+    s_data = split.data
+    lab_data = None if labels is None else labels.data
+    band = int(s_data.chunks[0][0]) if isinstance(s_data, da.Array) else int(split.sizes["line"])
+    band = max(band, size)
+    out = np.zeros((cand_l.size, cand_p.size), np.uint8)
+    counts: dict[tuple[int, int], np.ndarray] = {}
+    i = 0
+    while i < cand_l.size:
+        first = int(cand_l[i])
+        sel = np.flatnonzero((cand_l >= first) & (cand_l < first + band))
+        last = int(cand_l[sel[-1]]) + size
+        s = np.asarray(s_data[first:last]).astype(np.uint8)
+        lab = None if lab_data is None else np.asarray(lab_data[first:last])
+        for ii in sel:
+            r0 = int(cand_l[ii]) - first
+            rows = s[r0:r0 + size]
+            lo, hi = rows.min(axis=0), rows.max(axis=0)
+            col = np.where(lo == hi, lo, 0)  # the split of each column of the window rows, or 0
+            for sid in (1, 2, 3):
+                c = np.zeros(col.size + 1, np.int64)
+                c[1:] = np.cumsum(col == sid)
+                ok = (c[cand_p + size] - c[cand_p]) == size
+                out[ii, ok] = sid
+            if lab is not None:
+                for jj in np.flatnonzero(out[ii]):
+                    p0 = int(cand_p[jj])
+                    window = lab[r0:r0 + size, p0:p0 + size]
+                    counts[(int(ii), int(jj))] = np.bincount(window.ravel().astype(np.int64),
+                                                             minlength=256)[take]
+        i = int(sel[-1]) + 1
+    return _Candidates(out, counts)
 
 
 def make_chips(
@@ -59,43 +117,43 @@ def make_chips(
     if size < 1:
         raise ConfigError(f"chip size must be >= 1, got {size}")
     stride = max(1, size // 4) if stride is None else int(stride)
-    s = np.asarray(split.transpose("line", "pixel").values).astype(np.uint8)
+    split = split.transpose("line", "pixel")
+    shape = (split.sizes["line"], split.sizes["pixel"])
     rows: list[dict[str, Any]] = []
     columns = ["chip_id", "line0", "pixel0", "size", "split", "n_labelled"]
     if labels is not None and classes is not None:
         classes = check_classes(classes)
         columns += [f"count_{c['name']}" for c in classes]
-    if s.shape[0] < size or s.shape[1] < size:
+    if shape[0] < size or shape[1] < size:
         return pd.DataFrame(columns=columns)
-    line_coord = np.asarray(split["line"].values) if "line" in split.coords else np.arange(s.shape[0])
-    pixel_coord = np.asarray(split["pixel"].values) if "pixel" in split.coords else np.arange(s.shape[1])
-    lab = None if labels is None else np.asarray(labels.transpose("line", "pixel").values)
-    taken = np.zeros(s.shape, bool)
+    line_coord = np.asarray(split["line"].values) if "line" in split.coords else np.arange(shape[0])
+    pixel_coord = np.asarray(split["pixel"].values) if "pixel" in split.coords else np.arange(shape[1])
     full = size * size
-    sums = {sid: _window_sums(s == sid, size) for sid in (1, 2, 3)}
     # candidate corners on the stride grid, plus the last possible corner of each axis
-    cand_l = np.unique(np.r_[np.arange(0, s.shape[0] - size + 1, stride), s.shape[0] - size])
-    cand_p = np.unique(np.r_[np.arange(0, s.shape[1] - size + 1, stride), s.shape[1] - size])
+    cand_l = np.unique(np.r_[np.arange(0, shape[0] - size + 1, stride), shape[0] - size])
+    cand_p = np.unique(np.r_[np.arange(0, shape[1] - size + 1, stride), shape[1] - size])
+    ids = [0, *(c["id"] for c in classes)] if labels is not None and classes is not None else [0]
+    cand = _candidates(split, None if labels is None else labels.transpose("line", "pixel"), size, cand_l, cand_p,
+                       ids)
+    taken = _Taken(size)
     for sid in (1, 2, 3):
-        ok = sums[sid][np.ix_(cand_l, cand_p)] == full
-        for i, j in zip(*np.nonzero(ok), strict=True):
-            l0, p0 = cand_l[i], cand_p[j]
-            if taken[l0:l0 + size, p0:p0 + size].any():
+        for i, j in zip(*np.nonzero(cand.split == sid), strict=True):
+            l0, p0 = int(cand_l[i]), int(cand_p[j])
+            if taken.overlaps(l0, p0):
                 continue
             row: dict[str, Any] = {"line0": int(line_coord[l0]), "pixel0": int(pixel_coord[p0]),
                                    "size": size, "split": SPLIT_NAMES[sid]}
-            if lab is not None:
-                window = lab[l0:l0 + size, p0:p0 + size]
-                n_lab = int(np.count_nonzero(window))
+            if labels is not None:
+                counts = cand.counts[(i, j)]
+                n_lab = int(full - counts[0])
                 if n_lab < min_labelled * full:
                     continue
                 row["n_labelled"] = n_lab
                 if classes is not None:
-                    counts = np.bincount(window.ravel().astype(np.int64), minlength=256)
-                    row.update({f"count_{c['name']}": int(counts[c["id"]]) for c in classes})
+                    row.update({f"count_{c['name']}": int(counts[k + 1]) for k, c in enumerate(classes)})
             else:
                 row["n_labelled"] = 0
-            taken[l0:l0 + size, p0:p0 + size] = True
+            taken.add(l0, p0)
             rows.append(row)
     df = pd.DataFrame(rows, columns=[c for c in columns if c != "chip_id"])
     df = df.sort_values(["line0", "pixel0"], kind="stable").reset_index(drop=True)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -133,7 +134,11 @@ def split_attrs() -> dict[str, Any]:
 def class_counts(labels: xr.DataArray, classes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Number of pixels per class name (and ``unlabelled``) in a label raster."""
     classes = check_classes(classes)
-    counts = np.bincount(np.asarray(labels.values, dtype=np.int64).ravel(), minlength=256)
+    data = labels.data
+    if isinstance(data, da.Array):  # block by block
+        counts = np.asarray(da.bincount(data.astype(np.int64).ravel(), minlength=256).compute())
+    else:
+        counts = np.bincount(np.asarray(data, dtype=np.int64).ravel(), minlength=256)
     out = {"unlabelled": int(counts[0])}
     out.update({c["name"]: int(counts[c["id"]]) for c in classes})
     return out

@@ -15,19 +15,35 @@
 
 ``quality_flags`` records, bit by bit, every reason a pixel is not L3
 (:data:`sarbd.dataset.classes.QUALITY_FLAGS`).
+
+Every level runs block by block on Dask arrays (the ``(line, pixel)`` blocks of the inputs,
+:mod:`sarbd.dataset.blocks`), with results identical to one block: windows get a halo
+(``map_overlap``), the class models gather their seeded sample in two passes, and regions
+that cross block seams are merged (block labelling + connected components).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 from scipy import stats
 
+from sarbd.core.majority import majority_class
+from sarbd.dataset.blocks import (
+    BlockRegions,
+    as_blocks,
+    block_reduce,
+    grid_chunks,
+    label_block_regions,
+    merge_regions,
+    region_classes,
+)
 from sarbd.dataset.classes import QUALITY_FLAGS, check_classes, label_attrs, quality_flag_attrs
 from sarbd.dataset.expressions import evaluate, parse_rule
 from sarbd.errors import ConfigError, InputError
@@ -114,7 +130,8 @@ def label_l1(
     ids = {c["name"]: c["id"] for c in classes}
     rule_list = _rules(rules)
     template = _grid_template(signatures)
-    out = np.zeros(template.shape, np.uint8)
+    shape = (template.sizes["line"], template.sizes["pixel"])
+    masks = []
     for rule in rule_list:
         if rule.class_name not in ids:
             raise ConfigError(f"L1 rule for unknown class {rule.class_name!r}",
@@ -123,24 +140,52 @@ def label_l1(
         mask = evaluate(rule.expression, signatures, time_reduce=time_reduce)
         if mask.dtype != bool:
             raise ConfigError(f"L1 rule {rule.expression!r} is not a condition (use a comparison)")
-        mask = mask.transpose("line", "pixel")
-        hit = np.asarray(mask.values) & (out == 0)
-        out[hit] = ids[rule.class_name]
+        masks.append(mask.transpose("line", "pixel"))
+    chunks = grid_chunks(shape, template, *masks)
+    out = da.zeros(shape, dtype=np.uint8, chunks=chunks)
+    for rule, mask in zip(rule_list, masks, strict=True):
+        out = da.where(as_blocks(mask, chunks) & (out == 0), np.uint8(ids[rule.class_name]), out).astype(np.uint8)
     attrs = label_attrs(classes, "L1", "first matching rule on SAR signatures")
     attrs["sarbd_rules"] = json.dumps([asdict(r) for r in rule_list])
     return xr.DataArray(out, dims=("line", "pixel"), coords=_plain_coords(template), name="label_l1", attrs=attrs)
 
 
-def _fraction_stack(fractions: xr.Dataset | Mapping[str, xr.DataArray],
-                    classes: list[dict[str, Any]]) -> tuple[np.ndarray, xr.DataArray]:
+def _fraction_stack(fractions: xr.Dataset | Mapping[str, xr.DataArray], classes: list[dict[str, Any]],
+                    chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> tuple[da.Array, xr.DataArray]:
+    """``(class, line, pixel)`` float32 fractions as a Dask array (one chunk along ``class``)."""
     layers = []
     for c in classes:
         key = f"fraction_{c['name']}"
         if key not in fractions:
             raise InputError(f"reference fraction {key!r} is missing",
                              hint="radarcode every class of the class list")
-        layers.append(np.asarray(fractions[key].transpose("line", "pixel").values, np.float32))
-    return np.stack(layers), fractions[f"fraction_{classes[0]['name']}"]
+        layers.append(fractions[key].transpose("line", "pixel"))
+    template = fractions[f"fraction_{classes[0]['name']}"]
+    shape = (template.sizes["line"], template.sizes["pixel"])
+    chunks = grid_chunks(shape, *layers) if chunks is None else chunks
+    stack = da.stack([as_blocks(a, chunks).astype(np.float32) for a in layers]).rechunk({0: -1})
+    return stack, template
+
+
+def _l2_block(stack: np.ndarray, ids: np.ndarray, threshold: float) -> np.ndarray:
+    best, reached = majority_class(stack, threshold)
+    return np.where(reached, ids[best], 0).astype(np.uint8)
+
+
+def _reference_flags_block(stack: np.ndarray, threshold: float) -> np.ndarray:
+    total = np.nansum(stack, axis=0)
+    top = np.nanmax(np.nan_to_num(stack, nan=-1.0), axis=0)
+    flags = np.zeros(total.shape, np.uint16)
+    no_ref = ~(total > 0)
+    flags[no_ref] |= QUALITY_FLAGS["no_reference"]
+    flags[~no_ref & (top < threshold)] |= QUALITY_FLAGS["mixed"]
+    return flags
+
+
+def _reference_flags(fractions: xr.Dataset | Mapping[str, xr.DataArray], classes: list[dict[str, Any]],
+                     threshold: float, chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> da.Array:
+    stack, _ = _fraction_stack(fractions, classes, chunks)
+    return da.map_blocks(_reference_flags_block, stack, threshold, drop_axis=0, dtype=np.uint16)
 
 
 def label_l2(
@@ -168,11 +213,9 @@ def label_l2(
     if not 0.0 < threshold <= 1.0:
         raise ConfigError(f"the L2 fraction threshold must be in (0, 1], got {threshold}")
     stack, template = _fraction_stack(fractions, classes)
-    filled = np.nan_to_num(stack, nan=-1.0)
-    best = np.argmax(filled, axis=0)
-    top = np.take_along_axis(filled, best[None], axis=0)[0]
     ids = np.array([c["id"] for c in classes], np.uint8)
-    out = np.where(top >= threshold, ids[best], 0).astype(np.uint8)
+    # the majority rule has one home (sarbd.core.majority), shared with radarcode's hard label
+    out = da.map_blocks(_l2_block, stack, ids, threshold, drop_axis=0, dtype=np.uint8)
     attrs = label_attrs(classes, "L2", f"majority reference class with area fraction >= {threshold}")
     attrs["sarbd_fraction_threshold"] = float(threshold)
     return xr.DataArray(out, dims=("line", "pixel"), coords=_plain_coords(template), name="label_l2", attrs=attrs)
@@ -182,14 +225,7 @@ def reference_flags(fractions: xr.Dataset | Mapping[str, xr.DataArray],
                     classes: Sequence[Mapping[str, Any]], threshold: float = 0.5) -> np.ndarray:
     """``no_reference`` (all fractions 0 or NaN) and ``mixed`` (no class reaches ``threshold``) bits."""
     classes = check_classes(classes)
-    stack, _ = _fraction_stack(fractions, classes)
-    total = np.nansum(stack, axis=0)
-    top = np.nanmax(np.nan_to_num(stack, nan=-1.0), axis=0)
-    flags = np.zeros(total.shape, np.uint16)
-    no_ref = ~(total > 0)
-    flags[no_ref] |= QUALITY_FLAGS["no_reference"]
-    flags[~no_ref & (top < threshold)] |= QUALITY_FLAGS["mixed"]
-    return flags
+    return np.asarray(_reference_flags(fractions, classes, threshold).compute())
 
 
 @dataclass(frozen=True)
@@ -257,10 +293,12 @@ class ClassModel:
     cutoff: float = float("nan")
 
 
-def _features(signatures: xr.Dataset, test: OutlierTest) -> np.ndarray:
-    layers = [np.asarray(evaluate(f, signatures, time_reduce=test.time_reduce)
-                         .transpose("line", "pixel").values, np.float64) for f in test.features]
-    return np.stack(layers, axis=-1)
+def _features(signatures: xr.Dataset, test: OutlierTest,
+              chunks: tuple[tuple[int, ...], tuple[int, ...]]) -> da.Array:
+    """``(k, line, pixel)`` float64 features of the outlier test (lazy, one chunk along ``k``)."""
+    layers = [as_blocks(evaluate(f, signatures, time_reduce=test.time_reduce).transpose("line", "pixel"),
+                        chunks).astype(np.float64) for f in test.features]
+    return da.stack(layers).rechunk({0: -1})
 
 
 #: Pixels per class given to FAST-MCD; its cost grows steeply above 500 (scikit-learn splits the data).
@@ -301,36 +339,78 @@ def _robust_gaussian(x: np.ndarray, rng: np.random.Generator, seed: int) -> tupl
     return location, covariance
 
 
-def fit_outlier_model(x: np.ndarray, labels: np.ndarray, fit_mask: np.ndarray,
-                      test: OutlierTest) -> dict[int, ClassModel]:
-    """Fit one :class:`ClassModel` per class on the pixels where ``fit_mask`` holds.
+#: ``gather(plan)``: for each class id, the features ``(n, k)`` of its fitting pixels at the
+#: given ranks (0-based, raster order among the class's fitting pixels), in the plan's order.
+Gather = Callable[[Mapping[int, np.ndarray]], Mapping[int, np.ndarray]]
 
-    ``x`` is ``(line, pixel, k)`` features, ``labels`` the L2 classes.
+
+def fit_class_models(counts: Mapping[int, int], k: int, gather: Gather, test: OutlierTest) -> dict[int, ClassModel]:
+    """Fit one :class:`ClassModel` per class from its number of fitting pixels and a gatherer.
+
+    Each class with at least ``max(min_samples, 5 k)`` pixels is fitted on all of them, or
+    on ``max_fit_samples`` drawn without replacement (seeded). The draws depend on the counts
+    only, so they are made first (replaying the generator as the fit will consume it), the
+    sample is gathered in one pass (``gather``, e.g. block by block), and the fit then repeats
+    the same draws: the result does not depend on how the pixels are stored.
     """
+    classes = sorted(int(c) for c, n in counts.items() if c > 0 and n > 0)
+
+    def small(n: int) -> bool:
+        return n < max(test.min_samples, 5 * k)
+
+    def draw(rng: np.random.Generator, n: int) -> np.ndarray:
+        if n > test.max_fit_samples:
+            return np.asarray(rng.choice(n, test.max_fit_samples, replace=False))
+        return np.arange(n)
 
     rng = np.random.default_rng(test.seed)
-    k = x.shape[-1]
-    models = {}
-    for cid in np.unique(labels[fit_mask & (labels > 0)]):
-        idx = np.flatnonzero(fit_mask & (labels == cid))
-        if idx.size < max(test.min_samples, 5 * k):
-            models[int(cid)] = ClassModel(int(cid), int(idx.size), False)
+    plan: dict[int, np.ndarray] = {}
+    for cid in classes:
+        if small(int(counts[cid])):
             continue
-        if idx.size > test.max_fit_samples:
-            idx = rng.choice(idx, test.max_fit_samples, replace=False)
-        sample = x.reshape(-1, k)[idx]
+        plan[cid] = draw(rng, int(counts[cid]))
+        if test.method == "mahalanobis" and plan[cid].size > MCD_SAMPLES:
+            rng.choice(plan[cid].size, MCD_SAMPLES, replace=False)  # what _robust_gaussian will draw
+    samples = gather(plan) if plan else {}
+    rng = np.random.default_rng(test.seed)
+    models = {}
+    for cid in classes:
+        if small(int(counts[cid])):
+            models[cid] = ClassModel(cid, int(counts[cid]), False)
+            continue
+        positions = draw(rng, int(counts[cid]))
+        if not np.array_equal(positions, plan[cid]):  # pragma: no cover - a broken replay
+            raise RuntimeError("the fitting sample's draws were not replayed identically")
+        sample = np.asarray(samples[cid], np.float64).reshape(-1, k)
         if test.method == "mahalanobis":
             location, covariance = _robust_gaussian(sample, rng, test.seed)
             cutoff = float(stats.chi2.ppf(1.0 - test.alpha, k))
-            models[int(cid)] = ClassModel(int(cid), int(idx.size), True, location.tolist(),
-                                          covariance.tolist(), cutoff)
+            models[cid] = ClassModel(cid, int(positions.size), True, location.tolist(),
+                                     covariance.tolist(), cutoff)
         else:
             med = np.median(sample, axis=0)
             sigma = 1.4826 * np.median(np.abs(sample - med), axis=0)
             p = 1.0 - (1.0 - test.alpha) ** (1.0 / k)
             cutoff = float(stats.norm.ppf(1.0 - p / 2.0))
-            models[int(cid)] = ClassModel(int(cid), int(idx.size), True, med.tolist(), [sigma.tolist()], cutoff)
+            models[cid] = ClassModel(cid, int(positions.size), True, med.tolist(), [sigma.tolist()], cutoff)
     return models
+
+
+def fit_outlier_model(x: np.ndarray, labels: np.ndarray, fit_mask: np.ndarray,
+                      test: OutlierTest) -> dict[int, ClassModel]:
+    """Fit one :class:`ClassModel` per class on the pixels where ``fit_mask`` holds (in memory).
+
+    ``x`` is ``(line, pixel, k)`` features, ``labels`` the L2 classes; see :func:`fit_class_models`.
+    """
+    k = x.shape[-1]
+    fit = np.asarray(fit_mask, bool) & (np.asarray(labels) > 0)
+    counts = np.bincount(np.asarray(labels)[fit].astype(np.int64), minlength=1)
+    flat = np.asarray(x).reshape(-1, k)
+
+    def gather(plan: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
+        return {cid: flat[np.flatnonzero(fit_mask & (labels == cid))[pos]] for cid, pos in plan.items()}
+
+    return fit_class_models({c: int(n) for c, n in enumerate(counts) if n}, k, gather, test)
 
 
 def _class_distance(xs: np.ndarray, m: ClassModel, method: str) -> np.ndarray:
@@ -424,7 +504,7 @@ def region_outliers(x: np.ndarray, labels: np.ndarray, candidates: np.ndarray,
 
 
 def border_mask(valid: np.ndarray | xr.DataArray, window_reach: int | tuple[int, int],
-                kernel_reach: int = 0) -> np.ndarray:
+                kernel_reach: int = 0) -> Any:
     """Pixels whose signature window or resampling kernel runs off the valid data.
 
     A pixel is *border* when a sample within ``window_reach + kernel_reach`` (lines,
@@ -446,20 +526,216 @@ def border_mask(valid: np.ndarray | xr.DataArray, window_reach: int | tuple[int,
 
     Returns
     -------
-    numpy.ndarray
-        Boolean ``(line, pixel)``, True on border pixels.
-    """
-    from scipy import ndimage
+    numpy.ndarray or xarray.DataArray
+        Boolean ``(line, pixel)``, True on border pixels: NumPy for NumPy input, a lazy
+        (Dask, the input's blocks) DataArray for a DataArray.
 
-    ok = np.asarray(valid, bool)
+    Notes
+    -----
+    The spread of invalid samples is a binary erosion of ``valid`` by a ``(2 rl + 1) x
+    (2 rp + 1)`` rectangle with the outside counted valid, computed as the equivalent
+    separable minimum filter, block by block with a halo of ``(rl, rp)``
+    (``dask.array.map_overlap``), so block edges are invisible in the result.
+    """
     wl, wp = (window_reach, window_reach) if isinstance(window_reach, int) else window_reach
     rl, rp = wl + kernel_reach, wp + kernel_reach
+    if isinstance(valid, xr.DataArray):
+        valid = valid.transpose("line", "pixel")
+    shape = (int(valid.shape[0]), int(valid.shape[1]))
+    chunks = grid_chunks(shape, valid)
+    ok = as_blocks(valid, chunks).astype(bool).astype(np.uint8)
     # invalid samples spread over every window that contains them
-    near_invalid = ~ndimage.binary_erosion(ok, np.ones((2 * rl + 1, 2 * rp + 1), bool), border_value=1)
-    edge = np.zeros(ok.shape, bool)
-    edge[:wl] = edge[ok.shape[0] - wl:] = True
-    edge[:, :wp] = edge[:, ok.shape[1] - wp:] = True
-    return near_invalid | edge
+    near = da.map_overlap(_near_invalid_block, ok, depth={0: rl, 1: rp}, boundary=1, dtype=bool,
+                          size=(2 * rl + 1, 2 * rp + 1)).rechunk(chunks)
+    li = da.arange(shape[0], chunks=chunks[0])[:, None]
+    pi = da.arange(shape[1], chunks=chunks[1])[None, :]
+    edge = (li < wl) | (li >= shape[0] - wl) | (pi < wp) | (pi >= shape[1] - wp)
+    out = near | edge
+    if isinstance(valid, xr.DataArray):
+        return xr.DataArray(out, dims=("line", "pixel"), coords=_plain_coords(valid), name="border")
+    return np.asarray(out.compute())
+
+
+def _near_invalid_block(ok: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """True where an invalid (0) sample lies within the ``size`` window (outside counts valid)."""
+    from scipy import ndimage
+
+    return np.asarray(ndimage.minimum_filter(ok, size=size, mode="constant", cval=1) == 0)
+
+
+def _bit(condition: da.Array, flag: str) -> da.Array:
+    return da.where(condition, np.uint16(QUALITY_FLAGS[flag]), np.uint16(0))
+
+
+def _fit_mask(labels: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """L2 pixels passing every other check: they fit the class models and form the regions."""
+    return np.asarray((labels > 0) & (flags == 0))
+
+
+def _summary_block(labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id: tuple[int, int],
+                   regions: bool) -> dict[str, Any]:
+    """Pass 1 of one block: fitting pixels per line and class; its regions' pixel counts,
+    feature sums and seam labels."""
+    fit = _fit_mask(labels, flags)
+    out: dict[str, Any] = {"rows": {int(c): np.count_nonzero(fit & (labels == c), axis=1)
+                                    for c in np.unique(labels[fit])}}
+    if regions:
+        local, classes = label_block_regions(labels, fit)
+        idx = local.ravel()
+        out["count"] = np.bincount(idx, minlength=classes.size)
+        out["sums"] = np.stack([np.bincount(idx, weights=x[j].ravel(), minlength=classes.size)
+                                for j in range(x.shape[0])])
+        out["regions"] = BlockRegions.of(local, classes)
+    return out
+
+
+def _gather_block(labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id: tuple[int, int],
+                  plan: Mapping[int, np.ndarray], first_rank: Any) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Pass 2 of one block: the features of the planned fitting pixels (by raster-order rank)."""
+    fit = _fit_mask(labels, flags)
+    out = {}
+    for cid, wanted in plan.items():
+        m = fit & (labels == cid)
+        if not m.any():
+            continue
+        rank = (first_rank[block_id][cid][:, None] + np.cumsum(m, axis=1) - 1)[m]
+        pos = np.minimum(np.searchsorted(wanted, rank), wanted.size - 1)
+        hit = wanted[pos] == rank
+        out[cid] = (rank[hit], x[:, m][:, hit].T)
+    return out
+
+
+def _final_block(labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id: tuple[int, int] = (0, 0), *,
+                 models: Mapping[int, ClassModel], method: str, rejected: np.ndarray | None,
+                 offsets: np.ndarray | None) -> np.ndarray:
+    """Pass 3 of one block: the ``sar_outlier`` and ``region_outlier`` bits."""
+    valid = np.all(np.isfinite(x), axis=0)
+    _, outlier = outlier_scores(np.moveaxis(x, 0, -1), np.where(valid, labels, 0), models, method)
+    out = flags.copy()
+    out[outlier] |= QUALITY_FLAGS["sar_outlier"]
+    if rejected is not None and offsets is not None:
+        local, classes = label_block_regions(labels, _fit_mask(labels, flags))
+        off = int(offsets[block_id])
+        bad = rejected[off: off + classes.size].copy()
+        bad[0] = False
+        out[bad[local]] |= QUALITY_FLAGS["region_outlier"]
+    return out
+
+
+def _first_ranks(rows: np.ndarray, classes: Sequence[int]) -> np.ndarray:
+    """Per block and class, the raster-order rank of the first fitting pixel of each of its lines."""
+    nbi, nbj = rows.shape
+    out = np.empty((nbi, nbj), object)
+    for i, j in np.ndindex(nbi, nbj):
+        out[i, j] = {}
+    before = dict.fromkeys(classes, 0)
+    for i in range(nbi):
+        h = None
+        for j in range(nbj):
+            h = next((len(v) for v in rows[i, j].values()), h)
+        h = h if h is not None else 0
+        for cid in classes:
+            per = np.stack([rows[i, j].get(cid, np.zeros(h, np.int64)) for j in range(nbj)]).astype(np.int64)
+            if per.size == 0:
+                per = np.zeros((nbj, h), np.int64)
+            line_start = before[cid] + np.concatenate([[0], np.cumsum(per.sum(axis=0))[:-1]]).astype(np.int64)
+            left = np.cumsum(per, axis=0) - per  # pixels of the line in the blocks to the left
+            for j in range(nbj):
+                out[i, j][cid] = line_start + left[j]
+            before[cid] += int(per.sum())
+    return out
+
+
+def _region_decisions(summaries: np.ndarray, tested: Mapping[int, ClassModel], method: str,
+                      min_pixels: int) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, int]]]:
+    """Regions of the whole grid (seams merged) judged as :func:`region_outliers` does.
+
+    Returns the rejected flag of every node (global block label), the block offsets and the
+    per-class summary.
+    """
+    blocks = np.empty(summaries.shape, object)
+    for ij in np.ndindex(summaries.shape):
+        blocks[ij] = summaries[ij]["regions"]
+    offsets, component, n = merge_regions(blocks)
+    nodes = component.size
+    count_node = np.zeros(nodes)
+    k = next(iter(summaries.flat))["sums"].shape[0]
+    sums_node = np.zeros((k, nodes))
+    for ij in np.ndindex(summaries.shape):
+        off, m = int(offsets[ij]), summaries[ij]["count"].size
+        count_node[off + 1: off + m] = summaries[ij]["count"][1:]
+        sums_node[:, off + 1: off + m] = summaries[ij]["sums"][:, 1:]
+    count = np.bincount(component, weights=count_node, minlength=n + 1).astype(np.int64)
+    sums = np.stack([np.bincount(component, weights=sums_node[j], minlength=n + 1) for j in range(k)], axis=-1)
+    region_class = np.zeros(n + 1, np.int64)
+    region_class[component] = region_classes(blocks, offsets)
+    means = sums / np.maximum(count, 1)[:, None]
+    bad_region = np.zeros(n + 1, bool)
+    summary: dict[str, dict[str, int]] = {}
+    for cid in tested:
+        sel = np.flatnonzero(region_class == cid)
+        sel = sel[sel > 0]
+        if sel.size == 0:
+            continue
+        own = _class_distance(means[sel], tested[cid], method)
+        other = np.min(np.stack([_class_distance(means[sel], m, method) for c, m in tested.items() if c != cid]),
+                       axis=0)
+        judged = count[sel] >= max(1, min_pixels)
+        bad = judged & (other < own)
+        bad_region[sel[bad]] = True
+        summary[str(cid)] = {"regions": int(sel.size), "tested": int(judged.sum()), "rejected": int(bad.sum()),
+                             "rejected_pixels": int(count[sel][bad].sum())}
+    return bad_region[component], offsets, summary
+
+
+def _outlier_flags(labels: da.Array, flags: da.Array, x: da.Array,
+                   test: OutlierTest) -> tuple[da.Array, dict[str, Any]]:
+    """The ``sar_outlier`` and ``region_outlier`` bits, block by block (three passes).
+
+    1. per block: fitting pixels per line and class, and the block's regions;
+    2. the class models (:func:`fit_class_models`), their seeded sample gathered by rank;
+    3. (lazy) every block scored against the models, with the regions judged on the
+       whole grid (:func:`_region_decisions`).
+    """
+    k = int(x.shape[0])
+    regions = test.region_min_pixels > 0
+    summaries = block_reduce(_summary_block, labels, flags, x, regions=regions)
+    rows = np.empty(summaries.shape, object)
+    for ij in np.ndindex(summaries.shape):
+        rows[ij] = summaries[ij]["rows"]
+    counts: dict[int, int] = {}
+    for r in rows.flat:
+        for cid, per in r.items():
+            counts[cid] = counts.get(cid, 0) + int(per.sum())
+
+    def gather(plan: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
+        wanted = {cid: np.sort(pos) for cid, pos in plan.items()}
+        first = _first_ranks(rows, sorted(counts))
+        found = block_reduce(_gather_block, labels, flags, x, plan=wanted, first_rank=first)
+        out = {}
+        for cid, pos in plan.items():
+            blocks: list[dict[int, Any]] = found.ravel().tolist()
+            parts = [f[cid] for f in blocks if cid in f]
+            rank = np.concatenate([p[0] for p in parts])
+            vals = np.concatenate([p[1] for p in parts]).reshape(-1, k)
+            order = np.argsort(rank, kind="stable")
+            out[cid] = vals[order][np.searchsorted(rank[order], pos)]
+        return out
+
+    models = fit_class_models(counts, k, gather, test)
+    model_json: dict[str, Any] = {"test": asdict(test), "classes": {str(c): asdict(v) for c, v in models.items()}}
+    rejected = offsets = None
+    if regions:
+        tested = {cid: m for cid, m in models.items() if m.tested}
+        summary: dict[str, dict[str, int]] = {}
+        if len(tested) >= 2:
+            rejected, offsets, summary = _region_decisions(summaries, tested, test.method, test.region_min_pixels)
+            if not rejected.any():
+                rejected = offsets = None
+        model_json["regions"] = summary
+    final = da.map_blocks(_final_block, labels, flags, x, drop_axis=0, dtype=np.uint16, models=models,
+                          method=test.method, rejected=rejected, offsets=offsets)
+    return final, model_json
 
 
 def label_l3(
@@ -517,49 +793,39 @@ def label_l3(
     """
     if buffer_m < 0:
         raise ConfigError(f"the boundary buffer must be >= 0 m, got {buffer_m}")
-    labels = np.asarray(l2.transpose("line", "pixel").values).astype(np.uint8)
-    shape = labels.shape
+    l2 = l2.transpose("line", "pixel")
+    shape = (l2.sizes["line"], l2.sizes["pixel"])
+    chunks = grid_chunks(shape, l2)
+    labels = as_blocks(l2, chunks).astype(np.uint8)
     if fractions is not None:
-        classes = json_classes(l2)
-        flags = reference_flags(fractions, classes, threshold)
+        flags = _reference_flags(fractions, json_classes(l2), threshold, chunks)
     else:
-        flags = np.where(labels == 0, QUALITY_FLAGS["no_reference"], 0).astype(np.uint16)
-    dist = np.asarray(boundary_distance.transpose("line", "pixel").values, np.float64)
-    lsm = np.asarray(layover_shadow.transpose("line", "pixel").values).astype(np.uint8)
-    if dist.shape != shape or lsm.shape != shape:
-        raise InputError(f"L2 {shape}, boundary_distance {dist.shape} and layover/shadow {lsm.shape} differ")
-    flags[~(dist >= buffer_m)] |= QUALITY_FLAGS["boundary_buffer"]
-    flags[(lsm & 1) != 0] |= QUALITY_FLAGS["layover"]
-    flags[(lsm & 2) != 0] |= QUALITY_FLAGS["shadow"]
+        flags = da.where(labels == 0, np.uint16(QUALITY_FLAGS["no_reference"]), np.uint16(0))
+    dist_shape = (boundary_distance.sizes["line"], boundary_distance.sizes["pixel"])
+    lsm_shape = (layover_shadow.sizes["line"], layover_shadow.sizes["pixel"])
+    if dist_shape != shape or lsm_shape != shape:
+        raise InputError(f"L2 {shape}, boundary_distance {dist_shape} and layover/shadow {lsm_shape} differ")
+    dist = as_blocks(boundary_distance.transpose("line", "pixel"), chunks).astype(np.float64)
+    lsm = as_blocks(layover_shadow.transpose("line", "pixel"), chunks).astype(np.uint8)
+    flags = (flags | _bit(~(dist >= buffer_m), "boundary_buffer") | _bit((lsm & 1) != 0, "layover")
+             | _bit((lsm & 2) != 0, "shadow"))
     if border is not None:
-        edge = np.asarray(border.transpose("line", "pixel").values if isinstance(border, xr.DataArray) else border,
-                          bool)
-        if edge.shape != shape:
-            raise InputError(f"border mask {edge.shape} differs from the label grid {shape}")
-        flags[edge] |= QUALITY_FLAGS["border"]
+        edge = border.transpose("line", "pixel") if isinstance(border, xr.DataArray) else border
+        if tuple(edge.shape) != shape:
+            raise InputError(f"border mask {tuple(edge.shape)} differs from the label grid {shape}")
+        flags = flags | _bit(as_blocks(edge, chunks).astype(bool), "border")
     for name in required:
-        values = np.asarray(signatures[name].transpose("line", "pixel").values)
-        flags[(labels > 0) & ~np.isfinite(values)] |= QUALITY_FLAGS["invalid_signature"]
+        values = as_blocks(signatures[name].transpose("line", "pixel"), chunks)
+        flags = flags | _bit((labels > 0) & ~da.isfinite(values), "invalid_signature")
 
     model_json: dict[str, Any] = {}
     if outlier_test is not None:
-        x = _features(signatures, outlier_test)
-        if x.shape[:2] != shape:
-            raise InputError(f"signature grid {x.shape[:2]} differs from the label grid {shape}")
-        valid = np.all(np.isfinite(x), axis=-1)
-        flags[(labels > 0) & ~valid] |= QUALITY_FLAGS["invalid_signature"]
-        fit_mask = (labels > 0) & (flags == 0)
-        models = fit_outlier_model(x, labels, fit_mask, outlier_test)
-        lab_valid = np.where(valid, labels, 0)
-        _, outlier = outlier_scores(x, lab_valid, models, outlier_test.method)
-        flags[outlier] |= QUALITY_FLAGS["sar_outlier"]
-        model_json = {"test": asdict(outlier_test), "classes": {str(k): asdict(v) for k, v in models.items()}}
-        if outlier_test.region_min_pixels > 0:
-            bad_regions, summary = region_outliers(x, labels, fit_mask, models, outlier_test.method,
-                                                   outlier_test.region_min_pixels)
-            flags[bad_regions] |= QUALITY_FLAGS["region_outlier"]
-            model_json["regions"] = summary
-    l3 = np.where((labels > 0) & (flags == 0), labels, 0).astype(np.uint8)
+        x = _features(signatures, outlier_test, chunks)
+        if tuple(x.shape[1:]) != shape:
+            raise InputError(f"signature grid {tuple(x.shape[1:])} differs from the label grid {shape}")
+        flags = flags | _bit((labels > 0) & ~da.all(da.isfinite(x), axis=0), "invalid_signature")
+        flags, model_json = _outlier_flags(labels, flags, x, outlier_test)
+    l3 = da.where((labels > 0) & (flags == 0), labels, np.uint8(0)).astype(np.uint8)
     attrs = {k: v for k, v in l2.attrs.items() if k in ("flag_values", "flag_meanings", "units")}
     attrs.update({
         "long_name": "SARbd-L3 class label",

@@ -19,11 +19,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import ndimage
 
+from sarbd.dataset.blocks import as_blocks, grid_chunks
 from sarbd.dataset.classes import SPLIT_NAMES, check_classes, split_attrs
 from sarbd.errors import ConfigError
 
@@ -86,8 +87,10 @@ def assign_splits(
     if isinstance(template, xr.DataArray):
         shape = (template.sizes["line"], template.sizes["pixel"])
         coords = {k: v for k, v in template.coords.items() if set(v.dims) <= {"line", "pixel"}}
+        chunks = grid_chunks(shape, template.transpose("line", "pixel"))
     else:
         shape, coords = (int(template[0]), int(template[1])), {}
+        chunks = grid_chunks(shape)
     nb = (math.ceil(shape[0] / block), math.ceil(shape[1] / block))
     n_blocks = nb[0] * nb[1]
     counts = _block_counts(n_blocks, fractions)
@@ -98,31 +101,48 @@ def assign_splits(
         block_split[order[start:start + n]] = _SPLIT_IDS[name]
         start += n
     grid = block_split.reshape(nb)
-    split = np.repeat(np.repeat(grid, block, axis=0), block, axis=1)[: shape[0], : shape[1]]
     half = math.ceil(buffer / 2)
-    out = split.copy()
-    if half > 0:
-        for sid in np.unique(split):
-            inside = split == sid
-            if inside.all():
-                continue
-            # chessboard distance from each pixel of this split to the nearest pixel of another
-            dist = ndimage.distance_transform_cdt(inside, metric="chessboard")
-            out[inside & (dist <= half)] = 0
+    out = da.map_blocks(_split_block, chunks=chunks, dtype=np.uint8, grid=grid, block=block, half=half, shape=shape)
+    if not isinstance(template, xr.DataArray) or not isinstance(template.data, da.Array):
+        out = out.compute()
     attrs = split_attrs()
     attrs.update({"sarbd_split_block": int(block), "sarbd_split_buffer": int(buffer), "sarbd_split_seed": int(seed),
                   "sarbd_split_fractions": json.dumps({str(k): float(v) for k, v in dict(fractions).items()})})
     return xr.DataArray(out, dims=("line", "pixel"), coords=coords, name="split", attrs=attrs)
 
 
+def _split_block(*, grid: np.ndarray, block: int, half: int, shape: tuple[int, int],
+                 block_info: Any = None) -> np.ndarray:
+    """One block of the split raster: the block grid, less the pixels within chessboard
+    distance ``half`` of a pixel of another split.
+
+    A pixel has a pixel of another split within ``half`` exactly when the split's minimum
+    and maximum over the ``(2 half + 1)^2`` window around it (clipped to the image) differ;
+    the window reads the grid ``half`` pixels beyond the block, so blocks join seamlessly.
+    """
+    from scipy import ndimage
+
+    (l0, l1), (p0, p1) = block_info[None]["array-location"]
+    e0, e1 = max(l0 - half, 0), min(l1 + half, shape[0])
+    f0, f1 = max(p0 - half, 0), min(p1 + half, shape[1])
+    split = grid[np.arange(e0, e1)[:, None] // block, np.arange(f0, f1)[None, :] // block]
+    if half > 0:
+        size = 2 * half + 1  # "nearest" repeats edge pixels, which the clipped window holds anyway
+        mixed = ndimage.maximum_filter(split, size, mode="nearest") != ndimage.minimum_filter(split, size,
+                                                                                              mode="nearest")
+        split = np.where(mixed, 0, split).astype(np.uint8)
+    return np.ascontiguousarray(split[l0 - e0: l1 - e0, p0 - f0: p1 - f0])
+
+
 def split_class_balance(split: xr.DataArray, labels: xr.DataArray,
                         classes: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Pixels per class (columns) and split (rows), with each split's share of every class."""
     classes = check_classes(classes)
-    s = np.asarray(split.values).ravel().astype(np.int64)
-    lab = np.asarray(labels.values).ravel().astype(np.int64)
-    table = np.zeros((4, 256), np.int64)
-    np.add.at(table, (s, lab), 1)
+    s = split.transpose("line", "pixel")
+    chunks = grid_chunks((s.sizes["line"], s.sizes["pixel"]), s, labels.transpose("line", "pixel"))
+    code = as_blocks(s, chunks).astype(np.int64) * 256 + as_blocks(labels.transpose("line", "pixel"),
+                                                                   chunks).astype(np.int64)
+    table = np.asarray(da.bincount(code.ravel(), minlength=4 * 256).compute())[: 4 * 256].reshape(4, 256)
     df = pd.DataFrame(
         {c["name"]: table[1:, c["id"]] for c in classes},
         index=pd.Index([SPLIT_NAMES[k] for k in (1, 2, 3)], name="split"),

@@ -384,6 +384,7 @@ def run_label(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage) -> _Stage:
         labels = xr.merge([l1.rename("label_l1"), l2.rename("label_l2"), l3, split.rename("split")],
                           combine_attrs="drop_conflicts")
         write_stage(labels, folder / "labels.zarr", config.compute.chunks)
+        labels = xr.open_zarr(folder / "labels.zarr")  # counted from the store: the lazy levels are not recomputed
         return {"counts": {lvl: class_counts(labels[f"label_{lvl}"], classes) for lvl in ("l1", "l2", "l3")}}
 
     rec = b.run("label", key, compute)

@@ -35,6 +35,8 @@ import numpy as np
 from dask.array.overlap import ensure_minimum_chunksize
 from numpy.typing import NDArray
 
+from sarbd.core.majority import majority_class
+
 __all__ = ["MIXED", "UNCHARTED", "boundary_distance", "hard_label", "outline_distance"]
 
 #: Label of pixels covered by reference classes but none reaching the threshold.
@@ -47,10 +49,9 @@ def _label_block(frac: NDArray[np.floating], codes: NDArray[np.int64], threshold
                  eps: float) -> NDArray[np.uint8]:
     if frac.shape[0] == 0:
         return np.zeros(frac.shape[1:], dtype=np.uint8)
-    best = np.argmax(frac, axis=0)
-    top = np.take_along_axis(frac, best[None], axis=0)[0]
+    best, reached = majority_class(frac, threshold, tol=1e-9)
     total = frac.sum(axis=0)
-    out = np.where(top >= threshold - 1e-9, codes[best], MIXED)
+    out = np.where(reached, codes[best], MIXED)
     out = np.where(total <= eps, UNCHARTED, out)
     return out.astype(np.uint8)
 
