@@ -257,7 +257,9 @@ def _isce_product(sim: Any, k: int) -> str:
     bursts = ""
     for b in range(2):  # burst 2 starts 20 lines later: the merged grid begins at burst 1
         start = sim.starts[k] + np.timedelta64(round(20 * b * g.azimuth_time_interval * 1e9), "ns")
-        bursts += (f'<component name="burst{b + 1}">{_prop("sensingstart", iso_space(start))}'
+        # burst 2 spells a name as ISCE's public names may ("sensing start"): ISCE matches them
+        # without case, spaces or underscores, and so must the reader
+        bursts += (f'<component name="burst{b + 1}">{_prop("sensingstart" if b == 0 else "Sensing Start", iso_space(start))}'
                    f'{_prop("azimuthtimeinterval", repr(float(g.azimuth_time_interval)))}'
                    f'{_prop("startingrange", repr(float(g.starting_range)))}{_prop("rangepixelsize", repr(float(g.range_pixel_spacing)))}'
                    f'{_prop("radarwavelength", repr(float(g.wavelength)))}{_prop("numberoflines", 28)}'
