@@ -18,6 +18,7 @@ def simulate(
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same bytes."),
     mode: str = typer.Option("stripmap", "--mode", help="stripmap or tops (bursts with azimuth steering)."),
     hilly: bool = typer.Option(False, "--hilly", help="Rolling terrain instead of a flat lowland."),
+    targets: bool = typer.Option(False, "--targets", help="Open sea with ships and oil slicks (detection truth)."),
     as_json: bool = typer.Option(False, "--json", help="Print the written paths as JSON."),
 ) -> None:
     """Simulate Sentinel-1-like SLCs of a town-and-country scene, its DEM, reference vectors and truth.
@@ -32,7 +33,8 @@ def simulate(
     from sarbd.pipeline.demo import write_scene_config
     from sarbd.simulate import simulate_scene
 
-    scene = simulate_scene(out, size=size, dates=dates, seed=seed, mode=mode, hilly=hilly)
+    extra = {"targets": {"enabled": True}} if targets else {}
+    scene = simulate_scene(out, size=size, dates=dates, seed=seed, mode=mode, hilly=hilly, **extra)
     config = write_scene_config(scene, size=size, seed=seed)
     config_arg = out / config.name  # as the user named the folder, so the command can be pasted
     command = f"sarbd build {shlex.quote(str(config_arg))}"
