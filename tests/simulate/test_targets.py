@@ -137,3 +137,30 @@ def test_detection_labels_coco_yolo_stac(target_scene: SimulatedScene, tmp_path:
     assert validate_label_item(bad)
     geo = json.loads((out / "labels.geojson").read_text())
     assert {f["properties"]["category"] for f in geo["features"]} == {"ship", "oil_slick"}
+
+
+def test_cli_train_evaluate_report_detection(target_scene: SimulatedScene, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """`sarbd train --task detection` on the scene, `sarbd evaluate` and `sarbd report` of the run."""
+    from sarbd.cli.app import main
+
+    run = tmp_path / "det"
+    assert main(["train", str(target_scene.root), "--task", "detection", "--chip-size", "32", "--looks", "1,1",
+                 "--epochs", "2", "--seed", "0", "--out", str(run)]) == 0
+    assert "mAP@0.5" in capsys.readouterr().out
+    metrics = json.loads((run / "metrics.json").read_text())
+    first = metrics["splits"]["test"]
+    assert first["n_chips"] > 0 and sum(first["n_gt"]) > 0
+    assert (run / "model.pt").is_file() and (run / "detections.png").is_file()
+    assert (run / "labels" / "item.json").is_file()
+    assert main(["evaluate", str(run), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["splits"]["test"]["ap"] == first["ap"]  # the saved model gives the same test AP
+    html = tmp_path / "report.html"
+    assert main(["report", str(run), "--out", str(html)]) == 0
+    text = html.read_text()
+    assert "Object detection" in text and "mAP@0.5" in text
+    assert {p.name for p in (tmp_path / "report_figures").glob("*.png")} == {
+        "detection_training.png", "detection_chips.png", "detection_scene.png"}
+    run_json = json.loads((run / "run.json").read_text())
+    assert run_json["history"][-1]["train_loss"] < run_json["history"][0]["train_loss"]
