@@ -67,3 +67,19 @@ def test_bad_chip_size() -> None:
     chips = _easy_chips(2, 0, size=30)
     with pytest.raises(ValueError, match="multiple of the output stride"):
         fit_detector(chips, None, epochs=1)
+
+
+def test_threshold_reference_detector() -> None:
+    """A bright 3 x 2 target and a dark 6 x 10 patch on flat sea give exactly their boxes."""
+    from sarbd.ml.detection_threshold import threshold_detect
+
+    img = np.full((32, 32), -15.0, np.float32)
+    img[4:7, 10:12] = 0.0  # ship: 15 dB above the sea
+    img[20:26, 5:15] = -25.0  # slick: 10 dB below
+    boxes, scores, labels = threshold_detect(img, ["ship", "oil_slick"])
+    got = {int(c): b.tolist() for b, c in zip(boxes, labels, strict=True)}
+    assert got[0] == [10, 4, 12, 7]
+    # the 3 x 3 mean of the intensity lifts the patch's rim: an edge pixel (6 dark, 3 sea values) is
+    # exactly 4 dB below, not more, so the box shrinks by one pixel each way
+    assert got[1] == [6, 21, 14, 25]
+    assert scores[labels == 0][0] == pytest.approx(15.0)

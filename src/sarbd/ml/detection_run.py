@@ -72,6 +72,7 @@ def train_detection_run(source: str | os.PathLike[str], out: str | os.PathLike[s
                                        "splits": {"test": evaluate_detector(fit, test), "validation": evaluate_detector(fit, val),
                                   "train": evaluate_detector(fit, train)}}
         metrics["headline"] = {"map50": metrics["splits"]["test"]["map"], "split": "test (spatial blocks)"}
+        metrics["threshold_baseline"] = _threshold(chips)
         import torch
 
         torch.save(fit.model.state_dict(), tmp / "model.pt")
@@ -86,6 +87,14 @@ def train_detection_run(source: str | os.PathLike[str], out: str | os.PathLike[s
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1))
         _figure(tmp / "detections.png", fit, test)
     return metrics
+
+
+def _threshold(chips: DetectionChips) -> dict[str, Any]:
+    """The fixed-threshold reference (:mod:`sarbd.ml.detection_threshold`) on every split."""
+    from sarbd.ml.detection_threshold import evaluate_threshold_detector
+
+    return {name: evaluate_threshold_detector(chips.subset(code))
+            for code, name in ((3, "test"), (2, "validation"), (1, "train"))}
 
 
 def _load(run_dir: Path) -> tuple[Any, dict[str, Any]]:
@@ -122,6 +131,7 @@ def evaluate_detection_run(run_dir: str | os.PathLike[str], labels: str | os.Pat
                                    "splits": {name: evaluate_detector(fit, chips.subset(code))
                               for code, name in ((3, "test"), (2, "validation"), (1, "train"))}}
     metrics["headline"] = {"map50": metrics["splits"]["test"]["map"], "split": "test (spatial blocks)"}
+    metrics["threshold_baseline"] = _threshold(chips)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     _figure(run_dir / "detections.png", fit, chips.subset(3))
     return metrics
@@ -235,6 +245,10 @@ def detection_summary(metrics: dict[str, Any]) -> str:
         row = f"{name:<11} {s['n_chips']:>6} {_f(s['map']):>8} "
         row += " ".join(f"{_f(v['ap']):>14} {v['n_gt']:>5}" for v in s["per_class"].values())
         lines.append(row)
+    thr = metrics.get("threshold_baseline", {}).get("test")
+    if thr:
+        lines.append(f"{'thresholds':<11} {thr['n_chips']:>6} {_f(thr['map']):>8} " + " ".join(
+            f"{_f(v['ap']):>14} {v['n_gt']:>5}" for v in thr["per_class"].values()) + "  (test, no learning)")
     return "\n".join(lines)
 
 

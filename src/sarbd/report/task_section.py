@@ -35,6 +35,10 @@ def add_detection_section(report: Any, run_dir: Path) -> None:
         sp = metrics["splits"][name]
         rows.append([name, sp["n_chips"], sp["map"], *[v for c in cats for v in
                                                        (sp["per_class"][c]["ap"], sp["per_class"][c]["n_gt"])]])
+    thr = metrics.get("threshold_baseline", {}).get("test")
+    if thr:
+        rows.append(["test, fixed thresholds (no learning)", thr["n_chips"], thr["map"],
+                     *[v for c in cats for v in (thr["per_class"][c]["ap"], thr["per_class"][c]["n_gt"])]])
     report.add_table(["split", "chips", "mAP@0.5", *[h for c in cats for h in (f"AP {c}", f"objects {c}")]], rows)
     report.add_note("Chips of whole spatial blocks: a test chip's place is never seen in training (other dates "
                     "of the same place are in the same split). AP is the PASCAL VOC all-point AP at IoU 0.5.")
