@@ -318,12 +318,10 @@ def label_item(meta: dict[str, Any], scene_dir: Path, counts: dict[str, int]) ->
             props.update({"date": entry["date"], "datetime": entry["epoch"][:19] + "Z", "safe": entry["safe"]})
             feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props})
     sea = wkt.loads(meta["sea_wkt"])
-    from shapely.ops import transform as shp_transform
-
     from sarbd.simulate.imaging import _to_map
 
     _, inv = _to_map(meta["crs"])
-    sea_ll = shp_transform(lambda x, y, z=None: inv.transform(x, y), sea)
+    sea_ll = shapely.transform(sea, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
     env = shapely.box(*sea_ll.bounds)
     epochs = sorted(e["epoch"][:19] + "Z" for e in meta["dates"])
     item = {

@@ -403,7 +403,6 @@ def write_target_truth(folder: Path, targets: SeaTargets, plans: list[Any], heig
     from rasterio.transform import Affine
     from shapely import affinity
     from shapely.geometry import MultiPoint
-    from shapely.ops import transform as shp_transform
 
     from sarbd.simulate import sensor as S
     from sarbd.simulate.imaging import _to_map
@@ -412,7 +411,9 @@ def write_target_truth(folder: Path, targets: SeaTargets, plans: list[Any], heig
     _, inv = _to_map(targets.crs)
     margin_l = 1.0 / (S.AZIMUTH_BANDWIDTH * S.AZIMUTH_TIME_INTERVAL)
     margin_p = 1.0 / (S.RANGE_BANDWIDTH / S.RANGE_SAMPLING_RATE)
-    to_ll = lambda geom: shp_transform(lambda x, y, z=None: inv.transform(x, y), geom)  # noqa: E731
+    def to_ll(geom: Any) -> Any:
+        return shapely.transform(geom, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
+
     records: list[dict[str, Any]] = []
     with atomic_output(folder, directory=True) as tmp:
         for d, plan in enumerate(plans):
