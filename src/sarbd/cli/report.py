@@ -11,7 +11,8 @@ from sarbd.cli.app import app
 
 @app.command()
 def report(
-    dataset: Path = typer.Argument(..., help="Dataset folder written by `sarbd build` (contains dataset.zarr)."),
+    dataset: Path = typer.Argument(..., help="Dataset folder written by `sarbd build` (contains dataset.zarr), "
+                                             "or a `sarbd train --task detection` run folder."),
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write (figures go beside it)."),
     run: Path | None = typer.Option(None, "--run", help="Training run folder (`sarbd train --out RUN`)."),
 ) -> None:
@@ -21,5 +22,10 @@ def report(
     """
     from sarbd.report import write_report
 
+    if (dataset / "run.json").is_file() and not (dataset / "dataset.zarr").exists():
+        from sarbd.report.task_section import write_task_report
+
+        typer.echo(f"report: {write_task_report(dataset, out)}")
+        return
     path = write_report(dataset, out, run=run)
     typer.echo(f"report: {path}")

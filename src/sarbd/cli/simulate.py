@@ -18,6 +18,10 @@ def simulate(
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same bytes."),
     mode: str = typer.Option("stripmap", "--mode", help="stripmap or tops (bursts with azimuth steering)."),
     hilly: bool = typer.Option(False, "--hilly", help="Rolling terrain instead of a flat lowland."),
+    targets: bool = typer.Option(False, "--targets", help="Open sea with ships and oil slicks (detection truth)."),
+    target_settings: str | None = typer.Option(
+        None, "--target-settings",
+        help='JSON overrides of the target settings (implies --targets), e.g. \'{"ships_per_date": 12}\'.'),
     as_json: bool = typer.Option(False, "--json", help="Print the written paths as JSON."),
 ) -> None:
     """Simulate Sentinel-1-like SLCs of a town-and-country scene, its DEM, reference vectors and truth.
@@ -32,7 +36,13 @@ def simulate(
     from sarbd.pipeline.demo import write_scene_config
     from sarbd.simulate import simulate_scene
 
-    scene = simulate_scene(out, size=size, dates=dates, seed=seed, mode=mode, hilly=hilly)
+    extra = {"targets": {"enabled": True}} if targets or target_settings else {}
+    if target_settings:
+        try:
+            extra["targets"].update(json.loads(target_settings))
+        except (json.JSONDecodeError, AttributeError, TypeError):
+            raise typer.BadParameter("give a JSON object", param_hint="--target-settings") from None
+    scene = simulate_scene(out, size=size, dates=dates, seed=seed, mode=mode, hilly=hilly, **extra)
     config = write_scene_config(scene, size=size, seed=seed)
     config_arg = out / config.name  # as the user named the folder, so the command can be pasted
     command = f"sarbd build {shlex.quote(str(config_arg))}"

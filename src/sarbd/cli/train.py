@@ -23,8 +23,11 @@ def parse_features(value: str) -> str | list[str]:
 
 @app.command()
 def train(
-    dataset: Path = typer.Argument(..., help="SARbd dataset folder (holds dataset.zarr)."),
+    dataset: Path = typer.Argument(..., help="SARbd dataset folder (holds dataset.zarr); --task detection: a "
+                                             "simulated scene with targets or a detection label folder."),
     out: Path = typer.Option(..., "--out", help="Run folder to write (replaced if present)."),
+    task: str = typer.Option("landcover", "--task", help="landcover (pixel classes) or detection (ships, oil slicks; "
+                                                         "CenterNet, mAP@0.5)."),
     model: str = typer.Option("ann", "--model", help="Baseline: ann (AlignSAR dense ANN), rf (random forest), unet."),
     level: str = typer.Option("L3", "--level", help="Label level to train on: L1, L2 or L3."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed and threads: same metrics)."),
@@ -45,6 +48,7 @@ def train(
         True, "--random-protocol/--no-random-protocol",
         help="Also train/evaluate with the paper's random-pixel split (reported beside the spatial one).",
     ),
+    looks: str = typer.Option("1,4", "--looks", help="detection: looks (azimuth,range) averaged before chipping."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Train a baseline and evaluate it on the spatially held-out test split.
@@ -54,6 +58,13 @@ def train(
 
     Example: sarbd train sarbd-demo/dataset --model rf --level L3 --seed 0 --out runs/rf
     """
+    if task != "landcover":
+        from sarbd.ml.tasks import run_task
+
+        az, _, rg = looks.partition(",")
+        typer.echo(run_task(task, dataset, out, seed=seed, threads=threads, epochs=epochs, chip_size=chip_size,
+                            as_json=as_json, looks=(int(az), int(rg or 1))))
+        return
     from sarbd.ml.run import format_summary, train_run
 
     metrics = train_run(
@@ -74,6 +85,12 @@ def evaluate(
 
     Example: sarbd evaluate runs/rf --json
     """
+    from sarbd.ml.tasks import evaluate_task
+
+    text = evaluate_task(run, dataset, as_json=as_json)  # the run's own task (detection, ...)
+    if text is not None:
+        typer.echo(text)
+        return
     from sarbd.ml.run import evaluate_run, format_summary
 
     metrics = evaluate_run(run, dataset)

@@ -153,6 +153,7 @@ def simulate_scene(
     frame = scatterer_frame(cfg, plans, base + n_c, margin)
     land = make_landscape(np.random.default_rng(np.random.SeedSequence([cfg.seed, 10])),
                           frame.bounds(pad=40.0), cfg.crs, hilly=cfg.hilly)
+    targets = _sea_targets(cfg, land, frame, len(plans))
     res = cfg.preset.map_resolution
     classes = rasterize_classes(land, res)
     heights = rasterize_heights(land, res)
@@ -173,7 +174,7 @@ def simulate_scene(
         return ramps[d](b, line, pixel)
 
     result = form_images(cfg, plans, land, frame, classes, heights, geoid,
-                         ramp=ramp if ramps is not None else None)
+                         ramp=ramp if ramps is not None else None, targets=targets)
     stage(f"image formation ({result.n_scatterers} scatterers)")
     safes = []
     noise_info = []
@@ -186,8 +187,23 @@ def simulate_scene(
     stage("SAFE products")
     truth_dir = _write_truth(out / "truth", cfg, plans, land, classes, result, height_fn, corruption_log,
                              noise_info, safes)
+    if targets is not None:
+        from sarbd.simulate.targets import write_target_truth
+
+        write_target_truth(truth_dir / "targets", targets, plans, height_fn, result.target_positions, safes)
     stage("truth")
     return SimulatedScene(out, tuple(safes), dem_path, reference_gpkg, truth_gpkg, truth_dir, cfg)
+
+
+def _sea_targets(cfg: SimulationConfig, land: Landscape, frame: Any, n_dates: int) -> Any:
+    """Open sea, ships and oil slicks when ``cfg.targets`` asks for them (:mod:`sarbd.simulate.targets`)."""
+    from sarbd.simulate.targets import add_sea, draw_targets, target_settings
+
+    settings = target_settings(cfg.targets)
+    if settings is None:
+        return None
+    sea = add_sea(land, frame, np.random.default_rng(np.random.SeedSequence([cfg.seed, 31])), settings.sea_fraction)
+    return draw_targets(settings, sea, n_dates, cfg.seed, cfg.crs, 299_792_458.0 / S.WAVELENGTH)
 
 
 # -- vectors and DEM -------------------------------------------------------------------------
@@ -585,7 +601,10 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
                    **{f"radar_grid_{k}": v for k, v in _grid_dict(ref).items()}},
         )
         ds.to_zarr(tmp / "truth.zarr", mode="w", consolidated=True, zarr_format=2)
-        scene = {"config": _jsonable(asdict(cfg)), "dates": records,
+        config = _jsonable(asdict(cfg))
+        if not config.get("targets"):
+            config.pop("targets", None)  # scenes without targets keep their bytes
+        scene = {"config": config, "dates": records,
                  "classes": [asdict(c) for c in CLASSES], "sensor": {
                      k: getattr(S, k) for k in S.__all__},
                  "n_scatterers": result.n_scatterers, "n_point_scatterers": result.n_points,

@@ -24,7 +24,7 @@ C-band grass and crops lose coherence within days (Morishita, Y. & Hanssen, R. F
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "CLASSES",
@@ -173,6 +173,10 @@ class SimulationConfig:
     corruption
         Fractions used to corrupt the reference vectors (see
         :mod:`sarbd.simulate.reference`).
+    targets
+        Detection targets on open sea (ships, oil slicks; :mod:`sarbd.simulate.targets`):
+        empty (the default) for none, else overrides of
+        :class:`~sarbd.simulate.targets.TargetSettings` (``{"enabled": True}`` for the defaults).
     """
 
     size: Size = "tiny"
@@ -193,6 +197,7 @@ class SimulationConfig:
     repeat_days: float = 12.0
     start_date: str = "2022-02-14T05:40:00"
     corruption: dict[str, float] = field(default_factory=dict)
+    targets: dict[str, Any] = field(default_factory=dict)
 
     @property
     def preset(self) -> SizePreset:

@@ -40,7 +40,7 @@ non-zero for roofs (not in the bare-earth DEM), which are splatted per date.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numba
@@ -179,6 +179,8 @@ class ImagingResult:
     roof_correction: list[NDArray[np.float32] | None]
     n_scatterers: int
     n_points: int
+    #: ``{ship id: {"line", "pixel"}}``: image positions of the ships' scatterers on their date's grid
+    target_positions: dict[int, dict[str, NDArray[np.float64]]] = field(default_factory=dict)
 
     @property
     def class_weight(self) -> NDArray[np.float32]:
@@ -256,6 +258,7 @@ def form_images(
     *,
     ramp: Any = None,
     tile_scatterers: int = 1_000_000,
+    targets: Any = None,
 ) -> ImagingResult:
     """Form the noise-free images of every date and the truth accumulators (see module docstring).
 
@@ -275,6 +278,10 @@ def form_images(
         Class raster and building-height raster with their affine transforms.
     geoid
         ``geoid(lat, lon) -> N`` (m), EGM96 undulation.
+    targets
+        Optional :class:`~sarbd.simulate.targets.SeaTargets`: the power gain of open sea
+        and oil slicks multiplies the distributed scatterers of each date (date 0's also
+        the truth accumulators); the ships are imaged by the caller.
     """
     rdr2geo, geo2rdr = _geometry()
     _, inv = _to_map(cfg.crs)
@@ -332,6 +339,7 @@ def form_images(
         n_total += n
         xyz = np.ascontiguousarray(llh_to_ecef(lat, lon, h))
         var = sig[ci] * area[:, None]  # (n, 2) expected |a|^2 in m^2
+        gain = None if targets is None else targets.power_gain(x, y, nd)
         # reflectivity states (per polarisation)
         s_state = _cn(rng, (n, 2))
         m_state = _cn(rng, (n, 2))
@@ -359,6 +367,8 @@ def form_images(
             pix = (rr - g.starting_range) / g.range_pixel_spacing
             kdn = S.BETA_NOUGHT / np.sqrt((c0 + c1 * (rr - r_mid)) * g.range_pixel_spacing)
             amp = (kdn * np.exp(-1j * (k_phase * rr)))[:, None] * np.sqrt(var) * z
+            if gain is not None:
+                amp *= np.sqrt(gain[d])[:, None]
             amp[~ok] = 0.0
             line = np.nan_to_num(line, nan=-1e9)
             pix = np.nan_to_num(pix, nan=-1e9)
@@ -367,6 +377,8 @@ def form_images(
             if d == 0:
                 t_ref, r_ref = t, rr
                 w3 = np.column_stack([area, (kdn * kdn)[:, None] * var])
+                if gain is not None:
+                    w3[:, 1:] *= gain[0][:, None]
                 w3[~ok] = 0.0
                 splat_class(class_sums, order, sline, pix, ci, w3, _B_AZ, _A_AZ, _B_RG, _A_RG)
                 if roof.size:
@@ -389,7 +401,12 @@ def form_images(
                 splat_power(coh[d], roof_sort[0], roof_sort[1], roof_pix, w4, _B_AZ, _A_AZ, _B_RG, _A_RG)
         log.info("imaging: scatterer rows %d/%d (%d scatterers)", min(na, a_start + rows_per_tile), na, n_total)
     n_points = _point_scatterers(cfg, plans, land, geoid, slc, class_sums, c0, c1, r_mid, ramp)
-    return ImagingResult(slc, class_sums, coh, n_total, n_points)
+    positions = {}
+    if targets is not None:
+        from sarbd.simulate.targets import splat_ships
+
+        positions = splat_ships(targets, plans, geoid, land.terrain, slc, c0, c1, r_mid, ramp)
+    return ImagingResult(slc, class_sums, coh, n_total, n_points, positions)
 
 
 def _splat_date(img: NDArray[np.complex64], plan: DatePlan, d: int, order: NDArray[np.int64],
