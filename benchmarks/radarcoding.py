@@ -155,7 +155,8 @@ def main() -> None:
     n_pix = lines * pixels
     print(f"case {args.case}: grid {lines} x {pixels}, {len(buildings)} buildings, {len(roads)} road lines, "
           f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}")
-    print(f"  vector generation       {t_gen:8.2f} s (not part of radarcoding)")
+    print(f"  vector generation       {t_gen:8.2f} s (not part of radarcoding; peak RSS with the warm-up "
+          f"{r0.ru_maxrss / 1024.0:6.0f} MiB)")
     print(f"  read+project+split      {t_graph:8.2f} s wall {cpu(r0, r_mid):8.2f} s CPU  "
           f"peak RSS so far {r_mid.ru_maxrss / 1024.0:6.0f} MiB")
     print(f"  rasterise+derived+write {t_total - t_graph:8.2f} s wall {cpu(r_mid, r1):8.2f} s CPU  "

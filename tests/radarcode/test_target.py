@@ -53,6 +53,10 @@ def test_scene_lookup_gives_each_point_the_same_coordinates_in_any_batch(scene):
     h = rng.uniform(0.0, 80.0, n)
     box = (float(lon.min()) + 1e-3, float(lat.min()) + 1e-3, float(lon.max()), float(lat.max()))
     table = target.lookup(box, (0.0, 60.0))  # some points lie outside: solved exactly
+    by_rows = target.lookup(box, (0.0, 60.0), block_points=50)  # the lattice solved a few rows at a time
+    assert table.line_table.shape[0] > 3
+    np.testing.assert_array_equal(by_rows.line_table, table.line_table)
+    np.testing.assert_array_equal(by_rows.pixel_table, table.pixel_table)
     l_all, p_all = table.to_radar(lat, lon, h)
     l_a, p_a = table.to_radar(lat[:1000], lon[:1000], h[:1000])
     l_b, p_b = table.to_radar(lat[1000:], lon[1000:], h[1000:])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+import shapely.affinity
 from pyproj import Transformer
 
 from sarbd.radarcode import radarcode
@@ -95,3 +96,19 @@ def test_piece_store_window_selects_the_pieces_meeting_a_block():
     assert cls.tolist() == [0, 0] and shapely.equals(geoms[1], polys[2])  # the hole survives
     assert store.touches((60, 60)) and not PieceStore().touches((60, 60))
     assert store.window(100, 100, 5, 5)[0].size == 0
+
+
+def test_files_are_read_near_the_scene_only(scene, tmp_path):
+    grid, orbit = scene
+    near = radar_rectangle_polygon(grid, orbit, 20.5, 60.5, 50.5, 150.5)
+    far = shapely.affinity.translate(near, xoff=1.5)  # 1.5 deg east: about 100 km away
+    gdf = gpd.GeoDataFrame({"kind": ["water", "water"]}, geometry=[near, far], crs="EPSG:4326").to_crs("EPSG:28992")
+    gdf.to_file(tmp_path / "ref.gpkg", layer="water", engine="pyogrio")
+    lon0, lat0, lon1, lat1 = near.bounds
+    box = (lon0 - 0.1, lat0 - 0.1, lon1 + 0.1, lat1 + 0.1)
+    assert read_reference(tmp_path / "ref.gpkg", bbox=box)[0].geometry.size == 1
+    assert read_reference(tmp_path / "ref.gpkg")[0].geometry.size == 2
+    from_file = radarcode(tmp_path / "ref.gpkg", grid, orbit=orbit, dem=0.0)["fraction_water"].values
+    from_frame = radarcode(gdf.iloc[:1], grid, orbit=orbit, dem=0.0, class_field="kind")["fraction_water"].values
+    np.testing.assert_allclose(from_file, from_frame, atol=1e-9)
+    assert from_file.sum() > 3000

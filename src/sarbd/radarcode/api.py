@@ -2,9 +2,12 @@
 
 See ``docs/radarcoding.md`` for the method. The chain for vectors is
 
-``read_reference`` (any OGR format, any CRS) -> ``to_local`` (densify, clip, buffer) ->
-``radar_polygons`` (terrain + feature heights, geo2rdr per vertex) -> ``dissolve_overlaps``
--> exact area-coverage rasterisation in (line, pixel) per Dask block -> derived layers.
+``read_reference`` (any OGR format, any CRS; files read near the scene only) -> in
+batches of features (:mod:`sarbd.radarcode.tiling`): ``to_local`` (densify, clip,
+buffer) -> ``radar_polygons`` (terrain + feature heights, geo2rdr per vertex through one
+scene-wide lookup table) -> ``split_by_tiles`` -> compact pieces; then per Dask block:
+the pieces meeting it -> ``dissolve_overlaps`` -> exact area-coverage rasterisation in
+(line, pixel) -> derived layers.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ __all__ = ["DemSource", "GridSource", "HeightSource", "LocalFrame", "RadarLookup
 LUT_MIN_POINTS = 20_000
 #: Lattice spacing of that table, m.
 LUT_SPACING_M = 100.0
+#: Lattice points solved together when the table is built (each point is solved on its own).
+LUT_BLOCK_POINTS = 100_000
 
 log = get_logger(__name__)
 
@@ -138,12 +140,13 @@ class Target:
         line, pixel = table.interpolate(lat, lon, h)
         return np.where(ok, line, np.nan).reshape(shape), np.where(ok, pixel, np.nan).reshape(shape)
 
-    def lookup(self, bounds: tuple[float, float, float, float], heights: tuple[float, float]
-               ) -> RadarLookup:
+    def lookup(self, bounds: tuple[float, float, float, float], heights: tuple[float, float], *,
+               block_points: int = LUT_BLOCK_POINTS) -> RadarLookup:
         """The geo2rdr lookup table over ``bounds`` (west, south, east, north; deg) and a height range (m).
 
         See :meth:`to_radar` for the lattice and its interpolation error, and
-        :class:`RadarLookup` for its use on points it does not cover.
+        :class:`RadarLookup` for its use on points it does not cover. The lattice is
+        solved ``block_points`` points at a time (memory), each point on its own.
         """
         lo0, la0 = float(bounds[0]), float(bounds[1])
         h0, h1 = float(heights[0]), float(heights[1])
@@ -151,8 +154,12 @@ class Target:
         levels = np.array([h0]) if h1 - h0 < 1e-3 else np.array([h0, 0.5 * (h0 + h1), h1])
         glat = la0 - 0.5 * dlat + dlat * np.arange(nla)
         glon = lo0 - 0.5 * dlon + dlon * np.arange(nlo)
-        GL, GO, GH = np.meshgrid(glat, glon, levels, indexing="ij")
-        nl, npx = self._to_radar_exact(GL, GO, GH)
+        nl = np.empty((nla, nlo, levels.size))
+        npx = np.empty((nla, nlo, levels.size))
+        rows = max(1, int(block_points) // (nlo * levels.size))  # bounded memory: lattice rows in blocks
+        for r0 in range(0, nla, rows):
+            GL, GO, GH = np.meshgrid(glat[r0:r0 + rows], glon, levels, indexing="ij")
+            nl[r0:r0 + rows], npx[r0:r0 + rows] = self._to_radar_exact(GL, GO, GH)
         return RadarLookup(self, float(glat[0]), float(glon[0]), dlat, dlon, levels, nl, npx)
 
     def footprint(self, height: float = 0.0, n: int = 24) -> shapely.Polygon:
