@@ -58,7 +58,7 @@ __all__ = ["RASTER_SUFFIXES", "BuildResult", "build"]
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "3", "radarcode": "4", "label": "4",
+STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "4", "radarcode": "4", "label": "4",
                   "export": "5"}
 
 CACHE_FOLDER = ".sarbd-cache"
