@@ -61,7 +61,7 @@ _product_entries, _entry_fingerprint = product_entries, entry_fingerprint
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "2", "signatures": "3", "radarcode": "5", "label": "4",
+STAGE_VERSIONS = {"ingest": "1", "coregister": "2", "signatures": "4", "radarcode": "5", "label": "4",
                   "export": "5"}
 
 CACHE_FOLDER = ".sarbd-cache"

@@ -113,6 +113,7 @@ def compute(
     ps_threshold: float = 0.25,
     zero_is_nodata: bool = False,
     chunks: ChunksLike = None,
+    fused: bool = True,
 ) -> xr.Dataset:
     """Compute SAR signatures of a coregistered stack (lazy, Dask-backed).
 
@@ -151,6 +152,12 @@ def compute(
         all dates per chunk) or e.g. ``{"time": -1, "line": 256, "pixel": 4096}``;
         default :func:`sarbd.signatures.inputs.default_chunks` (all dates per chunk,
         about 4 million samples). Results do not depend on the chunking.
+    fused
+        Compute the signatures of :data:`sarbd.signatures.fused.FUSED` of each SLC pair
+        (amplitudes, intensity sum/difference/ratio, C2 elements, span, correlation,
+        cross product, eigen-descriptors) in one compiled pass per date and chunk
+        (:func:`sarbd.signatures.fused.fused_block`); ``False``: each signature's
+        step-by-step path. Both agree to float32 rounding.
 
     Returns
     -------
@@ -180,11 +187,21 @@ def compute(
         if c in stack.coords or c in stack.variables:
             coords[c] = stack[c].variable  # latitude/longitude become coordinates even if stored as data
     variables: dict[str, xr.DataArray] = {}
+    precomputed: dict[str, da.Array] = {}
+    if fused:
+        from sarbd.signatures.fused import fused_block, fused_rows
+
+        for pair, items in fused_rows(inputs, todo).items():
+            block = fused_block(inputs, pair, [row for _, row in items])
+            precomputed.update({var: block[i] for i, (var, _) in enumerate(items)})
     for sig, key, var in todo:
-        data = sig.compute(inputs, key)
-        if not isinstance(data, da.Array):
-            data = da.asarray(data)
-        data = elementwise(finite_or_nan, data.astype(np.float32))  # never +-inf (one pass)
+        if var in precomputed:
+            data = precomputed[var]  # float32, never +-inf already
+        else:
+            data = sig.compute(inputs, key)
+            if not isinstance(data, da.Array):
+                data = da.asarray(data)
+            data = elementwise(finite_or_nan, data.astype(np.float32))  # never +-inf (one pass)
         dims = ("time", "line", "pixel") if sig.per_date else ("line", "pixel")
         if data.ndim != len(dims):
             raise ValueError(f"signature {sig.name} returned {data.ndim} dims, expected {dims}")

@@ -445,14 +445,18 @@ def c2_fused(
 # the NumPy expressions they replace (sqrt is correctly rounded in both).
 
 
-@numba.vectorize(["float32(float32)"], cache=True)
-def finite_or_nan(x):  # type: ignore[no-untyped-def]
-    """x where finite, else NaN (never +-inf)."""
+# The scalar bodies are plain njit functions so that the fused catalogue kernel
+# (:mod:`sarbd.signatures.fused`) evaluates exactly the same float32 steps.
+
+
+@numba.njit(cache=True)
+def finite_scalar(x):  # type: ignore[no-untyped-def]
+    """x where finite, else NaN (float32)."""
     return x if math.isfinite(x) else np.float32(np.nan)
 
 
-@numba.vectorize(["float32(float32, float32)"], cache=True)
-def ratio_or_nan(num, den):  # type: ignore[no-untyped-def]
+@numba.njit(cache=True)
+def ratio_scalar(num, den):  # type: ignore[no-untyped-def]
     """num / den in float32; NaN where den == 0, either is not finite, or the result is not."""
     ok = den != 0 and math.isfinite(den) and math.isfinite(num)
     # the division only sees safe operands (no spurious floating-point warnings)
@@ -460,10 +464,55 @@ def ratio_or_nan(num, den):  # type: ignore[no-untyped-def]
     return r if math.isfinite(r) else np.float32(np.nan)
 
 
+@numba.njit(cache=True)
+def amplitude_scalar(s):  # type: ignore[no-untyped-def]
+    """|s| = sqrt(re^2 + im^2), the square summed in float32."""
+    return np.float32(math.sqrt(np.float32(s.real * s.real + s.imag * s.imag)))
+
+
+@numba.njit(cache=True)
+def noise_corrected_scalar(s, k, eta, has_noise, neg_nan, floor):  # type: ignore[no-untyped-def]
+    """(|s|^2 - eta) k with the negative rule (float32 steps of :func:`noise_corrected_power`)."""
+    p = np.float32(np.float32(s.real * s.real + s.imag * s.imag) * k)
+    if has_noise:
+        p = np.float32(p - np.float32(eta * k))
+    if neg_nan:
+        if p < 0:
+            return np.float32(np.nan)
+    elif p < floor:
+        return np.float32(floor)
+    return p
+
+
+@numba.njit(cache=True)
+def correlation_scalar(c11, c22, cr, ci):  # type: ignore[no-untyped-def]
+    """|c12| / sqrt(c11 c22) clipped to [0, 1]; NaN where undefined (float32)."""
+    num = np.float32(math.hypot(cr, ci))
+    den = np.float32(math.sqrt(np.float32(c11 * c22)))
+    if den == 0 or not math.isfinite(den) or not math.isfinite(num):
+        return np.float32(np.nan)
+    r = np.float32(num / den)
+    if not math.isfinite(r):
+        return np.float32(np.nan)
+    return min(max(r, np.float32(0.0)), np.float32(1.0))
+
+
+@numba.vectorize(["float32(float32)"], cache=True)
+def finite_or_nan(x):  # type: ignore[no-untyped-def]
+    """x where finite, else NaN (never +-inf)."""
+    return finite_scalar(x)
+
+
+@numba.vectorize(["float32(float32, float32)"], cache=True)
+def ratio_or_nan(num, den):  # type: ignore[no-untyped-def]
+    """num / den in float32; NaN where den == 0, either is not finite, or the result is not."""
+    return ratio_scalar(num, den)
+
+
 @numba.vectorize(["float32(complex64)"], cache=True)
 def slc_amplitude(s):  # type: ignore[no-untyped-def]
     """|s| = sqrt(re^2 + im^2), the square summed in float32 (as |DN|^2 is)."""
-    return np.float32(math.sqrt(np.float32(s.real * s.real + s.imag * s.imag)))
+    return amplitude_scalar(s)
 
 
 @numba.vectorize(["float32(complex64, float32, float32, boolean, boolean, float32)"], cache=True)
@@ -473,28 +522,13 @@ def noise_corrected_power(s, k, eta, has_noise, neg_nan, floor):  # type: ignore
     The same float32 steps as ``|s|^2 * k - eta * k`` in NumPy (ESA-EOPG-CSCOP-TN-0002
     calibration, noise subtracted in calibrated units).
     """
-    p = np.float32(np.float32(s.real * s.real + s.imag * s.imag) * k)
-    if has_noise:
-        p = np.float32(p - np.float32(eta * k))
-    if neg_nan:
-        if p < 0:
-            return np.float32(np.nan)
-    elif p < floor:
-        return floor
-    return p
+    return noise_corrected_scalar(s, k, eta, has_noise, neg_nan, floor)
 
 
 @numba.vectorize(["float32(float32, float32, float32, float32)"], cache=True)
 def correlation_magnitude(c11, c22, cr, ci):  # type: ignore[no-untyped-def]
     """|c12| / sqrt(c11 c22) clipped to [0, 1]; NaN where undefined (float32 steps as in NumPy)."""
-    num = np.float32(math.hypot(cr, ci))
-    den = np.float32(math.sqrt(np.float32(c11 * c22)))
-    if den == 0 or not math.isfinite(den) or not math.isfinite(num):
-        return np.float32(np.nan)
-    r = np.float32(num / den)
-    if not math.isfinite(r):
-        return np.float32(np.nan)
-    return min(max(r, np.float32(0.0)), np.float32(1.0))
+    return correlation_scalar(c11, c22, cr, ci)
 
 
 # fixed loops: inputs are cast to them by NumPy's rules; never compile new ones at run time

@@ -1,0 +1,406 @@
+"""The dual-pol catalogue of an SLC pair in one compiled pass per block.
+
+For a pair ``(s1, s2)`` of an SLC stack (calibration factors ``k = 1/A^2``, thermal
+noise power ``eta``), one Numba kernel forms, per date and without any intermediate
+array:
+
+* per sample: the amplitudes ``|s_i|``, the calibrated noise-corrected backscatter
+  ``b_i = (|s_i|^2 - eta_i) k_i`` (negative rule) and their sum, difference and ratio;
+* per window: the NaN-aware boxcar means of ``C2 = <k k^H>`` (``C11``, ``C22``,
+  ``C12``, noise subtracted from the diagonal) with separable running sums in float64
+  (O(1) per sample whatever the window), and from them the span, the correlation
+  magnitude ``|C12| / sqrt(C11 C22)``, the cross product ``|C12|`` and the eigen-
+  descriptors (entropy, anisotropy, alpha, degree of polarisation, DpRVI, H-alpha zone).
+
+Each output is the same float32 formula as the signature's step-by-step path
+(:mod:`sarbd.signatures.multi_pol`, :mod:`sarbd.signatures.single_pol`): the
+element-wise scalars of :mod:`sarbd.signatures.kernels` and its closed-form 2 x 2
+eigen-analysis are called, not re-written; only the window sums are summed in a
+different order (float64 running sums), so results agree to float32 rounding.
+:func:`sarbd.signatures.compute` uses it for every signature of :data:`FUSED` it is
+asked for (``fused=False`` gives the step-by-step path).
+
+References
+----------
+Lee, J.-S. & Pottier, E. (2009), Polarimetric Radar Imaging, CRC Press, ch. 4 (sample
+covariance); Cloude, S. R. (2007), The dual polarisation entropy/alpha decomposition,
+Proc. PolInSAR 2007, ESA SP-644; ESA-EOPG-CSCOP-TN-0002 (calibration, noise removal).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import dask.array as da
+import numba
+import numpy as np
+from dask.array.overlap import ensure_minimum_chunksize
+from dask.base import tokenize
+
+from sarbd.signatures.kernels import (
+    _FASTMATH,
+    _descriptors_one,
+    amplitude_scalar,
+    correlation_scalar,
+    finite_scalar,
+    noise_corrected_scalar,
+    ratio_scalar,
+)
+
+__all__ = ["FUSED", "ROWS", "dualpol_fused", "fused_block", "fused_rows"]
+
+#: Output rows of :func:`dualpol_fused`, by name (amplitude/backscatter of the pair's
+#: first and second channel, C2 elements and what derives from them).
+ROWS = ("amplitude_1", "amplitude_2", "intensity_sum", "intensity_difference", "intensity_ratio",
+        "c2_11", "c2_22", "c2_12_real", "c2_12_imag", "span", "pol_correlation", "cross_product",
+        "lambda1", "lambda2", "entropy", "anisotropy", "alpha", "degree_of_polarization", "dprvi", "halpha_zone")
+_CODE = {name: i for i, name in enumerate(ROWS)}
+_DESC0 = _CODE["lambda1"]  # rows from here on are _descriptors_one's outputs, in its order
+_POINTWISE = ("amplitude_1", "amplitude_2", "intensity_sum", "intensity_difference", "intensity_ratio")
+
+#: Registered signatures (base names) the fused pass computes, and the module whose
+#: compute function it replaces (a plug-in that re-registers the name is not fused).
+FUSED = {
+    "amplitude": "sarbd.signatures.single_pol",
+    **{n: "sarbd.signatures.multi_pol" for n in ROWS if not n.startswith(("amplitude", "lambda"))},
+}
+#: Signatures whose per-sample backscatter a speckle filter would change (not fused then).
+_BACKSCATTER = ("intensity_sum", "intensity_difference", "intensity_ratio")
+_INF = np.float32(np.inf)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _line_sums(s1, s2, k1, k2, n1, n2, c2_noise, zero_nodata, i, hp0, hp1, bp, v, dst):  # type: ignore[no-untyped-def]
+    """Window sums along line ``i`` into ``dst`` (nq, op); ``v`` is scratch (nq, npx).
+
+    Quantities: 0 P1, 1 N1, 2 P2, 3 N2, 4 Re C12, 5 Im C12, then the counts of finite
+    samples 6..10 (P1, N1, P2, N2, C12); invalid samples enter as 0. The products and
+    the order of the additions are those of :func:`sarbd.signatures.kernels.c2_fused`
+    (same float32/float64 results), the sums vectorised over the line.
+    """
+    npx = s1.shape[1]
+    op = dst.shape[1]
+    for j in range(npx):
+        a1 = _sample(s1[i, j], zero_nodata)
+        a2 = _sample(s2[i, j], zero_nodata)
+        f1 = k1[i, j]
+        f2 = k2[i, j]
+        p1 = np.float32(a1.real * a1.real + a1.imag * a1.imag) * f1
+        p2 = np.float32(a2.real * a2.real + a2.imag * a2.imag) * f2
+        g = np.float32(math.sqrt(f1 * f2))
+        x = a1 * np.conj(a2)
+        cr = x.real * g
+        ci = x.imag * g
+        # |x| < inf: finite (one comparison, vectorisable; false for NaN)
+        ok1 = abs(p1) < _INF
+        ok2 = abs(p2) < _INF
+        okc = (abs(cr) < _INF) & (abs(ci) < _INF)
+        v[0, j] = p1 if ok1 else 0.0
+        v[6, j] = 1.0 if ok1 else 0.0
+        v[2, j] = p2 if ok2 else 0.0
+        v[8, j] = 1.0 if ok2 else 0.0
+        v[4, j] = cr if okc else 0.0
+        v[5, j] = ci if okc else 0.0
+        v[10, j] = 1.0 if okc else 0.0
+        if c2_noise:
+            q1 = n1[i, j] * f1
+            q2 = n2[i, j] * f2
+            okq1 = abs(q1) < _INF
+            okq2 = abs(q2) < _INF
+            v[1, j] = q1 if okq1 else 0.0
+            v[7, j] = 1.0 if okq1 else 0.0
+            v[3, j] = q2 if okq2 else 0.0
+            v[9, j] = 1.0 if okq2 else 0.0
+        else:
+            v[1, j] = 0.0
+            v[7, j] = 1.0
+            v[3, j] = 0.0
+            v[9, j] = 1.0
+    dst[:] = 0.0
+    for b in range(-hp0, hp1 + 1):  # ascending offsets: the addition order of c2_fused
+        lo = max(0, -(bp + b))
+        hi = min(op, npx - bp - b)
+        for q in range(v.shape[0]):
+            vq = v[q]
+            dq = dst[q]
+            for jo in range(lo, hi):
+                dq[jo] += vq[jo + bp + b]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _diag(sp, cp, sn, cn, has_noise, neg_nan, floor):  # type: ignore[no-untyped-def]
+    """C_ii = <P> - <N> from window sums and counts, with the negative rule (float32)."""
+    if cp < 0.5 or cn < 0.5:  # no finite sample (counts are exact small integers)
+        return np.float32(np.nan)
+    val = np.float32(sp / cp)
+    if has_noise:
+        val = np.float32(val - np.float32(sn / cn))
+    if neg_nan:
+        if val < 0:
+            return np.float32(np.nan)
+    elif val < floor:
+        return np.float32(floor)
+    return val
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _dualpol(s1, s2, k1, k2, n1, n2, has_n1, has_n2, zero_nodata, hl, hp, bl, bp, neg_nan, floor,  # type: ignore[no-untyped-def]
+             rows, out):
+    # inputs (T, L, P) padded by (bl, bp); out (R, T, L - 2 bl, P - 2 bp); one date per iteration
+    for t in numba.prange(s1.shape[0]):
+        _dualpol_date(s1[t], s2[t], k1[t], k2[t], n1[t], n2[t], has_n1, has_n2, zero_nodata, hl, hp, bl, bp,
+                      neg_nan, floor, rows, out[:, t])
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _dualpol_date(s1, s2, k1, k2, n1, n2, has_n1, has_n2, zero_nodata, hl, hp, bl, bp, neg_nan, floor,  # type: ignore[no-untyped-def]
+                  rows, out):
+    # one date: inputs (L, P) padded by (bl, bp), out (R, L - 2 bl, P - 2 bp). The window reaches
+    # hl[0] lines before and hl[1] after (hp: pixels); its line sums sit in a ring buffer and
+    # the vertical sums are running sums (a line added, the one leaving the window removed).
+    nl, npx = s1.shape
+    op = npx - 2 * bp
+    nr = rows.shape[0]
+    need_c2 = False
+    need_bs = False
+    need_desc = False
+    need_h = False
+    need_alpha = False
+    for r in range(nr):
+        code = rows[r]
+        need_c2 = need_c2 or code >= 5
+        need_bs = need_bs or 2 <= code <= 4
+        need_desc = need_desc or code >= 12
+        need_h = need_h or code == 14 or code == 19
+        need_alpha = need_alpha or code == 16 or code == 19
+    c2_noise = has_n1 and has_n2
+    nq = 11
+    wl = hl[0] + hl[1] + 1
+    nan = np.float32(np.nan)
+    v = np.zeros((nq, npx))
+    ring = np.zeros((wl, nq * op))
+    m = np.zeros(nq * op)
+    lc = np.empty((4, op), np.float32)  # c11, c22, Re c12, Im c12 of the output line
+    lb = np.empty((2, op), np.float32)  # backscatter b1, b2
+    ld = np.empty((8, op), np.float32)  # eigen-descriptors
+    added = 0
+    removed = 0
+    for i in range(nl):
+        if need_c2:
+            lo = max(0, i - hl[0])
+            hi = min(nl - 1, i + hl[1])
+            while removed < lo:
+                old = ring[removed % wl]
+                for x in range(nq * op):
+                    m[x] -= old[x]
+                removed += 1
+            while added <= hi:
+                slot = ring[added % wl]
+                _line_sums(s1, s2, k1, k2, n1, n2, c2_noise, zero_nodata, added, hp[0], hp[1], bp, v,
+                           slot.reshape((nq, op)))
+                for x in range(nq * op):
+                    m[x] += slot[x]
+                added += 1
+        if i < bl or i >= nl - bl:
+            continue
+        io = i - bl
+        # the line's shared intermediates, then one tight loop per output row
+        if need_c2:
+            mq = m.reshape((nq, op))
+            for jo in range(op):
+                lc[0, jo] = _diag(mq[0, jo], mq[6, jo], mq[1, jo], mq[7, jo], c2_noise, neg_nan, floor)
+                lc[1, jo] = _diag(mq[2, jo], mq[8, jo], mq[3, jo], mq[9, jo], c2_noise, neg_nan, floor)
+                c = mq[10, jo]
+                lc[2, jo] = np.float32(mq[4, jo] / c) if c >= 0.5 else nan
+                lc[3, jo] = np.float32(mq[5, jo] / c) if c >= 0.5 else nan
+        if need_bs:
+            for jo in range(op):
+                j = jo + bp
+                lb[0, jo] = noise_corrected_scalar(_sample(s1[i, j], zero_nodata), k1[i, j], n1[i, j], has_n1,
+                                                   neg_nan, floor)
+                lb[1, jo] = noise_corrected_scalar(_sample(s2[i, j], zero_nodata), k2[i, j], n2[i, j], has_n2,
+                                                   neg_nan, floor)
+        if need_desc:
+            for jo in range(op):
+                d = _descriptors_one(np.float64(lc[0, jo]), np.float64(lc[1, jo]), np.float64(lc[2, jo]),
+                                     np.float64(lc[3, jo]), need_h, need_alpha)
+                for q in range(8):
+                    ld[q, jo] = d[q]
+        for r in range(nr):
+            code = rows[r]
+            o = out[r, io]
+            if code == 0 or code == 1:
+                s = s1 if code == 0 else s2
+                for jo in range(op):
+                    o[jo] = finite_scalar(amplitude_scalar(_sample(s[i, jo + bp], zero_nodata)))
+            elif code == 2:
+                for jo in range(op):
+                    o[jo] = finite_scalar(np.float32(lb[0, jo] + lb[1, jo]))
+            elif code == 3:
+                for jo in range(op):
+                    o[jo] = finite_scalar(np.float32(lb[0, jo] - lb[1, jo]))
+            elif code == 4:
+                for jo in range(op):
+                    o[jo] = ratio_scalar(lb[0, jo], lb[1, jo])
+            elif code <= 8:
+                for jo in range(op):
+                    o[jo] = finite_scalar(lc[code - 5, jo])
+            elif code == 9:
+                for jo in range(op):
+                    o[jo] = finite_scalar(np.float32(lc[0, jo] + lc[1, jo]))
+            elif code == 10:
+                for jo in range(op):
+                    o[jo] = correlation_scalar(lc[0, jo], lc[1, jo], lc[2, jo], lc[3, jo])
+            elif code == 11:
+                for jo in range(op):
+                    o[jo] = finite_scalar(np.float32(math.hypot(lc[2, jo], lc[3, jo])))
+            else:
+                for jo in range(op):
+                    o[jo] = finite_scalar(ld[code - 12, jo])
+
+
+@numba.njit(cache=True)
+def _sample(a, zero_nodata):  # type: ignore[no-untyped-def]
+    """An SLC sample, NaN if it is exactly 0 + 0j and zeros are no data."""
+    if zero_nodata and a.real == 0 and a.imag == 0:
+        return np.complex64(complex(np.nan, np.nan))
+    return a
+
+
+def dualpol_fused(
+    s1: np.ndarray,
+    s2: np.ndarray,
+    k1: np.ndarray,
+    k2: np.ndarray,
+    n1: np.ndarray | None,
+    n2: np.ndarray | None,
+    window: tuple[int, int],
+    border: tuple[int, int],
+    rows: Sequence[str],
+    *,
+    negative: str = "nan",
+    floor: float = 1e-5,
+    zero_is_nodata: bool = False,
+) -> np.ndarray:
+    """Signatures of a dual-pol SLC pair in one pass (module docstring).
+
+    Parameters
+    ----------
+    s1, s2
+        SLCs (complex64, DN), ``(time, line, pixel)``, padded by ``border`` (NaN outside
+        the image).
+    k1, k2
+        Calibration factors 1/A^2 of the backscatter kind (float32), same shape.
+    n1, n2
+        Thermal noise power eta (DN^2, float32) of each channel, or None (no noise
+        removal for that channel; the C2 diagonal is noise-corrected only when both are given).
+    window
+        (lines, pixels) of the boxcar (reach ``w // 2`` before, ``(w - 1) // 2`` after).
+    border
+        (lines, pixels) of padding on each side, dropped from the output.
+    rows
+        Names of :data:`ROWS` to compute, in output order.
+    negative, floor
+        Rule for negative noise-corrected power: ``"nan"``, or ``"floor"``.
+    zero_is_nodata
+        SLC samples exactly 0 + 0j are no data.
+
+    Returns
+    -------
+    float32 array ``(len(rows), time, line, pixel)``; linear power for the backscatter
+    and C2 rows, degrees for alpha; NaN where undefined, never inf.
+    """
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+    c64 = lambda a: np.ascontiguousarray(a, dtype=np.complex64)  # noqa: E731
+    unknown = [r for r in rows if r not in _CODE]
+    if unknown:
+        raise ValueError(f"unknown fused rows {unknown}; known: {', '.join(ROWS)}")
+    s1, s2, k1, k2 = c64(s1), c64(s2), f32(k1), f32(k2)
+    has1, has2 = n1 is not None, n2 is not None
+    n1 = f32(n1) if n1 is not None else k1
+    n2 = f32(n2) if n2 is not None else k2
+    bl, bp = int(border[0]), int(border[1])
+    nt, nl, npx = s1.shape
+    out = np.empty((len(rows), nt, nl - 2 * bl, npx - 2 * bp), dtype=np.float32)
+    if out.size:
+        hl = np.array([window[0] // 2, (window[0] - 1) // 2], dtype=np.int64)
+        hp = np.array([window[1] // 2, (window[1] - 1) // 2], dtype=np.int64)
+        codes = np.array([_CODE[r] for r in rows], dtype=np.int64)
+        _dualpol(s1, s2, k1, k2, n1, n2, has1, has2, bool(zero_is_nodata), hl, hp, bl, bp,
+                 negative == "nan", np.float32(floor), codes, out)
+    return out
+
+
+def fused_rows(inputs: Any, todo: Sequence[tuple[Any, Any, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Which planned signatures the fused pass computes: ``{pair: [(variable, row), ...]}``.
+
+    ``inputs`` is a :class:`sarbd.signatures.inputs.StackInputs`, ``todo`` the output of
+    :func:`sarbd.signatures.compute.plan`. A pair qualifies when the stack has its SLCs
+    and calibration (``c2``); the backscatter rows also need no speckle filter. A
+    per-polarisation amplitude goes with the first qualifying pair holding that
+    polarisation, and only when that pair computes something else too.
+    """
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    pending_amp: list[tuple[str, str]] = []
+    for sig, key, var in todo:
+        if FUSED.get(sig.name) != getattr(sig.compute, "__module__", None):
+            continue
+        if sig.name == "amplitude":
+            pending_amp.append((key, var))
+            continue
+        pair = tuple(key)
+        if len(pair) != 2 or not inputs.available("c2", pair):
+            continue
+        if sig.name in _BACKSCATTER and inputs.speckle_filter is not None:
+            continue
+        groups.setdefault(pair, []).append((var, sig.name))
+    for pol, var in pending_amp:
+        for pair, items in groups.items():
+            if pol in pair:
+                items.append((var, "amplitude_1" if pol == pair[0] else "amplitude_2"))
+                break
+    return groups
+
+
+def fused_block(inputs: Any, pair: tuple[str, str], rows: Sequence[str]) -> da.Array:
+    """Dask array ``(len(rows), time, line, pixel)`` of :func:`dualpol_fused` for a pair.
+
+    One task per chunk of the configured chunks: the SLCs, calibration and noise are
+    read once, with a halo of the window's reach, and every row comes out of the same
+    kernel call (one Numba thread per task: Dask already runs one task per core).
+    """
+    from sarbd.signatures.kernels import serial
+
+    kind = inputs.backscatter_kind
+    noise = [inputs.noise_power(p, kind) is not None for p in pair]
+    names = [f"slc_{pair[0]}", f"slc_{pair[1]}", f"cal_{kind}_{pair[0]}", f"cal_{kind}_{pair[1]}"]
+    names += [f"noise_{p}" for p, has in zip(pair, noise, strict=True) if has]
+    arrays = [inputs.var(n) for n in names]
+    arrays = [a.astype(np.complex64) if i < 2 else a.astype(np.float32) for i, a in enumerate(arrays)]
+    w = inputs.window
+    dl, dp = w[0] // 2, w[1] // 2
+    ref = arrays[0]
+    chunks = (ref.chunks[0], ensure_minimum_chunksize(max(dl, 1), ref.chunks[1]),
+              ensure_minimum_chunksize(max(dp, 1), ref.chunks[2]))
+    padded = [
+        da.overlap.overlap(a.rechunk(chunks), depth={0: 0, 1: dl, 2: dp}, boundary={0: "none", 1: np.nan, 2: np.nan})
+        if (dl or dp) else a.rechunk(chunks)
+        for a in arrays
+    ]
+    rows = tuple(rows)
+    has1, has2 = noise
+    neg, floor, zero = inputs.negative, inputs.floor, inputs.zero_is_nodata
+
+    def block(*b: np.ndarray) -> np.ndarray:
+        rest = list(b[4:])
+        n1 = rest.pop(0) if has1 else None
+        n2 = rest.pop(0) if has2 else None
+        with np.errstate(all="ignore"):
+            return serial(dualpol_fused)(b[0], b[1], b[2], b[3], n1, n2, w, (dl, dp), rows,
+                                         negative=neg, floor=floor, zero_is_nodata=zero)
+
+    name = f"dualpol-fused-{tokenize(*padded, w, rows, neg, floor, zero)}"
+    return da.map_blocks(block, *padded, new_axis=0, chunks=((len(rows),), *chunks), dtype=np.float32,
+                         meta=np.empty((0, 0, 0, 0), np.float32), name=name)

@@ -1,0 +1,124 @@
+"""The fused dual-pol pass (sarbd.signatures.fused) against the step-by-step path and the formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sarbd.signatures as S
+from sarbd.filters.boxcar import nan_window_mean
+from sarbd.signatures.fused import FUSED, dualpol_fused
+from sarbd.signatures.synthetic import synthetic_stack
+
+EIGHT = ["amplitude", "intensity_sum", "intensity_difference", "intensity_ratio", "pol_correlation",
+         "cross_product", "entropy"]
+SMALL = {"time": -1, "line": 7, "pixel": 9}  # many block edges (halo exchange) on a 31 x 40 image
+
+
+def _stack(seed: int = 3):
+    st = synthetic_stack(3, (31, 40), nesz_db=-20.0, seed=seed)  # strong noise: some b_i < 0
+    vv = st["slc_vv"].values.copy()
+    vv[1, 4:9, 5:12] = np.nan  # a no-data hole larger than the window, across block edges
+    vv[2, 0, 3] = 0.0  # an exact zero sample
+    noise = st["noise_vh"].values.copy()
+    noise[0, 10, 10] = np.inf
+    return st.assign(slc_vv=(st["slc_vv"].dims, vv), noise_vh=(st["noise_vh"].dims, noise))
+
+
+def _close(got, want, name):
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=name)
+    ok = ~np.isnan(want)
+    scale = float(np.max(np.abs(want[ok]))) if ok.any() else 1.0
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5, atol=2e-6 * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("window", [(3, 3), (4, 2), (5, 3)])
+@pytest.mark.parametrize("zero_is_nodata", [False, True])
+def test_fused_equals_the_step_by_step_path(window, zero_is_nodata):
+    st = _stack()
+    names = list(FUSED)
+    fast = S.compute(st, names, window=window, chunks=SMALL, zero_is_nodata=zero_is_nodata).load()
+    slow = S.compute(st, names, window=window, fused=False, zero_is_nodata=zero_is_nodata).load()
+    assert set(fast.data_vars) == set(slow.data_vars) and len(fast.data_vars) == len(FUSED) + 1  # two amplitudes
+    for v in slow.data_vars:
+        assert fast[v].dtype == np.float32 and not np.isinf(fast[v].values).any(), v
+        _close(fast[v].values, slow[v].values, v)
+        assert fast[v].attrs.keys() == slow[v].attrs.keys() and fast[v].attrs["long_name"] == slow[v].attrs["long_name"], v
+    assert np.isnan(slow["intensity_ratio_vv_vh"].values).any()  # the NaN cases occur
+
+
+def test_fused_eight_equal_the_formulas():
+    """The reference code's eight (sarbd's definitions) from NumPy formulas, on small chunks."""
+    st = _stack(5)
+    w = (3, 3)
+    f = S.compute(st, EIGHT, window=w, chunks=SMALL).load()
+    s1, s2 = st["slc_vv"].values, st["slc_vh"].values
+    k1, k2 = st["cal_sigma0_vv"].values, st["cal_sigma0_vh"].values
+    e1, e2 = st["noise_vv"].values, st["noise_vh"].values
+    with np.errstate(all="ignore"):
+        b1 = (np.abs(s1) ** 2 - e1) * k1
+        b2 = (np.abs(s2) ** 2 - e2) * k2
+        b1[b1 < 0] = np.nan
+        b2[b2 < 0] = np.nan
+
+        def mean(x):  # NaN-aware boxcar, samples outside the image left out
+            pad = [(0, 0), (w[0] // 2,) * 2, (w[1] // 2,) * 2]
+            xp = np.pad(x, pad, constant_values=np.nan)
+            return nan_window_mean(xp, w)[:, 1:-1, 1:-1]
+
+        c11 = mean(np.abs(s1) ** 2 * k1) - mean(e1 * k1)
+        c22 = mean(np.abs(s2) ** 2 * k2) - mean(e2 * k2)
+        c11[c11 < 0] = np.nan
+        c22[c22 < 0] = np.nan
+        c12 = mean(s1 * np.conj(s2) * np.sqrt(k1 * k2))
+        rho = np.clip(np.abs(c12) / np.sqrt(c11 * c22), 0, 1)
+        cov = np.stack([np.stack([c11, c12], -1), np.stack([np.conj(c12), c22], -1)], -2)
+        # a covariance only if det >= -1e-5 tr^2 (noise over-subtraction otherwise; kernels.DET_TOLERANCE)
+        tr, det = c11 + c22, c11 * c22 - np.abs(c12) ** 2
+        good = np.isfinite(cov).all(axis=(-1, -2)) & (tr > 0) & ~(det < -1e-5 * tr**2)
+        lam = np.full((*c11.shape, 2), np.nan)
+        lam[good] = np.clip(np.linalg.eigvalsh(cov[good]), 0, None)
+        p = lam / lam.sum(-1, keepdims=True)
+        h = -np.nansum(np.where(p > 0, p * np.log2(p), 0.0), -1)
+        h[~good] = np.nan
+    want = {
+        "amplitude_vv": np.abs(s1), "amplitude_vh": np.abs(s2),
+        "intensity_sum_vv_vh": b1 + b2, "intensity_difference_vv_vh": b1 - b2,
+        "intensity_ratio_vv_vh": np.where(b2 > 0, b1 / b2, np.nan),
+        "pol_correlation_vv_vh": rho, "cross_product_vv_vh": np.abs(c12), "entropy_vv_vh": h,
+    }
+    assert set(f.data_vars) == set(want)
+    for name, ref in want.items():
+        got = f[name].values
+        ok = np.isfinite(ref) & np.isfinite(got)
+        assert ok.mean() > 0.5, name
+        np.testing.assert_array_equal(np.isnan(got), ~np.isfinite(ref), err_msg=name)
+        # entropy: log of near-degenerate eigenvalues; ratio: float32 cancellation of |s|^2 k - eta k
+        tol = 1e-4 if name in ("entropy_vv_vh", "intensity_ratio_vv_vh") else 1e-5
+        np.testing.assert_allclose(got[ok], ref[ok], rtol=tol, atol=tol * float(np.max(np.abs(ref[ok]))),
+                                   err_msg=name)
+
+
+def test_fused_kernel_border_is_a_halo_and_rows_are_independent():
+    rng = np.random.default_rng(2)
+    shape = (2, 18, 25)
+    cg = lambda: (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)  # noqa: E731
+    s1, s2 = cg(), cg()
+    k = np.full(shape, 2e-5, np.float32)
+    rows = ["entropy", "c2_11", "amplitude_2", "intensity_ratio"]
+    full = dualpol_fused(s1, s2, k, k, None, None, (5, 3), (0, 0), rows)
+    inner = dualpol_fused(s1, s2, k, k, None, None, (5, 3), (2, 1), rows)
+    np.testing.assert_array_equal(inner, full[:, :, 2:-2, 1:-1])
+    one = dualpol_fused(s1, s2, k, k, None, None, (5, 3), (0, 0), ["c2_11"])
+    np.testing.assert_array_equal(one[0], full[1])
+    with pytest.raises(ValueError, match="unknown fused rows"):
+        dualpol_fused(s1, s2, k, k, None, None, (3, 3), (0, 0), ["sigma0"])
+
+
+def test_speckle_filter_keeps_backscatter_on_the_step_by_step_path():
+    st = synthetic_stack(2, (30, 30), seed=4)
+    kw = {"filter": "boxcar", "filter_kwargs": {"window": 3}}
+    fast = S.compute(st, ["intensity_sum", "entropy"], **kw).load()
+    slow = S.compute(st, ["intensity_sum", "entropy"], fused=False, **kw).load()
+    np.testing.assert_array_equal(fast.intensity_sum_vv_vh.values, slow.intensity_sum_vv_vh.values)
+    _close(fast.entropy_vv_vh.values, slow.entropy_vv_vh.values, "entropy")
