@@ -198,6 +198,8 @@ def main() -> None:
     ap.add_argument("--sink", choices=("zarr", "null"), default="zarr",
                     help="write the features to Zarr (default) or compute and discard them (no output IO)")
     ap.add_argument("--no-reference", action="store_true", help="skip the AlignSAR reference method")
+    ap.add_argument("--no-fused", action="store_true",
+                    help="sarbd's step-by-step path instead of the fused dual-pol pass (signatures.fused)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the stack and features in this folder")
     args = ap.parse_args()
     shape = (1500, 25000) if args.burst else (940, 2350)
@@ -217,7 +219,7 @@ def main() -> None:
         if p.exitcode:
             raise SystemExit(f"stack generation failed ({p.exitcode})")
         t_gen = time.perf_counter() - t0
-        opts = {"window": window, "filter": args.filter,
+        opts = {"window": window, "filter": args.filter, "fused": not args.no_fused,
                 "chunks": {"time": -1, "line": chunks[0], "pixel": chunks[1]}}
         n_pix = args.dates * shape[0] * shape[1]
         print(f"stack: {args.dates} dates x {shape[0]} x {shape[1]} px, VV+VH (generated in {t_gen:.1f} s)")
@@ -225,7 +227,8 @@ def main() -> None:
         size = sum(f.stat().st_size for f in out_path.rglob("*") if f.is_file()) / 1024**2 \
             if args.sink == "zarr" and out_path.exists() else 0
         print(f"sarbd: {s['n_vars']} variables ({args.catalogue}), window {window}, filter {args.filter or 'none'}, "
-              f"{args.workers} threads, chunks {chunks}, sink {args.sink}")
+              f"{args.workers} threads, chunks {chunks}, sink {args.sink}, "
+              f"{'step-by-step path' if args.no_fused else 'fused dual-pol pass'}")
         print(f"  time {s['wall']:.2f} s   CPU {s['cpu']:.1f} s   {n_pix / s['wall'] / 1e6:.2f} M pixel-dates/s   "
               f"peak RSS {s['peak']:.2f} GiB   output {size:.0f} MiB   (median VV/VH correlation {s['check']:.3f})")
         if not args.no_reference:

@@ -32,8 +32,7 @@ def _close(got, want, name):
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5, atol=2e-6 * scale, err_msg=name)
 
 
-@pytest.mark.parametrize("window", [(3, 3), (4, 2), (5, 3)])
-@pytest.mark.parametrize("zero_is_nodata", [False, True])
+@pytest.mark.parametrize(("window", "zero_is_nodata"), [((3, 3), False), ((4, 2), True), ((5, 3), False)])
 def test_fused_equals_the_step_by_step_path(window, zero_is_nodata):
     st = _stack()
     names = list(FUSED)
