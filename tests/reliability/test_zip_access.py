@@ -125,3 +125,17 @@ def test_aoi_window_reads_only_its_strips_from_a_stored_zip_member(tmp_path):
     window_bytes = 10 * width * 4
     assert read < 0.05 * member_size, (read, member_size)  # 10 of 2000 strips (+ headers), not 8 MB
     assert read >= window_bytes
+
+
+def test_verify_zip_false_skips_the_crc_pass_over_measurements(s1b, tmp_path):
+    """``verify_zip=False`` (AOI builds) reads no measurement member whole: a damaged stored
+    member opens (its strips are unchecked), while annotation members are still checked."""
+    bad = _rezip(s1b, tmp_path / S1B_ZIP, compression=zipfile.ZIP_STORED)
+    _flip_member_byte(bad, MEASUREMENT)
+    with pytest.raises(ProductError, match="CRC-32 does not match"):
+        open_product(bad, swath="IW1", polarizations="VV")
+    scene = open_product(bad, swath="IW1", polarizations="VV", verify_zip=False)
+    assert scene.radar_grid.width == 21632
+    _flip_member_byte(bad, ANNOTATION, fraction=0.3)
+    with pytest.raises(ProductError, match="CRC-32 does not match"):
+        open_product(bad, swath="IW1", polarizations="VV", verify_zip=False)

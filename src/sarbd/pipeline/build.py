@@ -59,7 +59,7 @@ log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
 STAGE_VERSIONS = {"ingest": "1", "coregister": "1", "signatures": "3", "radarcode": "4", "label": "4",
-                  "export": "5"}
+                  "export": "6"}
 
 CACHE_FOLDER = ".sarbd-cache"
 
@@ -114,8 +114,11 @@ def _open_entry(entry: ProductEntry, config: BuildConfig) -> Scene:
     for f in entry.files():
         if not Path(f).exists():
             raise InputError("product file not found", path=f, hint="check inputs.products in the configuration")
+    aoi = config.aoi.window is not None or config.aoi.bbox is not None or config.aoi.polygon is not None
+    verify = inputs.verify_zip == "always" or (inputs.verify_zip == "auto" and not aoi)
     return open_product(entry.main, swath=entry.swath or inputs.swath, orbit=entry.orbit or inputs.orbits,
-                        measurement=entry.measurement, offset=entry.offset, frequency=entry.frequency)
+                        measurement=entry.measurement, offset=entry.offset, frequency=entry.frequency,
+                        **({} if verify else {"verify_zip": False}))
 
 
 def _entry_fingerprint(entry: ProductEntry) -> Any:

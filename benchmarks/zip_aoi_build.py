@@ -1,0 +1,138 @@
+"""Benchmark (with assertions) an AOI build from zipped SAFE products: bytes read from the zips.
+
+Usage: python benchmarks/zip_aoi_build.py [--scene DIR | --size tiny] [--mode tops]
+                                          [--aoi L0 P0 LINES PIXELS] [--contrast] [--keep DIR]
+Zips every SAFE folder of a simulated scene (``--scene``: a scene folder written by
+``benchmarks/build.py --scene-cache``; else one of ``--size`` is simulated) without
+compression, as ESA does for the measurement TIFFs, and builds the dataset of an AOI
+window from the zips. The ingest and coregister stages are where the products are read;
+their bytes read (``rchar`` of /proc/self/io: everything the process read, products, DEM,
+Python files) are compared with the size of the zips: the build must read at most the AOI's
+strips of every date and polarisation (twice: the resampling kernel's margin) plus a
+bounded overhead (``OVERHEAD_BYTES``), and never unpack anything; a warm-up build of
+another window comes first so that module and cache reads are not counted. ``--contrast`` builds again with ``inputs.verify_zip: always`` (the CRC-32
+pass streams each measurement member once) to show the difference. Linux only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+#: Allowed bytes read by ingest + coregister over the AOI's measurement strips: TIFF headers
+#: and strip tables, the annotation XML, the DEM window. A warm-up build of another window
+#: runs first, so Python modules, Numba caches and GDAL drivers are already read.
+OVERHEAD_BYTES = 8 * 2**20
+
+
+def _rchar() -> int:
+    with open("/proc/self/io") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("rchar"))
+
+
+def _zip_safe(folder: Path, dst: Path) -> Path:
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zf:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                zf.write(p, f"{folder.name}/{p.relative_to(folder).as_posix()}")
+    return dst
+
+
+class ReadMeter:
+    """Bytes read per stage, from the build's ``on_stage`` callbacks."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, int] = {}
+        self._start: dict[str, int] = {}
+
+    def __call__(self, name: str, state: str) -> None:
+        if state == "start":
+            self._start[name] = _rchar()
+        elif state == "done":
+            self.read[name] = _rchar() - self._start.pop(name)
+
+
+def _build(scene: Any, zips: list[Path], out: Path, size: str, aoi: list[int], verify: str) -> ReadMeter:
+    import yaml
+
+    from sarbd.pipeline.build import build
+    from sarbd.pipeline.config import load_config
+    from sarbd.pipeline.demo import demo_config
+
+    cfg = demo_config(scene, out, size=size, seed=0)
+    cfg["inputs"]["products"] = [str(z) for z in zips]
+    cfg["inputs"]["verify_zip"] = verify
+    cfg["aoi"] = {"window": aoi}
+    cfg["chips"]["sizes"] = [16]
+    cfg["chips"]["block"] = 32
+    cfg_file = out.parent / f"{out.name}.yaml"
+    cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    meter = ReadMeter()
+    build(load_config(cfg_file), on_stage=meter)
+    return meter
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scene", type=Path, default=None, help="simulated scene folder")
+    parser.add_argument("--size", default="tiny", help="size of the scene simulated without --scene")
+    parser.add_argument("--mode", default="tops", choices=["stripmap", "tops"])
+    parser.add_argument("--aoi", type=int, nargs=4, default=None, metavar=("L0", "P0", "LINES", "PIXELS"),
+                        help="AOI window in the reference grid (default: the middle tenth of lines, fifth of pixels)")
+    parser.add_argument("--contrast", action="store_true", help="also build with verify_zip: always")
+    parser.add_argument("--keep", type=Path, default=None)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    from sarbd.products import open_product
+    from sarbd.simulate import simulate_scene
+    from sarbd.simulate.api import SimulatedScene
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        if args.scene is None:
+            scene = simulate_scene(root / "scene", size=args.size, dates=7, seed=0, mode=args.mode)
+        else:
+            s = args.scene
+            scene = SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
+                                   s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
+        zdir = root / "zips"
+        zdir.mkdir(exist_ok=True)
+        t = time.perf_counter()
+        zips = [_zip_safe(f, zdir / f"{f.name}.zip") for f in scene.safe]
+        zip_bytes = sum(z.stat().st_size for z in zips)
+        ref = open_product(zips[0], verify_zip=False)
+        L, W = ref.radar_grid.shape
+        aoi = args.aoi or [int(L * 0.45), int(W * 0.4), max(16, L // 10), max(32, W // 5)]
+        tiff_line = W * 4  # CInt16: 4 bytes a sample, one strip a line
+        aoi_strips = len(zips) * len(ref.polarizations) * aoi[2] * tiff_line
+        print(f"{len(zips)} zips ({zip_bytes / 2**20:.1f} MiB, zipped in {time.perf_counter() - t:.1f} s), "
+              f"scene {L} x {W}, AOI window {aoi}: its strips are {aoi_strips / 2**20:.2f} MiB "
+              f"over every date and polarisation")
+        warm = [max(0, aoi[0] - aoi[2]), max(0, aoi[1] - aoi[3]), aoi[2], aoi[3]]
+        _build(scene, zips, root / "warm-up", args.size, warm, "never")
+        runs = [("auto", root / "dataset")] + ([("always", root / "dataset-crc")] if args.contrast else [])
+        for verify, out in runs:
+            t = time.perf_counter()
+            meter = _build(scene, zips, out, args.size, aoi, verify)
+            got = meter.read.get("ingest", 0) + meter.read.get("coregister", 0)
+            print(f"verify_zip {verify}: ingest + coregister read {got / 2**20:.1f} MiB "
+                  f"({100 * got / zip_bytes:.1f} % of the zips; build {time.perf_counter() - t:.1f} s)")
+            if verify == "auto":
+                bound = 2 * aoi_strips + OVERHEAD_BYTES
+                assert got <= bound, f"read {got} bytes, more than the bound {bound}"
+                unpacked = [p for p in root.rglob("*.tiff") if scene.root not in p.parents]
+                assert not unpacked, f"measurement TIFFs were unpacked: {unpacked[:3]}"
+                print(f"  OK: at most 2 x the AOI's strips + {OVERHEAD_BYTES / 2**20:.0f} MiB "
+                      f"(bound {bound / 2**20:.1f} MiB)")
+            else:
+                assert got >= 0.5 * zip_bytes, "the CRC pass should stream the measurement members"
+
+
+if __name__ == "__main__":
+    main()
