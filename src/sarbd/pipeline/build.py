@@ -118,7 +118,7 @@ def _open_entry(entry: ProductEntry, config: BuildConfig) -> Scene:
     verify = inputs.verify_zip == "always" or (inputs.verify_zip == "auto" and not aoi)
     return open_product(entry.main, swath=entry.swath or inputs.swath, orbit=entry.orbit or inputs.orbits,
                         measurement=entry.measurement, offset=entry.offset, frequency=entry.frequency,
-                        **({} if verify else {"verify_zip": False}))
+                        verify_zip=verify)
 
 
 def _entry_fingerprint(entry: ProductEntry) -> Any:
