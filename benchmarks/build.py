@@ -124,7 +124,7 @@ class StageMeter:
                   f"{row['peak'] / 2**20:.0f} MiB, written {row['written'] / 2**20:.0f} MiB, load {load:.1f}"
                   + (f", workers CPU {row['worker_cpu']:.1f} s, worker peak {row['worker_peak'] / 2**20:.0f} MiB"
                      if "worker_cpu" in row else ""), flush=True)
-        elif state == "cached":
+        elif state == "cached" and not any(r["stage"] == name for r in self.rows):
             self.rows.append({"stage": name, "wall": 0.0, "cpu": 0.0, "peak": -1, "written": 0, "cached": True})
 
 
