@@ -18,8 +18,17 @@ RSS during the stage (the kernel's high-water mark is reset at each stage start 
 ``/proc/self/clear_refs``), bytes written (``wchar`` of ``/proc/self/io``) and
 throughput in pixel-dates per second (lines x pixels x dates / stage wall time).
 
+With ``--scheduler cluster`` the build runs on a ``distributed.LocalCluster`` of
+``--workers`` processes x ``--threads`` threads, each limited to ``--memory-limit`` (or on
+an existing scheduler given by its address); the figures then add each stage's CPU
+seconds summed over the workers and the largest worker peak RSS (each worker's high-water
+mark is reset at every stage start too). ``--compare DATASET`` checks that every array
+of ``dataset.zarr`` equals that of another build of the same scene (e.g. the local run
+kept with ``--keep``): issue 14 item 5.
+
 Usage: python benchmarks/build.py [--size small] [--mode stripmap|tops] [--dates 7]
-       [--scene-cache DIR] [--keep DIR]
+       [--scene-cache DIR] [--keep DIR] [--scheduler cluster|ADDRESS] [--workers 2]
+       [--threads 1] [--memory-limit 3GiB] [--compare DATASET]
 Targets: issue 8 -- the `small` build under 5 minutes on 2 cores; issue 14 item 3 --
 a full-burst 7-date build in under 30 minutes on 2 cores, peak RSS under 4 GiB.
 """
@@ -27,6 +36,8 @@ a full-burst 7-date build in under 30 minutes on 2 cores, peak RSS under 4 GiB.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import resource
 import tempfile
 import time
@@ -72,26 +83,73 @@ def _reset_peak() -> bool:
         return False
 
 
-class StageMeter:
-    """Per-stage figures from the build's ``on_stage(name, state)`` callbacks."""
+def _worker_counters(reset: bool) -> tuple[float, int, int]:
+    """CPU seconds, peak RSS (bytes) and bytes written of this process (run on each Dask worker)."""
+    if reset:
+        _reset_peak()
+    return time.process_time(), _proc("VmHWM"), _proc("wchar", "io")
 
-    def __init__(self) -> None:
+
+class StageMeter:
+    """Per-stage figures from the build's ``on_stage(name, state)`` callbacks (and, given a
+    ``distributed.Client``, those of its workers)."""
+
+    def __init__(self, client: Any = None) -> None:
         self.rows: list[dict[str, Any]] = []
         self._open: dict[str, dict[str, Any]] = {}
         self.peak_resets = True
+        self.client = client
+
+    def _workers(self, reset: bool) -> dict[str, tuple[float, int, int]]:
+        return dict(self.client.run(_worker_counters, reset)) if self.client is not None else {}
 
     def __call__(self, name: str, state: str) -> None:
         if state == "start":
             self.peak_resets &= _reset_peak()
-            self._open[name] = {"t": time.perf_counter(), "cpu": time.process_time(), "w": _proc("wchar", "io")}
+            self._open[name] = {"t": time.perf_counter(), "cpu": time.process_time(), "w": _proc("wchar", "io"),
+                                "workers": self._workers(True)}
         elif state == "done" and name in self._open:
             s = self._open.pop(name)
-            self.rows.append({
-                "stage": name, "wall": time.perf_counter() - s["t"], "cpu": time.process_time() - s["cpu"],
-                "peak": _proc("VmHWM"), "written": _proc("wchar", "io") - s["w"],
-            })
-        elif state == "cached":
+            row = {"stage": name, "wall": time.perf_counter() - s["t"], "cpu": time.process_time() - s["cpu"],
+                   "peak": _proc("VmHWM"), "written": _proc("wchar", "io") - s["w"]}
+            if self.client is not None:
+                now = self._workers(False)
+                before = s["workers"]
+                row["worker_cpu"] = sum(v[0] - before[k][0] for k, v in now.items() if k in before)
+                row["worker_peak"] = max((v[1] for v in now.values()), default=-1)
+                row["written"] += sum(v[2] - before[k][2] for k, v in now.items() if k in before)
+            self.rows.append(row)
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            print(f"  .. {name} done: wall {row['wall']:.1f} s, CPU {row['cpu']:.1f} s, peak RSS "
+                  f"{row['peak'] / 2**20:.0f} MiB, written {row['written'] / 2**20:.0f} MiB, load {load:.1f}"
+                  + (f", workers CPU {row['worker_cpu']:.1f} s, worker peak {row['worker_peak'] / 2**20:.0f} MiB"
+                     if "worker_cpu" in row else ""), flush=True)
+        elif state == "cached" and not any(r["stage"] == name for r in self.rows):
             self.rows.append({"stage": name, "wall": 0.0, "cpu": 0.0, "peak": -1, "written": 0, "cached": True})
+
+
+def _compare(a_path: Path, b_path: Path) -> None:
+    """Print whether every array of two ``dataset.zarr`` stores is identical (NaN equal to NaN)."""
+    import numpy as np
+    import xarray as xr
+
+    a, b = xr.open_zarr(a_path), xr.open_zarr(b_path)
+    differ = []
+    for n in a.variables:
+        if n not in b.variables or a[n].shape != b[n].shape:
+            differ.append(str(n))
+            continue
+        x, y = a[n].data, b[n].data
+        if hasattr(x, "dask"):  # chunk by chunk, never a whole cube in memory
+            import dask.array as da
+
+            same = bool(da.all((x == y) | ((x != x) & (y != y)) if a[n].dtype.kind in "fc" else x == y).compute())
+        else:
+            same = bool(np.array_equal(np.asarray(x), np.asarray(y), equal_nan=a[n].dtype.kind in "fc"))
+        if not same:
+            differ.append(str(n))
+    print(f"  identical to {a_path}: {len(a.variables) - len(differ)} of {len(a.variables)} arrays"
+          + (f"; differ: {', '.join(differ)}" if differ else ""))
 
 
 def main() -> None:
@@ -103,6 +161,13 @@ def main() -> None:
     parser.add_argument("--scene", type=Path, default=None, help="existing simulated scene folder (same size)")
     parser.add_argument("--scene-cache", type=Path, default=None, help="simulate once into this folder and reuse")
     parser.add_argument("--keep", type=Path, default=None, help="write here and keep (default: a temp folder)")
+    parser.add_argument("--scheduler", default=None,
+                        help="'cluster' (a LocalCluster of --workers) or a Dask scheduler address; default: local")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
+    parser.add_argument("--memory-limit", default="3GiB", help="per worker")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="dataset folder of another build of the same scene: arrays must be identical")
     args = parser.parse_args()
     mode = args.mode or ("tops" if args.size in ("burst", "burst_quarter", "aoi3") else "stripmap")
     warnings.simplefilter("ignore")
@@ -140,24 +205,42 @@ def main() -> None:
         cfg_file.write_text(yaml.safe_dump(demo_config(scene, root / "dataset", size=args.size, seed=0),
                                            sort_keys=False))
         config = load_config(cfg_file)
-        meter = StageMeter()
-        wall, cpu = time.perf_counter(), time.process_time()
-        with dask_scheduler(config.compute.scheduler):
+        with contextlib.ExitStack() as stack:
+            if args.scheduler == "cluster":
+                from distributed import LocalCluster
+
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=args.workers, threads_per_worker=args.threads, processes=True,
+                    memory_limit=args.memory_limit, dashboard_address=None))
+                config.compute.scheduler = cluster.scheduler_address
+            elif args.scheduler:
+                config.compute.scheduler = args.scheduler
+            client = stack.enter_context(dask_scheduler(config.compute.scheduler))
+            meter = StageMeter(client)
+            wall, cpu = time.perf_counter(), time.process_time()
             result = build(config, on_stage=meter)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if client is not None:
+                print(f"Dask cluster {config.compute.scheduler}: {len(client.scheduler_info()['workers'])} workers"
+                      + (f" x {args.threads} thread(s), limit {args.memory_limit} each"
+                         if args.scheduler == "cluster" else ""))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         px_dates = preset.lines * preset.pixels * args.dates
         print(f"build {args.size} ({mode}, {preset.lines} x {preset.pixels} px, {args.dates} dates, VV+VH): "
               f"wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MiB, "
               f"{px_dates / wall / 1e6:.3f} M pixel-dates/s")
-        print(f"  {'stage':<16}{'wall s':>9}{'CPU s':>9}{'peak MiB':>10}{'written MiB':>13}{'Mpx-dates/s':>13}")
+        workers = meter.client is not None
+        print(f"  {'stage':<16}{'wall s':>9}{'CPU s':>9}{'peak MiB':>10}{'written MiB':>13}{'Mpx-dates/s':>13}"
+              + (f"{'worker CPU s':>14}{'worker peak MiB':>17}" if workers else ""))
         for r in meter.rows:
             if r.get("cached"):
                 print(f"  {r['stage']:<16}{'(cached)':>9}")
                 continue
             pk = f"{r['peak'] / 2**20:.0f}" if r["peak"] >= 0 and meter.peak_resets else "n/a"
             thr = px_dates / r["wall"] / 1e6 if r["wall"] > 0 else float("inf")
-            print(f"  {r['stage']:<16}{r['wall']:9.1f}{r['cpu']:9.1f}{pk:>10}{r['written'] / 2**20:13.0f}{thr:13.3f}")
+            extra = f"{r['worker_cpu']:14.1f}{r['worker_peak'] / 2**20:17.0f}" if workers else ""
+            print(f"  {r['stage']:<16}{r['wall']:9.1f}{r['cpu']:9.1f}{pk:>10}{r['written'] / 2**20:13.0f}{thr:13.3f}"
+                  + extra)
         if not meter.peak_resets:
             print("  (per-stage peaks unavailable: /proc/self/clear_refs not writable; overall peak above)")
         out = result.directory
@@ -165,6 +248,8 @@ def main() -> None:
         print(f"  outputs (MiB, total {sum(sizes.values()):.0f}): " + ", ".join(f"{k} {v:.0f}" for k, v in sizes.items()))
         print("  (CPU counts every thread of this process; on a shared machine wall times are inflated)")
         print(f"  dataset folder on disk, hard links counted once: {_disk_usage(out) / 2**20:.0f} MiB")
+        if args.compare is not None:
+            _compare(args.compare / "dataset.zarr", out / "dataset.zarr")
         classes = [{"id": i + 1, "name": n} for i, n in enumerate(config.inputs.classes)]
         for key, table in label_purity(out, scene.truth_dir, classes).items():
             row = table.loc["all"]

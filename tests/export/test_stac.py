@@ -178,3 +178,42 @@ def test_geocoded_cogs_are_assets_with_their_projection(tmp_path, dataset):
     errors = [c for c in validate_dataset(tmp_path, compliance_checker=False)
               if c.status == "error" and c.category in ("stac", "file", "cog")]
     assert errors == []
+
+
+def test_footprint_and_bbox_read_only_edges_of_dask_coordinates():
+    """Footprint and bbox of Dask-backed lat/lon equal those of the in-memory arrays, and the
+    footprint's graph touches only the chunks on the grid's edges."""
+    import dask.array as da
+    import xarray as xr
+
+    from sarbd.export.stac import _bbox, _footprint
+
+    n, m = 300, 500
+    li, pj = np.meshgrid(np.arange(n), np.arange(m), indexing="ij")
+    lat = 45.0 + 1e-4 * li - 2e-5 * pj + 1e-9 * pj**2
+    lon = 7.0 + 3e-5 * li + 2e-4 * pj
+    lat[0, 3] = np.nan  # an unfilled edge sample is left out, not used
+    lat[150, 250] = 80.0  # an interior extreme: the bbox sees it, the footprint does not
+    mem = xr.Dataset(coords={"latitude": (("line", "pixel"), lat), "longitude": (("line", "pixel"), lon)})
+    reads: list[tuple[int, ...]] = []
+
+    def counted(block, block_info=None):  # records the chunks Dask computes
+        reads.append(tuple(block_info[0]["chunk-location"]))
+        return block
+
+    def lazy_of(a):
+        return da.from_array(a, chunks=(50, 100)).map_blocks(counted, dtype=a.dtype)
+
+    lazy = xr.Dataset(coords={"latitude": (("line", "pixel"), lazy_of(lat)),
+                              "longitude": (("line", "pixel"), lazy_of(lon))})
+    assert _bbox(lazy) == pytest.approx([lon.min(), np.nanmin(lat), lon.max(), 80.0])
+    reads.clear()
+    fp = _footprint(lazy)
+    # only the 18 border chunks of the 6 x 5 chunk grid, of each coordinate (corners read twice)
+    assert len(reads) <= 2 * (6 + 6 + 5 + 5)
+    assert len(set(reads)) == 18
+    ring = fp["coordinates"][0]
+    assert fp == _footprint(mem)
+    for i, j in ((0, 0), (0, m - 1), (n - 1, m - 1), (n - 1, 0)):
+        assert [lon[i, j], lat[i, j]] in [list(p) for p in ring]
+    assert all(abs(p[1] - 80.0) > 1 for p in ring)

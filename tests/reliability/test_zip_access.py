@@ -125,3 +125,38 @@ def test_aoi_window_reads_only_its_strips_from_a_stored_zip_member(tmp_path):
     window_bytes = 10 * width * 4
     assert read < 0.05 * member_size, (read, member_size)  # 10 of 2000 strips (+ headers), not 8 MB
     assert read >= window_bytes
+
+
+def test_verify_zip_false_skips_the_crc_pass_over_measurements(s1b, tmp_path):
+    """``verify_zip=False`` (AOI builds) reads no measurement member whole: a damaged stored
+    member opens (its strips are unchecked), while annotation members are still checked."""
+    bad = _rezip(s1b, tmp_path / S1B_ZIP, compression=zipfile.ZIP_STORED)
+    _flip_member_byte(bad, MEASUREMENT)
+    with pytest.raises(ProductError, match="CRC-32 does not match"):
+        open_product(bad, swath="IW1", polarizations="VV")
+    scene = open_product(bad, swath="IW1", polarizations="VV", verify_zip=False)
+    assert scene.radar_grid.width == 21632
+    _flip_member_byte(bad, ANNOTATION, fraction=0.3)
+    with pytest.raises(ProductError, match="CRC-32 does not match"):
+        open_product(bad, swath="IW1", polarizations="VV", verify_zip=False)
+
+
+@pytest.mark.parametrize(("verify", "aoi", "checked"), [
+    ("auto", None, True), ("auto", [0, 0, 100, 100], False), ("always", [0, 0, 100, 100], True),
+    ("never", None, False)])
+def test_build_checks_measurement_crc_unless_an_aoi_build(s1b, tmp_path, verify, aoi, checked):
+    """``inputs.verify_zip``: ``auto`` streams the measurement members (CRC-32) of a
+    whole-swath build and skips them for an AOI build, which reads only its strips."""
+    from sarbd.pipeline.build import _open_entry
+    from sarbd.pipeline.config import BuildConfig
+
+    bad = _rezip(s1b, tmp_path / S1B_ZIP, compression=zipfile.ZIP_STORED)
+    _flip_member_byte(bad, MEASUREMENT)
+    config = BuildConfig.model_validate({
+        "inputs": {"products": [str(bad)], "swath": "IW1", "polarizations": ["VV"], "verify_zip": verify},
+        "outputs": {"directory": str(tmp_path / "out")}, "aoi": {"window": aoi}})
+    if checked:
+        with pytest.raises(ProductError, match="CRC-32 does not match"):
+            _open_entry(bad, config)
+    else:
+        assert _open_entry(bad, config).radar_grid.width == 21632

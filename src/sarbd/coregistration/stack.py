@@ -117,7 +117,11 @@ def reference_geometry(scene: Scene, dem: Any = None, *, block_lines: int = 256)
 
     g = scene.radar_grid
     kw: dict[str, Any] = {"dem": dem} if dem is not None else {"height": 0.0}
-    full = rdr2geo_grid(g, scene.orbit, chunks=(block_lines, g.width), **kw).compute()
+    lazy = rdr2geo_grid(g, scene.orbit, chunks=(block_lines, g.width), **kw)
+    # only what the stack keeps (heading, look angle, LOS vectors and `converged` would add
+    # 7 more full rasters: 1 GiB on a full IW burst); no second copy of lat/lon
+    keep = ["latitude", "longitude", "height", *(n for n in _GEOMETRY_LAYERS if n in lazy)]
+    full = lazy[keep].compute()
     lines = np.arange(g.first_line, g.first_line + g.length)
     pixels = np.arange(g.first_pixel, g.first_pixel + g.width)
     out = xr.Dataset(
@@ -126,16 +130,20 @@ def reference_geometry(scene: Scene, dem: Any = None, *, block_lines: int = 256)
                      "standard_name": "height_above_reference_ellipsoid"})},
         coords={
             "line": lines, "pixel": pixels,
-            "latitude": (("line", "pixel"), full["latitude"].values.astype(np.float64),
+            "latitude": (("line", "pixel"), full["latitude"].values.astype(np.float64, copy=False),
                          {"units": "degrees_north", "standard_name": "latitude", "long_name": "geodetic latitude (WGS84)"}),
-            "longitude": (("line", "pixel"), full["longitude"].values.astype(np.float64),
+            "longitude": (("line", "pixel"), full["longitude"].values.astype(np.float64, copy=False),
                           {"units": "degrees_east", "standard_name": "longitude", "long_name": "geodetic longitude (WGS84)"}),
         },
     )
-    for name in ("incidence_angle", "local_incidence_angle", "layover_shadow_mask"):
+    for name in _GEOMETRY_LAYERS:
         if name in full:
             out[name] = (("line", "pixel"), full[name].values, dict(full[name].attrs))
     return out
+
+
+#: The geometry rasters of :func:`reference_geometry` besides latitude, longitude and height.
+_GEOMETRY_LAYERS = ("incidence_angle", "local_incidence_angle", "layover_shadow_mask")
 
 
 def _common_pols(ref: Scene, secs: list[Scene], wanted: Any) -> tuple[str, ...]:

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from numpy.typing import NDArray
 
 from sarbd import __version__
 from sarbd.dataset.classes import SPLIT_NAMES, classes_from_attrs
@@ -81,19 +82,32 @@ def _file_fields(path: Path) -> dict[str, Any]:
     return {"file:size": path.stat().st_size, "file:checksum": multihash_sha256(path)}
 
 
+def _edges(ds: xr.Dataset) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Latitude and longitude along the four edges of the radar grid, read edge by edge.
+
+    Only the Dask chunks touching an edge are read (a full burst's float64 lat/lon are
+    600 MB; its edges a few hundred kB). Keys ``top``, ``right``, ``bottom``, ``left``.
+    """
+    lat = ds["latitude"].transpose("line", "pixel")
+    lon = ds["longitude"].transpose("line", "pixel")
+    sel = {"top": {"line": 0}, "bottom": {"line": -1}, "left": {"pixel": 0}, "right": {"pixel": -1}}
+    return {k: (np.asarray(lat.isel(v).values, float), np.asarray(lon.isel(v).values, float))
+            for k, v in sel.items()}
+
+
 def _footprint(ds: xr.Dataset, samples: int = 24) -> dict[str, Any]:
     """WGS84 polygon along the edge of the radar grid (counter-clockwise, GeoJSON)."""
     from shapely.geometry import Polygon, mapping
     from shapely.geometry.polygon import orient
 
-    lat = np.asarray(ds["latitude"].transpose("line", "pixel").values, float)
-    lon = np.asarray(ds["longitude"].transpose("line", "pixel").values, float)
-    n, m = lat.shape
+    e = _edges(ds)
+    n, m = e["left"][0].size, e["top"][0].size
     r = np.unique(np.linspace(0, n - 1, min(samples, n)).round().astype(int))
     c = np.unique(np.linspace(0, m - 1, min(samples, m)).round().astype(int))
-    idx = ([(0, j) for j in c] + [(i, m - 1) for i in r[1:]] + [(n - 1, j) for j in c[::-1][1:]]
-           + [(i, 0) for i in r[::-1][1:-1]])
-    pts = [(float(lon[i, j]), float(lat[i, j])) for i, j in idx if np.isfinite(lat[i, j]) and np.isfinite(lon[i, j])]
+    idx = ([("top", j) for j in c] + [("right", i) for i in r[1:]] + [("bottom", j) for j in c[::-1][1:]]
+           + [("left", i) for i in r[::-1][1:-1]])
+    pts = [(float(e[k][1][i]), float(e[k][0][i])) for k, i in idx
+           if np.isfinite(e[k][0][i]) and np.isfinite(e[k][1][i])]
     poly = Polygon(pts)
     if not poly.is_valid:
         poly = poly.convex_hull
@@ -102,9 +116,14 @@ def _footprint(ds: xr.Dataset, samples: int = 24) -> dict[str, Any]:
 
 
 def _bbox(ds: xr.Dataset) -> list[float]:
-    lat = np.asarray(ds["latitude"].values, float)
-    lon = np.asarray(ds["longitude"].values, float)
-    return [float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))]
+    """Bounding box of every finite latitude/longitude, reduced chunk by chunk (a Dask-backed
+    coordinate is never held whole in memory)."""
+    import dask
+    import dask.array as da
+
+    lat, lon = da.asarray(ds["latitude"].data), da.asarray(ds["longitude"].data)
+    values = dask.compute(da.nanmin(lon), da.nanmin(lat), da.nanmax(lon), da.nanmax(lat))
+    return [float(v) for v in values]
 
 
 def _utc(t: Any) -> _dt.datetime:
@@ -173,7 +192,7 @@ def _sar_properties(attrs: Mapping[str, Any], ds: xr.Dataset) -> dict[str, Any]:
     if pass_dir in ("ascending", "descending"):
         p["sat:orbit_state"] = pass_dir
     if "view:incidence_angle" not in p and "incidence_angle" in ds:
-        p["view:incidence_angle"] = float(np.nanmean(np.asarray(ds["incidence_angle"].values)))
+        p["view:incidence_angle"] = float(ds["incidence_angle"].mean(skipna=True).values)
     platform = str(_first(attrs, "sar_platform", "platform") or "").strip().lower()
     if platform:
         p["platform"] = platform

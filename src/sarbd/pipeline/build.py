@@ -62,7 +62,7 @@ log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
 STAGE_VERSIONS = {"ingest": "1", "coregister": "2", "signatures": "4", "radarcode": "5", "label": "4",
-                  "export": "5"}
+                  "export": "6"}
 
 CACHE_FOLDER = ".sarbd-cache"
 

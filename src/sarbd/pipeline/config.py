@@ -162,6 +162,11 @@ class InputsConfig(_Strict):
     swath: str | None = Field(None, description="Swath to process (IW1/IW2/IW3...); required for multi-swath SAFEs.")
     polarizations: list[str] = Field(default_factory=lambda: ["VV", "VH"])
     orbits: Path | None = Field(None, description="EOF orbit file or folder of them; default: annotation orbits.")
+    verify_zip: Literal["auto", "always", "never"] = Field(
+        "auto", description="CRC-32 pass over each SAFE zip's measurement members (one sequential read of "
+                            "each, docs/reliability.md): 'auto' does it unless an aoi is set (an AOI build "
+                            "reads only the TIFF strips it needs, unchecked).",
+    )
     dem: Path | None = Field(None, description="DEM GeoTIFF (heights above EGM96 unless its CRS says otherwise).")
     dem_vertical_datum: Literal["auto", "egm96", "egm2008", "ellipsoid"] = Field(
         "auto", description="DEM heights: 'auto' reads the DEM's CRS and, when it does not say, assumes EGM96 "

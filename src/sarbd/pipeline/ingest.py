@@ -43,8 +43,12 @@ def open_entry(entry: ProductEntry, config: BuildConfig) -> Scene:
     for f in entry.files():
         if not Path(f).exists():
             raise InputError("product file not found", path=f, hint="check inputs.products in the configuration")
+    # an AOI build reads only its strips: the CRC pass over whole measurement TIFFs is skipped (auto)
+    aoi = config.aoi.window is not None or config.aoi.bbox is not None or config.aoi.polygon is not None
+    verify = inputs.verify_zip == "always" or (inputs.verify_zip == "auto" and not aoi)
     return open_product(entry.main, swath=entry.swath or inputs.swath, orbit=entry.orbit or inputs.orbits,
-                        measurement=entry.measurement, offset=entry.offset, frequency=entry.frequency)
+                        measurement=entry.measurement, offset=entry.offset, frequency=entry.frequency,
+                        verify_zip=verify)
 
 
 def entry_fingerprint(entry: ProductEntry) -> Any:

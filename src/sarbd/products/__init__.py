@@ -58,6 +58,7 @@ def open_product(
     offset: tuple[int, int] | None = None,
     chunks: tuple[int, int] | None = None,
     frequency: str | None = None,
+    verify_zip: bool = True,
 ) -> Scene:
     """Open an SLC product as a :class:`~sarbd.core.Scene` (lazy pixels).
 
@@ -82,6 +83,11 @@ def open_product(
         Default Dask chunk shape ``(lines, pixels)`` of :meth:`Scene.slc`.
     frequency
         NISAR frequency ``"A"`` (default) or ``"B"``.
+    verify_zip
+        Sentinel-1 SAFE zips: check the CRC-32 of each measurement member opened by
+        streaming it once (``True``, the default; docs/reliability.md). ``False`` reads
+        only the TIFF strips the windows need (an AOI of a large product), which no CRC
+        covers; the XML members are always checked.
     """
     p = Path(path)
     if not p.exists():
@@ -115,4 +121,4 @@ def open_product(
     if frequency is not None:
         raise InputError("frequency= applies to NISAR HDF5 products only", path=p)
     return open_sentinel1(p, swath=swath, polarizations=polarizations, orbit=orbit, measurement=measurement,
-                          offset=offset, chunks=chunks)
+                          offset=offset, chunks=chunks, verify_zip=verify_zip)

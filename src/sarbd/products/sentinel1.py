@@ -484,7 +484,7 @@ def _manifest_info(safe: SafeFiles) -> tuple[str | None, int | None]:
 
 
 def _open_safe_swath(safe: SafeFiles, swath: str, polarizations: Any, orbit: Any,
-                     chunks: tuple[int, int] | None) -> Scene:
+                     chunks: tuple[int, int] | None, verify_zip: bool = True) -> Scene:
     files = safe.swaths()[swath.upper()]
     pols = _select_pols(sorted(files.annotation, key=_pol_order), _normalize_pols(polarizations), safe.path)
     infos = {p: parse_annotation(safe.read_bytes(files.annotation[p]), safe.display(files.annotation[p]))
@@ -497,8 +497,10 @@ def _open_safe_swath(safe: SafeFiles, swath: str, polarizations: Any, orbit: Any
             raise ProductError(
                 f"measurement file {X.MEASUREMENT_DIR}/{stem}.tiff is missing for {swath} {p}",
                 path=safe.path, hint="the product is incomplete; download it again")
-        # a zip member's CRC is checked once, streaming (GDAL reads only strips, unchecked)
-        safe.verify_member(files.measurement[p])
+        # a zip member's CRC is checked once, streaming (GDAL reads only strips, unchecked);
+        # verify_zip=False (an AOI build) reads only the strips GDAL reads, unchecked
+        if verify_zip:
+            safe.verify_member(files.measurement[p])
         measurement[p] = safe.raster_path(files.measurement[p])
         shape = _raster_shape(measurement[p], safe.display(files.measurement[p]), probe=not safe.is_zip)
         if shape != (infos[p].number_of_lines, infos[p].number_of_samples):
@@ -612,6 +614,7 @@ def open_sentinel1(
     measurement: PathLike | None = None,
     offset: tuple[int, int] | None = None,
     chunks: tuple[int, int] | None = None,
+    verify_zip: bool = True,
 ) -> Scene:
     """Open a Sentinel-1 product (SAFE zip/folder, or annotation XML); see :func:`sarbd.open_product`."""
     p = Path(path)
@@ -637,7 +640,7 @@ def open_sentinel1(
     if swath.upper() not in swaths:
         raise InputError(f"swath {swath} is not in this product (it has {', '.join(swaths)})", path=safe.path,
                          hint=f"choose one of {', '.join(swaths)}")
-    return _open_safe_swath(safe, swath, polarizations, orbit, chunks)
+    return _open_safe_swath(safe, swath, polarizations, orbit, chunks, verify_zip)
 
 
 def burst_scene(scene: Scene, index: int) -> Scene:

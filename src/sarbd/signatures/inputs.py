@@ -441,10 +441,14 @@ class StackInputs:
                 for a in arrays
             ]
 
+            # the block function must not capture ``self``: its cache holds this very array, and
+            # a graph layer pickled through such a cycle (distributed) unpickles half-built
+            negative, floor = self.negative, self.floor
+
             def block(*b: np.ndarray) -> np.ndarray:
                 n1, n2 = (b[4], b[5]) if noise else (None, None)
                 return serial(c2_fused)(b[0], b[1], b[2], b[3], n1, n2, w, (dl, dp),
-                                        negative=self.negative, floor=self.floor)
+                                        negative=negative, floor=floor)
 
             name = f"c2-fused-{tokenize(*padded, w, self.negative, self.floor)}"
             self._cache[key] = da.map_blocks(block, *padded, new_axis=0, chunks=((4,), *chunks),

@@ -68,10 +68,10 @@ def assemble_stack(
     n_height_levels
         Height levels of the geometric-phase model (as in :func:`~sarbd.coregistration.coregister`).
     """
+    from sarbd.coregistration.fields import geometric_phase_array
     from sarbd.coregistration.geometric import geometric_offsets, height_levels
-    from sarbd.coregistration.stack import _as_dem, _baselines, _phase_array, reference_geometry
+    from sarbd.coregistration.stack import _as_dem, _baselines, reference_geometry
     from sarbd.insar import coherence as coherence_fn
-    from sarbd.insar import geometric_phase
 
     stack = _crop(stack, aoi)
     ref = stack.reference
@@ -104,7 +104,7 @@ def assemble_stack(
             phases.append(da.zeros(g.shape, chunks=out_chunks, dtype=np.float64))
             continue
         model = geometric_offsets(g, ref.orbit, sec.radar_grid, sec.orbit, heights=levels, step=(64, 64))
-        phases.append(_phase_array(model, g, sec.radar_grid, h_da, geometric_phase))
+        phases.append(geometric_phase_array(model, g, sec.radar_grid, h_da))
 
     times = np.array([s.radar_grid.sensing_start_datetime for s in stack.dates], dtype="datetime64[ns]")
     if np.unique(times).size != times.size:
