@@ -38,6 +38,8 @@ def test_reach_is_the_larger_window_plus_half_the_kernel():
     valid[30, 30] = 0
     # signature window 5 x 5: reach 2; coherence window (2, 10): reach (1, 5); 8 taps: 4 more
     flags = border_flags(valid, window=(5, 5), coherence_window=(2, 10), kernel_taps=8)
+    assert flags is not None
+    flags = np.asarray(flags.values)
     rows = np.nonzero(flags[:, 30][10:50])[0] + 10
     cols = np.nonzero(flags[30, :][15:45])[0] + 15
     assert (rows.min(), rows.max()) == (30 - 6, 30 + 6)

@@ -46,7 +46,7 @@ def valid_samples(stack: xr.Dataset) -> xr.DataArray | None:
 
 def border_flags(valid: xr.DataArray | None, *, window: Any, filter: Any = None,
                  filter_kwargs: dict[str, Any] | None = None, coherence_window: tuple[int, int] = (1, 1),
-                 kernel_taps: int = 0) -> np.ndarray | None:
+                 kernel_taps: int = 0) -> xr.DataArray | None:
     """:func:`sarbd.dataset.labels.border_mask` of :func:`valid_samples`.
 
     Parameters
@@ -62,8 +62,8 @@ def border_flags(valid: xr.DataArray | None, *, window: Any, filter: Any = None,
 
     Returns
     -------
-    numpy.ndarray or None
-        Boolean ``(line, pixel)``, True on border pixels.
+    xarray.DataArray or None
+        Boolean ``(line, pixel)``, True on border pixels; lazy, on the blocks of ``valid``.
     """
     from sarbd.dataset.labels import border_mask
     from sarbd.signatures.compute import required_halo
@@ -72,4 +72,5 @@ def border_flags(valid: xr.DataArray | None, *, window: Any, filter: Any = None,
         return None
     reach = required_halo(window, filter, filter_kwargs) - 1
     reaches = (max(reach, int(coherence_window[0]) // 2), max(reach, int(coherence_window[1]) // 2))
-    return border_mask(valid.astype(bool), reaches, int(kernel_taps) // 2)  # lazy, block by block
+    flags: xr.DataArray = border_mask(valid.astype(bool), reaches, int(kernel_taps) // 2)
+    return flags
