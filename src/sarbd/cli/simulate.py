@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -22,6 +23,11 @@ def simulate(
     target_settings: str | None = typer.Option(
         None, "--target-settings",
         help='JSON overrides of the target settings (implies --targets), e.g. \'{"ships_per_date": 12}\'.'),
+    changes: bool = typer.Option(False, "--changes", help="Land changes between dates (new buildings, cleared "
+                                 "vegetation, floods; change truth); zero-baseline geometry so date pairs align."),
+    change_settings: str | None = typer.Option(
+        None, "--change-settings",
+        help='JSON overrides of the change settings (implies --changes), e.g. \'{"new_buildings": 20}\'.'),
     as_json: bool = typer.Option(False, "--json", help="Print the written paths as JSON."),
 ) -> None:
     """Simulate Sentinel-1-like SLCs of a town-and-country scene, its DEM, reference vectors and truth.
@@ -36,12 +42,19 @@ def simulate(
     from sarbd.pipeline.demo import write_scene_config
     from sarbd.simulate import simulate_scene
 
-    extra = {"targets": {"enabled": True}} if targets or target_settings else {}
+    extra: dict[str, Any] = {"targets": {"enabled": True}} if targets or target_settings else {}
     if target_settings:
         try:
             extra["targets"].update(json.loads(target_settings))
         except (json.JSONDecodeError, AttributeError, TypeError):
             raise typer.BadParameter("give a JSON object", param_hint="--target-settings") from None
+    if changes or change_settings:  # pairs are compared pixel by pixel: identical orbits and grids on every date
+        extra.update({"changes": {"enabled": True}, "max_baseline_m": 0.0, "radial_offset_m": 0.0,
+                      "timing_error_std_s": 0.0, "grid_shift_max": 0.0})
+        try:
+            extra["changes"].update(json.loads(change_settings or "{}"))
+        except (json.JSONDecodeError, AttributeError, TypeError):
+            raise typer.BadParameter("give a JSON object", param_hint="--change-settings") from None
     scene = simulate_scene(out, size=size, dates=dates, seed=seed, mode=mode, hilly=hilly, **extra)
     config = write_scene_config(scene, size=size, seed=seed)
     config_arg = out / config.name  # as the user named the folder, so the command can be pasted

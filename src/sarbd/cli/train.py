@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -27,7 +28,7 @@ def train(
                                              "simulated scene with targets or a detection label folder."),
     out: Path = typer.Option(..., "--out", help="Run folder to write (replaced if present)."),
     task: str = typer.Option("landcover", "--task", help="landcover (pixel classes) or detection (ships, oil slicks; "
-                                                         "CenterNet, mAP@0.5)."),
+                                                         "CenterNet, mAP@0.5) or change (date pairs; Siamese, F1/kappa)."),
     model: str = typer.Option("ann", "--model", help="Baseline: ann (AlignSAR dense ANN), rf (random forest), unet."),
     level: str = typer.Option("L3", "--level", help="Label level to train on: L1, L2 or L3."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed and threads: same metrics)."),
@@ -48,7 +49,8 @@ def train(
         True, "--random-protocol/--no-random-protocol",
         help="Also train/evaluate with the paper's random-pixel split (reported beside the spatial one).",
     ),
-    looks: str = typer.Option("1,4", "--looks", help="detection: looks (azimuth,range) averaged before chipping."),
+    looks: str = typer.Option("", "--looks", help="detection, change: looks (azimuth,range) averaged before "
+                                                  "chipping (default detection 1,4, change 2,2)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Train a baseline and evaluate it on the spatially held-out test split.
@@ -62,8 +64,11 @@ def train(
         from sarbd.ml.tasks import run_task
 
         az, _, rg = looks.partition(",")
+        extra: dict[str, Any] = {"looks": (int(az), int(rg or 1))} if looks else {}
+        if task == "change":
+            extra["level"] = level
         typer.echo(run_task(task, dataset, out, seed=seed, threads=threads, epochs=epochs, chip_size=chip_size,
-                            as_json=as_json, looks=(int(az), int(rg or 1))))
+                            as_json=as_json, **extra))
         return
     from sarbd.ml.run import format_summary, train_run
 

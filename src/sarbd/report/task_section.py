@@ -70,10 +70,16 @@ def write_task_report(run_dir: str | Path, out: str | Path) -> Path:
 
     run_dir, out = Path(run_dir), Path(out)
     run = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    if run.get("task") != "detection":
-        raise InputError("not a detection run folder", path=run_dir, hint="`sarbd train --task detection`")
-    report = Report(f"sarbd detection run: {run_dir.name}")
-    add_detection_section(report, run_dir)
+    if run.get("task") not in ("detection", "change"):
+        raise InputError("not a detection or change run folder", path=run_dir,
+                         hint="`sarbd train --task detection` or `--task change`")
+    report = Report(f"sarbd {run['task']} run: {run_dir.name}")
+    if run["task"] == "change":
+        from sarbd.report.change_section import add_change_section
+
+        add_change_section(report, run_dir)
+    else:
+        add_detection_section(report, run_dir)
     fig_dir = out.parent / f"{out.stem}_figures"
     with atomic_output(fig_dir, directory=True) as tmp_dir:
         for name, png in report.figures.items():

@@ -154,6 +154,7 @@ def simulate_scene(
     land = make_landscape(np.random.default_rng(np.random.SeedSequence([cfg.seed, 10])),
                           frame.bounds(pad=40.0), cfg.crs, hilly=cfg.hilly)
     targets = _sea_targets(cfg, land, frame, len(plans))
+    changes = _land_changes(cfg, land, frame, len(plans))
     res = cfg.preset.map_resolution
     classes = rasterize_classes(land, res)
     heights = rasterize_heights(land, res)
@@ -174,7 +175,8 @@ def simulate_scene(
         return ramps[d](b, line, pixel)
 
     result = form_images(cfg, plans, land, frame, classes, heights, geoid,
-                         ramp=ramp if ramps is not None else None, targets=targets)
+                         ramp=ramp if ramps is not None else None, targets=targets,
+                         changes=changes)
     stage(f"image formation ({result.n_scatterers} scatterers)")
     safes = []
     noise_info = []
@@ -191,6 +193,10 @@ def simulate_scene(
         from sarbd.simulate.targets import write_target_truth
 
         write_target_truth(truth_dir / "targets", targets, plans, height_fn, result.target_positions, safes)
+    if changes is not None:
+        from sarbd.simulate.changes import write_change_truth
+
+        write_change_truth(truth_dir / "changes", changes, plans, height_fn)
     stage("truth")
     return SimulatedScene(out, tuple(safes), dem_path, reference_gpkg, truth_gpkg, truth_dir, cfg)
 
@@ -204,6 +210,20 @@ def _sea_targets(cfg: SimulationConfig, land: Landscape, frame: Any, n_dates: in
         return None
     sea = add_sea(land, frame, np.random.default_rng(np.random.SeedSequence([cfg.seed, 31])), settings.sea_fraction)
     return draw_targets(settings, sea, n_dates, cfg.seed, cfg.crs, 299_792_458.0 / S.WAVELENGTH)
+
+
+def _land_changes(cfg: SimulationConfig, land: Landscape, frame: Any, n_dates: int) -> Any:
+    """New buildings, cleared vegetation, floods when ``cfg.changes`` asks for them (:mod:`sarbd.simulate.changes`)."""
+    from shapely.geometry import Polygon
+
+    from sarbd.simulate.changes import change_settings, draw_changes
+
+    settings = change_settings(cfg.changes)
+    if settings is None:
+        return None
+    ar = np.array([[frame.a0, frame.r0], [frame.a1, frame.r0], [frame.a1, frame.r1], [frame.a0, frame.r1]])
+    xy = np.array(frame.origin) + ar[:, :1] * np.array(frame.e_a) + ar[:, 1:] * np.array(frame.e_r)
+    return draw_changes(settings, land, Polygon(xy), n_dates, cfg.seed, cfg.crs)
 
 
 # -- vectors and DEM -------------------------------------------------------------------------
@@ -604,6 +624,8 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
         config = _jsonable(asdict(cfg))
         if not config.get("targets"):
             config.pop("targets", None)  # scenes without targets keep their bytes
+        if not config.get("changes"):
+            config.pop("changes", None)
         scene = {"config": config, "dates": records,
                  "classes": [asdict(c) for c in CLASSES], "sensor": {
                      k: getattr(S, k) for k in S.__all__},

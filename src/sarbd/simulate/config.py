@@ -177,6 +177,10 @@ class SimulationConfig:
         Detection targets on open sea (ships, oil slicks; :mod:`sarbd.simulate.targets`):
         empty (the default) for none, else overrides of
         :class:`~sarbd.simulate.targets.TargetSettings` (``{"enabled": True}`` for the defaults).
+    changes
+        Land changes between dates (new buildings, cleared vegetation, floods;
+        :mod:`sarbd.simulate.changes`): empty (the default) for none, else overrides of
+        :class:`~sarbd.simulate.changes.ChangeSettings`.
     """
 
     size: Size = "tiny"
@@ -198,6 +202,7 @@ class SimulationConfig:
     start_date: str = "2022-02-14T05:40:00"
     corruption: dict[str, float] = field(default_factory=dict)
     targets: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def preset(self) -> SizePreset:

@@ -259,6 +259,7 @@ def form_images(
     ramp: Any = None,
     tile_scatterers: int = 1_000_000,
     targets: Any = None,
+    changes: Any = None,
 ) -> ImagingResult:
     """Form the noise-free images of every date and the truth accumulators (see module docstring).
 
@@ -282,6 +283,10 @@ def form_images(
         Optional :class:`~sarbd.simulate.targets.SeaTargets`: the power gain of open sea
         and oil slicks multiplies the distributed scatterers of each date (date 0's also
         the truth accumulators); the ships are imaged by the caller.
+    changes
+        Optional :class:`~sarbd.simulate.changes.LandChanges`: from its date on, a changed
+        scatterer's power is scaled to the new class and its states are redrawn
+        (never on date 0, so the truth accumulators are untouched).
     """
     rdr2geo, geo2rdr = _geometry()
     _, inv = _to_map(cfg.crs)
@@ -340,6 +345,7 @@ def form_images(
         xyz = np.ascontiguousarray(llh_to_ecef(lat, lon, h))
         var = sig[ci] * area[:, None]  # (n, 2) expected |a|^2 in m^2
         gain = None if targets is None else targets.power_gain(x, y, nd)
+        chg = None if changes is None else changes.effects(x, y, ci, nd)
         # reflectivity states (per polarisation)
         s_state = _cn(rng, (n, 2))
         m_state = _cn(rng, (n, 2))
@@ -356,6 +362,10 @@ def form_images(
             if d > 0:
                 rho = np.where(tau[ci] > 0, np.exp(-(days[d] - days[d - 1]) / np.maximum(tau[ci], 1e-12)), 0.0)
                 m_state = rho[:, None] * m_state + np.sqrt(1.0 - rho * rho)[:, None] * _cn(drng, (n, 2))
+                if chg is not None and chg[1][d].any():  # own generator: other draws keep their values
+                    crng, sel = _seed(cfg, 41, tile, d), chg[1][d]
+                    s_state[sel] = _cn(crng, (int(sel.sum()), 2))
+                    m_state[sel] = _cn(crng, (int(sel.sum()), 2))
             z = sq_inf * s_state + sq_mid * m_state + sq_white * _cn(drng, (n, 2))
             g = plan.grid
             # first guess: the frame's along-track coordinate over the ground speed
@@ -369,6 +379,8 @@ def form_images(
             amp = (kdn * np.exp(-1j * (k_phase * rr)))[:, None] * np.sqrt(var) * z
             if gain is not None:
                 amp *= np.sqrt(gain[d])[:, None]
+            if chg is not None:
+                amp *= np.sqrt(chg[0][d])
             amp[~ok] = 0.0
             line = np.nan_to_num(line, nan=-1e9)
             pix = np.nan_to_num(pix, nan=-1e9)
