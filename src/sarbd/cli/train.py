@@ -26,8 +26,9 @@ def train(
     dataset: Path = typer.Argument(..., help="SARbd dataset folder (holds dataset.zarr); --task detection: a "
                                              "simulated scene with targets or a detection label folder."),
     out: Path = typer.Option(..., "--out", help="Run folder to write (replaced if present)."),
-    task: str = typer.Option("landcover", "--task", help="landcover (pixel classes) or detection (ships, oil slicks; "
-                                                         "CenterNet, mAP@0.5)."),
+    task: str = typer.Option("landcover", "--task", help="landcover (pixel classes), detection (ships, oil slicks; "
+                                                         "CenterNet, mAP@0.5) or sequence (per-pixel time "
+                                                         "series: 1-D CNN vs temporal-statistics RF)."),
     model: str = typer.Option("ann", "--model", help="Baseline: ann (AlignSAR dense ANN), rf (random forest), unet."),
     level: str = typer.Option("L3", "--level", help="Label level to train on: L1, L2 or L3."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed and threads: same metrics)."),
@@ -63,7 +64,8 @@ def train(
 
         az, _, rg = looks.partition(",")
         typer.echo(run_task(task, dataset, out, seed=seed, threads=threads, epochs=epochs, chip_size=chip_size,
-                            as_json=as_json, looks=(int(az), int(rg or 1))))
+                            as_json=as_json, looks=(int(az), int(rg or 1)),
+                            **({"n_estimators": n_estimators} if task == "sequence" else {})))
         return
     from sarbd.ml.run import format_summary, train_run
 
