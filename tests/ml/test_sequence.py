@@ -98,6 +98,27 @@ def test_dataset_yields_time_feature_tensors_on_the_land_cover_split(ts_dataset:
     assert np.abs(z.mean(axis=0)).max() < 0.05
 
 
+def test_chip_dataset_yields_time_feature_chips_with_split_masked_labels(ts_dataset: Path) -> None:
+    from sarbd.ml.data import chip_windows, open_sarbd
+    from sarbd.ml.sequence import SequenceChipDataset
+
+    seq = SequenceData(ts_dataset / "timeseries.zarr")
+    classes = ClassInfo.from_dict({"ids": [1, 2, 3, 4], "names": ["building", "road", "water", "vegetation"]})
+    norm = SequenceDataset(seq, "L3", SPLIT_TRAIN, classes).norm
+    size, windows = chip_windows(open_sarbd(ts_dataset), None)
+    test_windows = [(r, c) for r, c, s in windows if s == SPLIT_TEST]
+    chips = SequenceChipDataset(seq, "L3", SPLIT_TEST, test_windows, size, norm)
+    item = chips[0]
+    assert item["x"].shape == (3, len(seq.features), size, size) and item["x"].dtype == torch.float32
+    assert item["mask"].shape == (size, size) and item["mask"].dtype == torch.int64
+    r0, c0 = test_windows[0]
+    ts = xr.open_zarr(ts_dataset / "timeseries.zarr", consolidated=False)
+    want = norm.transform(ts["x"].values[r0 + 2, c0 + 3])  # (time, feature) of one pixel
+    np.testing.assert_allclose(item["x"][:, :, 2, 3].numpy(), want, rtol=0, atol=1e-6)
+    split = ts["split"].values[r0:r0 + size, c0:c0 + size]
+    assert (item["mask"].numpy()[split != SPLIT_TEST] == 0).all()
+
+
 def _easy_sequences(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Two classes with the same per-pixel temporal statistics, told apart only by order:
     class 0 rises over the 8 dates, class 1 falls (plus noise)."""

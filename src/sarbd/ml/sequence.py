@@ -6,6 +6,8 @@ series and a small temporal 1-D CNN trained from scratch.
 - :class:`SequenceDataset` yields ``(x, y)``: ``x`` float32 ``(time, features)`` standardised
   with the training split's per-feature mean and std (over pixels and dates, NaN ignored),
   NaN then replaced by 0 (the training mean); ``y`` int64 class index (0..n-1).
+- :class:`SequenceChipDataset` yields chips of series, ``(time, features, S, S)``, with their
+  class mask, for spatio-temporal models.
 - :class:`TemporalCNN`: two 1-D convolutions over time (kernel 3, ReLU) and a global
   average + max pooling over time, then a linear layer; a 1-D CNN of the kind used as
   baseline for SAR/optical time-series classification (Pelletier, Webb & Petitjean 2019,
@@ -34,7 +36,7 @@ from sarbd.errors import InputError
 from sarbd.ml.data import ClassInfo
 from sarbd.ml.fit import deterministic
 
-__all__ = ["SequenceData", "SequenceDataset", "SequenceNorm", "TemporalCNN", "fit_sequence_model",
+__all__ = ["SequenceChipDataset", "SequenceData", "SequenceDataset", "SequenceNorm", "TemporalCNN", "fit_sequence_model",
            "predict_sequences"]
 
 
@@ -153,6 +155,33 @@ class SequenceDataset(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.x[i], self.y[i]
+
+
+class SequenceChipDataset(Dataset):
+    """Chips of series: item ``i`` is ``{"x": float32 (time, features, S, S), "mask": int64 (S, S)}``.
+
+    ``mask`` holds class ids (0 = unlabelled or outside ``split``), so a chip's labels never
+    leak pixels of another split. Windows are ``(row0, col0)`` array positions, e.g. the
+    chips of one split from :func:`sarbd.ml.data.chip_windows` (the land-cover chip index).
+    Standardised with ``norm`` (fit it on the training pixels: :class:`SequenceDataset`).
+    """
+
+    def __init__(self, data: SequenceData, level: str, split: int, windows: list[tuple[int, int]], size: int,
+                 norm: SequenceNorm) -> None:
+        self.data, self.size, self.norm = data, int(size), norm
+        self.windows = [(int(r), int(c)) for r, c in windows]
+        self.labels = np.where(data.split() == split, data.labels(level), 0).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        r0, c0 = self.windows[i]
+        s = self.size
+        raw = np.asarray(self.data.ds["x"].isel(line=slice(r0, r0 + s), pixel=slice(c0, c0 + s)).values, np.float32)
+        x = self.norm.transform(raw).transpose(2, 3, 0, 1)  # (S, S, T, F) -> (T, F, S, S)
+        return {"x": torch.from_numpy(np.ascontiguousarray(x)),
+                "mask": torch.from_numpy(self.labels[r0:r0 + s, c0:c0 + s].copy())}
 
 
 class TemporalCNN(nn.Module):
