@@ -27,8 +27,10 @@ def train(
     dataset: Path = typer.Argument(..., help="SARbd dataset folder (holds dataset.zarr); --task detection: a "
                                              "simulated scene with targets or a detection label folder."),
     out: Path = typer.Option(..., "--out", help="Run folder to write (replaced if present)."),
-    task: str = typer.Option("landcover", "--task", help="landcover (pixel classes) or detection (ships, oil slicks; "
-                                                         "CenterNet, mAP@0.5) or change (date pairs; Siamese, F1/kappa)."),
+    task: str = typer.Option("landcover", "--task", help="landcover (pixel classes), detection (ships, oil slicks; "
+                                                         "CenterNet, mAP@0.5), change (date pairs; Siamese, F1/kappa) "
+                                                         "or sequence (per-pixel time series: 1-D CNN vs "
+                                                         "temporal-statistics RF)."),
     model: str = typer.Option("ann", "--model", help="Baseline: ann (AlignSAR dense ANN), rf (random forest), unet."),
     level: str = typer.Option("L3", "--level", help="Label level to train on: L1, L2 or L3."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed and threads: same metrics)."),
@@ -67,6 +69,8 @@ def train(
         extra: dict[str, Any] = {"looks": (int(az), int(rg or 1))} if looks else {}
         if task == "change":
             extra["level"] = level
+        if task == "sequence":
+            extra["n_estimators"] = n_estimators
         typer.echo(run_task(task, dataset, out, seed=seed, threads=threads, epochs=epochs, chip_size=chip_size,
                             as_json=as_json, **extra))
         return

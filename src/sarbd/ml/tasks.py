@@ -11,7 +11,7 @@ from sarbd.errors import ConfigError
 __all__ = ["TASKS", "evaluate_task", "run_task"]
 
 #: Tasks beyond ``landcover`` (the pixel baselines of :mod:`sarbd.ml.run`).
-TASKS = ("detection", "change")
+TASKS = ("detection", "change", "sequence")
 
 
 def run_task(task: str, source: Path, out: Path, *, seed: int = 0, threads: int = 1, epochs: int | None = None,
@@ -29,6 +29,11 @@ def run_task(task: str, source: Path, out: Path, *, seed: int = 0, threads: int 
         metrics = train_change_run(source, out, seed=seed, threads=threads, epochs=epochs, chip_size=chip_size or 16,
                                    **extra)
         return json.dumps(metrics, indent=2) if as_json else change_summary(metrics)
+    if task == "sequence":
+        from sarbd.ml.sequence_run import sequence_summary, train_sequence_run
+
+        metrics = train_sequence_run(source, out, seed=seed, threads=threads, epochs=epochs, **extra)
+        return json.dumps(metrics, indent=2) if as_json else sequence_summary(metrics)
     raise ConfigError(f"unknown task {task!r}", hint=f"use landcover or {', '.join(TASKS)}")
 
 
@@ -46,4 +51,9 @@ def evaluate_task(run: Path, labels: Path | None = None, *, as_json: bool = Fals
 
         metrics = evaluate_change_run(run, labels)
         return json.dumps(metrics, indent=2) if as_json else change_summary(metrics)
+    if task == "sequence":
+        from sarbd.ml.sequence_run import evaluate_sequence_run, sequence_summary
+
+        metrics = evaluate_sequence_run(run, labels)
+        return json.dumps(metrics, indent=2) if as_json else sequence_summary(metrics)
     return None

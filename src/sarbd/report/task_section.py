@@ -8,7 +8,7 @@ from typing import Any
 
 from sarbd.errors import InputError
 
-__all__ = ["add_detection_section", "write_task_report"]
+__all__ = ["add_detection_section", "add_sequence_section", "write_task_report"]
 
 
 def add_detection_section(report: Any, run_dir: Path) -> None:
@@ -63,6 +63,37 @@ def add_detection_section(report: Any, run_dir: Path) -> None:
                       "One date's sea chips in place, outlined by split, with the reference boxes and detections.")
 
 
+def add_sequence_section(report: Any, run_dir: Path) -> None:
+    """Per level: the temporal CNN against the temporal-statistics forest; class-mean series; confusions."""
+    from sarbd.ml.sequence_run import sequence_table_rows
+
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.is_file():
+        raise InputError("not a training run (no metrics.json)", path=run_dir)
+    metrics = json.loads(metrics_file.read_text())
+    report.add_heading("Time series: temporal 1-D CNN against temporal statistics")
+    report.add_table(["level", "model", "test pixels", "macro F1", "OA", "kappa"], sequence_table_rows(metrics))
+    report.add_note("Same spatial split as the land-cover task: trained on split 1, epoch chosen on split 2, "
+                    "scored on split 3. CNN inputs: " + ", ".join(metrics["features"]) + " per date; forest "
+                    "inputs: " + ", ".join(metrics["stat_features"]) + ".")
+    for name, caption in (("class_mean_series", "Class-mean time series (training split, +- 1 std)."),
+                          ("confusion_matrix", "Confusion matrices on the test split (rows: reference).")):
+        png = run_dir / f"{name}.png"
+        if png.is_file():
+            _add_png(report, f"sequence_{name}", png.read_bytes(), caption)
+
+
+def _add_png(report: Any, name: str, png: bytes, caption: str) -> None:
+    """Embed a PNG written by the run (the figures are the run's own files)."""
+    import base64
+    import html
+
+    report.figures[name] = png
+    data = base64.b64encode(png).decode("ascii")
+    report.add_html(f'<figure id="fig-{html.escape(name)}"><img alt="{html.escape(caption)}" '
+                    f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}</figcaption></figure>')
+
+
 def write_task_report(run_dir: str | Path, out: str | Path) -> Path:
     """An HTML report of a task run (detection) on its own: no dataset cube needed."""
     from sarbd.report.html import Report
@@ -70,14 +101,16 @@ def write_task_report(run_dir: str | Path, out: str | Path) -> Path:
 
     run_dir, out = Path(run_dir), Path(out)
     run = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-    if run.get("task") not in ("detection", "change"):
-        raise InputError("not a detection or change run folder", path=run_dir,
-                         hint="`sarbd train --task detection` or `--task change`")
+    if run.get("task") not in ("detection", "change", "sequence"):
+        raise InputError("not a detection, change or sequence run folder", path=run_dir,
+                         hint="`sarbd train --task detection|change|sequence`")
     report = Report(f"sarbd {run['task']} run: {run_dir.name}")
     if run["task"] == "change":
         from sarbd.report.change_section import add_change_section
 
         add_change_section(report, run_dir)
+    elif run["task"] == "sequence":
+        add_sequence_section(report, run_dir)
     else:
         add_detection_section(report, run_dir)
     fig_dir = out.parent / f"{out.stem}_figures"
