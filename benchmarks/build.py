@@ -47,7 +47,11 @@ from typing import Any
 
 
 def _size_of(path: Path) -> int:
-    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return (
+        path.stat().st_size
+        if path.is_file()
+        else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    )
 
 
 def _disk_usage(path: Path) -> int:
@@ -106,12 +110,21 @@ class StageMeter:
     def __call__(self, name: str, state: str) -> None:
         if state == "start":
             self.peak_resets &= _reset_peak()
-            self._open[name] = {"t": time.perf_counter(), "cpu": time.process_time(), "w": _proc("wchar", "io"),
-                                "workers": self._workers(True)}
+            self._open[name] = {
+                "t": time.perf_counter(),
+                "cpu": time.process_time(),
+                "w": _proc("wchar", "io"),
+                "workers": self._workers(True),
+            }
         elif state == "done" and name in self._open:
             s = self._open.pop(name)
-            row = {"stage": name, "wall": time.perf_counter() - s["t"], "cpu": time.process_time() - s["cpu"],
-                   "peak": _proc("VmHWM"), "written": _proc("wchar", "io") - s["w"]}
+            row = {
+                "stage": name,
+                "wall": time.perf_counter() - s["t"],
+                "cpu": time.process_time() - s["cpu"],
+                "peak": _proc("VmHWM"),
+                "written": _proc("wchar", "io") - s["w"],
+            }
             if self.client is not None:
                 now = self._workers(False)
                 before = s["workers"]
@@ -120,12 +133,20 @@ class StageMeter:
                 row["written"] += sum(v[2] - before[k][2] for k, v in now.items() if k in before)
             self.rows.append(row)
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-            print(f"  .. {name} done: wall {row['wall']:.1f} s, CPU {row['cpu']:.1f} s, peak RSS "
-                  f"{row['peak'] / 2**20:.0f} MiB, written {row['written'] / 2**20:.0f} MiB, load {load:.1f}"
-                  + (f", workers CPU {row['worker_cpu']:.1f} s, worker peak {row['worker_peak'] / 2**20:.0f} MiB"
-                     if "worker_cpu" in row else ""), flush=True)
+            print(
+                f"  .. {name} done: wall {row['wall']:.1f} s, CPU {row['cpu']:.1f} s, peak RSS "
+                f"{row['peak'] / 2**20:.0f} MiB, written {row['written'] / 2**20:.0f} MiB, load {load:.1f}"
+                + (
+                    f", workers CPU {row['worker_cpu']:.1f} s, worker peak {row['worker_peak'] / 2**20:.0f} MiB"
+                    if "worker_cpu" in row
+                    else ""
+                ),
+                flush=True,
+            )
         elif state == "cached" and not any(r["stage"] == name for r in self.rows):
-            self.rows.append({"stage": name, "wall": 0.0, "cpu": 0.0, "peak": -1, "written": 0, "cached": True})
+            self.rows.append(
+                {"stage": name, "wall": 0.0, "cpu": 0.0, "peak": -1, "written": 0, "cached": True}
+            )
 
 
 def _compare(a_path: Path, b_path: Path) -> None:
@@ -143,31 +164,60 @@ def _compare(a_path: Path, b_path: Path) -> None:
         if hasattr(x, "dask"):  # chunk by chunk, never a whole cube in memory
             import dask.array as da
 
-            same = bool(da.all((x == y) | ((x != x) & (y != y)) if a[n].dtype.kind in "fc" else x == y).compute())
+            same = bool(
+                da.all(
+                    (x == y) | ((x != x) & (y != y)) if a[n].dtype.kind in "fc" else x == y
+                ).compute()
+            )
         else:
-            same = bool(np.array_equal(np.asarray(x), np.asarray(y), equal_nan=a[n].dtype.kind in "fc"))
+            same = bool(
+                np.array_equal(np.asarray(x), np.asarray(y), equal_nan=a[n].dtype.kind in "fc")
+            )
         if not same:
             differ.append(str(n))
-    print(f"  identical to {a_path}: {len(a.variables) - len(differ)} of {len(a.variables)} arrays"
-          + (f"; differ: {', '.join(differ)}" if differ else ""))
+    print(
+        f"  identical to {a_path}: {len(a.variables) - len(differ)} of {len(a.variables)} arrays"
+        + (f"; differ: {', '.join(differ)}" if differ else "")
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="small", choices=["tiny", "small", "burst", "burst_quarter", "aoi3"])
-    parser.add_argument("--mode", default=None, choices=["stripmap", "tops"],
-                        help="acquisition mode (default: tops for burst sizes, stripmap otherwise)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--size", default="small", choices=["tiny", "small", "burst", "burst_quarter", "aoi3"]
+    )
+    parser.add_argument(
+        "--mode",
+        default=None,
+        choices=["stripmap", "tops"],
+        help="acquisition mode (default: tops for burst sizes, stripmap otherwise)",
+    )
     parser.add_argument("--dates", type=int, default=7)
-    parser.add_argument("--scene", type=Path, default=None, help="existing simulated scene folder (same size)")
-    parser.add_argument("--scene-cache", type=Path, default=None, help="simulate once into this folder and reuse")
-    parser.add_argument("--keep", type=Path, default=None, help="write here and keep (default: a temp folder)")
-    parser.add_argument("--scheduler", default=None,
-                        help="'cluster' (a LocalCluster of --workers) or a Dask scheduler address; default: local")
+    parser.add_argument(
+        "--scene", type=Path, default=None, help="existing simulated scene folder (same size)"
+    )
+    parser.add_argument(
+        "--scene-cache", type=Path, default=None, help="simulate once into this folder and reuse"
+    )
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="write here and keep (default: a temp folder)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="'cluster' (a LocalCluster of --workers) or a Dask scheduler address; default: local",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     parser.add_argument("--memory-limit", default="3GiB", help="per worker")
-    parser.add_argument("--compare", type=Path, default=None,
-                        help="dataset folder of another build of the same scene: arrays must be identical")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="dataset folder of another build of the same scene: arrays must be identical",
+    )
     args = parser.parse_args()
     mode = args.mode or ("tops" if args.size in ("burst", "burst_quarter", "aoi3") else "stripmap")
     warnings.simplefilter("ignore")
@@ -200,18 +250,29 @@ def main() -> None:
             scene = simulate_scene(where, size=args.size, dates=args.dates, seed=0, mode=mode)
             if cached is not None:
                 (cached / "done").write_text("complete\n")
-            print(f"simulate {args.size} ({mode}): {time.perf_counter() - t:.1f} s (not part of the build)")
+            print(
+                f"simulate {args.size} ({mode}): {time.perf_counter() - t:.1f} s (not part of the build)"
+            )
         cfg_file = root / "build.yaml"
-        cfg_file.write_text(yaml.safe_dump(demo_config(scene, root / "dataset", size=args.size, seed=0),
-                                           sort_keys=False))
+        cfg_file.write_text(
+            yaml.safe_dump(
+                demo_config(scene, root / "dataset", size=args.size, seed=0), sort_keys=False
+            )
+        )
         config = load_config(cfg_file)
         with contextlib.ExitStack() as stack:
             if args.scheduler == "cluster":
                 from distributed import LocalCluster
 
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=args.workers, threads_per_worker=args.threads, processes=True,
-                    memory_limit=args.memory_limit, dashboard_address=None))
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=args.workers,
+                        threads_per_worker=args.threads,
+                        processes=True,
+                        memory_limit=args.memory_limit,
+                        dashboard_address=None,
+                    )
+                )
                 config.compute.scheduler = cluster.scheduler_address
             elif args.scheduler:
                 config.compute.scheduler = args.scheduler
@@ -221,17 +282,26 @@ def main() -> None:
             result = build(config, on_stage=meter)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             if client is not None:
-                print(f"Dask cluster {config.compute.scheduler}: {len(client.scheduler_info()['workers'])} workers"
-                      + (f" x {args.threads} thread(s), limit {args.memory_limit} each"
-                         if args.scheduler == "cluster" else ""))
+                print(
+                    f"Dask cluster {config.compute.scheduler}: {len(client.scheduler_info()['workers'])} workers"
+                    + (
+                        f" x {args.threads} thread(s), limit {args.memory_limit} each"
+                        if args.scheduler == "cluster"
+                        else ""
+                    )
+                )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         px_dates = preset.lines * preset.pixels * args.dates
-        print(f"build {args.size} ({mode}, {preset.lines} x {preset.pixels} px, {args.dates} dates, VV+VH): "
-              f"wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MiB, "
-              f"{px_dates / wall / 1e6:.3f} M pixel-dates/s")
+        print(
+            f"build {args.size} ({mode}, {preset.lines} x {preset.pixels} px, {args.dates} dates, VV+VH): "
+            f"wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MiB, "
+            f"{px_dates / wall / 1e6:.3f} M pixel-dates/s"
+        )
         workers = meter.client is not None
-        print(f"  {'stage':<16}{'wall s':>9}{'CPU s':>9}{'peak MiB':>10}{'written MiB':>13}{'Mpx-dates/s':>13}"
-              + (f"{'worker CPU s':>14}{'worker peak MiB':>17}" if workers else ""))
+        print(
+            f"  {'stage':<16}{'wall s':>9}{'CPU s':>9}{'peak MiB':>10}{'written MiB':>13}{'Mpx-dates/s':>13}"
+            + (f"{'worker CPU s':>14}{'worker peak MiB':>17}" if workers else "")
+        )
         for r in meter.rows:
             if r.get("cached"):
                 print(f"  {r['stage']:<16}{'(cached)':>9}")
@@ -239,22 +309,35 @@ def main() -> None:
             pk = f"{r['peak'] / 2**20:.0f}" if r["peak"] >= 0 and meter.peak_resets else "n/a"
             thr = px_dates / r["wall"] / 1e6 if r["wall"] > 0 else float("inf")
             extra = f"{r['worker_cpu']:14.1f}{r['worker_peak'] / 2**20:17.0f}" if workers else ""
-            print(f"  {r['stage']:<16}{r['wall']:9.1f}{r['cpu']:9.1f}{pk:>10}{r['written'] / 2**20:13.0f}{thr:13.3f}"
-                  + extra)
+            print(
+                f"  {r['stage']:<16}{r['wall']:9.1f}{r['cpu']:9.1f}{pk:>10}{r['written'] / 2**20:13.0f}{thr:13.3f}"
+                + extra
+            )
         if not meter.peak_resets:
-            print("  (per-stage peaks unavailable: /proc/self/clear_refs not writable; overall peak above)")
+            print(
+                "  (per-stage peaks unavailable: /proc/self/clear_refs not writable; overall peak above)"
+            )
         out = result.directory
         sizes = {p.name: _size_of(p) / 2**20 for p in sorted(out.iterdir())} if out.exists() else {}
-        print(f"  outputs (MiB, total {sum(sizes.values()):.0f}): " + ", ".join(f"{k} {v:.0f}" for k, v in sizes.items()))
-        print("  (CPU counts every thread of this process; on a shared machine wall times are inflated)")
-        print(f"  dataset folder on disk, hard links counted once: {_disk_usage(out) / 2**20:.0f} MiB")
+        print(
+            f"  outputs (MiB, total {sum(sizes.values()):.0f}): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in sizes.items())
+        )
+        print(
+            "  (CPU counts every thread of this process; on a shared machine wall times are inflated)"
+        )
+        print(
+            f"  dataset folder on disk, hard links counted once: {_disk_usage(out) / 2**20:.0f} MiB"
+        )
         if args.compare is not None:
             _compare(args.compare / "dataset.zarr", out / "dataset.zarr")
         classes = [{"id": i + 1, "name": n} for i, n in enumerate(config.inputs.classes)]
         for key, table in label_purity(out, scene.truth_dir, classes).items():
             row = table.loc["all"]
-            print(f"  label precision vs {key} truth: L2 {row['label_l2_precision']:.3f}, "
-                  f"L3 {row['label_l3_precision']:.3f} keeping {row['label_l3_kept']:.3f} of L2")
+            print(
+                f"  label precision vs {key} truth: L2 {row['label_l2_precision']:.3f}, "
+                f"L3 {row['label_l3_precision']:.3f} keeping {row['label_l3_kept']:.3f} of L2"
+            )
 
 
 if __name__ == "__main__":

@@ -26,12 +26,18 @@ def _peak_rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scene", type=Path, default=None, help="simulated scene folder")
-    parser.add_argument("--size", default="tiny", choices=["tiny", "small"], help="the scene's size")
+    parser.add_argument(
+        "--size", default="tiny", choices=["tiny", "small"], help="the scene's size"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     parser.add_argument("--memory-limit", default="3GiB", help="per worker")
-    parser.add_argument("--compare", type=Path, default=None, help="dataset folder of a local-scheduler build")
-    parser.add_argument("--keep", type=Path, default=None, help="write here and keep (default: a temp folder)")
+    parser.add_argument(
+        "--compare", type=Path, default=None, help="dataset folder of a local-scheduler build"
+    )
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="write here and keep (default: a temp folder)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     import numpy as np
@@ -54,18 +60,29 @@ def main() -> None:
             scene = SimulatedScene.open(args.scene)
         if args.compare is None:
             local = root / "local.yaml"
-            local.write_text(yaml.safe_dump(demo_config(scene, root / "local", size=args.size, seed=0),
-                                            sort_keys=False))
+            local.write_text(
+                yaml.safe_dump(
+                    demo_config(scene, root / "local", size=args.size, seed=0), sort_keys=False
+                )
+            )
             t = time.perf_counter()
             run_build(load_config(local))
             print(f"local build: wall {time.perf_counter() - t:.1f} s")
             args.compare = root / "local"
         cfg_file = root / "build.yaml"
-        cfg_file.write_text(yaml.safe_dump(demo_config(scene, root / "dataset", size=args.size, seed=0),
-                                           sort_keys=False))
+        cfg_file.write_text(
+            yaml.safe_dump(
+                demo_config(scene, root / "dataset", size=args.size, seed=0), sort_keys=False
+            )
+        )
         config = load_config(cfg_file)
-        with LocalCluster(n_workers=args.workers, threads_per_worker=args.threads, processes=True,
-                          memory_limit=args.memory_limit, dashboard_address=None) as cluster:
+        with LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=args.threads,
+            processes=True,
+            memory_limit=args.memory_limit,
+            dashboard_address=None,
+        ) as cluster:
             config.compute.scheduler = cluster.scheduler_address
             wall = time.perf_counter()
             result = run_build(config)
@@ -75,17 +92,25 @@ def main() -> None:
             with Client(cluster.scheduler_address) as client:
                 peaks = client.run(_peak_rss_mib)
         stages = ", ".join(f"{r.name} {r.seconds:.1f} s" for r in result.stages)
-        print(f"cluster build: {args.workers} workers x {args.threads} thread(s), limit {args.memory_limit}: "
-              f"wall {wall:.1f} s; main process peak RSS {_peak_rss_mib():.0f} MiB")
+        print(
+            f"cluster build: {args.workers} workers x {args.threads} thread(s), limit {args.memory_limit}: "
+            f"wall {wall:.1f} s; main process peak RSS {_peak_rss_mib():.0f} MiB"
+        )
         print("  worker peak RSS (MiB): " + ", ".join(f"{v:.0f}" for v in peaks.values()))
         print(f"  stages: {stages}")
         if args.compare is not None:
             a = xr.open_zarr(args.compare / "dataset.zarr")
             b = xr.open_zarr(result.directory / "dataset.zarr")
-            differ = [str(n) for n in a.variables
-                      if n not in b.variables or not np.array_equal(a[n].values, b[n].values, equal_nan=a[n].dtype.kind == "f")]
-            print(f"  identical to the local build: {len(a.variables) - len(differ)} of {len(a.variables)} arrays"
-                  + (f"; differ: {', '.join(differ)}" if differ else ""))
+            differ = [
+                str(n)
+                for n in a.variables
+                if n not in b.variables
+                or not np.array_equal(a[n].values, b[n].values, equal_nan=a[n].dtype.kind == "f")
+            ]
+            print(
+                f"  identical to the local build: {len(a.variables) - len(differ)} of {len(a.variables)} arrays"
+                + (f"; differ: {', '.join(differ)}" if differ else "")
+            )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,9 @@ def _report(label: str, start: tuple[float, float], n_pixels: int) -> None:
     wall, cpu = _clock()
     w, c = wall - start[0], cpu - start[1]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{label:<44s} {w:8.2f} s wall {c:8.2f} s cpu {n_pixels / w / 1e6:8.2f} Mpx/s   peak RSS {peak:7.0f} MiB")
+    print(
+        f"{label:<44s} {w:8.2f} s wall {c:8.2f} s cpu {n_pixels / w / 1e6:8.2f} Mpx/s   peak RSS {peak:7.0f} MiB"
+    )
 
 
 def _speckle(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -64,13 +66,17 @@ def _speckle(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     keep = f < 0.4
     for a in range(0, shape[0], 250):
         b = min(a + 250, shape[0])
-        x = rng.standard_normal((b - a, shape[1]), np.float32) + 1j * rng.standard_normal((b - a, shape[1]), np.float32)
+        x = rng.standard_normal((b - a, shape[1]), np.float32) + 1j * rng.standard_normal(
+            (b - a, shape[1]), np.float32
+        )
         out[a:b] = np.fft.ifft(np.fft.fft(x, axis=1) * keep, axis=1).astype(np.complex64)
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--lines", type=int, default=1500)
     ap.add_argument("--pixels", type=int, default=25000)
     ap.add_argument("--taps", type=int, default=8)
@@ -83,31 +89,70 @@ def main() -> None:
     ref_orbit = make_orbit(el, epoch, -60.0, 60.0)
     sec_orbit = make_orbit(offset_elements(el, 100.0, 20.0), epoch, -60.0, 60.0)
     grid = RadarGrid(epoch, -1.5, DT, 850_000.0, DR, shape[0], shape[1], WAVELENGTH)
-    sec_grid = RadarGrid(epoch, -1.5 + 2.3 * DT, DT, 850_000.0 - 3.7 * DR, DR, shape[0], shape[1], WAVELENGTH)
+    sec_grid = RadarGrid(
+        epoch, -1.5 + 2.3 * DT, DT, 850_000.0 - 3.7 * DR, DR, shape[0], shape[1], WAVELENGTH
+    )
     rng = np.random.default_rng(0)
-    print(f"burst {shape[0]} x {shape[1]} complex64, {args.taps}-tap kernel, chunks {tuple(args.chunks)}, "
-          f"{dask.config.get('num_workers', None) or 'all'} threads")
+    print(
+        f"burst {shape[0]} x {shape[1]} complex64, {args.taps}-tap kernel, chunks {tuple(args.chunks)}, "
+        f"{dask.config.get('num_workers', None) or 'all'} threads"
+    )
     src = _speckle(shape, rng)
     y, x = np.ogrid[: shape[0], : shape[1]]
     height = (200.0 + 150.0 * np.sin(y / 97.0) * np.cos(x / 613.0)).astype(np.float32)
-    ramp = AzimuthRamp(DT, shape[0] / 2, 2 * 850_000.0 / 299_792_458.0, 1 / (2 * DR / 299_792_458.0),
-                       5.9e-3, (30.0,), 5.9e-3, (-2300.0,), np.radians(1.59), 7590.0, WAVELENGTH, 5.7e-3)
+    ramp = AzimuthRamp(
+        DT,
+        shape[0] / 2,
+        2 * 850_000.0 / 299_792_458.0,
+        1 / (2 * DR / 299_792_458.0),
+        5.9e-3,
+        (30.0,),
+        5.9e-3,
+        (-2300.0,),
+        np.radians(1.59),
+        7590.0,
+        WAVELENGTH,
+        5.7e-3,
+    )
     kernel = knab_kernel(args.taps, 0.8)
 
     # warm-up (Numba compilation, spline set-up) on a small grid
-    small = geometric_offsets(grid.window(0, 0, 64, 256), ref_orbit, sec_grid, sec_orbit,
-                              heights=height_levels(50, 350, 4), step=(32, 64))
-    resample_image(array_reader(src), shape, small, (64, 256), chunks=(64, 256), kernel=kernel, ramp=ramp,
-                   height=lambda a, b: np.asarray(height[a, b], np.float64)).compute()
+    small = geometric_offsets(
+        grid.window(0, 0, 64, 256),
+        ref_orbit,
+        sec_grid,
+        sec_orbit,
+        heights=height_levels(50, 350, 4),
+        step=(32, 64),
+    )
+    resample_image(
+        array_reader(src),
+        shape,
+        small,
+        (64, 256),
+        chunks=(64, 256),
+        kernel=kernel,
+        ramp=ramp,
+        height=lambda a, b: np.asarray(height[a, b], np.float64),
+    ).compute()
 
     t = _clock()
-    model = geometric_offsets(grid, ref_orbit, sec_grid, sec_orbit, heights=height_levels(50, 350, 4),
-                              step=(64, 64))
+    model = geometric_offsets(
+        grid, ref_orbit, sec_grid, sec_orbit, heights=height_levels(50, 350, 4), step=(64, 64)
+    )
     _report("1. geometric offsets (coarse, 4 levels)", t, n)
 
     t = _clock()
-    res = resample_image(array_reader(src), shape, model, shape, chunks=tuple(args.chunks), kernel=kernel,
-                         ramp=ramp, height=lambda a, b: np.asarray(height[a, b], np.float64))
+    res = resample_image(
+        array_reader(src),
+        shape,
+        model,
+        shape,
+        chunks=tuple(args.chunks),
+        kernel=kernel,
+        ramp=ramp,
+        height=lambda a, b: np.asarray(height[a, b], np.float64),
+    )
     out = np.empty(shape, np.complex64)
     da.store(res, out, lock=False)
     _report("2. resample (offsets + deramp + interp)", t, n)
@@ -121,7 +166,9 @@ def main() -> None:
     da.store(coh, c, lock=False)
     _report("3. interferogram + coherence 2x10", t, n)
     arrays = (src.nbytes + out.nbytes + c.nbytes + height.nbytes) / 2**20
-    print(f"arrays held by the benchmark itself: {arrays:.0f} MiB (input, output, coherence, heights)")
+    print(
+        f"arrays held by the benchmark itself: {arrays:.0f} MiB (input, output, coherence, heights)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,16 +51,29 @@ def _orbit(epoch: np.datetime64):  # type: ignore[no-untyped-def]
 
     r_e = rz(r_i)
     v_e = rz(v_i) - np.cross([0.0, 0.0, we], r_e)
-    return Orbit(epoch + (t * 1e9).astype("timedelta64[ns]"), r_e, v_e, reference_epoch=epoch,
-                 source="simulated")
+    return Orbit(
+        epoch + (t * 1e9).astype("timedelta64[ns]"),
+        r_e,
+        v_e,
+        reference_epoch=epoch,
+        source="simulated",
+    )
 
 
 def _grid(epoch: np.datetime64, lines: int, pixels: int):  # type: ignore[no-untyped-def]
     from sarbd.core import RadarGrid
 
-    return RadarGrid(reference_epoch=epoch, sensing_start=90.0, azimuth_time_interval=2.055556e-3,
-                     starting_range=800_000.0, range_pixel_spacing=2.329562, length=lines,
-                     width=pixels, wavelength=0.05546576, look_side="right")
+    return RadarGrid(
+        reference_epoch=epoch,
+        sensing_start=90.0,
+        azimuth_time_interval=2.055556e-3,
+        starting_range=800_000.0,
+        range_pixel_spacing=2.329562,
+        length=lines,
+        width=pixels,
+        wavelength=0.05546576,
+        look_side="right",
+    )
 
 
 def _hills(ds):  # type: ignore[no-untyped-def]
@@ -91,7 +104,9 @@ def _peak_rss_mib() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lines", type=int, default=1500)
     parser.add_argument("--pixels", type=int, default=25000)
     parser.add_argument("--coarse", type=int, nargs=2, default=(64, 512), metavar=("DL", "DP"))
@@ -108,8 +123,10 @@ def main() -> None:
     orbit = _orbit(epoch)
     grid = _grid(epoch, args.lines, args.pixels)
     npx = grid.length * grid.width
-    print(f"grid {grid.length} x {grid.width} = {npx / 1e6:.1f} Mpixel; numba threads "
-          f"{numba.get_num_threads()}; cpus {os.cpu_count()}; affinity {len(os.sched_getaffinity(0))}")
+    print(
+        f"grid {grid.length} x {grid.width} = {npx / 1e6:.1f} Mpixel; numba threads "
+        f"{numba.get_num_threads()}; cpus {os.cpu_count()}; affinity {len(os.sched_getaffinity(0))}"
+    )
 
     # warm-up: compile every kernel on a tiny grid
     small = _grid(epoch, 20, 50)
@@ -123,38 +140,55 @@ def main() -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-        print(f"{label:<46s} wall {dt:7.2f} s ({npx / dt / 1e6:5.2f} Mpx/s)  CPU {cpu:7.2f} s "
-              f"({cpu / npx * 1e9:5.0f} ns/px)  peak RSS {_peak_rss_mib():6.0f} MiB")
+        print(
+            f"{label:<46s} wall {dt:7.2f} s ({npx / dt / 1e6:5.2f} Mpx/s)  CPU {cpu:7.2f} s "
+            f"({cpu / npx * 1e9:5.0f} ns/px)  peak RSS {_peak_rss_mib():6.0f} MiB"
+        )
         return out
 
-    exact = run("rdr2geo exact, constant height (all layers)",
-                lambda: rdr2geo_grid(grid, orbit, height=100.0).compute())
-    coarse = run(f"rdr2geo coarse {args.coarse[0]}x{args.coarse[1]} + bicubic",
-                 lambda: rdr2geo_grid(grid, orbit, height=100.0, coarse_step=tuple(args.coarse),
-                                      max_interpolation_error=0.01).compute())
-    print(f"    coarse step used {coarse.attrs['coarse_step']}, max interpolation error: "
-          f"{_horizontal(exact, coarse) * 1000:.2f} mm horizontal (checked at cell centres: "
-          f"{coarse.attrs['interpolation_max_horizontal_error_m'] * 1000:.2f} mm), incidence "
-          f"{float(np.nanmax(np.abs(exact.incidence_angle - coarse.incidence_angle))):.2e} deg")
+    exact = run(
+        "rdr2geo exact, constant height (all layers)",
+        lambda: rdr2geo_grid(grid, orbit, height=100.0).compute(),
+    )
+    coarse = run(
+        f"rdr2geo coarse {args.coarse[0]}x{args.coarse[1]} + bicubic",
+        lambda: rdr2geo_grid(
+            grid, orbit, height=100.0, coarse_step=tuple(args.coarse), max_interpolation_error=0.01
+        ).compute(),
+    )
+    print(
+        f"    coarse step used {coarse.attrs['coarse_step']}, max interpolation error: "
+        f"{_horizontal(exact, coarse) * 1000:.2f} mm horizontal (checked at cell centres: "
+        f"{coarse.attrs['interpolation_max_horizontal_error_m'] * 1000:.2f} mm), incidence "
+        f"{float(np.nanmax(np.abs(exact.incidence_angle - coarse.incidence_angle))):.2e} deg"
+    )
     del coarse
     if not args.skip_dem:
         dem = _hills(exact)
-        with_dem = run("rdr2geo exact on a DEM (+ layover/shadow mask)",
-                       lambda: rdr2geo_grid(grid, orbit, dem=dem).compute())
+        with_dem = run(
+            "rdr2geo exact on a DEM (+ layover/shadow mask)",
+            lambda: rdr2geo_grid(grid, orbit, dem=dem).compute(),
+        )
         print(f"    converged {float(with_dem.converged.mean()) * 100:.3f} %")
         del with_dem
     lat, lon, h = exact.latitude.values, exact.longitude.values, exact.height.values
     g = run("geo2rdr exact (per pixel)", lambda: geo2rdr_grid(lat, lon, h, grid, orbit).compute())
     line = np.arange(grid.length)[:, None]
     pixel = np.arange(grid.width)[None, :]
-    print(f"    max |line error| {np.nanmax(np.abs(g.radar_line.values - line)):.2e}, "
-          f"|pixel error| {np.nanmax(np.abs(g.radar_pixel.values - pixel)):.2e}, "
-          f"not converged {int((~g.converged.values).sum())}")
-    gc = run(f"geo2rdr coarse {args.coarse[0]}x{args.coarse[1]} + bicubic",
-             lambda: geo2rdr_grid(lat, lon, h, grid, orbit, coarse_step=tuple(args.coarse)).compute())
-    print(f"    coarse step used {gc.attrs['coarse_step']}, max interpolation error: line "
-          f"{np.nanmax(np.abs(gc.radar_line.values - g.radar_line.values)):.2e}, pixel "
-          f"{np.nanmax(np.abs(gc.radar_pixel.values - g.radar_pixel.values)):.2e}")
+    print(
+        f"    max |line error| {np.nanmax(np.abs(g.radar_line.values - line)):.2e}, "
+        f"|pixel error| {np.nanmax(np.abs(g.radar_pixel.values - pixel)):.2e}, "
+        f"not converged {int((~g.converged.values).sum())}"
+    )
+    gc = run(
+        f"geo2rdr coarse {args.coarse[0]}x{args.coarse[1]} + bicubic",
+        lambda: geo2rdr_grid(lat, lon, h, grid, orbit, coarse_step=tuple(args.coarse)).compute(),
+    )
+    print(
+        f"    coarse step used {gc.attrs['coarse_step']}, max interpolation error: line "
+        f"{np.nanmax(np.abs(gc.radar_line.values - g.radar_line.values)):.2e}, pixel "
+        f"{np.nanmax(np.abs(gc.radar_pixel.values - g.radar_pixel.values)):.2e}"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def main() -> None:
     w0 = time.perf_counter()
     ds = import_stack(folder / "doris", chunks=(512, 512))
     write_stack(ds, folder / "stack.zarr")
-    print(f"data {3 * lines * pixels * 8 / 2**20:.0f} MiB; cpu {time.process_time() - t0:.1f} s; "
-          f"wall {time.perf_counter() - w0:.1f} s")
+    print(
+        f"data {3 * lines * pixels * 8 / 2**20:.0f} MiB; cpu {time.process_time() - t0:.1f} s; "
+        f"wall {time.perf_counter() - w0:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -44,7 +44,9 @@ class _Null:
         pass
 
 
-def _run_bands(stack: Any, names: list[str], opts: dict[str, Any], band: int, sink: str, out: Path) -> int:
+def _run_bands(
+    stack: Any, names: list[str], opts: dict[str, Any], band: int, sink: str, out: Path
+) -> int:
     import dask.array as da
 
     import sarbd.signatures as S
@@ -56,7 +58,9 @@ def _run_bands(stack: Any, names: list[str], opts: dict[str, Any], band: int, si
     n_vars = 0
     for b0 in range(0, n, band):
         lo, hi = max(0, b0 - halo), min(n, b0 + band + halo)
-        part = S.compute(stack.isel(line=slice(lo, hi)), names, **opts).isel(line=slice(b0 - lo, min(b0 + band, n) - lo))
+        part = S.compute(stack.isel(line=slice(lo, hi)), names, **opts).isel(
+            line=slice(b0 - lo, min(b0 + band, n) - lo)
+        )
         arrays = [v.data for v in part.data_vars.values()]
         n_vars = len(arrays)
         da.store(arrays, [_Null() for _ in arrays], lock=False)
@@ -64,7 +68,9 @@ def _run_bands(stack: Any, names: list[str], opts: dict[str, Any], band: int, si
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dates", type=int, default=7)
     ap.add_argument("--lines", type=int, default=1000)
     ap.add_argument("--pixels", type=int, default=2500)
@@ -73,17 +79,24 @@ def main() -> None:
     ap.add_argument("--chunk-lines", type=int, default=128)
     ap.add_argument("--band-lines", type=int, default=256)
     ap.add_argument("--sink", choices=("zarr", "null"), default="null")
-    ap.add_argument("--compact", action="store_true", help="also the compact-pol catalogue (simulated CTLR)")
-    ap.add_argument("--wishart", action="store_true", help="also the Wishart H-alpha classification")
-    ap.add_argument("--work", type=Path, default=None, help="folder for the temporary stores (deleted after)")
+    ap.add_argument(
+        "--compact", action="store_true", help="also the compact-pol catalogue (simulated CTLR)"
+    )
+    ap.add_argument(
+        "--wishart", action="store_true", help="also the Wishart H-alpha classification"
+    )
+    ap.add_argument(
+        "--work", type=Path, default=None, help="folder for the temporary stores (deleted after)"
+    )
     args = ap.parse_args()
     shape = (args.lines, args.pixels)
     work = Path(tempfile.mkdtemp(prefix="sarbd-polbench-", dir=args.work))
     stack_path, out_path = work / "stack.zarr", work / "features.zarr"
     try:
         t0 = time.perf_counter()
-        p = mp.get_context("spawn").Process(target=_generate, args=(str(stack_path), args.dates, shape,
-                                                                    (256, min(2500, shape[1]))))
+        p = mp.get_context("spawn").Process(
+            target=_generate, args=(str(stack_path), args.dates, shape, (256, min(2500, shape[1])))
+        )
         p.start()
         p.join()
         if p.exitcode:
@@ -99,10 +112,16 @@ def main() -> None:
 
         scopes = ("quad", "compact") if args.compact else ("quad",)
         names = [s.name for s in S.all_signatures() if s.scope in scopes]
-        opts: dict[str, Any] = {"window": tuple(args.window),
-                                "chunks": {"time": -1, "line": args.chunk_lines, "pixel": shape[1]}}
-        warm = synthetic_stack(2, (16, 16), ("hh", "hv", "vh", "vv"))  # compile the Numba kernels first
-        S.compute(simulate_ctlr(warm) if args.compact else warm, names, window=tuple(args.window)).load()
+        opts: dict[str, Any] = {
+            "window": tuple(args.window),
+            "chunks": {"time": -1, "line": args.chunk_lines, "pixel": shape[1]},
+        }
+        warm = synthetic_stack(
+            2, (16, 16), ("hh", "hv", "vh", "vv")
+        )  # compile the Numba kernels first
+        S.compute(
+            simulate_ctlr(warm) if args.compact else warm, names, window=tuple(args.window)
+        ).load()
         stack = xr.open_zarr(stack_path)
         if args.compact:
             stack = simulate_ctlr(stack)
@@ -115,12 +134,18 @@ def main() -> None:
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         peak = ru1.ru_maxrss / 1024**2  # KiB -> GiB
         n_pix = args.dates * shape[0] * shape[1]
-        print(f"stack: {args.dates} dates x {shape[0]} x {shape[1]} px, HH+HV+VH+VV (generated in {t_gen:.1f} s)")
-        print(f"signatures: {n_vars} variables ({'+'.join(scopes)} scopes), window {tuple(args.window)}, "
-              f"{args.workers} Dask threads, chunks ({args.chunk_lines}, {shape[1]}), bands of {args.band_lines} "
-              f"lines, sink {args.sink}")
-        print(f"time: {t_sig:.1f} s   throughput: {n_pix / t_sig / 1e6:.2f} Mpx/s (stack pixels)   "
-              f"CPU: {cpu:.1f} s   peak RSS: {peak:.2f} GiB")
+        print(
+            f"stack: {args.dates} dates x {shape[0]} x {shape[1]} px, HH+HV+VH+VV (generated in {t_gen:.1f} s)"
+        )
+        print(
+            f"signatures: {n_vars} variables ({'+'.join(scopes)} scopes), window {tuple(args.window)}, "
+            f"{args.workers} Dask threads, chunks ({args.chunk_lines}, {shape[1]}), bands of {args.band_lines} "
+            f"lines, sink {args.sink}"
+        )
+        print(
+            f"time: {t_sig:.1f} s   throughput: {n_pix / t_sig / 1e6:.2f} Mpx/s (stack pixels)   "
+            f"CPU: {cpu:.1f} s   peak RSS: {peak:.2f} GiB"
+        )
         if args.wishart:
             from sarbd.dataset.wishart import T3_VARIABLES, wishart_h_alpha
 
@@ -130,8 +155,10 @@ def main() -> None:
             clusters = wishart_h_alpha(t3)
             t_w = time.perf_counter() - t2
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-            print(f"wishart: {shape[0]} x {shape[1]} px temporal-mean T3, "
-                  f"{clusters.attrs['sarbd_wishart_iterations']} iterations, {t_w:.1f} s, peak RSS {peak:.2f} GiB")
+            print(
+                f"wishart: {shape[0]} x {shape[1]} px temporal-mean T3, "
+                f"{clusters.attrs['sarbd_wishart_iterations']} iterations, {t_w:.1f} s, peak RSS {peak:.2f} GiB"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

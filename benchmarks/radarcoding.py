@@ -41,12 +41,26 @@ def _circular_orbit(epoch, duration, u0):  # type: ignore[no-untyped-def]
     t = np.arange(0.0, duration + 1e-9, 1.0)
     u = u0 + n * t
     inc, raan = np.radians(98.18), 0.2
-    r_i = a * np.stack([np.cos(raan) * np.cos(u) - np.sin(raan) * np.sin(u) * np.cos(inc),
-                        np.sin(raan) * np.cos(u) + np.cos(raan) * np.sin(u) * np.cos(inc),
-                        np.sin(u) * np.sin(inc)], -1)
-    v_i = a * n * np.stack([-np.cos(raan) * np.sin(u) - np.sin(raan) * np.cos(u) * np.cos(inc),
-                            -np.sin(raan) * np.sin(u) + np.cos(raan) * np.cos(u) * np.cos(inc),
-                            np.cos(u) * np.sin(inc)], -1)
+    r_i = a * np.stack(
+        [
+            np.cos(raan) * np.cos(u) - np.sin(raan) * np.sin(u) * np.cos(inc),
+            np.sin(raan) * np.cos(u) + np.cos(raan) * np.sin(u) * np.cos(inc),
+            np.sin(u) * np.sin(inc),
+        ],
+        -1,
+    )
+    v_i = (
+        a
+        * n
+        * np.stack(
+            [
+                -np.cos(raan) * np.sin(u) - np.sin(raan) * np.cos(u) * np.cos(inc),
+                -np.sin(raan) * np.sin(u) + np.cos(raan) * np.cos(u) * np.cos(inc),
+                np.cos(u) * np.sin(inc),
+            ],
+            -1,
+        )
+    )
     c, s = np.cos(-we * t), np.sin(-we * t)
 
     def rz(v):  # type: ignore[no-untyped-def]
@@ -64,7 +78,9 @@ def _scene(lines: int, pixels: int):  # type: ignore[no-untyped-def]
 
     epoch = np.datetime64("2022-02-14T05:40:00", "ns")
     orbit = _circular_orbit(epoch, 120.0, np.radians(52.0))
-    grid = RadarGrid(epoch, 60.0, 2.055556e-3, 850_000.0, 2.329562, lines, pixels, 0.05546576, "right")
+    grid = RadarGrid(
+        epoch, 60.0, 2.055556e-3, 850_000.0, 2.329562, lines, pixels, 0.05546576, "right"
+    )
     return grid, orbit
 
 
@@ -95,8 +111,11 @@ def _vectors(grid, orbit, n_buildings: int, seed: int = 0):  # type: ignore[no-u
     py = corners[None, :, 1] * d[:, None]
     rx = cx[:, None] + np.cos(th)[:, None] * px - np.sin(th)[:, None] * py
     ry = cy[:, None] + np.sin(th)[:, None] * px + np.cos(th)[:, None] * py
-    buildings = gpd.GeoDataFrame({"height": rng.uniform(3, 40, cx.size)},
-                                 geometry=shapely.polygons(np.stack([rx, ry], -1)), crs="EPSG:32632")
+    buildings = gpd.GeoDataFrame(
+        {"height": rng.uniform(3, 40, cx.size)},
+        geometry=shapely.polygons(np.stack([rx, ry], -1)),
+        crs="EPSG:32632",
+    )
     roads = []
     spacing = 250.0
     for xv in np.arange(x0, x1, spacing):
@@ -105,17 +124,24 @@ def _vectors(grid, orbit, n_buildings: int, seed: int = 0):  # type: ignore[no-u
     for yv in np.arange(y0, y1, spacing):
         xs = np.linspace(x0, x1, 30)
         roads.append(shapely.LineString(np.c_[xs, yv + rng.normal(0, 15, xs.size)]))
-    road_gdf = gpd.GeoDataFrame({"width": rng.choice([5.0, 7.0, 12.0], len(roads))}, geometry=roads,
-                                crs="EPSG:32632")
+    road_gdf = gpd.GeoDataFrame(
+        {"width": rng.choice([5.0, 7.0, 12.0], len(roads))}, geometry=roads, crs="EPSG:32632"
+    )
     return buildings, road_gdf
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--case", choices=["crop", "burst"], default="crop")
-    parser.add_argument("--buildings", type=int, default=None, help="number of buildings (default by case)")
+    parser.add_argument(
+        "--buildings", type=int, default=None, help="number of buildings (default by case)"
+    )
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--lines", type=int, default=None, help="grid lines (default by case; e.g. a shorter burst)")
+    parser.add_argument(
+        "--lines", type=int, default=None, help="grid lines (default by case; e.g. a shorter burst)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
     import dask
@@ -135,7 +161,9 @@ def main() -> None:
     t_gen = time.perf_counter() - t0
     # warm-up on a tiny subset so Numba compilation (cached afterwards) is not timed; one block
     # only: the whole burst's outputs in memory (~0.5 GB) would set the peak before radarcoding
-    warm = radarcode({"building": buildings.iloc[:50], "road": roads.iloc[:3]}, grid, orbit=orbit, dem=45.0)
+    warm = radarcode(
+        {"building": buildings.iloc[:50], "road": roads.iloc[:3]}, grid, orbit=orbit, dem=45.0
+    )
     warm.isel(line=slice(0, 512), pixel=slice(0, 2048)).compute()
     del warm
     r0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -155,17 +183,29 @@ def main() -> None:
         return (b.ru_utime - a.ru_utime) + (b.ru_stime - a.ru_stime)
 
     n_pix = lines * pixels
-    print(f"case {args.case}: grid {lines} x {pixels}, {len(buildings)} buildings, {len(roads)} road lines, "
-          f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}")
-    print(f"  vector generation       {t_gen:8.2f} s (not part of radarcoding; peak RSS with the warm-up "
-          f"{r0.ru_maxrss / 1024.0:6.0f} MiB)")
-    print(f"  read+project+split      {t_graph:8.2f} s wall {cpu(r0, r_mid):8.2f} s CPU  "
-          f"peak RSS so far {r_mid.ru_maxrss / 1024.0:6.0f} MiB")
-    print(f"  rasterise+derived+write {t_total - t_graph:8.2f} s wall {cpu(r_mid, r1):8.2f} s CPU  "
-          f"peak RSS so far {r1.ru_maxrss / 1024.0:6.0f} MiB")
-    print(f"  total radarcode         {t_total:8.2f} s wall {cpu(r0, r1):8.2f} s CPU  "
-          f"({n_pix / t_total / 1e6:.2f} Mpixel/s wall; on a loaded machine wall overstates)")
-    print(f"  peak resident memory    {r1.ru_maxrss / 1024.0:8.0f} MiB (whole process, input vectors included)")
+    print(
+        f"case {args.case}: grid {lines} x {pixels}, {len(buildings)} buildings, {len(roads)} road lines, "
+        f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  vector generation       {t_gen:8.2f} s (not part of radarcoding; peak RSS with the warm-up "
+        f"{r0.ru_maxrss / 1024.0:6.0f} MiB)"
+    )
+    print(
+        f"  read+project+split      {t_graph:8.2f} s wall {cpu(r0, r_mid):8.2f} s CPU  "
+        f"peak RSS so far {r_mid.ru_maxrss / 1024.0:6.0f} MiB"
+    )
+    print(
+        f"  rasterise+derived+write {t_total - t_graph:8.2f} s wall {cpu(r_mid, r1):8.2f} s CPU  "
+        f"peak RSS so far {r1.ru_maxrss / 1024.0:6.0f} MiB"
+    )
+    print(
+        f"  total radarcode         {t_total:8.2f} s wall {cpu(r0, r1):8.2f} s CPU  "
+        f"({n_pix / t_total / 1e6:.2f} Mpixel/s wall; on a loaded machine wall overstates)"
+    )
+    print(
+        f"  peak resident memory    {r1.ru_maxrss / 1024.0:8.0f} MiB (whole process, input vectors included)"
+    )
     print(f"  mean fractions: building {means['building']:.4f}, road {means['road']:.4f}")
 
 

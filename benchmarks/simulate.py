@@ -25,11 +25,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         wall, cpu = time.perf_counter(), time.process_time()
-        scene = simulate_scene(tmp, size=args.size, dates=args.dates, seed=0, mode=args.mode, hilly=args.hilly)
+        scene = simulate_scene(
+            tmp, size=args.size, dates=args.dates, seed=0, mode=args.mode, hilly=args.hilly
+        )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"simulate size={args.size} dates={args.dates} mode={args.mode}: wall {wall:.1f} s, "
-          f"CPU {cpu:.1f} s, peak RSS {peak:.0f} MiB, {len(scene.safe)} SAFE products")
+    print(
+        f"simulate size={args.size} dates={args.dates} mode={args.mode}: wall {wall:.1f} s, "
+        f"CPU {cpu:.1f} s, peak RSS {peak:.0f} MiB, {len(scene.safe)} SAFE products"
+    )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,9 @@ class ReadMeter:
             self.read[name] = _rchar() - self.start
 
 
-def _build(scene: Any, zips: list[Path], out: Path, size: str, aoi: list[int], verify: str) -> ReadMeter:
+def _build(
+    scene: Any, zips: list[Path], out: Path, size: str, aoi: list[int], verify: str
+) -> ReadMeter:
     import yaml
 
     from sarbd.pipeline.build import build
@@ -83,13 +85,25 @@ def _build(scene: Any, zips: list[Path], out: Path, size: str, aoi: list[int], v
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scene", type=Path, default=None, help="simulated scene folder")
-    parser.add_argument("--size", default="tiny", help="size of the scene simulated without --scene")
+    parser.add_argument(
+        "--size", default="tiny", help="size of the scene simulated without --scene"
+    )
     parser.add_argument("--mode", default="tops", choices=["stripmap", "tops"])
-    parser.add_argument("--aoi", type=int, nargs=4, default=None, metavar=("L0", "P0", "LINES", "PIXELS"),
-                        help="AOI window in the reference grid (default: the middle tenth of lines, fifth of pixels)")
-    parser.add_argument("--contrast", action="store_true", help="also build with verify_zip: always")
+    parser.add_argument(
+        "--aoi",
+        type=int,
+        nargs=4,
+        default=None,
+        metavar=("L0", "P0", "LINES", "PIXELS"),
+        help="AOI window in the reference grid (default: the middle tenth of lines, fifth of pixels)",
+    )
+    parser.add_argument(
+        "--contrast", action="store_true", help="also build with verify_zip: always"
+    )
     parser.add_argument("--keep", type=Path, default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -104,8 +118,15 @@ def main() -> None:
             scene = simulate_scene(root / "scene", size=args.size, dates=7, seed=0, mode=args.mode)
         else:
             s = args.scene
-            scene = SimulatedScene(s, tuple(sorted(s.glob("*.SAFE"))), s / "dem.tif", s / "reference.gpkg",
-                                   s / "truth.gpkg", s / "truth", None)  # type: ignore[arg-type]
+            scene = SimulatedScene(
+                s,
+                tuple(sorted(s.glob("*.SAFE"))),
+                s / "dem.tif",
+                s / "reference.gpkg",
+                s / "truth.gpkg",
+                s / "truth",
+                None,
+            )  # type: ignore[arg-type]
         zdir = root / "zips"
         zdir.mkdir(exist_ok=True)
         t = time.perf_counter()
@@ -114,7 +135,9 @@ def main() -> None:
         tiff_bytes = 0
         for z in zips:
             with zipfile.ZipFile(z) as zf:
-                tiff_bytes += sum(i.file_size for i in zf.infolist() if "/measurement/" in i.filename)
+                tiff_bytes += sum(
+                    i.file_size for i in zf.infolist() if "/measurement/" in i.filename
+                )
         ref = open_product(zips[0], verify_zip=False)
         L, W = ref.radar_grid.shape
         aoi = args.aoi or [int(L * 0.45), int(W * 0.4), max(16, L // 10), max(32, W // 5)]
@@ -126,33 +149,43 @@ def main() -> None:
         read_tiff_window(member, (aoi[0], aoi[0] + aoi[2]), (aoi[1], aoi[1] + aoi[3]))
         one_read = _rchar() - r
         members = len(zips) * len(ref.polarizations)
-        print(f"{len(zips)} zips ({zip_bytes / 2**20:.1f} MiB, zipped in {time.perf_counter() - t:.1f} s), "
-              f"scene {L} x {W}, AOI window {aoi} ({100 * aoi[2] * aoi[3] / (L * W):.1f} % of the pixels): "
-              f"one direct read of it from a zip reads {one_read / 2**20:.2f} MiB "
-              f"(its {aoi[2]} lines are {aoi[2] * W * 4 / 2**20:.2f} MiB of strips), x {members} members")
+        print(
+            f"{len(zips)} zips ({zip_bytes / 2**20:.1f} MiB, zipped in {time.perf_counter() - t:.1f} s), "
+            f"scene {L} x {W}, AOI window {aoi} ({100 * aoi[2] * aoi[3] / (L * W):.1f} % of the pixels): "
+            f"one direct read of it from a zip reads {one_read / 2**20:.2f} MiB "
+            f"(its {aoi[2]} lines are {aoi[2] * W * 4 / 2**20:.2f} MiB of strips), x {members} members"
+        )
         warm = [max(0, aoi[0] - aoi[2]), max(0, aoi[1] - aoi[3]), aoi[2], aoi[3]]
         _build(scene, zips, root / "warm-up", args.size, warm, "never")
-        runs = [("auto", root / "dataset")] + ([("always", root / "dataset-crc")] if args.contrast else [])
+        runs = [("auto", root / "dataset")] + (
+            [("always", root / "dataset-crc")] if args.contrast else []
+        )
         got_auto = 0
         for verify, out in runs:
             t = time.perf_counter()
             meter = _build(scene, zips, out, args.size, aoi, verify)
             got = meter.read["coregister"]
-            print(f"verify_zip {verify}: opening the products, ingest and coregister read {got / 2**20:.1f} MiB "
-                  f"({100 * got / zip_bytes:.1f} % of the zips; build {time.perf_counter() - t:.1f} s)")
+            print(
+                f"verify_zip {verify}: opening the products, ingest and coregister read {got / 2**20:.1f} MiB "
+                f"({100 * got / zip_bytes:.1f} % of the zips; build {time.perf_counter() - t:.1f} s)"
+            )
             if verify == "auto":
                 got_auto = got
                 bound = PASSES * members * one_read + OVERHEAD_BYTES
                 assert got <= bound, f"read {got} bytes, more than the bound {bound}"
                 unpacked = [p for p in root.rglob("*.tiff") if scene.root not in p.parents]
                 assert not unpacked, f"measurement TIFFs were unpacked: {unpacked[:3]}"
-                print(f"  OK: {got / (members * one_read):.1f} x a direct AOI read per member, everything "
-                      f"included (bound {PASSES} x + {OVERHEAD_BYTES / 2**20:.0f} MiB = {bound / 2**20:.1f} MiB)")
+                print(
+                    f"  OK: {got / (members * one_read):.1f} x a direct AOI read per member, everything "
+                    f"included (bound {PASSES} x + {OVERHEAD_BYTES / 2**20:.0f} MiB = {bound / 2**20:.1f} MiB)"
+                )
             else:
                 # the CRC-32 pass streams every measurement member once on top of the AOI reads
                 assert got >= got_auto + 0.9 * tiff_bytes, (got, got_auto, tiff_bytes)
-                print(f"  the CRC pass read {(got - got_auto) / 2**20:.1f} MiB more "
-                      f"(the measurement members: {tiff_bytes / 2**20:.1f} MiB)")
+                print(
+                    f"  the CRC pass read {(got - got_auto) / 2**20:.1f} MiB more "
+                    f"(the measurement members: {tiff_bytes / 2**20:.1f} MiB)"
+                )
 
 
 if __name__ == "__main__":

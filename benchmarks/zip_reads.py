@@ -41,14 +41,24 @@ def main() -> None:
         folder = Path(tmp)
         tiff = folder / "m.tiff"
         rng = np.random.default_rng(0)
-        with rasterio.open(tiff, "w", driver="GTiff", width=args.width, height=args.lines, count=1,
-                           dtype="complex_int16", blockysize=1) as ds:
+        with rasterio.open(
+            tiff,
+            "w",
+            driver="GTiff",
+            width=args.width,
+            height=args.lines,
+            count=1,
+            dtype="complex_int16",
+            blockysize=1,
+        ) as ds:
             for r0 in range(0, args.lines, 500):
                 n = min(500, args.lines - r0)
-                block = (rng.normal(0, 50, (n, args.width)) + 1j * rng.normal(0, 50, (n, args.width)))
+                block = rng.normal(0, 50, (n, args.width)) + 1j * rng.normal(0, 50, (n, args.width))
                 ds.write(block.astype(np.complex64), 1, window=((r0, r0 + n), (0, args.width)))
         size = tiff.stat().st_size
-        print(f"member: {args.lines} x {args.width} CInt16, {size / 2**20:.1f} MiB; window {args.window} lines")
+        print(
+            f"member: {args.lines} x {args.width} CInt16, {size / 2**20:.1f} MiB; window {args.window} lines"
+        )
         for name, comp in (("stored", zipfile.ZIP_STORED), ("deflated", zipfile.ZIP_DEFLATED)):
             zpath = folder / f"{name}.SAFE.zip"
             with zipfile.ZipFile(zpath, "w", comp) as zf:
@@ -59,15 +69,23 @@ def main() -> None:
             _VERIFIED.clear()
             r, t = _rchar(), time.perf_counter()
             safe.verify_member("measurement/m.tiff")
-            print(f"{name:8s} member in zip {csize / 2**20:6.1f} MiB | CRC pass: {(_rchar() - r) / 2**20:6.1f} MiB "
-                  f"read, {time.perf_counter() - t:5.2f} s")
+            print(
+                f"{name:8s} member in zip {csize / 2**20:6.1f} MiB | CRC pass: {(_rchar() - r) / 2**20:6.1f} MiB "
+                f"read, {time.perf_counter() - t:5.2f} s"
+            )
             path = safe.raster_path("measurement/m.tiff")
             read_tiff_window(path, (0, 1), (0, 16))  # GDAL start-up reads, once
-            for where, r0 in (("start", 0), ("middle", args.lines // 2), ("end", args.lines - args.window)):
+            for where, r0 in (
+                ("start", 0),
+                ("middle", args.lines // 2),
+                ("end", args.lines - args.window),
+            ):
                 r, t = _rchar(), time.perf_counter()
                 read_tiff_window(path, (r0, r0 + args.window), (0, args.width))
-                print(f"{'':8s} window at {where:6s}: {(_rchar() - r) / 2**20:6.2f} MiB read, "
-                      f"{time.perf_counter() - t:5.3f} s")
+                print(
+                    f"{'':8s} window at {where:6s}: {(_rchar() - r) / 2**20:6.2f} MiB read, "
+                    f"{time.perf_counter() - t:5.3f} s"
+                )
 
 
 if __name__ == "__main__":

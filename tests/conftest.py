@@ -14,5 +14,7 @@ SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
 def shared_data() -> Path:
     """The real SAR test data folder; tests that need it skip with a reason when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real test data not found at {SHARED_DATA} (clone with ../shared beside the repo)")
+        pytest.skip(
+            f"real test data not found at {SHARED_DATA} (clone with ../shared beside the repo)"
+        )
     return SHARED_DATA

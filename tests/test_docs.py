@@ -91,7 +91,9 @@ def _example_lines() -> set[str]:
 
 def _is_slow(line: str) -> bool:
     words = shlex.split(line)[1:]
-    return bool(words) and (words[0] in ("demo", "simulate") or any(_SLOW_WORDS.match(w) for w in words))
+    return bool(words) and (
+        words[0] in ("demo", "simulate") or any(_SLOW_WORDS.match(w) for w in words)
+    )
 
 
 def _kind(line: str) -> str:
@@ -127,7 +129,9 @@ def test_command_lines_are_valid(page):
         known = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
         for word in words[1:]:
             if word.startswith("-") and not _is_number(word):
-                assert word.split("=")[0] in known | {"--help"}, f"{page.name}: `{line}`: no option {word}"
+                assert word.split("=")[0] in known | {"--help"}, (
+                    f"{page.name}: `{line}`: no option {word}"
+                )
 
 
 def _is_number(word: str) -> bool:

@@ -70,8 +70,12 @@ def _lazy_table(package: str) -> dict[str, str]:
     for node in ast.walk(ast.parse(MODULES[package].read_text())):
         if isinstance(node, ast.Dict):
             for k, v in zip(node.keys, node.values, strict=True):
-                if (isinstance(k, ast.Constant) and isinstance(v, ast.Constant) and isinstance(v.value, str)
-                        and v.value in MODULES):
+                if (
+                    isinstance(k, ast.Constant)
+                    and isinstance(v, ast.Constant)
+                    and isinstance(v.value, str)
+                    and v.value in MODULES
+                ):
                     table[str(k.value)] = v.value
     return table
 

@@ -30,9 +30,13 @@ HERE = Path(__file__).resolve().parent
 
 
 def _write(path: Path, features: list[dict[str, object]], source: str) -> None:
-    fc = {"type": "FeatureCollection", "name": path.stem, "source": source,
-          "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-          "features": features}
+    fc = {
+        "type": "FeatureCollection",
+        "name": path.stem,
+        "source": source,
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+        "features": features,
+    }
     path.write_text(json.dumps(fc, separators=(",", ":")) + "\n")
     print(f"wrote {path} ({path.stat().st_size} bytes, {len(features)} features)")
 
@@ -54,7 +58,9 @@ def sanand() -> None:
 
     d = DATA / "uavsar_nisar"
     scenes = [sarbd.open_product(d / f) for f in ("SanAnd_129.h5", "SanAnd_138.h5")]
-    foot = shapely.union_all([resolve_target(s).footprint(height=130.0) for s in scenes]).buffer(0.002)
+    foot = shapely.union_all([resolve_target(s).footprint(height=130.0) for s in scenes]).buffer(
+        0.002
+    )
     with rasterio.open(d / "SanAnd_dem.tif") as src:
         dem = src.read(1).astype(np.float64)
         inside = rasterio.features.geometry_mask([foot], dem.shape, src.transform, invert=True)
@@ -62,12 +68,19 @@ def sanand() -> None:
         classes = np.where(dem < threshold, 1, 2).astype(np.uint8)
         classes[~inside] = 0
         features = []
-        for geom, value in rasterio.features.shapes(classes, mask=classes > 0, transform=src.transform):
+        for geom, value in rasterio.features.shapes(
+            classes, mask=classes > 0, transform=src.transform
+        ):
             name = {1: "lowland", 2: "upland"}[int(value)]
             poly = shapely.geometry.shape(geom).simplify(1e-5)
-            features.append({"type": "Feature", "properties": {"class": name}, "geometry": _round(poly)})
-    _write(HERE / "sanand_terrain.geojson", features,
-           f"SanAnd_dem.tif (isce3 tests/data, Apache-2.0) split at {threshold:.1f} m (median over the footprint)")
+            features.append(
+                {"type": "Feature", "properties": {"class": name}, "geometry": _round(poly)}
+            )
+    _write(
+        HERE / "sanand_terrain.geojson",
+        features,
+        f"SanAnd_dem.tif (isce3 tests/data, Apache-2.0) split at {threshold:.1f} m (median over the footprint)",
+    )
 
 
 def terceira() -> None:
@@ -79,11 +92,15 @@ def terceira() -> None:
     from sarbd.geometry import geoid_height, rdr2geo
 
     d = DATA / "s1_terceira"
-    scene = sarbd.open_product(d / "s1a-iw3-slc-vv-20220918t074921-20220918t074946-045056-056232-006.xml",
-                               measurement=d / "s1a-iw3-slc-vv_subset_hight9800_10400_width11000_11000.tiff",
-                               offset=(9799, 10999),
-                               orbit=d / "S1A_OPER_AUX_RESORB_OPOD_20220918T093241_V20220918T053155_20220918T084925.EOF")
-    power = ndimage.uniform_filter(np.abs(scene.slc("VV").values.astype(np.complex128)) ** 2, (15, 45))
+    scene = sarbd.open_product(
+        d / "s1a-iw3-slc-vv-20220918t074921-20220918t074946-045056-056232-006.xml",
+        measurement=d / "s1a-iw3-slc-vv_subset_hight9800_10400_width11000_11000.tiff",
+        offset=(9799, 10999),
+        orbit=d / "S1A_OPER_AUX_RESORB_OPOD_20220918T093241_V20220918T053155_20220918T084925.EOF",
+    )
+    power = ndimage.uniform_filter(
+        np.abs(scene.slc("VV").values.astype(np.complex128)) ** 2, (15, 45)
+    )
     db = 10 * np.log10(np.maximum(power, 1e-3))
     sea_mode = np.median(db[460:590, 100:1300])  # open sea south of Angra
     land_mode = np.median(db[20:230, 100:1300])  # town and fields
@@ -96,7 +113,9 @@ def terceira() -> None:
     out[out == 0] = 2  # small islands of either class join the land (harbour works, boats)
     grid = scene.radar_grid.with_epoch(scene.orbit.reference_epoch)
     features = []
-    for geom, value in rasterio.features.shapes(out, transform=rasterio.Affine(1, 0, -0.5, 0, 1, -0.5)):
+    for geom, value in rasterio.features.shapes(
+        out, transform=rasterio.Affine(1, 0, -0.5, 0, 1, -0.5)
+    ):
         poly = shapely.geometry.shape(geom).simplify(3.0)
         rings = []
         for ring in (poly.exterior, *poly.interiors):
@@ -112,9 +131,12 @@ def terceira() -> None:
         geo = shapely.make_valid(shapely.Polygon(rings[0], rings[1:]))
         name = {1: "sea", 2: "land"}[int(value)]
         features.append({"type": "Feature", "properties": {"class": name}, "geometry": _round(geo)})
-    _write(HERE / "terceira_coast.geojson", features,
-           f"digitised from the amplitude of the Terceira crop (SARProcessing.jl test data, MIT): threshold "
-           f"{0.5 * (sea_mode + land_mode):.1f} dB (sea mode {sea_mode:.1f}, land mode {land_mode:.1f})")
+    _write(
+        HERE / "terceira_coast.geojson",
+        features,
+        f"digitised from the amplitude of the Terceira crop (SARProcessing.jl test data, MIT): threshold "
+        f"{0.5 * (sea_mode + land_mode):.1f} dB (sea mode {sea_mode:.1f}, land mode {land_mode:.1f})",
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ from sarbd.errors import ProductError
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sarbd", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sarbd", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_help_and_version():
@@ -40,20 +42,26 @@ def test_user_error_is_one_line_and_exit_2(capsys, monkeypatch):
 
     @app.command("_raise_for_test", hidden=True)
     def _boom() -> None:
-        raise ProductError("annotation XML is truncated", path="/data/x.xml", hint="download the product again")
+        raise ProductError(
+            "annotation XML is truncated", path="/data/x.xml", hint="download the product again"
+        )
 
     try:
         status = main(["_raise_for_test"])
         err = capsys.readouterr().err
         assert status == EXIT_USER_ERROR
         lines = [ln for ln in err.splitlines() if ln.strip()]
-        assert lines == ["sarbd: error: /data/x.xml: annotation XML is truncated. download the product again."]
+        assert lines == [
+            "sarbd: error: /data/x.xml: annotation XML is truncated. download the product again."
+        ]
         assert "Traceback" not in err
         status = main(["--debug", "_raise_for_test"])
         assert status == EXIT_USER_ERROR
         assert "Traceback" in capsys.readouterr().err
     finally:
-        app.registered_commands[:] = [c for c in app.registered_commands if c.name != "_raise_for_test"]
+        app.registered_commands[:] = [
+            c for c in app.registered_commands if c.name != "_raise_for_test"
+        ]
 
 
 def test_unknown_option_is_a_usage_error():

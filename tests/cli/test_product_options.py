@@ -20,5 +20,10 @@ def test_offset_is_two_integers():
 
 def test_options_become_open_product_arguments():
     kw = product_options("IW1", Path("m.tiff"), "1,2", Path("o.EOF"), "A")
-    assert kw == {"swath": "IW1", "measurement": Path("m.tiff"), "offset": (1, 2), "orbit": Path("o.EOF"),
-                  "frequency": "A"}
+    assert kw == {
+        "swath": "IW1",
+        "measurement": Path("m.tiff"),
+        "offset": (1, 2),
+        "orbit": Path("o.EOF"),
+        "frequency": "A",
+    }

@@ -10,4 +10,6 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def test_cli_reference_is_current():
-    assert DOC.read_text() == markdown(), "regenerate with: python -m sarbd.cli.reference > docs/cli.md"
+    assert DOC.read_text() == markdown(), (
+        "regenerate with: python -m sarbd.cli.reference > docs/cli.md"
+    )

@@ -12,9 +12,14 @@ from sarbd.core.majority import majority_class
 def test_majority_class_analytic_cases():
     # columns: clear winner; exact tie at the threshold (lower index wins); no class reaches it;
     # NaN never wins; every fraction NaN
-    frac = np.array([[0.6, 0.5, 0.3, np.nan, np.nan],
-                     [0.4, 0.5, 0.3, 0.7, np.nan],
-                     [0.0, 0.0, 0.4, 0.3, np.nan]], np.float32)
+    frac = np.array(
+        [
+            [0.6, 0.5, 0.3, np.nan, np.nan],
+            [0.4, 0.5, 0.3, 0.7, np.nan],
+            [0.0, 0.0, 0.4, 0.3, np.nan],
+        ],
+        np.float32,
+    )
     best, reached = majority_class(frac, 0.5)
     np.testing.assert_array_equal(best, [0, 0, 2, 1, 0])
     np.testing.assert_array_equal(reached, [True, True, False, True, False])
@@ -37,7 +42,9 @@ def test_l2_and_radarcode_hard_label_share_the_rule():
     codes = np.array([1, 2, 3])
     hard = hard_label(da.from_array(frac, chunks=(3, 16, 16)), codes, 0.5).compute()
     classes = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}]
-    ds = xr.Dataset({f"fraction_{c['name']}": (("line", "pixel"), frac[k]) for k, c in enumerate(classes)})
+    ds = xr.Dataset(
+        {f"fraction_{c['name']}": (("line", "pixel"), frac[k]) for k, c in enumerate(classes)}
+    )
     l2 = label_l2(ds, classes, 0.5).values
     labelled = (hard != MIXED) & (hard != UNCHARTED)
     assert labelled.any() and (hard == MIXED).any()

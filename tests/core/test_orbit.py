@@ -12,8 +12,15 @@ GM = 3.986004418e14  # m^3/s^2, WGS84 gravitational constant
 OMEGA_E = 7.2921151467e-5  # rad/s, WGS84 Earth rotation rate
 
 
-def kepler_ecef(t: np.ndarray, a: float = 7.07e6, e: float = 1.2e-3, inc: float = np.radians(98.18),
-                raan: float = 0.3, argp: float = 1.1, m0: float = 0.2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kepler_ecef(
+    t: np.ndarray,
+    a: float = 7.07e6,
+    e: float = 1.2e-3,
+    inc: float = np.radians(98.18),
+    raan: float = 0.3,
+    argp: float = 1.1,
+    m0: float = 0.2,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Analytic Keplerian orbit rotated into ECEF: position, velocity, acceleration."""
     n = np.sqrt(GM / a**3)
     m = m0 + n * t
@@ -45,7 +52,9 @@ def kepler_ecef(t: np.ndarray, a: float = 7.07e6, e: float = 1.2e-3, inc: float 
     c, s = np.cos(th), np.sin(th)
 
     def rz(vec):
-        return np.stack([c * vec[:, 0] - s * vec[:, 1], s * vec[:, 0] + c * vec[:, 1], vec[:, 2]], -1)
+        return np.stack(
+            [c * vec[:, 0] - s * vec[:, 1], s * vec[:, 0] + c * vec[:, 1], vec[:, 2]], -1
+        )
 
     w = np.array([0.0, 0.0, OMEGA_E])
     r_e = rz(r_i)
@@ -99,7 +108,9 @@ def test_shapes_and_epochs(orbit_and_truth):
 
 def test_crop_and_covers(orbit_and_truth):
     orbit, epoch = orbit_and_truth
-    sub = orbit.crop(epoch + np.timedelta64(100, "s"), epoch + np.timedelta64(150, "s"), margin_vectors=2)
+    sub = orbit.crop(
+        epoch + np.timedelta64(100, "s"), epoch + np.timedelta64(150, "s"), margin_vectors=2
+    )
     assert sub.covers(epoch + np.timedelta64(100, "s"), epoch + np.timedelta64(150, "s"))
     np.testing.assert_allclose(sub.position(125.0), orbit.position(125.0), atol=1e-4)
     with pytest.raises(OrbitError, match="does not cover"):
@@ -137,6 +148,10 @@ def test_one_hermite_implementation_for_tables_and_single_states(orbit_and_truth
 def test_orbit_arrays_bundle_the_state_vectors(orbit_and_truth):
     orbit, _ = orbit_and_truth
     arr = orbit.arrays
-    assert arr.time is orbit.time and arr.position is orbit.positions and arr.velocity is orbit.velocities
+    assert (
+        arr.time is orbit.time
+        and arr.position is orbit.positions
+        and arr.velocity is orbit.velocities
+    )
     later = orbit.with_epoch(orbit.reference_epoch + np.timedelta64(5, "s")).arrays
     np.testing.assert_allclose(later.time, orbit.time - 5.0)

@@ -26,9 +26,15 @@ def grid() -> RadarGrid:
 def test_round_trips(grid):
     lines = np.linspace(-3.0, 1600.5, 777)
     pixels = np.linspace(-10.0, 25010.25, 777)
-    np.testing.assert_allclose(grid.azimuth_time_to_line(grid.line_to_azimuth_time(lines)), lines, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(grid.slant_range_to_pixel(grid.pixel_to_slant_range(pixels)), pixels, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(grid.datetime_to_line(grid.line_to_datetime(lines)), lines, atol=1e-5)  # 1 ns rounding
+    np.testing.assert_allclose(
+        grid.azimuth_time_to_line(grid.line_to_azimuth_time(lines)), lines, rtol=0, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        grid.slant_range_to_pixel(grid.pixel_to_slant_range(pixels)), pixels, rtol=0, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        grid.datetime_to_line(grid.line_to_datetime(lines)), lines, atol=1e-5
+    )  # 1 ns rounding
 
 
 def test_window_keeps_absolute_position(grid):

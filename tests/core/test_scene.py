@@ -17,8 +17,14 @@ def scene() -> Scene:
     grid = RadarGrid(np.datetime64("2020-01-01T00:00:00"), 5.0, 1e-3, 8e5, 2.3, 40, 60, 0.0555)
     t = np.datetime64("2020-01-01T00:00:00", "ns") + np.arange(0, 100, 10).astype("timedelta64[s]")
     orbit = Orbit(t, np.tile([7e6, 0, 0], (10, 1)) + np.arange(10)[:, None], np.ones((10, 3)))
-    return Scene(grid, orbit, ("VV", "VH"), {"mission": "TEST"}, ArrayPixelSource({"VV": data, "VH": data * 2}),
-                 chunks=(16, 32))
+    return Scene(
+        grid,
+        orbit,
+        ("VV", "VH"),
+        {"mission": "TEST"},
+        ArrayPixelSource({"VV": data, "VH": data * 2}),
+        chunks=(16, 32),
+    )
 
 
 def test_slc_is_lazy_and_correct(scene):
@@ -48,5 +54,6 @@ def test_strided_and_reversed_reads(scene):
     np.testing.assert_array_equal(slc[::10, ::7].values, ref[::10, ::7])
     np.testing.assert_array_equal(slc.isel(line=slice(2, 40, 3)).values, ref[2:40:3])
     np.testing.assert_array_equal(slc[::-1, 5:50:4].values, ref[::-1, 5:50:4])
-    np.testing.assert_array_equal(scene.crop(3, 4, 30, 50).slc("VV")[1::5, ::-3].values,
-                                  ref[3:33, 4:54][1::5, ::-3])
+    np.testing.assert_array_equal(
+        scene.crop(3, 4, 30, 50).slc("VV")[1::5, ::-3].values, ref[3:33, 4:54][1::5, ::-3]
+    )

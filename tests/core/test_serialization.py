@@ -12,7 +12,9 @@ from sarbd.core.serialization import grid_from_dataset, orbit_from_dataset, orbi
 def test_round_trip_through_zarr(tmp_path):
     t = np.datetime64("2021-04-01T05:26:00", "ns") + np.arange(0, 60, 10).astype("timedelta64[s]")
     orbit = Orbit(t, np.arange(18.0).reshape(6, 3) + 7e6, np.ones((6, 3)), source="POEORB")
-    grid = RadarGrid(np.datetime64("2021-04-01T05:26:00"), 12.5, 2e-3, 8.5e5, 2.33, 100, 200, 0.0555)
+    grid = RadarGrid(
+        np.datetime64("2021-04-01T05:26:00"), 12.5, 2e-3, 8.5e5, 2.33, 100, 200, 0.0555
+    )
     ds = orbit_to_dataset(orbit)
     ds["amp"] = (("line", "pixel"), np.zeros((100, 200), np.float32))
     ds = ds.assign_coords(line=np.arange(100), pixel=np.arange(200))

@@ -40,8 +40,9 @@ _OMEGA_E = 7.2921151467e-5
 EPOCH = np.datetime64("2022-09-18T07:49:00", "ns")
 
 
-def circular_orbit_states(t: np.ndarray, a: float, inc: float = np.radians(98.18), raan: float = 0.3,
-                          u0: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def circular_orbit_states(
+    t: np.ndarray, a: float, inc: float = np.radians(98.18), raan: float = 0.3, u0: float = 0.9
+) -> tuple[np.ndarray, np.ndarray]:
     """ECEF position and velocity of a circular Keplerian orbit (rotating Earth)."""
     n = np.sqrt(_GM / a**3)
     u = u0 + n * t
@@ -52,8 +53,12 @@ def circular_orbit_states(t: np.ndarray, a: float, inc: float = np.radians(98.18
     v_i = a * n * (-np.sin(u)[:, None] * p_hat + np.cos(u)[:, None] * q_hat)
     th = -_OMEGA_E * t
     c, s = np.cos(th)[:, None], np.sin(th)[:, None]
-    r_e = np.concatenate([c * r_i[:, :1] - s * r_i[:, 1:2], s * r_i[:, :1] + c * r_i[:, 1:2], r_i[:, 2:]], 1)
-    v_r = np.concatenate([c * v_i[:, :1] - s * v_i[:, 1:2], s * v_i[:, :1] + c * v_i[:, 1:2], v_i[:, 2:]], 1)
+    r_e = np.concatenate(
+        [c * r_i[:, :1] - s * r_i[:, 1:2], s * r_i[:, :1] + c * r_i[:, 1:2], r_i[:, 2:]], 1
+    )
+    v_r = np.concatenate(
+        [c * v_i[:, :1] - s * v_i[:, 1:2], s * v_i[:, :1] + c * v_i[:, 1:2], v_i[:, 2:]], 1
+    )
     v_e = v_r - np.cross([0.0, 0.0, _OMEGA_E], r_e)
     return r_e, v_e
 
@@ -70,10 +75,24 @@ def repeat_pass() -> tuple[Orbit, RadarGrid, Orbit, RadarGrid]:
     """Reference and secondary orbits ~150 m apart, with IW-like grids (coarse in range)."""
     ref_orbit = make_orbit()
     sec_orbit = make_orbit(a=7.07e6 + 120.0, raan=0.3 + 1.2e-5, time_shift=0.0)
-    grid = RadarGrid(reference_epoch=EPOCH, sensing_start=80.0, azimuth_time_interval=2.055556e-3,
-                     starting_range=850_000.0, range_pixel_spacing=2.329562 * 8, length=1500, width=2000,
-                     wavelength=0.05546576)
-    sec_grid = RadarGrid(reference_epoch=EPOCH, sensing_start=80.0 + 3.1 * 2.055556e-3,
-                         azimuth_time_interval=2.055556e-3, starting_range=850_000.0 - 5.4 * 2.329562 * 8,
-                         range_pixel_spacing=2.329562 * 8, length=1500, width=2000, wavelength=0.05546576)
+    grid = RadarGrid(
+        reference_epoch=EPOCH,
+        sensing_start=80.0,
+        azimuth_time_interval=2.055556e-3,
+        starting_range=850_000.0,
+        range_pixel_spacing=2.329562 * 8,
+        length=1500,
+        width=2000,
+        wavelength=0.05546576,
+    )
+    sec_grid = RadarGrid(
+        reference_epoch=EPOCH,
+        sensing_start=80.0 + 3.1 * 2.055556e-3,
+        azimuth_time_interval=2.055556e-3,
+        starting_range=850_000.0 - 5.4 * 2.329562 * 8,
+        range_pixel_spacing=2.329562 * 8,
+        length=1500,
+        width=2000,
+        wavelength=0.05546576,
+    )
     return ref_orbit, grid, sec_orbit, sec_grid

@@ -35,7 +35,9 @@ def test_nisar_rslc_is_explicitly_stripmap_without_a_ramp(shared_data, caplog) -
     assert not isinstance(p, TopsBurstTiming)
     assert not isinstance(p, AzimuthRampProvider)
     assert not is_tops_swath(scene)
-    assert isinstance(p, ProcessedRangeBand) and p.processed_range_bandwidth > 0  # the common-band filter's input
+    assert (
+        isinstance(p, ProcessedRangeBand) and p.processed_range_bandwidth > 0
+    )  # the common-band filter's input
     with caplog.at_level(logging.DEBUG, logger="sarbd.coregistration.ramps"):
         assert azimuth_ramp(scene) is None
     assert "NisarProduct, not TOPS) annotates no azimuth ramp" in caplog.text
@@ -51,7 +53,9 @@ def test_sentinel1_tops_provides_timing_and_ramp(shared_data) -> None:
     p = scene.product
     assert isinstance(p, AcquisitionMode) and p.is_tops is True
     assert isinstance(p, TopsBurstTiming) and isinstance(p, AzimuthRampProvider)
-    assert isinstance(p, CalibrationProvider)  # (empty here: the crop comes without its calibration XML)
+    assert isinstance(
+        p, CalibrationProvider
+    )  # (empty here: the crop comes without its calibration XML)
     assert not isinstance(p, ProcessedRangeBand)
     assert not is_tops_swath(scene)  # a crop in TIFF lines, not a debursted swath
     ramp = azimuth_ramp(scene)

@@ -13,9 +13,27 @@ from sarbd.cli.app import main
 def test_cli_coregister_uavsar(shared_data, tmp_path, capsys) -> None:
     d = shared_data / "uavsar_nisar"
     out = tmp_path / "stack.zarr"
-    code = main(["coregister", "--reference", str(d / "SanAnd_129.h5"), "--secondary", str(d / "SanAnd_138.h5"),
-                 str(d / "SanAnd_138.h5"), "--dem", str(d / "SanAnd_dem.tif"), "--window", "4", "4",
-                 "--chunks", "64", "128", "--out", str(out), "--json"])
+    code = main(
+        [
+            "coregister",
+            "--reference",
+            str(d / "SanAnd_129.h5"),
+            "--secondary",
+            str(d / "SanAnd_138.h5"),
+            str(d / "SanAnd_138.h5"),
+            "--dem",
+            str(d / "SanAnd_dem.tif"),
+            "--window",
+            "4",
+            "4",
+            "--chunks",
+            "64",
+            "128",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert len(summary["dates"]) == 3 and summary["mean_coherence_hh"][1] > 0.95
@@ -26,8 +44,17 @@ def test_cli_coregister_uavsar(shared_data, tmp_path, capsys) -> None:
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys) -> None:
-    code = main(["coregister", "--reference", str(tmp_path / "missing.h5"), "--secondary", str(tmp_path / "x.h5"),
-                 "--out", str(tmp_path / "s.zarr")])
+    code = main(
+        [
+            "coregister",
+            "--reference",
+            str(tmp_path / "missing.h5"),
+            "--secondary",
+            str(tmp_path / "x.h5"),
+            "--out",
+            str(tmp_path / "s.zarr"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sarbd: error:")

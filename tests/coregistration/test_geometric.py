@@ -15,7 +15,11 @@ def _exact(ref_orbit, grid, sec_orbit, sec_grid, lines, pixels, h):
     lat, lon, hh = rdr2geo(t, r, ref_orbit, height=h)
     ts, rs, ok = geo2rdr(lat, lon, hh, sec_orbit)
     assert ok.all()
-    return sec_grid.azimuth_time_to_line(ts) - lines[:, None], sec_grid.slant_range_to_pixel(rs) - pixels[None, :], rs
+    return (
+        sec_grid.azimuth_time_to_line(ts) - lines[:, None],
+        sec_grid.slant_range_to_pixel(rs) - pixels[None, :],
+        rs,
+    )
 
 
 def test_height_levels_cover_range() -> None:
@@ -27,8 +31,9 @@ def test_height_levels_cover_range() -> None:
 
 def test_offsets_interpolation_error_below_1e_4_pixel(repeat_pass) -> None:
     ref_orbit, grid, sec_orbit, sec_grid = repeat_pass
-    model = geometric_offsets(grid, ref_orbit, sec_grid, sec_orbit, heights=height_levels(0.0, 1500.0, 4),
-                              step=(64, 64))
+    model = geometric_offsets(
+        grid, ref_orbit, sec_grid, sec_orbit, heights=height_levels(0.0, 1500.0, 4), step=(64, 64)
+    )
     # points between the coarse nodes, heights between the levels
     lines = np.arange(13.0, 1500.0, 97.0)
     pixels = np.arange(29.0, 2000.0, 111.0)

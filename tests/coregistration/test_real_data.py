@@ -47,7 +47,9 @@ def test_uavsar_pair_coregisters_with_high_coherence(sanand) -> None:
     coh = ds["coherence_hh"].values[1]
     assert np.nanmean(coh) > 0.95
     # the range offsets are the 2:1 sampling (secondary pixel = 2 x reference pixel)
-    np.testing.assert_allclose(ds["offset_pixel"].values[1], np.broadcast_to(np.arange(ref.shape[1]), ref.shape), atol=0.05)
+    np.testing.assert_allclose(
+        ds["offset_pixel"].values[1], np.broadcast_to(np.arange(ref.shape[1]), ref.shape), atol=0.05
+    )
     # the two carriers' phase -4 pi R (1/lambda_ref - 1/lambda_sec) is removed: it would
     # be 2 pi 10 MHz / 24 MHz = 2.6 rad per pixel; what is left (~0.06 rad/pixel) is the
     # centroid of the product spectrum (138's window weighting across the common band)

@@ -17,10 +17,20 @@ FS = 64.345238e6
 
 def s1_ramp(mid_line: float, steering: float = np.radians(1.590368784)) -> AzimuthRamp:
     """Sentinel-1 IW2-like ramp: k_a ~ -2300 Hz/s, f_dc ~ 30 Hz, k_psi 1.59 deg/s."""
-    return AzimuthRamp(azimuth_time_interval=DT, mid_line=mid_line, starting_range_time=5.9e-3,
-                       range_sampling_rate=FS, dc_t0=5.9e-3, dc_coefficients=(30.0, -5e4, 0.0),
-                       fm_t0=5.9e-3, fm_coefficients=(-2300.0, 4.5e5, -8e7), steering_rate=steering,
-                       velocity=7590.0, wavelength=0.05546576, mid_range_time=5.9e-3 + 500 / FS)
+    return AzimuthRamp(
+        azimuth_time_interval=DT,
+        mid_line=mid_line,
+        starting_range_time=5.9e-3,
+        range_sampling_rate=FS,
+        dc_t0=5.9e-3,
+        dc_coefficients=(30.0, -5e4, 0.0),
+        fm_t0=5.9e-3,
+        fm_coefficients=(-2300.0, 4.5e5, -8e7),
+        steering_rate=steering,
+        velocity=7590.0,
+        wavelength=0.05546576,
+        mid_range_time=5.9e-3 + 500 / FS,
+    )
 
 
 def test_ramp_matches_s1_numbers() -> None:
@@ -36,7 +46,9 @@ def test_ramp_matches_s1_numbers() -> None:
     # the ramp's phase derivative is the instantaneous Doppler
     lines = np.array([300.0, 300.001])
     dphi = np.diff(ramp(lines, np.array([200.0, 200.0])))[0] / (0.001 * DT)
-    assert dphi / (2 * np.pi) == pytest.approx(ramp.instantaneous_doppler(300.0005, 200.0), rel=1e-4)
+    assert dphi / (2 * np.pi) == pytest.approx(
+        ramp.instantaneous_doppler(300.0005, 200.0), rel=1e-4
+    )
     # stripmap: no steering -> linear Doppler phase only
     strip = s1_ramp(750.0, steering=0.0)
     assert float(strip.doppler_rate(np.asarray(5.9e-3))) == 0.0
@@ -45,13 +57,17 @@ def test_ramp_matches_s1_numbers() -> None:
 def test_tops_burst_resampling_needs_deramping(tone_image) -> None:
     shape = (200, 120)
     ramp = s1_ramp(mid_line=100.0)
-    yy, xx = np.meshgrid(np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij")
+    yy, xx = np.meshgrid(
+        np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij"
+    )
     burst = (tone_image(yy, xx) * np.exp(1j * ramp(yy, xx))).astype(np.complex64)
     dy, dx = 0.4321, -0.1234
     model = OffsetModel.constant(dy, dx, shape)
     kernel = knab_kernel(16, 0.6)
     truth = tone_image(yy + dy, xx + dx) * np.exp(1j * ramp(yy + dy, xx + dx))
-    out = resample_image(array_reader(burst), shape, model, shape, kernel=kernel, ramp=ramp).compute()
+    out = resample_image(
+        array_reader(burst), shape, model, shape, kernel=kernel, ramp=ramp
+    ).compute()
     s = (slice(12, -12), slice(12, -12))
     rel = np.linalg.norm(out[s] - truth[s]) / np.linalg.norm(truth[s])
     assert rel < 1e-3
@@ -84,8 +100,13 @@ def test_cross_correlation_recovers_residual_shift() -> None:
     shape = (600, 600)
     ref = _speckle(shape, 2)
     e = (0.13, -0.27)  # the secondary was resampled with this error: sec(i) = ref(i + e)
-    sec = resample_image(array_reader(ref), shape, OffsetModel.constant(*e, shape), shape,
-                         kernel=knab_kernel(16, 0.8)).compute()
+    sec = resample_image(
+        array_reader(ref),
+        shape,
+        OffsetModel.constant(*e, shape),
+        shape,
+        kernel=knab_kernel(16, 0.8),
+    ).compute()
     est = cross_correlation_shift(ref, sec, tile=200)
     assert est.n == 9
     assert est.line == pytest.approx(-e[0], abs=0.002)
@@ -140,7 +161,7 @@ def test_burst_boundary_phase_jumps_recovers_known_jumps(rows: int, tol: float) 
     signal = np.exp(1j * phase) * (rng.standard_normal((n, w)) + 1j * rng.standard_normal((n, w)))
     # decorrelated part: white along range, correlated along azimuth with a carrier of 0.4 rad/row
     white = rng.standard_normal((n + 4, w)) + 1j * rng.standard_normal((n + 4, w))
-    noise = sum(white[k:k + n] for k in range(5)) * np.exp(0.4j * rows_idx)
+    noise = sum(white[k : k + n] for k in range(5)) * np.exp(0.4j * rows_idx)
     ifg = np.abs(signal) ** 2 * np.exp(1j * phase) + 0.5 * noise
     jumps = burst_boundary_phase_jumps(ifg, [100, 200], rows=rows)
     assert jumps[0] == pytest.approx(0.3, abs=tol)

@@ -27,7 +27,9 @@ def test_kernel_table_is_unit_impulse_at_integer_positions() -> None:
 
 @pytest.mark.parametrize("taps", [12, 16])
 @pytest.mark.parametrize("shift", [(0.3137, -0.4521), (0.5, 0.5), (-1.75, 2.0625)])
-def test_subpixel_shift_of_band_limited_signal(tone_image, taps: int, shift: tuple[float, float]) -> None:
+def test_subpixel_shift_of_band_limited_signal(
+    tone_image, taps: int, shift: tuple[float, float]
+) -> None:
     shape = (96, 120)
     img = tone_image.grid(shape)
     dy, dx = shift
@@ -75,6 +77,7 @@ def _smooth_offsets(shape):
         dl = 3.2 + 0.5 * (ll / shape[0]) + 0.3 * (pp / shape[1]) ** 2
         dp = -1.7 + 0.8 * (pp / shape[1]) - 0.2 * (ll / shape[0])
         return dl, dp
+
     return f
 
 
@@ -85,16 +88,26 @@ def test_chunked_warp_with_varying_offsets(tone_image, separable: bool) -> None:
     func = _smooth_offsets(shape)
     model = OffsetModel.from_function(func, shape, step=(16, 16))
     kernel = knab_kernel(16, 0.6)
-    out = resample_image(array_reader(src), src.shape, model, shape, chunks=(48, 64), kernel=kernel,
-                         separable=separable).compute()
-    ll, pp = np.meshgrid(np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij")
+    out = resample_image(
+        array_reader(src),
+        src.shape,
+        model,
+        shape,
+        chunks=(48, 64),
+        kernel=kernel,
+        separable=separable,
+    ).compute()
+    ll, pp = np.meshgrid(
+        np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij"
+    )
     dl, dp = func(ll, pp)
     truth = tone_image(ll + dl, pp + dp)
     s = (slice(12, -12), slice(12, -12))
     assert _rel(out[s], truth[s]) < 1e-3
     # chunking leaves no trace
-    whole = resample_image(array_reader(src), src.shape, model, shape, chunks=shape, kernel=kernel,
-                           separable=separable).compute()
+    whole = resample_image(
+        array_reader(src), src.shape, model, shape, chunks=shape, kernel=kernel, separable=separable
+    ).compute()
     np.testing.assert_array_equal(out, whole)
 
 
@@ -102,13 +115,17 @@ def test_warp_with_phase_ramp_restores_ramp(tone_image) -> None:
     """Deramp-interpolate-reramp reproduces a signal whose spectrum is centred away from 0."""
     shape = (120, 100)
     ramp = lambda y, x: 2 * np.pi * (0.45 * y + 0.002 * y * y / 2)  # noqa: E731  linear + chirp in azimuth
-    yy, xx = np.meshgrid(np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij")
+    yy, xx = np.meshgrid(
+        np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij"
+    )
     src = (tone_image(yy, xx) * np.exp(1j * ramp(yy, xx))).astype(np.complex64)
     model = OffsetModel.constant(0.37, -0.21, shape)
     kernel = knab_kernel(16, 0.6)
     truth = tone_image(yy + 0.37, xx - 0.21) * np.exp(1j * ramp(yy + 0.37, xx - 0.21))
     s = (slice(12, -12), slice(12, -12))
-    with_ramp = resample_image(array_reader(src), shape, model, shape, kernel=kernel, ramp=ramp).compute()
+    with_ramp = resample_image(
+        array_reader(src), shape, model, shape, kernel=kernel, ramp=ramp
+    ).compute()
     without = resample_image(array_reader(src), shape, model, shape, kernel=kernel).compute()
     assert _rel(with_ramp[s], truth[s]) < 1e-3
     assert _rel(without[s], truth[s]) > 1e-2  # a baseband kernel on a band-pass signal fails

@@ -78,7 +78,9 @@ def test_stripmap_coherence_matches_truth_within_bias(stripmap) -> None:
     lut = expected_coherence(g, L_EFF)
     for n in range(1, ds.sizes["time"]):
         # the estimator sees the power-weighted coherence of its window
-        tw = uniform_filter(truth["coherence_vv"].values[n] * p, (2, 10)) / uniform_filter(p, (2, 10))
+        tw = uniform_filter(truth["coherence_vv"].values[n] * p, (2, 10)) / uniform_filter(
+            p, (2, 10)
+        )
         expected = np.interp(tw, g, lut)[INNER]
         est = ds["coherence_vv"].values[n][INNER]
         assert abs(np.nanmean(est) - np.mean(expected)) < 0.03
@@ -99,7 +101,9 @@ def tops_small(tmp_path_factory):
     """
     sim = _simulate(tmp_path_factory.mktemp("sim_tops"), size="small", dates=2, seed=2, mode="tops")
     ref, secs, truth, scene = _open(sim)
-    ds = coregister(ref, secs, dem=sim.dem).compute()  # tops_reramp="secondary", ESD, refine="apply"
+    ds = coregister(
+        ref, secs, dem=sim.dem
+    ).compute()  # tops_reramp="secondary", ESD, refine="apply"
     return sim, ref, secs, ds, truth, scene
 
 
@@ -144,14 +148,18 @@ def test_tops_phase_matches_truth_without_burst_jumps(tops_small) -> None:
     # (0.040 line), whose jump 2 pi Delta f_DC e dt (0.67 rad) is far above that threshold
     bad = coregister(ref, secs, dem=sim.dem, polarizations=["VV"], esd=False, refine="off")
     db = bad["interferogram_vv"].values[1] * np.exp(-1j * truth["residual_phase"].values[1])
-    bad_jumps = burst_boundary_phase_jumps(db, cuts, coherence=bad["coherence_vv"].values[1], rows=JUMP_ROWS)
+    bad_jumps = burst_boundary_phase_jumps(
+        db, cuts, coherence=bad["coherence_vv"].values[1], rows=JUMP_ROWS
+    )
     assert min(abs(j) for j in bad_jumps) > 0.3
 
 
 def test_stripmap_calibration_layers_give_true_sigma0(stripmap) -> None:
     """sigma0 = (|DN|^2 - noise) * cal_sigma0 on the reference grid, every date, vs the expected sigma0."""
     ds, truth, _ = stripmap
-    assert {"cal_sigma0_vv", "cal_beta0_vv", "cal_gamma0_vv", "noise_vv", "cal_sigma0_vh"} <= set(ds.data_vars)
+    assert {"cal_sigma0_vv", "cal_beta0_vv", "cal_gamma0_vv", "noise_vv", "cal_sigma0_vh"} <= set(
+        ds.data_vars
+    )
     sigma0 = (np.abs(ds["slc_vv"].values) ** 2 - ds["noise_vv"].values) * ds["cal_sigma0_vv"].values
     expected = float(truth["sigma0_vv"].values[INNER].mean())
     for n in range(ds.sizes["time"]):

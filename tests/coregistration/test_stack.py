@@ -13,7 +13,10 @@ from sarbd.geometry import geo2rdr, rdr2geo
 from .synthetic import make_pair
 
 SHAPE = (240, 300)
-INNER = (slice(15, -15), slice(15, -25))  # kernel reach (8) + offsets (3.3 lines, 4.6 pixels) from the edges
+INNER = (
+    slice(15, -15),
+    slice(15, -25),
+)  # kernel reach (8) + offsets (3.3 lines, 4.6 pixels) from the edges
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +27,16 @@ def pair():
 @pytest.fixture(scope="module")
 def stack(pair):
     ref, sec, dem, _, _ = pair
-    return coregister(ref, [sec], dem=dem, kernel_taps=16, kernel_bandwidth=0.6, chunks=(64, 128),
-                      offset_step=(32, 32), sequential=True).compute()
+    return coregister(
+        ref,
+        [sec],
+        dem=dem,
+        kernel_taps=16,
+        kernel_bandwidth=0.6,
+        chunks=(64, 128),
+        offset_step=(32, 32),
+        sequential=True,
+    ).compute()
 
 
 def test_offsets_match_exact_geometry(pair, stack) -> None:
@@ -34,11 +45,21 @@ def test_offsets_match_exact_geometry(pair, stack) -> None:
 
     ref, sec, dem, _, _ = pair
     h = stack["height"].values.astype(np.float64)
-    model = geometric_offsets(ref.radar_grid, ref.orbit, sec.radar_grid, sec.orbit,
-                              heights=height_levels(h.min(), h.max(), 4), step=(32, 32))
-    ll, pp = np.meshgrid(np.arange(SHAPE[0], dtype=float), np.arange(SHAPE[1], dtype=float), indexing="ij")
+    model = geometric_offsets(
+        ref.radar_grid,
+        ref.orbit,
+        sec.radar_grid,
+        sec.orbit,
+        heights=height_levels(h.min(), h.max(), 4),
+        step=(32, 32),
+    )
+    ll, pp = np.meshgrid(
+        np.arange(SHAPE[0], dtype=float), np.arange(SHAPE[1], dtype=float), indexing="ij"
+    )
     g = ref.radar_grid
-    lat, lon, hh = rdr2geo(g.line_to_azimuth_time(ll), g.pixel_to_slant_range(pp), ref.orbit, height=dem)
+    lat, lon, hh = rdr2geo(
+        g.line_to_azimuth_time(ll), g.pixel_to_slant_range(pp), ref.orbit, height=dem
+    )
     ts, rs, _ok = geo2rdr(lat, lon, hh, sec.orbit)
     dl_true = sec.radar_grid.azimuth_time_to_line(ts) - ll
     dp_true = sec.radar_grid.slant_range_to_pixel(rs) - pp
@@ -55,7 +76,9 @@ def test_stack_baselines_are_the_geometry_baselines(pair, stack) -> None:
 
     ref, sec, _, _, _ = pair
     perp, par = baselines(ref.radar_grid, ref.orbit, sec.orbit, height=0.0)
-    np.testing.assert_allclose(stack["perpendicular_baseline"].values, [0.0, perp], rtol=1e-6, atol=0)
+    np.testing.assert_allclose(
+        stack["perpendicular_baseline"].values, [0.0, perp], rtol=1e-6, atol=0
+    )
     np.testing.assert_allclose(stack["parallel_baseline"].values, [0.0, par], rtol=1e-6, atol=0)
     # the secondary flies 120 m higher (and slightly aside): Hanssen's B_par = R1 - R2 < 0
     g = ref.radar_grid
@@ -77,7 +100,9 @@ def test_stack_baselines_are_the_geometry_baselines(pair, stack) -> None:
 
 def test_flattened_phase_is_the_residual_phase(pair, stack) -> None:
     _, _, _, res_phase, _ = pair
-    ll, pp = np.meshgrid(np.arange(SHAPE[0], dtype=float), np.arange(SHAPE[1], dtype=float), indexing="ij")
+    ll, pp = np.meshgrid(
+        np.arange(SHAPE[0], dtype=float), np.arange(SHAPE[1], dtype=float), indexing="ij"
+    )
     ifg = stack["interferogram_vv"].values[1]
     # the secondary carries +phi_res, so ref * conj(sec) shows -phi_res
     err = np.angle(ifg * np.exp(1j * res_phase(ll, pp)))[INNER]
@@ -93,9 +118,13 @@ def test_flattened_phase_is_the_residual_phase(pair, stack) -> None:
 def test_resampled_secondary_matches_truth(pair, stack) -> None:
     """The resampled secondary is the ground's reflectivity on the reference grid: misregistration << 0.01 px."""
     _ref, _, _, res_phase, tone = pair
-    ll, pp = np.meshgrid(np.arange(SHAPE[0], dtype=float), np.arange(SHAPE[1], dtype=float), indexing="ij")
+    ll, pp = np.meshgrid(
+        np.arange(SHAPE[0], dtype=float), np.arange(SHAPE[1], dtype=float), indexing="ij"
+    )
     ifg = stack["interferogram_vv"].values[1] * np.exp(1j * res_phase(ll, pp))
-    sec_flat = np.conj(ifg / stack["slc_vv"].values[0])  # = sec * exp(+j phi_geom) * exp(-j phi_res)
+    sec_flat = np.conj(
+        ifg / stack["slc_vv"].values[0]
+    )  # = sec * exp(+j phi_geom) * exp(-j phi_res)
     truth = tone.grid(SHAPE)
     rel = np.linalg.norm((sec_flat - truth)[INNER]) / np.linalg.norm(truth[INNER])
     assert rel < 2e-3
@@ -103,7 +132,9 @@ def test_resampled_secondary_matches_truth(pair, stack) -> None:
     gy, gx = np.gradient(truth.astype(np.complex128))
     a = np.stack([gy[INNER].ravel(), gx[INNER].ravel()], 1)
     b = (sec_flat - truth)[INNER].ravel()
-    d = np.linalg.lstsq(np.vstack([a.real, a.imag]), np.concatenate([b.real, b.imag]), rcond=None)[0]
+    d = np.linalg.lstsq(np.vstack([a.real, a.imag]), np.concatenate([b.real, b.imag]), rcond=None)[
+        0
+    ]
     assert np.all(np.abs(d) < 1e-3), d
 
 
@@ -114,9 +145,20 @@ def test_coherence_and_layout(stack) -> None:
     np.testing.assert_allclose(ds["coherence_vv"].values[0], 1.0, atol=1e-5)
     assert float(ds["coherence_vv"][1][INNER].mean()) > 0.99  # noise-free pair
     assert ds.attrs["coherence_window_line"] == 2 and ds.attrs["coherence_window_pixel"] == 10
-    for name in ("latitude", "longitude", "height", "incidence_angle", "local_incidence_angle",
-                 "layover_shadow_mask", "perpendicular_baseline",
-                 "parallel_baseline", "temporal_baseline", "orbit_source", "orbit_position", "orbit_velocity"):
+    for name in (
+        "latitude",
+        "longitude",
+        "height",
+        "incidence_angle",
+        "local_incidence_angle",
+        "layover_shadow_mask",
+        "perpendicular_baseline",
+        "parallel_baseline",
+        "temporal_baseline",
+        "orbit_source",
+        "orbit_position",
+        "orbit_velocity",
+    ):
         assert name in ds.variables, name
     assert 50 < abs(float(ds["perpendicular_baseline"][1])) < 200
     assert ds["latitude"].attrs["standard_name"] == "latitude"
@@ -132,8 +174,15 @@ def test_coherence_and_layout(stack) -> None:
 
 def test_zarr_round_trip(pair, stack, tmp_path) -> None:
     ref, sec, dem, _, _ = pair
-    ds = coregister(ref, [sec], dem=dem, kernel_taps=16, kernel_bandwidth=0.6, chunks=(64, 128),
-                    offset_step=(32, 32))
+    ds = coregister(
+        ref,
+        [sec],
+        dem=dem,
+        kernel_taps=16,
+        kernel_bandwidth=0.6,
+        chunks=(64, 128),
+        offset_step=(32, 32),
+    )
     out = write_stack(ds, tmp_path / "stack.zarr")
     assert (out / ".zmetadata").exists()  # Zarr format 2, consolidated
     back = xr.open_zarr(out)

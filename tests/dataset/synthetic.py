@@ -66,7 +66,9 @@ def _parcels(shape_fine, rng, min_size=24, max_size=72):
     ci = np.searchsorted(np.array(c_edges[1:]), np.arange(cols), side="right")
     # split each row band's columns differently, so parcels do not line up
     jitter = rng.integers(0, min_size, size=len(r_edges))
-    ci2 = np.searchsorted(np.array(c_edges[1:]), (np.arange(cols)[None, :] + jitter[ri][:, None]) % cols, side="right")
+    ci2 = np.searchsorted(
+        np.array(c_edges[1:]), (np.arange(cols)[None, :] + jitter[ri][:, None]) % cols, side="right"
+    )
     del ci
     return ri[:, None] * (len(c_edges) + 1) + ci2
 
@@ -145,27 +147,66 @@ def make_synthetic(
         "time": ("time", times),
         "line": ("line", lines),
         "pixel": ("pixel", pixels),
-        "latitude": (("line", "pixel"), lat, {"standard_name": "latitude", "units": "degrees_north",
-                                               "long_name": "geodetic latitude"}),
-        "longitude": (("line", "pixel"), lon, {"standard_name": "longitude", "units": "degrees_east",
-                                                "long_name": "geodetic longitude"}),
+        "latitude": (
+            ("line", "pixel"),
+            lat,
+            {
+                "standard_name": "latitude",
+                "units": "degrees_north",
+                "long_name": "geodetic latitude",
+            },
+        ),
+        "longitude": (
+            ("line", "pixel"),
+            lon,
+            {
+                "standard_name": "longitude",
+                "units": "degrees_east",
+                "long_name": "geodetic longitude",
+            },
+        ),
     }
     stack = xr.Dataset(
         {
-            "height": (("line", "pixel"), height, {"units": "m", "long_name": "WGS84 ellipsoidal height",
-                                                    "standard_name": "height_above_reference_ellipsoid"}),
-            "incidence_angle": (("line", "pixel"), (30 + 0.01 * pp).astype(np.float32),
-                                {"units": "degree", "long_name": "incidence angle"}),
-            "local_incidence_angle": (("line", "pixel"), (30 + 0.01 * pp).astype(np.float32),
-                                      {"units": "degree", "long_name": "local incidence angle"}),
-            "layover_shadow_mask": (("line", "pixel"), lsm, {
-                "long_name": "layover and shadow mask", "units": "1",
-                "flag_values": np.array([0, 1, 2, 3], np.uint8),
-                "flag_meanings": "none layover shadow layover_and_shadow"}),
-            "perpendicular_baseline": ("time", rng.normal(0, 50, n_time).astype(np.float32),
-                                       {"units": "m", "long_name": "perpendicular baseline"}),
-            "temporal_baseline": ("time", (np.arange(n_time) * 12.0).astype(np.float32),
-                                  {"units": "day", "long_name": "temporal baseline"}),
+            "height": (
+                ("line", "pixel"),
+                height,
+                {
+                    "units": "m",
+                    "long_name": "WGS84 ellipsoidal height",
+                    "standard_name": "height_above_reference_ellipsoid",
+                },
+            ),
+            "incidence_angle": (
+                ("line", "pixel"),
+                (30 + 0.01 * pp).astype(np.float32),
+                {"units": "degree", "long_name": "incidence angle"},
+            ),
+            "local_incidence_angle": (
+                ("line", "pixel"),
+                (30 + 0.01 * pp).astype(np.float32),
+                {"units": "degree", "long_name": "local incidence angle"},
+            ),
+            "layover_shadow_mask": (
+                ("line", "pixel"),
+                lsm,
+                {
+                    "long_name": "layover and shadow mask",
+                    "units": "1",
+                    "flag_values": np.array([0, 1, 2, 3], np.uint8),
+                    "flag_meanings": "none layover shadow layover_and_shadow",
+                },
+            ),
+            "perpendicular_baseline": (
+                "time",
+                rng.normal(0, 50, n_time).astype(np.float32),
+                {"units": "m", "long_name": "perpendicular baseline"},
+            ),
+            "temporal_baseline": (
+                "time",
+                (np.arange(n_time) * 12.0).astype(np.float32),
+                {"units": "day", "long_name": "temporal baseline"},
+            ),
         },
         coords=coords,
     )
@@ -217,33 +258,67 @@ def make_synthetic(
     sig_coords = {k: v for k, v in coords.items()}
     signatures = xr.Dataset(
         {
-            "sigma0_vv": (("time", "line", "pixel"), vv, {
-                "units": "1", "long_name": "VV backscatter coefficient sigma0",
-                "standard_name": "surface_backwards_scattering_coefficient_of_radar_wave",
-                "sarbd_category": "1", "sarbd_formula": "(|DN|^2 - noise) * cal_sigma0"}),
-            "sigma0_vh": (("time", "line", "pixel"), vh, {
-                "units": "1", "long_name": "VH backscatter coefficient sigma0",
-                "standard_name": "surface_backwards_scattering_coefficient_of_radar_wave",
-                "sarbd_category": "1", "sarbd_formula": "(|DN|^2 - noise) * cal_sigma0"}),
-            "coherence_vv": (("time", "line", "pixel"), coh, {
-                "units": "1", "long_name": "VV coherence magnitude", "sarbd_category": "2",
-                "sarbd_formula": "|<s1 s2*>| / sqrt(<|s1|^2><|s2|^2>)"}),
-            "amplitude_dispersion_vv": (("line", "pixel"), disp, {
-                "units": "1", "long_name": "VV amplitude dispersion index", "sarbd_category": "temporal",
-                "sarbd_formula": "std(A) / mean(A)"}),
+            "sigma0_vv": (
+                ("time", "line", "pixel"),
+                vv,
+                {
+                    "units": "1",
+                    "long_name": "VV backscatter coefficient sigma0",
+                    "standard_name": "surface_backwards_scattering_coefficient_of_radar_wave",
+                    "sarbd_category": "1",
+                    "sarbd_formula": "(|DN|^2 - noise) * cal_sigma0",
+                },
+            ),
+            "sigma0_vh": (
+                ("time", "line", "pixel"),
+                vh,
+                {
+                    "units": "1",
+                    "long_name": "VH backscatter coefficient sigma0",
+                    "standard_name": "surface_backwards_scattering_coefficient_of_radar_wave",
+                    "sarbd_category": "1",
+                    "sarbd_formula": "(|DN|^2 - noise) * cal_sigma0",
+                },
+            ),
+            "coherence_vv": (
+                ("time", "line", "pixel"),
+                coh,
+                {
+                    "units": "1",
+                    "long_name": "VV coherence magnitude",
+                    "sarbd_category": "2",
+                    "sarbd_formula": "|<s1 s2*>| / sqrt(<|s1|^2><|s2|^2>)",
+                },
+            ),
+            "amplitude_dispersion_vv": (
+                ("line", "pixel"),
+                disp,
+                {
+                    "units": "1",
+                    "long_name": "VV amplitude dispersion index",
+                    "sarbd_category": "temporal",
+                    "sarbd_formula": "std(A) / mean(A)",
+                },
+            ),
         },
         coords=sig_coords,
     )
     fr = xr.Dataset(
         {
-            f"fraction_{c['name']}": (("line", "pixel"), ref_frac[c["id"]], {
-                "units": "1", "long_name": f"reference area fraction of class {c['name']}"})
+            f"fraction_{c['name']}": (
+                ("line", "pixel"),
+                ref_frac[c["id"]],
+                {"units": "1", "long_name": f"reference area fraction of class {c['name']}"},
+            )
             for c in CLASSES
         },
         coords={k: coords[k] for k in ("line", "pixel", "latitude", "longitude")},
     )
-    fr["boundary_distance"] = (("line", "pixel"), boundary_distance,
-                               {"units": "m", "long_name": "distance to the nearest class boundary"})
+    fr["boundary_distance"] = (
+        ("line", "pixel"),
+        boundary_distance,
+        {"units": "m", "long_name": "distance to the nearest class boundary"},
+    )
     fr["layover_shadow_mask"] = stack["layover_shadow_mask"]
     dims = ("line", "pixel")
     return Synthetic(
@@ -263,13 +338,21 @@ def make_dataset(length: int = 120, width: int = 150, n_time: int = 3, seed: int
     from sarbd.dataset.splits import assign_splits
 
     s = make_synthetic(length, width, n_time, seed)
-    rules = {"water": "db(sigma0_vv) < -16 and coherence_vv < 0.3",
-             "built_up": "amplitude_dispersion_vv < 0.25 and db(sigma0_vv) > -3"}
+    rules = {
+        "water": "db(sigma0_vv) < -16 and coherence_vv < 0.3",
+        "built_up": "amplitude_dispersion_vv < 0.25 and db(sigma0_vv) > -3",
+    }
     l1 = label_l1(s.signatures, rules, s.classes)
     l2 = label_l2(s.fractions, s.classes, 0.5)
-    l3 = label_l3(l2, s.signatures, s.fractions["boundary_distance"], s.fractions["layover_shadow_mask"],
-                  buffer_m=10.0, outlier_test=OutlierTest(("db(sigma0_vv)", "db(sigma0_vh)", "coherence_vv")),
-                  fractions=s.fractions)
+    l3 = label_l3(
+        l2,
+        s.signatures,
+        s.fractions["boundary_distance"],
+        s.fractions["layover_shadow_mask"],
+        buffer_m=10.0,
+        outlier_test=OutlierTest(("db(sigma0_vv)", "db(sigma0_vh)", "coherence_vv")),
+        fractions=s.fractions,
+    )
     split = assign_splits(l2, block=32, buffer=2, seed=0)
     radarcoded = s.fractions.drop_vars("layover_shadow_mask")
     return assemble_dataset(s.stack, s.signatures, radarcoded, [l1, l2, l3], s.classes, split)

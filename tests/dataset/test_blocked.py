@@ -31,13 +31,20 @@ def _reference_l3(s, l2v, test, buffer_m, border):
     from sarbd.dataset.labels import reference_flags
 
     flags = reference_flags(s.fractions, s.classes, 0.5)
-    flags[~(s.fractions["boundary_distance"].values >= buffer_m)] |= QUALITY_FLAGS["boundary_buffer"]
+    flags[~(s.fractions["boundary_distance"].values >= buffer_m)] |= QUALITY_FLAGS[
+        "boundary_buffer"
+    ]
     lsm = s.fractions["layover_shadow_mask"].values
     flags[(lsm & 1) != 0] |= QUALITY_FLAGS["layover"]
     flags[(lsm & 2) != 0] |= QUALITY_FLAGS["shadow"]
     flags[border] |= QUALITY_FLAGS["border"]
-    x = np.stack([evaluate(f, s.signatures).transpose("line", "pixel").values.astype(np.float64)
-                  for f in test.features], axis=-1)
+    x = np.stack(
+        [
+            evaluate(f, s.signatures).transpose("line", "pixel").values.astype(np.float64)
+            for f in test.features
+        ],
+        axis=-1,
+    )
     valid = np.all(np.isfinite(x), axis=-1)
     flags[(l2v > 0) & ~valid] |= QUALITY_FLAGS["invalid_signature"]
     fit = (l2v > 0) & (flags == 0)
@@ -56,38 +63,57 @@ def test_l3_in_tiny_chunks_equals_one_block_and_the_in_memory_algorithm(syntheti
     test = OutlierTest(FEATURES, method=method, max_fit_samples=900, region_min_pixels=6)
     valid = np.ones((s.truth.shape), bool)
     valid[50:52, 70] = False  # unfilled samples across a block seam (line 37 + 13, pixel 53 + 17)
-    valid_da = xr.DataArray(valid, dims=("line", "pixel"), coords={"line": s.truth["line"],
-                                                                    "pixel": s.truth["pixel"]})
+    valid_da = xr.DataArray(
+        valid, dims=("line", "pixel"), coords={"line": s.truth["line"], "pixel": s.truth["pixel"]}
+    )
 
     def run(sig, frac, v):
         l2 = label_l2(frac, s.classes, 0.5)
         border = border_mask(v, (2, 3), 2)
-        out = label_l3(l2, sig, frac["boundary_distance"], frac["layover_shadow_mask"], 10.0, test, frac, 0.5,
-                       border=border, required=["amplitude_dispersion_vv"])
+        out = label_l3(
+            l2,
+            sig,
+            frac["boundary_distance"],
+            frac["layover_shadow_mask"],
+            10.0,
+            test,
+            frac,
+            0.5,
+            border=border,
+            required=["amplitude_dispersion_vv"],
+        )
         return l2, border, out
 
     l2_one, border_one, one = run(s.signatures, s.fractions, valid)
-    l2_tiny, border_tiny, tiny = run(_chunked(s.signatures), _chunked(s.fractions), valid_da.chunk(TINY))
+    l2_tiny, border_tiny, tiny = run(
+        _chunked(s.signatures), _chunked(s.fractions), valid_da.chunk(TINY)
+    )
     assert tiny["label_l3"].chunks == ((37, 37, 37, 9), (53, 53, 44))  # really blocked
     np.testing.assert_array_equal(l2_tiny.values, l2_one.values)
     np.testing.assert_array_equal(np.asarray(border_tiny), border_one)
     np.testing.assert_array_equal(tiny["quality_flags"].values, one["quality_flags"].values)
     np.testing.assert_array_equal(tiny["label_l3"].values, one["label_l3"].values)
     for v in ("label_l3", "quality_flags"):
-        assert tiny[v].dtype == one[v].dtype == {"label_l3": np.uint8, "quality_flags": np.uint16}[v]
+        assert (
+            tiny[v].dtype == one[v].dtype == {"label_l3": np.uint8, "quality_flags": np.uint16}[v]
+        )
     assert l2_tiny.dtype == np.uint8
-    assert json.loads(tiny["label_l3"].attrs["sarbd_outlier_model"]) == \
-        json.loads(one["label_l3"].attrs["sarbd_outlier_model"])
+    assert json.loads(tiny["label_l3"].attrs["sarbd_outlier_model"]) == json.loads(
+        one["label_l3"].attrs["sarbd_outlier_model"]
+    )
 
     flags, models, summary = _reference_l3(s, l2_one.values, test, 10.0, border_one)
     np.testing.assert_array_equal(one["quality_flags"].values, flags)
     model = json.loads(one["label_l3"].attrs["sarbd_outlier_model"])
     assert model["regions"] == summary
-    assert {int(c): m["location"] for c, m in model["classes"].items()} == \
-        {c: m.location for c, m in models.items()}
+    assert {int(c): m["location"] for c, m in model["classes"].items()} == {
+        c: m.location for c, m in models.items()
+    }
     # the case is not trivial: regions are rejected, some of them across block seams
     assert sum(v["rejected"] for v in summary.values()) >= 1
-    assert np.any(flags & QUALITY_FLAGS["region_outlier"]) and np.any(flags & QUALITY_FLAGS["sar_outlier"])
+    assert np.any(flags & QUALITY_FLAGS["region_outlier"]) and np.any(
+        flags & QUALITY_FLAGS["sar_outlier"]
+    )
     assert np.all(flags[49:53, 67:74] & QUALITY_FLAGS["border"])
     from scipy import ndimage
 
@@ -121,7 +147,7 @@ def test_regions_merge_across_block_seams():
     merged = np.zeros(labels.shape, np.int64)
     for (i, j), local in locals_.items():
         g = np.where(local > 0, local + offsets[i, j], 0)
-        merged[5 * i:5 * i + 5, 6 * j:6 * j + 6] = component[g]
+        merged[5 * i : 5 * i + 5, 6 * j : 6 * j + 6] = component[g]
     expected = sum(ndimage.label(labels == c)[1] for c in (1, 2))
     assert n == expected == 3
     assert len(np.unique(merged[labels == 1])) == 1  # the U, in four blocks, is one region
@@ -134,7 +160,10 @@ def test_regions_merge_across_block_seams():
 
 def test_l1_splits_counts_and_chips_in_tiny_chunks(synthetic):
     s = synthetic
-    rules = {"water": "db(sigma0_vv) < -16 and coherence_vv < 0.3", "built_up": "db(median(sigma0_vv)) > -3"}
+    rules = {
+        "water": "db(sigma0_vv) < -16 and coherence_vv < 0.3",
+        "built_up": "db(median(sigma0_vv)) > -3",
+    }
     l1_one = label_l1(s.signatures, rules, s.classes)
     l1_tiny = label_l1(_chunked(s.signatures), rules, s.classes)
     np.testing.assert_array_equal(l1_tiny.values, l1_one.values)
@@ -149,13 +178,16 @@ def test_l1_splits_counts_and_chips_in_tiny_chunks(synthetic):
         np.testing.assert_array_equal(tiny.values, one.values)
         assert tiny.dtype == one.dtype == np.uint8
         np.testing.assert_array_equal(one.values, _reference_splits(l2.shape, block, buffer, 4))
-        pd.testing.assert_frame_equal(split_class_balance(tiny, l2_tiny, s.classes),
-                                      split_class_balance(one, l2, s.classes))
+        pd.testing.assert_frame_equal(
+            split_class_balance(tiny, l2_tiny, s.classes), split_class_balance(one, l2, s.classes)
+        )
         for size, stride in ((8, None), (11, 3), (24, 5)):
             a = make_chips(one, size, l2, s.classes, stride=stride, min_labelled=0.3)
             b = make_chips(tiny, size, l2_tiny, s.classes, stride=stride, min_labelled=0.3)
             pd.testing.assert_frame_equal(a, b)
-            pd.testing.assert_frame_equal(a, _reference_chips(one, size, l2, s.classes, stride, 0.3))
+            pd.testing.assert_frame_equal(
+                a, _reference_chips(one, size, l2, s.classes, stride, 0.3)
+            )
     assert len(make_chips(assign_splits(l2, 16, 5, seed=4), 8, l2, s.classes)) > 20
 
 
@@ -173,9 +205,11 @@ def _reference_splits(shape, block, buffer, seed):
     block_split = np.zeros(nb[0] * nb[1], np.uint8)
     start = 0
     for name, n in counts.items():
-        block_split[order[start:start + n]] = {"train": 1, "validation": 2, "test": 3}[name]
+        block_split[order[start : start + n]] = {"train": 1, "validation": 2, "test": 3}[name]
         start += n
-    split = np.repeat(np.repeat(block_split.reshape(nb), block, 0), block, 1)[: shape[0], : shape[1]]
+    split = np.repeat(np.repeat(block_split.reshape(nb), block, 0), block, 1)[
+        : shape[0], : shape[1]
+    ]
     out = split.copy()
     half = math.ceil(buffer / 2)
     for sid in np.unique(split):
@@ -204,18 +238,36 @@ def _reference_chips(split, size, labels, classes, stride, min_labelled):
         ok = sums(s == sid)[np.ix_(cl, cp)] == size * size
         for i, j in zip(*np.nonzero(ok), strict=True):
             l0, p0 = cl[i], cp[j]
-            if taken[l0:l0 + size, p0:p0 + size].any():
+            if taken[l0 : l0 + size, p0 : p0 + size].any():
                 continue
-            w = lab[l0:l0 + size, p0:p0 + size]
+            w = lab[l0 : l0 + size, p0 : p0 + size]
             n = int(np.count_nonzero(w))
             if n < min_labelled * size * size:
                 continue
             counts = np.bincount(w.ravel().astype(np.int64), minlength=256)
-            taken[l0:l0 + size, p0:p0 + size] = True
-            rows.append({"line0": int(split["line"].values[l0]), "pixel0": int(split["pixel"].values[p0]),
-                         "size": size, "split": name, "n_labelled": n,
-                         **{f"count_{c['name']}": int(counts[c["id"]]) for c in classes}})
-    columns = ["line0", "pixel0", "size", "split", "n_labelled", *(f"count_{c['name']}" for c in classes)]
-    df = pd.DataFrame(rows, columns=columns).sort_values(["line0", "pixel0"], kind="stable").reset_index(drop=True)
+            taken[l0 : l0 + size, p0 : p0 + size] = True
+            rows.append(
+                {
+                    "line0": int(split["line"].values[l0]),
+                    "pixel0": int(split["pixel"].values[p0]),
+                    "size": size,
+                    "split": name,
+                    "n_labelled": n,
+                    **{f"count_{c['name']}": int(counts[c["id"]]) for c in classes},
+                }
+            )
+    columns = [
+        "line0",
+        "pixel0",
+        "size",
+        "split",
+        "n_labelled",
+        *(f"count_{c['name']}" for c in classes),
+    ]
+    df = (
+        pd.DataFrame(rows, columns=columns)
+        .sort_values(["line0", "pixel0"], kind="stable")
+        .reset_index(drop=True)
+    )
     df.insert(0, "chip_id", [f"c{size}_{i:06d}" for i in range(len(df))])
     return df

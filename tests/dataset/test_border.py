@@ -10,8 +10,11 @@ from sarbd.dataset.border import border_flags, valid_samples
 
 def _stack(slc: np.ndarray, reference_index: int) -> xr.Dataset:
     times = np.array(["2022-01-01T00:00:00", "2022-01-13T00:00:00"], "datetime64[ns]")
-    return xr.Dataset({"slc_vv": (("time", "line", "pixel"), slc)}, coords={"time": times},
-                      attrs={"reference_date": str(times[reference_index])})
+    return xr.Dataset(
+        {"slc_vv": (("time", "line", "pixel"), slc)},
+        coords={"time": times},
+        attrs={"reference_date": str(times[reference_index])},
+    )
 
 
 def test_zero_is_unfilled_only_in_a_resampled_date():

@@ -26,7 +26,7 @@ def test_split_blocks_whole_blocks() -> None:
     assert np.all(split[~keep] == 0)
     for r in range(0, 8, 2):
         for c in range(4, 12, 2):
-            assert np.unique(split[r:r + 2, c:c + 2]).size == 1  # one split per block
+            assert np.unique(split[r : r + 2, c : c + 2]).size == 1  # one split per block
     counts = np.bincount(split[keep] // 1, minlength=4)[1:] / 4  # blocks per split
     # 16 blocks of sea: 70/15/15 -> 11.2, 2.4, 2.4; the one left over goes to the largest remainder
     # (a tie: the first, validation)

@@ -26,8 +26,12 @@ FEATURES = ("db(sigma0_vv)", "db(sigma0_vh)", "coherence_vv", "amplitude_dispers
 
 def _frac(w, u):
     dims = ("line", "pixel")
-    return xr.Dataset({"fraction_water": (dims, np.array(w, np.float32)),
-                       "fraction_urban": (dims, np.array(u, np.float32))})
+    return xr.Dataset(
+        {
+            "fraction_water": (dims, np.array(w, np.float32)),
+            "fraction_urban": (dims, np.array(u, np.float32)),
+        }
+    )
 
 
 def test_l2_majority_threshold_and_ties():
@@ -59,8 +63,10 @@ def test_l1_first_matching_rule_wins():
 
 
 def test_l1_rules_on_synthetic_signatures(synthetic):
-    rules = {"water": "db(sigma0_vv) < -16 and coherence_vv < 0.3",
-             "built_up": "amplitude_dispersion_vv < 0.25 and db(sigma0_vv) > -3"}
+    rules = {
+        "water": "db(sigma0_vv) < -16 and coherence_vv < 0.3",
+        "built_up": "amplitude_dispersion_vv < 0.25 and db(sigma0_vv) > -3",
+    }
     l1 = label_l1(synthetic.signatures, rules, synthetic.classes)
     truth = synthetic.truth.values
     for name, cid in (("water", 1), ("built_up", 2)):
@@ -74,9 +80,16 @@ def test_l1_rules_on_synthetic_signatures(synthetic):
 def _l3(synthetic, **kw):
     s = synthetic
     l2 = label_l2(s.fractions, s.classes, 0.5)
-    out = label_l3(l2, s.signatures, s.fractions["boundary_distance"], s.fractions["layover_shadow_mask"],
-                   buffer_m=kw.pop("buffer_m", 10.0), outlier_test=OutlierTest(FEATURES, **kw),
-                   fractions=s.fractions, threshold=0.5)
+    out = label_l3(
+        l2,
+        s.signatures,
+        s.fractions["boundary_distance"],
+        s.fractions["layover_shadow_mask"],
+        buffer_m=kw.pop("buffer_m", 10.0),
+        outlier_test=OutlierTest(FEATURES, **kw),
+        fractions=s.fractions,
+        threshold=0.5,
+    )
     return l2, out
 
 
@@ -97,7 +110,9 @@ def test_l3_is_purer_than_l2_on_a_corrupted_reference(synthetic):
     assert table.loc["all", "label_l2_kept"] == 1.0
     for c in synthetic.classes:  # per class too
         sel = l3v == c["id"]
-        assert table.loc[c["name"], "label_l3_precision"] == pytest.approx((truth[sel] == c["id"]).mean())
+        assert table.loc[c["name"], "label_l3_precision"] == pytest.approx(
+            (truth[sel] == c["id"]).mean()
+        )
         assert table.loc[c["name"], "label_l3_precision"] >= 0.98, c["name"]
         # >= 0.45: this fixture's boundary distance is to class boundaries, so a region (of the
         # region test) can join a wrong parcel to clean same-class neighbours, which go with it
@@ -112,7 +127,9 @@ def test_quality_flags_explain_every_exclusion(synthetic):
     assert np.all(l3[l3 > 0] == l2v[l3 > 0])
     lsm = synthetic.fractions["layover_shadow_mask"].values
     assert np.all(flags[lsm == 1] & QUALITY_FLAGS["layover"])
-    assert np.all(flags[lsm == 3] & QUALITY_FLAGS["layover"]) and np.all(flags[lsm == 3] & QUALITY_FLAGS["shadow"])
+    assert np.all(flags[lsm == 3] & QUALITY_FLAGS["layover"]) and np.all(
+        flags[lsm == 3] & QUALITY_FLAGS["shadow"]
+    )
     assert not np.any(flags[lsm == 0] & (QUALITY_FLAGS["layover"] | QUALITY_FLAGS["shadow"]))
     dist = synthetic.fractions["boundary_distance"].values
     assert np.all((flags[dist < 10] & QUALITY_FLAGS["boundary_buffer"]) != 0)
@@ -138,10 +155,14 @@ def test_region_test_rejects_a_mislabelled_parcel_the_pixel_test_cannot(method):
     labels[5:25, 50:80] = 1  # a class-2 parcel labelled 1 in the reference
     candidates = np.ones(shape, bool)
     candidates[:, 44:46] = False  # the buffer cuts the two classes apart...
-    candidates[4, 50:80] = candidates[25, 50:80] = False  # ...and the wrong parcel from its neighbours
+    candidates[4, 50:80] = candidates[25, 50:80] = (
+        False  # ...and the wrong parcel from its neighbours
+    )
     candidates[5:25, 49] = candidates[5:25, 80] = False
     labels[40:42, 10:12] = 2  # a 4-pixel region of class 2 inside class 1: too small to judge
-    candidates[39, 10:12] = candidates[42, 10:12] = candidates[40:42, 9] = candidates[40:42, 12] = False
+    candidates[39, 10:12] = candidates[42, 10:12] = candidates[40:42, 9] = candidates[40:42, 12] = (
+        False
+    )
     means = {1: np.array([-10.0, -17.0]), 2: np.array([-8.5, -15.5])}
     x = np.empty((*shape, 2))
     for c, mu in means.items():
@@ -178,7 +199,9 @@ def test_outlier_test_false_rejection_rate_on_clean_classes(method):
     for cid in (1, 2):
         frr = out[labels == cid].mean()
         # mad treats features as independent, so it is only approximately alpha
-        lo, hi = (0.75 * alpha, 1.3 * alpha) if method == "mahalanobis" else (0.3 * alpha, 2.0 * alpha)
+        lo, hi = (
+            (0.75 * alpha, 1.3 * alpha) if method == "mahalanobis" else (0.3 * alpha, 2.0 * alpha)
+        )
         assert lo < frr < hi, (method, cid, frr)
     # and gross impostors are caught
     impostor = np.array([[[3.0, -6.0, 0.8]]])
@@ -222,18 +245,36 @@ def test_border_and_required_signatures_flag_and_exclude_from_l3(synthetic):
     required = np.ones(l2.shape, np.float32)
     required[30:33, 40:45] = np.nan  # a time-invariant signature undefined there
     sig["req"] = (("line", "pixel"), required)
-    out = label_l3(l2, sig, synthetic.fractions["boundary_distance"], synthetic.fractions["layover_shadow_mask"],
-                   10.0, OutlierTest(("db(sigma0_vv)",)), synthetic.fractions, 0.5, border=border,
-                   required=["req"])
+    out = label_l3(
+        l2,
+        sig,
+        synthetic.fractions["boundary_distance"],
+        synthetic.fractions["layover_shadow_mask"],
+        10.0,
+        OutlierTest(("db(sigma0_vv)",)),
+        synthetic.fractions,
+        0.5,
+        border=border,
+        required=["req"],
+    )
     flags, l3 = out["quality_flags"].values, out["label_l3"].values
-    assert np.all(flags[border] & QUALITY_FLAGS["border"]) and not np.any(flags[~border] & QUALITY_FLAGS["border"])
+    assert np.all(flags[border] & QUALITY_FLAGS["border"]) and not np.any(
+        flags[~border] & QUALITY_FLAGS["border"]
+    )
     assert not np.any(l3[border]) and not np.any(l3[30:33, 40:45])
     lab = l2.values[30:33, 40:45] > 0
     assert np.all(flags[30:33, 40:45][lab] & QUALITY_FLAGS["invalid_signature"])
     assert np.any(l3[~border])
     with pytest.raises(InputError, match="border mask"):
-        label_l3(l2, sig, synthetic.fractions["boundary_distance"], synthetic.fractions["layover_shadow_mask"],
-                 10.0, None, border=border[:-1])
+        label_l3(
+            l2,
+            sig,
+            synthetic.fractions["boundary_distance"],
+            synthetic.fractions["layover_shadow_mask"],
+            10.0,
+            None,
+            border=border[:-1],
+        )
 
 
 def test_reference_date_layers_are_undefined_not_features():
@@ -246,12 +287,16 @@ def test_reference_date_layers_are_undefined_not_features():
     phase[0] = 0.0
     phase[0, 2, 2] = np.nan
     sig = rng.normal(size=(3, 8, 9)).astype(np.float32)
-    ds = xr.Dataset({"coherence_vv": (("time", "line", "pixel"), coh, {"sarbd_category": "1"}),
-                     "interferometric_phase_vv": (("time", "line", "pixel"), phase, {"sarbd_category": "1"}),
-                     "sigma0_vv": (("time", "line", "pixel"), sig, {"sarbd_category": "1"}),
-                     "height": (("line", "pixel"), np.zeros((8, 9), np.float32))},
-                    coords={"time": np.array(["2022-01-09", "2022-01-21", "2022-02-02"], "datetime64[ns]")},
-                    attrs={"reference_date": "2022-01-09T05:00:00"})
+    ds = xr.Dataset(
+        {
+            "coherence_vv": (("time", "line", "pixel"), coh, {"sarbd_category": "1"}),
+            "interferometric_phase_vv": (("time", "line", "pixel"), phase, {"sarbd_category": "1"}),
+            "sigma0_vv": (("time", "line", "pixel"), sig, {"sarbd_category": "1"}),
+            "height": (("line", "pixel"), np.zeros((8, 9), np.float32)),
+        },
+        coords={"time": np.array(["2022-01-09", "2022-01-21", "2022-02-02"], "datetime64[ns]")},
+        attrs={"reference_date": "2022-01-09T05:00:00"},
+    )
     out = mask_undefined_dates(ds)
     for name in ("coherence_vv", "interferometric_phase_vv"):
         assert np.isnan(out[name].values[0]).all() and np.isfinite(out[name].values[1:]).all()

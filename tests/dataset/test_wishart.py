@@ -35,7 +35,9 @@ def _two_region_stack(seed: int = 0) -> xr.Dataset:
         c = surf.copy()
         c[..., 30:] = v[..., 30:]
         chans[f"slc_{p}"] = (("time", "line", "pixel"), c.astype(np.complex64))
-    return xr.Dataset(chans, coords={"time": np.array(["2020-01-01", "2020-01-13"], "datetime64[ns]")})
+    return xr.Dataset(
+        chans, coords={"time": np.array(["2020-01-01", "2020-01-13"], "datetime64[ns]")}
+    )
 
 
 def test_wishart_separates_surface_and_volume():
@@ -52,12 +54,17 @@ def test_wishart_separates_surface_and_volume():
     l1 = label_l1_wishart(feats, classes, {"field": [9], "forest": [1, 2, 4, 5]})
     assert l1.name == "label_l1" and (l1.values[:, 3:27] == 1).mean() > 0.95
     assert (l1.values[:, 33:] == 2).mean() > 0.95
-    assert l1.attrs["flag_meanings"] == "unlabelled field forest" and l1.attrs["sarbd_l1_method"] == "wishart_h_alpha"
+    assert (
+        l1.attrs["flag_meanings"] == "unlabelled field forest"
+        and l1.attrs["sarbd_l1_method"] == "wishart_h_alpha"
+    )
     # one date instead of the temporal mean
     assert wishart_h_alpha(feats, date=1).shape == clusters.shape
     # no iterations: the H-alpha zones themselves
     zones = wishart_h_alpha(feats, max_iterations=0)
-    h_alpha = S.compute(_two_region_stack(), ["quad_halpha_zone"], window=(5, 5)).load().quad_halpha_zone
+    h_alpha = (
+        S.compute(_two_region_stack(), ["quad_halpha_zone"], window=(5, 5)).load().quad_halpha_zone
+    )
     assert zones.attrs["sarbd_wishart_iterations"] == 0
     assert (zones.values[:, 3:27] == 9).mean() > 0.9 and np.isfinite(h_alpha).all()
 
@@ -83,8 +90,11 @@ def test_wishart_config_validation():
     with pytest.raises(ValueError, match="needs l1_cluster_classes"):
         LabelsConfig(l1_method="wishart_h_alpha")
     with pytest.raises(ValueError, match="exclude each other"):
-        LabelsConfig(l1_method="wishart_h_alpha", l1_cluster_classes={"water": [9]},
-                     l1_rules=[{"class_name": "water", "expression": "quad_entropy < 0.5"}])
+        LabelsConfig(
+            l1_method="wishart_h_alpha",
+            l1_cluster_classes={"water": [9]},
+            l1_rules=[{"class_name": "water", "expression": "quad_entropy < 0.5"}],
+        )
     with pytest.raises(ValueError, match="applies to"):
         LabelsConfig(l1_cluster_classes={"water": [9]})
 
@@ -93,8 +103,13 @@ def test_wishart_on_alos_corner_reflector(shared_data: Path):
     from sarbd.products import open_product
 
     scene = open_product(shared_data / "alos_quadpol/calib_RSLC_ALPSRP025826990_RIO_BRANCO_CR.h5")
-    st = xr.Dataset({f"slc_{p}": (("time", "line", "pixel"), np.asarray(scene.slc(p.upper()).values)[None])
-                     for p in QUAD}, coords={"time": [np.datetime64("2006-07-20", "ns")]})
+    st = xr.Dataset(
+        {
+            f"slc_{p}": (("time", "line", "pixel"), np.asarray(scene.slc(p.upper()).values)[None])
+            for p in QUAD
+        },
+        coords={"time": [np.datetime64("2006-07-20", "ns")]},
+    )
     feats = S.compute(st, list(T3_VARIABLES), window=(3, 3)).load()
     clusters = wishart_h_alpha(feats).values
     assert clusters[50, 25] == 9  # the trihedral: low-entropy surface cluster

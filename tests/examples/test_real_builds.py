@@ -31,7 +31,11 @@ def _run_example(name: str, workspace, monkeypatch) -> dict[str, object]:
     dataset = workspace / _option(lines[0], "--out")
     assert lines[1].split()[2] == _option(lines[0], "--out")  # validate checks what was built
     run = workspace / _option(lines[2], "--out")
-    return {"dataset": dataset, "run": run, "metrics": json.loads((run / "metrics.json").read_text())}
+    return {
+        "dataset": dataset,
+        "run": run,
+        "metrics": json.loads((run / "metrics.json").read_text()),
+    }
 
 
 def _macro_f1(metrics: dict[str, object]) -> float:

@@ -31,11 +31,20 @@ def test_simulated_example_matches_what_simulate_writes(tmp_path):
     (ws / "examples" / "simulated.yaml").write_text(example.read_text())
     root = ws / "sim"
     root.mkdir()
-    scene = _Scene(root, [root / Path(p).name for p in cfg["inputs"]["products"]], root / "dem.tif",
-                   root / "reference.gpkg")
+    scene = _Scene(
+        root,
+        [root / Path(p).name for p in cfg["inputs"]["products"]],
+        root / "dem.tif",
+        root / "reference.gpkg",
+    )
     written = write_scene_config(scene, size="tiny", seed=1)
     assert written == root / "build.yaml"
-    assert load_config(written).resolved() == load_config(ws / "examples" / "simulated.yaml").resolved()
+    assert (
+        load_config(written).resolved()
+        == load_config(ws / "examples" / "simulated.yaml").resolved()
+    )
     # the header says how to make the scene and build it
-    assert header_commands(example) == ["sarbd simulate --out sim --size tiny --dates 3 --seed 1",
-                                        "sarbd build examples/simulated.yaml --out sim-sarbd"]
+    assert header_commands(example) == [
+        "sarbd simulate --out sim --size tiny --dates 3 --seed 1",
+        "sarbd build examples/simulated.yaml --out sim-sarbd",
+    ]

@@ -22,7 +22,10 @@ def test_netcdf_round_trip_and_cf(dataset, tmp_path):
         np.testing.assert_array_equal(back["time"].values, dataset["time"].values)
         np.testing.assert_array_equal(back["line"].values, dataset["line"].values)
         assert back["label_l3"].dtype == np.uint8 and back["quality_flags"].dtype == np.uint16
-        assert back["sigma0_vv"].encoding["coordinates"] in ("latitude longitude", "longitude latitude")
+        assert back["sigma0_vv"].encoding["coordinates"] in (
+            "latitude longitude",
+            "longitude latitude",
+        )
         assert back["latitude"].attrs["standard_name"] == "latitude"
         assert back.attrs["Conventions"] == "CF-1.10, ACDD-1.3"
         assert back.attrs["geospatial_lat_min"] == pytest.approx(float(dataset["latitude"].min()))
@@ -77,8 +80,13 @@ def test_check_cf_reports_each_broken_rule(dataset):
     bad.attrs["Conventions"] = "CF-1.6"
     bad = bad.rename({"coherence_vv": "coherence vv"})
     problems = "\n".join(check_cf(bad))
-    for needle in ("height: attribute 'units' is missing", "label_l2: flag_values has 2 entries",
-                   "latitude: needs standard_name", "Conventions", "'coherence vv': name is not CF-safe"):
+    for needle in (
+        "height: attribute 'units' is missing",
+        "label_l2: flag_values has 2 entries",
+        "latitude: needs standard_name",
+        "Conventions",
+        "'coherence vv': name is not CF-safe",
+    ):
         assert needle in problems
 
 
@@ -100,13 +108,23 @@ def test_dataset_zarr_links_unchanged_stage_arrays(dataset, tmp_path):
     ds = dataset.copy()
     for name in ("sigma0_vv", "label_l2", "quality_flags"):
         ds[name] = staged[name].assign_attrs(dataset[name].attrs)
-    ds["coherence_vv"] = (staged["coherence_vv"] * 1).assign_attrs(dataset["coherence_vv"].attrs)  # a new array
+    ds["coherence_vv"] = (staged["coherence_vv"] * 1).assign_attrs(
+        dataset["coherence_vv"].attrs
+    )  # a new array
     path = write_zarr(ds, tmp_path / "d.zarr", links=zarr_links(staged, store))
-    for name, linked in (("sigma0_vv", True), ("label_l2", True), ("quality_flags", True), ("coherence_vv", False)):
+    for name, linked in (
+        ("sigma0_vv", True),
+        ("label_l2", True),
+        ("quality_flags", True),
+        ("coherence_vv", False),
+    ):
         chunks = sorted(p.name for p in (store / name).iterdir() if not p.name.startswith("."))
         assert chunks
-        same = [os.stat(store / name / c).st_ino == os.stat(path / name / c).st_ino
-                for c in chunks if (path / name / c).exists()]
+        same = [
+            os.stat(store / name / c).st_ino == os.stat(path / name / c).st_ino
+            for c in chunks
+            if (path / name / c).exists()
+        ]
         assert same and all(same) == linked and any(same) == linked, name
     back = xr.open_zarr(path)
     assert check_cf(back) == []
@@ -119,17 +137,27 @@ def test_dataset_zarr_links_unchanged_stage_arrays(dataset, tmp_path):
     import shutil
 
     shutil.rmtree(store)
-    np.testing.assert_array_equal(xr.open_zarr(path)["sigma0_vv"].values, dataset["sigma0_vv"].values)
+    np.testing.assert_array_equal(
+        xr.open_zarr(path)["sigma0_vv"].values, dataset["sigma0_vv"].values
+    )
 
 
 def test_codecs_per_variable(dataset, tmp_path):
     import json
 
     path = write_zarr(dataset, tmp_path / "d.zarr")
-    meta = {n: json.loads((path / n / ".zarray").read_text()) for n in ("sigma0_vv", "label_l3", "quality_flags")}
-    assert meta["sigma0_vv"]["compressor"]["cname"] == "zstd" and meta["sigma0_vv"]["compressor"]["shuffle"] == 2
+    meta = {
+        n: json.loads((path / n / ".zarray").read_text())
+        for n in ("sigma0_vv", "label_l3", "quality_flags")
+    }
+    assert (
+        meta["sigma0_vv"]["compressor"]["cname"] == "zstd"
+        and meta["sigma0_vv"]["compressor"]["shuffle"] == 2
+    )
     assert meta["label_l3"]["dtype"] == "|u1" and meta["label_l3"]["compressor"]["shuffle"] == 1
-    assert meta["quality_flags"]["dtype"] == "<u2" and meta["sigma0_vv"]["filters"] is None  # lossless
+    assert (
+        meta["quality_flags"]["dtype"] == "<u2" and meta["sigma0_vv"]["filters"] is None
+    )  # lossless
 
 
 @pytest.mark.parametrize("keepbits", [4, 9, 16])
@@ -137,10 +165,16 @@ def test_bit_rounding_error_bound(tmp_path, keepbits):
     from sarbd.export.cube import record_quantization
 
     rng = np.random.default_rng(keepbits)
-    x = (rng.standard_normal((2, 70, 90)) * 10.0 ** rng.uniform(-6, 3, (2, 70, 90))).astype(np.float32)
+    x = (rng.standard_normal((2, 70, 90)) * 10.0 ** rng.uniform(-6, 3, (2, 70, 90))).astype(
+        np.float32
+    )
     x[0, :3] = np.nan
-    ds = xr.Dataset({"s": (("time", "line", "pixel"), x, {"units": "1", "long_name": "s"}),
-                     "label": (("line", "pixel"), rng.integers(0, 5, (70, 90)).astype(np.uint8))})
+    ds = xr.Dataset(
+        {
+            "s": (("time", "line", "pixel"), x, {"units": "1", "long_name": "s"}),
+            "label": (("line", "pixel"), rng.integers(0, 5, (70, 90)).astype(np.uint8)),
+        }
+    )
     store = tmp_path / "q.zarr"
     _stage(ds, ["s", "label"], store, quantize={"keepbits": keepbits})
     assert record_quantization(store) == ["s"]
@@ -172,26 +206,45 @@ def test_quantisation_settings_are_checked():
     from sarbd.errors import ConfigError
     from sarbd.export.cube import quantize_filter
 
-    for kw in ({}, {"keepbits": 3, "absolute": 0.1}, {"keepbits": 0}, {"keepbits": 24}, {"absolute": -1.0}):
+    for kw in (
+        {},
+        {"keepbits": 3, "absolute": 0.1},
+        {"keepbits": 0},
+        {"keepbits": 24},
+        {"absolute": -1.0},
+    ):
         with pytest.raises(ConfigError):
             quantize_filter(**kw)
+
+
 def test_netcdf_attributes_are_classic_text_with_a_grid_mapping(dataset, tmp_path):
     """Issue 21: text attributes NC_CHAR (not NC_STRING), the WGS84 datum of latitude/longitude
     in a grid-mapping variable, flag variables in integer types, no local absolute path."""
     ds = dataset.copy()
     ds.attrs["source_path"] = "/home/someone/data/S1A_X.SAFE"
     ds.attrs["summary"] = "σ0 and friends"  # non-ASCII: still text, UTF-8 like netCDF-C
-    zones = np.where(np.isfinite(ds["height"].values), 1.0 + (ds["height"].values > 0), np.nan).astype(np.float32)
+    zones = np.where(
+        np.isfinite(ds["height"].values), 1.0 + (ds["height"].values > 0), np.nan
+    ).astype(np.float32)
     zones[0, 0] = np.nan
-    ds["zone"] = (("line", "pixel"), zones, {"units": "1", "long_name": "a float flag layer",
-                                             "flag_values": np.array([1.0, 2.0], np.float32),
-                                             "flag_meanings": "low high"})
+    ds["zone"] = (
+        ("line", "pixel"),
+        zones,
+        {
+            "units": "1",
+            "long_name": "a float flag layer",
+            "flag_values": np.array([1.0, 2.0], np.float32),
+            "flag_meanings": "low high",
+        },
+    )
     path = write_netcdf(ds, tmp_path / "d.nc")
     with h5py.File(path) as f:
         for obj in [f, *(f[k] for k in f)]:
             for name in obj.attrs:
                 tid = h5py.h5a.open(obj.id, name.encode()).get_type()
-                if isinstance(tid, h5py.h5t.TypeStringID):  # every single string: fixed length (NC_CHAR)
+                if isinstance(
+                    tid, h5py.h5t.TypeStringID
+                ):  # every single string: fixed length (NC_CHAR)
                     assert not tid.is_variable_str(), (obj.name, name)
     import netCDF4
 

@@ -103,7 +103,9 @@ def test_refined_lee_keeps_edges_sharper_than_boxcar():
 def test_quegan_preserves_date_means_and_reduces_variance():
     n, looks, win = 8, 1, (15, 15)
     means = np.linspace(0.05, 0.4, n)  # different radiometry per date
-    x = means[:, None, None] * np.stack([_speckle((150, 150), looks, seed=10 + k) for k in range(n)])
+    x = means[:, None, None] * np.stack(
+        [_speckle((150, 150), looks, seed=10 + k) for k in range(n)]
+    )
     y = quegan_yu(x, win)
     inner = (slice(None), slice(10, -10), slice(10, -10))
     np.testing.assert_allclose(y[inner].mean(axis=(1, 2)), means, rtol=0.03)
@@ -115,7 +117,9 @@ def test_quegan_preserves_date_means_and_reduces_variance():
 
 
 def test_filters_accept_xarray():
-    x = xr.DataArray(_speckle((20, 20), seed=7), dims=("line", "pixel"), coords={"line": np.arange(20) + 100})
+    x = xr.DataArray(
+        _speckle((20, 20), seed=7), dims=("line", "pixel"), coords={"line": np.arange(20) + 100}
+    )
     y = lee(x, 5)
     assert isinstance(y, xr.DataArray) and int(y.line[0]) == 100
 

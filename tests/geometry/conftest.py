@@ -12,8 +12,13 @@ OMEGA_E = 7.2921151467e-5  # rad/s (WGS84)
 EPOCH = np.datetime64("2022-09-18T07:49:00", "ns")
 
 
-def kepler_states(t: np.ndarray, a: float = 7.07e6, inc: float = np.radians(98.18),
-                  raan: float = 0.3, u0: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def kepler_states(
+    t: np.ndarray,
+    a: float = 7.07e6,
+    inc: float = np.radians(98.18),
+    raan: float = 0.3,
+    u0: float = 0.9,
+) -> tuple[np.ndarray, np.ndarray]:
     """A circular Keplerian orbit (Sentinel-1-like), rotated into ECEF: position, velocity."""
     n = np.sqrt(GM / a**3)
     u = u0 + n * t  # argument of latitude
@@ -26,7 +31,9 @@ def kepler_states(t: np.ndarray, a: float = 7.07e6, inc: float = np.radians(98.1
     c, s = np.cos(th), np.sin(th)
 
     def rz(vec: np.ndarray) -> np.ndarray:
-        return np.stack([c * vec[:, 0] - s * vec[:, 1], s * vec[:, 0] + c * vec[:, 1], vec[:, 2]], -1)
+        return np.stack(
+            [c * vec[:, 0] - s * vec[:, 1], s * vec[:, 0] + c * vec[:, 1], vec[:, 2]], -1
+        )
 
     r_e = rz(r_i)
     v_e = rz(v_i) - np.cross([0.0, 0.0, OMEGA_E], r_e)
@@ -61,7 +68,13 @@ def line_orbit() -> Orbit:
 def burst_grid() -> RadarGrid:
     """An IW-like radar grid (downsampled in range) on :func:`kepler_orbit`."""
     return RadarGrid(
-        reference_epoch=EPOCH, sensing_start=80.0, azimuth_time_interval=2.055556e-3,
-        starting_range=800_000.0, range_pixel_spacing=2.329562 * 40, length=1500, width=600,
-        wavelength=0.05546576, look_side="right",
+        reference_epoch=EPOCH,
+        sensing_start=80.0,
+        azimuth_time_interval=2.055556e-3,
+        starting_range=800_000.0,
+        range_pixel_spacing=2.329562 * 40,
+        length=1500,
+        width=600,
+        wavelength=0.05546576,
+        look_side="right",
     )

@@ -27,8 +27,9 @@ S1B_SAFE = "S1B_IW_SLC__1SDV_20210401T052622_20210401T052650_026269_032297_EFA4.
 def _annotations(shared_data):
     yield "terceira IW3 VV", sarbd.open_product(shared_data / "s1_terceira" / TERCEIRA_XML)
     for swath, pol in (("IW1", "VV"), ("IW1", "VH"), ("IW2", "VH")):
-        scene = sarbd.open_product(shared_data / "s1_safe_metadata" / S1B_SAFE, swath=swath,
-                                   polarizations=pol)
+        scene = sarbd.open_product(
+            shared_data / "s1_safe_metadata" / S1B_SAFE, swath=swath, polarizations=pol
+        )
         yield f"S1B {swath} {pol}", scene
 
 
@@ -45,7 +46,10 @@ def _residuals(scene):
     assert ok.all()
     d_line = (tt - t) / grid.azimuth_time_interval
     d_pix = (rr - r) / grid.range_pixel_spacing
-    d_inc = incidence_angle(lat0, lon0, h, t, orbit, vertical="geocentric") - g["incidence_angle"].to_numpy()
+    d_inc = (
+        incidence_angle(lat0, lon0, h, t, orbit, vertical="geocentric")
+        - g["incidence_angle"].to_numpy()
+    )
     return horiz, d_line, d_pix, d_inc, (t, lat0, lon0, h)
 
 
@@ -122,8 +126,9 @@ def test_winnipeg_matches_isce3_topo(shared_data):
             inc, local_inc = src.read(4).astype(np.float64), src.read(6).astype(np.float64)
     assert ds.converged.all()
     h = ds.height.values
-    horiz = np.linalg.norm(llh_to_ecef(ds.latitude.values, ds.longitude.values, h)
-                           - llh_to_ecef(y, x, h), axis=-1)
+    horiz = np.linalg.norm(
+        llh_to_ecef(ds.latitude.values, ds.longitude.values, h) - llh_to_ecef(y, x, h), axis=-1
+    )
     dz = h - z
     assert horiz.max() < 0.1 and np.sqrt(np.mean(horiz**2)) < 0.01
     assert np.abs(dz).max() < 0.1 and np.sqrt(np.mean(dz**2)) < 0.01

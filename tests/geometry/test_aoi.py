@@ -14,8 +14,14 @@ from sarbd.geometry.aoi import aoi_geometry, aoi_window
 def _corners_lonlat(grid, orbit, l0, p0, nl, npx):
     lines = np.array([l0, l0, l0 + nl - 1, l0 + nl - 1], float)
     pixels = np.array([p0, p0 + npx - 1, p0, p0 + npx - 1], float)
-    lat, lon, _ = rdr2geo(grid.line_to_azimuth_time(lines), grid.pixel_to_slant_range(pixels), orbit,
-                          height=0.0, look_side=grid.look_side, wavelength=grid.wavelength)
+    lat, lon, _ = rdr2geo(
+        grid.line_to_azimuth_time(lines),
+        grid.pixel_to_slant_range(pixels),
+        orbit,
+        height=0.0,
+        look_side=grid.look_side,
+        wavelength=grid.wavelength,
+    )
     return lon, lat
 
 
@@ -43,6 +49,8 @@ def test_a_polygon_without_crs_is_refused(tmp_path):
     import shapely
 
     with pytest.raises(InputError, match="no CRS"):
-        aoi_geometry(None, gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]), path=tmp_path / "aoi.gpkg")
+        aoi_geometry(
+            None, gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]), path=tmp_path / "aoi.gpkg"
+        )
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326")
     assert aoi_geometry(None, gdf).equals(shapely.box(0, 0, 1, 1))

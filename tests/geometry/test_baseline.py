@@ -16,8 +16,13 @@ def _shifted(orbit: Orbit, radial: float, along: float = 0.0, dt: float = 0.0) -
     up = orbit.positions / np.linalg.norm(orbit.positions, axis=1, keepdims=True)
     fwd = orbit.velocities / np.linalg.norm(orbit.velocities, axis=1, keepdims=True)
     times = orbit.times + np.timedelta64(int(dt * 1e9), "ns")
-    return Orbit(times, orbit.positions + radial * up + along * fwd, orbit.velocities,
-                 reference_epoch=orbit.reference_epoch, source="simulated")
+    return Orbit(
+        times,
+        orbit.positions + radial * up + along * fwd,
+        orbit.velocities,
+        reference_epoch=orbit.reference_epoch,
+        source="simulated",
+    )
 
 
 def test_radial_offset_splits_by_the_look_angle(kepler_orbit, burst_grid):

@@ -14,14 +14,16 @@ from sarbd.geometry import geoid as geoid_mod
 
 # EGM96 undulations published with NGA's reference implementation (F477 test points,
 # also GeographicLib's "geoidtest"): latitude, longitude, N (m, spherical harmonics).
-NGA_EGM96 = np.array([
-    [38.6281550, 269.7791550, -31.628],
-    [-14.6212170, 305.0211140, -2.969],
-    [46.8743190, 102.4487290, -43.575],
-    [-23.6174460, 133.8747120, 15.868],
-    [38.6254730, 359.9995000, 50.066],
-    [-0.4667440, 0.0023000, 17.329],
-])
+NGA_EGM96 = np.array(
+    [
+        [38.6281550, 269.7791550, -31.628],
+        [-14.6212170, 305.0211140, -2.969],
+        [46.8743190, 102.4487290, -43.575],
+        [-23.6174460, 133.8747120, 15.868],
+        [38.6254730, 359.9995000, 50.066],
+        [-0.4667440, 0.0023000, 17.329],
+    ]
+)
 
 
 def test_geoid_matches_published_egm96_values():
@@ -71,14 +73,25 @@ def test_rome_dem_is_converted_from_egm96(shared_data):
 
 
 def _write_tif(path, data, transform, crs):
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
-                       dtype="float32", transform=transform, crs=crs) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype="float32",
+        transform=transform,
+        crs=crs,
+    ) as dst:
         dst.write(data.astype(np.float32), 1)
 
 
 def test_dem_without_crs_is_rejected(tmp_path):
     path = tmp_path / "nocrs.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32") as dst:
+    with rasterio.open(
+        path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32"
+    ) as dst:
         dst.write(np.zeros((4, 4), np.float32), 1)
     with pytest.raises(InputError, match="no coordinate reference system") as err:
         Dem.open(path)
@@ -106,7 +119,9 @@ def test_projected_dem_samples_in_its_own_crs(tmp_path):
     g = dem.geographic()
     from sarbd.geometry.kernels import dem_height
 
-    vals = [dem_height(g.data, g.x0, g.y0, g.dx, g.dy, lo, la) for lo, la in zip(lon, lat, strict=True)]
+    vals = [
+        dem_height(g.data, g.x0, g.y0, g.dx, g.dy, lo, la) for lo, la in zip(lon, lat, strict=True)
+    ]
     np.testing.assert_allclose(vals, expected, atol=0.05)
     assert np.isnan(dem.height_at(0.0, 0.0))
     with pytest.raises(NoOverlapError):

@@ -43,8 +43,12 @@ def _ridge_dem(footprint, lon_c):
     prof = np.where(x < 0, RIDGE_H * (1 + x / FRONT_W), RIDGE_H * (1 - x / BACK_W))
     prof = np.clip(prof, 0.0, None)
     data = np.broadcast_to(prof, (lat.size, lon.size)).copy()
-    return Dem.from_array(data, from_origin(w, n, step, step), "EPSG:4326",
-                          description="synthetic ridge (ellipsoidal)"), m_per_deg
+    return Dem.from_array(
+        data,
+        from_origin(w, n, step, step),
+        "EPSG:4326",
+        description="synthetic ridge (ellipsoidal)",
+    ), m_per_deg
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +173,9 @@ def test_local_incidence_on_a_tilted_plane(footprint, small_grid, kepler_orbit):
 
 def test_coarse_grid_reports_and_bounds_its_error(small_grid, kepler_orbit):
     exact = rdr2geo_grid(small_grid, kepler_orbit, height=250.0).compute()
-    coarse = rdr2geo_grid(small_grid, kepler_orbit, height=250.0, coarse_step=(64, 128),
-                          max_interpolation_error=0.01).compute()
+    coarse = rdr2geo_grid(
+        small_grid, kepler_orbit, height=250.0, coarse_step=(64, 128), max_interpolation_error=0.01
+    ).compute()
     err_reported = coarse.attrs["interpolation_max_horizontal_error_m"]
     assert err_reported <= 0.01
     a = llh_to_ecef(exact.latitude.values, exact.longitude.values, 250.0)
@@ -181,8 +186,9 @@ def test_coarse_grid_reports_and_bounds_its_error(small_grid, kepler_orbit):
 
 def test_geo2rdr_grid_inverts_rdr2geo_grid(ridge, small_grid, kepler_orbit):
     ds, _, _, _ = ridge
-    g = geo2rdr_grid(ds.latitude, ds.longitude, ds.height, small_grid, kepler_orbit,
-                     chunks=(50, 200)).compute()
+    g = geo2rdr_grid(
+        ds.latitude, ds.longitude, ds.height, small_grid, kepler_orbit, chunks=(50, 200)
+    ).compute()
     ok = ds.converged.values
     assert g.converged.values[ok].all()
     line = np.broadcast_to(ds.line.values[:, None], ok.shape)
@@ -191,8 +197,15 @@ def test_geo2rdr_grid_inverts_rdr2geo_grid(ridge, small_grid, kepler_orbit):
     assert np.abs(g.radar_pixel.values[ok] - pixel[ok]).max() < 1e-5
     # a coarse solve of a smooth surface is within its stated error
     flat = rdr2geo_grid(small_grid, kepler_orbit, height=0.0).compute()
-    gc = geo2rdr_grid(flat.latitude, flat.longitude, flat.height, small_grid, kepler_orbit,
-                      coarse_step=(32, 64), max_interpolation_error=1e-3).compute()
+    gc = geo2rdr_grid(
+        flat.latitude,
+        flat.longitude,
+        flat.height,
+        small_grid,
+        kepler_orbit,
+        coarse_step=(32, 64),
+        max_interpolation_error=1e-3,
+    ).compute()
     assert gc.attrs["interpolation_max_error_pixels"] <= 1e-3
     assert np.abs(gc.radar_line.values - line).max() < 2e-3
     assert np.abs(gc.radar_pixel.values - pixel).max() < 2e-3
@@ -209,9 +222,17 @@ def test_annotation_height_model_floors_at_the_geoid():
     lon = -27.2 + pixels * 1e-4
     h = np.zeros(lines.shape)
     h[0, 0] = 300.0  # a hill above the geoid
-    grid = pd.DataFrame({"line": lines.ravel(), "pixel": pixels.ravel(), "azimuth_time": times.ravel(),
-                         "slant_range_time": srt.ravel(), "latitude": lat.ravel(),
-                         "longitude": lon.ravel(), "height": h.ravel()})
+    grid = pd.DataFrame(
+        {
+            "line": lines.ravel(),
+            "pixel": pixels.ravel(),
+            "azimuth_time": times.ravel(),
+            "slant_range_time": srt.ravel(),
+            "latitude": lat.ravel(),
+            "longitude": lon.ravel(),
+            "height": h.ravel(),
+        }
+    )
     model = annotation_height_model(grid)
     assert "floored at the geoid" in model.description
     n = geoid_height(lat, lon)
@@ -232,12 +253,17 @@ def test_annotation_height_model_floors_at_the_geoid():
 def test_annotation_height_model_on_a_real_swath(shared_data):
     import sarbd
 
-    scene = sarbd.open_product(shared_data / "s1_terceira"
-                               / "s1a-iw3-slc-vv-20220918t074921-20220918t074946-045056-056232-006.xml")
+    scene = sarbd.open_product(
+        shared_data
+        / "s1_terceira"
+        / "s1a-iw3-slc-vv-20220918t074921-20220918t074946-045056-056232-006.xml"
+    )
     model = annotation_height_model(scene)
     g = scene.product.geolocation_grid
     n = geoid_height(g["latitude"].to_numpy(), g["longitude"].to_numpy())
-    got = model.heights(g["azimuth_time"].to_numpy(), g["slant_range_time"].to_numpy() * 299_792_458.0 / 2)
+    got = model.heights(
+        g["azimuth_time"].to_numpy(), g["slant_range_time"].to_numpy() * 299_792_458.0 / 2
+    )
     np.testing.assert_allclose(got, np.maximum(g["height"].to_numpy(), n), atol=0.05)
     assert (g["height"].to_numpy() < n).any()  # the open sea sits below the geoid in the grid
 
@@ -248,8 +274,13 @@ def test_point_rdr2geo_on_a_dem_matches_the_grid(ridge, small_grid, kepler_orbit
     ds, dem, _, _ = ridge
     lines = np.array([5, 60, 140])
     pixels = np.array([50, 300, 550])
-    lat, lon, h, ok = rdr2geo(small_grid.line_to_azimuth_time(lines), small_grid.pixel_to_slant_range(pixels),
-                              kepler_orbit, height=dem, return_converged=True)
+    lat, lon, h, ok = rdr2geo(
+        small_grid.line_to_azimuth_time(lines),
+        small_grid.pixel_to_slant_range(pixels),
+        kepler_orbit,
+        height=dem,
+        return_converged=True,
+    )
     assert ok.all()
     np.testing.assert_allclose(dem.height_at(lat, lon), h, atol=2e-3)
     # away from the ridge the DEM solution is unique: point and grid agree
@@ -272,7 +303,10 @@ def test_non_convergence_is_flagged_and_logged(small_grid, kepler_orbit, caplog)
         part = rdr2geo_grid(small_grid, kepler_orbit, dem=dem, layover_shadow=False).compute()
     conv = part.converged.values
     assert 0.2 < conv.mean() < 0.8
-    assert np.isnan(part.latitude.values[~conv]).all() and np.isfinite(part.latitude.values[conv]).all()
+    assert (
+        np.isnan(part.latitude.values[~conv]).all()
+        and np.isfinite(part.latitude.values[conv]).all()
+    )
     assert "have no solution" in caplog.text
 
 
@@ -281,7 +315,9 @@ def test_terrain_layers(ridge, small_grid, kepler_orbit):
 
     ds, dem, _, _ = ridge
     with_dem = terrain_layers(small_grid, kepler_orbit, dem=dem)
-    np.testing.assert_array_equal(with_dem["layover_shadow_mask"].values, ds.layover_shadow_mask.values)
+    np.testing.assert_array_equal(
+        with_dem["layover_shadow_mask"].values, ds.layover_shadow_mask.values
+    )
     from_geo = terrain_layers(small_grid, kepler_orbit, ds)
     inc = from_geo["incidence_angle"].values
     np.testing.assert_allclose(inc, ds.incidence_angle.values, atol=1e-3)
@@ -296,8 +332,13 @@ def test_point_rdr2geo_grid_path_on_a_dem(ridge, small_grid, kepler_orbit):
     ds, dem, _, _ = ridge
     t = small_grid.line_to_azimuth_time(np.arange(0, 160, 20))[:, None]
     r = small_grid.pixel_to_slant_range(np.arange(600))[None, :]
-    lat, lon, h, ok = rdr2geo(np.broadcast_to(t, (8, 600)), np.broadcast_to(r, (8, 600)), kepler_orbit,
-                              height=dem, return_converged=True)
+    lat, lon, h, ok = rdr2geo(
+        np.broadcast_to(t, (8, 600)),
+        np.broadcast_to(r, (8, 600)),
+        kepler_orbit,
+        height=dem,
+        return_converged=True,
+    )
     assert ok.all()
     np.testing.assert_allclose(lat, ds.latitude.values[::20], atol=1e-12)
     np.testing.assert_allclose(lon, ds.longitude.values[::20], atol=1e-12)

@@ -119,7 +119,9 @@ def test_geo2rdr_rejects_wrong_look_side(kepler_orbit):
 def test_hermite_table_is_the_core_interpolation(kepler_orbit):
     from sarbd.geometry.kernels import eval_state, hermite_table
 
-    z, coef, tc, h = hermite_table(kepler_orbit.time, kepler_orbit.positions, kepler_orbit.velocities)
+    z, coef, tc, h = hermite_table(
+        kepler_orbit.time, kepler_orbit.positions, kepler_orbit.velocities
+    )
     t = np.linspace(0.0, 200.0, 97)
     pos, vel, acc = kepler_orbit.interpolate(t)
     out = np.empty((3, 3))

@@ -47,7 +47,9 @@ def test_unstated_datum_is_assumed_loudly(shared_data, caplog):
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sarbd"):
         given = Dem.open(path, vertical_datum="ellipsoid")
-    assert given.vertical_datum_source == "given" and not [m for m in _warnings(caplog) if "vertical datum" in m]
+    assert given.vertical_datum_source == "given" and not [
+        m for m in _warnings(caplog) if "vertical datum" in m
+    ]
     # what is at stake: the two readings differ by the undulation
     assert abs(np.nanmean(dem.data - given.data) - n) < 1.0
 
@@ -55,10 +57,25 @@ def test_unstated_datum_is_assumed_loudly(shared_data, caplog):
 def test_geocode_output_records_the_datum_and_is_a_grid(shared_data, tmp_path):
     d = shared_data / "uavsar_nisar"
     out = tmp_path / "g.nc"
-    assert main(["geocode", str(d / "SanAnd_129.h5"), "--dem", str(d / "SanAnd_dem.tif"), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "geocode",
+                str(d / "SanAnd_129.h5"),
+                "--dem",
+                str(d / "SanAnd_dem.tif"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     scene = sarbd.open_product(d / "SanAnd_129.h5")
     with xr.open_dataset(out) as ds:
-        assert ds.attrs["dem_vertical_datum"] == "egm96" and ds.attrs["dem_vertical_datum_source"] == "assumed"
+        assert (
+            ds.attrs["dem_vertical_datum"] == "egm96"
+            and ds.attrs["dem_vertical_datum_source"] == "assumed"
+        )
         assert "ASSUMED" in ds.attrs["height_model"]
         # the orbit and the radar grid travel in the file: it is a radar grid for radarcode
         grid, orbit = grid_from_dataset(ds), orbit_from_dataset(ds)

@@ -61,15 +61,21 @@ def test_chunked_equals_unchunked_and_xarray() -> None:
     m, s = _pair(0.5, (130, 170), seed=3)
     ifg, p1, p2 = interferogram(m, s), np.abs(m) ** 2, np.abs(s) ** 2
     whole = coherence(ifg, p1, p2, window=(3, 9))
-    chunked = coherence(da.from_array(ifg, chunks=(40, 50)), da.from_array(p1, chunks=(40, 50)),
-                        da.from_array(p2, chunks=(40, 50)), window=(3, 9))
+    chunked = coherence(
+        da.from_array(ifg, chunks=(40, 50)),
+        da.from_array(p1, chunks=(40, 50)),
+        da.from_array(p2, chunks=(40, 50)),
+        window=(3, 9),
+    )
     assert isinstance(chunked, da.Array)
     np.testing.assert_allclose(chunked.compute(), whole, rtol=1e-6, atol=1e-7)
     # a time dimension in front
     ifg3 = da.stack([da.from_array(ifg, chunks=(40, 50))] * 2)
     p13 = da.stack([da.from_array(p1, chunks=(40, 50))] * 2)
     p23 = da.stack([da.from_array(p2, chunks=(40, 50))] * 2)
-    np.testing.assert_allclose(coherence(ifg3, p13, p23, window=(3, 9)).compute()[1], whole, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        coherence(ifg3, p13, p23, window=(3, 9)).compute()[1], whole, rtol=1e-6, atol=1e-7
+    )
     x = xr.DataArray(ifg, dims=("line", "pixel"))
     res = coherence(x, p1, p2, window=(3, 9))
     assert res.attrs["coherence_window_pixel"] == 9
@@ -108,7 +114,9 @@ def test_multilook_numpy_dask_xarray() -> None:
     assert ml.shape == (3, 2)
     assert ml[0, 0] == pytest.approx(np.mean(a[:2, :4]))
     np.testing.assert_array_equal(multilook(da.from_array(a, chunks=(2, 4)), (2, 4)).compute(), ml)
-    x = xr.DataArray(a, dims=("line", "pixel"), coords={"line": np.arange(6), "pixel": np.arange(8)})
+    x = xr.DataArray(
+        a, dims=("line", "pixel"), coords={"line": np.arange(6), "pixel": np.arange(8)}
+    )
     mx = multilook(x, (2, 4))
     np.testing.assert_array_equal(mx.values, ml)
     np.testing.assert_allclose(mx["line"].values, [0.5, 2.5, 4.5])

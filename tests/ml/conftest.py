@@ -10,8 +10,11 @@ from tests.ml.synthetic import SyntheticDataset, make_synthetic_dataset
 
 #: tiny training settings so the whole ML test suite stays well under two minutes on a CPU
 #: every feature (per-date ones too): the synthetic scene's two temporal ones are not enough
-TINY = {"ann": ["--epochs", "6", "--features", "all"], "rf": ["--n-estimators", "30", "--features", "all"],
-        "unet": ["--epochs", "4", "--features", "all"]}
+TINY = {
+    "ann": ["--epochs", "6", "--features", "all"],
+    "rf": ["--n-estimators", "30", "--features", "all"],
+    "unet": ["--epochs", "4", "--features", "all"],
+}
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +31,21 @@ def runs(synthetic: SyntheticDataset, tmp_path_factory: pytest.TempPathFactory) 
     out = {}
     for model, extra in TINY.items():
         run = root / model
-        code = main(["train", str(synthetic.path), "--model", model, "--level", "L3", "--seed", "0",
-                     "--out", str(run), *extra])
+        code = main(
+            [
+                "train",
+                str(synthetic.path),
+                "--model",
+                model,
+                "--level",
+                "L3",
+                "--seed",
+                "0",
+                "--out",
+                str(run),
+                *extra,
+            ]
+        )
         assert code == 0, f"sarbd train --model {model} failed"
         out[model] = run
     return out

@@ -108,15 +108,29 @@ def make_synthetic_dataset(
         vh_db = mean_db_vh + 4.0 * regional + 2.0 * corr + 4.0 * rng.standard_normal(shape)
         sig_vv.append(10 ** (vv_db / 10))
         sig_vh.append(10 ** (vh_db / 10))
-        coh.append(np.clip(mean_coh + 0.15 * regional + 0.08 * _smooth_noise(rng, shape, 2.0)
-                           + 0.2 * rng.standard_normal(shape), 0, 1))
+        coh.append(
+            np.clip(
+                mean_coh
+                + 0.15 * regional
+                + 0.08 * _smooth_noise(rng, shape, 2.0)
+                + 0.2 * rng.standard_normal(shape),
+                0,
+                1,
+            )
+        )
     sigma0_vv = np.stack(sig_vv).astype(np.float32)
     sigma0_vh = np.stack(sig_vh).astype(np.float32)
     coherence_vv = np.stack(coh).astype(np.float32)
-    entropy = np.clip(np.array([0.4, 0.6, 0.8, 0.9])[cls] + 0.1 * regional + 0.25 * rng.standard_normal(shape), 0, 1)
+    entropy = np.clip(
+        np.array([0.4, 0.6, 0.8, 0.9])[cls] + 0.1 * regional + 0.25 * rng.standard_normal(shape),
+        0,
+        1,
+    )
     entropy = entropy.astype(np.float32)
     entropy[rng.random(shape) < 0.03] = np.nan  # undefined values are NaN (formats.md)
-    dispersion = (np.array([0.2, 0.35, 0.6, 0.45])[cls] + 0.1 * regional + 0.15 * rng.standard_normal(shape))
+    dispersion = (
+        np.array([0.2, 0.35, 0.6, 0.45])[cls] + 0.1 * regional + 0.15 * rng.standard_normal(shape)
+    )
     dispersion = dispersion.astype(np.float32)
 
     lines = LINE0 + np.arange(ny)
@@ -126,34 +140,83 @@ def make_synthetic_dataset(
     flag_values = np.arange(1, nclass + 1, dtype=np.uint8)
     meanings = " ".join(CLASSES)
 
-    def sig(data: np.ndarray, dims: tuple[str, ...], category: str, formula: str, units: str, long_name: str) -> xr.DataArray:
+    def sig(
+        data: np.ndarray,
+        dims: tuple[str, ...],
+        category: str,
+        formula: str,
+        units: str,
+        long_name: str,
+    ) -> xr.DataArray:
         return xr.DataArray(
-            data, dims=dims,
-            attrs={"units": units, "long_name": long_name, "sarbd_category": category, "sarbd_formula": formula},
+            data,
+            dims=dims,
+            attrs={
+                "units": units,
+                "long_name": long_name,
+                "sarbd_category": category,
+                "sarbd_formula": formula,
+            },
         )
 
     def label(data: np.ndarray, level: str) -> xr.DataArray:
         # both forms the contract allows: L1 lists 0 "unlabelled" among the flags, L2/L3 do not
-        values, names = (np.r_[0, flag_values], f"unlabelled {meanings}") if level == "L1" else (flag_values, meanings)
+        values, names = (
+            (np.r_[0, flag_values], f"unlabelled {meanings}")
+            if level == "L1"
+            else (flag_values, meanings)
+        )
         return xr.DataArray(
-            data, dims=("line", "pixel"),
-            attrs={"long_name": f"SARbd-{level} class", "flag_values": values.astype(np.uint8), "flag_meanings": names},
+            data,
+            dims=("line", "pixel"),
+            attrs={
+                "long_name": f"SARbd-{level} class",
+                "flag_values": values.astype(np.uint8),
+                "flag_meanings": names,
+            },
         )
 
     tld = ("time", "line", "pixel")
     ld = ("line", "pixel")
     ds = xr.Dataset(
         {
-            "sigma0_vv": sig(sigma0_vv, tld, "single_pol", "(|DN|^2 - noise) * cal_sigma0", "1", "sigma nought VV"),
-            "sigma0_vh": sig(sigma0_vh, tld, "single_pol", "(|DN|^2 - noise) * cal_sigma0", "1", "sigma nought VH"),
-            "coherence_vv": sig(coherence_vv, tld, "single_pol", "|<s1 s2*>|/sqrt(<|s1|^2><|s2|^2>)", "1", "coherence VV"),
+            "sigma0_vv": sig(
+                sigma0_vv,
+                tld,
+                "single_pol",
+                "(|DN|^2 - noise) * cal_sigma0",
+                "1",
+                "sigma nought VV",
+            ),
+            "sigma0_vh": sig(
+                sigma0_vh,
+                tld,
+                "single_pol",
+                "(|DN|^2 - noise) * cal_sigma0",
+                "1",
+                "sigma nought VH",
+            ),
+            "coherence_vv": sig(
+                coherence_vv,
+                tld,
+                "single_pol",
+                "|<s1 s2*>|/sqrt(<|s1|^2><|s2|^2>)",
+                "1",
+                "coherence VV",
+            ),
             "entropy": sig(entropy, ld, "multi_pol", "-sum p log2 p", "1", "dual-pol entropy"),
-            "amplitude_dispersion": sig(dispersion, ld, "temporal", "std(A)/mean(A)", "1", "amplitude dispersion"),
+            "amplitude_dispersion": sig(
+                dispersion, ld, "temporal", "std(A)/mean(A)", "1", "amplitude dispersion"
+            ),
             # a category-3 signature (inherited from reference geodata): a label leak if used as input
-            "reference_landcover": sig(truth.astype(np.float32), ld, "3", "radarcoded land cover", "1", "land cover"),
+            "reference_landcover": sig(
+                truth.astype(np.float32), ld, "3", "radarcoded land cover", "1", "land cover"
+            ),
             **{
                 f"fraction_{name}": xr.DataArray(
-                    (truth == i + 1).astype(np.float32), dims=ld, attrs={"units": "1", "long_name": f"{name} fraction"}
+                    (truth == i + 1).astype(np.float32),
+                    dims=ld,
+                    attrs={"units": "1", "long_name": f"{name} fraction"},
                 )
                 for i, name in enumerate(CLASSES)
             },
@@ -161,15 +224,23 @@ def make_synthetic_dataset(
             "label_l2": label(l2, "L2"),
             "label_l3": label(l3, "L3"),
             "quality_flags": xr.DataArray(
-                np.where(l3 == 0, 2, 0).astype(np.uint16), dims=ld,
-                attrs={"flag_masks": np.array([1, 2, 4, 8, 16, 32, 64], np.uint16),
-                       "flag_meanings": "no_reference mixed boundary_buffer layover shadow sar_outlier invalid_signature"},
+                np.where(l3 == 0, 2, 0).astype(np.uint16),
+                dims=ld,
+                attrs={
+                    "flag_masks": np.array([1, 2, 4, 8, 16, 32, 64], np.uint16),
+                    "flag_meanings": "no_reference mixed boundary_buffer layover shadow sar_outlier invalid_signature",
+                },
             ),
-            "boundary_distance": xr.DataArray((10.0 * bdist).astype(np.float32), dims=ld, attrs={"units": "m"}),
+            "boundary_distance": xr.DataArray(
+                (10.0 * bdist).astype(np.float32), dims=ld, attrs={"units": "m"}
+            ),
             "split": xr.DataArray(
-                split, dims=ld,
-                attrs={"flag_values": np.array([0, 1, 2, 3], np.uint8),
-                       "flag_meanings": "unassigned train validation test"},
+                split,
+                dims=ld,
+                attrs={
+                    "flag_values": np.array([0, 1, 2, 3], np.uint8),
+                    "flag_meanings": "unassigned train validation test",
+                },
             ),
         },
         coords={
@@ -189,14 +260,20 @@ def make_synthetic_dataset(
     )
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    ds.chunk({"time": 1, "line": 32, "pixel": 64}).to_zarr(root / "dataset.zarr", mode="w", consolidated=False)
+    ds.chunk({"time": 1, "line": 32, "pixel": 64}).to_zarr(
+        root / "dataset.zarr", mode="w", consolidated=False
+    )
 
     # pixel table: every pixel labelled at any level; per-date signatures named <var>_<YYYYMMDD>
     labelled = (l1 > 0) | (l2 > 0) | (l3 > 0)
     rr, cc = np.nonzero(labelled)
     table: dict[str, np.ndarray] = {
-        "line": lines[rr], "pixel": pixels[cc], "split": split[rr, cc],
-        "label_l1": l1[rr, cc], "label_l2": l2[rr, cc], "label_l3": l3[rr, cc],
+        "line": lines[rr],
+        "pixel": pixels[cc],
+        "split": split[rr, cc],
+        "label_l1": l1[rr, cc],
+        "label_l2": l2[rr, cc],
+        "label_l3": l3[rr, cc],
     }
     for name in ("sigma0_vv", "sigma0_vh", "coherence_vv"):
         for t, day in enumerate(np.datetime_as_string(times, unit="D")):
@@ -210,13 +287,18 @@ def make_synthetic_dataset(
     rows = []
     for by in range(ny // block):
         for bx in range(nx // block):
-            win = l3[by * block:(by + 1) * block, bx * block:(bx + 1) * block]
-            rows.append({
-                "chip_id": len(rows), "line0": int(lines[by * block]), "pixel0": int(pixels[bx * block]),
-                # split by name, as sarbd.dataset.chips writes it (codes are accepted too)
-                "size": block, "split": ("unassigned", "train", "validation", "test")[block_split[by, bx]],
-                **{f"count_{n}": int((win == i + 1).sum()) for i, n in enumerate(CLASSES)},
-            })
+            win = l3[by * block : (by + 1) * block, bx * block : (bx + 1) * block]
+            rows.append(
+                {
+                    "chip_id": len(rows),
+                    "line0": int(lines[by * block]),
+                    "pixel0": int(pixels[bx * block]),
+                    # split by name, as sarbd.dataset.chips writes it (codes are accepted too)
+                    "size": block,
+                    "split": ("unassigned", "train", "validation", "test")[block_split[by, bx]],
+                    **{f"count_{n}": int((win == i + 1).sum()) for i, n in enumerate(CLASSES)},
+                }
+            )
     (root / "chips").mkdir(exist_ok=True)
     pd.DataFrame(rows).to_parquet(root / "chips" / f"chips_{block}.parquet", index=False)
     return SyntheticDataset(path=root, truth=truth, block=block, buffer=buffer)

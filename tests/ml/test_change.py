@@ -56,24 +56,44 @@ def _easy_pairs(n: int, seed: int, size: int = 16) -> ChangeChips:
         y = np.zeros((size, size), np.int8)
         if k % 2 == 0:
             r, c = rng.integers(0, size - 5, 2)
-            a[:, r:r + 5, c:c + 5] += 10.0
-            y[r:r + 5, c:c + 5] = 1
+            a[:, r : r + 5, c : c + 5] += 10.0
+            y[r : r + 5, c : c + 5] = 1
         before.append(b)
         after.append(a)
         coh.append(np.clip(rng.normal(0.4, 0.1, (size, size)), 0, 1))
         lab.append(y)
     z = np.zeros(n, np.int64)
     y = np.stack(lab)
-    return ChangeChips(np.stack(before).astype(np.float32), np.stack(after).astype(np.float32),
-                       np.stack(coh).astype(np.float32), y, y, y, np.ones(n, np.int64), z, z, z)
+    return ChangeChips(
+        np.stack(before).astype(np.float32),
+        np.stack(after).astype(np.float32),
+        np.stack(coh).astype(np.float32),
+        y,
+        y,
+        y,
+        np.ones(n, np.int64),
+        z,
+        z,
+        z,
+    )
 
 
 def test_threshold_baseline_exact() -> None:
     from sarbd.ml.change_run import threshold_change
 
     chips = _easy_pairs(2, 0)
-    flat = ChangeChips(np.full_like(chips.before, -10.0), np.full_like(chips.after, -10.0), chips.coherence,
-                       chips.l2, chips.l3, chips.truth, chips.split, chips.pair, chips.line0, chips.pixel0)
+    flat = ChangeChips(
+        np.full_like(chips.before, -10.0),
+        np.full_like(chips.after, -10.0),
+        chips.coherence,
+        chips.l2,
+        chips.l3,
+        chips.truth,
+        chips.split,
+        chips.pair,
+        chips.line0,
+        chips.pixel0,
+    )
     flat.after[0, 0, 4:10, 4:10] = 0.0  # +10 dB; the 3 x 3 mean keeps 1/9 of it at the outer ring
     got = threshold_change(flat, 3.0)
     want = np.zeros((2, 16, 16), bool)

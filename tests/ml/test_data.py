@@ -19,13 +19,20 @@ def test_features_are_signatures_only_one_per_date(synthetic):
     assert not any(n.startswith("fraction_") for n in names)
     assert "reference_landcover" not in names  # category 3: inherited from the reference
     assert "label_l3" not in names and "split" not in names and "boundary_distance" not in names
-    assert {"sigma0_vv_20240105", "sigma0_vv_20240117", "entropy", "amplitude_dispersion"} <= set(names)
+    assert {"sigma0_vv_20240105", "sigma0_vv_20240117", "entropy", "amplitude_dispersion"} <= set(
+        names
+    )
     assert len(names) == 3 * 2 + 2
 
 
 def test_named_feature_sets(synthetic):
-    assert open_sarbd(synthetic.path, "temporal").feature_names == ["amplitude_dispersion", "entropy"]
-    assert open_sarbd(synthetic.path, "all").feature_names == open_sarbd(synthetic.path).feature_names
+    assert open_sarbd(synthetic.path, "temporal").feature_names == [
+        "amplitude_dispersion",
+        "entropy",
+    ]
+    assert (
+        open_sarbd(synthetic.path, "all").feature_names == open_sarbd(synthetic.path).feature_names
+    )
     with pytest.raises(InputError, match="unknown feature set 'dates'"):
         open_sarbd(synthetic.path, "dates")
 
@@ -88,7 +95,9 @@ def test_chip_windows_and_window_reads(synthetic):
     block = data.reader().read(r, r + size, c, c + size)
     ds = xr.open_zarr(synthetic.path / "dataset.zarr", consolidated=False)
     k = data.feature_names.index("coherence_vv_20240105")
-    np.testing.assert_array_equal(block[k], ds["coherence_vv"].isel(time=0).values[r:r + size, c:c + size])
+    np.testing.assert_array_equal(
+        block[k], ds["coherence_vv"].isel(time=0).values[r : r + size, c : c + size]
+    )
     with pytest.raises(InputError, match="no chip index"):
         chip_windows(data, size=7)
 

@@ -53,21 +53,30 @@ def test_chip_dataset_reads_lazily_and_masks_other_splits(synthetic):
     pre = fit_preprocessor(data, "L3")
     size, windows = chip_windows(data)
     train_mask = data.split() == 1
-    ds = ChipDataset(data, [(r, c) for r, c, _ in windows], size, data.labels("L3"), pre, train_mask)
+    ds = ChipDataset(
+        data, [(r, c) for r, c, _ in windows], size, data.labels("L3"), pre, train_mask
+    )
     r, c = ds.windows[5]
     s = ds[5]
     assert s["image"].shape == (len(pre.channels), size, size) and s["image"].dtype == torch.float32
     assert s["mask"].dtype == torch.int64
-    expected = np.where(train_mask, data.labels("L3"), 0)[r:r + size, c:c + size]
+    expected = np.where(train_mask, data.labels("L3"), 0)[r : r + size, c : c + size]
     assert np.array_equal(s["mask"].numpy(), expected)
-    assert s["bounds"] == (int(data.line[r]), int(data.line[r]) + size, int(data.pixel[c]), int(data.pixel[c]) + size)
+    assert s["bounds"] == (
+        int(data.line[r]),
+        int(data.line[r]) + size,
+        int(data.pixel[c]),
+        int(data.pixel[c]) + size,
+    )
     direct = pre.transform_image(data.reader().read(r, r + size, c, c + size))
     np.testing.assert_array_equal(s["image"].numpy(), direct)
 
 
 def test_torchgeo_style_dataset_without_torchgeo(synthetic):
     seen = []
-    train = SARbdSegmentation(synthetic.path, split="train", level="L3", transforms=lambda s: seen.append(1) or s)
+    train = SARbdSegmentation(
+        synthetic.path, split="train", level="L3", transforms=lambda s: seen.append(1) or s
+    )
     test = SARbdSegmentation(synthetic.path, split="test", level="L3")
     assert "torchgeo" not in sys.modules
     assert train.num_classes == 5 and train.in_channels == len(train.preprocessor.channels)
@@ -80,10 +89,20 @@ def test_torchgeo_style_dataset_without_torchgeo(synthetic):
             s = ds[i]
             l0, l1, p0, p1 = s["bounds"]
             rows, cols = ds.data.positions(np.array([l0]), np.array([p0]))
-            win = split[rows[0]:rows[0] + l1 - l0, cols[0]:cols[0] + p1 - p0]
+            win = split[rows[0] : rows[0] + l1 - l0, cols[0] : cols[0] + p1 - p0]
             assert np.all(s["mask"].numpy()[win != code] == 0)  # no labels from other splits
-    batch = next(iter(DataLoader(train, batch_size=4, collate_fn=lambda b: {
-        "image": torch.stack([x["image"] for x in b]), "mask": torch.stack([x["mask"] for x in b])})))
+    batch = next(
+        iter(
+            DataLoader(
+                train,
+                batch_size=4,
+                collate_fn=lambda b: {
+                    "image": torch.stack([x["image"] for x in b]),
+                    "mask": torch.stack([x["mask"] for x in b]),
+                },
+            )
+        )
+    )
     assert batch["image"].shape[:2] == (4, train.in_channels) and seen
     s = train[0]
     w = train.window(slice(s["bounds"][0], s["bounds"][1]), slice(s["bounds"][2], s["bounds"][3]))

@@ -18,17 +18,25 @@ def _easy_chips(n: int, seed: int, size: int = 32) -> DetectionChips:
     rng = np.random.default_rng(seed)
     images, boxes, labels = [], [], []
     for _ in range(n):
-        img = 10 * np.log10(rng.exponential(10 ** -1.5, (size, size)))
+        img = 10 * np.log10(rng.exponential(10**-1.5, (size, size)))
         b = []
         for _ in range(int(rng.integers(1, 3))):
             x0, y0 = int(rng.integers(1, size - 10)), int(rng.integers(1, size - 6))
-            img[y0:y0 + 4, x0:x0 + 8] = 5.0 + rng.normal(0, 1, (4, 8))
+            img[y0 : y0 + 4, x0 : x0 + 8] = 5.0 + rng.normal(0, 1, (4, 8))
             b.append([x0, y0, x0 + 8, y0 + 4])
         images.append(img.astype(np.float32))
         boxes.append(np.array(b, float))
         labels.append(np.zeros(len(b), np.int64))
-    return DetectionChips(np.stack(images), np.ones(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64),
-                          np.zeros(n, np.int64), boxes, labels, ["ship"])
+    return DetectionChips(
+        np.stack(images),
+        np.ones(n, np.int64),
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int64),
+        boxes,
+        labels,
+        ["ship"],
+    )
 
 
 def test_targets_decode_round_trip() -> None:
@@ -36,8 +44,12 @@ def test_targets_decode_round_trip() -> None:
     boxes = np.array([[4.0, 8.0, 12.0, 12.0], [17.0, 20.0, 31.0, 29.0]])
     heat, wh, off, mask = detection_targets(boxes, np.array([0, 1]), 32, 2)
     assert heat.shape == (2, 32 // STRIDE, 32 // STRIDE) and mask.sum() == 2 and heat.max() == 1.0
-    logit = torch.from_numpy(np.log(np.clip(heat, 1e-6, 1 - 1e-6) / (1 - np.clip(heat, 1e-6, 1 - 1e-6))))
-    (b, _s, c), = decode(logit[None], torch.from_numpy(wh)[None], torch.from_numpy(off)[None], score_threshold=0.99)
+    logit = torch.from_numpy(
+        np.log(np.clip(heat, 1e-6, 1 - 1e-6) / (1 - np.clip(heat, 1e-6, 1 - 1e-6)))
+    )
+    ((b, _s, c),) = decode(
+        logit[None], torch.from_numpy(wh)[None], torch.from_numpy(off)[None], score_threshold=0.99
+    )
     order = np.argsort(c)
     np.testing.assert_allclose(b[order], boxes, atol=1e-5)
     np.testing.assert_array_equal(c[order], [0, 1])
@@ -59,7 +71,9 @@ def test_training_learns_easy_case() -> None:
         with deterministic(0, 1):
             runs.append(fit_detector(test, None, epochs=1, batch_size=8, base=8))
     again, first = runs
-    for a, b in zip(again.model.state_dict().values(), first.model.state_dict().values(), strict=True):
+    for a, b in zip(
+        again.model.state_dict().values(), first.model.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b)
 
 

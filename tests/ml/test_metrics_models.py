@@ -47,7 +47,9 @@ def test_classes_absent_from_the_reference_are_not_averaged_as_zero():
     assert m["headline_classes"] == ["water", "field"]
     assert np.isclose(m["macro_f1"], (2 * 5 / 11 + 1.0) / 2)  # water F1 = 2 * 1 * (5/6) / (1 + 5/6)
     road, rail = m["per_class"]["road"], m["per_class"]["railway"]
-    assert road["precision"] == 0.0 and road["recall"] is None and road["f1"] is None  # predicted, all wrong
+    assert (
+        road["precision"] == 0.0 and road["recall"] is None and road["f1"] is None
+    )  # predicted, all wrong
     assert rail["precision"] is None and rail["f1"] is None and rail["support"] == 0
 
 

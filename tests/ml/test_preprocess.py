@@ -13,7 +13,9 @@ from sarbd.ml.preprocess import Preprocessor
 
 
 def test_transform_analytic():
-    X = np.array([[1.0, 0.5, 10.0], [10.0, np.nan, 20.0], [100.0, 0.7, np.nan], [1000.0, 0.9, 40.0]])
+    X = np.array(
+        [[1.0, 0.5, 10.0], [10.0, np.nan, 20.0], [100.0, 0.7, np.nan], [1000.0, 0.9, 40.0]]
+    )
     X = np.vstack([X, X * [1, 1, 1]])
     p = Preprocessor.fit(X, ["power", "coh", "other"])
     assert p.log_features == ["power"]  # 1..1000 spans three decades; the others do not

@@ -22,10 +22,20 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def test_cli_run_outputs(runs, model):
     run = runs[model]
     weights = "model.joblib" if model == "rf" else "model.pt"
-    for name in (weights, "preprocess.json", "run.json", "metrics.json", "item.json",
-                 "confusion_matrix.png", "predicted_labels.png", "train_pixels.npz"):
+    for name in (
+        weights,
+        "preprocess.json",
+        "run.json",
+        "metrics.json",
+        "item.json",
+        "confusion_matrix.png",
+        "predicted_labels.png",
+        "train_pixels.npz",
+    ):
         assert (run / name).is_file(), name
-    assert (run / "predicted_labels.zarr").is_dir() and (run / "random_pixel" / "pixels.npz").is_file()
+    assert (run / "predicted_labels.zarr").is_dir() and (
+        run / "random_pixel" / "pixels.npz"
+    ).is_file()
     for png in run.glob("*.png"):
         assert png.read_bytes()[:8] == PNG
     metrics = json.loads((run / "metrics.json").read_text())
@@ -49,8 +59,14 @@ def test_cli_run_outputs(runs, model):
 
 
 def test_default_features_are_the_temporal_set(synthetic, tmp_path):
-    train_run(synthetic.path, tmp_path / "rf", model="rf", n_estimators=5, random_protocol=False,
-              importance_repeats=0)
+    train_run(
+        synthetic.path,
+        tmp_path / "rf",
+        model="rf",
+        n_estimators=5,
+        random_protocol=False,
+        importance_repeats=0,
+    )
     run = json.loads((tmp_path / "rf" / "run.json").read_text())
     assert run["features"] == ["amplitude_dispersion", "entropy"]
 
@@ -89,7 +105,7 @@ def test_test_pixels_never_seen_and_spatially_disjoint(runs, synthetic, model):
     if model == "unet":  # the chips it trained on hold no test pixel at all, not even as input
         for line0, pixel0, size in rec["chip_windows"]:
             (rr,), (cc,) = data.positions(np.array([line0]), np.array([pixel0]))
-            assert not test[rr:rr + size, cc:cc + size].any()
+            assert not test[rr : rr + size, cc : cc + size].any()
 
 
 def test_random_pixel_protocol_is_reported_beside_and_leaks(runs, synthetic):
@@ -129,7 +145,9 @@ def test_stac_item_mlm(runs):
         assert (run / item["assets"]["model"]["href"]).exists()
         assert item["bbox"][1] == pytest.approx(52.0)
         pystac.Item.from_dict(item)
-        assert p["mlm:tasks"] == (["semantic-segmentation"] if model == "unet" else ["classification"])
+        assert p["mlm:tasks"] == (
+            ["semantic-segmentation"] if model == "unet" else ["classification"]
+        )
 
 
 def test_evaluate_reproduces_and_seeds_reproduce(runs, synthetic, tmp_path, capsys):
@@ -139,18 +157,41 @@ def test_evaluate_reproduces_and_seeds_reproduce(runs, synthetic, tmp_path, caps
     assert printed["protocols"] == before["protocols"]
     # same seed twice: identical metrics; another seed: a different model
     # (each protocol's model is seeded on its own, so the spatial one can be redone alone)
-    for model, kw in (("ann", {"epochs": 6}), ("unet", {"epochs": 4}), ("rf", {"n_estimators": 30})):
+    for model, kw in (
+        ("ann", {"epochs": 6}),
+        ("unet", {"epochs": 4}),
+        ("rf", {"n_estimators": 30}),
+    ):
         first = json.loads((runs[model] / "metrics.json").read_text())
-        again = train_run(synthetic.path, tmp_path / model, model=model, seed=0, random_protocol=False,
-                          importance_repeats=0, features="all", **kw)
+        again = train_run(
+            synthetic.path,
+            tmp_path / model,
+            model=model,
+            seed=0,
+            random_protocol=False,
+            importance_repeats=0,
+            features="all",
+            **kw,
+        )
         assert again["protocols"]["spatial"] == first["protocols"]["spatial"]
         if model != "rf":
             w0 = load_model(runs[model]).estimator.state_dict()
             w1 = load_model(tmp_path / model).estimator.state_dict()
             assert all(np.array_equal(w0[k], w1[k]) for k in w0)
-    other = train_run(synthetic.path, tmp_path / "ann1", model="ann", seed=1, epochs=6,
-                      random_protocol=False, importance_repeats=0, features="all")
-    a, b = load_model(runs["ann"]).estimator.state_dict(), load_model(tmp_path / "ann1").estimator.state_dict()
+    other = train_run(
+        synthetic.path,
+        tmp_path / "ann1",
+        model="ann",
+        seed=1,
+        epochs=6,
+        random_protocol=False,
+        importance_repeats=0,
+        features="all",
+    )
+    a, b = (
+        load_model(runs["ann"]).estimator.state_dict(),
+        load_model(tmp_path / "ann1").estimator.state_dict(),
+    )
     assert not all(np.array_equal(a[k], b[k]) for k in a)
     assert "random_pixel" not in other["protocols"]
 
@@ -161,15 +202,23 @@ def test_evaluate_errors(tmp_path):
 
 
 def test_compare_levels_one_table_same_test_pixels(synthetic):
-    table = compare_levels(synthetic.path, model="rf", truth=synthetic.truth, n_estimators=20, features="all")
+    table = compare_levels(
+        synthetic.path, model="rf", truth=synthetic.truth, n_estimators=20, features="all"
+    )
     assert list(table.index) == ["L2", "L3"]
     assert table["n_test"].nunique() == 1  # the same test pixels for both
     assert table.loc["L2", "n_train"] > table.loc["L3", "n_train"]  # L3 is the cleaner subset
     assert {"macro_f1", "cohen_kappa", "overall_accuracy", "f1_water"} <= set(table.columns)
     assert (table["macro_f1"] > 0.5).all()
-    by_level = compare_levels(synthetic.path, model="rf", truth="L3", n_estimators=20, features="all")
-    assert by_level.loc["L3", "n_test"] == int(((open_sarbd(synthetic.path).split() == 3)
-                                                & (open_sarbd(synthetic.path).labels("L3") > 0)).sum())
+    by_level = compare_levels(
+        synthetic.path, model="rf", truth="L3", n_estimators=20, features="all"
+    )
+    assert by_level.loc["L3", "n_test"] == int(
+        (
+            (open_sarbd(synthetic.path).split() == 3)
+            & (open_sarbd(synthetic.path).labels("L3") > 0)
+        ).sum()
+    )
 
 
 def test_compare_cli_with_a_truth_raster(synthetic, tmp_path, capsys):
@@ -178,20 +227,41 @@ def test_compare_cli_with_a_truth_raster(synthetic, tmp_path, capsys):
 
     from sarbd.cli.app import main
 
-    full = np.zeros((LINE0 + synthetic.truth.shape[0] + 3, PIXEL0 + synthetic.truth.shape[1] + 5), np.uint8)
-    full[LINE0:LINE0 + synthetic.truth.shape[0], PIXEL0:PIXEL0 + synthetic.truth.shape[1]] = synthetic.truth
+    full = np.zeros(
+        (LINE0 + synthetic.truth.shape[0] + 3, PIXEL0 + synthetic.truth.shape[1] + 5), np.uint8
+    )
+    full[LINE0 : LINE0 + synthetic.truth.shape[0], PIXEL0 : PIXEL0 + synthetic.truth.shape[1]] = (
+        synthetic.truth
+    )
     tif = tmp_path / "truth.tif"
-    with rasterio.open(tif, "w", driver="GTiff", width=full.shape[1], height=full.shape[0], count=1,
-                       dtype="uint8") as dst:
+    with rasterio.open(
+        tif, "w", driver="GTiff", width=full.shape[1], height=full.shape[0], count=1, dtype="uint8"
+    ) as dst:
         dst.write(full, 1)
     csv = tmp_path / "levels.csv"
-    code = main(["compare", str(synthetic.path), "--model", "rf", "--n-estimators", "20", "--features", "all",
-                 "--truth", str(tif), "--out", str(csv)])
+    code = main(
+        [
+            "compare",
+            str(synthetic.path),
+            "--model",
+            "rf",
+            "--n-estimators",
+            "20",
+            "--features",
+            "all",
+            "--truth",
+            str(tif),
+            "--out",
+            str(csv),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "L2" in printed and "L3" in printed and "macro_f1" in printed
     table = pd.read_csv(csv, index_col=0)
-    expected = compare_levels(synthetic.path, model="rf", truth=synthetic.truth, n_estimators=20, features="all")
+    expected = compare_levels(
+        synthetic.path, model="rf", truth=synthetic.truth, n_estimators=20, features="all"
+    )
     assert np.allclose(table["macro_f1"].values, expected["macro_f1"].values)
     assert main(["compare", str(synthetic.path), "--truth", str(tmp_path / "missing.tif")]) == 2
     assert "truth raster not found" in capsys.readouterr().err
@@ -213,7 +283,10 @@ def test_unet_leaves_out_training_chips_that_show_test_pixels(synthetic, tmp_pat
     copy = tmp_path / "ds"
     shutil.copytree(synthetic.path, copy)
     chips = pd.read_parquet(copy / "chips" / "chips_16.parquet")
-    shifted = chips[(chips.line0 + 24 <= chips.line0.max() + 16) & (chips.pixel0 + 24 <= chips.pixel0.max() + 16)].copy()
+    shifted = chips[
+        (chips.line0 + 24 <= chips.line0.max() + 16)
+        & (chips.pixel0 + 24 <= chips.pixel0.max() + 16)
+    ].copy()
     shifted[["line0", "pixel0"]] += 8
     shifted["split"] = 1  # claims to be training chips
     shifted.to_parquet(copy / "chips" / "chips_16.parquet", index=False)
@@ -221,9 +294,11 @@ def test_unet_leaves_out_training_chips_that_show_test_pixels(synthetic, tmp_pat
     proto = spatial_protocol(data, "L3")
     test = data.split() == 3
     rows, cols = data.positions(shifted.line0.to_numpy(), shifted.pixel0.to_numpy())
-    assert any(test[r:r + 16, c:c + 16].any() for r, c in zip(rows, cols, strict=True))  # the trap is real
+    assert any(
+        test[r : r + 16, c : c + 16].any() for r, c in zip(rows, cols, strict=True)
+    )  # the trap is real
     _, record = fit_model(data, "unet", "L3", proto.train, proto.val, chip_split=1, epochs=1)
     assert record["chip_windows"]
     for line0, pixel0, size in record["chip_windows"]:
         (r,), (c,) = data.positions(np.array([line0]), np.array([pixel0]))
-        assert not test[r:r + size, c:c + size].any()
+        assert not test[r : r + size, c : c + size].any()

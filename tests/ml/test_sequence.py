@@ -30,11 +30,19 @@ def ts_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     coh = ds["coherence_vv"].values.copy()
     coh[0] = np.nan
     coh[1, 5, 7] = np.nan  # one undefined value stays NaN in the layout
-    extra = xr.Dataset({
-        "interferometric_phase_vv": (("time", "line", "pixel"), phase, {"units": "rad", "sarbd_category": "single_pol"}),
-        "coherence_vv": (("time", "line", "pixel"), coh, dict(ds["coherence_vv"].attrs)),
-    })
-    extra.chunk({"time": 1, "line": 32, "pixel": 64}).to_zarr(root / "dataset.zarr", mode="a", consolidated=False)
+    extra = xr.Dataset(
+        {
+            "interferometric_phase_vv": (
+                ("time", "line", "pixel"),
+                phase,
+                {"units": "rad", "sarbd_category": "single_pol"},
+            ),
+            "coherence_vv": (("time", "line", "pixel"), coh, dict(ds["coherence_vv"].attrs)),
+        }
+    )
+    extra.chunk({"time": 1, "line": 32, "pixel": 64}).to_zarr(
+        root / "dataset.zarr", mode="a", consolidated=False
+    )
     write_timeseries(root, chunk_lines=32, chunk_pixels=48)
     return root
 
@@ -43,7 +51,13 @@ def test_layout_values_equal_the_dataset_per_date_values(ts_dataset: Path) -> No
     src = xr.open_zarr(ts_dataset / "dataset.zarr", consolidated=False)
     ts = xr.open_zarr(ts_dataset / "timeseries.zarr", consolidated=False)
     names = [str(f) for f in ts["feature"].values]
-    assert {"backscatter_db_vv", "backscatter_db_vh", "coherence_ref_vv", "phase_cos_vv", "phase_sin_vv"} <= set(names)
+    assert {
+        "backscatter_db_vv",
+        "backscatter_db_vh",
+        "coherence_ref_vv",
+        "phase_cos_vv",
+        "phase_sin_vv",
+    } <= set(names)
     assert ts["x"].dims == ("line", "pixel", "time", "feature")
     np.testing.assert_array_equal(ts["days"].values, [0.0, 12.0, 24.0])
     np.testing.assert_array_equal(ts["line"].values, src["line"].values)
@@ -52,11 +66,17 @@ def test_layout_values_equal_the_dataset_per_date_values(ts_dataset: Path) -> No
         x = ts["x"].isel(line=r, pixel=c).values  # (time, feature)
         for t in range(3):
             f = {n: float(x[t, k]) for k, n in enumerate(names)}
-            assert f["backscatter_db_vv"] == pytest.approx(10 * np.log10(float(src["sigma0_vv"][t, r, c])), abs=1e-4)
+            assert f["backscatter_db_vv"] == pytest.approx(
+                10 * np.log10(float(src["sigma0_vv"][t, r, c])), abs=1e-4
+            )
             phase = float(src["interferometric_phase_vv"][t, r, c])
             coh = float(src["coherence_vv"][t, r, c])
             if t == 0:  # the reference date: exactly 1 and (1, 0)
-                assert (f["coherence_ref_vv"], f["phase_cos_vv"], f["phase_sin_vv"]) == (1.0, 1.0, 0.0)
+                assert (f["coherence_ref_vv"], f["phase_cos_vv"], f["phase_sin_vv"]) == (
+                    1.0,
+                    1.0,
+                    0.0,
+                )
             else:
                 assert f["coherence_ref_vv"] == pytest.approx(coh, abs=1e-6)
                 assert f["phase_cos_vv"] == pytest.approx(np.cos(phase), abs=1e-6)
@@ -72,13 +92,18 @@ def test_sources_prefer_db_and_fall_back_to_intensity() -> None:
     z = np.zeros((2, 1, 1), np.float32)
     ds = xr.Dataset({"sigma0_db_vv": (dims, z), "sigma0_vv": (dims, z), "intensity_hh": (dims, z)})
     got = {s.name: (s.var, s.transform) for s in sequence_sources(ds)}
-    assert got == {"backscatter_db_vv": ("sigma0_db_vv", "db"), "backscatter_db_hh": ("intensity_hh", "to_db")}
+    assert got == {
+        "backscatter_db_vv": ("sigma0_db_vv", "db"),
+        "backscatter_db_hh": ("intensity_hh", "to_db"),
+    }
 
 
 def test_dataset_yields_time_feature_tensors_on_the_land_cover_split(ts_dataset: Path) -> None:
     seq = SequenceData(ts_dataset / "timeseries.zarr")
     src = xr.open_zarr(ts_dataset / "dataset.zarr", consolidated=False)
-    classes = ClassInfo.from_dict({"ids": [1, 2, 3, 4], "names": ["building", "road", "water", "vegetation"]})
+    classes = ClassInfo.from_dict(
+        {"ids": [1, 2, 3, 4], "names": ["building", "road", "water", "vegetation"]}
+    )
     train = SequenceDataset(seq, "L3", SPLIT_TRAIN, classes)
     test = SequenceDataset(seq, "L3", SPLIT_TEST, classes, train.norm)
     x, y = train[0]
@@ -103,19 +128,23 @@ def test_chip_dataset_yields_time_feature_chips_with_split_masked_labels(ts_data
     from sarbd.ml.sequence import SequenceChipDataset
 
     seq = SequenceData(ts_dataset / "timeseries.zarr")
-    classes = ClassInfo.from_dict({"ids": [1, 2, 3, 4], "names": ["building", "road", "water", "vegetation"]})
+    classes = ClassInfo.from_dict(
+        {"ids": [1, 2, 3, 4], "names": ["building", "road", "water", "vegetation"]}
+    )
     norm = SequenceDataset(seq, "L3", SPLIT_TRAIN, classes).norm
     size, windows = chip_windows(open_sarbd(ts_dataset), None)
     test_windows = [(r, c) for r, c, s in windows if s == SPLIT_TEST]
     chips = SequenceChipDataset(seq, "L3", SPLIT_TEST, test_windows, size, norm)
     item = chips[0]
-    assert item["x"].shape == (3, len(seq.features), size, size) and item["x"].dtype == torch.float32
+    assert (
+        item["x"].shape == (3, len(seq.features), size, size) and item["x"].dtype == torch.float32
+    )
     assert item["mask"].shape == (size, size) and item["mask"].dtype == torch.int64
     r0, c0 = test_windows[0]
     ts = xr.open_zarr(ts_dataset / "timeseries.zarr", consolidated=False)
     want = norm.transform(ts["x"].values[r0 + 2, c0 + 3])  # (time, feature) of one pixel
     np.testing.assert_allclose(item["x"][:, :, 2, 3].numpy(), want, rtol=0, atol=1e-6)
-    split = ts["split"].values[r0:r0 + size, c0:c0 + size]
+    split = ts["split"].values[r0 : r0 + size, c0 : c0 + size]
     assert (item["mask"].numpy()[split != SPLIT_TEST] == 0).all()
 
 
@@ -147,17 +176,37 @@ def test_train_evaluate_report_from_the_cli(ts_dataset: Path, tmp_path: Path) ->
     from sarbd.cli.app import main
 
     run = tmp_path / "run"
-    assert main(["train", str(ts_dataset), "--task", "sequence", "--out", str(run), "--epochs", "2",
-                 "--n-estimators", "10"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(ts_dataset),
+                "--task",
+                "sequence",
+                "--out",
+                str(run),
+                "--epochs",
+                "2",
+                "--n-estimators",
+                "10",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     for level in ("L2", "L3"):
         m = metrics["levels"][level]
-        assert m["temporal_cnn"]["n_pixels"] == m["temporal_stats_rf"]["n_pixels"] == m["n_test"] > 0
+        assert (
+            m["temporal_cnn"]["n_pixels"] == m["temporal_stats_rf"]["n_pixels"] == m["n_test"] > 0
+        )
         assert m["temporal_cnn"]["macro_f1"] > 0.4  # 4 separable classes: chance is about 0.25
     assert (run / "class_mean_series.png").stat().st_size > 1000
     assert (run / "confusion_matrix.png").is_file()
     assert main(["evaluate", str(run), "--json"]) == 0
     again = json.loads((run / "metrics.json").read_text())
-    assert again["levels"]["L3"]["temporal_cnn"]["macro_f1"] == metrics["levels"]["L3"]["temporal_cnn"]["macro_f1"]
+    assert (
+        again["levels"]["L3"]["temporal_cnn"]["macro_f1"]
+        == metrics["levels"]["L3"]["temporal_cnn"]["macro_f1"]
+    )
     assert main(["report", str(run), "--out", str(tmp_path / "r.html")]) == 0
     assert "temporal 1-D CNN" in (tmp_path / "r.html").read_text()

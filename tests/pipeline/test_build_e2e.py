@@ -29,7 +29,14 @@ def test_every_output_is_written(tiny_build):
     assert any((out / "chips").glob("chips_*.parquet"))
     for rel in ("dataset.nc", "cog", "tables"):  # exports, written only when outputs.formats asks
         assert not (out / rel).exists(), rel
-    assert result.recomputed == ["ingest", "coregister", "signatures", "radarcode", "label", "export"]
+    assert result.recomputed == [
+        "ingest",
+        "coregister",
+        "signatures",
+        "radarcode",
+        "label",
+        "export",
+    ]
     ds = xr.open_zarr(out / "dataset.zarr")
     assert ds.sizes["time"] == 3
     for name in ("label_l1", "label_l2", "label_l3", "quality_flags", "split", "latitude"):
@@ -42,17 +49,25 @@ def test_dataset_and_cache_share_one_copy(tiny_build):
     _, _, result = tiny_build
     out = result.directory
     cache = out / ".sarbd-cache"
-    for name, stage, store in (("entropy_vv_vh", "signatures", "features.zarr"), ("label_l3", "label", "labels.zarr"),
-                               ("fraction_building", "radarcode", "reference.zarr"),
-                               ("height", "coregister", "stack.zarr")):
+    for name, stage, store in (
+        ("entropy_vv_vh", "signatures", "features.zarr"),
+        ("label_l3", "label", "labels.zarr"),
+        ("fraction_building", "radarcode", "reference.zarr"),
+        ("height", "coregister", "stack.zarr"),
+    ):
         (source,) = cache.glob(f"{stage}-*/{store}/{name}")
         chunks = [p for p in (out / "dataset.zarr" / name).iterdir() if not p.name.startswith(".")]
         assert chunks, name
-        assert all(os.path.samefile(p, source / p.name) for p in chunks), name  # hard links, no copy
+        assert all(os.path.samefile(p, source / p.name) for p in chunks), (
+            name
+        )  # hard links, no copy
     # the demo quantises its signatures (bit rounding): recorded on the variable
     ds = xr.open_zarr(out / "dataset.zarr")
     assert "relative error" in ds["entropy_vv_vh"].attrs["sarbd_quantization"]
-    assert "sarbd_quantization" not in ds["label_l3"].attrs and "sarbd_quantization" not in ds["height"].attrs
+    assert (
+        "sarbd_quantization" not in ds["label_l3"].attrs
+        and "sarbd_quantization" not in ds["height"].attrs
+    )
     # compact cache: the stack's per-date rasters are gone, its geometry stays
     (stack,) = cache.glob("coregister-*/stack.zarr")
     assert not (stack / "slc_vv").exists() and (stack / "height").exists()
@@ -108,10 +123,16 @@ def test_exports_from_a_compact_cache(tiny_build, tmp_path):
     nc.close()
     checks = validate_dataset(out, compliance_checker=True)
     assert [c for c in checks if c.status == "error"] == []
-    assert [c for c in checks if c.status == "warning"] == []  # IOOS CF-1.10 suite: no warning either
+    assert [
+        c for c in checks if c.status == "warning"
+    ] == []  # IOOS CF-1.10 suite: no warning either
     # the IOOS checker ran on dataset.nc (dB units and flag types are its usual complaints)
-    assert any(c.category == "cf" and c.target == "dataset.nc" and "compliance-checker CF-1.10" in c.message
-               for c in checks)
+    assert any(
+        c.category == "cf"
+        and c.target == "dataset.nc"
+        and "compliance-checker CF-1.10" in c.message
+        for c in checks
+    )
     assert build(cfg_file).recomputed == ["export"]  # back to the defaults: the exports go again
     assert not (out / "dataset.nc").exists() and not (out / "cog").exists()
 
@@ -123,7 +144,9 @@ def test_validate_passes_on_the_build(tiny_build):
     checks = validate_dataset(result.directory, compliance_checker=True)
     errors = [c for c in checks if c.status == "error"]
     assert errors == []
-    assert any(c.category == "cf" and c.target == "dataset.zarr" and c.status == "ok" for c in checks)
+    assert any(
+        c.category == "cf" and c.target == "dataset.zarr" and c.status == "ok" for c in checks
+    )
     assert [c for c in checks if c.status == "warning"] == []
 
 
@@ -147,21 +170,37 @@ def test_no_labelled_pixel_has_an_undefined_or_border_signature(tiny_build):
     # |SLC| per date, as the dataset stores it (the compact cache no longer holds the SLCs;
     # bit rounding keeps 0 and NaN exact)
     slc = ds["amplitude_vv"].values
-    invalid = ~np.isfinite(slc[1:]).all(0) | (slc[1:] == 0).any(0)  # secondaries: dates 1.. (0 = reference)
-    assert invalid.sum() > 100  # the demo's secondaries miss a few edge rows/columns: the case at hand
+    invalid = ~np.isfinite(slc[1:]).all(0) | (slc[1:] == 0).any(
+        0
+    )  # secondaries: dates 1.. (0 = reference)
+    assert (
+        invalid.sum() > 100
+    )  # the demo's secondaries miss a few edge rows/columns: the case at hand
     win_l = max(cfg.signatures.window[0] // 2, cfg.coregistration.coherence_window[0] // 2)
     win_p = max(cfg.signatures.window[1] // 2, cfg.coregistration.coherence_window[1] // 2)
     half = cfg.coregistration.kernel_taps // 2
-    reached = ndimage.maximum_filter(invalid, size=(2 * (win_l + half) + 1, 2 * (win_p + half) + 1),
-                                     mode="constant", cval=0)
+    reached = ndimage.maximum_filter(
+        invalid, size=(2 * (win_l + half) + 1, 2 * (win_p + half) + 1), mode="constant", cval=0
+    )
     assert not np.any(l3 & reached)
     assert np.all(flags[reached] & QUALITY_FLAGS["border"])
-    assert not l3[:win_l].any() and not l3[-win_l:].any() and not l3[:, :win_p].any() and not l3[:, -win_p:].any()
+    assert (
+        not l3[:win_l].any()
+        and not l3[-win_l:].any()
+        and not l3[:, :win_p].any()
+        and not l3[:, -win_p:].any()
+    )
     for name, var in ds.data_vars.items():
-        if var.attrs.get("sarbd_category") == "temporal" and var.dtype.kind == "f" and var.ndim == 2:
+        if (
+            var.attrs.get("sarbd_category") == "temporal"
+            and var.dtype.kind == "f"
+            and var.ndim == 2
+        ):
             assert np.isfinite(var.values[l3]).all(), name
     ad = ds["amplitude_dispersion_vv"].values
-    assert np.nanmax(ad[l3]) < 1.6  # the edge artefact reached 1.73 (sqrt 3: two dates without data)
+    assert (
+        np.nanmax(ad[l3]) < 1.6
+    )  # the edge artefact reached 1.73 (sqrt 3: two dates without data)
     ref = str(np.datetime64(ds["time"].values[0], "D"))
     for name in ("coherence_vv", "interferometric_phase_vv"):
         assert ds[name].attrs["sarbd_undefined_dates"] == ref and np.isnan(ds[name].values[0]).all()
@@ -198,13 +237,19 @@ def test_example_notebook_runs(tiny_build):
     nb = nbformat.read(REPO / "examples" / "explore_dataset.ipynb", as_version=4)
     os.environ["SARBD_DATASET"] = str(result.directory)
     try:
-        NotebookClient(nb, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(result.directory.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(result.directory.parent)}},
+        ).execute()
     finally:
         os.environ.pop("SARBD_DATASET", None)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any(o.output_type == "display_data" and "image/png" in o.get("data", {}) for o in outputs)
+    assert any(
+        o.output_type == "display_data" and "image/png" in o.get("data", {}) for o in outputs
+    )
 
 
 def test_print_config_and_example_configs(capsys):
@@ -225,12 +270,27 @@ def test_distributed_cluster_gives_identical_arrays(tiny_build, tmp_path):
     _, cfg_file, first = tiny_build
     cfg = load_config(cfg_file)
     cfg.outputs.directory = tmp_path / "cluster"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="2GiB",
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit="2GiB",
+        dashboard_address=None,
+    ) as cluster:
         cfg.compute.scheduler = cluster.scheduler_address
         result = run_build(cfg)
-    assert result.recomputed == ["ingest", "coregister", "signatures", "radarcode", "label", "export"]
-    with xr.open_zarr(first.directory / "dataset.zarr") as a, xr.open_zarr(result.directory / "dataset.zarr") as b:
+    assert result.recomputed == [
+        "ingest",
+        "coregister",
+        "signatures",
+        "radarcode",
+        "label",
+        "export",
+    ]
+    with (
+        xr.open_zarr(first.directory / "dataset.zarr") as a,
+        xr.open_zarr(result.directory / "dataset.zarr") as b,
+    ):
         assert set(a.variables) == set(b.variables)
         for name in a.variables:
             np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=str(name))
@@ -250,8 +310,23 @@ def test_stores_follow_the_dask_chunks(tiny_build, tmp_path):
     out = result.directory
     meta = json.loads((out / "dataset.zarr" / "label_l3" / ".zarray").read_text())
     assert meta["chunks"] == [64, 128]
-    assert json.loads((out / "dataset.zarr" / "entropy_vv_vh" / ".zarray").read_text())["chunks"][0] == 1
-    with xr.open_zarr(first.directory / "dataset.zarr") as a, xr.open_zarr(out / "dataset.zarr") as b:
-        for name in ("label_l1", "label_l2", "label_l3", "quality_flags", "split", "fraction_building",
-                     "height", "sigma0_vv", "coherence_mean_vv"):
+    assert (
+        json.loads((out / "dataset.zarr" / "entropy_vv_vh" / ".zarray").read_text())["chunks"][0]
+        == 1
+    )
+    with (
+        xr.open_zarr(first.directory / "dataset.zarr") as a,
+        xr.open_zarr(out / "dataset.zarr") as b,
+    ):
+        for name in (
+            "label_l1",
+            "label_l2",
+            "label_l3",
+            "quality_flags",
+            "split",
+            "fraction_building",
+            "height",
+            "sigma0_vv",
+            "coherence_mean_vv",
+        ):
             np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)

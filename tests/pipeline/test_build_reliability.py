@@ -38,15 +38,28 @@ def _copy(tiny_build, dst: Path) -> Path:
 
 
 def _cli(cfg_file: Path, out: Path, **popen) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-m", "sarbd", "build", str(cfg_file), "--out", str(out)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "sarbd", "build", str(cfg_file), "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
     """SHA-256 of every file below ``folder`` (the lock file's holder line aside)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != LOCK_NAME}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != LOCK_NAME
+    }
 
 
 def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 600.0) -> None:
@@ -54,7 +67,9 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 600.0) -> None
     while not predicate():
         if proc.poll() is not None:
             _, err = proc.communicate()
-            raise AssertionError(f"build ended (status {proc.returncode}) before the awaited point:\n{err[-3000:]}")
+            raise AssertionError(
+                f"build ended (status {proc.returncode}) before the awaited point:\n{err[-3000:]}"
+            )
         if time.monotonic() - start > timeout:
             proc.kill()
             raise AssertionError("timed out waiting for the build")
@@ -135,7 +150,11 @@ def test_full_disk_is_a_clear_error_and_keeps_the_previous_dataset(tiny_build, t
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 2, err
     lines = err.strip().splitlines()
-    assert "Traceback" not in err and lines[-1].startswith("sarbd: error: ") and "cannot write the output" in err
+    assert (
+        "Traceback" not in err
+        and lines[-1].startswith("sarbd: error: ")
+        and "cannot write the output" in err
+    )
     assert _snapshot(out) == before
     assert not [p for p in out.iterdir() if p.name.startswith(EXPORT_STAGING)]
 
@@ -146,8 +165,14 @@ def _read_only_command(out: Path) -> list[str] | None:
         return []
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
         return None
-    return ["unshare", "-m", "sh", "-c", f'mount --bind "{out}" "{out}" && mount -o remount,bind,ro "{out}" '
-            f'"{out}" && exec "$0" "$@"']
+    return [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        f'mount --bind "{out}" "{out}" && mount -o remount,bind,ro "{out}" '
+        f'"{out}" && exec "$0" "$@"',
+    ]
 
 
 def test_read_only_folder_is_a_clear_error_and_keeps_the_previous_dataset(tiny_build, tmp_path):
@@ -156,15 +181,23 @@ def test_read_only_folder_is_a_clear_error_and_keeps_the_previous_dataset(tiny_b
     before = _snapshot(out)
     prefix = _read_only_command(out)
     if prefix is None:
-        pytest.fail("running as root without mount namespaces: cannot make a folder read-only for root")
+        pytest.fail(
+            "running as root without mount namespaces: cannot make a folder read-only for root"
+        )
     if not prefix:  # an ordinary user: permissions do it
         for p in [out, *out.rglob("*")]:
             if p.is_dir():
                 p.chmod(0o555)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     try:
-        proc = subprocess.run([*prefix, sys.executable, "-m", "sarbd", "build", str(cfg_file), "--out", str(out)],
-                              cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "sarbd", "build", str(cfg_file), "--out", str(out)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     finally:
         for p in [out, *out.rglob("*")]:
             if p.is_dir():

@@ -42,7 +42,9 @@ def test_interrupted_stage_leaves_nothing_and_resumes(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         StageCache(tmp_path).run("coregister", key, crash)
     assert not any(p.name.startswith("coregister-") for p in tmp_path.iterdir())
-    rec = StageCache(tmp_path).run("coregister", key, lambda out: (out / "ok").write_text("1") and None)
+    rec = StageCache(tmp_path).run(
+        "coregister", key, lambda out: (out / "ok").write_text("1") and None
+    )
     assert not rec.cached and (rec.path / "ok").is_file()
 
 
@@ -62,9 +64,13 @@ def test_prune_keeps_what_remains_readable_and_discard_recomputes(tmp_path):
     from sarbd.pipeline.cache import write_stage
 
     key = stage_key("coregister", "1", {}, [])
-    ds = xr.Dataset({"slc": (("time", "line", "pixel"), np.ones((2, 40, 50), np.complex64)),
-                     "height": (("line", "pixel"), np.arange(2000, dtype=np.float32).reshape(40, 50)),
-                     "baseline": (("time",), np.array([0.0, 30.0], np.float32))})
+    ds = xr.Dataset(
+        {
+            "slc": (("time", "line", "pixel"), np.ones((2, 40, 50), np.complex64)),
+            "height": (("line", "pixel"), np.arange(2000, dtype=np.float32).reshape(40, 50)),
+            "baseline": (("time",), np.array([0.0, 30.0], np.float32)),
+        }
+    )
     cache = StageCache(tmp_path)
     calls = []
 
@@ -75,9 +81,20 @@ def test_prune_keeps_what_remains_readable_and_discard_recomputes(tmp_path):
 
     rec = cache.run("coregister", key, compute)
     assert not cache.is_pruned("coregister", key)
-    dropped = cache.prune("coregister", key, "stack.zarr", lambda name, dims: {"time", "line", "pixel"} <= set(dims))
-    assert dropped == ["slc"] and cache.is_pruned("coregister", key) and cache.is_complete("coregister", key)
-    assert cache.prune("coregister", key, "stack.zarr", lambda name, dims: True if name == "slc" else False) == []
+    dropped = cache.prune(
+        "coregister", key, "stack.zarr", lambda name, dims: {"time", "line", "pixel"} <= set(dims)
+    )
+    assert (
+        dropped == ["slc"]
+        and cache.is_pruned("coregister", key)
+        and cache.is_complete("coregister", key)
+    )
+    assert (
+        cache.prune(
+            "coregister", key, "stack.zarr", lambda name, dims: True if name == "slc" else False
+        )
+        == []
+    )
     left = xr.open_zarr(rec.path / "stack.zarr")  # consolidated metadata rewritten
     assert set(left.data_vars) == {"height", "baseline"}
     np.testing.assert_array_equal(left["height"].values, ds["height"].values)

@@ -38,7 +38,9 @@ def test_good_config_resolves_defaults_and_paths(tmp_path):
 def test_unknown_key_names_the_line(tmp_path):
     cfg_file = tmp_path / "cfg.yaml"
     cfg_file.write_text(GOOD.replace("  l2_threshold: 0.6", "  l2_treshold: 0.6"))
-    with pytest.raises(ConfigError, match=r"line 11: labels.l2_treshold: unknown key 'l2_treshold'"):
+    with pytest.raises(
+        ConfigError, match=r"line 11: labels.l2_treshold: unknown key 'l2_treshold'"
+    ):
         load_config(cfg_file)
 
 

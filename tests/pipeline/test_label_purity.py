@@ -32,7 +32,9 @@ def purity(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     out: Path = tmp_path_factory.mktemp(f"purity-{size}")
     scene = simulate_scene(out / "scene", size=size, dates=7, seed=0)
     cfg_file = out / "build.yaml"
-    cfg_file.write_text(yaml.safe_dump(demo_config(scene, out / "dataset", size=size, seed=0), sort_keys=False))
+    cfg_file.write_text(
+        yaml.safe_dump(demo_config(scene, out / "dataset", size=size, seed=0), sort_keys=False)
+    )
     config = load_config(cfg_file)
     result = run_build(config)
     classes = [{"id": i + 1, "name": n} for i, n in enumerate(config.inputs.classes)]
@@ -45,8 +47,12 @@ def purity(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def test_l3_purer_than_l2(purity):
     _, tables = purity
     for table in tables.values():
-        assert table.loc["all", "label_l3_precision"] > table.loc["all", "label_l2_precision"] + 0.08
-    assert tables["signal"].loc["all", "label_l1_precision"] > 0.5  # physics rules, well above chance (1/7)
+        assert (
+            table.loc["all", "label_l3_precision"] > table.loc["all", "label_l2_precision"] + 0.08
+        )
+    assert (
+        tables["signal"].loc["all", "label_l1_precision"] > 0.5
+    )  # physics rules, well above chance (1/7)
 
 
 def test_issue8_target_l3_precision_and_share_kept(purity):
@@ -81,5 +87,7 @@ def test_per_class_l3_precision(purity):
             continue
         best = max(signal.loc[name, "label_l3_precision"], area.loc[name, "label_l3_precision"])
         assert best >= (0.85 if name == "building" else 0.98), (name, tables)
-        assert (signal.loc[name, "label_l3_precision"] >= signal.loc[name, "label_l2_precision"]
-                and area.loc[name, "label_l3_precision"] >= area.loc[name, "label_l2_precision"]), (name, tables)
+        assert (
+            signal.loc[name, "label_l3_precision"] >= signal.loc[name, "label_l2_precision"]
+            and area.loc[name, "label_l3_precision"] >= area.loc[name, "label_l2_precision"]
+        ), (name, tables)

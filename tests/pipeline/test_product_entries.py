@@ -33,28 +33,57 @@ def _write(tmp_path: Path, inputs: dict) -> Path:
 
 
 def test_paths_and_mappings_resolve_against_the_file(tmp_path):
-    cfg = load_config(_write(tmp_path, {"products": [
-        "a.SAFE.zip", {"path": "b.h5", "frequency": "b"}, {"annotation": "c.xml", "measurement": "c.tiff",
-                                                         "offset": [1, 2], "orbit": "orbits"}]}))
+    cfg = load_config(
+        _write(
+            tmp_path,
+            {
+                "products": [
+                    "a.SAFE.zip",
+                    {"path": "b.h5", "frequency": "b"},
+                    {
+                        "annotation": "c.xml",
+                        "measurement": "c.tiff",
+                        "offset": [1, 2],
+                        "orbit": "orbits",
+                    },
+                ]
+            },
+        )
+    )
     a, b, c = cfg.inputs.products
     assert a == (tmp_path / "a.SAFE.zip").resolve()
-    assert isinstance(b, ProductSpec) and b.path == (tmp_path / "b.h5").resolve() and b.frequency == "B"
+    assert (
+        isinstance(b, ProductSpec)
+        and b.path == (tmp_path / "b.h5").resolve()
+        and b.frequency == "B"
+    )
     assert isinstance(c, ProductSpec) and c.annotation == (tmp_path / "c.xml").resolve()
-    assert c.measurement == (tmp_path / "c.tiff").resolve() and c.orbit == (tmp_path / "orbits").resolve()
+    assert (
+        c.measurement == (tmp_path / "c.tiff").resolve()
+        and c.orbit == (tmp_path / "orbits").resolve()
+    )
     assert c.offset == (1, 2) and product_main(c) == c.annotation
     # --print-config shows every key of a mapping
     printed = cfg.resolved()["inputs"]["products"]
-    assert printed[0] == str(a) and printed[2]["offset"] == [1, 2] and printed[1]["annotation"] is None
+    assert (
+        printed[0] == str(a) and printed[2]["offset"] == [1, 2] and printed[1]["annotation"] is None
+    )
 
 
-@pytest.mark.parametrize(("entry", "message"), [
-    ({"annotation": "c.xml"}, "needs its `measurement`"),
-    ({"path": "a.xml", "annotation": "c.xml", "measurement": "m.tiff"}, "not both"),
-    ({"path": "a.h5", "offset": [0, 0]}, "`offset` applies to a measurement"),
-    ({"annotation": "c.xml", "measurement": "m.tiff", "frequency": "A"}, "`frequency` applies to NISAR"),
-    ({"path": "a.h5", "frequency": "C"}, "frequency"),
-    ({"path": "a.h5", "polarisation": "HH"}, "unknown key 'polarisation'"),
-])
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"annotation": "c.xml"}, "needs its `measurement`"),
+        ({"path": "a.xml", "annotation": "c.xml", "measurement": "m.tiff"}, "not both"),
+        ({"path": "a.h5", "offset": [0, 0]}, "`offset` applies to a measurement"),
+        (
+            {"annotation": "c.xml", "measurement": "m.tiff", "frequency": "A"},
+            "`frequency` applies to NISAR",
+        ),
+        ({"path": "a.h5", "frequency": "C"}, "frequency"),
+        ({"path": "a.h5", "polarisation": "HH"}, "unknown key 'polarisation'"),
+    ],
+)
 def test_a_bad_mapping_is_one_clear_line(tmp_path, entry, message):
     with pytest.raises(ConfigError, match=message) as err:
         load_config(_write(tmp_path, {"products": ["x.SAFE", entry]}))
@@ -63,8 +92,12 @@ def test_a_bad_mapping_is_one_clear_line(tmp_path, entry, message):
 
 
 def test_reference_product_picks_the_entry(tmp_path):
-    cfg = load_config(_write(tmp_path, {"products": ["a.h5", {"path": "b.h5", "frequency": "A"}],
-                                        "reference_product": "b.h5"}))
+    cfg = load_config(
+        _write(
+            tmp_path,
+            {"products": ["a.h5", {"path": "b.h5", "frequency": "A"}], "reference_product": "b.h5"},
+        )
+    )
     entries, ref = _product_entries(cfg)
     assert len(entries) == 2 and ref == 1
 
@@ -92,11 +125,17 @@ def _one_date_stack(n_time: int) -> xr.Dataset:
     slc = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64)
     dims = ("time", "line", "pixel")
     return xr.Dataset(
-        {"slc_vv": (dims, slc), "cal_sigma0_vv": (dims, np.full(shape, 1e-4, np.float32)),
-         "interferogram_vv": (dims, (slc * slc.conj()[:1]).astype(np.complex64)),
-         "coherence_vv": (dims, np.ones(shape, np.float32))},
-        coords={"time": np.arange(n_time).astype("datetime64[D]").astype("datetime64[ns]"),
-                "line": np.arange(16), "pixel": np.arange(20)},
+        {
+            "slc_vv": (dims, slc),
+            "cal_sigma0_vv": (dims, np.full(shape, 1e-4, np.float32)),
+            "interferogram_vv": (dims, (slc * slc.conj()[:1]).astype(np.complex64)),
+            "coherence_vv": (dims, np.ones(shape, np.float32)),
+        },
+        coords={
+            "time": np.arange(n_time).astype("datetime64[D]").astype("datetime64[ns]"),
+            "line": np.arange(16),
+            "pixel": np.arange(20),
+        },
         attrs={"reference_date": "1970-01-01T00:00:00"},
     )
 
@@ -104,8 +143,14 @@ def _one_date_stack(n_time: int) -> xr.Dataset:
 def test_one_date_leaves_out_what_needs_two():
     keep, left = single_date_selection(_one_date_stack(1), None)
     # the reference against itself is no interferometric signature; spreads over time need two dates
-    for name in ("coherence_vv", "interferometric_phase_vv", "coherence_mean_vv", "backscatter_std_vv",
-                 "amplitude_dispersion_vv", "soil_moisture_index_vv"):
+    for name in (
+        "coherence_vv",
+        "interferometric_phase_vv",
+        "coherence_mean_vv",
+        "backscatter_std_vv",
+        "amplitude_dispersion_vv",
+        "soil_moisture_index_vv",
+    ):
         assert name in left and name not in keep
     for name in ("sigma0_db_vv", "amplitude_vv", "backscatter_mean_db_vv", "backscatter_max_vv"):
         assert name in keep

@@ -17,10 +17,15 @@ def check_layout_against_dataset(dataset: Path, ts_path: Path, n_pixels: int = 2
     ts = xr.open_zarr(ts_path, consolidated=False)
     names = [str(f) for f in ts["feature"].values]
     pols = sorted({n.rsplit("_", 1)[1] for n in names})
-    assert pols and all(f"backscatter_db_{p}" in names and f"coherence_ref_{p}" in names for p in pols)
+    assert pols and all(
+        f"backscatter_db_{p}" in names and f"coherence_ref_{p}" in names for p in pols
+    )
     ref = list(np.datetime_as_string(src["time"].values, unit="D")).index(
-        str(src[f"coherence_{pols[0]}"].attrs["sarbd_undefined_dates"]).split()[0])
-    assert ts["days"].values[ref] == 0.0 and ts.attrs["sarbd_reference_date"] in str(src["time"].values[ref])
+        str(src[f"coherence_{pols[0]}"].attrs["sarbd_undefined_dates"]).split()[0]
+    )
+    assert ts["days"].values[ref] == 0.0 and ts.attrs["sarbd_reference_date"] in str(
+        src["time"].values[ref]
+    )
     rng = np.random.default_rng(0)
     ny, nx = src.sizes["line"], src.sizes["pixel"]
     for r, c in zip(rng.integers(0, ny, n_pixels), rng.integers(0, nx, n_pixels), strict=True):

@@ -32,7 +32,9 @@ def nisar_dir(shared_data: Path) -> Path:
 def terceira_scene(terceira: Path):
     from sarbd.products import open_product
 
-    return open_product(terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=TERCEIRA_OFFSET)
+    return open_product(
+        terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=TERCEIRA_OFFSET
+    )
 
 
 @pytest.fixture(scope="session")

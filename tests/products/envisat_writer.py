@@ -51,8 +51,14 @@ def _header(lines: list[str], size: int) -> bytes:
     return text + b" " * (size - len(text) - 1) + b"\n" if len(text) < size else text
 
 
-def write_envisat_ims(path: Path, *, lines: int = 120, pixels: int = 90, mission: str = "ENVISAT",
-                      pass_direction: str = "descending") -> dict[str, Any]:
+def write_envisat_ims(
+    path: Path,
+    *,
+    lines: int = 120,
+    pixels: int = 90,
+    mission: str = "ENVISAT",
+    pass_direction: str = "descending",
+) -> dict[str, Any]:
     """Write an IMS product to ``path``; returns the truth (grid, pixels, tie points, orbit)."""
     lat0, lon0 = 41.9, 12.5
     el = design_orbit(lat0, lon0, 0.0, 23.0, pass_direction=pass_direction)
@@ -62,8 +68,15 @@ def write_envisat_ims(path: Path, *, lines: int = 120, pixels: int = 90, mission
     from scipy.optimize import brentq
 
     p0 = llh_to_ecef(np.array([lat0]), np.array([lon0]), np.array([0.0]))[0]
-    tc = brentq(lambda t: float((p0 - orbit_state_vectors(el, np.array([t]))[0][0])
-                                @ orbit_state_vectors(el, np.array([t]))[1][0]), -30, 30, xtol=1e-12)
+    tc = brentq(
+        lambda t: float(
+            (p0 - orbit_state_vectors(el, np.array([t]))[0][0])
+            @ orbit_state_vectors(el, np.array([t]))[1][0]
+        ),
+        -30,
+        30,
+        xtol=1e-12,
+    )
     rc = float(np.linalg.norm(p0 - orbit_state_vectors(el, np.array([tc]))[0][0]))
     t0 = round(tc - dt * lines / 2, 6)
     r0 = rc - dr * pixels / 2
@@ -87,10 +100,10 @@ def write_envisat_ims(path: Path, *, lines: int = 120, pixels: int = 90, mission
     mpp[1381:1385] = struct.pack(">f", ext_cal)
     for k, i in enumerate(sv_idx):
         o = 1765 + 36 * k
-        mpp[o:o + 12] = mjd(orbit.times[i])
+        mpp[o : o + 12] = mjd(orbit.times[i])
         pos = np.round(orbit.positions[i] * 100).astype(np.int64)  # 1e-2 m
         vel = np.round(orbit.velocities[i] * 1e5).astype(np.int64)  # 1e-5 m/s
-        mpp[o + 12:o + 36] = struct.pack(">6i", *pos.tolist(), *vel.tolist())
+        mpp[o + 12 : o + 36] = struct.pack(">6i", *pos.tolist(), *vel.tolist())
     # ---- Geolocation Grid ADS: granules of 40 lines, 11 tie points each edge ----
     samp = np.linspace(1, pixels, 11).round().astype(int)  # 1-based sample numbers
     granule = 40
@@ -102,7 +115,7 @@ def write_envisat_ims(path: Path, *, lines: int = 120, pixels: int = 90, mission
         rec[13:21] = struct.pack(">II", g0 + 1, n)
         for off, line in ((25, g0), (279, g0 + n - 1)):
             t = t0 + dt * line
-            rec[off - 12 if off == 279 else 0:off if off == 279 else 12] = mjd(at(t))
+            rec[off - 12 if off == 279 else 0 : off if off == 279 else 12] = mjd(at(t))
             lat, lon, srt, inc = [], [], [], []
             for s in samp:
                 r = r0 + dr * (s - 1)
@@ -115,11 +128,11 @@ def write_envisat_ims(path: Path, *, lines: int = 120, pixels: int = 90, mission
                 up = gp / np.linalg.norm(gp)
                 inc.append(float(np.degrees(np.arccos((pos - gp) @ up / np.linalg.norm(pos - gp)))))
                 ties.append((line, s - 1, la, lo))
-            rec[off:off + 44] = struct.pack(">11I", *samp.tolist())
-            rec[off + 44:off + 88] = struct.pack(">11f", *srt)
-            rec[off + 88:off + 132] = struct.pack(">11f", *inc)
-            rec[off + 132:off + 176] = struct.pack(">11i", *lat)
-            rec[off + 176:off + 220] = struct.pack(">11i", *lon)
+            rec[off : off + 44] = struct.pack(">11I", *samp.tolist())
+            rec[off + 44 : off + 88] = struct.pack(">11f", *srt)
+            rec[off + 88 : off + 132] = struct.pack(">11f", *inc)
+            rec[off + 132 : off + 176] = struct.pack(">11i", *lat)
+            rec[off + 176 : off + 220] = struct.pack(">11i", *lon)
         geo += rec
     n_geo = len(geo) // 521
     # ---- MDS1 ----
@@ -133,18 +146,28 @@ def write_envisat_ims(path: Path, *, lines: int = 120, pixels: int = 90, mission
         mds += mjd(at(t0 + dt * k)) + b"\x00" + struct.pack(">I", k + 1) + iq[k].tobytes()
     dsr = 17 + 4 * pixels
     # ---- headers ----
-    dsds = [("MDS1 SQ ADS", "A", 0, 0, 0), ("MAIN PROCESSING PARAMS ADS", "A", len(mpp), 1, 2009),
-            ("GEOLOCATION GRID ADS", "A", len(geo), n_geo, 521), ("MDS1", "M", len(mds), lines, dsr)]
+    dsds = [
+        ("MDS1 SQ ADS", "A", 0, 0, 0),
+        ("MAIN PROCESSING PARAMS ADS", "A", len(mpp), 1, 2009),
+        ("GEOLOCATION GRID ADS", "A", len(geo), n_geo, 521),
+        ("MDS1", "M", len(mds), lines, dsr),
+    ]
     sph_keys = [
         'SPH_DESCRIPTOR="Image Mode SLC Image      "',
         "STRIPLINE_CONTINUITY_INDICATOR=+000",
         f'FIRST_LINE_TIME="{_ascii_time(at(t0))}"',
         f'LAST_LINE_TIME="{_ascii_time(at(t0 + dt * (lines - 1)))}"',
-        f"PASS=\"{'DESCENDING' if pass_direction == 'descending' else 'ASCENDING '}\"",
-        'SAMPLE_TYPE="COMPLEX "', f"LINE_LENGTH=+{pixels:06d}<samples>",
-        f"RANGE_SPACING=+{dr:.8e}<m>", "AZIMUTH_SPACING=+4.00000000e+00<m>",
-        f"LINE_TIME_INTERVAL=+{dt:.8e}<s>", 'DATA_TYPE="SWORD"', 'SWATH="IS2"', 'MDS1_TX_RX_POLAR="V/V"',
-        'MDS2_TX_RX_POLAR="   "', 'ALGORITHM="RAN/DOP"',
+        f'PASS="{"DESCENDING" if pass_direction == "descending" else "ASCENDING "}"',
+        'SAMPLE_TYPE="COMPLEX "',
+        f"LINE_LENGTH=+{pixels:06d}<samples>",
+        f"RANGE_SPACING=+{dr:.8e}<m>",
+        "AZIMUTH_SPACING=+4.00000000e+00<m>",
+        f"LINE_TIME_INTERVAL=+{dt:.8e}<s>",
+        'DATA_TYPE="SWORD"',
+        'SWATH="IS2"',
+        'MDS1_TX_RX_POLAR="V/V"',
+        'MDS2_TX_RX_POLAR="   "',
+        'ALGORITHM="RAN/DOP"',
     ]
     sph_text = "".join(f"{x}\n" for x in sph_keys).encode()
     dsd_size = 280
@@ -154,31 +177,75 @@ def write_envisat_ims(path: Path, *, lines: int = 120, pixels: int = 90, mission
     payloads = {"MAIN PROCESSING PARAMS ADS": mpp, "GEOLOCATION GRID ADS": geo, "MDS1": mds}
     for name, typ, size, num, rsize in dsds:
         off = offset if size else 0
-        d = (f'DS_NAME="{name:<28}"\nDS_TYPE={typ}\nFILENAME="{"" if size else "NOT USED":<62}"\n'
-             f"DS_OFFSET=+{off:020d}<bytes>\nDS_SIZE=+{size:020d}<bytes>\nNUM_DSR=+{num:010d}\n"
-             f"DSR_SIZE={rsize:+011d}<bytes>\n").encode()
+        d = (
+            f'DS_NAME="{name:<28}"\nDS_TYPE={typ}\nFILENAME="{"" if size else "NOT USED":<62}"\n'
+            f"DS_OFFSET=+{off:020d}<bytes>\nDS_SIZE=+{size:020d}<bytes>\nNUM_DSR=+{num:010d}\n"
+            f"DSR_SIZE={rsize:+011d}<bytes>\n"
+        ).encode()
         dsd_blob += d + b" " * (dsd_size - len(d) - 1) + b"\n"
         offset += size
     product = f"{'ASA' if mission == 'ENVISAT' else 'SAR'}_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
     tot = 1247 + sph_size + sum(len(p) for p in payloads.values())
-    mph = _header([
-        f'PRODUCT="{product:<62}"', 'PROC_STAGE=N', 'REF_DOC="PO-RS-MDA-GS-2009_4/C      "', " " * 40,
-        'ACQUISITION_STATION="PDHS-E              "', 'PROC_CENTER="PDHS-E"',
-        f'PROC_TIME="{_ascii_time(epoch)}"', 'SOFTWARE_VER="ASAR/4.05  "', " " * 40,
-        f'SENSING_START="{_ascii_time(at(t0))}"', f'SENSING_STOP="{_ascii_time(at(t0 + dt * (lines - 1)))}"',
-        " " * 40, 'PHASE=X', 'CYCLE=+069', 'REL_ORBIT=+00079', 'ABS_ORBIT=+32912',
-        f'STATE_VECTOR_TIME="{_ascii_time(orbit.times[sv_idx[2]])}"', 'DELTA_UT1=+.000000<s>',
-        'X_POSITION=+0000000.000<m>', 'Y_POSITION=+0000000.000<m>', 'Z_POSITION=+0000000.000<m>',
-        'X_VELOCITY=+0000.000000<m/s>', 'Y_VELOCITY=+0000.000000<m/s>', 'Z_VELOCITY=+0000.000000<m/s>',
-        'VECTOR_SOURCE="PC"', " " * 40, 'UTC_SBT_TIME="12-JUN-2008 00:00:00.000000"',
-        'SAT_BINARY_TIME=+0000000000', 'CLOCK_STEP=+0000000000<ps>', " " * 32,
-        'LEAP_UTC="                           "', 'LEAP_SIGN=+000', 'LEAP_ERR=0', " " * 40,
-        'PRODUCT_ERR=0', f"TOT_SIZE=+{tot:020d}<bytes>", f"SPH_SIZE=+{sph_size:010d}<bytes>",
-        f"NUM_DSD=+{len(dsds):010d}", f"DSD_SIZE=+{dsd_size:010d}<bytes>", "NUM_DATA_SETS=+0000000003",
-    ], 1247)
+    mph = _header(
+        [
+            f'PRODUCT="{product:<62}"',
+            "PROC_STAGE=N",
+            'REF_DOC="PO-RS-MDA-GS-2009_4/C      "',
+            " " * 40,
+            'ACQUISITION_STATION="PDHS-E              "',
+            'PROC_CENTER="PDHS-E"',
+            f'PROC_TIME="{_ascii_time(epoch)}"',
+            'SOFTWARE_VER="ASAR/4.05  "',
+            " " * 40,
+            f'SENSING_START="{_ascii_time(at(t0))}"',
+            f'SENSING_STOP="{_ascii_time(at(t0 + dt * (lines - 1)))}"',
+            " " * 40,
+            "PHASE=X",
+            "CYCLE=+069",
+            "REL_ORBIT=+00079",
+            "ABS_ORBIT=+32912",
+            f'STATE_VECTOR_TIME="{_ascii_time(orbit.times[sv_idx[2]])}"',
+            "DELTA_UT1=+.000000<s>",
+            "X_POSITION=+0000000.000<m>",
+            "Y_POSITION=+0000000.000<m>",
+            "Z_POSITION=+0000000.000<m>",
+            "X_VELOCITY=+0000.000000<m/s>",
+            "Y_VELOCITY=+0000.000000<m/s>",
+            "Z_VELOCITY=+0000.000000<m/s>",
+            'VECTOR_SOURCE="PC"',
+            " " * 40,
+            'UTC_SBT_TIME="12-JUN-2008 00:00:00.000000"',
+            "SAT_BINARY_TIME=+0000000000",
+            "CLOCK_STEP=+0000000000<ps>",
+            " " * 32,
+            'LEAP_UTC="                           "',
+            "LEAP_SIGN=+000",
+            "LEAP_ERR=0",
+            " " * 40,
+            "PRODUCT_ERR=0",
+            f"TOT_SIZE=+{tot:020d}<bytes>",
+            f"SPH_SIZE=+{sph_size:010d}<bytes>",
+            f"NUM_DSD=+{len(dsds):010d}",
+            f"DSD_SIZE=+{dsd_size:010d}<bytes>",
+            "NUM_DATA_SETS=+0000000003",
+        ],
+        1247,
+    )
     with open(path, "wb") as f:
         f.write(mph + sph_text + bytes(dsd_blob))
         for p in payloads.values():
             f.write(bytes(p))
-    return {"t0": at(t0), "dt": dt, "r0": r0, "dr": dr, "fc": fc, "pixels_iq": (i_, q_), "ties": ties,
-            "orbit": orbit, "sv_idx": sv_idx, "lines": lines, "pixels": pixels, "ext_cal": ext_cal}
+    return {
+        "t0": at(t0),
+        "dt": dt,
+        "r0": r0,
+        "dr": dr,
+        "fc": fc,
+        "pixels_iq": (i_, q_),
+        "ties": ties,
+        "orbit": orbit,
+        "sv_idx": sv_idx,
+        "lines": lines,
+        "pixels": pixels,
+        "ext_cal": ext_cal,
+    }

@@ -31,7 +31,9 @@ def _iso(t: np.datetime64) -> str:
     return str(np.datetime64(t, "us")) + "Z"
 
 
-def _solve_ground(el: Any, t: float, r: float, h: float, guess: tuple[float, float]) -> tuple[float, float]:
+def _solve_ground(
+    el: Any, t: float, r: float, h: float, guess: tuple[float, float]
+) -> tuple[float, float]:
     """Geodetic (lat, lon) at height ``h`` with zero Doppler and slant range ``r`` from the analytic orbit."""
     s, v = orbit_state_vectors(el, np.array([t]))
     s, v = s[0], v[0]
@@ -47,9 +49,17 @@ def _solve_ground(el: Any, t: float, r: float, h: float, guess: tuple[float, flo
     return float(sol[0]), float(sol[1])
 
 
-def write_rs2_product(folder: Path, *, lines: int = 200, pixels: int = 150, line_order: str = "Increasing",
-                      pixel_order: str = "Increasing", pass_direction: str = "descending",
-                      look_side: str = "right", pols: tuple[str, ...] = ("HH", "HV")) -> dict[str, Any]:
+def write_rs2_product(
+    folder: Path,
+    *,
+    lines: int = 200,
+    pixels: int = 150,
+    line_order: str = "Increasing",
+    pixel_order: str = "Increasing",
+    pass_direction: str = "descending",
+    look_side: str = "right",
+    pols: tuple[str, ...] = ("HH", "HV"),
+) -> dict[str, Any]:
     """Write a product into ``folder``; returns the truth (grid, pixel arrays in file order, LUTs)."""
     import rasterio
     import rasterio.errors
@@ -88,14 +98,25 @@ def write_rs2_product(folder: Path, *, lines: int = 200, pixels: int = 150, line
         images[pol] = (i, q)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            with rasterio.open(folder / f"imagery_{pol}.tif", "w", driver="GTiff", width=pixels, height=lines,
-                               count=2, dtype="int16") as ds:
+            with rasterio.open(
+                folder / f"imagery_{pol}.tif",
+                "w",
+                driver="GTiff",
+                width=pixels,
+                height=lines,
+                count=2,
+                dtype="int16",
+            ) as ds:
                 ds.write(np.stack([i, q]))
-    gains = {kind: 300.0 + 2.0 * k + 0.5 * np.arange(pixels) for k, kind in enumerate(("Sigma", "Beta", "Gamma"))}
+    gains = {
+        kind: 300.0 + 2.0 * k + 0.5 * np.arange(pixels)
+        for k, kind in enumerate(("Sigma", "Beta", "Gamma"))
+    }
     for kind, g in gains.items():
         (folder / f"lut{kind}.xml").write_text(
             f'<?xml version="1.0" encoding="UTF-8"?>\n<lut xmlns="{NS}">\n  <productId>PDS_TEST</productId>\n'
-            f"  <offset>0.000000e+00</offset>\n  <gains>{' '.join(f'{x:.6e}' for x in g)}</gains>\n</lut>\n")
+            f"  <offset>0.000000e+00</offset>\n  <gains>{' '.join(f'{x:.6e}' for x in g)}</gains>\n</lut>\n"
+        )
     # tie points on a 5 x 4 grid of file lines/pixels, at two heights
     ties = []
     for fl in np.linspace(0, lines - 1, 5):
@@ -107,15 +128,27 @@ def write_rs2_product(folder: Path, *, lines: int = 200, pixels: int = 150, line
             ties.append((fl, fp, la, lo, h))
     sv = "\n".join(
         f"      <stateVector><timeStamp>{_iso(orbit.times[k])}</timeStamp>"
-        + "".join(f'<{a}Position units="m">{orbit.positions[k, j]:.6f}</{a}Position>' for j, a in enumerate("xyz"))
-        + "".join(f'<{a}Velocity units="m/s">{orbit.velocities[k, j]:.9f}</{a}Velocity>' for j, a in enumerate("xyz"))
-        + "</stateVector>" for k in range(len(orbit)))
+        + "".join(
+            f'<{a}Position units="m">{orbit.positions[k, j]:.6f}</{a}Position>'
+            for j, a in enumerate("xyz")
+        )
+        + "".join(
+            f'<{a}Velocity units="m/s">{orbit.velocities[k, j]:.9f}</{a}Velocity>'
+            for j, a in enumerate("xyz")
+        )
+        + "</stateVector>"
+        for k in range(len(orbit))
+    )
     tp = "\n".join(
         f"        <imageTiePoint><imageCoordinate><line>{a:.8e}</line><pixel>{b:.8e}</pixel></imageCoordinate>"
         f'<geodeticCoordinate><latitude units="deg">{c:.15e}</latitude><longitude units="deg">{d:.15e}</longitude>'
-        f'<height units="m">{e:.15e}</height></geodeticCoordinate></imageTiePoint>' for a, b, c, d, e in ties)
-    data = "\n".join(f'    <fullResolutionImageData pole="{pol}">imagery_{pol}.tif</fullResolutionImageData>'
-                     for pol in pols)
+        f'<height units="m">{e:.15e}</height></geodeticCoordinate></imageTiePoint>'
+        for a, b, c, d, e in ties
+    )
+    data = "\n".join(
+        f'    <fullResolutionImageData pole="{pol}">imagery_{pol}.tif</fullResolutionImageData>'
+        for pol in pols
+    )
     xml = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <product xmlns="{NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <productId>PDS_TEST</productId>
@@ -126,7 +159,7 @@ def write_rs2_product(folder: Path, *, lines: int = 200, pixels: int = 150, line
     <rawDataStartTime>{_iso(at(t_start - 1.0))}</rawDataStartTime>
     <radarParameters>
       <acquisitionType>Fine</acquisitionType>
-      <polarizations>{' '.join(pols)}</polarizations>
+      <polarizations>{" ".join(pols)}</polarizations>
       <radarCenterFrequency units="Hz">5.40500000e+09</radarCenterFrequency>
       <pulseRepetitionFrequency>1.32888160e+03</pulseRepetitionFrequency>
       <antennaPointing>{look_side.title()}</antennaPointing>
@@ -178,5 +211,16 @@ def write_rs2_product(folder: Path, *, lines: int = 200, pixels: int = 150, line
 </product>
 """
     (folder / "product.xml").write_text(xml)
-    return {"epoch": epoch, "t_start": at(t_start), "dt": dt, "r_near": r_near, "dr": dr, "images": images,
-            "gains": gains, "ties": ties, "orbit": orbit, "lines": lines, "pixels": pixels}
+    return {
+        "epoch": epoch,
+        "t_start": at(t_start),
+        "dt": dt,
+        "r_near": r_near,
+        "dr": dr,
+        "images": images,
+        "gains": gains,
+        "ties": ties,
+        "orbit": orbit,
+        "lines": lines,
+        "pixels": pixels,
+    }

@@ -21,7 +21,9 @@ def test_bilinear_interpolation_is_exact_for_bilinear_functions():
     got = interpolate_lut(lut_lines, lut_pixels, values, lines, pixels)
     np.testing.assert_allclose(got, f(lines[:, None], pixels[None]), rtol=1e-12)
     # held constant outside the nodes; NaN lines stay NaN
-    out = interpolate_lut(lut_lines, lut_pixels, values, np.array([-100.0, 2000.0, np.nan]), np.array([-5.0, 3000.0]))
+    out = interpolate_lut(
+        lut_lines, lut_pixels, values, np.array([-100.0, 2000.0, np.nan]), np.array([-5.0, 3000.0])
+    )
     np.testing.assert_allclose(out[0], [f(-50, 0), f(-50, 2000)])
     np.testing.assert_allclose(out[1], [f(1000, 0), f(1000, 2000)])
     assert np.all(np.isnan(out[2]))

@@ -13,7 +13,10 @@ from tests.products.envisat_writer import write_envisat_ims
 
 @pytest.fixture(scope="module")
 def asar(tmp_path_factory):
-    path = tmp_path_factory.mktemp("asar") / "ASA_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
+    path = (
+        tmp_path_factory.mktemp("asar")
+        / "ASA_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
+    )
     return path, write_envisat_ims(path)
 
 
@@ -34,8 +37,12 @@ def test_grid_orbit_and_metadata(asar):
     np.testing.assert_allclose(scene.orbit.positions, o.positions[truth["sv_idx"]], atol=0.006)
     np.testing.assert_allclose(scene.orbit.velocities, o.velocities[truth["sv_idx"]], atol=6e-6)
     m = scene.metadata
-    assert (m["mission"], m["product_type"], m["swath"], m["pass_direction"]) == ("ENVISAT", "ASA_IMS_1P", "IS2",
-                                                                                   "DESCENDING")
+    assert (m["mission"], m["product_type"], m["swath"], m["pass_direction"]) == (
+        "ENVISAT",
+        "ASA_IMS_1P",
+        "IS2",
+        "DESCENDING",
+    )
     assert (m["absolute_orbit"], m["relative_orbit"]) == (32912, 79)
     assert m["calibration_constant"] == pytest.approx(truth["ext_cal"])
     assert m["orbit_source"] == "MPP ADS"
@@ -46,7 +53,9 @@ def test_pixels_through_gdal(asar):
     scene = open_product(path)
     i, q = truth["pixels_iq"]
     np.testing.assert_array_equal(scene.slc().values, (i + 1j * q).astype(np.complex64))
-    np.testing.assert_array_equal(scene.crop(30, 11, 50, 40).slc().values, (i + 1j * q)[30:80, 11:51])
+    np.testing.assert_array_equal(
+        scene.crop(30, 11, 50, 40).slc().values, (i + 1j * q)[30:80, 11:51]
+    )
 
 
 def test_tie_points_match_rdr2geo(asar):
@@ -69,7 +78,9 @@ def test_sigma0_uses_the_calibration_constant_and_incidence(asar):
     geo = scene.product.geolocation_grid
     row = geo[geo["line"] == 0]
     alpha = np.interp(np.arange(truth["pixels"]), row["pixel"], row["incidence_angle"])
-    np.testing.assert_allclose(sigma[0], power[0] / truth["ext_cal"] * np.sin(np.radians(alpha)), rtol=1e-5)
+    np.testing.assert_allclose(
+        sigma[0], power[0] / truth["ext_cal"] * np.sin(np.radians(alpha)), rtol=1e-5
+    )
 
 
 def test_ers_in_envisat_format(tmp_path):
@@ -103,6 +114,8 @@ def test_global_attributes(asar):
     scene = open_product(path)
     geo = scene.product.geolocation_grid
     attrs = global_attributes(scene)
-    assert attrs["sar_scene_centre_incidence_angle"] == pytest.approx(geo["incidence_angle"].median(), abs=0.05)
+    assert attrs["sar_scene_centre_incidence_angle"] == pytest.approx(
+        geo["incidence_angle"].median(), abs=0.05
+    )
     assert attrs["geospatial_lat_min"] == pytest.approx(geo["latitude"].min(), abs=1e-9)
     assert attrs["sar_pass_direction"] == "DESCENDING"

@@ -28,7 +28,9 @@ def test_truncated_xml(terceira, tmp_path):
 
 def test_corrupt_xml(terceira, tmp_path):
     bad = tmp_path / TERCEIRA_XML
-    bad.write_bytes((terceira / TERCEIRA_XML).read_bytes().replace(b"</adsHeader>", b"</adsHeadr>", 1))
+    bad.write_bytes(
+        (terceira / TERCEIRA_XML).read_bytes().replace(b"</adsHeader>", b"</adsHeadr>", 1)
+    )
     with pytest.raises(ProductError) as exc:
         open_product(bad)
     _one_line(exc, TERCEIRA_XML)
@@ -40,8 +42,12 @@ def test_corrupt_xml(terceira, tmp_path):
     _one_line(exc, "other.xml")
     # an element that is missing
     gone = tmp_path / "gone.xml"
-    gone.write_bytes((terceira / TERCEIRA_XML).read_bytes().replace(b"<azimuthTimeInterval>", b"<x>", 1)
-                     .replace(b"</azimuthTimeInterval>", b"</x>", 1))
+    gone.write_bytes(
+        (terceira / TERCEIRA_XML)
+        .read_bytes()
+        .replace(b"<azimuthTimeInterval>", b"<x>", 1)
+        .replace(b"</azimuthTimeInterval>", b"</x>", 1)
+    )
     with pytest.raises(ProductError, match="azimuthTimeInterval") as exc:
         open_product(gone)
     _one_line(exc, "gone.xml")
@@ -49,7 +55,9 @@ def test_corrupt_xml(terceira, tmp_path):
 
 def test_missing_measurement(terceira, tmp_path):
     with pytest.raises(InputError, match="not found") as exc:
-        open_product(terceira / TERCEIRA_XML, measurement=tmp_path / "nope.tiff", offset=TERCEIRA_OFFSET)
+        open_product(
+            terceira / TERCEIRA_XML, measurement=tmp_path / "nope.tiff", offset=TERCEIRA_OFFSET
+        )
     _one_line(exc, "nope.tiff")
     # a truncated TIFF
     bad = tmp_path / TERCEIRA_TIFF
@@ -78,8 +86,12 @@ def test_missing_measurement_in_safe(s1b_zip, tmp_path):
 
 def test_polarisation_not_there(terceira_scene, terceira):
     with pytest.raises(InputError, match="VH") as exc:
-        open_product(terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=TERCEIRA_OFFSET,
-                     polarizations="VH")
+        open_product(
+            terceira / TERCEIRA_XML,
+            measurement=terceira / TERCEIRA_TIFF,
+            offset=TERCEIRA_OFFSET,
+            polarizations="VH",
+        )
     _one_line(exc, TERCEIRA_XML)
     with pytest.raises(InputError, match="HH") as exc:
         terceira_scene.slc("HH")
@@ -100,17 +112,29 @@ def test_folder_where_a_file_is_expected(terceira, tmp_path):
 
 def test_crop_outside_or_across_bursts(terceira):
     with pytest.raises(InputError, match="span bursts 5 and 6"):
-        open_product(terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=(9000, 10999))
+        open_product(
+            terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=(9000, 10999)
+        )
     with pytest.raises(InputError, match="not inside"):
-        open_product(terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=(9799, 23000))
+        open_product(
+            terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=(9799, 23000)
+        )
 
 
 def test_orbit_file_not_covering(terceira, tmp_path):
-    shifted = tmp_path / TERCEIRA_EOF.replace("20220918T053155_20220918T084925", "20220917T053155_20220917T084925")
-    shifted.write_text((terceira / TERCEIRA_EOF).read_text().replace("UTC=2022-09-18", "UTC=2022-09-17"))
+    shifted = tmp_path / TERCEIRA_EOF.replace(
+        "20220918T053155_20220918T084925", "20220917T053155_20220917T084925"
+    )
+    shifted.write_text(
+        (terceira / TERCEIRA_EOF).read_text().replace("UTC=2022-09-18", "UTC=2022-09-17")
+    )
     with pytest.raises(OrbitError, match="does not cover") as exc:
-        open_product(terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=TERCEIRA_OFFSET,
-                     orbit=shifted)
+        open_product(
+            terceira / TERCEIRA_XML,
+            measurement=terceira / TERCEIRA_TIFF,
+            offset=TERCEIRA_OFFSET,
+            orbit=shifted,
+        )
     _one_line(exc, shifted.name)
     # in a folder, the non-covering file is not picked
     folder = tmp_path / "orbits"

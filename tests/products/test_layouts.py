@@ -39,9 +39,11 @@ def test_parsed_geometry_is_self_consistent(terceira, s1b_scenes):
     The grids' times are rounded to 1 us and depart from pure zero Doppler by up to ~0.02 line in the
     S1B product; ranges agree to millimetres.
     """
-    for scene in (open_product(terceira / TERCEIRA_XML), open_product(terceira / TERCEIRA_XML,
-                                                                       orbit=terceira / TERCEIRA_EOF),
-                  *s1b_scenes.values()):
+    for scene in (
+        open_product(terceira / TERCEIRA_XML),
+        open_product(terceira / TERCEIRA_XML, orbit=terceira / TERCEIRA_EOF),
+        *s1b_scenes.values(),
+    ):
         dl, dr = _zero_doppler(scene)
         assert dl.max() < 0.03 and dr.max() < 0.01, (scene, dl.max(), dr.max())
 
@@ -54,7 +56,9 @@ def test_geolocation_lines_follow_burst_timing(terceira):
     # points' zero-Doppler times (see above), while its integer `line` is only nominal: in this product the
     # time grows along range from +0.04 to +0.13 line after the line's time. Geometry checks must therefore
     # use the grid's azimuth_time, not its line.
-    lines_off = (g.azimuth_time.to_numpy() - t) / np.timedelta64(1, "s") / s.product.azimuth_time_interval
+    lines_off = (
+        (g.azimuth_time.to_numpy() - t) / np.timedelta64(1, "s") / s.product.azimuth_time_interval
+    )
     assert 0.0 < lines_off.min() and lines_off.max() < 0.15
     near = g.pixel.to_numpy() == 0
     assert np.all(lines_off[near] < 0.05) and np.all(lines_off[~near] > lines_off[near].min())
@@ -73,8 +77,10 @@ def test_unpacked_safe_folder(safe_dir, s1b_scenes):
     assert set(scenes) == set(s1b_scenes)
     a, b = scenes["IW1"], s1b_scenes["IW1"]
     assert a.radar_grid == b.radar_grid and a.metadata["relative_orbit"] == 168
-    np.testing.assert_array_equal(a.slc("VH").isel(line=slice(5000, 5002), pixel=slice(500, 510)).values,
-                                  b.slc("VH").isel(line=slice(5000, 5002), pixel=slice(500, 510)).values)
+    np.testing.assert_array_equal(
+        a.slc("VH").isel(line=slice(5000, 5002), pixel=slice(500, 510)).values,
+        b.slc("VH").isel(line=slice(5000, 5002), pixel=slice(500, 510)).values,
+    )
     # the manifest itself is accepted too
     assert open_product(safe_dir / "manifest.safe", swath="IW2").metadata["swath"] == "IW2"
 
@@ -93,7 +99,9 @@ def test_annotation_crop_with_luts(safe_dir, tmp_path):
     crop = tmp_path / "crop.tiff"
     with rasterio.open(src) as ds:
         data = ds.read(1, window=((l0, l0 + h), (p0, p0 + w)))
-    with rasterio.open(crop, "w", driver="GTiff", width=w, height=h, count=1, dtype="complex_int16") as dst:
+    with rasterio.open(
+        crop, "w", driver="GTiff", width=w, height=h, count=1, dtype="complex_int16"
+    ) as dst:
         dst.write(data, 1)
     s = open_product(ann, measurement=crop, offset=(l0, p0))
     assert s.product.crop_burst == 3 and s.metadata["burst"] == 3
@@ -105,8 +113,9 @@ def test_annotation_crop_with_luts(safe_dir, tmp_path):
     # same values as the burst of the full product at the same TIFF indices
     from sarbd.products import burst_scene
 
-    bf = calibration_factor(burst_scene(full, 3), "VV", "gamma0").sel(line=slice(l0, l0 + h - 1),
-                                                                       pixel=slice(p0, p0 + w - 1))
+    bf = calibration_factor(burst_scene(full, 3), "VV", "gamma0").sel(
+        line=slice(l0, l0 + h - 1), pixel=slice(p0, p0 + w - 1)
+    )
     np.testing.assert_array_equal(f.values, bf.values)
     ne = noise_power(s, "VV").values
     assert np.all(np.isfinite(ne)) and np.all(ne > 0)
@@ -118,8 +127,11 @@ def test_stripmap_layout(terceira, tmp_path):
     head, rest = text.split("<burstList", 1)
     tail = rest.split("</burstList>", 1)[1]
     sm = tmp_path / "s1a-s3-slc-vv-20220918t074921-20220918t074946-045056-056232-006.xml"
-    sm.write_text(head.replace("<linesPerBurst>1514</linesPerBurst>", "<linesPerBurst>0</linesPerBurst>")
-                  + '<burstList count="0"/>' + tail)
+    sm.write_text(
+        head.replace("<linesPerBurst>1514</linesPerBurst>", "<linesPerBurst>0</linesPerBurst>")
+        + '<burstList count="0"/>'
+        + tail
+    )
     s = open_product(sm)
     p = s.product
     assert not p.is_tops and p.layout == "tiff" and s.shape == (13626, 24203)
@@ -131,8 +143,12 @@ def test_pre_2_9_noise_is_range_only(safe_dir, tmp_path):
     noise_xml = next((safe_dir / "annotation" / "calibration").glob("noise-s1b-iw1-slc-vv-*.xml"))
     text = noise_xml.read_text()
     head = text.split("<noiseAzimuthVectorList", 1)[0]
-    old = (head.replace("noiseRangeVectorList", "noiseVectorList").replace("noiseRangeVector", "noiseVector")
-           .replace("noiseRangeLut", "noiseLut") + "</noise>")
+    old = (
+        head.replace("noiseRangeVectorList", "noiseVectorList")
+        .replace("noiseRangeVector", "noiseVector")
+        .replace("noiseRangeLut", "noiseLut")
+        + "</noise>"
+    )
     path = tmp_path / noise_xml.name
     path.write_text(old)
     lut = parse_noise(path.read_bytes(), path)

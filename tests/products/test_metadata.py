@@ -11,11 +11,13 @@ from sarbd.products.metadata import global_attributes, relative_orbit
 
 
 def test_relative_orbit_rules():
-    assert relative_orbit("S1A", 45056) == 9       # Terceira product
-    assert relative_orbit("S1B", 26269) == 168     # the S1B SAFE's manifest says 168
+    assert relative_orbit("S1A", 45056) == 9  # Terceira product
+    assert relative_orbit("S1B", 26269) == 168  # the S1B SAFE's manifest says 168
     assert relative_orbit("S1A", 73) == 1 and relative_orbit("S1B", 27) == 1
-    assert relative_orbit("S1C", 1681) == 110      # sentineleof test case
-    assert relative_orbit("S1C", 8018) == 147 and relative_orbit("S1C", 8019) == 46  # 2026 reconfiguration
+    assert relative_orbit("S1C", 1681) == 110  # sentineleof test case
+    assert (
+        relative_orbit("S1C", 8018) == 147 and relative_orbit("S1C", 8019) == 46
+    )  # 2026 reconfiguration
     assert relative_orbit("S1D", 42) == 1
     for m in ("S1A", "S1B", "S1C"):
         assert all(1 <= relative_orbit(m, a) <= 175 for a in range(1, 2000, 37))

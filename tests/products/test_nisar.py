@@ -15,12 +15,15 @@ from sarbd.products import open_product
 SWATHS = "science/LSAR/SLC/swaths"
 
 
-@pytest.mark.parametrize(("name", "freq", "shape"), [
-    ("winnipeg.h5", "A", (250, 250)),
-    ("SanAnd_129.h5", "A", (150, 200)),
-    ("SanAnd_129.h5", "B", (150, 50)),
-    ("SanAnd_138.h5", "A", (150, 400)),
-])
+@pytest.mark.parametrize(
+    ("name", "freq", "shape"),
+    [
+        ("winnipeg.h5", "A", (250, 250)),
+        ("SanAnd_129.h5", "A", (150, 200)),
+        ("SanAnd_129.h5", "B", (150, 50)),
+        ("SanAnd_138.h5", "A", (150, 400)),
+    ],
+)
 def test_open_nisar(nisar_dir, name, freq, shape):
     s = open_product(nisar_dir / name, frequency=freq)
     assert s.shape == shape and s.polarizations == ("HH",)
@@ -32,11 +35,15 @@ def test_open_nisar(nisar_dir, name, freq, shape):
         fc = f[f"{SWATHS}/frequency{freq}/processedCenterFrequency"][()]
     np.testing.assert_array_equal(s.slc().values, ref)
     np.testing.assert_allclose(s.radar_grid.slant_ranges(), sr, atol=1e-6)
-    np.testing.assert_allclose(s.radar_grid.azimuth_times(), zdt, atol=1e-6)  # same epoch as the file
+    np.testing.assert_allclose(
+        s.radar_grid.azimuth_times(), zdt, atol=1e-6
+    )  # same epoch as the file
     assert s.radar_grid.wavelength == pytest.approx(SPEED_OF_LIGHT / fc)
     assert s.product.frequencies == ("A", "B")
     assert s.orbit.reference_epoch == s.radar_grid.reference_epoch
-    assert s.orbit.covers(s.radar_grid.line_to_datetime(0), s.radar_grid.line_to_datetime(shape[0] - 1))
+    assert s.orbit.covers(
+        s.radar_grid.line_to_datetime(0), s.radar_grid.line_to_datetime(shape[0] - 1)
+    )
     src = pickle.loads(pickle.dumps(s.pixels))
     np.testing.assert_array_equal(src.read("HH", slice(0, 3), slice(0, 4)), ref[:3, :4])
 

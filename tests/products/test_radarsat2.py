@@ -14,12 +14,18 @@ from sarbd.products.radarsat2 import tie_point_errors
 from tests.products.rs2_writer import write_rs2_product
 
 DATA = Path(__file__).parent / "data" / "radarsat2"
-ORDERS = [("Increasing", "Increasing"), ("Decreasing", "Increasing"), ("Increasing", "Decreasing"),
-          ("Decreasing", "Decreasing")]
+ORDERS = [
+    ("Increasing", "Increasing"),
+    ("Decreasing", "Increasing"),
+    ("Increasing", "Decreasing"),
+    ("Decreasing", "Decreasing"),
+]
 
 
 @pytest.mark.parametrize(("line_order", "pixel_order"), ORDERS)
-def test_grid_is_increasing_and_pixels_follow_the_declared_ordering(tmp_path, line_order, pixel_order):
+def test_grid_is_increasing_and_pixels_follow_the_declared_ordering(
+    tmp_path, line_order, pixel_order
+):
     truth = write_rs2_product(tmp_path, line_order=line_order, pixel_order=pixel_order)
     scene = open_product(tmp_path / "product.xml")
     g = scene.radar_grid
@@ -44,12 +50,22 @@ def test_grid_is_increasing_and_pixels_follow_the_declared_ordering(tmp_path, li
     assert scene.metadata["line_time_ordering"] == line_order.upper()
 
 
-@pytest.mark.parametrize(("line_order", "pixel_order", "look"), [("Increasing", "Increasing", "right"),
-                                                                  ("Decreasing", "Decreasing", "right"),
-                                                                  ("Decreasing", "Increasing", "left")])
+@pytest.mark.parametrize(
+    ("line_order", "pixel_order", "look"),
+    [
+        ("Increasing", "Increasing", "right"),
+        ("Decreasing", "Decreasing", "right"),
+        ("Decreasing", "Increasing", "left"),
+    ],
+)
 def test_tie_points_match_rdr2geo(tmp_path, line_order, pixel_order, look):
-    write_rs2_product(tmp_path, line_order=line_order, pixel_order=pixel_order, look_side=look,
-                      pass_direction="ascending" if line_order == "Decreasing" else "descending")
+    write_rs2_product(
+        tmp_path,
+        line_order=line_order,
+        pixel_order=pixel_order,
+        look_side=look,
+        pass_direction="ascending" if line_order == "Decreasing" else "descending",
+    )
     scene = open_product(tmp_path)
     err = tie_point_errors(scene)
     assert len(err) == 20
@@ -63,7 +79,9 @@ def test_the_tie_point_check_detects_a_misread_pixel_order(tmp_path):
     """Declaring the wrong pixel order (near and far swapped) moves the tie points by up to the swath width."""
     write_rs2_product(tmp_path, pixel_order="Decreasing")
     xml = tmp_path / "product.xml"
-    xml.write_text(xml.read_text().replace("<pixelTimeOrdering>Decreasing", "<pixelTimeOrdering>Increasing"))
+    xml.write_text(
+        xml.read_text().replace("<pixelTimeOrdering>Decreasing", "<pixelTimeOrdering>Increasing")
+    )
     err = tie_point_errors(open_product(xml))
     assert err["horizontal_error"].max() > 1000.0
 
@@ -71,7 +89,9 @@ def test_the_tie_point_check_detects_a_misread_pixel_order(tmp_path):
 def test_contradictory_line_ordering_and_times_are_refused(tmp_path):
     write_rs2_product(tmp_path, line_order="Decreasing")
     xml = tmp_path / "product.xml"
-    xml.write_text(xml.read_text().replace("<lineTimeOrdering>Decreasing", "<lineTimeOrdering>Increasing"))
+    xml.write_text(
+        xml.read_text().replace("<lineTimeOrdering>Decreasing", "<lineTimeOrdering>Increasing")
+    )
     with pytest.raises(ProductError, match="zeroDopplerTimeLastLine"):
         open_product(xml)
 
@@ -115,14 +135,22 @@ def test_bad_products_raise_one_line_errors(tmp_path):
     xml.write_text(text.replace("<numberOfLines>200", "<numberOfLines>nan"))
     with pytest.raises(ProductError, match="numberOfLines"):
         open_product(xml)
-    xml.write_text(text.replace("<slantRangeNearEdge", "<slantRangeFarEdge").replace("</slantRangeNearEdge",
-                                                                                       "</slantRangeFarEdge"))
-    with pytest.raises(ProductError, match=r"slantRangeNearEdge> is missing\. the file is not a complete Radarsat-2"):
+    xml.write_text(
+        text.replace("<slantRangeNearEdge", "<slantRangeFarEdge").replace(
+            "</slantRangeNearEdge", "</slantRangeFarEdge"
+        )
+    )
+    with pytest.raises(
+        ProductError,
+        match=r"slantRangeNearEdge> is missing\. the file is not a complete Radarsat-2",
+    ):
         open_product(xml)
     xml.write_text(text.replace("<productType>SLC", "<productType>SGF"))
     with pytest.raises(InputError, match="only Radarsat-2 SLC"):
         open_product(xml)
-    (tmp_path / "lutGamma.xml").write_text((tmp_path / "lutGamma.xml").read_text().replace("<gains>", "<gains>1 "))
+    (tmp_path / "lutGamma.xml").write_text(
+        (tmp_path / "lutGamma.xml").read_text().replace("<gains>", "<gains>1 ")
+    )
     xml.write_text(text)
     with pytest.raises(ProductError, match="151 gains for 150 pixels"):
         open_product(xml)
@@ -134,13 +162,17 @@ def test_bad_products_raise_one_line_errors(tmp_path):
 def test_gdal_sample_is_refused_clearly(tmp_path):
     """GDAL's RS2 test product.xml (artificial, detected 'Mag' pixels) is not an SLC and has no orbit."""
     shutil.copytree(DATA, tmp_path / "rs2")
-    with pytest.raises(InputError, match=r"only Radarsat-2 SLC products are read \(this one is PRODUCT_TYPE, MAG"):
+    with pytest.raises(
+        InputError, match=r"only Radarsat-2 SLC products are read \(this one is PRODUCT_TYPE, MAG"
+    ):
         open_product(tmp_path / "rs2" / "product.xml")
 
 
 def test_rcm_is_refused_clearly(tmp_path):
     xml = tmp_path / "product.xml"
-    xml.write_text('<?xml version="1.0"?>\n<product xmlns="rcmGsProductSchema"><productId>x</productId></product>')
+    xml.write_text(
+        '<?xml version="1.0"?>\n<product xmlns="rcmGsProductSchema"><productId>x</productId></product>'
+    )
     with pytest.raises(InputError, match="RCM"):
         open_product(xml)
 
@@ -153,7 +185,9 @@ def test_global_attributes_and_geolocation_columns(tmp_path):
     scene = open_product(tmp_path)
     geo = scene.product.geolocation_grid
     g = scene.radar_grid
-    np.testing.assert_array_equal(geo["azimuth_time"].to_numpy(), g.line_to_datetime(geo["line"].to_numpy()))
+    np.testing.assert_array_equal(
+        geo["azimuth_time"].to_numpy(), g.line_to_datetime(geo["line"].to_numpy())
+    )
     # the writer designs the orbit for 35 deg at the centre (geocentric approximation)
     assert geo["incidence_angle"].between(34.5, 35.5).all()
     attrs = global_attributes(scene)

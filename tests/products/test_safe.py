@@ -34,11 +34,19 @@ def test_every_swath_and_polarisation(s1b_zip, s1b_scenes):
             for kind in ("sigma0", "beta0", "gamma0", "dn"):
                 assert p.calibration[pol].table(kind).shape == (len(vectors), n_nodes)
             noise = _xml(s1b_zip, rf"noise-s1b-{swath.lower()}-slc-{pol.lower()}-.*\.xml$")
-            assert len(p.noise[pol].range_vectors) == int(noise.find("noiseRangeVectorList").get("count"))
-            assert len(p.noise[pol].azimuth_blocks) == int(noise.find("noiseAzimuthVectorList").get("count")) == 1
+            assert len(p.noise[pol].range_vectors) == int(
+                noise.find("noiseRangeVectorList").get("count")
+            )
+            assert (
+                len(p.noise[pol].azimuth_blocks)
+                == int(noise.find("noiseAzimuthVectorList").get("count"))
+                == 1
+            )
         assert len(p.azimuth_fm_rates) > 0 and len(p.doppler_centroids) > 0
         assert p.azimuth_fm_rates[0].coefficients.shape == (3,)
-        assert p.azimuth_steering_rate == float(ann.findtext("generalAnnotation/productInformation/azimuthSteeringRate"))
+        assert p.azimuth_steering_rate == float(
+            ann.findtext("generalAnnotation/productInformation/azimuthSteeringRate")
+        )
         assert p.ipf_version == "003.31"
 
 
@@ -48,7 +56,9 @@ def test_metadata_from_manifest_and_name(s1b_scenes):
     parts = name.split("_")
     assert m["product_name"] == name
     assert m["absolute_orbit"] == int(parts[7]) == 26269
-    assert m["relative_orbit"] == 168 == (26269 - 27) % 175 + 1  # S1B formula agrees with the manifest
+    assert (
+        m["relative_orbit"] == 168 == (26269 - 27) % 175 + 1
+    )  # S1B formula agrees with the manifest
     assert f"{m['mission_data_take_id']:06X}" == parts[8]
     assert m["start_time"][:10] == "2021-04-01" and m["pass_direction"] == "DESCENDING"
     assert m["ipf_version"] == "003.31"
@@ -108,7 +118,11 @@ def test_polynomial_records(s1b_zip, s1b_scenes):
     np.testing.assert_array_equal(rec.coefficients, coef)
     tau = rec.t0 + 1e-4
     assert rec.evaluate(tau) == pytest.approx(coef[0] + coef[1] * 1e-4 + coef[2] * 1e-8)
-    d = p.doppler_centroid_at(np.datetime64(dc[5].findtext("azimuthTime")) + np.timedelta64(1, "ms"))
+    d = p.doppler_centroid_at(
+        np.datetime64(dc[5].findtext("azimuthTime")) + np.timedelta64(1, "ms")
+    )
     assert d is p.doppler_centroids[5]
-    np.testing.assert_array_equal(d.data_coefficients, np.array(dc[5].findtext("dataDcPolynomial").split(), float))
+    np.testing.assert_array_equal(
+        d.data_coefficients, np.array(dc[5].findtext("dataDcPolynomial").split(), float)
+    )
     assert p.azimuth_steering_rate_rad == pytest.approx(np.radians(p.azimuth_steering_rate))

@@ -32,7 +32,9 @@ def test_crop_pixels_equal_the_tiff(terceira, terceira_scene):
     np.testing.assert_array_equal(sub.slc().values, ref[100:150, 200:260])
     # the pixel source is picklable (Dask workers)
     src = pickle.loads(pickle.dumps(s.pixels))
-    np.testing.assert_array_equal(src.read("VV", slice(9799, 9801), slice(10999, 11004)), ref[:2, :5])
+    np.testing.assert_array_equal(
+        src.read("VV", slice(9799, 9801), slice(10999, 11004)), ref[:2, :5]
+    )
 
 
 def test_crop_has_the_timing_of_its_burst(terceira, terceira_scene):
@@ -57,15 +59,26 @@ def test_crop_has_the_timing_of_its_burst(terceira, terceira_scene):
     # slant range of the first pixel
     srt = float(root.findtext("imageAnnotation/imageInformation/slantRangeTime"))
     rsr = float(root.findtext("generalAnnotation/productInformation/rangeSamplingRate"))
-    assert s.radar_grid.starting_range == pytest.approx((srt + TERCEIRA_OFFSET[1] / rsr) * SPEED_OF_LIGHT / 2, abs=1e-6)
+    assert s.radar_grid.starting_range == pytest.approx(
+        (srt + TERCEIRA_OFFSET[1] / rsr) * SPEED_OF_LIGHT / 2, abs=1e-6
+    )
     # grid and orbit share one epoch (ready for geometry kernels)
     assert s.radar_grid.reference_epoch == s.orbit.reference_epoch
 
 
 def test_geolocation_grid_dataframe(terceira, terceira_scene):
     grid = terceira_scene.product.geolocation_grid
-    assert list(grid.columns) == ["azimuth_time", "slant_range_time", "line", "pixel", "latitude", "longitude",
-                                  "height", "incidence_angle", "elevation_angle"]
+    assert list(grid.columns) == [
+        "azimuth_time",
+        "slant_range_time",
+        "line",
+        "pixel",
+        "latitude",
+        "longitude",
+        "height",
+        "incidence_angle",
+        "elevation_angle",
+    ]
     assert str(grid["azimuth_time"].dtype) == "datetime64[ns]"
     root = etree.parse(str(terceira / TERCEIRA_XML)).getroot()
     pts = root.findall("geolocationGrid/geolocationGridPointList/geolocationGridPoint")
@@ -97,8 +110,12 @@ def test_metadata_matches_the_product_name(terceira_scene):
 def test_eof_orbit_replaces_annotation_orbit(terceira):
     from sarbd.products import open_product
 
-    s = open_product(terceira / TERCEIRA_XML, measurement=terceira / TERCEIRA_TIFF, offset=TERCEIRA_OFFSET,
-                     orbit=terceira / TERCEIRA_EOF)
+    s = open_product(
+        terceira / TERCEIRA_XML,
+        measurement=terceira / TERCEIRA_TIFF,
+        offset=TERCEIRA_OFFSET,
+        orbit=terceira / TERCEIRA_EOF,
+    )
     assert s.orbit.source == "RESORB" and s.metadata["orbit_source"] == "RESORB"
     # restituted and annotation orbits agree to metres in the middle of the crop
     t = s.radar_grid.line_to_azimuth_time(300)
@@ -126,7 +143,9 @@ def test_whole_swath_is_debursted(terceira):
     # every merged line with data comes from a TIFF line whose time is within half a line
     ok = plan.tiff_line >= 0
     k = plan.tiff_line[ok] // lpb
-    burst_times = np.array([(b.azimuth_time - p.bursts[0].azimuth_time) / np.timedelta64(1, "s") for b in p.bursts])
+    burst_times = np.array(
+        [(b.azimuth_time - p.bursts[0].azimuth_time) / np.timedelta64(1, "s") for b in p.bursts]
+    )
     t_tiff = burst_times[k] + (plan.tiff_line[ok] - k * lpb) * p.azimuth_time_interval
     t_merged = np.flatnonzero(ok) * p.azimuth_time_interval
     assert np.max(np.abs(t_tiff - t_merged)) / p.azimuth_time_interval < 0.5

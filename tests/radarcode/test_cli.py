@@ -18,11 +18,25 @@ def test_cli_writes_netcdf_with_fractions(scene, tmp_path, capsys):
     stack = tmp_path / "stack.zarr"
     stack_dataset(grid, orbit, 12.0).to_zarr(stack)
     poly = radar_rectangle_polygon(grid, orbit, 10.5, 50.5, 20.5, 120.5, height=12.0)
-    gpd.GeoDataFrame({"type": ["water"]}, geometry=[poly], crs="EPSG:4326").to_crs("EPSG:28992").to_file(
-        tmp_path / "ref.gpkg", layer="waterdeel", engine="pyogrio")
+    gpd.GeoDataFrame({"type": ["water"]}, geometry=[poly], crs="EPSG:4326").to_crs(
+        "EPSG:28992"
+    ).to_file(tmp_path / "ref.gpkg", layer="waterdeel", engine="pyogrio")
     out = tmp_path / "labels.nc"
-    code = main(["radarcode", str(tmp_path / "ref.gpkg"), "--grid", str(stack), "--class-field", "type",
-                 "--buffer", "15", "--out", str(out), "--json"])
+    code = main(
+        [
+            "radarcode",
+            str(tmp_path / "ref.gpkg"),
+            "--grid",
+            str(stack),
+            "--class-field",
+            "type",
+            "--buffer",
+            "15",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["shape"] == [200, 400]
@@ -38,7 +52,16 @@ def test_cli_error_is_one_line(scene, tmp_path, capsys):
     stack = tmp_path / "stack.zarr"
     stack_dataset(grid, orbit, 0.0).to_zarr(stack)
     capsys.readouterr()  # drop warnings of the set-up
-    code = main(["radarcode", str(tmp_path / "none.gpkg"), "--grid", str(stack), "--out", str(tmp_path / "x.nc")])
+    code = main(
+        [
+            "radarcode",
+            str(tmp_path / "none.gpkg"),
+            "--grid",
+            str(stack),
+            "--out",
+            str(tmp_path / "x.nc"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.count("\n") == 0 and "none.gpkg: reference file not found" in err

@@ -10,7 +10,9 @@ from sarbd.radarcode.coverage import RingSet, coverage, rings_from_polygons
 
 
 def _pixel_boxes(line0: int, pixel0: int, nl: int, npx: int) -> np.ndarray:
-    ll, pp = np.meshgrid(np.arange(line0, line0 + nl), np.arange(pixel0, pixel0 + npx), indexing="ij")
+    ll, pp = np.meshgrid(
+        np.arange(line0, line0 + nl), np.arange(pixel0, pixel0 + npx), indexing="ij"
+    )
     return shapely.box(ll - 0.5, pp - 0.5, ll + 0.5, pp + 0.5)
 
 
@@ -49,7 +51,9 @@ def test_random_polygons_with_holes_match_shapely_area(seed):
 
 def test_multipolygon_classes_weights_and_windows():
     rng = np.random.default_rng(5)
-    geoms = np.array([_random_polygon(rng, rng.uniform(0, 30, 2), rng.uniform(1, 6)) for _ in range(12)])
+    geoms = np.array(
+        [_random_polygon(rng, rng.uniform(0, 30, 2), rng.uniform(1, 6)) for _ in range(12)]
+    )
     classes = np.arange(12) % 3
     # polygons of one class may touch but must not overlap: dissolve per class for the truth
     window = (-2, -3, 36, 35)
@@ -70,16 +74,20 @@ def test_multipolygon_classes_weights_and_windows():
 
 def test_chunks_equal_whole_grid_including_edges_outside_the_window():
     rng = np.random.default_rng(7)
-    geoms = np.array([_random_polygon(rng, rng.uniform(-5, 45, 2), rng.uniform(2, 15)) for _ in range(6)])
+    geoms = np.array(
+        [_random_polygon(rng, rng.uniform(-5, 45, 2), rng.uniform(2, 15)) for _ in range(6)]
+    )
     rings = rings_from_polygons(geoms, np.arange(6) % 2)
     whole = coverage(rings, 2, (0, 0, 40, 40), clip=False)
     for l0, p0, nl, npx in [(0, 0, 13, 17), (13, 17, 13, 17), (26, 34, 14, 6), (5, 20, 1, 1)]:
         part = coverage(rings, 2, (l0, p0, nl, npx), clip=False)
-        np.testing.assert_allclose(part, whole[:, l0:l0 + nl, p0:p0 + npx], atol=1e-11)
+        np.testing.assert_allclose(part, whole[:, l0 : l0 + nl, p0 : p0 + npx], atol=1e-11)
 
 
 def test_degenerate_and_empty_input():
-    empty = rings_from_polygons(np.array([shapely.Polygon(), None, shapely.Point(1, 1)], dtype=object))
+    empty = rings_from_polygons(
+        np.array([shapely.Polygon(), None, shapely.Point(1, 1)], dtype=object)
+    )
     assert empty.n_rings == 0
     assert not coverage(empty, 2, (0, 0, 3, 4)).any()
     line_like = shapely.Polygon([(1, 1), (2, 2), (3, 3)])  # zero area
@@ -102,8 +110,13 @@ def test_splitting_into_tiles_preserves_coverage():
     from sarbd.radarcode.project import split_by_tiles
 
     rng = np.random.default_rng(0)
-    geoms = np.array([shapely.LineString(rng.uniform(0, 2000, (30, 2))).buffer(5.0),
-                      shapely.box(0, 0, 512, 256), shapely.box(10, 10, 20, 20)])
+    geoms = np.array(
+        [
+            shapely.LineString(rng.uniform(0, 2000, (30, 2))).buffer(5.0),
+            shapely.box(0, 0, 512, 256),
+            shapely.box(10, 10, 20, 20),
+        ]
+    )
     classes = np.array([0, 1, 0])
     pieces, pc = split_by_tiles(geoms, classes, tile=256.0)
     assert pieces.size > 20

@@ -58,16 +58,36 @@ def test_esri_ascii_grid_is_a_raster_for_the_build_and_the_cli(scene, tmp_path, 
     (tmp_path / "a.SAFE").mkdir()
     (tmp_path / "build.yaml").write_text(
         "inputs:\n  products: [a.SAFE]\n  reference:\n    - path: lc.asc\n"
-        "      class_map: {'3': field, '7': water}\n")
-    check_inputs(load_config(tmp_path / "build.yaml"))  # opened as a raster, not refused as a vector file
+        "      class_map: {'3': field, '7': water}\n"
+    )
+    check_inputs(
+        load_config(tmp_path / "build.yaml")
+    )  # opened as a raster, not refused as a vector file
     with pytest.raises(InputError, match="radarcode_raster"):
         read_reference(asc)
     grid, orbit = scene
     stack = tmp_path / "stack.zarr"
     stack_dataset(grid, orbit, 0.0).to_zarr(stack)
     capsys.readouterr()
-    code = main(["radarcode", str(asc), "--grid", str(stack), "--dem", "0", "--kind", "categorical",
-                 "--class-map", "3=field", "--class-map", "7=water", "--out", str(tmp_path / "lc.nc"), "--json"])
+    code = main(
+        [
+            "radarcode",
+            str(asc),
+            "--grid",
+            str(stack),
+            "--dem",
+            "0",
+            "--kind",
+            "categorical",
+            "--class-map",
+            "3=field",
+            "--class-map",
+            "7=water",
+            "--out",
+            str(tmp_path / "lc.nc"),
+            "--json",
+        ]
+    )
     assert code == 0
     mean = json.loads(capsys.readouterr().out)["mean_fraction"]
     assert 0.2 < mean["field"] < 0.8 and abs(mean["field"] + mean["water"] - 1.0) < 1e-3

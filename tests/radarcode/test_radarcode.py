@@ -60,7 +60,9 @@ def test_any_crs_gives_the_same_fractions(scene, rect_gdf):
     grid, orbit = scene
     ref = sarbd.radarcode(rect_gdf, grid, orbit=orbit, dem=0.0)["fraction_reference"].values
     for crs in ("EPSG:32632", "EPSG:28992", "EPSG:3035"):  # UTM 32N, Dutch RD New, ETRS89-LAEA
-        other = sarbd.radarcode(rect_gdf.to_crs(crs), grid, orbit=orbit, dem=0.0)["fraction_reference"].values
+        other = sarbd.radarcode(rect_gdf.to_crs(crs), grid, orbit=orbit, dem=0.0)[
+            "fraction_reference"
+        ].values
         assert np.max(np.abs(other - ref)) < 1e-3, crs
 
 
@@ -93,8 +95,9 @@ def test_building_roof_layover(scene):
     roof = radarcode({"building": gdf}, grid, orbit=orbit, dem=0.0, building_model="roof")
     truth = rectangle_truth(grid.shape, *roof_rect)
     np.testing.assert_allclose(roof["fraction_building"].values, truth, atol=1e-3)
-    foot = radarcode({"building": gdf}, grid, orbit=orbit, dem=0.0,
-                     building_model="footprint")["fraction_building"].values
+    foot = radarcode({"building": gdf}, grid, orbit=orbit, dem=0.0, building_model="footprint")[
+        "fraction_building"
+    ].values
     vol = radarcode({"building": gdf}, grid, orbit=orbit, dem=0.0)["fraction_building"].values
     # roof towards near range: the ground outline lies H cos(theta) / dr pixels further
     cols = np.arange(grid.width)
@@ -103,12 +106,21 @@ def test_building_roof_layover(scene):
     sat = orbit.interpolate(np.array([60.0 + 90 * grid.azimuth_time_interval]))[0][0]
     # incidence at the target from the ECEF geometry (ellipsoid normal)
     from sarbd.geometry import rdr2geo
+
     g = grid.with_epoch(orbit.reference_epoch)
-    lat, lon, _ = rdr2geo(g.line_to_azimuth_time(90.0), g.pixel_to_slant_range(215.0), orbit, height=0.0)
+    lat, lon, _ = rdr2geo(
+        g.line_to_azimuth_time(90.0), g.pixel_to_slant_range(215.0), orbit, height=0.0
+    )
     from sarbd.core.ellipsoid import llh_to_ecef
+
     p = llh_to_ecef(lat, lon, 0.0)
-    normal = np.array([np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
-                       np.cos(np.radians(lat)) * np.sin(np.radians(lon)), np.sin(np.radians(lat))])
+    normal = np.array(
+        [
+            np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
+            np.cos(np.radians(lat)) * np.sin(np.radians(lon)),
+            np.sin(np.radians(lat)),
+        ]
+    )
     look = sat - p
     cos_inc = float(look @ normal / np.linalg.norm(look))
     expected = H * cos_inc / grid.range_pixel_spacing
@@ -124,15 +136,25 @@ def test_lines_points_widths_and_overlaps(scene):
     grid, orbit = scene
     g = grid.with_epoch(orbit.reference_epoch)
     from sarbd.geometry import rdr2geo
-    lat, lon, _ = rdr2geo(g.line_to_azimuth_time(np.array([20.0, 180.0, 100.0])),
-                          g.pixel_to_slant_range(np.array([200.0, 200.0, 300.0])), orbit, height=0.0)
+
+    lat, lon, _ = rdr2geo(
+        g.line_to_azimuth_time(np.array([20.0, 180.0, 100.0])),
+        g.pixel_to_slant_range(np.array([200.0, 200.0, 300.0])),
+        orbit,
+        height=0.0,
+    )
     road = shapely.LineString([(lon[0], lat[0]), (lon[1], lat[1])])
     crossing = shapely.LineString([(lon[0], lat[0]), (lon[2], lat[2])])  # shares a start: overlaps
-    gdf = gpd.GeoDataFrame({"cls": ["road", "road", "tree"]},
-                           geometry=[road, crossing, shapely.Point(lon[2], lat[2])], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"cls": ["road", "road", "tree"]},
+        geometry=[road, crossing, shapely.Point(lon[2], lat[2])],
+        crs="EPSG:4326",
+    )
     utm = gdf.to_crs("EPSG:32632")
     length_road = utm.geometry.length.to_numpy()
-    ds = radarcode(gdf, grid, orbit=orbit, dem=0.0, class_field="cls", widths={"road": 8.0, "point": 5.0})
+    ds = radarcode(
+        gdf, grid, orbit=orbit, dem=0.0, class_field="cls", widths={"road": 8.0, "point": 5.0}
+    )
     d_az, d_rg = 13.5156, 3.9841  # ground pixel size from the grid (see Target.ground_spacing)
     pix_area = d_az * d_rg
     road_area = ds["fraction_road"].values.sum() * pix_area
@@ -179,11 +201,15 @@ def test_outline_distance_analytic():
     np.testing.assert_allclose(d[5, [19, 20, 21, 15]], [0.5 * r, 0.5 * r, 1.5 * r, 4.5 * r])
     # the crossed pixel is at 0; its neighbours at half a step; a diagonal one at the corner
     assert d[30, 40] == 0.0
-    np.testing.assert_allclose([d[29, 40], d[30, 41], d[31, 42]], [0.5 * a, 0.5 * r, np.hypot(0.5 * a, 1.5 * r)])
+    np.testing.assert_allclose(
+        [d[29, 40], d[30, 41], d[31, 42]], [0.5 * a, 0.5 * r, np.hypot(0.5 * a, 1.5 * r)]
+    )
     # Dask blocks with a halo give the same result for any chunking
     for chunks in [(2, 7, 9), (2, 16, 16), (2, 40, 50)]:
         fr = da.from_array(f, chunks=chunks)
-        _, dist = boundary_distance(fr, hard_label(fr, np.array([1, 2])), (a, r), max_distance=100.0)
+        _, dist = boundary_distance(
+            fr, hard_label(fr, np.array([1, 2])), (a, r), max_distance=100.0
+        )
         np.testing.assert_array_equal(dist.compute(), d)
 
 
@@ -194,8 +220,13 @@ def test_file_formats_layers_and_class_map(scene, rect_gdf, tmp_path):
     gpkg = tmp_path / "ref.gpkg"
     rect_gdf.to_file(gpkg, layer="waterdeel_vlak", engine="pyogrio")
     other.to_file(gpkg, layer="gebouw_vlak", engine="pyogrio")
-    ds = radarcode(gpkg, grid, orbit=orbit, dem=0.0,
-                   class_map={"waterdeel_vlak": "water", "gebouw_vlak": "building"})
+    ds = radarcode(
+        gpkg,
+        grid,
+        orbit=orbit,
+        dem=0.0,
+        class_map={"waterdeel_vlak": "water", "gebouw_vlak": "building"},
+    )
     assert {"fraction_water", "fraction_building"} <= set(ds.data_vars)
     ref = ds["fraction_water"].values
     one = radarcode(gpkg, grid, orbit=orbit, dem=0.0, layers=["waterdeel_vlak"])
@@ -218,8 +249,15 @@ def test_bad_input_gives_one_line_errors(scene, rect_gdf, tmp_path):
     with pytest.raises(NoOverlapError) as err:
         radarcode(path, grid, orbit=orbit, dem=0.0)
     msg = str(err.value)
-    assert "far.gpkg" in msg and "lon 10.0000..10.1000" in msg and "lat 55.9" in msg and "\n" not in msg
-    with pytest.raises(InputError, match=r"ref.gpkg: class field 'nope' is not in layer .*fields: kind"):
+    assert (
+        "far.gpkg" in msg
+        and "lon 10.0000..10.1000" in msg
+        and "lat 55.9" in msg
+        and "\n" not in msg
+    )
+    with pytest.raises(
+        InputError, match=r"ref.gpkg: class field 'nope' is not in layer .*fields: kind"
+    ):
         rect_gdf.to_file(tmp_path / "ref.gpkg", engine="pyogrio")
         radarcode(tmp_path / "ref.gpkg", grid, orbit=orbit, dem=0.0, class_field="nope")
     empty = rect_gdf.iloc[:0]
@@ -254,10 +292,15 @@ def test_non_convex_building_volume_is_the_swept_union(scene):
     g = grid.with_epoch(orbit.reference_epoch)
     # L shape in radar coordinates of the roof (lines x pixels), mapped to the ground at H
     ring = np.array([(100, 100), (100, 160), (110, 160), (110, 115), (140, 115), (140, 100)], float)
-    dense = np.concatenate([np.linspace(ring[i], ring[(i + 1) % 6], 40, endpoint=False) for i in range(6)])
-    lat, lon, _ = rdr2geo(g.line_to_azimuth_time(dense[:, 0]), g.pixel_to_slant_range(dense[:, 1]), orbit,
-                          height=H)
-    gdf = gpd.GeoDataFrame({"height": [H]}, geometry=[shapely.Polygon(np.c_[lon, lat])], crs="EPSG:4326")
+    dense = np.concatenate(
+        [np.linspace(ring[i], ring[(i + 1) % 6], 40, endpoint=False) for i in range(6)]
+    )
+    lat, lon, _ = rdr2geo(
+        g.line_to_azimuth_time(dense[:, 0]), g.pixel_to_slant_range(dense[:, 1]), orbit, height=H
+    )
+    gdf = gpd.GeoDataFrame(
+        {"height": [H]}, geometry=[shapely.Polygon(np.c_[lon, lat])], crs="EPSG:4326"
+    )
     kw = dict(orbit=orbit, dem=0.0)
     roof = radarcode({"b": gdf}, grid, building_model="roof", **kw)["fraction_b"].values
     foot = radarcode({"b": gdf}, grid, building_model="footprint", **kw)["fraction_b"].values
@@ -265,7 +308,8 @@ def test_non_convex_building_volume_is_the_swept_union(scene):
     assert abs(roof.sum() - (60 * 10 + 30 * 15)) < 0.5  # the L's area in pixels
     assert np.all(vol >= np.maximum(roof, foot) - 1e-6)
     shift = (foot.sum(0) * np.arange(grid.width)).sum() / foot.sum() - (
-        roof.sum(0) * np.arange(grid.width)).sum() / roof.sum()
+        roof.sum(0) * np.arange(grid.width)
+    ).sum() / roof.sum()
     # sweep of the L along the range shift: its area grows by (azimuth extent) x shift
     assert abs(vol.sum() - (roof.sum() + 40 * shift)) < 0.01 * vol.sum()
     hull = shapely.convex_hull(shapely.MultiPoint(np.argwhere(np.maximum(roof, foot) > 0)))
@@ -276,12 +320,23 @@ def test_width_attribute_wins_over_class_default(scene):
     grid, orbit = scene
     g = grid.with_epoch(orbit.reference_epoch)
     from sarbd.geometry import rdr2geo
-    lat, lon, _ = rdr2geo(g.line_to_azimuth_time(np.array([30.0, 170.0])),
-                          g.pixel_to_slant_range(np.array([150.0, 150.0])), orbit, height=0.0)
+
+    lat, lon, _ = rdr2geo(
+        g.line_to_azimuth_time(np.array([30.0, 170.0])),
+        g.pixel_to_slant_range(np.array([150.0, 150.0])),
+        orbit,
+        height=0.0,
+    )
     line = shapely.LineString(np.c_[lon, lat])
     gdf = gpd.GeoDataFrame({"width": [12.0, np.nan]}, geometry=[line, line], crs="EPSG:4326")
     utm_len = gdf.to_crs("EPSG:32632").geometry.length.iloc[0]
-    wide = radarcode({"road": gdf.iloc[:1]}, grid, orbit=orbit, dem=0.0)["fraction_road"].values.sum()
-    default = radarcode({"road": gdf.iloc[1:]}, grid, orbit=orbit, dem=0.0)["fraction_road"].values.sum()
-    assert wide / default == pytest.approx(12.0 / 7.0, rel=0.01)  # attribute 12 m vs road default 7 m
+    wide = radarcode({"road": gdf.iloc[:1]}, grid, orbit=orbit, dem=0.0)[
+        "fraction_road"
+    ].values.sum()
+    default = radarcode({"road": gdf.iloc[1:]}, grid, orbit=orbit, dem=0.0)[
+        "fraction_road"
+    ].values.sum()
+    assert wide / default == pytest.approx(
+        12.0 / 7.0, rel=0.01
+    )  # attribute 12 m vs road default 7 m
     assert wide * 13.5156 * 3.9841 == pytest.approx(12.0 * utm_len, rel=0.03)

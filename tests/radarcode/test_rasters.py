@@ -29,8 +29,18 @@ def utm_box(scene):
 
 
 def _write(path, data, x0, y1, res, nodata=None):
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
-                       dtype=data.dtype, crs=UTM, transform=from_origin(x0, y1, res, res), nodata=nodata) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype,
+        crs=UTM,
+        transform=from_origin(x0, y1, res, res),
+        nodata=nodata,
+    ) as dst:
         dst.write(data, 1)
 
 
@@ -41,13 +51,26 @@ def test_categorical_raster_matches_vector(scene, utm_box, tmp_path):
     nx, ny = int((x1 - x0) / res) + 2, int((y1 - y0) / res) + 2
     xb = x0 + res * (nx // 2) + 0.0  # class boundary on a cell edge
     cols = np.arange(nx)
-    data = np.where(x0 + res * cols[None, :] < xb, 3, 7).astype(np.uint8) * np.ones((ny, 1), np.uint8)
+    data = np.where(x0 + res * cols[None, :] < xb, 3, 7).astype(np.uint8) * np.ones(
+        (ny, 1), np.uint8
+    )
     _write(tmp_path / "lc.tif", data, x0, y0 + res * ny, res)
-    ds = radarcode_raster(tmp_path / "lc.tif", grid, orbit=orbit, dem=0.0, classes={3: "field", 7: "water"},
-                          chunks=(64, 150))
+    ds = radarcode_raster(
+        tmp_path / "lc.tif",
+        grid,
+        orbit=orbit,
+        dem=0.0,
+        classes={3: "field", 7: "water"},
+        chunks=(64, 150),
+    )
     poly = shapely.box(x0, y0 + res * ny - res * ny, xb, y0 + res * ny)
-    vec = radarcode(gpd.GeoDataFrame({"c": ["field"]}, geometry=[poly], crs=UTM), grid, orbit=orbit, dem=0.0,
-                    class_field="c")
+    vec = radarcode(
+        gpd.GeoDataFrame({"c": ["field"]}, geometry=[poly], crs=UTM),
+        grid,
+        orbit=orbit,
+        dem=0.0,
+        class_field="c",
+    )
     np.testing.assert_allclose(ds["fraction_field"].values, vec["fraction_field"].values, atol=2e-3)
     total = ds["fraction_field"].values + ds["fraction_water"].values
     np.testing.assert_allclose(total, 1.0, atol=2e-3)  # a tessellation covers every pixel once
@@ -101,5 +124,7 @@ def test_continuous_mean_of_linear_field_and_nodata(scene, utm_box, tmp_path):
 def test_raster_outside_the_grid(scene, tmp_path):
     grid, orbit = scene
     _write(tmp_path / "far.tif", np.ones((10, 10), np.uint8), 100_000.0, 4_000_000.0, 10.0)
-    with pytest.raises(NoOverlapError, match=r"far.tif: the raster .* does not overlap the radar grid"):
+    with pytest.raises(
+        NoOverlapError, match=r"far.tif: the raster .* does not overlap the radar grid"
+    ):
         radarcode_raster(tmp_path / "far.tif", grid, orbit=orbit, dem=0.0)

@@ -80,9 +80,17 @@ def simulated(tmp_path_factory):
         bounds = r.bounds
     covered = shapely.union_all(pd.concat([g.geometry for g in layers.values()]).to_numpy())
     background = shapely.difference(shapely.box(*bounds), covered)
-    layers["field"] = pd.concat([layers["field"], gpd.GeoDataFrame(
-        {"class": ["field"], "height": [0.0]}, geometry=[background], crs=layers["field"].crs)],
-        ignore_index=True)
+    layers["field"] = pd.concat(
+        [
+            layers["field"],
+            gpd.GeoDataFrame(
+                {"class": ["field"], "height": [0.0]},
+                geometry=[background],
+                crs=layers["field"].crs,
+            ),
+        ],
+        ignore_index=True,
+    )
     scene = sarbd.open_product(sim.safe[0])
     truth = xr.open_zarr(sim.truth_dir / "truth.zarr")["class_fraction"].values
     return sim, scene, layers, names, truth
@@ -114,14 +122,20 @@ def test_building_layover_is_reproduced(simulated):
 
     sim, scene, layers, names, truth = simulated
     k = names.index("building")
-    roof = _psf_weighted(_fractions(radarcode(layers, scene, dem=sim.dem, building_model="roof",
-                                              priority=names), names))
-    foot = _psf_weighted(_fractions(radarcode(layers, scene, dem=sim.dem, building_model="footprint",
-                                              priority=names), names))
+    roof = _psf_weighted(
+        _fractions(
+            radarcode(layers, scene, dem=sim.dem, building_model="roof", priority=names), names
+        )
+    )
+    foot = _psf_weighted(
+        _fractions(
+            radarcode(layers, scene, dem=sim.dem, building_model="footprint", priority=names), names
+        )
+    )
     err_roof = np.abs(roof[k] - truth[k]).mean()
     err_foot = np.abs(foot[k] - truth[k]).mean()
     assert err_roof < 0.6 * err_foot
     # footprints sit at far range of the roofs: height-less radarcoding is shifted by the layover
-    _, dp_foot = _shift(foot[k:k + 1], truth[k:k + 1])
-    _, dp_roof = _shift(roof[k:k + 1], truth[k:k + 1])
+    _, dp_foot = _shift(foot[k : k + 1], truth[k : k + 1])
+    _, dp_roof = _shift(roof[k : k + 1], truth[k : k + 1])
     assert dp_foot > 1.0 and abs(dp_roof) < 0.2

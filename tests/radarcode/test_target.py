@@ -15,7 +15,9 @@ def test_lookup_table_matches_exact_geo2rdr(scene):
     rng = np.random.default_rng(1)
     n = 30_000
     lines, pixels = rng.uniform(-20, 220, n), rng.uniform(-20, 420, n)
-    lat, lon, _ = rdr2geo(g.line_to_azimuth_time(lines), g.pixel_to_slant_range(pixels), orbit, height=0.0)
+    lat, lon, _ = rdr2geo(
+        g.line_to_azimuth_time(lines), g.pixel_to_slant_range(pixels), orbit, height=0.0
+    )
     h = rng.uniform(-50.0, 400.0, n)  # terrain and roofs
     l_lut, p_lut = target.to_radar(lat, lon, h)
     l_ex, p_ex = target.to_radar(lat, lon, h, exact=True)
@@ -33,8 +35,12 @@ def test_lookup_table_error_is_far_below_a_thousandth_pixel(scene):
     g = grid.with_epoch(orbit.reference_epoch)
     rng = np.random.default_rng(2)
     n = 25_000
-    lat, lon, _ = rdr2geo(g.line_to_azimuth_time(rng.uniform(0, 200, n)),
-                          g.pixel_to_slant_range(rng.uniform(0, 400, n)), orbit, height=0.0)
+    lat, lon, _ = rdr2geo(
+        g.line_to_azimuth_time(rng.uniform(0, 200, n)),
+        g.pixel_to_slant_range(rng.uniform(0, 400, n)),
+        orbit,
+        height=0.0,
+    )
     h = rng.uniform(0.0, 60.0, n)
     l_lut, p_lut = target.to_radar(lat, lon, h)
     l_ex, p_ex = target.to_radar(lat, lon, h, exact=True)
@@ -48,12 +54,18 @@ def test_scene_lookup_gives_each_point_the_same_coordinates_in_any_batch(scene):
     g = grid.with_epoch(orbit.reference_epoch)
     rng = np.random.default_rng(3)
     n = 4000
-    lat, lon, _ = rdr2geo(g.line_to_azimuth_time(rng.uniform(-10, 210, n)),
-                          g.pixel_to_slant_range(rng.uniform(-10, 410, n)), orbit, height=0.0)
+    lat, lon, _ = rdr2geo(
+        g.line_to_azimuth_time(rng.uniform(-10, 210, n)),
+        g.pixel_to_slant_range(rng.uniform(-10, 410, n)),
+        orbit,
+        height=0.0,
+    )
     h = rng.uniform(0.0, 80.0, n)
     box = (float(lon.min()) + 1e-3, float(lat.min()) + 1e-3, float(lon.max()), float(lat.max()))
     table = target.lookup(box, (0.0, 60.0))  # some points lie outside: solved exactly
-    by_rows = target.lookup(box, (0.0, 60.0), block_points=50)  # the lattice solved a few rows at a time
+    by_rows = target.lookup(
+        box, (0.0, 60.0), block_points=50
+    )  # the lattice solved a few rows at a time
     assert table.line_table.shape[0] > 3
     np.testing.assert_array_equal(by_rows.line_table, table.line_table)
     np.testing.assert_array_equal(by_rows.pixel_table, table.pixel_table)

@@ -22,16 +22,52 @@ from sarbd.errors import SarbdError
 SHORT = 60
 LONG = 3000
 
-_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                     HealthCheck.function_scoped_fixture])
+_COMMON = dict(
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 short_run = settings(max_examples=SHORT, derandomize=True, database=None, **_COMMON)  # type: ignore[arg-type]
 long_run = settings(max_examples=LONG, **_COMMON)  # type: ignore[arg-type]
 
 #: values that broke or could break a number parser
-BAD_VALUES = ["nan", "NaN", "inf", "-inf", "+Infinity", "1e400", "-1e400", "1e-400", "", " ", "abc", "0x1F",
-              "1.5", "-1", "0", "9" * 40, "1,5", "\u0661\u0662", "2021-13-45T00:00:00", "2021-02-30T00:00:00",
-              "T", "None", "true", "\u00a0", "1e308", "-0", "12abc", "1 2", "2022-09-18T07:49:21.5Z",
-              "99999-01-01T00:00:00", "-2022-01-01", "1.7976931348623157e309"]
+BAD_VALUES = [
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "+Infinity",
+    "1e400",
+    "-1e400",
+    "1e-400",
+    "",
+    " ",
+    "abc",
+    "0x1F",
+    "1.5",
+    "-1",
+    "0",
+    "9" * 40,
+    "1,5",
+    "\u0661\u0662",
+    "2021-13-45T00:00:00",
+    "2021-02-30T00:00:00",
+    "T",
+    "None",
+    "true",
+    "\u00a0",
+    "1e308",
+    "-0",
+    "12abc",
+    "1 2",
+    "2022-09-18T07:49:21.5Z",
+    "99999-01-01T00:00:00",
+    "-2022-01-01",
+    "1.7976931348623157e309",
+]
 
 _xml_char = st.characters(exclude_categories=("Cs", "Cc"))
 values = st.one_of(
@@ -58,7 +94,9 @@ def mutate_xml(data: bytes, draw: Callable[[Any], Any]) -> bytes:
     """One to three mutations: a value replaced, an element deleted or duplicated, bytes truncated or flipped."""
     out = data
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["value", "value", "value", "delete", "duplicate", "truncate", "flip"]))
+        kind = draw(
+            st.sampled_from(["value", "value", "value", "delete", "duplicate", "truncate", "flip"])
+        )
         if kind in ("truncate", "flip"):
             if not out:
                 continue
@@ -66,7 +104,7 @@ def mutate_xml(data: bytes, draw: Callable[[Any], Any]) -> bytes:
             if kind == "truncate":
                 out = out[:i]
             else:
-                out = out[:i] + bytes([out[i] ^ draw(st.integers(1, 255))]) + out[i + 1:]
+                out = out[:i] + bytes([out[i] ^ draw(st.integers(1, 255))]) + out[i + 1 :]
             continue
         try:
             root = etree.fromstring(out)

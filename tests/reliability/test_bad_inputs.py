@@ -29,17 +29,20 @@ def _one_line(exc: pytest.ExceptionInfo, *names: str) -> str:
 
 
 # -- numbers in the XML readers -------------------------------------------------------------------
-@pytest.mark.parametrize(("element", "value", "expect"), [
-    ("numberOfLines", "nan", "not a finite number"),
-    ("numberOfLines", "1e400", "not a finite number"),
-    ("numberOfSamples", "1.5", "not an integer"),
-    ("numberOfSamples", "-4", "must be >= 1"),
-    ("absoluteOrbitNumber", "99999999999999999999999", "out of range"),
-    ("radarFrequency", "inf", "not a finite number"),
-    ("azimuthTimeInterval", "0", "must be positive"),
-    ("burstId", "abc", "not a number"),
-    ("byteOffset", "nan", "not a finite number"),
-])
+@pytest.mark.parametrize(
+    ("element", "value", "expect"),
+    [
+        ("numberOfLines", "nan", "not a finite number"),
+        ("numberOfLines", "1e400", "not a finite number"),
+        ("numberOfSamples", "1.5", "not an integer"),
+        ("numberOfSamples", "-4", "must be >= 1"),
+        ("absoluteOrbitNumber", "99999999999999999999999", "out of range"),
+        ("radarFrequency", "inf", "not a finite number"),
+        ("azimuthTimeInterval", "0", "must be positive"),
+        ("burstId", "abc", "not a number"),
+        ("byteOffset", "nan", "not a finite number"),
+    ],
+)
 def test_bad_annotation_numbers(terceira, tmp_path, element, value, expect):
     data = (terceira / TERCEIRA_XML).read_bytes()
     tag = element.encode()
@@ -84,7 +87,7 @@ def test_garbled_relative_orbit_in_the_manifest(shared_data, tmp_path, value):
 @pytest.mark.parametrize("value", [b"nan", b"1e400", b"x"])
 def test_bad_orbit_file_numbers(terceira, tmp_path, value):
     data = (terceira / TERCEIRA_EOF).read_bytes()
-    start = data.index(b"<X unit=\"m\">") + len(b"<X unit=\"m\">")
+    start = data.index(b'<X unit="m">') + len(b'<X unit="m">')
     end = data.index(b"</X>", start)
     bad = tmp_path / TERCEIRA_EOF
     bad.write_bytes(data[:start] + value + data[end:])
@@ -114,7 +117,9 @@ def test_duplicate_yaml_key_names_both_lines(tmp_path):
         load_config(path)
     _one_line(exc, "build.yaml", "line 4", "duplicate key 'swath'", "line 3")
     # a YAML merge key may be overridden on purpose: not a duplicate
-    ok = _config(tmp_path, "base: &b {swath: IW1}\ninputs:\n  <<: *b\n  products: [a.SAFE]\n  swath: IW2\n")
+    ok = _config(
+        tmp_path, "base: &b {swath: IW1}\ninputs:\n  <<: *b\n  products: [a.SAFE]\n  swath: IW2\n"
+    )
     with pytest.raises(ConfigError, match="unknown key 'base'"):
         load_config(ok)
 
@@ -123,8 +128,9 @@ def _gpkg(path: Path, layer: str = "buildings") -> Path:
     import geopandas as gpd
     import shapely
 
-    gpd.GeoDataFrame({"kind": ["a"]}, geometry=[shapely.box(6.5, 53.1, 6.6, 53.2)],
-                     crs="EPSG:4326").to_file(path, layer=layer, driver="GPKG")
+    gpd.GeoDataFrame(
+        {"kind": ["a"]}, geometry=[shapely.box(6.5, 53.1, 6.6, 53.2)], crs="EPSG:4326"
+    ).to_file(path, layer=layer, driver="GPKG")
     return path
 
 
@@ -138,7 +144,11 @@ def test_same_product_twice_is_refused(tmp_path):
     cfg = load_config(_build_config(tmp_path, ["a.SAFE", "b.SAFE"]))
     check_inputs(cfg)  # distinct products pass
     (tmp_path / "link.SAFE").symlink_to(tmp_path / "a.SAFE")
-    for products in (["a.SAFE", "b.SAFE", "a.SAFE"], ["a.SAFE", "./a.SAFE"], ["a.SAFE", "link.SAFE"]):
+    for products in (
+        ["a.SAFE", "b.SAFE", "a.SAFE"],
+        ["a.SAFE", "./a.SAFE"],
+        ["a.SAFE", "link.SAFE"],
+    ):
         cfg = load_config(_config(tmp_path, f"inputs:\n  products: [{', '.join(products)}]\n"))
         with pytest.raises(ConfigError, match="same product twice") as exc:
             check_inputs(cfg)
@@ -195,7 +205,10 @@ def test_a_folder_output_replaces_only_a_folder_sarbd_wrote(tmp_path):
     target = tmp_path / "stack.zarr"
     target.mkdir()
     (target / "mine.txt").write_text("user data")
-    with pytest.raises(OutputError, match="did not write"), atomic_output(target, directory=True) as tmp:
+    with (
+        pytest.raises(OutputError, match="did not write"),
+        atomic_output(target, directory=True) as tmp,
+    ):
         (tmp / "a").write_text("x")
     assert (target / "mine.txt").read_text() == "user data"
     shutil.rmtree(target)
@@ -205,7 +218,10 @@ def test_a_folder_output_replaces_only_a_folder_sarbd_wrote(tmp_path):
         assert (target / "a").read_text() == content and (target / MARKER).is_file()
     file_target = tmp_path / "x.zarr"
     file_target.write_text("a file")
-    with pytest.raises(OutputError, match="not a folder"), atomic_output(file_target, directory=True):
+    with (
+        pytest.raises(OutputError, match="not a folder"),
+        atomic_output(file_target, directory=True),
+    ):
         pass
     assert file_target.read_text() == "a file"
 
@@ -214,7 +230,10 @@ def test_a_folder_output_replaces_only_a_folder_sarbd_wrote(tmp_path):
 def test_disk_full_while_writing_keeps_the_previous_output(tmp_path, code):
     target = tmp_path / "out.json"
     target.write_text(json.dumps({"previous": True}))
-    with pytest.raises(OutputError, match="cannot write the output") as exc, atomic_output(target) as tmp:
+    with (
+        pytest.raises(OutputError, match="cannot write the output") as exc,
+        atomic_output(target) as tmp,
+    ):
         tmp.write_text("half")
         raise OSError(code, "simulated", str(tmp))
     _one_line(exc, "previous output is unchanged")

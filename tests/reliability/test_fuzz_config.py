@@ -47,10 +47,37 @@ compute: {chunks: [256, 512]}
 """
 
 _chars = st.characters(exclude_categories=("Cs",))
-yaml_scalars = st.one_of(st.sampled_from([*BAD_VALUES, "~", "[]", "{}", "&a x", "*a", "!!binary xx", "!!python/object:os.system",
-                                          "<<: *a", "- -", ": :", "'", '"', "|", ">", "? x", "%YAML 1.1", "---",
-                                          "2021-13-45", "0o999", "1_000", ".nan", "-.inf", "\t"]),
-                         st.text(_chars, max_size=15))
+yaml_scalars = st.one_of(
+    st.sampled_from(
+        [
+            *BAD_VALUES,
+            "~",
+            "[]",
+            "{}",
+            "&a x",
+            "*a",
+            "!!binary xx",
+            "!!python/object:os.system",
+            "<<: *a",
+            "- -",
+            ": :",
+            "'",
+            '"',
+            "|",
+            ">",
+            "? x",
+            "%YAML 1.1",
+            "---",
+            "2021-13-45",
+            "0o999",
+            "1_000",
+            ".nan",
+            "-.inf",
+            "\t",
+        ]
+    ),
+    st.text(_chars, max_size=15),
+)
 
 
 @st.composite
@@ -58,7 +85,9 @@ def mutated_config(draw: st.DrawFn) -> bytes:
     lines = BASE_CONFIG.splitlines()
     for _ in range(draw(st.integers(1, 3))):
         i = draw(st.integers(0, len(lines) - 1))
-        kind = draw(st.sampled_from(["value", "value", "delete", "duplicate", "insert", "indent", "bytes"]))
+        kind = draw(
+            st.sampled_from(["value", "value", "delete", "duplicate", "insert", "indent", "bytes"])
+        )
         if kind == "value" and ":" in lines[i]:
             key, _, _ = lines[i].partition(":")
             lines[i] = f"{key}: {draw(yaml_scalars)}"
@@ -75,7 +104,7 @@ def mutated_config(draw: st.DrawFn) -> bytes:
     data = "\n".join(lines).encode("utf-8", "surrogatepass")
     if draw(st.booleans()) and data:
         j = draw(st.integers(0, len(data) - 1))
-        data = data[:j] + draw(st.binary(max_size=4)) + data[j + draw(st.integers(0, 3)):]
+        data = data[:j] + draw(st.binary(max_size=4)) + data[j + draw(st.integers(0, 3)) :]
     return data
 
 
@@ -112,15 +141,78 @@ def test_fuzz_config_long(tmp_path, data):
 
 
 # -- the label-rule expression language ------------------------------------------------------
-_VARIABLES = xr.Dataset({
-    "sigma0_vv": (("time", "line", "pixel"), np.random.default_rng(0).gamma(1.0, 0.1, (3, 4, 5))),
-    "coherence_vv": (("line", "pixel"), np.linspace(0, 1, 20).reshape(4, 5)),
-})
-_TOKENS = ["sigma0_vv", "coherence_vv", "unknown_var", "db", "log10", "abs", "sqrt", "median", "mean", "min",
-           "max", "std", "(", ")", "(", ")", "<", "<=", ">", ">=", "==", "!=", "+", "-", "*", "/", "**", "%",
-           "and", "or", "not", "0", "1", "-3", "1e400", "0.5", "1e-3", "nan", "True", "None", "'x'", ",", ".",
-           "[", "]", "lambda", "__import__", "x.y", "@", "~", "if", "else", "1j", "\x00", "\n", "0x10",
-           "9" * 400, "1 / 0", "not 1", "((((((((((", "))))))))))"]
+_VARIABLES = xr.Dataset(
+    {
+        "sigma0_vv": (
+            ("time", "line", "pixel"),
+            np.random.default_rng(0).gamma(1.0, 0.1, (3, 4, 5)),
+        ),
+        "coherence_vv": (("line", "pixel"), np.linspace(0, 1, 20).reshape(4, 5)),
+    }
+)
+_TOKENS = [
+    "sigma0_vv",
+    "coherence_vv",
+    "unknown_var",
+    "db",
+    "log10",
+    "abs",
+    "sqrt",
+    "median",
+    "mean",
+    "min",
+    "max",
+    "std",
+    "(",
+    ")",
+    "(",
+    ")",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "==",
+    "!=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "%",
+    "and",
+    "or",
+    "not",
+    "0",
+    "1",
+    "-3",
+    "1e400",
+    "0.5",
+    "1e-3",
+    "nan",
+    "True",
+    "None",
+    "'x'",
+    ",",
+    ".",
+    "[",
+    "]",
+    "lambda",
+    "__import__",
+    "x.y",
+    "@",
+    "~",
+    "if",
+    "else",
+    "1j",
+    "\x00",
+    "\n",
+    "0x10",
+    "9" * 400,
+    "1 / 0",
+    "not 1",
+    "((((((((((",
+    "))))))))))",
+]
 
 
 @st.composite

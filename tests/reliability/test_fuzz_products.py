@@ -35,17 +35,28 @@ ANNOTATION_NAME = "s1a-iw3-slc-vv-fuzz.xml"
 @functools.cache
 def _bases(shared_data: Path) -> dict[str, bytes]:
     zip_path = shared_data / "s1_safe_metadata" / S1B_ZIP
-    ann = trimmed_xml((shared_data / "s1_terceira" / TERCEIRA_XML).read_bytes(), keep=4,
-                      keep_lists={"orbitList": 100, "burstList": 2})
+    ann = trimmed_xml(
+        (shared_data / "s1_terceira" / TERCEIRA_XML).read_bytes(),
+        keep=4,
+        keep_lists={"orbitList": 100, "burstList": 2},
+    )
     eof = trimmed_xml((shared_data / "s1_terceira" / TERCEIRA_EOF).read_bytes(), keep=40)
     return {
         "annotation": ann,
         "eof": eof,
         "manifest": read_zip_member(zip_path, "manifest.safe"),
-        "calibration": trimmed_xml(read_zip_member(zip_path, "calibration-s1b-iw1-slc-vv-20210401t052624-"
-                                                             "20210401t052649-026269-032297-004.xml")),
-        "noise": trimmed_xml(read_zip_member(zip_path, "noise-s1b-iw1-slc-vv-20210401t052624-"
-                                                       "20210401t052649-026269-032297-004.xml")),
+        "calibration": trimmed_xml(
+            read_zip_member(
+                zip_path,
+                "calibration-s1b-iw1-slc-vv-20210401t052624-20210401t052649-026269-032297-004.xml",
+            )
+        ),
+        "noise": trimmed_xml(
+            read_zip_member(
+                zip_path,
+                "noise-s1b-iw1-slc-vv-20210401t052624-20210401t052649-026269-032297-004.xml",
+            )
+        ),
     }
 
 
@@ -64,7 +75,9 @@ def _targets(folder: Path) -> dict[str, object]:
         assert scene.radar_grid.length > 0 and scene.radar_grid.width > 0
 
     def eof(data: bytes) -> None:
-        path = folder / "S1A_OPER_AUX_RESORB_OPOD_20220918T093241_V20220918T053155_20220918T084925.EOF"
+        path = (
+            folder / "S1A_OPER_AUX_RESORB_OPOD_20220918T093241_V20220918T053155_20220918T084925.EOF"
+        )
         path.write_bytes(data)
         read_eof(path)
 
@@ -73,14 +86,21 @@ def _targets(folder: Path) -> dict[str, object]:
         _manifest_info(SafeFiles(folder, "fuzz", False, "", frozenset({"manifest.safe"})))
 
     return {
-        "annotation": annotation, "eof": eof, "manifest": manifest,
+        "annotation": annotation,
+        "eof": eof,
+        "manifest": manifest,
         "calibration": lambda data: parse_calibration(data, "calibration-fuzz.xml"),
         "noise": lambda data: parse_noise(data, "noise-fuzz.xml"),
     }
 
 
-NAMES = {"annotation": ANNOTATION_NAME, "eof": "AUX_RESORB", "manifest": "manifest.safe",
-         "calibration": "calibration-fuzz.xml", "noise": "noise-fuzz.xml"}
+NAMES = {
+    "annotation": ANNOTATION_NAME,
+    "eof": "AUX_RESORB",
+    "manifest": "manifest.safe",
+    "calibration": "calibration-fuzz.xml",
+    "noise": "noise-fuzz.xml",
+}
 KINDS = list(NAMES)
 
 

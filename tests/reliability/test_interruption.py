@@ -45,8 +45,14 @@ def _complete(cache: Path) -> dict[str, tuple[int, int]]:
 
 def _kill_when(cfg_file: Path, out: Path, ready) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "sarbd", "build", str(cfg_file), "--out", str(out)],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sarbd", "build", str(cfg_file), "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     start = time.monotonic()
     while not ready():
         if proc.poll() is not None:
@@ -65,8 +71,11 @@ def test_sigkill_at_three_points_resumes_with_identical_arrays(tmp_path):
 
     scene = simulate_scene(tmp_path / "scene", size="tiny", dates=3, seed=3)
     cfg_file = tmp_path / "build.yaml"
-    cfg_file.write_text(yaml.safe_dump(demo_config(scene, tmp_path / "reference", size="tiny", seed=3),
-                                       sort_keys=False))
+    cfg_file.write_text(
+        yaml.safe_dump(
+            demo_config(scene, tmp_path / "reference", size="tiny", seed=3), sort_keys=False
+        )
+    )
     reference = build(cfg_file)
 
     out = tmp_path / "interrupted"

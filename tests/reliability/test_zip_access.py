@@ -19,8 +19,14 @@ MEASUREMENT = "measurement/s1b-iw1-slc-vv-20210401t052624-20210401t052649-026269
 ANNOTATION = "annotation/s1b-iw1-slc-vv-20210401t052624-20210401t052649-026269-032297-004.xml"
 
 
-def _rezip(src: Path, dst: Path, *, compression: int = zipfile.ZIP_DEFLATED,
-           replace: dict[str, bytes] | None = None, extra: dict[str, bytes] | None = None) -> Path:
+def _rezip(
+    src: Path,
+    dst: Path,
+    *,
+    compression: int = zipfile.ZIP_DEFLATED,
+    replace: dict[str, bytes] | None = None,
+    extra: dict[str, bytes] | None = None,
+) -> Path:
     with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", compression) as b:
         for info in a.infolist():
             data = a.read(info.filename)
@@ -77,7 +83,9 @@ def test_corrupt_annotation_member_is_an_error(s1b, tmp_path):
     assert ANNOTATION in str(exc.value)
 
 
-@pytest.mark.parametrize("name", ["../evil.xml", "/etc/evil.xml", "a/../../evil.xml", "C:/evil.xml"])
+@pytest.mark.parametrize(
+    "name", ["../evil.xml", "/etc/evil.xml", "a/../../evil.xml", "C:/evil.xml"]
+)
 def test_unsafe_member_names_are_refused(s1b, tmp_path, name):
     bad = _rezip(s1b, tmp_path / S1B_ZIP, extra={name: b"<x/>"})
     with pytest.raises(ProductError, match="leaves the archive") as exc:
@@ -98,16 +106,28 @@ def _rchar() -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("rchar"))
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="needs Linux /proc/self/io to count bytes read")
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/io"), reason="needs Linux /proc/self/io to count bytes read"
+)
 def test_aoi_window_reads_only_its_strips_from_a_stored_zip_member(tmp_path):
     """A 10-line window of a 2000-line member stored in a zip reads its strips, not the member."""
     import rasterio
 
     lines, width = 2000, 1000
-    data = (np.random.default_rng(0).integers(-500, 500, (lines, width)) * (1 + 1j)).astype(np.complex64)
+    data = (np.random.default_rng(0).integers(-500, 500, (lines, width)) * (1 + 1j)).astype(
+        np.complex64
+    )
     tiff = tmp_path / "m.tiff"
-    with rasterio.open(tiff, "w", driver="GTiff", width=width, height=lines, count=1, dtype="complex_int16",
-                       blockysize=1) as ds:  # one strip per line, as ESA writes them
+    with rasterio.open(
+        tiff,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=lines,
+        count=1,
+        dtype="complex_int16",
+        blockysize=1,
+    ) as ds:  # one strip per line, as ESA writes them
         ds.write(data, 1)
     member_size = tiff.stat().st_size  # 8 MB
     zpath = tmp_path / "x.SAFE.zip"
@@ -117,7 +137,9 @@ def test_aoi_window_reads_only_its_strips_from_a_stored_zip_member(tmp_path):
     safe = open_safe_files(zpath)
     safe.verify_member("measurement/m.tiff")  # the once-per-file CRC pass reads it all, once
     path = safe.raster_path("measurement/m.tiff")
-    read_tiff_window(path, (0, 1), (0, 16))  # GDAL's own start-up reads (drivers, proj.db) happen once
+    read_tiff_window(
+        path, (0, 1), (0, 16)
+    )  # GDAL's own start-up reads (drivers, proj.db) happen once
     before = _rchar()
     window = read_tiff_window(path, (1500, 1510), (200, 300))
     read = _rchar() - before
@@ -141,9 +163,15 @@ def test_verify_zip_false_skips_the_crc_pass_over_measurements(s1b, tmp_path):
         open_product(bad, swath="IW1", polarizations="VV", verify_zip=False)
 
 
-@pytest.mark.parametrize(("verify", "aoi", "checked"), [
-    ("auto", None, True), ("auto", [0, 0, 100, 100], False), ("always", [0, 0, 100, 100], True),
-    ("never", None, False)])
+@pytest.mark.parametrize(
+    ("verify", "aoi", "checked"),
+    [
+        ("auto", None, True),
+        ("auto", [0, 0, 100, 100], False),
+        ("always", [0, 0, 100, 100], True),
+        ("never", None, False),
+    ],
+)
 def test_build_checks_measurement_crc_unless_an_aoi_build(s1b, tmp_path, verify, aoi, checked):
     """``inputs.verify_zip``: ``auto`` streams the measurement members (CRC-32) of a
     whole-swath build and skips them for an AOI build, which reads only its strips."""
@@ -152,9 +180,18 @@ def test_build_checks_measurement_crc_unless_an_aoi_build(s1b, tmp_path, verify,
 
     bad = _rezip(s1b, tmp_path / S1B_ZIP, compression=zipfile.ZIP_STORED)
     _flip_member_byte(bad, MEASUREMENT)
-    config = BuildConfig.model_validate({
-        "inputs": {"products": [str(bad)], "swath": "IW1", "polarizations": ["VV"], "verify_zip": verify},
-        "outputs": {"directory": str(tmp_path / "out")}, "aoi": {"window": aoi}})
+    config = BuildConfig.model_validate(
+        {
+            "inputs": {
+                "products": [str(bad)],
+                "swath": "IW1",
+                "polarizations": ["VV"],
+                "verify_zip": verify,
+            },
+            "outputs": {"directory": str(tmp_path / "out")},
+            "aoi": {"window": aoi},
+        }
+    )
     if checked:
         with pytest.raises(ProductError, match="CRC-32 does not match"):
             _open_entry(bad, config)

@@ -11,7 +11,12 @@ from sarbd.simulate import SimulatedScene, simulate_scene
 
 #: Zero-baseline settings: identical orbits and grids on every date, so the pixels of
 #: two dates are co-registered by construction.
-ZERO_BASELINE = {"max_baseline_m": 0.0, "radial_offset_m": 0.0, "timing_error_std_s": 0.0, "grid_shift_max": 0.0}
+ZERO_BASELINE = {
+    "max_baseline_m": 0.0,
+    "radial_offset_m": 0.0,
+    "timing_error_std_s": 0.0,
+    "grid_shift_max": 0.0,
+}
 
 
 def _simulate(path: Path, **kw: object) -> SimulatedScene:
@@ -29,7 +34,9 @@ def tiny_scene(tmp_path_factory: pytest.TempPathFactory) -> SimulatedScene:
 @pytest.fixture(scope="session")
 def zero_baseline_scene(tmp_path_factory: pytest.TempPathFactory) -> SimulatedScene:
     """Two dates with identical geometry (coherence and radiometry tests)."""
-    return _simulate(tmp_path_factory.mktemp("sim_zero_baseline"), size="tiny", dates=2, seed=1, **ZERO_BASELINE)
+    return _simulate(
+        tmp_path_factory.mktemp("sim_zero_baseline"), size="tiny", dates=2, seed=1, **ZERO_BASELINE
+    )
 
 
 @pytest.fixture(scope="session")

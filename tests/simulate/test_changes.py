@@ -19,8 +19,14 @@ from tests.simulate.conftest import ZERO_BASELINE, _simulate
 
 @pytest.fixture(scope="module")
 def change_scene(tmp_path_factory: pytest.TempPathFactory) -> SimulatedScene:
-    return _simulate(tmp_path_factory.mktemp("sim_changes"), size="tiny", dates=2, seed=0,
-                     changes={"enabled": True}, **ZERO_BASELINE)
+    return _simulate(
+        tmp_path_factory.mktemp("sim_changes"),
+        size="tiny",
+        dates=2,
+        seed=0,
+        changes={"enabled": True},
+        **ZERO_BASELINE,
+    )
 
 
 def test_settings_and_pair_truth() -> None:
@@ -76,7 +82,9 @@ def test_changes_radiometry(change_scene: SimulatedScene) -> None:
         assert got == pytest.approx(want, abs=1.5), name
     building = kind == 1  # new_building
     assert building.sum() > 50
-    assert _db(inten[1][0][building].mean() / inten[0][0][building].mean()) > 8.0  # ~+12 dB over a field
+    assert (
+        _db(inten[1][0][building].mean() / inten[0][0][building].mean()) > 8.0
+    )  # ~+12 dB over a field
     # coherence lost across the change: flooded fields against unchanged fields (12 days: gamma
     # 0.15 + 0.65 e^-1 = 0.39 before the estimator's bias; a redrawn scatterer leaves only the bias,
     # about 0.2 for a 5 x 5 window)
@@ -87,7 +95,9 @@ def test_changes_radiometry(change_scene: SimulatedScene) -> None:
     a, b = (_read(s)[0][0] for s in change_scene.safe)
     x = a * np.conj(b)
     num = np.abs(ndimage.uniform_filter(x.real, 5) + 1j * ndimage.uniform_filter(x.imag, 5))
-    coh = num / np.sqrt(ndimage.uniform_filter(np.abs(a) ** 2, 5) * ndimage.uniform_filter(np.abs(b) ** 2, 5))
+    coh = num / np.sqrt(
+        ndimage.uniform_filter(np.abs(a) ** 2, 5) * ndimage.uniform_filter(np.abs(b) ** 2, 5)
+    )
     field = ndimage.binary_erosion((cls == 6) & (date == 0), iterations=3)
     flooded_field = ndimage.binary_erosion((cls == 6) & (kind == 3), iterations=3)
     assert flooded_field.sum() > 100 and field.sum() > 1000
@@ -108,7 +118,9 @@ def test_change_labels(change_scene: SimulatedScene, tmp_path: Path) -> None:
     assert (chips.l3 == 1).sum() > 100 and (chips.l3 == -1).sum() > (chips.l2 == -1).sum()
     # L3 agrees with the truth better than L2 does on the pixels it keeps
     t = chips.truth
-    assert np.mean(chips.l3[chips.l3 >= 0] == t[chips.l3 >= 0]) >= np.mean(chips.l2[chips.l2 >= 0] == t[chips.l2 >= 0])
+    assert np.mean(chips.l3[chips.l3 >= 0] == t[chips.l3 >= 0]) >= np.mean(
+        chips.l2[chips.l2 >= 0] == t[chips.l2 >= 0]
+    )
     meta = json.loads((tmp_path / "labels" / "labels.json").read_text())
     assert meta["pairs"] == [[0, 1]] and meta["pixels"]["0-1"]["truth"]["change"] > 100
     with pytest.raises(InputError, match="no change truth"):
@@ -116,14 +128,30 @@ def test_change_labels(change_scene: SimulatedScene, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_train_evaluate_report_change(change_scene: SimulatedScene, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_train_evaluate_report_change(
+    change_scene: SimulatedScene, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`sarbd train --task change` on the scene, `sarbd evaluate` and `sarbd report` of the run."""
     from sarbd.cli.app import main
 
     run = tmp_path / "chg"
-    assert main(["train", str(change_scene.root), "--task", "change", "--epochs", "4", "--seed", "0",
-                 "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(change_scene.root),
+                "--task",
+                "change",
+                "--epochs",
+                "4",
+                "--seed",
+                "0",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert "kappa" in capsys.readouterr().out
     metrics = json.loads((run / "metrics.json").read_text())
     first = metrics["splits"]["test"]["truth"]
@@ -136,6 +164,9 @@ def test_cli_train_evaluate_report_change(change_scene: SimulatedScene, tmp_path
     html = tmp_path / "report.html"
     assert main(["report", str(run), "--out", str(html)]) == 0
     assert "Change detection" in html.read_text()
-    assert {p.name for p in (tmp_path / "report_figures").glob("*.png")} == {"change_training.png", "change_map.png"}
+    assert {p.name for p in (tmp_path / "report_figures").glob("*.png")} == {
+        "change_training.png",
+        "change_map.png",
+    }
     hist = json.loads((run / "run.json").read_text())["history"]
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]

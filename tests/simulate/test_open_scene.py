@@ -15,7 +15,11 @@ def test_open_finds_the_dates_in_order_and_the_files(tmp_path):
         (tmp_path / name).write_bytes(b"")
     scene = SimulatedScene.open(tmp_path)
     assert [p.name for p in scene.safe] == ["S1A_20220918.SAFE", "S1A_20220930.SAFE"]
-    assert scene.dem == tmp_path / "dem.tif" and scene.truth_dir == tmp_path / "truth" and scene.config is None
+    assert (
+        scene.dem == tmp_path / "dem.tif"
+        and scene.truth_dir == tmp_path / "truth"
+        and scene.config is None
+    )
 
 
 def test_open_names_what_is_missing(tmp_path):

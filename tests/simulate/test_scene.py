@@ -35,7 +35,9 @@ def test_outputs_and_real_reader(tiny_scene: SimulatedScene) -> None:
     from sarbd.geometry import Dem, geoid_height
 
     assert len(tiny_scene.safe) == 2
-    assert not [p for p in tiny_scene.root.iterdir() if p.name.startswith(".")]  # nothing half-written
+    assert not [
+        p for p in tiny_scene.root.iterdir() if p.name.startswith(".")
+    ]  # nothing half-written
     for k, safe in enumerate(tiny_scene.safe):
         assert safe.name.startswith("S1A_S3_SLC__1SDV_") and safe.suffix == ".SAFE"
         scene = _open(safe)
@@ -53,7 +55,9 @@ def test_outputs_and_real_reader(tiny_scene: SimulatedScene) -> None:
     # DEM: EGM96 heights; the geometry package converts them to ellipsoidal heights
     dem = Dem.open(tiny_scene.dem)
     lat, lon = 53.2194, 6.5665
-    assert float(dem.height_at(lat, lon)) - float(geoid_height(lat, lon)) == pytest.approx(1.0, abs=4.0)
+    assert float(dem.height_at(lat, lon)) - float(geoid_height(lat, lon)) == pytest.approx(
+        1.0, abs=4.0
+    )
     # vectors: one layer per class, projected CRS, attributes
     for gpkg in (tiny_scene.truth_gpkg, tiny_scene.reference_gpkg):
         layers = [name for name, _ in pyogrio.list_layers(gpkg)]
@@ -130,7 +134,9 @@ def test_sample_coherence_matches_true_coherence(zero_baseline_scene: SimulatedS
             if n < 300 or c.name == "building":
                 continue
             x, y = m[sel], s[sel]
-            gamma = np.abs(np.sum(x * np.conj(y))) / np.sqrt(np.sum(np.abs(x) ** 2) * np.sum(np.abs(y) ** 2))
+            gamma = np.abs(np.sum(x * np.conj(y))) / np.sqrt(
+                np.sum(np.abs(x) ** 2) * np.sum(np.abs(y) ** 2)
+            )
             true = float(truth[f"coherence_{pol.lower()}"].values[1][sel].mean())
             bias = math.sqrt(math.pi / 4 / (n / 3.0))
             assert gamma == pytest.approx(true, abs=0.03 + bias), (c.name, pol, gamma, true)
@@ -155,7 +161,9 @@ def test_flat_earth_phase_matches_geometry_engine(tiny_scene: SimulatedScene) ->
     ga, gb = a.radar_grid, b.radar_grid
     oa, ob = a.orbit.with_epoch(ga.reference_epoch), b.orbit.with_epoch(gb.reference_epoch)
     L, P = np.mgrid[30:130:2, 40:280:2]
-    lat, lon, h = rdr2geo(ga.line_to_azimuth_time(L), ga.pixel_to_slant_range(P), oa, height=Dem.open(tiny_scene.dem))
+    lat, lon, h = rdr2geo(
+        ga.line_to_azimuth_time(L), ga.pixel_to_slant_range(P), oa, height=Dem.open(tiny_scene.dem)
+    )
     tb, rb, ok = geo2rdr(lat, lon, h, ob)
     assert ok.all()
     off_l_true = truth.offset_line.values[1][L, P]
@@ -169,8 +177,12 @@ def test_flat_earth_phase_matches_geometry_engine(tiny_scene: SimulatedScene) ->
     m = a.slc("VV").values[L, P]
     full = b.slc("VV").values
     coords = [L + off_l_true, P + off_p_true]
-    s = map_coordinates(full.real, coords, order=3) + 1j * map_coordinates(full.imag, coords, order=3)
-    ifg = m * np.conj(s) * np.exp(-1j * phi_geom) * np.exp(-1j * truth.residual_phase.values[1][L, P])
+    s = map_coordinates(full.real, coords, order=3) + 1j * map_coordinates(
+        full.imag, coords, order=3
+    )
+    ifg = (
+        m * np.conj(s) * np.exp(-1j * phi_geom) * np.exp(-1j * truth.residual_phase.values[1][L, P])
+    )
     natural = np.isin(truth.class_map.values[L, P], [5, 6, 7])
     assert abs(np.angle(ifg[natural].sum())) < 0.05
     # without removing the flat-earth phase the fringes cancel in the sum
@@ -197,11 +209,15 @@ def test_tops_bursts_need_the_annotated_deramping(tops_scene: SimulatedScene) ->
         bs = burst_scene(scene, k)
         data = bs.slc("VV").values
         ramp = azimuth_ramp(bs, burst=k)
-        L, P = np.mgrid[0:data.shape[0], 0:data.shape[1]]
+        L, P = np.mgrid[0 : data.shape[0], 0 : data.shape[1]]
         deramped = data * np.exp(-1j * ramp(L, P))
         q = data.shape[0] // 4
         sweep = dc(data[-q:-2]) - dc(data[2:q])
-        expected = float(ramp.doppler_rate(ramp.range_time(np.array(160.0)))) * (data.shape[0] - q - 2) * ati
+        expected = (
+            float(ramp.doppler_rate(ramp.range_time(np.array(160.0))))
+            * (data.shape[0] - q - 2)
+            * ati
+        )
         assert sweep == pytest.approx(expected, rel=0.25)
         assert abs(dc(deramped[2:q])) < 10.0 and abs(dc(deramped[-q:-2])) < 10.0
     # burst overlap: consecutive bursts share lines
@@ -210,8 +226,11 @@ def test_tops_bursts_need_the_annotated_deramping(tops_scene: SimulatedScene) ->
 
 
 def _digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes(zero_baseline_scene: SimulatedScene, tmp_path: Path) -> None:
@@ -260,10 +279,22 @@ def test_tops_interferogram_has_no_burst_phase_jumps(tops_scene: SimulatedScene)
         i_sec = i + truth.offset_line.values[1][line, p]
         p_sec = p + truth.offset_pixel.values[1][line, p]
         der = s * np.exp(-1j * ramp(i, p))
-        sec = map_coordinates(der.real, [i_sec, p_sec], order=3) + 1j * map_coordinates(der.imag, [i_sec, p_sec], order=3)
+        sec = map_coordinates(der.real, [i_sec, p_sec], order=3) + 1j * map_coordinates(
+            der.imag, [i_sec, p_sec], order=3
+        )
         sec *= np.exp(1j * ramp(i_sec, p_sec))
-        geom = -4 * np.pi / ga.wavelength * (ga.pixel_to_slant_range(p) - gb.pixel_to_slant_range(p_sec))
-        ifg = m * np.conj(sec) * np.exp(-1j * geom) * np.exp(-1j * truth.residual_phase.values[1][line, p])
+        geom = (
+            -4
+            * np.pi
+            / ga.wavelength
+            * (ga.pixel_to_slant_range(p) - gb.pixel_to_slant_range(p_sec))
+        )
+        ifg = (
+            m
+            * np.conj(sec)
+            * np.exp(-1j * geom)
+            * np.exp(-1j * truth.residual_phase.values[1][line, p])
+        )
         valid = (i > 0) & (i < lpb - 1) & (p > 5) & (p < width - 6)
         valid &= np.isin(truth.class_map.values[line, p], [5, 6, 7])
         assert abs(np.angle(ifg[valid].sum())) < 0.1

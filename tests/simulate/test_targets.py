@@ -20,7 +20,9 @@ TARGETS = {"ships_per_date": 6, "slicks_per_date": 2, "slick_length_m": [150, 60
 
 @pytest.fixture(scope="module")
 def target_scene(tmp_path_factory: pytest.TempPathFactory) -> SimulatedScene:
-    return _simulate(tmp_path_factory.mktemp("sim_targets"), size="tiny", dates=2, seed=0, targets=TARGETS)
+    return _simulate(
+        tmp_path_factory.mktemp("sim_targets"), size="tiny", dates=2, seed=0, targets=TARGETS
+    )
 
 
 def _date(scene: SimulatedScene, d: int) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
@@ -40,7 +42,9 @@ def _date(scene: SimulatedScene, d: int) -> tuple[dict, np.ndarray, np.ndarray, 
 def test_skolnik_rcs_hand_value() -> None:
     # L = 100 m: D = 0.7 * 1.025 * 100 * (100/7) * (100/18) t = 5.6944 kt; 52 sqrt(5405) 5.6944^1.5 = 51 949 m^2
     assert float(ship_rcs_m2(100.0, 5.405e9)) == pytest.approx(51_949.0, rel=1e-3)
-    assert float(ship_rcs_m2(200.0, 5.405e9)) / float(ship_rcs_m2(100.0, 5.405e9)) == pytest.approx(2**4.5)
+    assert float(ship_rcs_m2(200.0, 5.405e9)) / float(ship_rcs_m2(100.0, 5.405e9)) == pytest.approx(
+        2**4.5
+    )
 
 
 def test_settings_are_checked() -> None:
@@ -72,7 +76,9 @@ def test_sea_ships_and_slicks_radiometry(target_scene: SimulatedScene) -> None:
         assert clear.sum() > 5000
         mean_sea = float(sig[clear].mean())
         # no noise removal: expected sigma0 + NESZ; speckle mean over > 5000 samples within ~0.3 dB
-        assert 10 * math.log10(mean_sea) == pytest.approx(10 * math.log10(sea_sigma + nesz), abs=0.5)
+        assert 10 * math.log10(mean_sea) == pytest.approx(
+            10 * math.log10(sea_sigma + nesz), abs=0.5
+        )
         for o in entry["objects"]:
             m = inst == o["id"]
             if o["category"] == "ship":
@@ -118,7 +124,11 @@ def test_detection_labels_coco_yolo_stac(target_scene: SimulatedScene, tmp_path:
             by_image[a["image_id"]] = by_image.get(a["image_id"], 0) + 1
         for img in coco["images"]:
             assert (out / img["file_name"]).is_file()
-            txt = (out / "labels" / name / (Path(img["file_name"]).stem + ".txt")).read_text().splitlines()
+            txt = (
+                (out / "labels" / name / (Path(img["file_name"]).stem + ".txt"))
+                .read_text()
+                .splitlines()
+            )
             assert len(txt) == by_image.get(img["id"], 0)
             for line in txt:
                 vals = [float(v) for v in line.split()[1:]]
@@ -139,14 +149,34 @@ def test_detection_labels_coco_yolo_stac(target_scene: SimulatedScene, tmp_path:
     assert {f["properties"]["category"] for f in geo["features"]} == {"ship", "oil_slick"}
 
 
-def test_cli_train_evaluate_report_detection(target_scene: SimulatedScene, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_train_evaluate_report_detection(
+    target_scene: SimulatedScene, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`sarbd train --task detection` on the scene, `sarbd evaluate` and `sarbd report` of the run."""
     from sarbd.cli.app import main
 
     run = tmp_path / "det"
-    assert main(["train", str(target_scene.root), "--task", "detection", "--chip-size", "32", "--looks", "1,1",
-                 "--epochs", "2", "--seed", "0", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(target_scene.root),
+                "--task",
+                "detection",
+                "--chip-size",
+                "32",
+                "--looks",
+                "1,1",
+                "--epochs",
+                "2",
+                "--seed",
+                "0",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert "mAP@0.5" in capsys.readouterr().out
     metrics = json.loads((run / "metrics.json").read_text())
     first = metrics["splits"]["test"]
@@ -161,6 +191,9 @@ def test_cli_train_evaluate_report_detection(target_scene: SimulatedScene, tmp_p
     text = html.read_text()
     assert "Object detection" in text and "mAP@0.5" in text
     assert {p.name for p in (tmp_path / "report_figures").glob("*.png")} == {
-        "detection_training.png", "detection_chips.png", "detection_scene.png"}
+        "detection_training.png",
+        "detection_chips.png",
+        "detection_scene.png",
+    }
     run_json = json.loads((run / "run.json").read_text())
     assert run_json["history"][-1]["train_loss"] < run_json["history"][0]["train_loss"]

@@ -60,8 +60,13 @@ def test_orbit_offset_is_cross_track_and_of_the_requested_size() -> None:
     assert np.linalg.norm(p2) - np.linalg.norm(p0) == pytest.approx(30.0, abs=1e-6)
 
 
-@pytest.mark.parametrize(("b", "a"), [(S.RANGE_BANDWIDTH / S.RANGE_SAMPLING_RATE, 0.75),
-                                      (S.AZIMUTH_BANDWIDTH * S.AZIMUTH_TIME_INTERVAL, 0.70)])
+@pytest.mark.parametrize(
+    ("b", "a"),
+    [
+        (S.RANGE_BANDWIDTH / S.RANGE_SAMPLING_RATE, 0.75),
+        (S.AZIMUTH_BANDWIDTH * S.AZIMUTH_TIME_INTERVAL, 0.70),
+    ],
+)
 def test_psf_energy_matches_parseval(b: float, a: float) -> None:
     """sum_n h(n - x)^2 = (a^2 + (1 - a)^2 / 2) / b for any sub-sample position x (Parseval)."""
     n = np.arange(-3000, 3001)
@@ -79,7 +84,9 @@ def test_psf_resolution_matches_the_hamming_broadening() -> None:
     h = np.array([hamming_sinc(v, b, 0.75) for v in x]) / 0.75
     half = x[np.argmax(h**2 < 0.5)]
     width_m = 2 * half * S.RANGE_PIXEL_SPACING
-    assert width_m == pytest.approx(0.886 * 1.13 * 299_792_458.0 / (2 * S.RANGE_BANDWIDTH), rel=0.03)
+    assert width_m == pytest.approx(
+        0.886 * 1.13 * 299_792_458.0 / (2 * S.RANGE_BANDWIDTH), rel=0.03
+    )
 
 
 def test_splatting_keeps_energy_and_phase() -> None:
@@ -117,7 +124,11 @@ def test_landscape_layers_and_reference_corruption() -> None:
     assert share[1] > 0.005 and share[6] > 0.2  # buildings and fields present
     # the same seed gives the same landscape
     again = make_landscape(np.random.default_rng(3), bounds, "EPSG:28992")
-    assert again.layers["building"].geometry.geom_equals_exact(land.layers["building"].geometry, 0.0).all()
+    assert (
+        again.layers["building"]
+        .geometry.geom_equals_exact(land.layers["building"].geometry, 0.0)
+        .all()
+    )
 
     ref, log = corrupt_reference(land, np.random.default_rng(4), {"omit": 0.1, "wrong_class": 0.05})
     n_build = counts["building"]
@@ -145,14 +156,18 @@ def test_parallel_splatting_equals_a_direct_sum() -> None:
     n = 300
     line = rng.uniform(-5, 45, n)
     pix = rng.uniform(-5, 35, n)
-    amp = (rng.standard_normal((n, 1)) + 1j * rng.standard_normal((n, 1)))
+    amp = rng.standard_normal((n, 1)) + 1j * rng.standard_normal((n, 1))
     img = np.zeros((1, 40, 30), np.complex64)
     order, sline = sort_by_line(line)
     splat_complex(img, order, sline, pix, amp, 0.67, 0.7, 0.88, 0.75)
     ref = np.zeros((40, 30), np.complex128)
     for k in range(n):
-        ia = np.arange(int(np.floor(line[k])) - HALF_WIDTH + 1, int(np.floor(line[k])) + HALF_WIDTH + 1)
-        ir = np.arange(int(np.floor(pix[k])) - HALF_WIDTH + 1, int(np.floor(pix[k])) + HALF_WIDTH + 1)
+        ia = np.arange(
+            int(np.floor(line[k])) - HALF_WIDTH + 1, int(np.floor(line[k])) + HALF_WIDTH + 1
+        )
+        ir = np.arange(
+            int(np.floor(pix[k])) - HALF_WIDTH + 1, int(np.floor(pix[k])) + HALF_WIDTH + 1
+        )
         ha = np.array([hamming_sinc(i - line[k], 0.67, 0.7) for i in ia])
         hr = np.array([hamming_sinc(j - pix[k], 0.88, 0.75) for j in ir])
         ha /= np.sqrt((ha**2).sum())

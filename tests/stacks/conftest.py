@@ -33,7 +33,9 @@ class SimStack:
         return [str(np.datetime64(t, "D")).replace("-", "") for t in self.starts]
 
 
-def _simulate(pols: tuple[str, ...], scale: float, shape: tuple[int, int] = (48, 64), phases: bool = True) -> SimStack:
+def _simulate(
+    pols: tuple[str, ...], scale: float, shape: tuple[int, int] = (48, 64), phases: bool = True
+) -> SimStack:
     from sarbd.core.ellipsoid import llh_to_ecef
     from sarbd.geometry import geo2rdr, rdr2geo
     from sarbd.simulate.orbit import design_orbit, make_orbit, offset_elements
@@ -47,11 +49,20 @@ def _simulate(pols: tuple[str, ...], scale: float, shape: tuple[int, int] = (48,
         e = el if k == 0 else offset_elements(el, cross, radial)
         day_epoch = epoch + np.timedelta64(12 * k, "D")
         orbits.append(make_orbit(e, day_epoch, -40.0, 40.0, spacing=10.0))
-        starts.append(day_epoch + np.timedelta64(round((-shape[0] / 2 * ati + 1.25e-3 * k) * 1e9), "ns"))
+        starts.append(
+            day_epoch + np.timedelta64(round((-shape[0] / 2 * ati + 1.25e-3 * k) * 1e9), "ns")
+        )
     r_target = float(np.linalg.norm(orbits[0].position(np.array([0.0]))[0] - target))
-    grid = RadarGrid(reference_epoch=epoch, sensing_start=(starts[0] - epoch) / np.timedelta64(1, "s"),
-                     azimuth_time_interval=ati, starting_range=r_target - shape[1] / 2 * dr,
-                     range_pixel_spacing=dr, length=shape[0], width=shape[1], wavelength=wl)
+    grid = RadarGrid(
+        reference_epoch=epoch,
+        sensing_start=(starts[0] - epoch) / np.timedelta64(1, "s"),
+        azimuth_time_interval=ati,
+        starting_range=r_target - shape[1] / 2 * dr,
+        range_pixel_spacing=dr,
+        length=shape[0],
+        width=shape[1],
+        wavelength=wl,
+    )
     geometric = [np.zeros(shape)]
     if phases:  # (benchmarks skip it: per-pixel rdr2geo/geo2rdr on large grids is slow)
         t = grid.line_to_azimuth_time(np.arange(shape[0]))[:, None] * np.ones((1, shape[1]))

@@ -23,10 +23,14 @@ def test_flattened_interferograms_and_layout(sim_stack, tmp_path):
     ds = import_stack(tmp_path / "doris", chunks=(32, 32))
     assert isinstance(ds["slc_vv"].data, da.Array)  # lazy until written
     assert ds["slc_vv"].shape == (3, 48, 64)
-    dt = (ds["time"].values - np.array(sim_stack.starts, dtype="datetime64[ns]")) / np.timedelta64(1, "ns")
+    dt = (ds["time"].values - np.array(sim_stack.starts, dtype="datetime64[ns]")) / np.timedelta64(
+        1, "ns"
+    )
     assert np.max(np.abs(dt)) <= 1000  # the .res files state times to the microsecond
     ifg = ds["interferogram_vv"].values
-    assert np.max(np.abs(np.angle(ifg[1:]))) < 0.02  # rad: the geometric phase (std ~2 rad) is removed
+    assert (
+        np.max(np.abs(np.angle(ifg[1:]))) < 0.02
+    )  # rad: the geometric phase (std ~2 rad) is removed
     coh = ds["coherence_vh"].values
     assert np.nanmin(coh[:, 2:-2, 5:-5]) > 0.999
     bperp = ds["perpendicular_baseline"].values

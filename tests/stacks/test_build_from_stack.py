@@ -24,17 +24,27 @@ def _reference_layers(ds: xr.Dataset, path) -> None:
     lat, lon = ds["latitude"].values, ds["longitude"].values
     w, e, s, n = lon.min() - 0.01, lon.max() + 0.01, lat.min() - 0.01, lat.max() + 0.01
     mid = float(np.median(lon))
-    gdf = gpd.GeoDataFrame({"sarbd_class": ["water", "field"]},
-                           geometry=[shapely.box(w, s, mid, n), shapely.box(mid, s, e, n)], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"sarbd_class": ["water", "field"]},
+        geometry=[shapely.box(w, s, mid, n), shapely.box(mid, s, e, n)],
+        crs="EPSG:4326",
+    )
     gdf.to_file(path, driver="GPKG")
 
 
 def _config(tmp_path, inputs: dict) -> dict:
-    return {"inputs": {"polarizations": ["VV", "VH"], "classes": ["water", "field"],
-                       "reference": [{"path": "reference.gpkg", "class_field": "sarbd_class"}], **inputs},
-            "labels": {"l1_rules": [{"class_name": "water", "expression": "coherence_mean_vv > 0.5"}]},
-            "chips": {"sizes": [16], "block": 24, "buffer": 4, "seed": 1},
-            "outputs": {"directory": "dataset", "name": "from-doris"}, "compute": {"chunks": [32, 32]}}
+    return {
+        "inputs": {
+            "polarizations": ["VV", "VH"],
+            "classes": ["water", "field"],
+            "reference": [{"path": "reference.gpkg", "class_field": "sarbd_class"}],
+            **inputs,
+        },
+        "labels": {"l1_rules": [{"class_name": "water", "expression": "coherence_mean_vv > 0.5"}]},
+        "chips": {"sizes": [16], "block": 24, "buffer": 4, "seed": 1},
+        "outputs": {"directory": "dataset", "name": "from-doris"},
+        "compute": {"chunks": [32, 32]},
+    }
 
 
 def test_config_takes_a_stack_or_products(tmp_path):
@@ -42,12 +52,17 @@ def test_config_takes_a_stack_or_products(tmp_path):
     f = tmp_path / "build.yaml"
     f.write_text(yaml.safe_dump(cfg))
     loaded = load_config(f)
-    assert loaded.inputs.stack is not None and loaded.inputs.stack.path == (tmp_path / "doris").resolve()
+    assert (
+        loaded.inputs.stack is not None
+        and loaded.inputs.stack.path == (tmp_path / "doris").resolve()
+    )
     assert loaded.inputs.stack.options() == {"polarization": "VV"}
     f.write_text(yaml.safe_dump({**cfg, "inputs": {**cfg["inputs"], "products": ["a.SAFE"]}}))
     with pytest.raises(ConfigError, match="not both"):
         load_config(f)
-    f.write_text(yaml.safe_dump({**cfg, "inputs": {k: v for k, v in cfg["inputs"].items() if k != "stack"}}))
+    f.write_text(
+        yaml.safe_dump({**cfg, "inputs": {k: v for k, v in cfg["inputs"].items() if k != "stack"}})
+    )
     with pytest.raises(ConfigError, match=r"inputs\.products .* or inputs\.stack"):
         load_config(f)
 
@@ -55,14 +70,30 @@ def test_config_takes_a_stack_or_products(tmp_path):
 def test_import_stack_command(sim_stack_int16, tmp_path, capsys):
     write_gmtsar(sim_stack_int16, tmp_path / "SLC")
     out = tmp_path / "stack.zarr"
-    assert main(["import-stack", str(tmp_path / "SLC"), "--out", str(out), "--chunks", "32", "32", "--json"]) == 0
+    assert (
+        main(
+            [
+                "import-stack",
+                str(tmp_path / "SLC"),
+                "--out",
+                str(out),
+                "--chunks",
+                "32",
+                "32",
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["processor"] == "imported: coregistered by gmtsar" and len(summary["dates"]) == 3
     ds = xr.open_zarr(out)
     assert np.array_equal(ds["slc_vv"].values[1], sim_stack_int16.slc["VV"][1])
     # int16 rounding of DN ~2000 leaves < 1e-3 rad; the geometric phase is removed
     assert np.max(np.abs(np.angle(ds["interferogram_vv"].values[1:]))) < 0.02
-    assert main(["import-stack", str(tmp_path), "--out", str(tmp_path / "x.zarr")]) == 2  # not a stack
+    assert (
+        main(["import-stack", str(tmp_path), "--out", str(tmp_path / "x.zarr")]) == 2
+    )  # not a stack
 
 
 @pytest.mark.slow
@@ -74,9 +105,20 @@ def test_build_from_a_doris_stack(sim_stack, tmp_path):
     # independent noise on the secondaries (coherence ~0.9): perfectly equal dates would make every
     # temporal feature constant, and the L3 outlier test's robust covariance degenerate
     rng = np.random.default_rng(5)
-    noisy = {pol: [a if k == 0 else (a + 0.3 * (rng.normal(size=a.shape) + 1j * rng.normal(size=a.shape)))
-                   .astype(np.complex64) for k, a in enumerate(arrays)] for pol, arrays in sim_stack.slc.items()}
-    sim = type(sim_stack)(sim_stack.grid, sim_stack.orbits, sim_stack.starts, noisy, sim_stack.phase)
+    noisy = {
+        pol: [
+            a
+            if k == 0
+            else (a + 0.3 * (rng.normal(size=a.shape) + 1j * rng.normal(size=a.shape))).astype(
+                np.complex64
+            )
+            for k, a in enumerate(arrays)
+        ]
+        for pol, arrays in sim_stack.slc.items()
+    }
+    sim = type(sim_stack)(
+        sim_stack.grid, sim_stack.orbits, sim_stack.starts, noisy, sim_stack.phase
+    )
     write_doris(sim, tmp_path / "doris")
     _reference_layers(import_stack(tmp_path / "doris"), tmp_path / "reference.gpkg")
     f = tmp_path / "build.yaml"

@@ -38,7 +38,9 @@ def test_round_trip_complex_short_single_stack(sim_stack_int16, tmp_path):
 def test_time_keeps_the_fraction():
     t = parse_doris_time("01-MAR-2018 17:19:09.165000123", "x.res")
     assert t == np.datetime64("2018-03-01T17:19:09.165000123", "ns")
-    assert parse_doris_time("16-Jan-2004 16:36:31.238", "x.res") == np.datetime64("2004-01-16T16:36:31.238", "ns")
+    assert parse_doris_time("16-Jan-2004 16:36:31.238", "x.res") == np.datetime64(
+        "2004-01-16T16:36:31.238", "ns"
+    )
     with pytest.raises(ProductError, match=r"x\.res"):
         parse_doris_time("2018-03-01T17:19:09", "x.res")
 

@@ -35,7 +35,9 @@ def test_reference_option_and_missing_reference(sim_stack_int16, tmp_path):
 
 
 def test_clock_start():
-    t = prm_start_time({"SC_clock_start": "2020010.239722222222", "clock_start": "10.239722222222222"}, "x.PRM")
+    t = prm_start_time(
+        {"SC_clock_start": "2020010.239722222222", "clock_start": "10.239722222222222"}, "x.PRM"
+    )
     # GMTSAR's day of year counts from 0 on 1 January: day 10 is 11 January
     assert abs((t - np.datetime64("2020-01-11T05:45:12", "ns")) / np.timedelta64(1, "us")) < 1
     with pytest.raises(ProductError, match="out of range"):

@@ -39,7 +39,9 @@ def test_grid_orbit_and_pixels(tmp_path):
     # SC_clock_start 2015145.0761027229: GMTSAR's day 145 counts from 0, so 26 May (the file's name)
     t0 = np.datetime64("2015-05-26", "ns") + np.timedelta64(round(0.0761027229 * 86400e9), "ns")
     assert abs((g.sensing_start_datetime - t0) / np.timedelta64(1, "us")) < 10
-    assert np.isclose(g.range_pixel_spacing, 2.329562, atol=1e-6)  # Sentinel-1 IW: c / (2 * 64.345 MHz)
+    assert np.isclose(
+        g.range_pixel_spacing, 2.329562, atol=1e-6
+    )  # Sentinel-1 IW: c / (2 * 64.345 MHz)
     assert np.isclose(g.azimuth_time_interval, 1 / 486.486315) and g.starting_range == 799926.604746
     assert g.wavelength == 0.0554658
     o = stack.reference.orbit
@@ -64,8 +66,14 @@ def test_incidence_is_that_of_iw1(tmp_path):
     lat, lon, h = rdr2geo(np.full(2, t), ranges, o, height=0.0)
     p = llh_to_ecef(lat, lon, h)
     s = o.position(np.array([t]))[0]
-    up = np.stack([np.cos(np.radians(lat)) * np.cos(np.radians(lon)), np.cos(np.radians(lat)) * np.sin(np.radians(lon)),
-                   np.sin(np.radians(lat))], axis=-1)
+    up = np.stack(
+        [
+            np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
+            np.cos(np.radians(lat)) * np.sin(np.radians(lon)),
+            np.sin(np.radians(lat)),
+        ],
+        axis=-1,
+    )
     look = (s - p) / np.linalg.norm(s - p, axis=1, keepdims=True)
     inc = np.degrees(np.arccos(np.sum(look * up, axis=1)))
     assert 29.5 < inc[0] < 32.5 and 35.0 < inc[1] < 38.0

@@ -37,11 +37,24 @@ def _interleave(a: np.ndarray, dtype: str) -> bytes:
 
 
 # -- Doris ------------------------------------------------------------------------------------
-def _doris_res(kind: str, t0: np.datetime64, prf: float, range_time: float, rsr: float, wl: float,
-               orbit: Any, resample: tuple[int, int, int, int] | None, fmt: str, raw: str) -> str:
+def _doris_res(
+    kind: str,
+    t0: np.datetime64,
+    prf: float,
+    range_time: float,
+    rsr: float,
+    wl: float,
+    orbit: Any,
+    resample: tuple[int, int, int, int] | None,
+    fmt: str,
+    raw: str,
+) -> str:
     day = np.datetime64(t0, "D").astype("datetime64[ns]")
     sod = (orbit.times - day) / np.timedelta64(1, "s")
-    rows = "\n".join(f" {s:.6f} {p[0]:.16E} {p[1]:.16E} {p[2]:.16E}" for s, p in zip(sod, orbit.positions, strict=True))
+    rows = "\n".join(
+        f" {s:.6f} {p[0]:.16E} {p[1]:.16E} {p[2]:.16E}"
+        for s, p in zip(sod, orbit.positions, strict=True)
+    )
     text = f"""=====================================================
  {kind.upper()} RESULTFILE:         {kind}.res
 
@@ -99,7 +112,9 @@ Last_pixel (w.r.t. original_master):  \t\t{p1}
     return text
 
 
-def write_doris(sim: Any, folder: Path, *, window_origin: tuple[int, int] = (10, 20), fmt: str = "complex_real4") -> Path:
+def write_doris(
+    sim: Any, folder: Path, *, window_origin: tuple[int, int] = (10, 20), fmt: str = "complex_real4"
+) -> Path:
     """``folder/stack_<pol>/YYYYMMDD/{master.res, slave.res, slave_rsmp.raw}``; the stack window starts
     ``window_origin`` (lines, pixels) into each date's original image."""
     g = sim.grid
@@ -119,9 +134,23 @@ def write_doris(sim: Any, folder: Path, *, window_origin: tuple[int, int] = (10,
             d.mkdir(parents=True)
             (d / "master.res").write_text(master)
             t0, rt = original(k)
-            (d / "slave.res").write_text(_doris_res("slave", t0, prf, rt, rsr, g.wavelength, sim.orbits[k], res_window,
-                                                    fmt, "slave_rsmp.raw"))
-            (d / "slave_rsmp.raw").write_bytes(_interleave(a, "<f4" if fmt == "complex_real4" else "<i2"))
+            (d / "slave.res").write_text(
+                _doris_res(
+                    "slave",
+                    t0,
+                    prf,
+                    rt,
+                    rsr,
+                    g.wavelength,
+                    sim.orbits[k],
+                    res_window,
+                    fmt,
+                    "slave_rsmp.raw",
+                )
+            )
+            (d / "slave_rsmp.raw").write_bytes(
+                _interleave(a, "<f4" if fmt == "complex_real4" else "<i2")
+            )
     return folder
 
 
@@ -136,10 +165,17 @@ def _abstracted(sim: Any, k: int, name: str) -> str:
     o = sim.orbits[k]
     vecs = "".join(
         f'<MDElem name="orbit_vector{i + 1}"><MDATTR name="time" type="utc" unit="utc">{dmy_time(t, upper=True)}</MDATTR>'
-        + "".join(f'<MDATTR name="{ax}_pos" type="float64" unit="m">{float(p[j])!r}</MDATTR>' for j, ax in enumerate("xyz"))
-        + "".join(f'<MDATTR name="{ax}_vel" type="float64" unit="m/s">{float(v[j])!r}</MDATTR>' for j, ax in enumerate("xyz"))
+        + "".join(
+            f'<MDATTR name="{ax}_pos" type="float64" unit="m">{float(p[j])!r}</MDATTR>'
+            for j, ax in enumerate("xyz")
+        )
+        + "".join(
+            f'<MDATTR name="{ax}_vel" type="float64" unit="m/s">{float(v[j])!r}</MDATTR>'
+            for j, ax in enumerate("xyz")
+        )
         + "</MDElem>\n"
-        for i, (t, p, v) in enumerate(zip(o.times, o.positions, o.velocities, strict=True)))
+        for i, (t, p, v) in enumerate(zip(o.times, o.positions, o.velocities, strict=True))
+    )
     return f"""<MDElem name="{name}">
 <MDATTR name="PRODUCT" type="ascii">S1A_SIM_{sim.days[k]}</MDATTR>
 <MDATTR name="MISSION" type="ascii">SENTINEL-1A</MDATTR>
@@ -174,14 +210,22 @@ def write_snap(sim: Any, folder: Path, *, roles: tuple[str, str] = ("mst", "slv"
                 (data / f"{name}.hdr").write_text(
                     f"ENVI\ndescription = {{Sentinel-1 IW Level-1 SLC Product - Unit: real}}\nsamples = {g.width}\n"
                     f"lines = {g.length}\nbands = 1\nheader offset = 0\nfile type = ENVI Standard\n"
-                    f"data type = 4\ninterleave = bsq\nbyte order = 1\nband names = {{ {name} }}\n")
+                    f"data type = 4\ninterleave = bsq\nbyte order = 1\nband names = {{ {name} }}\n"
+                )
                 bands.append(name)
-    info = "".join(f"<Spectral_Band_Info><BAND_INDEX>{i}</BAND_INDEX><BAND_NAME>{n}</BAND_NAME>"
-                   f"<DATA_TYPE>float32</DATA_TYPE><BAND_RASTER_WIDTH>{g.width}</BAND_RASTER_WIDTH>"
-                   f"<BAND_RASTER_HEIGHT>{g.length}</BAND_RASTER_HEIGHT></Spectral_Band_Info>\n" for i, n in enumerate(bands))
-    files = "".join(f'<Data_File><DATA_FILE_PATH href="stack.data/{n}.hdr" /><BAND_INDEX>{i}</BAND_INDEX></Data_File>\n'
-                    for i, n in enumerate(bands))
-    slaves = "".join(_abstracted(sim, k, f"S1A_SIM_{sim.days[k]}") for k in range(1, len(sim.starts)))
+    info = "".join(
+        f"<Spectral_Band_Info><BAND_INDEX>{i}</BAND_INDEX><BAND_NAME>{n}</BAND_NAME>"
+        f"<DATA_TYPE>float32</DATA_TYPE><BAND_RASTER_WIDTH>{g.width}</BAND_RASTER_WIDTH>"
+        f"<BAND_RASTER_HEIGHT>{g.length}</BAND_RASTER_HEIGHT></Spectral_Band_Info>\n"
+        for i, n in enumerate(bands)
+    )
+    files = "".join(
+        f'<Data_File><DATA_FILE_PATH href="stack.data/{n}.hdr" /><BAND_INDEX>{i}</BAND_INDEX></Data_File>\n'
+        for i, n in enumerate(bands)
+    )
+    slaves = "".join(
+        _abstracted(sim, k, f"S1A_SIM_{sim.days[k]}") for k in range(1, len(sim.starts))
+    )
     dim.write_text(f"""<?xml version="1.0" encoding="ISO-8859-1"?>
 <Dimap_Document name="stack.dim">
 <Metadata_Id><METADATA_FORMAT version="2.12.1">DIMAP</METADATA_FORMAT></Metadata_Id>
@@ -206,7 +250,9 @@ def write_snap(sim: Any, folder: Path, *, roles: tuple[str, str] = ("mst", "slv"
 def _clock(t: np.datetime64) -> tuple[str, str]:
     d = np.datetime64(t, "D")
     year = int(str(d)[:4])
-    doy = int((d - np.datetime64(f"{year}-01-01", "D")) / np.timedelta64(1, "D"))  # GMTSAR: 0 = 1 January
+    doy = int(
+        (d - np.datetime64(f"{year}-01-01", "D")) / np.timedelta64(1, "D")
+    )  # GMTSAR: 0 = 1 January
     frac = (np.datetime64(t, "ns") - d.astype("datetime64[ns]")) / np.timedelta64(1, "ns") / 86400e9
     return f"{year * 1000 + doy + frac:.12f}", f"{doy + frac:.15f}"
 
@@ -225,7 +271,8 @@ def write_gmtsar(sim: Any, folder: Path) -> Path:
             f"SC_identity\t\t= 10\nrng_samp_rate\t\t= {float(g.range_sampling_rate)!r}\nPRF\t\t\t= {float(1 / g.azimuth_time_interval)!r}\n"
             f"radar_wavelength\t= {float(g.wavelength)!r}\nnear_range\t\t= {float(g.starting_range)!r}\nnum_rng_bins\t\t= {g.width}\n"
             f"bytes_per_line\t\t= {4 * g.width}\nnum_lines\t\t= {g.length}\nnum_valid_az\t\t= {g.length}\n"
-            f"SC_clock_start\t\t= {sc}\nclock_start\t\t= {clk}\nlookdir\t\t\t= R\ndtype\t\t\t= a\n")
+            f"SC_clock_start\t\t= {sc}\nclock_start\t\t= {clk}\nlookdir\t\t\t= R\ndtype\t\t\t= a\n"
+        )
         (folder / f"{stem}.SLC").write_bytes(_interleave(a, "<i2"))
         o = sim.orbits[k]
         t0 = o.times[0]
@@ -235,11 +282,17 @@ def write_gmtsar(sim: Any, folder: Path) -> Path:
             d = np.datetime64(t, "D")
             doy = int((d - np.datetime64(f"{year}-01-01", "D")) / np.timedelta64(1, "D"))
             sod = (t - d.astype("datetime64[ns]")) / np.timedelta64(1, "s")
-            lines.append(f"{year} {doy} {sod:.6f} {float(p[0])!r} {float(p[1])!r} {float(p[2])!r} {float(v[0])!r} {float(v[1])!r} {float(v[2])!r}")
+            lines.append(
+                f"{year} {doy} {sod:.6f} {float(p[0])!r} {float(p[1])!r} {float(p[2])!r} {float(v[0])!r} {float(v[1])!r} {float(v[2])!r}"
+            )
         sod0 = float(lines[0].split()[2])
         doy0 = int(lines[0].split()[1])
-        (folder / f"{stem}.LED").write_text(f"{len(lines)} {year} {doy0} {sod0:.6f} 10.000000\n" + "\n".join(lines) + "\n")
-    (folder / "align.in").write_text("\n".join(f"{stems[0]}:{s}:{stems[0]}" for s in stems[1:]) + "\n")
+        (folder / f"{stem}.LED").write_text(
+            f"{len(lines)} {year} {doy0} {sod0:.6f} 10.000000\n" + "\n".join(lines) + "\n"
+        )
+    (folder / "align.in").write_text(
+        "\n".join(f"{stems[0]}:{s}:{stems[0]}" for s in stems[1:]) + "\n"
+    )
     return folder
 
 
@@ -251,21 +304,27 @@ def _prop(name: str, value: Any) -> str:
 def _isce_product(sim: Any, k: int) -> str:
     g = sim.grid
     o = sim.orbits[k]
-    svs = "".join(f'<component name="state_vector{i + 1}">{_prop("time", iso_space(t))}'
-                  f'{_prop("position", [float(x) for x in p])}{_prop("velocity", [float(x) for x in v])}</component>'
-                  for i, (t, p, v) in enumerate(zip(o.times, o.positions, o.velocities, strict=True)))
+    svs = "".join(
+        f'<component name="state_vector{i + 1}">{_prop("time", iso_space(t))}'
+        f"{_prop('position', [float(x) for x in p])}{_prop('velocity', [float(x) for x in v])}</component>"
+        for i, (t, p, v) in enumerate(zip(o.times, o.positions, o.velocities, strict=True))
+    )
     bursts = ""
     for b in range(2):  # burst 2 starts 20 lines later: the merged grid begins at burst 1
         start = sim.starts[k] + np.timedelta64(round(20 * b * g.azimuth_time_interval * 1e9), "ns")
         # burst 2 spells a name as ISCE's public names may ("sensing start"): ISCE matches them
         # without case, spaces or underscores, and so must the reader
-        bursts += (f'<component name="burst{b + 1}">{_prop("sensingstart" if b == 0 else "Sensing Start", iso_space(start))}'
-                   f'{_prop("azimuthtimeinterval", repr(float(g.azimuth_time_interval)))}'
-                   f'{_prop("startingrange", repr(float(g.starting_range)))}{_prop("rangepixelsize", repr(float(g.range_pixel_spacing)))}'
-                   f'{_prop("radarwavelength", repr(float(g.wavelength)))}{_prop("numberoflines", 28)}'
-                   f'<component name="orbit"><component name="state_vectors">{svs}</component></component></component>')
-    return (f'<productmanager_name>\n<component name="instance">{_prop("numberofbursts", 2)}'
-            f'<component name="bursts">{bursts}</component></component>\n</productmanager_name>\n')
+        bursts += (
+            f'<component name="burst{b + 1}">{_prop("sensingstart" if b == 0 else "Sensing Start", iso_space(start))}'
+            f"{_prop('azimuthtimeinterval', repr(float(g.azimuth_time_interval)))}"
+            f"{_prop('startingrange', repr(float(g.starting_range)))}{_prop('rangepixelsize', repr(float(g.range_pixel_spacing)))}"
+            f"{_prop('radarwavelength', repr(float(g.wavelength)))}{_prop('numberoflines', 28)}"
+            f'<component name="orbit"><component name="state_vectors">{svs}</component></component></component>'
+        )
+    return (
+        f'<productmanager_name>\n<component name="instance">{_prop("numberofbursts", 2)}'
+        f'<component name="bursts">{bursts}</component></component>\n</productmanager_name>\n'
+    )
 
 
 def write_isce2(sim: Any, folder: Path) -> Path:
@@ -285,16 +344,16 @@ def write_isce2(sim: Any, folder: Path) -> Path:
                 f'<VRTDataset rasterXSize="{g.width}" rasterYSize="{g.length}">\n'
                 f'  <VRTRasterBand dataType="CFloat32" band="1" subClass="VRTRawRasterBand">\n'
                 f'    <SourceFilename relativeToVRT="1">{raster.name}</SourceFilename>\n'
-                f'    <ByteOrder>LSB</ByteOrder>\n    <ImageOffset>0</ImageOffset>\n'
-                f'    <PixelOffset>8</PixelOffset>\n    <LineOffset>{8 * g.width}</LineOffset>\n'
-                f'  </VRTRasterBand>\n</VRTDataset>\n')
+                f"    <ByteOrder>LSB</ByteOrder>\n    <ImageOffset>0</ImageOffset>\n"
+                f"    <PixelOffset>8</PixelOffset>\n    <LineOffset>{8 * g.width}</LineOffset>\n"
+                f"  </VRTRasterBand>\n</VRTDataset>\n"
+            )
         else:
             (d / f"{day}.slc.full.xml").write_text(
-                f'<imageFile>{_prop("width", g.width)}{_prop("length", g.length)}{_prop("data_type", "CFLOAT")}'
-                f'{_prop("byte_order", "l")}{_prop("scheme", "BIP")}{_prop("number_bands", 1)}</imageFile>\n')
+                f"<imageFile>{_prop('width', g.width)}{_prop('length', g.length)}{_prop('data_type', 'CFLOAT')}"
+                f"{_prop('byte_order', 'l')}{_prop('scheme', 'BIP')}{_prop('number_bands', 1)}</imageFile>\n"
+            )
             s = folder / "secondarys" / day
             s.mkdir(parents=True)
             (s / "IW1.xml").write_text(_isce_product(sim, k))
     return folder
-
-

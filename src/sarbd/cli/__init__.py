@@ -16,8 +16,18 @@ __all__ = ["app", "load_commands", "main"]
 #: A module that is not part of this installation yet is a stage not yet built and is
 #: skipped; a module that exists but fails to import is a bug and raises.
 COMMAND_MODULES: tuple[str, ...] = (
-    "demo", "simulate", "info", "geocode", "coregister", "signatures", "radarcode",
-    "build", "validate", "train", "report", "import_stack",
+    "demo",
+    "simulate",
+    "info",
+    "geocode",
+    "coregister",
+    "signatures",
+    "radarcode",
+    "build",
+    "validate",
+    "train",
+    "report",
+    "import_stack",
 )
 
 _loaded: list[bool] = []

@@ -13,9 +13,15 @@ from sarbd.cli.app import app
 @app.command()
 def build(
     config: Path = typer.Argument(..., help="YAML build configuration (see examples/)."),
-    print_config: bool = typer.Option(False, "--print-config", help="Print the fully resolved configuration and exit."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Address of a Dask scheduler to run on."),
-    out: Path | None = typer.Option(None, "--out", help="Dataset folder (overrides outputs.directory)."),
+    print_config: bool = typer.Option(
+        False, "--print-config", help="Print the fully resolved configuration and exit."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Address of a Dask scheduler to run on."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Dataset folder (overrides outputs.directory)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the build summary as JSON."),
 ) -> None:
     """Build a labelled SARbd dataset: ingest, coregister, signatures, radarcode, label, export.
@@ -45,8 +51,20 @@ def build(
     console = Console(stderr=True)
     result = run_build(cfg, console=console)
     if as_json:
-        typer.echo(json.dumps({"directory": str(result.directory), "seconds": result.seconds,
-                               "recomputed": result.recomputed, "summary": result.summary}, default=str, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "directory": str(result.directory),
+                    "seconds": result.seconds,
+                    "recomputed": result.recomputed,
+                    "summary": result.summary,
+                },
+                default=str,
+                indent=2,
+            )
+        )
     else:
-        typer.echo(f"dataset: {result.directory} ({result.seconds:.1f} s; recomputed: "
-                   f"{', '.join(result.recomputed) or 'nothing'})")
+        typer.echo(
+            f"dataset: {result.directory} ({result.seconds:.1f} s; recomputed: "
+            f"{', '.join(result.recomputed) or 'nothing'})"
+        )

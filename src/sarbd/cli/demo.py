@@ -11,7 +11,9 @@ from sarbd.cli.app import app
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("sarbd-demo"), "--out", help="Folder for the dataset, model and report."),
+    out: Path = typer.Option(
+        Path("sarbd-demo"), "--out", help="Folder for the dataset, model and report."
+    ),
     size: str = typer.Option("small", "--size", help="Simulated scene size: tiny or small."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the simulation and training."),
 ) -> None:

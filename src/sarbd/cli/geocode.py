@@ -23,9 +23,13 @@ from sarbd.cli.product_options import (
 
 @app.command()
 def geocode(
-    product: Path = typer.Argument(..., help="SAFE zip/folder, annotation XML, or NISAR RSLC HDF5 file."),
+    product: Path = typer.Argument(
+        ..., help="SAFE zip/folder, annotation XML, or NISAR RSLC HDF5 file."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Output netCDF file (.nc)."),
-    dem: Path = typer.Option(None, "--dem", help="DEM GeoTIFF (any CRS); default: no DEM (see below)."),
+    dem: Path = typer.Option(
+        None, "--dem", help="DEM GeoTIFF (any CRS); default: no DEM (see below)."
+    ),
     vertical_datum: VerticalDatum = "auto",
     dem_interpolation: DemInterpolation = "bilinear",
     height_above_geoid: HeightAboveGeoid = None,
@@ -35,7 +39,8 @@ def geocode(
     orbit: Orbit = None,
     frequency: Frequency = None,
     coarse: str = typer.Option(
-        None, "--coarse", help="Solve every DL,DP lines/pixels and interpolate (error-checked)."),
+        None, "--coarse", help="Solve every DL,DP lines/pixels and interpolate (error-checked)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to standard output."),
 ) -> None:
     """Write latitude, longitude, height, incidence, local incidence and layover/shadow per pixel.
@@ -57,8 +62,14 @@ def geocode(
 
     step = integer_pair(coarse, "--coarse")
     scene = open_product(product, **product_options(swath, measurement, offset, orbit, frequency))
-    ds = geocode_scene(scene, dem=dem, vertical_datum=vertical_datum, dem_interpolation=dem_interpolation,
-                       height_above_geoid=height_above_geoid, coarse_step=step)
+    ds = geocode_scene(
+        scene,
+        dem=dem,
+        vertical_datum=vertical_datum,
+        dem_interpolation=dem_interpolation,
+        height_above_geoid=height_above_geoid,
+        coarse_step=step,
+    )
     path = write_geometry_netcdf(ds, out)
     if as_json:
         import xarray as xr
@@ -79,5 +90,7 @@ def geocode(
             }
         typer.echo(json.dumps(summary, indent=2))
     else:
-        typer.echo(f"wrote {path} ({ds.sizes['line']} x {ds.sizes['pixel']}; height model: "
-                   f"{ds.attrs.get('height_model')})")
+        typer.echo(
+            f"wrote {path} ({ds.sizes['line']} x {ds.sizes['pixel']}; height model: "
+            f"{ds.attrs.get('height_model')})"
+        )

@@ -12,7 +12,9 @@ from sarbd.cli.product_options import Frequency, Measurement, Offset, Orbit, Swa
 
 @app.command()
 def info(
-    product: Path = typer.Argument(..., help="SAFE zip/folder, annotation XML, or NISAR RSLC HDF5 file."),
+    product: Path = typer.Argument(
+        ..., help="SAFE zip/folder, annotation XML, or NISAR RSLC HDF5 file."
+    ),
     swath: Swath = None,
     measurement: Measurement = None,
     offset: Offset = None,
@@ -33,7 +35,9 @@ def info(
     meta = dict(scene.metadata)
     attrs = global_attributes(scene)
     if as_json:
-        typer.echo(json.dumps({"metadata": meta, "global_attributes": attrs}, indent=2, default=str))
+        typer.echo(
+            json.dumps({"metadata": meta, "global_attributes": attrs}, indent=2, default=str)
+        )
         return
     from rich.console import Console
     from rich.table import Table

@@ -11,10 +11,17 @@ from sarbd.cli.app import app
 
 @app.command()
 def report(
-    dataset: Path = typer.Argument(..., help="Dataset folder written by `sarbd build` (contains dataset.zarr), "
-                                             "or a `sarbd train --task detection` run folder."),
-    out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write (figures go beside it)."),
-    run: Path | None = typer.Option(None, "--run", help="Training run folder (`sarbd train --out RUN`)."),
+    dataset: Path = typer.Argument(
+        ...,
+        help="Dataset folder written by `sarbd build` (contains dataset.zarr), "
+        "or a `sarbd train --task detection` run folder.",
+    ),
+    out: Path = typer.Option(
+        Path("report.html"), "--out", help="HTML file to write (figures go beside it)."
+    ),
+    run: Path | None = typer.Option(
+        None, "--run", help="Training run folder (`sarbd train --out RUN`)."
+    ),
 ) -> None:
     """Write an HTML report with embedded figures; figures are also saved as PNG.
 

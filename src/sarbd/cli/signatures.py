@@ -11,22 +11,45 @@ from sarbd.cli.app import app
 
 @app.command()
 def signatures(
-    stack: Path | None = typer.Argument(None, help="Coregistered stack (Zarr), see docs/formats.md."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Output Zarr store of the signatures."),
+    stack: Path | None = typer.Argument(
+        None, help="Coregistered stack (Zarr), see docs/formats.md."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Output Zarr store of the signatures."
+    ),
     select: list[str] | None = typer.Option(
-        None, "--select", "-s", help="Signature to compute (base or variable name); repeat. Default: all."
+        None,
+        "--select",
+        "-s",
+        help="Signature to compute (base or variable name); repeat. Default: all.",
     ),
-    window: tuple[int, int] = typer.Option((5, 5), "--window", help="Window (lines pixels) of C2/coherence."),
+    window: tuple[int, int] = typer.Option(
+        (5, 5), "--window", help="Window (lines pixels) of C2/coherence."
+    ),
     speckle_filter: str | None = typer.Option(
-        None, "--filter", help="Speckle filter of the backscatter: boxcar, lee, refined_lee, quegan_yu."
+        None,
+        "--filter",
+        help="Speckle filter of the backscatter: boxcar, lee, refined_lee, quegan_yu.",
     ),
-    filter_window: int | None = typer.Option(None, "--filter-window", help="Window of boxcar/lee/quegan_yu."),
-    enl: float | None = typer.Option(None, "--enl", help="Equivalent number of looks for lee/refined_lee."),
-    phase_filter: str | None = typer.Option(None, "--phase-filter", help="Interferometric phase filter: goldstein."),
-    backscatter: str | None = typer.Option(None, "--backscatter", help="sigma0, beta0 or gamma0 (default sigma0)."),
-    negative: str = typer.Option("nan", "--negative", help="Negative noise-corrected power: nan or floor."),
+    filter_window: int | None = typer.Option(
+        None, "--filter-window", help="Window of boxcar/lee/quegan_yu."
+    ),
+    enl: float | None = typer.Option(
+        None, "--enl", help="Equivalent number of looks for lee/refined_lee."
+    ),
+    phase_filter: str | None = typer.Option(
+        None, "--phase-filter", help="Interferometric phase filter: goldstein."
+    ),
+    backscatter: str | None = typer.Option(
+        None, "--backscatter", help="sigma0, beta0 or gamma0 (default sigma0)."
+    ),
+    negative: str = typer.Option(
+        "nan", "--negative", help="Negative noise-corrected power: nan or floor."
+    ),
     floor: float = typer.Option(1e-5, "--floor", help="Floor (linear) for --negative floor."),
-    no_noise_removal: bool = typer.Option(False, "--no-noise-removal", help="Keep the thermal noise."),
+    no_noise_removal: bool = typer.Option(
+        False, "--no-noise-removal", help="Keep the thermal noise."
+    ),
     list_: bool = typer.Option(False, "--list", help="Print the signature catalogue and exit."),
     as_json: bool = typer.Option(False, "--json", help="With --list: print the catalogue as JSON."),
 ) -> None:
@@ -57,9 +80,13 @@ def signatures(
         Console(width=200).print(table)
         return
     if stack is None or out is None:
-        raise ConfigError("give a STACK and --out FEATURES.zarr (or --list)", hint="see `sarbd signatures --help`")
+        raise ConfigError(
+            "give a STACK and --out FEATURES.zarr (or --list)", hint="see `sarbd signatures --help`"
+        )
     if not stack.exists():
-        raise InputError("stack not found", path=stack, hint="give the stack.zarr written by `sarbd coregister`")
+        raise InputError(
+            "stack not found", path=stack, hint="give the stack.zarr written by `sarbd coregister`"
+        )
     import xarray as xr
 
     from sarbd.signatures import compute_to_zarr

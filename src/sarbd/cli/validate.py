@@ -17,8 +17,11 @@ def validate(
     dataset: Path = typer.Argument(..., help="Dataset folder written by `sarbd build`."),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
     show_ok: bool = typer.Option(False, "--all", help="Also list the checks that passed."),
-    no_cf_checker: bool = typer.Option(False, "--no-cf-checker",
-                                       help="Skip the IOOS compliance-checker (sarbd's own CF checks still run)."),
+    no_cf_checker: bool = typer.Option(
+        False,
+        "--no-cf-checker",
+        help="Skip the IOOS compliance-checker (sarbd's own CF checks still run).",
+    ),
 ) -> None:
     """Check a SARbd dataset offline: CF/ACDD netCDF and Zarr, STAC schemas and links, checksums, COGs.
 
@@ -37,8 +40,16 @@ def validate(
     checks = validate_dataset(dataset, compliance_checker=not no_cf_checker)
     errors = [c for c in checks if c.status == "error"]
     if as_json:
-        typer.echo(json.dumps({"dataset": str(dataset), "valid": not errors,
-                               "checks": [c.as_dict() for c in checks]}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "dataset": str(dataset),
+                    "valid": not errors,
+                    "checks": [c.as_dict() for c in checks],
+                },
+                indent=2,
+            )
+        )
     else:
         console = Console()
         table = Table(title=f"sarbd validate {dataset}")
@@ -50,7 +61,9 @@ def validate(
                 table.add_row(c.category, c.target, f"[{colour[c.status]}]{c.status}[/]", c.message)
         console.print(table)
         n_warn = sum(c.status == "warning" for c in checks)
-        console.print(f"{len(checks)} checks: {len(errors)} errors, {n_warn} warnings -> "
-                      + ("[red]INVALID[/]" if errors else "[green]VALID[/]"))
+        console.print(
+            f"{len(checks)} checks: {len(errors)} errors, {n_warn} warnings -> "
+            + ("[red]INVALID[/]" if errors else "[green]VALID[/]")
+        )
     if errors:
         raise typer.Exit(EXIT_INVALID)

@@ -181,6 +181,8 @@ def is_tops_product(product: object) -> bool:
     if product is None:
         return False
     if not isinstance(product, AcquisitionMode):
-        raise TypeError(f"{type(product).__name__} does not state whether it is TOPS (no is_tops): "
-                        "readers must implement sarbd.core.capabilities.AcquisitionMode")
+        raise TypeError(
+            f"{type(product).__name__} does not state whether it is TOPS (no is_tops): "
+            "readers must implement sarbd.core.capabilities.AcquisitionMode"
+        )
     return bool(product.is_tops)

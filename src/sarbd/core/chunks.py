@@ -51,7 +51,9 @@ class Chunks(NamedTuple):
 
     def clipped(self, shape: Sequence[int]) -> Chunks:
         """These chunks, no larger than a raster of ``shape`` ``(lines, pixels)``."""
-        return Chunks(max(1, min(self.lines, int(shape[0]))), max(1, min(self.pixels, int(shape[1]))))
+        return Chunks(
+            max(1, min(self.lines, int(shape[0]))), max(1, min(self.pixels, int(shape[1])))
+        )
 
     def for_dims(self, dims: Sequence[str], time: int = 1) -> dict[str, int]:
         """``{dim: size}`` for xarray's ``.chunk``: ``line``/``pixel`` from these chunks,
@@ -73,8 +75,10 @@ STACK_CHUNK_SAMPLES = 4_000_000
 
 def _positive(value: Any, what: str, given: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 1:
-        raise ConfigError(f"chunks: {what} must be a positive integer, got {given!r}",
-                          hint="give chunks as (lines, pixels), e.g. (512, 1024)")
+        raise ConfigError(
+            f"chunks: {what} must be a positive integer, got {given!r}",
+            hint="give chunks as (lines, pixels), e.g. (512, 1024)",
+        )
     return int(value)
 
 
@@ -97,14 +101,21 @@ def as_chunks(value: Any, default: Chunks = DEFAULT_CHUNKS) -> Chunks:
         lines = value.get("line", value.get("lines"))
         pixels = value.get("pixel", value.get("pixels"))
         if lines is None or pixels is None:
-            raise ConfigError(f"chunks: a mapping needs 'line' and 'pixel' entries, got {dict(value)!r}",
-                              hint="e.g. {'line': 512, 'pixel': 1024}")
+            raise ConfigError(
+                f"chunks: a mapping needs 'line' and 'pixel' entries, got {dict(value)!r}",
+                hint="e.g. {'line': 512, 'pixel': 1024}",
+            )
         return Chunks(_positive(lines, "line", value), _positive(pixels, "pixel", value))
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        pair = [v[0] if isinstance(v, Sequence) and not isinstance(v, str) and len(v) else v for v in value]
+        pair = [
+            v[0] if isinstance(v, Sequence) and not isinstance(v, str) and len(v) else v
+            for v in value
+        ]
         return Chunks(_positive(pair[0], "lines", value), _positive(pair[1], "pixels", value))
-    raise ConfigError(f"chunks must be (lines, pixels), got {value!r}",
-                      hint="give chunks as (lines, pixels), e.g. (512, 1024)")
+    raise ConfigError(
+        f"chunks must be (lines, pixels), got {value!r}",
+        hint="give chunks as (lines, pixels), e.g. (512, 1024)",
+    )
 
 
 def default_stack_chunks(n_time: int, n_pixel: int) -> dict[str, int]:
@@ -127,8 +138,10 @@ def stack_chunks(value: Any, n_time: int, n_pixel: int) -> dict[str, int]:
     if isinstance(value, Mapping):
         unknown = sorted(set(map(str, value)) - {"time", "line", "pixel"})
         if unknown:
-            raise ConfigError(f"chunks: unknown stack dimensions {unknown} in {dict(value)!r}",
-                              hint="the stack's dimensions are time, line and pixel")
+            raise ConfigError(
+                f"chunks: unknown stack dimensions {unknown} in {dict(value)!r}",
+                hint="the stack's dimensions are time, line and pixel",
+            )
         return {str(d): -1 if v == -1 else _positive(v, str(d), value) for d, v in value.items()}
     c = as_chunks(value)
     return {"time": -1, "line": c.lines, "pixel": c.pixels}

@@ -63,7 +63,9 @@ def xyz_to_llh(x: float, y: float, z: float, out: NDArray[np.float64]) -> None:
 
 
 @numba.njit(cache=True, parallel=True)
-def _llh_to_ecef_many(lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]) -> NDArray[np.float64]:
+def _llh_to_ecef_many(
+    lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]
+) -> NDArray[np.float64]:
     out = np.empty((lat.shape[0], 3))
     for i in numba.prange(lat.shape[0]):
         llh_to_xyz(lat[i], lon[i], h[i], out[i])
@@ -81,20 +83,28 @@ def _ecef_to_llh_many(xyz: NDArray[np.float64]) -> NDArray[np.float64]:
 def llh_to_ecef(lat_deg: ArrayLike, lon_deg: ArrayLike, height: ArrayLike) -> NDArray[np.float64]:
     """Geodetic latitude/longitude (degrees) and ellipsoidal height (m) -> ECEF (m), shape ``(..., 3)``."""
     lat, lon, h = np.broadcast_arrays(
-        np.asarray(lat_deg, dtype=np.float64), np.asarray(lon_deg, dtype=np.float64),
+        np.asarray(lat_deg, dtype=np.float64),
+        np.asarray(lon_deg, dtype=np.float64),
         np.asarray(height, dtype=np.float64),
     )
     shape = lat.shape
     out = _llh_to_ecef_many(
-        np.ascontiguousarray(np.radians(lat).ravel()), np.ascontiguousarray(np.radians(lon).ravel()),
+        np.ascontiguousarray(np.radians(lat).ravel()),
+        np.ascontiguousarray(np.radians(lon).ravel()),
         np.ascontiguousarray(h.ravel()),
     )
     return out.reshape((*shape, 3))
 
 
-def ecef_to_llh(xyz: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def ecef_to_llh(
+    xyz: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """ECEF (m), shape ``(..., 3)`` -> latitude (deg), longitude (deg), ellipsoidal height (m)."""
     arr = np.asarray(xyz, dtype=np.float64)
     shape = arr.shape[:-1]
     out = _ecef_to_llh_many(np.ascontiguousarray(arr.reshape(-1, 3)))
-    return (np.degrees(out[:, 0]).reshape(shape), np.degrees(out[:, 1]).reshape(shape), out[:, 2].reshape(shape))
+    return (
+        np.degrees(out[:, 0]).reshape(shape),
+        np.degrees(out[:, 1]).reshape(shape),
+        out[:, 2].reshape(shape),
+    )

@@ -16,8 +16,9 @@ from numpy.typing import NDArray
 __all__ = ["majority_class"]
 
 
-def majority_class(fractions: NDArray[np.floating], threshold: float,
-                   tol: float = 0.0) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+def majority_class(
+    fractions: NDArray[np.floating], threshold: float, tol: float = 0.0
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
     """Index of the largest class fraction per pixel, and whether it reaches ``threshold``.
 
     Parameters

@@ -29,7 +29,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from sarbd.errors import OrbitError
 
-__all__ = ["Orbit", "OrbitArrays", "eval_state", "hermite_evaluate", "hermite_table", "hermite_window", "interpolate_state"]
+__all__ = [
+    "Orbit",
+    "OrbitArrays",
+    "eval_state",
+    "hermite_evaluate",
+    "hermite_table",
+    "hermite_window",
+    "interpolate_state",
+]
 
 #: Number of state vectors used around each interpolation time.
 HERMITE_NODES = 4
@@ -111,8 +119,9 @@ def hermite_window(
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def hermite_evaluate(z: NDArray[np.float64], coef: NDArray[np.float64], s: float, h: float,
-                     out: NDArray[np.float64]) -> None:
+def hermite_evaluate(
+    z: NDArray[np.float64], coef: NDArray[np.float64], s: float, h: float, out: NDArray[np.float64]
+) -> None:
     """Horner evaluation of :func:`hermite_window`'s polynomial, first and second derivative.
 
     ``s = (t - tc) / h``; ``out (3, 3)`` receives position (m), velocity (m/s) and
@@ -183,14 +192,22 @@ def hermite_table(
     tcs = np.empty(nw)
     hs = np.empty(nw)
     for start in range(nw):
-        tcs[start], hs[start] = hermite_window(times, positions, velocities, start, z[start], coef[start])
+        tcs[start], hs[start] = hermite_window(
+            times, positions, velocities, start, z[start], coef[start]
+        )
     return z, coef, tcs, hs
 
 
 @numba.njit(cache=True, nogil=True)
-def eval_state(times: NDArray[np.float64], z: NDArray[np.float64], coef: NDArray[np.float64],
-               tcs: NDArray[np.float64], hs: NDArray[np.float64], t: float,
-               out: NDArray[np.float64]) -> None:
+def eval_state(
+    times: NDArray[np.float64],
+    z: NDArray[np.float64],
+    coef: NDArray[np.float64],
+    tcs: NDArray[np.float64],
+    hs: NDArray[np.float64],
+    t: float,
+    out: NDArray[np.float64],
+) -> None:
     """Position, velocity, acceleration at ``t`` from a :func:`hermite_table` (rows of ``out (3, 3)``)."""
     start = _window_start(times, t)
     h = hs[start]
@@ -262,7 +279,9 @@ class Orbit:
         if times.size < 2:
             raise OrbitError(f"an orbit needs at least 2 state vectors, got {times.size}")
         if np.any(np.diff(times.astype(np.int64)) <= 0):
-            raise OrbitError("state-vector times must be strictly increasing (duplicates or unsorted)")
+            raise OrbitError(
+                "state-vector times must be strictly increasing (duplicates or unsorted)"
+            )
         if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(vel))):
             raise OrbitError("state vectors contain non-finite values")
         epoch = self.reference_epoch
@@ -298,7 +317,8 @@ class Orbit:
     def seconds_since_epoch(self, times: ArrayLike) -> NDArray[np.float64]:
         """Convert UTC ``datetime64`` values to float seconds since :attr:`reference_epoch`."""
         return np.asarray(
-            (_as_datetime64(times) - self.reference_epoch) / np.timedelta64(1, "s"), dtype=np.float64
+            (_as_datetime64(times) - self.reference_epoch) / np.timedelta64(1, "s"),
+            dtype=np.float64,
         )
 
     def to_datetime(self, seconds: ArrayLike) -> NDArray[np.datetime64]:
@@ -308,7 +328,9 @@ class Orbit:
 
     def with_epoch(self, epoch: np.datetime64) -> Orbit:
         """The same orbit with float times counted from another UTC epoch."""
-        return Orbit(self.times, self.positions, self.velocities, reference_epoch=epoch, source=self.source)
+        return Orbit(
+            self.times, self.positions, self.velocities, reference_epoch=epoch, source=self.source
+        )
 
     def covers(self, t0: ArrayLike, t1: ArrayLike | None = None) -> bool:
         """Whether the UTC time (or span ``t0..t1``) lies within the state vectors."""
@@ -324,10 +346,15 @@ class Orbit:
                 f"orbit ({self.start_time} .. {self.end_time}, {self.source}) does not cover {a} .. {b}"
             )
         i0 = max(int(np.searchsorted(self.times, a, side="right")) - 1 - margin_vectors, 0)
-        i1 = min(int(np.searchsorted(self.times, b, side="left")) + 1 + margin_vectors, self.times.size)
+        i1 = min(
+            int(np.searchsorted(self.times, b, side="left")) + 1 + margin_vectors, self.times.size
+        )
         return Orbit(
-            self.times[i0:i1], self.positions[i0:i1], self.velocities[i0:i1],
-            reference_epoch=self.reference_epoch, source=self.source,
+            self.times[i0:i1],
+            self.positions[i0:i1],
+            self.velocities[i0:i1],
+            reference_epoch=self.reference_epoch,
+            source=self.source,
         )
 
     # -- interpolation ---------------------------------------------------------------
@@ -342,7 +369,9 @@ class Orbit:
                 hint="use an orbit file that covers the whole acquisition",
             )
 
-    def interpolate(self, t: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    def interpolate(
+        self, t: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """Position, velocity and acceleration at times ``t``.
 
         Parameters

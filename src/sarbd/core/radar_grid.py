@@ -71,7 +71,9 @@ class RadarGrid:
     def __post_init__(self) -> None:
         object.__setattr__(self, "reference_epoch", np.datetime64(self.reference_epoch, "ns"))
         if self.length <= 0 or self.width <= 0:
-            raise InputError(f"a radar grid needs a positive shape, got {self.length} x {self.width}")
+            raise InputError(
+                f"a radar grid needs a positive shape, got {self.length} x {self.width}"
+            )
         if not (self.azimuth_time_interval > 0 and self.range_pixel_spacing > 0):
             raise InputError("azimuth time interval and range pixel spacing must be positive")
         if not (self.starting_range > 0 and self.wavelength > 0):
@@ -127,7 +129,9 @@ class RadarGrid:
 
     def azimuth_time_to_line(self, azimuth_time: ArrayLike) -> NDArray[np.float64]:
         """Fractional line of azimuth times (s since ``reference_epoch``)."""
-        return (np.asarray(azimuth_time, dtype=np.float64) - self.sensing_start) / self.azimuth_time_interval
+        return (
+            np.asarray(azimuth_time, dtype=np.float64) - self.sensing_start
+        ) / self.azimuth_time_interval
 
     def pixel_to_slant_range(self, pixel: ArrayLike) -> NDArray[np.float64]:
         """Slant range (m) of (fractional) pixels."""
@@ -135,7 +139,9 @@ class RadarGrid:
 
     def slant_range_to_pixel(self, slant_range: ArrayLike) -> NDArray[np.float64]:
         """Fractional pixel of slant ranges (m)."""
-        return (np.asarray(slant_range, dtype=np.float64) - self.starting_range) / self.range_pixel_spacing
+        return (
+            np.asarray(slant_range, dtype=np.float64) - self.starting_range
+        ) / self.range_pixel_spacing
 
     def line_to_datetime(self, line: ArrayLike) -> NDArray[np.datetime64]:
         """UTC time (``datetime64[ns]``) of (fractional) lines."""
@@ -144,7 +150,9 @@ class RadarGrid:
 
     def datetime_to_line(self, times: ArrayLike) -> NDArray[np.float64]:
         """Fractional line of UTC times."""
-        seconds = (np.asarray(times, dtype="datetime64[ns]") - self.reference_epoch) / np.timedelta64(1, "s")
+        seconds = (
+            np.asarray(times, dtype="datetime64[ns]") - self.reference_epoch
+        ) / np.timedelta64(1, "s")
         return self.azimuth_time_to_line(seconds)
 
     @property
@@ -171,8 +179,14 @@ class RadarGrid:
         length, width
             Size of the crop; it must lie within this grid.
         """
-        if not (0 <= line0 and 0 <= pixel0 and length > 0 and width > 0
-                and line0 + length <= self.length and pixel0 + width <= self.width):
+        if not (
+            0 <= line0
+            and 0 <= pixel0
+            and length > 0
+            and width > 0
+            and line0 + length <= self.length
+            and pixel0 + width <= self.width
+        ):
             raise InputError(
                 f"window lines {line0}..{line0 + length - 1}, pixels {pixel0}..{pixel0 + width - 1} "
                 f"is not inside the {self.length} x {self.width} radar grid"
@@ -211,7 +225,11 @@ class RadarGrid:
     def with_epoch(self, epoch: np.datetime64) -> RadarGrid:
         """The same grid with azimuth times counted from another UTC epoch."""
         shift = (np.datetime64(epoch, "ns") - self.reference_epoch) / np.timedelta64(1, "s")
-        return replace(self, reference_epoch=np.datetime64(epoch, "ns"), sensing_start=self.sensing_start - shift)
+        return replace(
+            self,
+            reference_epoch=np.datetime64(epoch, "ns"),
+            sensing_start=self.sensing_start - shift,
+        )
 
     def to_attrs(self) -> dict[str, object]:
         """The grid as flat netCDF/Zarr attributes (``radar_grid_*``)."""

@@ -66,7 +66,9 @@ class ArrayPixelSource:
 class _BlockReader:
     """Adapter giving ``dask.array.from_array`` a sliceable view of one polarisation."""
 
-    def __init__(self, source: PixelSource, polarization: str, grid: RadarGrid, root_offset: tuple[int, int]):
+    def __init__(
+        self, source: PixelSource, polarization: str, grid: RadarGrid, root_offset: tuple[int, int]
+    ):
         self.source = source
         self.polarization = polarization
         self.shape = grid.shape
@@ -89,7 +91,9 @@ class _BlockReader:
             self.source.read(self.polarization, slice(o0 + l0, o0 + l1), slice(o1 + p0, o1 + p1)),
             dtype=np.complex64,
         )
-        return block[l_idx[0] - l0::l_idx.step, p_idx[0] - p0::p_idx.step][: len(l_idx), : len(p_idx)]
+        return block[l_idx[0] - l0 :: l_idx.step, p_idx[0] - p0 :: p_idx.step][
+            : len(l_idx), : len(p_idx)
+        ]
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,9 @@ class Scene:
             )
         return pol
 
-    def slc(self, polarization: str | None = None, chunks: tuple[int, int] | None = None) -> xr.DataArray:
+    def slc(
+        self, polarization: str | None = None, chunks: tuple[int, int] | None = None
+    ) -> xr.DataArray:
         """Complex pixels of one polarisation, lazily, as ``(line, pixel)`` complex64.
 
         The ``line`` and ``pixel`` coordinates are absolute indices in the root grid,
@@ -158,8 +164,13 @@ class Scene:
             )
         grid = self.radar_grid
         reader = _BlockReader(self.pixels, pol, grid, (grid.first_line, grid.first_pixel))
-        data = da.from_array(reader, chunks=chunks or self.chunks, asarray=True, lock=False,
-                             name=f"slc-{pol}-{id(self.pixels):x}-{grid.first_line}-{grid.first_pixel}-{grid.length}-{grid.width}")
+        data = da.from_array(
+            reader,
+            chunks=chunks or self.chunks,
+            asarray=True,
+            lock=False,
+            name=f"slc-{pol}-{id(self.pixels):x}-{grid.first_line}-{grid.first_pixel}-{grid.length}-{grid.width}",
+        )
         return xr.DataArray(
             data,
             dims=("line", "pixel"),

@@ -22,10 +22,16 @@ def orbit_to_dataset(orbit: Orbit) -> xr.Dataset:
     """The orbit's state vectors as an xarray Dataset (dims ``orbit_time``, ``xyz``)."""
     return xr.Dataset(
         {
-            "orbit_position": (("orbit_time", "xyz"), orbit.positions,
-                               {"units": "m", "long_name": "ECEF (WGS84) satellite position"}),
-            "orbit_velocity": (("orbit_time", "xyz"), orbit.velocities,
-                               {"units": "m s-1", "long_name": "ECEF (WGS84) satellite velocity"}),
+            "orbit_position": (
+                ("orbit_time", "xyz"),
+                orbit.positions,
+                {"units": "m", "long_name": "ECEF (WGS84) satellite position"},
+            ),
+            "orbit_velocity": (
+                ("orbit_time", "xyz"),
+                orbit.velocities,
+                {"units": "m s-1", "long_name": "ECEF (WGS84) satellite velocity"},
+            ),
         },
         coords={"orbit_time": orbit.times, "xyz": ["x", "y", "z"]},
         attrs={"orbit_source": orbit.source, "orbit_reference_epoch": str(orbit.reference_epoch)},
@@ -35,14 +41,19 @@ def orbit_to_dataset(orbit: Orbit) -> xr.Dataset:
 def orbit_from_dataset(ds: xr.Dataset) -> Orbit:
     """Inverse of :func:`orbit_to_dataset` (also works on a stack that contains those variables)."""
     if "orbit_position" not in ds or "orbit_velocity" not in ds:
-        raise InputError("dataset has no orbit (variables orbit_position/orbit_velocity are missing)")
-    epoch = ds.attrs.get("orbit_reference_epoch") or ds["orbit_position"].attrs.get("orbit_reference_epoch")
+        raise InputError(
+            "dataset has no orbit (variables orbit_position/orbit_velocity are missing)"
+        )
+    epoch = ds.attrs.get("orbit_reference_epoch") or ds["orbit_position"].attrs.get(
+        "orbit_reference_epoch"
+    )
     source = ds.attrs.get("orbit_source", "unknown")
     return Orbit(
         ds["orbit_time"].values,  # exported files store (xyz, orbit_time): CF 2.4 order
         np.asarray(ds["orbit_position"].transpose("orbit_time", "xyz").values),
         np.asarray(ds["orbit_velocity"].transpose("orbit_time", "xyz").values),
-        reference_epoch=np.datetime64(str(epoch)) if epoch else None, source=str(source),  # type: ignore[arg-type]
+        reference_epoch=np.datetime64(str(epoch)) if epoch else None,  # type: ignore[arg-type]
+        source=str(source),  # type: ignore[arg-type]
     )
 
 

@@ -52,7 +52,6 @@ __all__ = ["BurstOffsets", "Segment", "burst_boundary_phase_jumps", "coregister_
 log = get_logger(__name__)
 
 
-
 @dataclass
 class Segment:
     """The merged rows ``rows[0]:rows[1]`` of the reference, taken from reference burst ``ref_burst``.
@@ -88,20 +87,33 @@ class BurstOffsets:
 
     def median_offsets(self) -> tuple[float, float]:
         """Median line / pixel offset, in the secondary's merged lines."""
-        dl = [float(np.nanmedian(s.model.line_offset)) + s.sec_start - s.rows[0] for s in self.segments]
+        dl = [
+            float(np.nanmedian(s.model.line_offset)) + s.sec_start - s.rows[0]
+            for s in self.segments
+        ]
         dp = [float(np.nanmedian(s.model.pixel_offset)) for s in self.segments]
         return float(np.median(dl)), float(np.median(dp))
 
     def _concat(self, parts: list[tuple[int, da.Array]], h_da: da.Array, dtype: Any) -> da.Array:
         out = []
         pos = 0
-        for (a, arr) in parts:
+        for a, arr in parts:
             if a > pos:
-                out.append(da.zeros((a - pos, self.shape[1]), dtype=dtype, chunks=(a - pos, h_da.chunks[1])))
+                out.append(
+                    da.zeros(
+                        (a - pos, self.shape[1]), dtype=dtype, chunks=(a - pos, h_da.chunks[1])
+                    )
+                )
             out.append(arr)
             pos = a + arr.shape[0]
         if pos < self.shape[0]:
-            out.append(da.zeros((self.shape[0] - pos, self.shape[1]), dtype=dtype, chunks=(self.shape[0] - pos, h_da.chunks[1])))
+            out.append(
+                da.zeros(
+                    (self.shape[0] - pos, self.shape[1]),
+                    dtype=dtype,
+                    chunks=(self.shape[0] - pos, h_da.chunks[1]),
+                )
+            )
         return da.concatenate(out, axis=0).rechunk(h_da.chunks)
 
     def offset_arrays(self, h_da: da.Array) -> tuple[da.Array, da.Array]:
@@ -120,8 +132,17 @@ class BurstOffsets:
         parts = []
         for s in self.segments:
             a, b = s.rows
-            parts.append((a, geometric_phase_array(s.geometric, s.grid, s.sec_scene.radar_grid,
-                                                   h_da[a:b].rechunk((b - a, h_da.chunks[1])))))
+            parts.append(
+                (
+                    a,
+                    geometric_phase_array(
+                        s.geometric,
+                        s.grid,
+                        s.sec_scene.radar_grid,
+                        h_da[a:b].rechunk((b - a, h_da.chunks[1])),
+                    ),
+                )
+            )
         return self._concat(parts, h_da, np.float64)
 
 
@@ -130,7 +151,9 @@ def _burst_time(scene: Scene, k: int) -> float:
     return float((b.azimuth_time - scene.radar_grid.reference_epoch) / np.timedelta64(1, "s"))
 
 
-def _segments(ref: Scene, sec: Scene, levels: NDArray[np.float64], offset_step: tuple[int, int]) -> list[Segment]:
+def _segments(
+    ref: Scene, sec: Scene, levels: NDArray[np.float64], offset_step: tuple[int, int]
+) -> list[Segment]:
     from sarbd.geometry import geo2rdr, rdr2geo
     from sarbd.products import burst_scene
 
@@ -154,23 +177,45 @@ def _segments(ref: Scene, sec: Scene, levels: NDArray[np.float64], offset_step: 
         # the secondary burst whose centre is closest in time to when the secondary saw
         # this segment's centre (geo2rdr of its ground point on the secondary orbit)
         mid = seg_grid.with_epoch(ref.orbit.reference_epoch)
-        lat, lon, hh = rdr2geo(float(mid.line_to_azimuth_time((b - a - 1) / 2)), mid.mid_range, ref.orbit,
-                               height=float(np.mean(levels)), look_side=mid.look_side)
+        lat, lon, hh = rdr2geo(
+            float(mid.line_to_azimuth_time((b - a - 1) / 2)),
+            mid.mid_range,
+            ref.orbit,
+            height=float(np.mean(levels)),
+            look_side=mid.look_side,
+        )
         t_sec, _, ok = geo2rdr(lat, lon, hh, sec.orbit, look_side=mid.look_side)
         if not bool(ok):
             continue
-        t_sec_grid = float((sec.orbit.to_datetime(np.atleast_1d(t_sec))[0] - sec.radar_grid.reference_epoch)
-                           / np.timedelta64(1, "s"))
+        t_sec_grid = float(
+            (sec.orbit.to_datetime(np.atleast_1d(t_sec))[0] - sec.radar_grid.reference_epoch)
+            / np.timedelta64(1, "s")
+        )
         sec_mid = sec_times + sec.product.lines_per_burst / 2 * sec.radar_grid.azimuth_time_interval
         m = int(np.argmin(np.abs(sec_mid - t_sec_grid)))
         sb = burst_scene(sec, m)
-        model = geometric_offsets(seg_grid, ref.orbit, sb.radar_grid, sb.orbit, heights=levels, step=offset_step)
-        segments.append(Segment(
-            rows=(a, b), ref_burst=int(k), burst_row0=u0, grid=seg_grid, sec_burst=m, sec_scene=sb,
-            sec_start=float(sec_plan.burst_start_line[m]), model=model, geometric=model,
-            ramp=azimuth_ramp(sb, burst=m), ref_ramp=azimuth_ramp(rb, burst=int(k))))
+        model = geometric_offsets(
+            seg_grid, ref.orbit, sb.radar_grid, sb.orbit, heights=levels, step=offset_step
+        )
+        segments.append(
+            Segment(
+                rows=(a, b),
+                ref_burst=int(k),
+                burst_row0=u0,
+                grid=seg_grid,
+                sec_burst=m,
+                sec_scene=sb,
+                sec_start=float(sec_plan.burst_start_line[m]),
+                model=model,
+                geometric=model,
+                ramp=azimuth_ramp(sb, burst=m),
+                ref_ramp=azimuth_ramp(rb, burst=int(k)),
+            )
+        )
     if not segments:
-        raise NoOverlapError("the reference TOPS swath has no burst lines", path=ref.metadata.get("source_path"))
+        raise NoOverlapError(
+            "the reference TOPS swath has no burst lines", path=ref.metadata.get("source_path")
+        )
     return segments
 
 
@@ -181,15 +226,24 @@ def _valid_mask_rows(ref: Scene, a: int, b: int) -> tuple[NDArray[np.int32], NDA
     return plan.first_valid[lines] - g.first_pixel, plan.last_valid[lines] - g.first_pixel
 
 
-def _resample_segments(ref: Scene, segments: list[Segment], pol: str, kernel: InterpolationKernel,
-                       height: NDArray[np.float32], chunks: Any, reramp_with: str = "secondary") -> da.Array:
+def _resample_segments(
+    ref: Scene,
+    segments: list[Segment],
+    pol: str,
+    kernel: InterpolationKernel,
+    height: NDArray[np.float32],
+    chunks: Any,
+    reramp_with: str = "secondary",
+) -> da.Array:
     g = ref.radar_grid
     parts: list[da.Array] = []
     pos = 0
     for s in segments:
         a, b = s.rows
         if a > pos:
-            parts.append(da.zeros((a - pos, g.width), dtype=np.complex64, chunks=(a - pos, chunks[1])))
+            parts.append(
+                da.zeros((a - pos, g.width), dtype=np.complex64, chunks=(a - pos, chunks[1]))
+            )
         sb = s.sec_scene
 
         def read_h(lines: slice, pixels: slice, a: int = a, b: int = b) -> NDArray[np.float64]:
@@ -201,23 +255,44 @@ def _resample_segments(ref: Scene, segments: list[Segment], pol: str, kernel: In
         if reramp_with == "reference" and s.ref_ramp is not None:
             ref_ramp, row0 = s.ref_ramp, s.burst_row0
 
-            def reramp(lines: Any, pixels: Any, ref_ramp: AzimuthRamp = ref_ramp, row0: int = row0) -> Any:
+            def reramp(
+                lines: Any, pixels: Any, ref_ramp: AzimuthRamp = ref_ramp, row0: int = row0
+            ) -> Any:
                 return ref_ramp(lines + row0, pixels)
 
-        arr = resample_image(scene_reader(sb, pol), sb.shape, s.model, (b - a, g.width), chunks=(b - a, chunks[1][0]),
-                             kernel=kernel, ramp=s.ramp, height=read_h, reramp=reramp)
+        arr = resample_image(
+            scene_reader(sb, pol),
+            sb.shape,
+            s.model,
+            (b - a, g.width),
+            chunks=(b - a, chunks[1][0]),
+            kernel=kernel,
+            ramp=s.ramp,
+            height=read_h,
+            reramp=reramp,
+        )
         first, last = _valid_mask_rows(ref, a, b)
         cols = np.arange(g.width)[None, :]
         valid = (cols >= first[:, None]) & (cols <= last[:, None]) & (first[:, None] >= 0)
         parts.append(da.where(da.from_array(valid, chunks=arr.chunks), arr, np.complex64(0)))
         pos = b
     if pos < g.length:
-        parts.append(da.zeros((g.length - pos, g.width), dtype=np.complex64, chunks=(g.length - pos, chunks[1])))
+        parts.append(
+            da.zeros(
+                (g.length - pos, g.width), dtype=np.complex64, chunks=(g.length - pos, chunks[1])
+            )
+        )
     return da.concatenate(parts, axis=0).rechunk(chunks)
 
 
-def _overlap_ifgs(ref: Scene, segments: list[Segment], pol: str, kernel: InterpolationKernel,
-                  height: NDArray[np.float32], reramp_with: str = "secondary") -> list[tuple[Any, Any, Any, Any, Any]]:
+def _overlap_ifgs(
+    ref: Scene,
+    segments: list[Segment],
+    pol: str,
+    kernel: InterpolationKernel,
+    height: NDArray[np.float32],
+    reramp_with: str = "secondary",
+) -> list[tuple[Any, Any, Any, Any, Any]]:
     """For each pair of consecutive segments: the burst-overlap interferograms of both bursts.
 
     Returns ``(ifg_first, ifg_second, delta_fdc, coherence_first, coherence_second)`` per overlap.
@@ -235,7 +310,9 @@ def _overlap_ifgs(ref: Scene, segments: list[Segment], pol: str, kernel: Interpo
         v2 = b2.valid_lines
         # the overlap in burst-1 local lines: from where burst 2's valid lines start to
         # the last valid line of burst 1 (same zero-Doppler times: u2 = u1 - shift)
-        t1 = s1.grid.line_to_azimuth_time(0) - s1.burst_row0 * g.azimuth_time_interval  # burst-1 line 0
+        t1 = (
+            s1.grid.line_to_azimuth_time(0) - s1.burst_row0 * g.azimuth_time_interval
+        )  # burst-1 line 0
         t2 = s2.grid.line_to_azimuth_time(0) - s2.burst_row0 * g.azimuth_time_interval
         shift = (t2 - t1) / g.azimuth_time_interval  # burst-2 line 0 in burst-1 lines
         u_lo = int(np.ceil(shift + v2[0]))
@@ -250,9 +327,18 @@ def _overlap_ifgs(ref: Scene, segments: list[Segment], pol: str, kernel: Interpo
         rows = np.clip(np.round(u1 - s1.burst_row0 + s1.rows[0]).astype(int), 0, g.length - 1)
         h = height[rows].astype(np.float64)
         # reference burst samples (burst 2 interpolated at fractional lines, deramped)
-        m1 = np.asarray(scene_reader(rb1, pol)(slice(int(u1[0]), int(u1[-1]) + 1), slice(0, g.width)))
-        m2 = warp_block(scene_reader(rb2, pol), rb2.shape, OffsetModel.constant(0.0, 0.0, rb2.shape), u2, pixels, kernel,
-                        ramp=s2.ref_ramp)
+        m1 = np.asarray(
+            scene_reader(rb1, pol)(slice(int(u1[0]), int(u1[-1]) + 1), slice(0, g.width))
+        )
+        m2 = warp_block(
+            scene_reader(rb2, pol),
+            rb2.shape,
+            OffsetModel.constant(0.0, 0.0, rb2.shape),
+            u2,
+            pixels,
+            kernel,
+            ramp=s2.ref_ramp,
+        )
         # secondary: each burst resampled onto the overlap lines with its own model
         sec1 = _warp_rows(s1, pol, u1 - s1.burst_row0, pixels, kernel, h, reramp_with)
         sec2 = _warp_rows(s2, pol, u2 - s2.burst_row0, pixels, kernel, h, reramp_with)
@@ -260,9 +346,17 @@ def _overlap_ifgs(ref: Scene, segments: list[Segment], pol: str, kernel: Interpo
         i2 = interferogram(m2, sec2)
         lines_1 = u1[:, None] + 0 * pixels[None, :]
         lines_2 = u2[:, None] + 0 * pixels[None, :]
-        dfdc = burst_doppler_difference(s1.ref_ramp, s2.ref_ramp, lines_1 + b1.line_offset - rb1.radar_grid.first_line,
-                                        lines_2 + b2.line_offset - rb2.radar_grid.first_line, pixels) \
-            if s1.ref_ramp is not None and s2.ref_ramp is not None else np.zeros(i1.shape)
+        dfdc = (
+            burst_doppler_difference(
+                s1.ref_ramp,
+                s2.ref_ramp,
+                lines_1 + b1.line_offset - rb1.radar_grid.first_line,
+                lines_2 + b2.line_offset - rb2.radar_grid.first_line,
+                pixels,
+            )
+            if s1.ref_ramp is not None and s2.ref_ramp is not None
+            else np.zeros(i1.shape)
+        )
         window = (min(2, i1.shape[0]), 10)
         c1 = coherence_fn(i1, np.abs(m1) ** 2, np.abs(sec1) ** 2, window=window)
         c2 = coherence_fn(i2, np.abs(m2) ** 2, np.abs(sec2) ** 2, window=window)
@@ -270,7 +364,9 @@ def _overlap_ifgs(ref: Scene, segments: list[Segment], pol: str, kernel: Interpo
     return out
 
 
-def _deramp_phase(segments: list[Segment], l0: int, nl: int, p0: int, npx: int) -> NDArray[np.float64]:
+def _deramp_phase(
+    segments: list[Segment], l0: int, nl: int, p0: int, npx: int
+) -> NDArray[np.float64]:
     """The reference bursts' azimuth ramp (rad) on merged rows ``l0:l0+nl``, pixels ``p0:p0+npx``."""
     out = np.zeros((nl, npx))
     pix = np.arange(p0, p0 + npx, dtype=np.float64)[None, :]
@@ -279,17 +375,24 @@ def _deramp_phase(segments: list[Segment], l0: int, nl: int, p0: int, npx: int) 
         if s.ref_ramp is None or b <= a:
             continue
         rows = np.arange(a, b, dtype=np.float64)[:, None] - s.rows[0] + s.burst_row0
-        out[a - l0:b - l0] = s.ref_ramp(rows, pix)
+        out[a - l0 : b - l0] = s.ref_ramp(rows, pix)
     return out
 
 
-def _warp_rows(seg: Segment, pol: str, rows: NDArray[np.float64], pixels: NDArray[np.float64],
-               kernel: InterpolationKernel, height: NDArray[np.float64],
-               reramp_with: str = "secondary") -> NDArray[np.complex64]:
+def _warp_rows(
+    seg: Segment,
+    pol: str,
+    rows: NDArray[np.float64],
+    pixels: NDArray[np.float64],
+    kernel: InterpolationKernel,
+    height: NDArray[np.float64],
+    reramp_with: str = "secondary",
+) -> NDArray[np.complex64]:
     """Resample the segment's secondary burst at fractional rows of the segment grid."""
     sb = seg.sec_scene
-    dl, dp = seg.model.evaluate_points(np.repeat(rows[:, None], pixels.size, 1), np.repeat(pixels[None, :], rows.size, 0),
-                                       height)
+    dl, dp = seg.model.evaluate_points(
+        np.repeat(rows[:, None], pixels.size, 1), np.repeat(pixels[None, :], rows.size, 0), height
+    )
     from sarbd.coregistration.resample import resample_block
 
     line_pos = rows[:, None] + dl
@@ -297,7 +400,9 @@ def _warp_rows(seg: Segment, pol: str, rows: NDArray[np.float64], pixels: NDArra
     y0 = max(int(np.floor(np.nanmin(line_pos))) - kernel.taps, 0)
     y1 = min(int(np.ceil(np.nanmax(line_pos))) + kernel.taps + 1, sb.shape[0])
     if y1 - y0 < 1:
-        log.debug("ESD: overlap rows %s map outside secondary burst %d", rows[[0, -1]], seg.sec_burst)
+        log.debug(
+            "ESD: overlap rows %s map outside secondary burst %d", rows[[0, -1]], seg.sec_burst
+        )
         return np.zeros(line_pos.shape, dtype=np.complex64)
     src = scene_reader(sb, pol)(slice(y0, y1), slice(0, sb.shape[1]))
     if seg.ramp is not None:
@@ -306,16 +411,30 @@ def _warp_rows(seg: Segment, pol: str, rows: NDArray[np.float64], pixels: NDArra
         src = (src * np.exp(-1j * seg.ramp(ys, xs))).astype(np.complex64)
     out = resample_block(src, line_pos - y0, pixel_pos, kernel=kernel)
     if reramp_with == "reference" and seg.ref_ramp is not None:
-        out = (out * np.exp(1j * seg.ref_ramp(rows[:, None] + seg.burst_row0, pixels[None, :]))).astype(np.complex64)
+        out = (
+            out * np.exp(1j * seg.ref_ramp(rows[:, None] + seg.burst_row0, pixels[None, :]))
+        ).astype(np.complex64)
     elif seg.ramp is not None:
         out = (out * np.exp(1j * seg.ramp(line_pos, pixel_pos))).astype(np.complex64)
     return out
 
 
-def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: InterpolationKernel,
-                    levels: NDArray[np.float64], height: NDArray[np.float32], offset_step: tuple[int, int],
-                    chunks: Any, esd: bool = True, esd_iterations: int = 2, reramp_with: str = "secondary",
-                    refine: str = "apply", esd_max_correction: float = 0.1) -> DateResult:
+def coregister_tops(
+    ref: Scene,
+    sec: Scene,
+    pols: tuple[str, ...],
+    *,
+    kernel: InterpolationKernel,
+    levels: NDArray[np.float64],
+    height: NDArray[np.float32],
+    offset_step: tuple[int, int],
+    chunks: Any,
+    esd: bool = True,
+    esd_iterations: int = 2,
+    reramp_with: str = "secondary",
+    refine: str = "apply",
+    esd_max_correction: float = 0.1,
+) -> DateResult:
     """Coregister one TOPS secondary onto the merged reference grid (see the module docstring).
 
     ``reramp_with``: how the resampled secondary burst gets its azimuth phase back:
@@ -335,10 +454,19 @@ def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: In
     estimate = None
     if refine != "off":
         probe = _resample_segments(ref, segments, pols[0], kernel, height, chunks, reramp_with)
-        estimate = estimate_residual_shift(ref, BurstOffsets(segments, ref.shape), probe, pols[0],
-                                           deramp=lambda *w: _deramp_phase(segments, *w))
-        log.info("TOPS residual shift before ESD: %.4f lines, %.4f pixels (%d tiles)",
-                 estimate.line, estimate.pixel, estimate.n)
+        estimate = estimate_residual_shift(
+            ref,
+            BurstOffsets(segments, ref.shape),
+            probe,
+            pols[0],
+            deramp=lambda *w: _deramp_phase(segments, *w),
+        )
+        log.info(
+            "TOPS residual shift before ESD: %.4f lines, %.4f pixels (%d tiles)",
+            estimate.line,
+            estimate.pixel,
+            estimate.n,
+        )
         if refine == "apply":
             dl, dp = significant_shift(estimate)
             for s in segments:
@@ -350,8 +478,11 @@ def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: In
             if not ov:
                 log.warning("ESD: no burst overlaps; azimuth not refined")
                 break
-            corr, std, n = esd_shift([(o[0], o[1], o[2]) for o in ov], ref.radar_grid.azimuth_time_interval,
-                                     coherence=[np.sqrt(np.clip(o[3] * o[4], 0, 1)) for o in ov])
+            corr, std, n = esd_shift(
+                [(o[0], o[1], o[2]) for o in ov],
+                ref.radar_grid.azimuth_time_interval,
+                coherence=[np.sqrt(np.clip(o[3] * o[4], 0, 1)) for o in ov],
+            )
             if not np.isfinite(corr):
                 log.warning("ESD: no coherent overlap samples; azimuth not refined")
                 break
@@ -359,8 +490,11 @@ def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: In
                 # after geometric (and cross-correlation) alignment a correction this large
                 # is not credible: an ESD phase outside its ambiguity interval, or data
                 # whose ramps do not match their annotation
-                log.warning("ESD: correction of %.3f lines rejected (more than %.2f); azimuth not refined",
-                            corr, esd_max_correction)
+                log.warning(
+                    "ESD: correction of %.3f lines rejected (more than %.2f); azimuth not refined",
+                    corr,
+                    esd_max_correction,
+                )
                 info.update(rejected=corr)
                 break
             total += corr
@@ -378,8 +512,12 @@ def coregister_tops(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: In
     return res
 
 
-def burst_boundary_phase_jumps(interferogram: NDArray[np.complexfloating], cut_rows: list[int],
-                               coherence: NDArray[np.floating] | None = None, rows: int = 1) -> list[float]:
+def burst_boundary_phase_jumps(
+    interferogram: NDArray[np.complexfloating],
+    cut_rows: list[int],
+    coherence: NDArray[np.floating] | None = None,
+    rows: int = 1,
+) -> list[float]:
     """Phase jump (rad) across each burst cut of a flattened, debursted interferogram.
 
     The interferometric phase changes smoothly along azimuth; an azimuth
@@ -425,10 +563,12 @@ def burst_boundary_phase_jumps(interferogram: NDArray[np.complexfloating], cut_r
     for c in cut_rows:
         if c - k - 1 < 0 or c + k >= p.size:
             continue
-        across = np.angle(np.sum(p[c:c + k]) * np.conj(np.sum(p[c - k:c])))
-        before = p[c - k - 1:c]
-        after = p[c:c + k + 1]
+        across = np.angle(np.sum(p[c : c + k]) * np.conj(np.sum(p[c - k : c])))
+        before = p[c - k - 1 : c]
+        after = p[c : c + k + 1]
         lag = max(1, (k + 1) // 2)
-        step = np.sum(before[lag:] * np.conj(before[:-lag])) + np.sum(after[lag:] * np.conj(after[:-lag]))
+        step = np.sum(before[lag:] * np.conj(before[:-lag])) + np.sum(
+            after[lag:] * np.conj(after[:-lag])
+        )
         jumps.append(float(np.angle(np.exp(1j * (across - k * np.angle(step) / lag)))))
     return jumps

@@ -40,13 +40,16 @@ log = get_logger(__name__)
 
 Refine = Literal["off", "report", "apply"]
 
+
 @dataclass
 class DateResult:
     """What coregistration found for one secondary date."""
 
     scene: Scene
     offsets: DateOffsets  # OffsetModel (frame) or BurstOffsets (TOPS): as used for resampling
-    geometric: DateOffsets | None = None  # the geometric model before refinement (for the phase); default: offsets
+    geometric: DateOffsets | None = (
+        None  # the geometric model before refinement (for the phase); default: offsets
+    )
     refinement: ShiftEstimate | None = None
     esd: dict[str, float] = field(default_factory=dict)
     slc: dict[str, da.Array] = field(default_factory=dict)
@@ -81,54 +84,115 @@ def common_range_band(ref: Scene, sec: Scene) -> tuple[float, float] | None:
     lo = max(a[0] - a[1] / 2, b[0] - b[1] / 2)
     hi = min(a[0] + a[1] / 2, b[0] + b[1] / 2)
     if hi <= lo:
-        raise InputError("the reference and secondary range spectra do not overlap",
-                         path=sec.metadata.get("source_path"), hint="use products of the same band")
+        raise InputError(
+            "the reference and secondary range spectra do not overlap",
+            path=sec.metadata.get("source_path"),
+            hint="use products of the same band",
+        )
     if hi - lo >= 0.99 * b[1]:
         return None  # the secondary has nothing outside the common band
     fs = sec.radar_grid.range_sampling_rate
     return (lo - b[0]) / fs, (hi - b[0]) / fs
 
 
-def _resampled(ref: Scene, sec: Scene, model: OffsetModel, pols: tuple[str, ...] | list[str], *,
-               kernel: InterpolationKernel, read_height: HeightReader, chunks: Any,
-               band: tuple[float, float] | None) -> dict[str, da.Array]:
+def _resampled(
+    ref: Scene,
+    sec: Scene,
+    model: OffsetModel,
+    pols: tuple[str, ...] | list[str],
+    *,
+    kernel: InterpolationKernel,
+    read_height: HeightReader,
+    chunks: Any,
+    band: tuple[float, float] | None,
+) -> dict[str, da.Array]:
     ramp = azimuth_ramp(sec)
-    return {pol: resample_image(scene_reader(sec, pol), sec.shape, model, ref.shape,
-                                chunks=(chunks[0][0], chunks[1][0]), kernel=kernel, ramp=ramp,
-                                height=read_height, range_band=band)
-            for pol in pols}
+    return {
+        pol: resample_image(
+            scene_reader(sec, pol),
+            sec.shape,
+            model,
+            ref.shape,
+            chunks=(chunks[0][0], chunks[1][0]),
+            kernel=kernel,
+            ramp=ramp,
+            height=read_height,
+            range_band=band,
+        )
+        for pol in pols
+    }
 
 
-def coregister_frame(ref: Scene, sec: Scene, pols: tuple[str, ...], *, kernel: InterpolationKernel,
-                     levels: NDArray[np.float64], read_height: HeightReader, offset_step: tuple[int, int],
-                     chunks: Any) -> DateResult:
+def coregister_frame(
+    ref: Scene,
+    sec: Scene,
+    pols: tuple[str, ...],
+    *,
+    kernel: InterpolationKernel,
+    levels: NDArray[np.float64],
+    read_height: HeightReader,
+    offset_step: tuple[int, int],
+    chunks: Any,
+) -> DateResult:
     """Stripmap (or any single-frame) scene: one offset model, one ramp.
 
     ``chunks`` are Dask's normalised chunks of the reference grid; ``levels`` the height
     levels (m) of the offset model; ``read_height`` reads the reference heights.
     """
-    model = geometric_offsets(ref.radar_grid, ref.orbit, sec.radar_grid, sec.orbit, heights=levels,
-                              step=offset_step)
+    model = geometric_offsets(
+        ref.radar_grid, ref.orbit, sec.radar_grid, sec.orbit, heights=levels, step=offset_step
+    )
     band = common_range_band(ref, sec)
     res = DateResult(scene=sec, offsets=model, range_band=band)
-    res.slc = _resampled(ref, sec, model, pols, kernel=kernel, read_height=read_height, chunks=chunks, band=band)
+    res.slc = _resampled(
+        ref, sec, model, pols, kernel=kernel, read_height=read_height, chunks=chunks, band=band
+    )
     return res
 
 
-def refine_frame(ref: Scene, res: DateResult, pol: str, mode: Refine, kernel: InterpolationKernel,
-                 read_height: HeightReader, chunks: Any, sec: Scene) -> DateResult:
+def refine_frame(
+    ref: Scene,
+    res: DateResult,
+    pol: str,
+    mode: Refine,
+    kernel: InterpolationKernel,
+    read_height: HeightReader,
+    chunks: Any,
+    sec: Scene,
+) -> DateResult:
     """Estimate the residual constant shift by intensity cross-correlation (and apply it: ``mode="apply"``)."""
     est = estimate_residual_shift(ref, res.offsets, res.slc[pol], pol)
     res.refinement = est
-    log.info("residual shift of %s: %.4f lines, %.4f pixels (+- %.4f, %.4f; %d tiles)",
-             sec.metadata.get("source_path", "secondary"), est.line, est.pixel, est.line_std, est.pixel_std, est.n)
+    log.info(
+        "residual shift of %s: %.4f lines, %.4f pixels (+- %.4f, %.4f; %d tiles)",
+        sec.metadata.get("source_path", "secondary"),
+        est.line,
+        est.pixel,
+        est.line_std,
+        est.pixel_std,
+        est.n,
+    )
     if mode == "apply" and isinstance(res.offsets, OffsetModel):
         dl, dp = significant_shift(est)
         if dl or dp:
             model = res.offsets.shifted(dl, dp)
-            new = DateResult(scene=sec, offsets=model, geometric=res.offsets, refinement=est, esd=res.esd,
-                             range_band=res.range_band)
-            new.slc = _resampled(ref, sec, model, list(res.slc), kernel=kernel, read_height=read_height,
-                                 chunks=chunks, band=res.range_band)
+            new = DateResult(
+                scene=sec,
+                offsets=model,
+                geometric=res.offsets,
+                refinement=est,
+                esd=res.esd,
+                range_band=res.range_band,
+            )
+            new.slc = _resampled(
+                ref,
+                sec,
+                model,
+                list(res.slc),
+                kernel=kernel,
+                read_height=read_height,
+                chunks=chunks,
+                band=res.range_band,
+            )
             return new
     return res

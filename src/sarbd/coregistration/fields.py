@@ -25,7 +25,13 @@ from sarbd.coregistration.geometric import range_difference
 from sarbd.coregistration.offsets import OffsetModel
 from sarbd.insar.interferogram import geometric_phase
 
-__all__ = ["DateOffsets", "SegmentedOffsets", "geometric_phase_array", "median_offsets", "offset_arrays"]
+__all__ = [
+    "DateOffsets",
+    "SegmentedOffsets",
+    "geometric_phase_array",
+    "median_offsets",
+    "offset_arrays",
+]
 
 
 @runtime_checkable
@@ -62,18 +68,27 @@ def offset_arrays(offsets: DateOffsets, h_da: da.Array) -> tuple[da.Array, da.Ar
         return offsets.offset_arrays(h_da)
     model = offsets
 
-    def block(h: NDArray[np.float32], which: int, block_info: dict[Any, Any] | None = None) -> NDArray[np.float32]:
+    def block(
+        h: NDArray[np.float32], which: int, block_info: dict[Any, Any] | None = None
+    ) -> NDArray[np.float32]:
         assert block_info is not None
         (l0, l1), (p0, p1) = block_info[0]["array-location"]
-        dl, dp = model.evaluate(np.arange(l0, l1, dtype=np.float64), np.arange(p0, p1, dtype=np.float64),
-                                np.asarray(h, dtype=np.float64))
+        dl, dp = model.evaluate(
+            np.arange(l0, l1, dtype=np.float64),
+            np.arange(p0, p1, dtype=np.float64),
+            np.asarray(h, dtype=np.float64),
+        )
         return (dl if which == 0 else dp).astype(np.float32)
 
-    return (da.map_blocks(block, h_da, 0, dtype=np.float32), da.map_blocks(block, h_da, 1, dtype=np.float32))
+    return (
+        da.map_blocks(block, h_da, 0, dtype=np.float32),
+        da.map_blocks(block, h_da, 1, dtype=np.float32),
+    )
 
 
-def geometric_phase_array(offsets: DateOffsets, ref_grid: RadarGrid, sec_grid: RadarGrid,
-                          h_da: da.Array) -> da.Array:
+def geometric_phase_array(
+    offsets: DateOffsets, ref_grid: RadarGrid, sec_grid: RadarGrid, h_da: da.Array
+) -> da.Array:
     """Geometric phase ``-4 pi / lambda (R_ref - R_sec)`` (rad, float64) on the reference grid, lazily.
 
     ``h_da`` holds the reference pixels' ellipsoidal heights (m) on ``ref_grid``; with
@@ -83,12 +98,20 @@ def geometric_phase_array(offsets: DateOffsets, ref_grid: RadarGrid, sec_grid: R
         return offsets.phase(h_da)  # TOPS: per-burst models
     model = offsets
 
-    def block(h: NDArray[np.float32], block_info: dict[Any, Any] | None = None) -> NDArray[np.float64]:
+    def block(
+        h: NDArray[np.float32], block_info: dict[Any, Any] | None = None
+    ) -> NDArray[np.float64]:
         assert block_info is not None
         (l0, l1), (p0, p1) = block_info[0]["array-location"]
         pixels = np.arange(p0, p1, dtype=np.float64)
-        dr = range_difference(model, ref_grid, sec_grid, np.arange(l0, l1, dtype=np.float64), pixels,
-                              np.asarray(h, dtype=np.float64))
+        dr = range_difference(
+            model,
+            ref_grid,
+            sec_grid,
+            np.arange(l0, l1, dtype=np.float64),
+            pixels,
+            np.asarray(h, dtype=np.float64),
+        )
         r_ref = ref_grid.pixel_to_slant_range(pixels)[None, :]
         # R_sec = R_ref - dr
         return geometric_phase(r_ref, r_ref - dr, ref_grid.wavelength, sec_grid.wavelength)

@@ -35,7 +35,9 @@ __all__ = ["geometric_offsets", "height_levels", "range_difference"]
 log = get_logger(__name__)
 
 
-def height_levels(h_min: float, h_max: float, n: int = 4, margin: float = 50.0) -> NDArray[np.float64]:
+def height_levels(
+    h_min: float, h_max: float, n: int = 4, margin: float = 50.0
+) -> NDArray[np.float64]:
     """``n`` Chebyshev-spaced heights covering ``[h_min - margin, h_max + margin]`` (m).
 
     Chebyshev nodes keep the Lagrange interpolation in height well conditioned; with
@@ -110,7 +112,9 @@ def geometric_offsets(
         )
     n_bad = int(np.size(dl) - np.isfinite(dl).sum())
     if n_bad:
-        log.info("geometric offsets: %d of %d coarse nodes have no secondary solution", n_bad, dl.size)
+        log.info(
+            "geometric offsets: %d of %d coarse nodes have no secondary solution", n_bad, dl.size
+        )
     return OffsetModel(lines, pixels, dl, dp, levels)
 
 

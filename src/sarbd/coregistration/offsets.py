@@ -28,8 +28,12 @@ __all__ = ["OffsetModel", "coarse_axis", "coarse_grid_error"]
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _combine_levels(values: NDArray[np.float64], heights: NDArray[np.float64], h: NDArray[np.float64],
-                    out: NDArray[np.float64]) -> None:
+def _combine_levels(
+    values: NDArray[np.float64],
+    heights: NDArray[np.float64],
+    h: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> None:
     """``out[f] = sum_k L_k(h) values[f, k]`` with the Lagrange basis ``L_k`` of the height levels.
 
     ``values``: ``(fields, K, lines, pixels)``; the weights are computed once per pixel
@@ -68,7 +72,9 @@ def coarse_axis(n: int, step: int) -> NDArray[np.float64]:
     return axis
 
 
-def _spline(lines: NDArray[np.float64], pixels: NDArray[np.float64], values: NDArray[np.float64]) -> RectBivariateSpline:
+def _spline(
+    lines: NDArray[np.float64], pixels: NDArray[np.float64], values: NDArray[np.float64]
+) -> RectBivariateSpline:
     kx = min(3, lines.size - 1)
     ky = min(3, pixels.size - 1)
     return RectBivariateSpline(lines, pixels, values, kx=kx, ky=ky)
@@ -124,7 +130,9 @@ class OffsetModel:
     line_offset: NDArray[np.float64]
     pixel_offset: NDArray[np.float64]
     heights: NDArray[np.float64] = field(default_factory=lambda: np.zeros(1))
-    _splines: list[tuple[RectBivariateSpline, RectBivariateSpline]] | None = field(default=None, repr=False)
+    _splines: list[tuple[RectBivariateSpline, RectBivariateSpline]] | None = field(
+        default=None, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.lines = np.asarray(self.lines, dtype=np.float64)
@@ -142,16 +150,23 @@ class OffsetModel:
             raise InputError("an offset model needs at least 2 x 2 coarse samples")
 
     @classmethod
-    def constant(cls, line_offset: float, pixel_offset: float, shape: tuple[int, int]) -> OffsetModel:
+    def constant(
+        cls, line_offset: float, pixel_offset: float, shape: tuple[int, int]
+    ) -> OffsetModel:
         """A uniform shift over a grid of ``shape``."""
         lines = np.array([0.0, max(shape[0] - 1, 1)])
         pixels = np.array([0.0, max(shape[1] - 1, 1)])
-        return cls(lines, pixels, np.full((2, 2), float(line_offset)), np.full((2, 2), float(pixel_offset)))
+        return cls(
+            lines, pixels, np.full((2, 2), float(line_offset)), np.full((2, 2), float(pixel_offset))
+        )
 
     @classmethod
     def from_function(
         cls,
-        func: Callable[[NDArray[np.float64], NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]],
+        func: Callable[
+            [NDArray[np.float64], NDArray[np.float64]],
+            tuple[NDArray[np.float64], NDArray[np.float64]],
+        ],
         shape: tuple[int, int],
         step: tuple[int, int] = (64, 64),
     ) -> OffsetModel:
@@ -160,7 +175,9 @@ class OffsetModel:
         pixels = coarse_axis(shape[1], step[1])
         ll, pp = np.meshgrid(lines, pixels, indexing="ij")
         dl, dp = func(ll, pp)
-        return cls(lines, pixels, np.asarray(dl, dtype=np.float64), np.asarray(dp, dtype=np.float64))
+        return cls(
+            lines, pixels, np.asarray(dl, dtype=np.float64), np.asarray(dp, dtype=np.float64)
+        )
 
     @property
     def n_heights(self) -> int:
@@ -180,13 +197,19 @@ class OffsetModel:
                 valid = np.isfinite(dl) & np.isfinite(dp)
                 if not valid.all():
                     if not valid.any():
-                        raise NoOverlapError("no valid offsets: the secondary does not overlap the reference")
+                        raise NoOverlapError(
+                            "no valid offsets: the secondary does not overlap the reference"
+                        )
                     from scipy.ndimage import distance_transform_edt
 
-                    idx = distance_transform_edt(~valid, return_distances=False, return_indices=True)
+                    idx = distance_transform_edt(
+                        ~valid, return_distances=False, return_indices=True
+                    )
                     dl = dl[tuple(idx)]
                     dp = dp[tuple(idx)]
-                splines.append((_spline(self.lines, self.pixels, dl), _spline(self.lines, self.pixels, dp)))
+                splines.append(
+                    (_spline(self.lines, self.pixels, dl), _spline(self.lines, self.pixels, dp))
+                )
             self._splines = splines
         return self._splines
 
@@ -195,12 +218,16 @@ class OffsetModel:
         state["_splines"] = None
         return state
 
-    def _height_weights(self, height: NDArray[np.floating] | None, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    def _height_weights(
+        self, height: NDArray[np.floating] | None, shape: tuple[int, ...]
+    ) -> NDArray[np.float64]:
         """Lagrange weights ``(K, *shape)`` of each height level."""
         if self.n_heights == 1:
             return np.ones((1, *shape))
         if height is None:
-            raise InputError("this offset model depends on height: pass the height of each output sample")
+            raise InputError(
+                "this offset model depends on height: pass the height of each output sample"
+            )
         h = np.broadcast_to(np.asarray(height, dtype=np.float64), shape)
         H = self.heights
         d = [h - hm for hm in H]  # one pass per level
@@ -214,7 +241,9 @@ class OffsetModel:
         return w
 
     def evaluate(
-        self, lines: NDArray[np.floating], pixels: NDArray[np.floating],
+        self,
+        lines: NDArray[np.floating],
+        pixels: NDArray[np.floating],
         height: NDArray[np.floating] | None = None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Offsets on the grid ``lines x pixels`` (1-D increasing axes).
@@ -234,7 +263,9 @@ class OffsetModel:
         shape = (lines.size, pixels.size)
         splines = self._get_splines()
         if self.n_heights == 1:
-            return _grid_eval(splines[0][0], lines, pixels), _grid_eval(splines[0][1], lines, pixels)
+            return _grid_eval(splines[0][0], lines, pixels), _grid_eval(
+                splines[0][1], lines, pixels
+            )
         h = self._height_grid(height, shape)
         vals = np.empty((2, self.n_heights, *shape))
         for k, sp in enumerate(splines):
@@ -244,13 +275,19 @@ class OffsetModel:
         _combine_levels(vals, self.heights, h, res)
         return res[0], res[1]
 
-    def _height_grid(self, height: NDArray[np.floating] | None, shape: tuple[int, int]) -> NDArray[np.float64]:
+    def _height_grid(
+        self, height: NDArray[np.floating] | None, shape: tuple[int, int]
+    ) -> NDArray[np.float64]:
         if height is None:
-            raise InputError("this offset model depends on height: pass the height of each output sample")
+            raise InputError(
+                "this offset model depends on height: pass the height of each output sample"
+            )
         return np.ascontiguousarray(np.broadcast_to(np.asarray(height, dtype=np.float64), shape))
 
     def evaluate_points(
-        self, lines: NDArray[np.floating], pixels: NDArray[np.floating],
+        self,
+        lines: NDArray[np.floating],
+        pixels: NDArray[np.floating],
         height: NDArray[np.floating] | None = None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Offsets at scattered points (``lines``, ``pixels``, ``height`` of one shape)."""
@@ -265,7 +302,9 @@ class OffsetModel:
         return dl, dp
 
     def evaluate_derivative(
-        self, lines: NDArray[np.floating], pixels: NDArray[np.floating],
+        self,
+        lines: NDArray[np.floating],
+        pixels: NDArray[np.floating],
         height: NDArray[np.floating] | None = None,
     ) -> NDArray[np.float64]:
         """Derivative of the pixel offset along lines (height held fixed), on ``lines x pixels``."""
@@ -285,13 +324,20 @@ class OffsetModel:
 
     def shifted(self, line_shift: float = 0.0, pixel_shift: float = 0.0) -> OffsetModel:
         """The same model with constant shifts added (e.g. a refinement or an ESD correction)."""
-        return OffsetModel(self.lines, self.pixels, self.line_offset + line_shift,
-                           self.pixel_offset + pixel_shift, self.heights)
+        return OffsetModel(
+            self.lines,
+            self.pixels,
+            self.line_offset + line_shift,
+            self.pixel_offset + pixel_shift,
+            self.heights,
+        )
 
 
 def coarse_grid_error(
     model: OffsetModel,
-    exact: Callable[[NDArray[np.float64], NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]],
+    exact: Callable[
+        [NDArray[np.float64], NDArray[np.float64]], tuple[NDArray[np.float64], NDArray[np.float64]]
+    ],
     lines: NDArray[np.float64],
     pixels: NDArray[np.float64],
     height: NDArray[np.float64] | None = None,

@@ -56,24 +56,35 @@ def azimuth_ramp(scene: Scene, burst: int | None = None) -> AzimuthRamp | None:
     if p is None:
         return None
     if not isinstance(p, AzimuthRampProvider):
-        log.debug("%s (%s, %s) annotates no azimuth ramp: resampled without deramping",
-                  scene.metadata.get("source_path", "scene"), type(p).__name__,
-                  "TOPS" if is_tops_product(p) else "not TOPS")
+        log.debug(
+            "%s (%s, %s) annotates no azimuth ramp: resampled without deramping",
+            scene.metadata.get("source_path", "scene"),
+            type(p).__name__,
+            "TOPS" if is_tops_product(p) else "not TOPS",
+        )
         return None
     if not p.doppler_centroids:
         return None
     g = scene.radar_grid
     steering_deg, is_tops = p.azimuth_steering_rate, p.is_tops
     dcs, fms = p.doppler_centroids, p.azimuth_fm_rates
-    mid_range_time = 2.0 * (p.slant_range_time * SPEED_OF_LIGHT / 2
-                            + p.number_of_samples / 2 * g.range_pixel_spacing) / SPEED_OF_LIGHT
+    mid_range_time = (
+        2.0
+        * (
+            p.slant_range_time * SPEED_OF_LIGHT / 2
+            + p.number_of_samples / 2 * g.range_pixel_spacing
+        )
+        / SPEED_OF_LIGHT
+    )
     if burst is None and isinstance(p, TopsBurstTiming) and p.is_tops and p.crop_burst is not None:
         burst = int(p.crop_burst)  # a TOPS crop inside one burst
     if burst is not None:
         if not isinstance(p, TopsBurstTiming):
             raise TypeError(f"{type(p).__name__} has no bursts (burst={burst} asked)")
         b = p.bursts[burst]
-        t_mid = b.azimuth_time + np.timedelta64(round(b.lines / 2 * p.azimuth_time_interval * 1e9), "ns")
+        t_mid = b.azimuth_time + np.timedelta64(
+            round(b.lines / 2 * p.azimuth_time_interval * 1e9), "ns"
+        )
         mid_line = b.line_offset + b.lines / 2 - g.first_line
         steering = np.radians(steering_deg)
     else:
@@ -88,8 +99,16 @@ def azimuth_ramp(scene: Scene, burst: int | None = None) -> AzimuthRamp | None:
     r0 = 2.0 * g.starting_range / SPEED_OF_LIGHT
     fs = g.range_sampling_rate
     return AzimuthRamp(
-        azimuth_time_interval=g.azimuth_time_interval, mid_line=float(mid_line), starting_range_time=r0,
-        range_sampling_rate=fs, dc_t0=float(dc.t0), dc_coefficients=tuple(map(float, dc.data_coefficients)),
-        fm_t0=float(fm.t0), fm_coefficients=tuple(map(float, fm.coefficients)), steering_rate=float(steering),
-        velocity=v, wavelength=g.wavelength, mid_range_time=mid_range_time,
+        azimuth_time_interval=g.azimuth_time_interval,
+        mid_line=float(mid_line),
+        starting_range_time=r0,
+        range_sampling_rate=fs,
+        dc_t0=float(dc.t0),
+        dc_coefficients=tuple(map(float, dc.data_coefficients)),
+        fm_t0=float(fm.t0),
+        fm_coefficients=tuple(map(float, fm.coefficients)),
+        steering_rate=float(steering),
+        velocity=v,
+        wavelength=g.wavelength,
+        mid_range_time=mid_range_time,
     )

@@ -51,11 +51,18 @@ class ShiftEstimate:
     n: int
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"line": self.line, "pixel": self.pixel, "line_std": self.line_std,
-                "pixel_std": self.pixel_std, "n": self.n}
+        return {
+            "line": self.line,
+            "pixel": self.pixel,
+            "line_std": self.line_std,
+            "pixel_std": self.pixel_std,
+            "n": self.n,
+        }
 
 
-def _dft_upsample(cps: NDArray[np.complex128], up: int, region: int, offset: tuple[float, float]) -> NDArray[np.complex128]:
+def _dft_upsample(
+    cps: NDArray[np.complex128], up: int, region: int, offset: tuple[float, float]
+) -> NDArray[np.complex128]:
     """Inverse DFT of the cross-power spectrum on a ``region x region`` grid of step ``1 / up``
     around ``offset`` (Guizar-Sicairos 2008, eq. 12, by matrix multiplication)."""
     ny, nx = cps.shape
@@ -69,7 +76,9 @@ def _dft_upsample(cps: NDArray[np.complex128], up: int, region: int, offset: tup
     return out
 
 
-def upsampled_peak(a: NDArray[np.floating], b: NDArray[np.floating], upsample: int = 1024) -> tuple[float, float, float]:
+def upsampled_peak(
+    a: NDArray[np.floating], b: NDArray[np.floating], upsample: int = 1024
+) -> tuple[float, float, float]:
     """Shift ``(dy, dx)`` that maps ``a`` onto ``b`` (``b(x) ~ a(x - d)``), and the peak correlation.
 
     Both chips are mean-removed and Hann-tapered; the correlation is circular. The integer peak is refined on a 1.5-pixel
@@ -111,7 +120,7 @@ def _oversample2(chip: NDArray[np.complexfloating]) -> NDArray[np.complex128]:
     ny, nx = chip.shape
     spec = np.fft.fftshift(np.fft.fft2(chip))
     pad = np.zeros((2 * ny, 2 * nx), dtype=np.complex128)
-    pad[ny // 2: ny // 2 + ny, nx // 2: nx // 2 + nx] = spec
+    pad[ny // 2 : ny // 2 + ny, nx // 2 : nx // 2 + nx] = spec
     return np.asarray(np.fft.ifft2(np.fft.ifftshift(pad)) * 4.0)
 
 
@@ -160,8 +169,8 @@ def cross_correlation_shift(
     peaks = []
     for y in y0s:
         for x in x0s:
-            r = np.asarray(reference[y:y + ty, x:x + tx])
-            s = np.asarray(secondary[y:y + ty, x:x + tx])
+            r = np.asarray(reference[y : y + ty, x : x + tx])
+            s = np.asarray(secondary[y : y + ty, x : x + tx])
             if not (np.isfinite(r).all() and np.isfinite(s).all()):
                 continue
             if np.mean(r == 0) > 0.01 or np.mean(s == 0) > 0.01:
@@ -200,7 +209,9 @@ def cross_correlation_shift(
 
 
 def esd_shift(
-    overlaps: list[tuple[NDArray[np.complexfloating], NDArray[np.complexfloating], NDArray[np.floating]]],
+    overlaps: list[
+        tuple[NDArray[np.complexfloating], NDArray[np.complexfloating], NDArray[np.floating]]
+    ],
     azimuth_time_interval: float,
     *,
     coherence: list[NDArray[np.floating]] | None = None,

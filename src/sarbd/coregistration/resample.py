@@ -75,7 +75,9 @@ class InterpolationKernel:
 
 
 @lru_cache(maxsize=16)
-def knab_kernel(taps: int = 8, bandwidth: float = 0.8, oversampling: int = 1024) -> InterpolationKernel:
+def knab_kernel(
+    taps: int = 8, bandwidth: float = 0.8, oversampling: int = 1024
+) -> InterpolationKernel:
     """Tabulated Knab-windowed sinc kernel (Knab 1979, Migliaccio & Bruno 2003).
 
     Parameters
@@ -109,11 +111,15 @@ def knab_kernel(taps: int = 8, bandwidth: float = 0.8, oversampling: int = 1024)
     table[0, half - 1] = 1.0  # exact unit impulse at fraction 0
     table[-1] = 0.0
     table[-1, half] = 1.0  # and at fraction 1 (the next sample)
-    return InterpolationKernel(table=table, taps=taps, oversampling=oversampling, bandwidth=bandwidth)
+    return InterpolationKernel(
+        table=table, taps=taps, oversampling=oversampling, bandwidth=bandwidth
+    )
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _weights(table: NDArray[np.float64], oversampling: int, frac: float, out: NDArray[np.float64]) -> None:
+def _weights(
+    table: NDArray[np.float64], oversampling: int, frac: float, out: NDArray[np.float64]
+) -> None:
     """Taps for fractional position ``frac`` in [0, 1): linear between table rows."""
     pos = frac * oversampling
     row = int(pos)
@@ -207,11 +213,20 @@ def resample_block(
     line_pos = np.asarray(line_pos, dtype=np.float64)
     pixel_pos = np.asarray(pixel_pos, dtype=np.float64)
     if line_pos.shape != pixel_pos.shape or line_pos.ndim != 2:
-        raise InputError(f"line and pixel positions must be 2-D arrays of one shape, got {line_pos.shape} and {pixel_pos.shape}")
+        raise InputError(
+            f"line and pixel positions must be 2-D arrays of one shape, got {line_pos.shape} and {pixel_pos.shape}"
+        )
     src = np.ascontiguousarray(src, dtype=np.complex64)
     out = np.empty(line_pos.shape, dtype=np.complex64)
-    _resample_kernel(src, np.ascontiguousarray(line_pos), np.ascontiguousarray(pixel_pos),
-                     kernel.table, kernel.oversampling, complex(fill), out)
+    _resample_kernel(
+        src,
+        np.ascontiguousarray(line_pos),
+        np.ascontiguousarray(pixel_pos),
+        kernel.table,
+        kernel.oversampling,
+        complex(fill),
+        out,
+    )
     return out
 
 

@@ -26,9 +26,13 @@ __all__ = ["MIN_SHIFT", "estimate_residual_shift", "significant_shift"]
 MIN_SHIFT = (0.005, 0.3)
 
 
-def estimate_residual_shift(ref: Scene, offsets: DateOffsets, slc: da.Array, pol: str,
-                            deramp: Callable[[int, int, int, int], NDArray[np.float64]] | None = None
-                            ) -> ShiftEstimate:
+def estimate_residual_shift(
+    ref: Scene,
+    offsets: DateOffsets,
+    slc: da.Array,
+    pol: str,
+    deramp: Callable[[int, int, int, int], NDArray[np.float64]] | None = None,
+) -> ShiftEstimate:
     """Intensity cross-correlation of the reference and a resampled secondary (central window).
 
     A window of at most 1024 x 1024 samples, away from the edges where the secondary
@@ -44,22 +48,27 @@ def estimate_residual_shift(ref: Scene, offsets: DateOffsets, slc: da.Array, pol
     """
     g = ref.radar_grid
     if isinstance(offsets, OffsetModel):
-        max_l, max_p = np.nanmax(np.abs(offsets.line_offset)), np.nanmax(np.abs(offsets.pixel_offset))
+        max_l, max_p = (
+            np.nanmax(np.abs(offsets.line_offset)),
+            np.nanmax(np.abs(offsets.pixel_offset)),
+        )
     else:
         max_l, max_p = (abs(v) for v in offsets.median_offsets())
     margin_l = min(int(np.ceil(max_l)) + 2, g.length // 4)
     margin_p = min(int(np.ceil(max_p)) + 2, g.width // 4)
     nl, npx = min(1024, g.length - 2 * margin_l), min(1024, g.width - 2 * margin_p)
     l0, p0 = (g.length - nl) // 2, (g.width - npx) // 2
-    m = np.asarray(ref.slc(pol).data[l0:l0 + nl, p0:p0 + npx].compute())
-    s = np.asarray(slc[l0:l0 + nl, p0:p0 + npx].compute())
+    m = np.asarray(ref.slc(pol).data[l0 : l0 + nl, p0 : p0 + npx].compute())
+    s = np.asarray(slc[l0 : l0 + nl, p0 : p0 + npx].compute())
     if deramp is not None:
         phasor = np.exp(-1j * np.asarray(deramp(l0, nl, p0, npx)))
         m, s = m * phasor, s * phasor
     return cross_correlation_shift(m, s, tile=256)
 
 
-def significant_shift(est: ShiftEstimate, min_shift: tuple[float, float] = MIN_SHIFT) -> tuple[float, float]:
+def significant_shift(
+    est: ShiftEstimate, min_shift: tuple[float, float] = MIN_SHIFT
+) -> tuple[float, float]:
     """The parts of a shift estimate worth correcting (above 3 standard errors and ``min_shift``)."""
     if est.n == 0:
         return 0.0, 0.0

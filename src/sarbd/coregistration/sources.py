@@ -23,17 +23,23 @@ def scene_reader(scene: Scene, pol: str) -> BlockReader:
     g = scene.radar_grid
     source = scene.pixels
     if source is None:
-        raise InputError("the secondary has no pixels (metadata only)", path=scene.metadata.get("source_path"))
+        raise InputError(
+            "the secondary has no pixels (metadata only)", path=scene.metadata.get("source_path")
+        )
 
     def read(lines: slice, pixels: slice) -> NDArray[np.complex64]:
-        return source.read(pol, slice(g.first_line + lines.start, g.first_line + lines.stop),
-                           slice(g.first_pixel + pixels.start, g.first_pixel + pixels.stop))
+        return source.read(
+            pol,
+            slice(g.first_line + lines.start, g.first_line + lines.stop),
+            slice(g.first_pixel + pixels.start, g.first_pixel + pixels.stop),
+        )
 
     return read
 
 
 def height_reader(height: NDArray[np.float32]) -> HeightReader:
     """Read blocks of a height raster (m) as float64."""
+
     def read(lines: slice, pixels: slice) -> NDArray[np.float64]:
         return np.asarray(height[lines, pixels], dtype=np.float64)
 

@@ -89,9 +89,19 @@ def _footprint(scene: Scene) -> tuple[float, float, float, float]:
     g = scene.radar_grid.with_epoch(scene.orbit.reference_epoch)
     lines = np.linspace(0, g.length - 1, 5)
     pixels = np.linspace(0, g.width - 1, 5)
-    lat, lon, _ = rdr2geo(g.line_to_azimuth_time(lines)[:, None], g.pixel_to_slant_range(pixels)[None, :],
-                          scene.orbit, height=0.0, look_side=g.look_side)
-    return float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))
+    lat, lon, _ = rdr2geo(
+        g.line_to_azimuth_time(lines)[:, None],
+        g.pixel_to_slant_range(pixels)[None, :],
+        scene.orbit,
+        height=0.0,
+        look_side=g.look_side,
+    )
+    return (
+        float(np.nanmin(lon)),
+        float(np.nanmin(lat)),
+        float(np.nanmax(lon)),
+        float(np.nanmax(lat)),
+    )
 
 
 def _as_dem(dem: Any, scene: Scene) -> Any:
@@ -125,15 +135,38 @@ def reference_geometry(scene: Scene, dem: Any = None, *, block_lines: int = 256)
     lines = np.arange(g.first_line, g.first_line + g.length)
     pixels = np.arange(g.first_pixel, g.first_pixel + g.width)
     out = xr.Dataset(
-        {"height": (("line", "pixel"), full["height"].values.astype(np.float32),
-                    {"units": "m", "long_name": "WGS84 ellipsoidal height used for geometry",
-                     "standard_name": "height_above_reference_ellipsoid"})},
+        {
+            "height": (
+                ("line", "pixel"),
+                full["height"].values.astype(np.float32),
+                {
+                    "units": "m",
+                    "long_name": "WGS84 ellipsoidal height used for geometry",
+                    "standard_name": "height_above_reference_ellipsoid",
+                },
+            )
+        },
         coords={
-            "line": lines, "pixel": pixels,
-            "latitude": (("line", "pixel"), full["latitude"].values.astype(np.float64, copy=False),
-                         {"units": "degrees_north", "standard_name": "latitude", "long_name": "geodetic latitude (WGS84)"}),
-            "longitude": (("line", "pixel"), full["longitude"].values.astype(np.float64, copy=False),
-                          {"units": "degrees_east", "standard_name": "longitude", "long_name": "geodetic longitude (WGS84)"}),
+            "line": lines,
+            "pixel": pixels,
+            "latitude": (
+                ("line", "pixel"),
+                full["latitude"].values.astype(np.float64, copy=False),
+                {
+                    "units": "degrees_north",
+                    "standard_name": "latitude",
+                    "long_name": "geodetic latitude (WGS84)",
+                },
+            ),
+            "longitude": (
+                ("line", "pixel"),
+                full["longitude"].values.astype(np.float64, copy=False),
+                {
+                    "units": "degrees_east",
+                    "standard_name": "longitude",
+                    "long_name": "geodetic longitude (WGS84)",
+                },
+            ),
         },
     )
     for name in _GEOMETRY_LAYERS:
@@ -151,9 +184,11 @@ def _common_pols(ref: Scene, secs: list[Scene], wanted: Any) -> tuple[str, ...]:
     for s in [ref, *secs]:
         missing = [p for p in pols if p not in s.polarizations]
         if missing:
-            raise InputError(f"polarisation(s) {', '.join(missing)} missing in a date of the stack",
-                             path=s.metadata.get("source_path"),
-                             hint="choose polarisations that every date has (polarizations=...)")
+            raise InputError(
+                f"polarisation(s) {', '.join(missing)} missing in a date of the stack",
+                path=s.metadata.get("source_path"),
+                hint="choose polarisations that every date has (polarizations=...)",
+            )
     return pols
 
 
@@ -233,12 +268,19 @@ def coregister(
     geo = reference_geometry(ref, dem_obj)
     height = np.asarray(geo["height"].values)
     if not np.isfinite(height).any():
-        raise InputError("no reference pixel has a height (is the DEM outside the scene?)",
-                         path=getattr(dem_obj, "path", None))
+        raise InputError(
+            "no reference pixel has a height (is the DEM outside the scene?)",
+            path=getattr(dem_obj, "path", None),
+        )
     h_min, h_max = float(np.nanmin(height)), float(np.nanmax(height))
-    levels = height_levels(h_min, h_max, n_height_levels) if dem_obj is not None and h_max > h_min else \
-        np.array([float(np.nanmean(height))])
-    height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(np.float32)
+    levels = (
+        height_levels(h_min, h_max, n_height_levels)
+        if dem_obj is not None and h_max > h_min
+        else np.array([float(np.nanmean(height))])
+    )
+    height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(
+        np.float32
+    )
     read_height = height_reader(height_filled)
     out_chunks = da.core.normalize_chunks(as_chunks(chunks), g.shape)
     h_da = da.from_array(height_filled, chunks=out_chunks)
@@ -248,22 +290,54 @@ def coregister(
         if is_tops_swath(ref) and is_tops_swath(sec):
             from sarbd.coregistration.burst import coregister_tops
 
-            res = coregister_tops(ref, sec, pols, kernel=kernel, levels=levels, height=height_filled,
-                                  offset_step=offset_step, chunks=out_chunks, esd=esd, reramp_with=tops_reramp,
-                                  refine=refine)
+            res = coregister_tops(
+                ref,
+                sec,
+                pols,
+                kernel=kernel,
+                levels=levels,
+                height=height_filled,
+                offset_step=offset_step,
+                chunks=out_chunks,
+                esd=esd,
+                reramp_with=tops_reramp,
+                refine=refine,
+            )
         else:
-            res = coregister_frame(ref, sec, pols, kernel=kernel, levels=levels, read_height=read_height,
-                                    offset_step=offset_step, chunks=out_chunks)
+            res = coregister_frame(
+                ref,
+                sec,
+                pols,
+                kernel=kernel,
+                levels=levels,
+                read_height=read_height,
+                offset_step=offset_step,
+                chunks=out_chunks,
+            )
             if refine != "off":
                 res = refine_frame(ref, res, pols[0], refine, kernel, read_height, out_chunks, sec)
         results.append(res)
 
     # -- assemble ---------------------------------------------------------------------------
-    times = [ref.radar_grid.sensing_start_datetime] + [r.scene.radar_grid.sensing_start_datetime for r in results]
+    times = [ref.radar_grid.sensing_start_datetime] + [
+        r.scene.radar_grid.sensing_start_datetime for r in results
+    ]
     coords: dict[str, Any] = {
-        "time": ("time", np.array(times, dtype="datetime64[ns]"), {"long_name": "acquisition time (first line), UTC"}),
-        "line": ("line", np.arange(g.first_line, g.first_line + g.length), {"long_name": "line index in the reference root grid"}),
-        "pixel": ("pixel", np.arange(g.first_pixel, g.first_pixel + g.width), {"long_name": "pixel index in the reference root grid"}),
+        "time": (
+            "time",
+            np.array(times, dtype="datetime64[ns]"),
+            {"long_name": "acquisition time (first line), UTC"},
+        ),
+        "line": (
+            "line",
+            np.arange(g.first_line, g.first_line + g.length),
+            {"long_name": "line index in the reference root grid"},
+        ),
+        "pixel": (
+            "pixel",
+            np.arange(g.first_pixel, g.first_pixel + g.width),
+            {"long_name": "pixel index in the reference root grid"},
+        ),
         "latitude": geo["latitude"].variable,
         "longitude": geo["longitude"].variable,
     }
@@ -272,49 +346,98 @@ def coregister(
     # geometric phase of every date (0 for the reference)
     phases = [da.zeros(g.shape, chunks=out_chunks, dtype=np.float64)]
     for r in results:
-        phases.append(geometric_phase_array(r.geometric if r.geometric is not None else r.offsets, g,
-                                            r.scene.radar_grid, h_da))
+        phases.append(
+            geometric_phase_array(
+                r.geometric if r.geometric is not None else r.offsets, g, r.scene.radar_grid, h_da
+            )
+        )
     for pol in pols:
         p = pol.lower()
         ref_slc = ref.slc(pol).data.rechunk(out_chunks)
         slcs = [ref_slc] + [r.slc[pol] for r in results]
         stack = da.stack(slcs)
-        data_vars[f"slc_{p}"] = (("time", "line", "pixel"), stack, {
-            "long_name": f"coregistered SLC ({pol}), radiometrically uncalibrated DN", "units": "1",
-            "polarization": pol})
+        data_vars[f"slc_{p}"] = (
+            ("time", "line", "pixel"),
+            stack,
+            {
+                "long_name": f"coregistered SLC ({pol}), radiometrically uncalibrated DN",
+                "units": "1",
+                "polarization": pol,
+            },
+        )
         ifgs = [interferogram(ref_slc, s, ph) for s, ph in zip(slcs, phases, strict=True)]
         ifg = da.stack(ifgs)
-        pw = (stack.real ** 2 + stack.imag ** 2).astype(np.float32)
+        pw = (stack.real**2 + stack.imag**2).astype(np.float32)
         p_ref = da.broadcast_to(pw[0], pw.shape).rechunk(pw.chunks)
         coh = coherence_fn(ifg, p_ref, pw, window=window)
-        data_vars[f"interferogram_{p}"] = (("time", "line", "pixel"), ifg, {
-            "long_name": f"interferogram against the reference date ({pol}), flat-earth and topographic phase removed",
-            "units": "1", "sarbd_formula": "ref * conj(sec) * exp(-j * phi_geom), phi_geom = -4 pi / lambda (R_ref - R_sec)"})
-        data_vars[f"coherence_{p}"] = (("time", "line", "pixel"), coh, {
-            "long_name": f"coherence magnitude against the reference date ({pol})", "units": "1",
-            "coherence_window_line": window[0], "coherence_window_pixel": window[1],
-            "valid_min": 0.0, "valid_max": 1.0})
+        data_vars[f"interferogram_{p}"] = (
+            ("time", "line", "pixel"),
+            ifg,
+            {
+                "long_name": f"interferogram against the reference date ({pol}), flat-earth and topographic phase removed",
+                "units": "1",
+                "sarbd_formula": "ref * conj(sec) * exp(-j * phi_geom), phi_geom = -4 pi / lambda (R_ref - R_sec)",
+            },
+        )
+        data_vars[f"coherence_{p}"] = (
+            ("time", "line", "pixel"),
+            coh,
+            {
+                "long_name": f"coherence magnitude against the reference date ({pol})",
+                "units": "1",
+                "coherence_window_line": window[0],
+                "coherence_window_pixel": window[1],
+                "valid_min": 0.0,
+                "valid_max": 1.0,
+            },
+        )
         if sequential and len(slcs) > 1:
-            seq = [ifgs[0]] + [interferogram(slcs[k - 1], slcs[k], phases[k] - phases[k - 1])
-                               for k in range(1, len(slcs))]
+            seq = [ifgs[0]] + [
+                interferogram(slcs[k - 1], slcs[k], phases[k] - phases[k - 1])
+                for k in range(1, len(slcs))
+            ]
             seq_ifg = da.stack(seq)
             p_prev = da.concatenate([pw[:1], pw[:-1]]).rechunk(pw.chunks)
-            data_vars[f"interferogram_seq_{p}"] = (("time", "line", "pixel"), seq_ifg, {
-                "long_name": f"interferogram of consecutive dates ({pol}): date k-1 * conj(date k), geometric phase removed",
-                "units": "1"})
-            data_vars[f"coherence_seq_{p}"] = (("time", "line", "pixel"), coherence_fn(seq_ifg, p_prev, pw, window=window), {
-                "long_name": f"coherence of consecutive dates ({pol})", "units": "1",
-                "coherence_window_line": window[0], "coherence_window_pixel": window[1]})
+            data_vars[f"interferogram_seq_{p}"] = (
+                ("time", "line", "pixel"),
+                seq_ifg,
+                {
+                    "long_name": f"interferogram of consecutive dates ({pol}): date k-1 * conj(date k), geometric phase removed",
+                    "units": "1",
+                },
+            )
+            data_vars[f"coherence_seq_{p}"] = (
+                ("time", "line", "pixel"),
+                coherence_fn(seq_ifg, p_prev, pw, window=window),
+                {
+                    "long_name": f"coherence of consecutive dates ({pol})",
+                    "units": "1",
+                    "coherence_window_line": window[0],
+                    "coherence_window_pixel": window[1],
+                },
+            )
         _add_radiometry(data_vars, ref, results, pol, out_chunks)
     data_vars["height"] = (("line", "pixel"), h_da.astype(np.float32), dict(geo["height"].attrs))
     offs = [offset_arrays(r.offsets, h_da) for r in results]
     zero = da.zeros(g.shape, chunks=out_chunks, dtype=np.float32)
-    data_vars["offset_line"] = (("time", "line", "pixel"), da.stack([zero] + [o[0] for o in offs]), {
-        "units": "1", "long_name": "line of the same ground point in each date's grid minus reference line "
-        "(geometric offsets plus refinement, as used for resampling)"})
-    data_vars["offset_pixel"] = (("time", "line", "pixel"), da.stack([zero] + [o[1] for o in offs]), {
-        "units": "1", "long_name": "pixel of the same ground point in each date's grid minus reference pixel "
-        "(geometric offsets plus refinement, as used for resampling)"})
+    data_vars["offset_line"] = (
+        ("time", "line", "pixel"),
+        da.stack([zero] + [o[0] for o in offs]),
+        {
+            "units": "1",
+            "long_name": "line of the same ground point in each date's grid minus reference line "
+            "(geometric offsets plus refinement, as used for resampling)",
+        },
+    )
+    data_vars["offset_pixel"] = (
+        ("time", "line", "pixel"),
+        da.stack([zero] + [o[1] for o in offs]),
+        {
+            "units": "1",
+            "long_name": "pixel of the same ground point in each date's grid minus reference pixel "
+            "(geometric offsets plus refinement, as used for resampling)",
+        },
+    )
     _add_geometry_layers(data_vars, ref, geo, dem_obj, out_chunks)
     _add_per_date(data_vars, ref, results)
     ds = xr.Dataset(data_vars, coords=coords)
@@ -329,16 +452,21 @@ def coregister(
         elif isinstance(v, np.datetime64):
             attrs[k] = str(v)
     attrs.update(g.to_attrs())
-    attrs.update({
-        "reference_date": str(np.datetime64(times[0], "s")),
-        "coherence_window_line": window[0], "coherence_window_pixel": window[1],
-        "orbit_reference_epoch": str(ref.orbit.reference_epoch), "orbit_source": ref.orbit.source,
-        "sarbd_coregistration_kernel": f"Knab-windowed sinc, {kernel.taps} taps, bandwidth {kernel.bandwidth}, "
-                                       f"{kernel.oversampling} sub-pixel table rows",
-        "sarbd_offset_height_levels_m": [float(x) for x in levels],
-        "sarbd_dem": getattr(dem_obj, "description", "") or ("none (ellipsoid)" if dem_obj is None else str(dem)),
-        "sarbd_tops_reramp": tops_reramp if is_tops_swath(ref) else "n/a",
-    })
+    attrs.update(
+        {
+            "reference_date": str(np.datetime64(times[0], "s")),
+            "coherence_window_line": window[0],
+            "coherence_window_pixel": window[1],
+            "orbit_reference_epoch": str(ref.orbit.reference_epoch),
+            "orbit_source": ref.orbit.source,
+            "sarbd_coregistration_kernel": f"Knab-windowed sinc, {kernel.taps} taps, bandwidth {kernel.bandwidth}, "
+            f"{kernel.oversampling} sub-pixel table rows",
+            "sarbd_offset_height_levels_m": [float(x) for x in levels],
+            "sarbd_dem": getattr(dem_obj, "description", "")
+            or ("none (ellipsoid)" if dem_obj is None else str(dem)),
+            "sarbd_tops_reramp": tops_reramp if is_tops_swath(ref) else "n/a",
+        }
+    )
     ds.attrs = attrs
     return ds
 
@@ -352,7 +480,9 @@ def _shifted_factor(field_: xr.DataArray, sec: Scene, offsets: DateOffsets, ref:
     return field_.data[il][:, ip]
 
 
-def _add_radiometry(data_vars: dict[str, Any], ref: Scene, results: list[DateResult], pol: str, chunks: Any) -> None:
+def _add_radiometry(
+    data_vars: dict[str, Any], ref: Scene, results: list[DateResult], pol: str, chunks: Any
+) -> None:
     """``cal_{sigma0,beta0,gamma0}_<pol>`` and ``noise_<pol>`` when the products carry LUTs."""
     if not isinstance(ref.product, CalibrationProvider) or pol not in ref.product.calibration:
         return
@@ -362,10 +492,18 @@ def _add_radiometry(data_vars: dict[str, Any], ref: Scene, results: list[DateRes
     for kind in ("sigma0", "beta0", "gamma0"):
         layers = [calibration_factor(ref, pol, kind).data]
         for r in results:
-            layers.append(_shifted_factor(calibration_factor(r.scene, pol, kind), r.scene, r.offsets, ref))
-        data_vars[f"cal_{kind}_{p}"] = (("time", "line", "pixel"), da.stack(layers).rechunk((1, *chunks)).astype(np.float32), {
-            "units": "1", "long_name": f"{kind} calibration factor 1/A^2 ({pol})",
-            "sarbd_formula": f"{kind} = (|DN|^2 - noise_{p}) * cal_{kind}_{p}"})
+            layers.append(
+                _shifted_factor(calibration_factor(r.scene, pol, kind), r.scene, r.offsets, ref)
+            )
+        data_vars[f"cal_{kind}_{p}"] = (
+            ("time", "line", "pixel"),
+            da.stack(layers).rechunk((1, *chunks)).astype(np.float32),
+            {
+                "units": "1",
+                "long_name": f"{kind} calibration factor 1/A^2 ({pol})",
+                "sarbd_formula": f"{kind} = (|DN|^2 - noise_{p}) * cal_{kind}_{p}",
+            },
+        )
     layers = []
     for s, off in [(ref, None)] + [(r.scene, r.offsets) for r in results]:
         try:
@@ -373,16 +511,28 @@ def _add_radiometry(data_vars: dict[str, Any], ref: Scene, results: list[DateRes
             layers.append(nz.data if off is None else _shifted_factor(nz, s, off, ref))
         except InputError:
             layers.append(da.zeros(ref.shape, chunks=chunks, dtype=np.float32))
-    data_vars[f"noise_{p}"] = (("time", "line", "pixel"), da.stack(layers).rechunk((1, *chunks)).astype(np.float32), {
-        "units": "1", "long_name": f"thermal noise power eta in DN^2 ({pol}); 0 where the product has none"})
+    data_vars[f"noise_{p}"] = (
+        ("time", "line", "pixel"),
+        da.stack(layers).rechunk((1, *chunks)).astype(np.float32),
+        {
+            "units": "1",
+            "long_name": f"thermal noise power eta in DN^2 ({pol}); 0 where the product has none",
+        },
+    )
 
 
-def _add_geometry_layers(data_vars: dict[str, Any], ref: Scene, geo: xr.Dataset, dem: Any, chunks: Any) -> None:
+def _add_geometry_layers(
+    data_vars: dict[str, Any], ref: Scene, geo: xr.Dataset, dem: Any, chunks: Any
+) -> None:
     """Incidence, local incidence and layover/shadow from the reference geometry."""
     for name in ("incidence_angle", "local_incidence_angle", "layover_shadow_mask"):
         if name in geo:
             var = geo[name]
-            data_vars[name] = (("line", "pixel"), da.from_array(var.values, chunks=chunks), dict(var.attrs))
+            data_vars[name] = (
+                ("line", "pixel"),
+                da.from_array(var.values, chunks=chunks),
+                dict(var.attrs),
+            )
 
 
 def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResult]) -> None:
@@ -394,18 +544,60 @@ def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResul
         bp, bq = _baselines(ref, s)
         perp.append(bp)
         par.append(bq)
-    data_vars["temporal_baseline"] = ("time", np.array(temporal, np.float32), {"units": "day", "long_name": "time since the reference date"})
-    data_vars["perpendicular_baseline"] = ("time", np.array(perp, np.float32), {"units": "m", "long_name": "perpendicular baseline to the reference at scene centre"})
-    data_vars["parallel_baseline"] = ("time", np.array(par, np.float32), {"units": "m", "long_name": "parallel baseline to the reference at scene centre"})
-    data_vars["orbit_source"] = ("time", np.array([str(s.orbit.source) for s in dates], dtype=object), {"long_name": "orbit used for geometry"})
+    data_vars["temporal_baseline"] = (
+        "time",
+        np.array(temporal, np.float32),
+        {"units": "day", "long_name": "time since the reference date"},
+    )
+    data_vars["perpendicular_baseline"] = (
+        "time",
+        np.array(perp, np.float32),
+        {"units": "m", "long_name": "perpendicular baseline to the reference at scene centre"},
+    )
+    data_vars["parallel_baseline"] = (
+        "time",
+        np.array(par, np.float32),
+        {"units": "m", "long_name": "parallel baseline to the reference at scene centre"},
+    )
+    data_vars["orbit_source"] = (
+        "time",
+        np.array([str(s.orbit.source) for s in dates], dtype=object),
+        {"long_name": "orbit used for geometry"},
+    )
     shifts = [(0.0, 0.0, 0.0, 0.0)] + [
-        (r.refinement.line, r.refinement.pixel, r.refinement.line_std, r.refinement.pixel_std) if r.refinement else (np.nan,) * 4
-        for r in results]
+        (r.refinement.line, r.refinement.pixel, r.refinement.line_std, r.refinement.pixel_std)
+        if r.refinement
+        else (np.nan,) * 4
+        for r in results
+    ]
     arr = np.array(shifts, dtype=np.float32)
-    data_vars["residual_line_shift"] = ("time", arr[:, 0], {"units": "1", "long_name": "residual azimuth shift found by amplitude cross-correlation after coregistration (lines)", "standard_error": arr[:, 2].tolist()})
-    data_vars["residual_pixel_shift"] = ("time", arr[:, 1], {"units": "1", "long_name": "residual range shift found by amplitude cross-correlation after coregistration (pixels)", "standard_error": arr[:, 3].tolist()})
+    data_vars["residual_line_shift"] = (
+        "time",
+        arr[:, 0],
+        {
+            "units": "1",
+            "long_name": "residual azimuth shift found by amplitude cross-correlation after coregistration (lines)",
+            "standard_error": arr[:, 2].tolist(),
+        },
+    )
+    data_vars["residual_pixel_shift"] = (
+        "time",
+        arr[:, 1],
+        {
+            "units": "1",
+            "long_name": "residual range shift found by amplitude cross-correlation after coregistration (pixels)",
+            "standard_error": arr[:, 3].tolist(),
+        },
+    )
     esd = [0.0] + [float(r.esd.get("correction", np.nan)) for r in results]
-    data_vars["esd_azimuth_correction"] = ("time", np.array(esd, np.float32), {"units": "1", "long_name": "azimuth correction from enhanced spectral diversity (lines; NaN when not TOPS)"})
+    data_vars["esd_azimuth_correction"] = (
+        "time",
+        np.array(esd, np.float32),
+        {
+            "units": "1",
+            "long_name": "azimuth correction from enhanced spectral diversity (lines; NaN when not TOPS)",
+        },
+    )
 
 
 def _baselines(ref: Scene, sec: Scene) -> tuple[float, float]:
@@ -438,7 +630,9 @@ def write_stack(ds: xr.Dataset, path: str | os.PathLike[str], *, compressor_leve
     for name in list(out.variables):
         var = out[name]
         if var.dtype.kind in ("U", "O"):
-            values = np.array([str(v) for v in np.ravel(var.values)], dtype=object).reshape(var.shape)
+            values = np.array([str(v) for v in np.ravel(var.values)], dtype=object).reshape(
+                var.shape
+            )
             if name in out.coords:
                 out = out.assign_coords({name: (var.dims, values, var.attrs)})
             else:
@@ -447,7 +641,9 @@ def write_stack(ds: xr.Dataset, path: str | os.PathLike[str], *, compressor_leve
     # Zarr format 2 (with consolidated metadata, read by every Zarr implementation)
     from numcodecs import Blosc
 
-    comp: dict[str, Any] = {"compressors": (Blosc(cname="zstd", clevel=compressor_level, shuffle=Blosc.SHUFFLE),)}
+    comp: dict[str, Any] = {
+        "compressors": (Blosc(cname="zstd", clevel=compressor_level, shuffle=Blosc.SHUFFLE),)
+    }
     for name, var in out.data_vars.items():
         enc = dict(comp)
         if isinstance(var.data, da.Array):

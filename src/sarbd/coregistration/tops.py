@@ -74,15 +74,22 @@ class AzimuthRamp:
 
     def range_time(self, pixels: NDArray[np.floating]) -> NDArray[np.float64]:
         """Two-way range time of (fractional) pixels, s."""
-        return self.starting_range_time + np.asarray(pixels, dtype=np.float64) / self.range_sampling_rate
+        return (
+            self.starting_range_time
+            + np.asarray(pixels, dtype=np.float64) / self.range_sampling_rate
+        )
 
     def doppler_centroid(self, tau: NDArray[np.floating]) -> NDArray[np.float64]:
         """``f_dc(tau)``, Hz."""
-        return np.asarray(np.polynomial.polynomial.polyval(np.asarray(tau) - self.dc_t0, self.dc_coefficients))
+        return np.asarray(
+            np.polynomial.polynomial.polyval(np.asarray(tau) - self.dc_t0, self.dc_coefficients)
+        )
 
     def fm_rate(self, tau: NDArray[np.floating]) -> NDArray[np.float64]:
         """``k_a(tau)``, Hz/s."""
-        return np.asarray(np.polynomial.polynomial.polyval(np.asarray(tau) - self.fm_t0, self.fm_coefficients))
+        return np.asarray(
+            np.polynomial.polynomial.polyval(np.asarray(tau) - self.fm_t0, self.fm_coefficients)
+        )
 
     @property
     def steering_doppler_rate(self) -> float:
@@ -99,33 +106,50 @@ class AzimuthRamp:
         """``eta_ref(tau)``, s from the burst centre."""
         fdc = self.doppler_centroid(tau)
         ka = self.fm_rate(tau)
-        mid = float(self.doppler_centroid(np.asarray(self.mid_range_time)) / self.fm_rate(np.asarray(self.mid_range_time)))
+        mid = float(
+            self.doppler_centroid(np.asarray(self.mid_range_time))
+            / self.fm_rate(np.asarray(self.mid_range_time))
+        )
         return np.asarray(-fdc / ka + mid)
 
-    def instantaneous_doppler(self, lines: NDArray[np.floating], pixels: NDArray[np.floating]) -> NDArray[np.float64]:
+    def instantaneous_doppler(
+        self, lines: NDArray[np.floating], pixels: NDArray[np.floating]
+    ) -> NDArray[np.float64]:
         """Doppler centroid of the data at each position: ``f_dc + k_t (eta - eta_ref)``, Hz."""
         tau = self.range_time(pixels)
         eta = (np.asarray(lines, dtype=np.float64) - self.mid_line) * self.azimuth_time_interval
-        return np.asarray(self.doppler_centroid(tau) + self.doppler_rate(tau) * (eta - self.reference_time(tau)))
+        return np.asarray(
+            self.doppler_centroid(tau) + self.doppler_rate(tau) * (eta - self.reference_time(tau))
+        )
 
-    def __call__(self, lines: NDArray[np.floating], pixels: NDArray[np.floating]) -> NDArray[np.float64]:
+    def __call__(
+        self, lines: NDArray[np.floating], pixels: NDArray[np.floating]
+    ) -> NDArray[np.float64]:
         """Ramp phase ``phi(eta, tau)`` (radians) at (fractional) lines and pixels (broadcast)."""
         tau = self.range_time(pixels)
         eta = (np.asarray(lines, dtype=np.float64) - self.mid_line) * self.azimuth_time_interval
         d = eta - self.reference_time(tau)
-        return np.asarray(np.pi * self.doppler_rate(tau) * d * d + 2.0 * np.pi * self.doppler_centroid(tau) * d)
+        return np.asarray(
+            np.pi * self.doppler_rate(tau) * d * d + 2.0 * np.pi * self.doppler_centroid(tau) * d
+        )
 
 
 def burst_doppler_difference(
-    first: AzimuthRamp, second: AzimuthRamp, lines_first: NDArray[np.floating],
-    lines_second: NDArray[np.floating], pixels: NDArray[np.floating],
+    first: AzimuthRamp,
+    second: AzimuthRamp,
+    lines_first: NDArray[np.floating],
+    lines_second: NDArray[np.floating],
+    pixels: NDArray[np.floating],
 ) -> NDArray[np.float64]:
     """Doppler centroid difference ``f_first - f_second`` (Hz) of two bursts at the same ground samples.
 
     ``lines_first`` and ``lines_second`` are the positions of the overlap's samples in
     each burst's own indices (the same zero-Doppler times). Used by ESD.
     """
-    return np.asarray(first.instantaneous_doppler(lines_first, pixels) - second.instantaneous_doppler(lines_second, pixels))
+    return np.asarray(
+        first.instantaneous_doppler(lines_first, pixels)
+        - second.instantaneous_doppler(lines_second, pixels)
+    )
 
 
 def range_time_of(starting_range_m: float) -> float:

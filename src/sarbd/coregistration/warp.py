@@ -28,7 +28,15 @@ from sarbd.coregistration.resample import (
     resample_block_separable,
 )
 
-__all__ = ["BlockReader", "HeightReader", "PhaseRamp", "array_reader", "range_bandpass", "resample_image", "warp_block"]
+__all__ = [
+    "BlockReader",
+    "HeightReader",
+    "PhaseRamp",
+    "array_reader",
+    "range_bandpass",
+    "resample_image",
+    "warp_block",
+]
 
 
 class BlockReader(Protocol):
@@ -64,10 +72,16 @@ def _apply_phase(data: NDArray[np.complex64], phase: NDArray[np.float64], sign: 
             data[i, j] = data[i, j] * complex(np.cos(p), np.sin(p))
 
 
-def apply_phase(data: NDArray[np.complexfloating], phase: NDArray[np.floating], sign: float) -> NDArray[np.complex64]:
+def apply_phase(
+    data: NDArray[np.complexfloating], phase: NDArray[np.floating], sign: float
+) -> NDArray[np.complex64]:
     """``data * exp(j sign phase)`` as a new complex64 array (Numba, phase broadcast to data)."""
     out = np.array(data, dtype=np.complex64, copy=True, order="C")
-    _apply_phase(out, np.ascontiguousarray(np.broadcast_to(np.asarray(phase, dtype=np.float64), out.shape)), float(sign))
+    _apply_phase(
+        out,
+        np.ascontiguousarray(np.broadcast_to(np.asarray(phase, dtype=np.float64), out.shape)),
+        float(sign),
+    )
     return out
 
 
@@ -75,8 +89,9 @@ def apply_phase(data: NDArray[np.complexfloating], phase: NDArray[np.floating], 
 RANGE_FILTER_MARGIN = 64
 
 
-def range_bandpass(block: NDArray[np.complexfloating], f_lo: float, f_hi: float,
-                   transition: float = 0.02) -> NDArray[np.complex64]:
+def range_bandpass(
+    block: NDArray[np.complexfloating], f_lo: float, f_hi: float, transition: float = 0.02
+) -> NDArray[np.complex64]:
     """Keep the range frequencies ``f_lo..f_hi`` (cycles/sample) of a complex block.
 
     Raised-cosine edges of width ``transition`` (cycles/sample) limit ringing. Used
@@ -89,7 +104,9 @@ def range_bandpass(block: NDArray[np.complexfloating], f_lo: float, f_hi: float,
     lo, hi = f_lo - transition / 2, f_hi + transition / 2
     w = np.clip(np.minimum((f - lo) / transition, (hi - f) / transition), 0.0, 1.0)
     w = 0.5 - 0.5 * np.cos(np.pi * w)
-    return np.asarray(np.fft.ifft(np.fft.fft(block, axis=1) * w[None, :], axis=1), dtype=np.complex64)
+    return np.asarray(
+        np.fft.ifft(np.fft.fft(block, axis=1) * w[None, :], axis=1), dtype=np.complex64
+    )
 
 
 def warp_block(
@@ -142,7 +159,9 @@ def warp_block(
         band it shares with the reference when carriers or bandwidths differ.
     """
     p0, p1 = int(pixels[0]), int(pixels[-1]) + 1
-    h_out = None if height is None else height(slice(int(lines[0]), int(lines[-1]) + 1), slice(p0, p1))
+    h_out = (
+        None if height is None else height(slice(int(lines[0]), int(lines[-1]) + 1), slice(p0, p1))
+    )
     dl, dp = offsets.evaluate(lines, pixels, h_out)
     line_pos = lines[:, None] + dl
     pixel_pos = pixels[None, :] + dp
@@ -160,7 +179,7 @@ def warp_block(
         # filter with a margin so that block edges leave no trace
         m0, m1 = max(x0 - RANGE_FILTER_MARGIN, 0), min(x1 + RANGE_FILTER_MARGIN, src_shape[1])
         wide = range_bandpass(read(slice(y0, y1), slice(m0, m1)), *range_band)
-        src = np.ascontiguousarray(wide[:, x0 - m0: x1 - m0])
+        src = np.ascontiguousarray(wide[:, x0 - m0 : x1 - m0])
     else:
         src = read(slice(y0, y1), slice(x0, x1))
     if ramp is not None:
@@ -168,8 +187,12 @@ def warp_block(
         xs = np.arange(x0, x1, dtype=np.float64)[None, :]
         src = apply_phase(src, ramp(ys, xs), -1.0)
     # positions more than half a sample beyond the secondary's edges: fill
-    outside = ((line_pos < -0.5) | (line_pos > src_shape[0] - 0.5)
-               | (pixel_pos < -0.5) | (pixel_pos > src_shape[1] - 0.5))
+    outside = (
+        (line_pos < -0.5)
+        | (line_pos > src_shape[0] - 0.5)
+        | (pixel_pos < -0.5)
+        | (pixel_pos > src_shape[1] - 0.5)
+    )
     if separable:
         ys = np.arange(y0, y1, dtype=np.float64)
         # source line ys contributes to output line u = ys - dl(u). Evaluate at the
@@ -183,8 +206,11 @@ def warp_block(
         if height is not None:
             a, b = int(u0.min()), int(u0.max()) + 1
             h_src = height(slice(a, b), slice(p0, p1))[(u0 - a).astype(np.int64)]
-        dl_src, dp_src = offsets.evaluate(u0, pixels, h_src) if np.all(np.diff(u0) > 0) else \
-            _evaluate_rows(offsets, u0, pixels, h_src)
+        dl_src, dp_src = (
+            offsets.evaluate(u0, pixels, h_src)
+            if np.all(np.diff(u0) > 0)
+            else _evaluate_rows(offsets, u0, pixels, h_src)
+        )
         dp_src = dp_src + (r - dl_src) * _derivative_rows(offsets, u0, pixels, h_src)
         src_pixel_pos = pixels[None, :] + dp_src - x0
         out = resample_block_separable(src, src_pixel_pos, line_pos - y0, kernel=kernel, fill=fill)
@@ -198,8 +224,12 @@ def warp_block(
     return out
 
 
-def _evaluate_rows(offsets: OffsetModel, u0: NDArray[np.float64], pixels: NDArray[np.float64],
-                   h: NDArray[np.float64] | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _evaluate_rows(
+    offsets: OffsetModel,
+    u0: NDArray[np.float64],
+    pixels: NDArray[np.float64],
+    h: NDArray[np.float64] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``offsets.evaluate`` for a non-increasing (clipped) line axis: on unique lines, then expanded."""
     uniq, inv = np.unique(u0, return_inverse=True)
     hu = None
@@ -210,8 +240,12 @@ def _evaluate_rows(offsets: OffsetModel, u0: NDArray[np.float64], pixels: NDArra
     return dl[inv], dp[inv]
 
 
-def _derivative_rows(offsets: OffsetModel, u0: NDArray[np.float64], pixels: NDArray[np.float64],
-                     h: NDArray[np.float64] | None) -> NDArray[np.float64]:
+def _derivative_rows(
+    offsets: OffsetModel,
+    u0: NDArray[np.float64],
+    pixels: NDArray[np.float64],
+    h: NDArray[np.float64] | None,
+) -> NDArray[np.float64]:
     uniq, inv = np.unique(u0, return_inverse=True)
     hu = None
     if h is not None:
@@ -247,9 +281,25 @@ def resample_image(
         (l0, l1), (p0, p1) = block_info[None]["array-location"]
         lines = np.arange(l0, l1, dtype=np.float64)
         pixels = np.arange(p0, p1, dtype=np.float64)
-        return warp_block(read, src_shape, offsets, lines, pixels, kernel, ramp=ramp,
-                          separable=separable, fill=fill, height=height, ref_shape=out_shape, reramp=reramp,
-                          range_band=range_band)
+        return warp_block(
+            read,
+            src_shape,
+            offsets,
+            lines,
+            pixels,
+            kernel,
+            ramp=ramp,
+            separable=separable,
+            fill=fill,
+            height=height,
+            ref_shape=out_shape,
+            reramp=reramp,
+            range_band=range_band,
+        )
 
-    return da.map_blocks(_block, dtype=np.complex64, chunks=da.core.normalize_chunks(as_chunks(chunks), out_shape),
-                         meta=np.empty((0, 0), dtype=np.complex64))
+    return da.map_blocks(
+        _block,
+        dtype=np.complex64,
+        chunks=da.core.normalize_chunks(as_chunks(chunks), out_shape),
+        meta=np.empty((0, 0), dtype=np.complex64),
+    )

@@ -15,9 +15,16 @@ __all__ = ["assemble_dataset", "mask_undefined_dates"]
 
 #: Stack variables that go into the dataset (geometry and per-date metadata; no SLCs).
 STACK_VARIABLES = (
-    "height", "incidence_angle", "local_incidence_angle", "layover_shadow_mask",
-    "perpendicular_baseline", "parallel_baseline", "temporal_baseline", "orbit_source",
-    "orbit_position", "orbit_velocity",
+    "height",
+    "incidence_angle",
+    "local_incidence_angle",
+    "layover_shadow_mask",
+    "perpendicular_baseline",
+    "parallel_baseline",
+    "temporal_baseline",
+    "orbit_source",
+    "orbit_position",
+    "orbit_velocity",
 )
 
 
@@ -50,8 +57,16 @@ def assemble_dataset(
     attrs
         Further global attributes (label rules, provenance, ...).
     """
-    reference = [str(v) for v in radarcoded.data_vars if str(v).startswith("fraction_") or v == "boundary_distance"]
-    parts: list[xr.Dataset] = [stack[[v for v in STACK_VARIABLES if v in stack]], signatures, radarcoded[reference]]
+    reference = [
+        str(v)
+        for v in radarcoded.data_vars
+        if str(v).startswith("fraction_") or v == "boundary_distance"
+    ]
+    parts: list[xr.Dataset] = [
+        stack[[v for v in STACK_VARIABLES if v in stack]],
+        signatures,
+        radarcoded[reference],
+    ]
     for lab in labels:
         parts.append(lab.to_dataset() if isinstance(lab, xr.DataArray) else lab)
     if split is not None:
@@ -63,7 +78,12 @@ def assemble_dataset(
     ds.attrs = dict(stack.attrs)
     ds.attrs["sarbd_classes"] = json.dumps(check_classes(classes))
     if split is not None:
-        for k in ("sarbd_split_block", "sarbd_split_buffer", "sarbd_split_seed", "sarbd_split_fractions"):
+        for k in (
+            "sarbd_split_block",
+            "sarbd_split_buffer",
+            "sarbd_split_seed",
+            "sarbd_split_fractions",
+        ):
             if k in split.attrs:
                 ds.attrs[k] = split.attrs[k]
     if "label_l1" in ds and "sarbd_rules" in ds["label_l1"].attrs:
@@ -93,23 +113,33 @@ def mask_undefined_dates(ds: xr.Dataset, rtol: float = 1e-6) -> xr.Dataset:
     reference = str(ds.attrs.get("reference_date", ds.attrs.get("sar_master_date_time", "")))[:10]
     for name in [str(k) for k in ds.data_vars]:
         da = ds[name]
-        if "sarbd_category" not in da.attrs or da.dims != ("time", "line", "pixel") or da.sizes["time"] < 2:
+        if (
+            "sarbd_category" not in da.attrs
+            or da.dims != ("time", "line", "pixel")
+            or da.sizes["time"] < 2
+        ):
             continue
         parts = [np.real(da), np.imag(da)] if np.iscomplexobj(da.dtype.type(0)) else [da]
         constant = np.ones(da.sizes["time"], bool)
         for part in parts:
             lo = np.asarray(part.min(("line", "pixel")).values, float)
             hi = np.asarray(part.max(("line", "pixel")).values, float)
-            constant &= np.isfinite(lo) & np.isfinite(hi) & (hi - lo <= rtol * np.maximum(1.0, np.abs(hi)))
+            constant &= (
+                np.isfinite(lo) & np.isfinite(hi) & (hi - lo <= rtol * np.maximum(1.0, np.abs(hi)))
+            )
         if not constant.any():
             continue
-        days = np.datetime_as_string(np.asarray(ds["time"].values, "datetime64[ns]")[constant], unit="D")
+        days = np.datetime_as_string(
+            np.asarray(ds["time"].values, "datetime64[ns]")[constant], unit="D"
+        )
         keep = xr.DataArray(~constant, dims="time", coords={"time": ds["time"]})
         attrs = dict(da.attrs)
         attrs["sarbd_undefined_dates"] = " ".join(str(d) for d in days)
         attrs["sarbd_undefined_reason"] = (
             "reference date: the layer compares the reference acquisition with itself (coherence 1, phase 0 by "
-            "construction), not a signature" if set(days) <= {reference} and reference else
-            "constant over the scene at these dates: no information, not a signature")
+            "construction), not a signature"
+            if set(days) <= {reference} and reference
+            else "constant over the scene at these dates: no information, not a signature"
+        )
         ds[name] = da.where(keep).assign_attrs(attrs)
     return ds

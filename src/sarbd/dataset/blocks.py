@@ -25,8 +25,15 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-__all__ = ["BlockRegions", "as_blocks", "block_reduce", "grid_chunks", "label_block_regions", "merge_regions",
-           "region_classes"]
+__all__ = [
+    "BlockRegions",
+    "as_blocks",
+    "block_reduce",
+    "grid_chunks",
+    "label_block_regions",
+    "merge_regions",
+    "region_classes",
+]
 
 Chunks2 = tuple[tuple[int, ...], tuple[int, ...]]
 
@@ -34,7 +41,11 @@ Chunks2 = tuple[tuple[int, ...], tuple[int, ...]]
 def grid_chunks(shape: tuple[int, int], *arrays: Any) -> Chunks2:
     """``(line, pixel)`` chunks of the first Dask-backed 2-D input, else one block."""
     for a in arrays:
-        data = a.transpose("line", "pixel").data if isinstance(a, xr.DataArray) and "line" in a.dims else a
+        data = (
+            a.transpose("line", "pixel").data
+            if isinstance(a, xr.DataArray) and "line" in a.dims
+            else a
+        )
         if isinstance(data, da.Array) and data.ndim == 2 and data.shape == tuple(shape):
             return data.chunks  # type: ignore[return-value]
     return ((int(shape[0]),), (int(shape[1]),))
@@ -66,8 +77,14 @@ def block_reduce(func: Callable[..., Any], *arrays: da.Array, **kwargs: Any) -> 
         return out
 
     drop = (0,) if any(a.ndim == 3 for a in arrays) else ()
-    res = da.map_blocks(wrap, *arrays, chunks=((1,) * nb[0], (1,) * nb[1]), drop_axis=drop, dtype=object,
-                        meta=np.empty((0, 0), object))
+    res = da.map_blocks(
+        wrap,
+        *arrays,
+        chunks=((1,) * nb[0], (1,) * nb[1]),
+        drop_axis=drop,
+        dtype=object,
+        meta=np.empty((0, 0), object),
+    )
     return np.asarray(res.compute(), dtype=object)
 
 
@@ -88,11 +105,18 @@ class BlockRegions:
 
     @classmethod
     def of(cls, local: NDArray[np.int32], classes: NDArray[np.int64]) -> BlockRegions:
-        return cls(classes, local[0, :].copy(), local[-1, :].copy(), local[:, 0].copy(), local[:, -1].copy())
+        return cls(
+            classes,
+            local[0, :].copy(),
+            local[-1, :].copy(),
+            local[:, 0].copy(),
+            local[:, -1].copy(),
+        )
 
 
-def label_block_regions(labels: NDArray[np.integer],
-                        candidates: NDArray[np.bool_]) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+def label_block_regions(
+    labels: NDArray[np.integer], candidates: NDArray[np.bool_]
+) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
     """4-connected regions of same-class ``candidates`` in one block.
 
     Returns the local label image (0 background; the labels of each class follow those of
@@ -114,8 +138,9 @@ def label_block_regions(labels: NDArray[np.integer],
     return local, np.concatenate(classes)
 
 
-def merge_regions(blocks: Sequence[BlockRegions | None] | NDArray[np.object_]) -> tuple[NDArray[np.int64],
-                                                                                      NDArray[np.int64], int]:
+def merge_regions(
+    blocks: Sequence[BlockRegions | None] | NDArray[np.object_],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
     """Global regions from per-block regions (a 2-D object array of :class:`BlockRegions`).
 
     Two labels of neighbouring blocks are one region when 4-neighbours across the seam
@@ -169,6 +194,5 @@ def region_classes(blocks: NDArray[np.object_], offsets: NDArray[np.int64]) -> N
     total = int(offsets[-1, -1] + grid[-1, -1].n)
     classes = np.zeros(total + 1, np.int64)
     for (i, j), r in np.ndenumerate(grid):
-        classes[offsets[i, j] + 1: offsets[i, j] + 1 + r.n] = r.classes[1:]
+        classes[offsets[i, j] + 1 : offsets[i, j] + 1 + r.n] = r.classes[1:]
     return classes
-

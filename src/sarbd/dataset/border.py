@@ -36,7 +36,9 @@ def valid_samples(stack: xr.Dataset) -> xr.DataArray | None:
     times = np.asarray(stack["time"].values).astype("datetime64[s]")
     ref = str(stack.attrs.get("reference_date", ""))[:19]
     hits = np.nonzero(times == np.datetime64(ref, "s"))[0] if ref else np.array([0])
-    secondary = xr.DataArray(np.arange(times.size) != (int(hits[0]) if hits.size else 0), dims="time")
+    secondary = xr.DataArray(
+        np.arange(times.size) != (int(hits[0]) if hits.size else 0), dims="time"
+    )
     valid = xr.DataArray(True)
     for v in slcs:
         s = stack[v]
@@ -44,9 +46,15 @@ def valid_samples(stack: xr.Dataset) -> xr.DataArray | None:
     return valid.transpose("line", "pixel").astype(np.uint8).rename("valid_samples")
 
 
-def border_flags(valid: xr.DataArray | None, *, window: Any, filter: Any = None,
-                 filter_kwargs: dict[str, Any] | None = None, coherence_window: tuple[int, int] = (1, 1),
-                 kernel_taps: int = 0) -> xr.DataArray | None:
+def border_flags(
+    valid: xr.DataArray | None,
+    *,
+    window: Any,
+    filter: Any = None,
+    filter_kwargs: dict[str, Any] | None = None,
+    coherence_window: tuple[int, int] = (1, 1),
+    kernel_taps: int = 0,
+) -> xr.DataArray | None:
     """:func:`sarbd.dataset.labels.border_mask` of :func:`valid_samples`.
 
     Parameters

@@ -94,8 +94,13 @@ class ChangeChips:
         return np.asarray(getattr(self, key))
 
 
-def change_evidence(i1: NDArray[np.floating[Any]], i2: NDArray[np.floating[Any]], coherence: NDArray[np.floating[Any]],
-                    ratio_db: float, coherence_max: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+def change_evidence(
+    i1: NDArray[np.floating[Any]],
+    i2: NDArray[np.floating[Any]],
+    coherence: NDArray[np.floating[Any]],
+    ratio_db: float,
+    coherence_max: float,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """``(ratio, any)``: ``|10 log10(I2/I1)| >= ratio_db`` in any polarisation, and that or coherence < max.
 
     ``i1``, ``i2``: ``(pol, ...)`` linear intensities; ``coherence``: ``(...)``.
@@ -121,15 +126,28 @@ def _read(safe: Path) -> tuple[NDArray[np.complex64], NDArray[np.float64]]:
         warnings.simplefilter("ignore")
         scene = sarbd.open_product(safe)
         dn = np.stack([np.asarray(scene.slc(p).values) for p in ("VV", "VH")])
-        fac = np.stack([np.broadcast_to(np.asarray(calibration_factor(scene, p, "sigma0")), dn.shape[1:])
-                        for p in ("VV", "VH")])
+        fac = np.stack(
+            [
+                np.broadcast_to(np.asarray(calibration_factor(scene, p, "sigma0")), dn.shape[1:])
+                for p in ("VV", "VH")
+            ]
+        )
     return dn.astype(np.complex64), fac.astype(np.float64)
 
 
-def build_change_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_size: int = 16,
-                         looks: tuple[int, int] = (2, 2), block: int = 2, buffer_px: int = 1,
-                         ratio_db: float = 3.0, coherence_max: float = 0.3, coh_window: int = 5,
-                         seed: int = 0) -> ChangeChips:
+def build_change_dataset(
+    scene_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    chip_size: int = 16,
+    looks: tuple[int, int] = (2, 2),
+    block: int = 2,
+    buffer_px: int = 1,
+    ratio_db: float = 3.0,
+    coherence_max: float = 0.3,
+    coh_window: int = 5,
+    seed: int = 0,
+) -> ChangeChips:
     """Write the change labels of a simulated scene with changes (see the module docstring).
 
     Raises
@@ -149,17 +167,27 @@ def build_change_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_siz
     scene_dir = Path(scene_dir)
     folder = scene_dir / "truth" / "changes"
     if not (folder / "changes.json").is_file():
-        raise InputError("no change truth (truth/changes/changes.json)", path=scene_dir,
-                         hint="simulate with `sarbd simulate --changes`")
+        raise InputError(
+            "no change truth (truth/changes/changes.json)",
+            path=scene_dir,
+            hint="simulate with `sarbd simulate --changes`",
+        )
     scene = json.loads((scene_dir / "truth" / "scene.json").read_text())
     cfg = scene["config"]
-    if any(float(cfg.get(k, 0.0)) != 0.0 for k in ("max_baseline_m", "radial_offset_m", "timing_error_std_s",
-                                                     "grid_shift_max")):
-        raise InputError("the dates are not on one radar grid (non-zero baseline, timing error or grid shift)",
-                         path=scene_dir / "truth" / "scene.json", hint="simulate with `sarbd simulate --changes`")
+    if any(
+        float(cfg.get(k, 0.0)) != 0.0
+        for k in ("max_baseline_m", "radial_offset_m", "timing_error_std_s", "grid_shift_max")
+    ):
+        raise InputError(
+            "the dates are not on one radar grid (non-zero baseline, timing error or grid shift)",
+            path=scene_dir / "truth" / "scene.json",
+            hint="simulate with `sarbd simulate --changes`",
+        )
     safes = sorted(scene_dir.glob("*.SAFE"))
     if len(safes) < 2:
-        raise InputError(f"{len(safes)} SAFE product(s): a change pair needs two dates", path=scene_dir)
+        raise InputError(
+            f"{len(safes)} SAFE product(s): a change pair needs two dates", path=scene_dir
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with rasterio.open(folder / "change_map.tif") as src:
@@ -185,7 +213,10 @@ def build_change_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_siz
         a, b = data[i][0][0], data[j][0][0]
         cross = a * np.conj(b)
         num = ndimage.uniform_filter(cross.real, win) + 1j * ndimage.uniform_filter(cross.imag, win)
-        den = np.sqrt(ndimage.uniform_filter(np.abs(a) ** 2, win) * ndimage.uniform_filter(np.abs(b) ** 2, win))
+        den = np.sqrt(
+            ndimage.uniform_filter(np.abs(a) ** 2, win)
+            * ndimage.uniform_filter(np.abs(b) ** 2, win)
+        )
         coh = _look(np.abs(num) / np.maximum(den, 1e-30), looks).astype(np.float32)
         ratio, anyev = change_evidence(sm[i], sm[j], coh, ratio_db, coherence_max)
         inside = np.zeros(kmap.shape, bool)
@@ -193,36 +224,98 @@ def build_change_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_siz
             if i < k <= j:
                 inside |= shapely.contains_xy(geom, lon, lat)
         l2 = _look(inside.astype(np.float32), looks) >= 0.5
-        edge = ndimage.binary_dilation(l2, iterations=buffer_px) & ~ndimage.binary_erosion(l2, iterations=buffer_px)
+        edge = ndimage.binary_dilation(l2, iterations=buffer_px) & ~ndimage.binary_erosion(
+            l2, iterations=buffer_px
+        )
         L2 = np.where(edge, -1, l2.astype(np.int8)).astype(np.int8)
         L3 = np.full_like(L2, -1)
         L3[(L2 == 1) & anyev] = 1
         L3[(L2 == 0) & ~ratio] = 0
         truth = (_look(((kmap > i) & (kmap <= j)).astype(np.float32), looks) >= 0.5).astype(np.int8)
         db = [10 * np.log10(np.maximum(v, 1e-12)).astype(np.float32) for v in (inten[i], inten[j])]
-        maps.update({f"before_{p}": db[0], f"after_{p}": db[1], f"coherence_{p}": coh, f"l2_{p}": L2,
-                     f"l3_{p}": L3, f"truth_{p}": truth})
-        counts[f"{i}-{j}"] = {lev: {"change": int((m == 1).sum()), "no_change": int((m == 0).sum()),
-                                    "ignored": int((m == -1).sum())} for lev, m in (("L2", L2), ("L3", L3),
-                                                                                   ("truth", truth))}
+        maps.update(
+            {
+                f"before_{p}": db[0],
+                f"after_{p}": db[1],
+                f"coherence_{p}": coh,
+                f"l2_{p}": L2,
+                f"l3_{p}": L3,
+                f"truth_{p}": truth,
+            }
+        )
+        counts[f"{i}-{j}"] = {
+            lev: {
+                "change": int((m == 1).sum()),
+                "no_change": int((m == 0).sum()),
+                "ignored": int((m == -1).sum()),
+            }
+            for lev, m in (("L2", L2), ("L3", L3), ("truth", truth))
+        }
         for r in range(nl):
             for c in range(nw):
-                sl = (slice(r * chip_size, (r + 1) * chip_size), slice(c * chip_size, (c + 1) * chip_size))
-                rows.append((db[0][(slice(None), *sl)], db[1][(slice(None), *sl)], coh[sl], L2[sl], L3[sl],
-                             truth[sl], int(split[r, c]), p, r * chip_size, c * chip_size))
+                sl = (
+                    slice(r * chip_size, (r + 1) * chip_size),
+                    slice(c * chip_size, (c + 1) * chip_size),
+                )
+                rows.append(
+                    (
+                        db[0][(slice(None), *sl)],
+                        db[1][(slice(None), *sl)],
+                        coh[sl],
+                        L2[sl],
+                        L3[sl],
+                        truth[sl],
+                        int(split[r, c]),
+                        p,
+                        r * chip_size,
+                        c * chip_size,
+                    )
+                )
     if not rows:
-        raise InputError(f"the looked grid {Ll} x {Wl} holds no {chip_size}-pixel chip", path=scene_dir)
+        raise InputError(
+            f"the looked grid {Ll} x {Wl} holds no {chip_size}-pixel chip", path=scene_dir
+        )
     cols = list(zip(*rows, strict=True))
-    chips = ChangeChips(*(np.stack(v).astype(t) for v, t in zip(
-        cols, (np.float32, np.float32, np.float32, np.int8, np.int8, np.int8, np.int64, np.int64, np.int64,
-               np.int64), strict=True)))
+    chips = ChangeChips(
+        *(
+            np.stack(v).astype(t)
+            for v, t in zip(
+                cols,
+                (
+                    np.float32,
+                    np.float32,
+                    np.float32,
+                    np.int8,
+                    np.int8,
+                    np.int8,
+                    np.int64,
+                    np.int64,
+                    np.int64,
+                    np.int64,
+                ),
+                strict=True,
+            )
+        )
+    )
     maps["split"] = np.kron(split, np.ones((chip_size, chip_size), np.int64))
-    meta = {"scene": str(scene_dir.resolve()), "pairs": pairs, "epochs": json.loads(
-        (folder / "changes.json").read_text())["epochs"], "chip_size": chip_size, "looks": list(looks),
-        "block": block, "buffer_px": buffer_px, "ratio_db": ratio_db, "coherence_max": coherence_max,
-        "coh_window": coh_window, "seed": seed, "pixels": counts}
+    meta = {
+        "scene": str(scene_dir.resolve()),
+        "pairs": pairs,
+        "epochs": json.loads((folder / "changes.json").read_text())["epochs"],
+        "chip_size": chip_size,
+        "looks": list(looks),
+        "block": block,
+        "buffer_px": buffer_px,
+        "ratio_db": ratio_db,
+        "coherence_max": coherence_max,
+        "coh_window": coh_window,
+        "seed": seed,
+        "pixels": counts,
+    }
     with atomic_output(Path(out_dir), directory=True) as tmp:
-        np.savez_compressed(tmp / "chips.npz", **{f: getattr(chips, f) for f in chips.__dataclass_fields__})
+        np.savez_compressed(
+            tmp / "chips.npz", **{f: getattr(chips, f) for f in chips.__dataclass_fields__}
+        )
         np.savez_compressed(tmp / "maps.npz", **maps)
         (tmp / "labels.json").write_text(json.dumps(meta, indent=1))
     return chips

@@ -39,11 +39,19 @@ class _Taken:
 class _Candidates:
     def __init__(self, split: np.ndarray, counts: dict[tuple[int, int], np.ndarray]) -> None:
         self.split = split  # (candidate lines, candidate pixels): the one split of the window, or 0
-        self.counts = counts  # label counts (of the ids asked for) of each window lying in one split
+        self.counts = (
+            counts  # label counts (of the ids asked for) of each window lying in one split
+        )
 
 
-def _candidates(split: xr.DataArray, labels: xr.DataArray | None, size: int, cand_l: np.ndarray,
-                cand_p: np.ndarray, ids: Sequence[int]) -> _Candidates:
+def _candidates(
+    split: xr.DataArray,
+    labels: xr.DataArray | None,
+    size: int,
+    cand_l: np.ndarray,
+    cand_p: np.ndarray,
+    ids: Sequence[int],
+) -> _Candidates:
     """The split of every candidate window (0 when it holds several or the buffer) and the
     counts of label values ``ids`` in it, reading the rasters in bands of lines (bounded memory)."""
     take = np.asarray(ids, np.int64)
@@ -62,7 +70,7 @@ def _candidates(split: xr.DataArray, labels: xr.DataArray | None, size: int, can
         lab = None if lab_data is None else np.asarray(lab_data[first:last])
         for ii in sel:
             r0 = int(cand_l[ii]) - first
-            rows = s[r0:r0 + size]
+            rows = s[r0 : r0 + size]
             lo, hi = rows.min(axis=0), rows.max(axis=0)
             col = np.where(lo == hi, lo, 0)  # the split of each column of the window rows, or 0
             for sid in (1, 2, 3):
@@ -73,9 +81,10 @@ def _candidates(split: xr.DataArray, labels: xr.DataArray | None, size: int, can
             if lab is not None:
                 for jj in np.flatnonzero(out[ii]):
                     p0 = int(cand_p[jj])
-                    window = lab[r0:r0 + size, p0:p0 + size]
-                    counts[(int(ii), int(jj))] = np.bincount(window.ravel().astype(np.int64),
-                                                             minlength=256)[take]
+                    window = lab[r0 : r0 + size, p0 : p0 + size]
+                    counts[(int(ii), int(jj))] = np.bincount(
+                        window.ravel().astype(np.int64), minlength=256
+                    )[take]
         i = int(sel[-1]) + 1
     return _Candidates(out, counts)
 
@@ -127,22 +136,34 @@ def make_chips(
     if shape[0] < size or shape[1] < size:
         return pd.DataFrame(columns=columns)
     line_coord = np.asarray(split["line"].values) if "line" in split.coords else np.arange(shape[0])
-    pixel_coord = np.asarray(split["pixel"].values) if "pixel" in split.coords else np.arange(shape[1])
+    pixel_coord = (
+        np.asarray(split["pixel"].values) if "pixel" in split.coords else np.arange(shape[1])
+    )
     full = size * size
     # candidate corners on the stride grid, plus the last possible corner of each axis
     cand_l = np.unique(np.r_[np.arange(0, shape[0] - size + 1, stride), shape[0] - size])
     cand_p = np.unique(np.r_[np.arange(0, shape[1] - size + 1, stride), shape[1] - size])
     ids = [0, *(c["id"] for c in classes)] if labels is not None and classes is not None else [0]
-    cand = _candidates(split, None if labels is None else labels.transpose("line", "pixel"), size, cand_l, cand_p,
-                       ids)
+    cand = _candidates(
+        split,
+        None if labels is None else labels.transpose("line", "pixel"),
+        size,
+        cand_l,
+        cand_p,
+        ids,
+    )
     taken = _Taken(size)
     for sid in (1, 2, 3):
         for i, j in zip(*np.nonzero(cand.split == sid), strict=True):
             l0, p0 = int(cand_l[i]), int(cand_p[j])
             if taken.overlaps(l0, p0):
                 continue
-            row: dict[str, Any] = {"line0": int(line_coord[l0]), "pixel0": int(pixel_coord[p0]),
-                                   "size": size, "split": SPLIT_NAMES[sid]}
+            row: dict[str, Any] = {
+                "line0": int(line_coord[l0]),
+                "pixel0": int(pixel_coord[p0]),
+                "size": size,
+                "split": SPLIT_NAMES[sid],
+            }
             if labels is not None:
                 counts = cand.counts[(i, j)]
                 n_lab = int(full - counts[0])
@@ -150,7 +171,9 @@ def make_chips(
                     continue
                 row["n_labelled"] = n_lab
                 if classes is not None:
-                    row.update({f"count_{c['name']}": int(counts[k + 1]) for k, c in enumerate(classes)})
+                    row.update(
+                        {f"count_{c['name']}": int(counts[k + 1]) for k, c in enumerate(classes)}
+                    )
             else:
                 row["n_labelled"] = 0
             taken.add(l0, p0)
@@ -161,8 +184,11 @@ def make_chips(
     return df
 
 
-def pixel_table(ds: xr.Dataset, variables: Sequence[str] | None = None,
-                label_vars: Sequence[str] = ("label_l1", "label_l2", "label_l3")) -> pd.DataFrame:
+def pixel_table(
+    ds: xr.Dataset,
+    variables: Sequence[str] | None = None,
+    label_vars: Sequence[str] = ("label_l1", "label_l2", "label_l3"),
+) -> pd.DataFrame:
     """One row per labelled pixel (any label level non-zero).
 
     Columns: ``line``, ``pixel`` (absolute), ``latitude``/``longitude`` when present,
@@ -197,8 +223,11 @@ def pixel_table(ds: xr.Dataset, variables: Sequence[str] | None = None,
     if variables is None:
         skip = set(present) | {"split", "quality_flags", "latitude", "longitude"}
         variables = [
-            str(k) for k, v in ds.data_vars.items()
-            if k not in skip and not str(k).startswith("fraction_") and {"line", "pixel"} <= set(v.dims)
+            str(k)
+            for k, v in ds.data_vars.items()
+            if k not in skip
+            and not str(k).startswith("fraction_")
+            and {"line", "pixel"} <= set(v.dims)
             and np.issubdtype(v.dtype, np.floating)
         ]
     for v in variables:

@@ -98,7 +98,9 @@ def classes_from_attrs(attrs: Mapping[str, Any]) -> list[dict[str, Any]]:
     return check_classes(json.loads(str(attrs["sarbd_classes"])))
 
 
-def label_attrs(classes: Sequence[Mapping[str, Any]], level: str, description: str) -> dict[str, Any]:
+def label_attrs(
+    classes: Sequence[Mapping[str, Any]], level: str, description: str
+) -> dict[str, Any]:
     """CF attributes of a label raster (``flag_values`` / ``flag_meanings``)."""
     classes = check_classes(classes)
     return {

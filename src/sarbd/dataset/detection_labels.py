@@ -45,8 +45,14 @@ from numpy.typing import NDArray
 
 from sarbd.errors import InputError
 
-__all__ = ["DetectionChips", "build_detection_dataset", "load_detection_dataset", "mask_to_rle", "rle_to_mask",
-           "split_blocks"]
+__all__ = [
+    "DetectionChips",
+    "build_detection_dataset",
+    "load_detection_dataset",
+    "mask_to_rle",
+    "rle_to_mask",
+    "split_blocks",
+]
 
 SPLITS = {1: "train", 2: "validation", 3: "test"}
 _DB_RANGE = (-30.0, 5.0)
@@ -85,8 +91,16 @@ class DetectionChips:
     def subset(self, split: int) -> DetectionChips:
         """The chips of one split."""
         idx = np.flatnonzero(self.split == split)
-        return DetectionChips(self.images[idx], self.split[idx], self.date[idx], self.line0[idx], self.pixel0[idx],
-                              [self.boxes[i] for i in idx], [self.labels[i] for i in idx], self.categories)
+        return DetectionChips(
+            self.images[idx],
+            self.split[idx],
+            self.date[idx],
+            self.line0[idx],
+            self.pixel0[idx],
+            [self.boxes[i] for i in idx],
+            [self.labels[i] for i in idx],
+            self.categories,
+        )
 
 
 def mask_to_rle(mask: NDArray[np.bool_]) -> dict[str, Any]:
@@ -107,13 +121,18 @@ def rle_to_mask(rle: dict[str, Any]) -> NDArray[np.bool_]:
     pos = 0
     for k, c in enumerate(rle["counts"]):
         if k % 2:
-            vals[pos:pos + c] = True
+            vals[pos : pos + c] = True
         pos += c
     return vals.reshape((h, w), order="F")
 
 
-def split_blocks(shape: tuple[int, int], block: int, keep: NDArray[np.bool_], seed: int,
-                 fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> NDArray[np.int64]:
+def split_blocks(
+    shape: tuple[int, int],
+    block: int,
+    keep: NDArray[np.bool_],
+    seed: int,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+) -> NDArray[np.int64]:
     """Split code of every cell of a ``shape`` grid: whole ``block`` x ``block`` blocks, only blocks with a kept cell.
 
     Blocks are shuffled with ``seed`` and given to train/validation/test by largest
@@ -158,12 +177,22 @@ def _sigma0_vv(safe: Path) -> NDArray[np.float64]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scene = sarbd.open_product(safe)
-        return np.asarray(calibrate(scene, "VV", "sigma0", remove_noise=False).values, dtype=np.float64)
+        return np.asarray(
+            calibrate(scene, "VV", "sigma0", remove_noise=False).values, dtype=np.float64
+        )
 
 
-def build_detection_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_size: int = 64,
-                            looks: tuple[int, int] = (1, 4), min_sea: float = 0.5, min_pixels: int = 4,
-                            block: int = 2, seed: int = 0) -> DetectionChips:
+def build_detection_dataset(
+    scene_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    chip_size: int = 64,
+    looks: tuple[int, int] = (1, 4),
+    min_sea: float = 0.5,
+    min_pixels: int = 4,
+    block: int = 2,
+    seed: int = 0,
+) -> DetectionChips:
     """Write the detection labels of a simulated scene with targets (see the module docstring).
 
     Raises
@@ -181,8 +210,11 @@ def build_detection_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_
     scene_dir = Path(scene_dir)
     meta_file = scene_dir / "truth" / "targets" / "targets.json"
     if not meta_file.is_file():
-        raise InputError("no detection targets in this scene", path=meta_file,
-                         hint="simulate with targets, e.g. `sarbd simulate --targets`")
+        raise InputError(
+            "no detection targets in this scene",
+            path=meta_file,
+            hint="simulate with targets, e.g. `sarbd simulate --targets`",
+        )
     meta = json.loads(meta_file.read_text())
     cats = sorted(meta["categories"], key=lambda k: meta["categories"][k])
     cat_index = {c: i for i, c in enumerate(cats)}
@@ -195,19 +227,29 @@ def build_detection_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_
         d = int(entry["date"])
         sig = _sigma0_vv(scene_dir / entry["safe"])
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # radar geometry
+            warnings.simplefilter(
+                "ignore", rasterio.errors.NotGeoreferencedWarning
+            )  # radar geometry
             with rasterio.open(scene_dir / "truth" / "targets" / entry["instances"]) as src:
                 inst_full, sea_full = src.read(1), src.read(2)
         if inst_full.shape != sig.shape:
-            raise InputError(f"instance raster {inst_full.shape} does not match the SLC {sig.shape}",
-                             path=scene_dir / "truth" / "targets" / entry["instances"])
+            raise InputError(
+                f"instance raster {inst_full.shape} does not match the SLC {sig.shape}",
+                path=scene_dir / "truth" / "targets" / entry["instances"],
+            )
         db = (10.0 * np.log10(np.maximum(_look(sig, looks, "mean"), 1e-6))).astype(np.float32)
         inst = _look(inst_full, looks, "max")
         sea = _look(sea_full.astype(np.float64), looks, "mean")
         nr, nc = db.shape[0] // chip_size, db.shape[1] // chip_size
         if nr == 0 or nc == 0:
-            raise InputError(f"looked image {db.shape} smaller than one {chip_size}-pixel chip", path=scene_dir)
-        sea_frac = sea[:nr * chip_size, :nc * chip_size].reshape(nr, chip_size, nc, chip_size).mean(axis=(1, 3))
+            raise InputError(
+                f"looked image {db.shape} smaller than one {chip_size}-pixel chip", path=scene_dir
+            )
+        sea_frac = (
+            sea[: nr * chip_size, : nc * chip_size]
+            .reshape(nr, chip_size, nc, chip_size)
+            .mean(axis=(1, 3))
+        )
         kg = sea_frac >= min_sea
         keep_grid = kg if keep_grid is None else keep_grid | kg
         cat_of = {o["id"]: cat_index[o["category"]] for o in entry["objects"]}
@@ -219,8 +261,8 @@ def build_detection_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_
     for d, db, inst, kg, cat_of in per_date:
         for r, c in zip(*np.nonzero(kg), strict=True):
             l0, p0 = int(r) * chip_size, int(c) * chip_size
-            chip = db[l0:l0 + chip_size, p0:p0 + chip_size]
-            ci = inst[l0:l0 + chip_size, p0:p0 + chip_size]
+            chip = db[l0 : l0 + chip_size, p0 : p0 + chip_size]
+            ci = inst[l0 : l0 + chip_size, p0 : p0 + chip_size]
             objs = []
             for oid in np.unique(ci[ci > 0]):
                 m = ci == oid
@@ -228,17 +270,34 @@ def build_detection_dataset(scene_dir: str | Path, out_dir: str | Path, *, chip_
                 if n_in < min_pixels or int(oid) not in cat_of:
                     continue
                 rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-                objs.append({"instance_id": int(oid), "category": cat_of[int(oid)], "mask": m,
-                             "box": [float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)],
-                             "truncated": bool(n_in < int((inst == oid).sum()))})
+                objs.append(
+                    {
+                        "instance_id": int(oid),
+                        "category": cat_of[int(oid)],
+                        "mask": m,
+                        "box": [
+                            float(cols[0]),
+                            float(rows[0]),
+                            float(cols[-1] + 1),
+                            float(rows[-1] + 1),
+                        ],
+                        "truncated": bool(n_in < int((inst == oid).sum())),
+                    }
+                )
             images.append(chip)
             rec.append((d, l0, p0))
             objects.append(objs)
     split = np.array([grid_split[lo // chip_size, po // chip_size] for _, lo, po in rec], np.int64)
-    chips = DetectionChips(np.stack(images).astype(np.float32), split, np.array([r[0] for r in rec], np.int64),
-                           np.array([r[1] for r in rec], np.int64), np.array([r[2] for r in rec], np.int64),
-                           [np.array([o["box"] for o in objs], np.float64).reshape(-1, 4) for objs in objects],
-                           [np.array([o["category"] for o in objs], np.int64) for objs in objects], cats)
+    chips = DetectionChips(
+        np.stack(images).astype(np.float32),
+        split,
+        np.array([r[0] for r in rec], np.int64),
+        np.array([r[1] for r in rec], np.int64),
+        np.array([r[2] for r in rec], np.int64),
+        [np.array([o["box"] for o in objs], np.float64).reshape(-1, 4) for objs in objects],
+        [np.array([o["category"] for o in objs], np.int64) for objs in objects],
+        cats,
+    )
     out = Path(out_dir)
     with atomic_output(out, directory=True) as tmp:
         _write_formats(tmp, chips, objects, meta, scene_dir, looks, chip_size)
@@ -249,61 +308,111 @@ def _chip_name(d: int, l0: int, p0: int) -> str:
     return f"d{d}_l{l0:05d}_p{p0:05d}"
 
 
-def _write_formats(root: Path, chips: DetectionChips, objects: list[list[dict[str, Any]]], meta: dict[str, Any],
-                   scene_dir: Path, looks: tuple[int, int], size: int) -> None:
+def _write_formats(
+    root: Path,
+    chips: DetectionChips,
+    objects: list[list[dict[str, Any]]],
+    meta: dict[str, Any],
+    scene_dir: Path,
+    looks: tuple[int, int],
+    size: int,
+) -> None:
     from PIL import Image
 
-    np.savez_compressed(root / "chips.npz", images=chips.images, split=chips.split, date=chips.date,
-                        line0=chips.line0, pixel0=chips.pixel0, looks=np.array(looks))
-    categories = [{"id": meta["categories"][c], "name": c, "supercategory": "sea target"} for c in chips.categories]
+    np.savez_compressed(
+        root / "chips.npz",
+        images=chips.images,
+        split=chips.split,
+        date=chips.date,
+        line0=chips.line0,
+        pixel0=chips.pixel0,
+        looks=np.array(looks),
+    )
+    categories = [
+        {"id": meta["categories"][c], "name": c, "supercategory": "sea target"}
+        for c in chips.categories
+    ]
     ann_id = 1
     counts = {c: 0 for c in chips.categories}
     for code, name in SPLITS.items():
         (root / "images" / name).mkdir(parents=True)
         (root / "labels" / name).mkdir(parents=True)
         coco: dict[str, Any] = {
-            "info": {"description": f"sarbd detection chips ({name} split) of a simulated scene",
-                     "version": "1", "contributor": "sarbd.simulate (known truth)"},
-            "images": [], "annotations": [], "categories": categories}
+            "info": {
+                "description": f"sarbd detection chips ({name} split) of a simulated scene",
+                "version": "1",
+                "contributor": "sarbd.simulate (known truth)",
+            },
+            "images": [],
+            "annotations": [],
+            "categories": categories,
+        }
         for i in np.flatnonzero(chips.split == code):
             d, l0, p0 = int(chips.date[i]), int(chips.line0[i]), int(chips.pixel0[i])
             fname = _chip_name(d, l0, p0)
             lo, hi = _DB_RANGE
-            png = np.clip((chips.images[i] - lo) / (hi - lo) * 255.0, 0, 255).round().astype(np.uint8)
+            png = (
+                np.clip((chips.images[i] - lo) / (hi - lo) * 255.0, 0, 255).round().astype(np.uint8)
+            )
             Image.fromarray(png).save(root / "images" / name / f"{fname}.png")
             image_id = int(i) + 1
-            coco["images"].append({"id": image_id, "file_name": f"images/{name}/{fname}.png", "width": size,
-                                   "height": size, "sarbd:date": d, "sarbd:line0": l0 * looks[0],
-                                   "sarbd:pixel0": p0 * looks[1], "sarbd:looks": list(looks),
-                                   "sarbd:safe": meta["dates"][d]["safe"]})
+            coco["images"].append(
+                {
+                    "id": image_id,
+                    "file_name": f"images/{name}/{fname}.png",
+                    "width": size,
+                    "height": size,
+                    "sarbd:date": d,
+                    "sarbd:line0": l0 * looks[0],
+                    "sarbd:pixel0": p0 * looks[1],
+                    "sarbd:looks": list(looks),
+                    "sarbd:safe": meta["dates"][d]["safe"],
+                }
+            )
             lines = []
             for o in objects[i]:
                 x0, y0, x1, y1 = o["box"]
                 cname = chips.categories[o["category"]]
                 counts[cname] += 1
-                coco["annotations"].append({
-                    "id": ann_id, "image_id": image_id, "category_id": meta["categories"][cname],
-                    "bbox": [x0, y0, x1 - x0, y1 - y0], "area": int(o["mask"].sum()), "iscrowd": 0,
-                    "segmentation": mask_to_rle(o["mask"]), "sarbd:instance_id": o["instance_id"],
-                    "sarbd:truncated": o["truncated"]})
+                coco["annotations"].append(
+                    {
+                        "id": ann_id,
+                        "image_id": image_id,
+                        "category_id": meta["categories"][cname],
+                        "bbox": [x0, y0, x1 - x0, y1 - y0],
+                        "area": int(o["mask"].sum()),
+                        "iscrowd": 0,
+                        "segmentation": mask_to_rle(o["mask"]),
+                        "sarbd:instance_id": o["instance_id"],
+                        "sarbd:truncated": o["truncated"],
+                    }
+                )
                 ann_id += 1
-                lines.append(f"{o['category']} {(x0 + x1) / 2 / size:.6f} {(y0 + y1) / 2 / size:.6f} "
-                             f"{(x1 - x0) / size:.6f} {(y1 - y0) / size:.6f}")
+                lines.append(
+                    f"{o['category']} {(x0 + x1) / 2 / size:.6f} {(y0 + y1) / 2 / size:.6f} "
+                    f"{(x1 - x0) / size:.6f} {(y1 - y0) / size:.6f}"
+                )
             (root / "labels" / name / f"{fname}.txt").write_text("".join(f"{s}\n" for s in lines))
         (root / f"coco_{name}.json").write_text(json.dumps(coco))
     names = "".join(f"  {i}: {c}\n" for i, c in enumerate(chips.categories))
-    (root / "data.yaml").write_text(f"# YOLO (ultralytics) dataset file\npath: .\ntrain: images/train\n"
-                                    f"val: images/validation\ntest: images/test\nnames:\n{names}")
+    (root / "data.yaml").write_text(
+        f"# YOLO (ultralytics) dataset file\npath: .\ntrain: images/train\n"
+        f"val: images/validation\ntest: images/test\nnames:\n{names}"
+    )
     item, geojson = label_item(meta, scene_dir, counts)
     (root / "labels.geojson").write_text(json.dumps(geojson))
     (root / "item.json").write_text(json.dumps(item, indent=1))
     errors = validate_label_item(item)
     if errors:
-        raise InputError("the detection label item does not validate: " + "; ".join(errors[:3]),
-                         path=root / "item.json")
+        raise InputError(
+            "the detection label item does not validate: " + "; ".join(errors[:3]),
+            path=root / "item.json",
+        )
 
 
-def label_item(meta: dict[str, Any], scene_dir: Path, counts: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+def label_item(
+    meta: dict[str, Any], scene_dir: Path, counts: dict[str, int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The STAC label item (vector, detection + segmentation) and its GeoJSON of every object."""
     import shapely
     from shapely import wkt
@@ -315,8 +424,16 @@ def label_item(meta: dict[str, Any], scene_dir: Path, counts: dict[str, int]) ->
             g = wkt.loads(o["geometry_lonlat_wkt"])
             geoms.append(g)
             props = {k: v for k, v in o.items() if not k.startswith("geometry")}
-            props.update({"date": entry["date"], "datetime": entry["epoch"][:19] + "Z", "safe": entry["safe"]})
-            feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props})
+            props.update(
+                {
+                    "date": entry["date"],
+                    "datetime": entry["epoch"][:19] + "Z",
+                    "safe": entry["safe"],
+                }
+            )
+            feats.append(
+                {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props}
+            )
     sea = wkt.loads(meta["sea_wkt"])
     from sarbd.simulate.imaging import _to_map
 
@@ -325,33 +442,71 @@ def label_item(meta: dict[str, Any], scene_dir: Path, counts: dict[str, int]) ->
     env = shapely.box(*sea_ll.bounds)
     epochs = sorted(e["epoch"][:19] + "Z" for e in meta["dates"])
     item = {
-        "type": "Feature", "stac_version": "1.1.0", "stac_extensions": [LABEL_EXTENSION],
+        "type": "Feature",
+        "stac_version": "1.1.0",
+        "stac_extensions": [LABEL_EXTENSION],
         "id": f"{scene_dir.name}-detection-labels",
-        "geometry": shapely.geometry.mapping(env), "bbox": list(env.bounds),
+        "geometry": shapely.geometry.mapping(env),
+        "bbox": list(env.bounds),
         "properties": {
-            "datetime": None, "start_datetime": epochs[0], "end_datetime": epochs[-1],
-            "label:type": "vector", "label:tasks": ["detection", "segmentation"],
-            "label:properties": ["category"], "label:methods": ["automated"],
-            "label:description": ("Ships and oil slicks placed by the sarbd simulator (known truth), one "
-                                  "feature per object and date; per-chip boxes and masks in COCO and YOLO "
-                                  "format beside this item"),
+            "datetime": None,
+            "start_datetime": epochs[0],
+            "end_datetime": epochs[-1],
+            "label:type": "vector",
+            "label:tasks": ["detection", "segmentation"],
+            "label:properties": ["category"],
+            "label:methods": ["automated"],
+            "label:description": (
+                "Ships and oil slicks placed by the sarbd simulator (known truth), one "
+                "feature per object and date; per-chip boxes and masks in COCO and YOLO "
+                "format beside this item"
+            ),
             "label:classes": [{"name": "category", "classes": sorted(counts)}],
-            "label:overviews": [{"property_key": "category",
-                                 "counts": [{"name": k, "count": int(v)} for k, v in sorted(counts.items())]}],
+            "label:overviews": [
+                {
+                    "property_key": "category",
+                    "counts": [{"name": k, "count": int(v)} for k, v in sorted(counts.items())],
+                }
+            ],
         },
-        "links": [{"rel": "source", "href": f"../{scene_dir.name}/{e['safe']}", "type": "application/xml",
-                   "title": f"SAR product of date {e['date']}"} for e in meta["dates"]],
+        "links": [
+            {
+                "rel": "source",
+                "href": f"../{scene_dir.name}/{e['safe']}",
+                "type": "application/xml",
+                "title": f"SAR product of date {e['date']}",
+            }
+            for e in meta["dates"]
+        ],
         "assets": {
-            "labels": {"href": "./labels.geojson", "type": "application/geo+json", "roles": ["labels"],
-                       "title": "every object's polygon (lon/lat)"},
-            "coco_train": {"href": "./coco_train.json", "type": "application/json", "roles": ["labels"]},
-            "coco_validation": {"href": "./coco_validation.json", "type": "application/json", "roles": ["labels"]},
-            "coco_test": {"href": "./coco_test.json", "type": "application/json", "roles": ["labels"]},
+            "labels": {
+                "href": "./labels.geojson",
+                "type": "application/geo+json",
+                "roles": ["labels"],
+                "title": "every object's polygon (lon/lat)",
+            },
+            "coco_train": {
+                "href": "./coco_train.json",
+                "type": "application/json",
+                "roles": ["labels"],
+            },
+            "coco_validation": {
+                "href": "./coco_validation.json",
+                "type": "application/json",
+                "roles": ["labels"],
+            },
+            "coco_test": {
+                "href": "./coco_test.json",
+                "type": "application/json",
+                "roles": ["labels"],
+            },
             "yolo": {"href": "./data.yaml", "type": "application/yaml", "roles": ["labels"]},
         },
     }
     # JSON round trip: shapely's mappings hold tuples, which JSON Schema does not count as arrays
-    return json.loads(json.dumps(item)), json.loads(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return json.loads(json.dumps(item)), json.loads(
+        json.dumps({"type": "FeatureCollection", "features": feats})
+    )
 
 
 def validate_label_item(item: dict[str, Any]) -> list[str]:
@@ -381,6 +536,13 @@ def load_detection_dataset(folder: str | Path) -> DetectionChips:
             x, y, w, h = a["bbox"]
             boxes[i].append([x, y, x + w, y + h])
             labels[i].append(ids[a["category_id"]])
-    return DetectionChips(z["images"], z["split"], z["date"], z["line0"], z["pixel0"],
-                          [np.array(b, np.float64).reshape(-1, 4) for b in boxes],
-                          [np.array(lab, np.int64) for lab in labels], cats)
+    return DetectionChips(
+        z["images"],
+        z["split"],
+        z["date"],
+        z["line0"],
+        z["pixel0"],
+        [np.array(b, np.float64).reshape(-1, 4) for b in boxes],
+        [np.array(lab, np.int64) for lab in labels],
+        cats,
+    )

@@ -32,7 +32,13 @@ from sarbd.errors import ConfigError
 
 __all__ = ["evaluate", "parse_rule", "variables_in"]
 
-_TIME_REDUCTIONS: dict[str, str] = {"median": "median", "mean": "mean", "min": "min", "max": "max", "std": "std"}
+_TIME_REDUCTIONS: dict[str, str] = {
+    "median": "median",
+    "mean": "mean",
+    "min": "min",
+    "max": "max",
+    "std": "std",
+}
 
 
 def _db(x: Any) -> Any:
@@ -70,38 +76,75 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
 def parse_rule(expression: str) -> ast.Expression:
     """Parse and check a rule; raises :class:`ConfigError` naming the offending part."""
     if not isinstance(expression, str) or len(expression) > MAX_RULE_LENGTH:
-        raise ConfigError(f"a rule must be a text of at most {MAX_RULE_LENGTH} characters",
-                          hint="split long rules into several")
+        raise ConfigError(
+            f"a rule must be a text of at most {MAX_RULE_LENGTH} characters",
+            hint="split long rules into several",
+        )
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
-        raise ConfigError(f"rule {expression!r} is not a valid expression ({exc.msg})",
-                          hint="use comparisons, and/or/not, + - * /, numbers and signature names") from None
-    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes; nesting too deep for the parser
-        raise ConfigError(f"rule {expression!r} is not a valid expression ({exc})",
-                          hint="use comparisons, and/or/not, + - * /, numbers and signature names") from None
+        raise ConfigError(
+            f"rule {expression!r} is not a valid expression ({exc.msg})",
+            hint="use comparisons, and/or/not, + - * /, numbers and signature names",
+        ) from None
+    except (
+        ValueError,
+        RecursionError,
+        MemoryError,
+    ) as exc:  # NUL bytes; nesting too deep for the parser
+        raise ConfigError(
+            f"rule {expression!r} is not a valid expression ({exc})",
+            hint="use comparisons, and/or/not, + - * /, numbers and signature names",
+        ) from None
     if _depth(tree) > MAX_RULE_DEPTH:
         raise ConfigError(f"rule {expression!r} is nested more than {MAX_RULE_DEPTH} levels deep")
     for node in ast.walk(tree):
-        ok = isinstance(node, ast.Expression | ast.BoolOp | ast.And | ast.Or | ast.UnaryOp | ast.Not
-                        | ast.USub | ast.UAdd | ast.BinOp | ast.Compare | ast.Name | ast.Load | ast.Constant
-                        | ast.Call) or type(node) in _BINOPS or type(node) in _CMPOPS
+        ok = (
+            isinstance(
+                node,
+                ast.Expression
+                | ast.BoolOp
+                | ast.And
+                | ast.Or
+                | ast.UnaryOp
+                | ast.Not
+                | ast.USub
+                | ast.UAdd
+                | ast.BinOp
+                | ast.Compare
+                | ast.Name
+                | ast.Load
+                | ast.Constant
+                | ast.Call,
+            )
+            or type(node) in _BINOPS
+            or type(node) in _CMPOPS
+        )
         if not ok:
-            raise ConfigError(f"rule {expression!r}: {type(node).__name__} is not allowed",
-                              hint="use comparisons, and/or/not, + - * /, numbers and signature names")
-        if isinstance(node, ast.Constant) and not (isinstance(node.value, int | float)
-                                                   and not isinstance(node.value, bool)):
-            raise ConfigError(f"rule {expression!r}: only numbers may appear as constants, got {node.value!r}")
+            raise ConfigError(
+                f"rule {expression!r}: {type(node).__name__} is not allowed",
+                hint="use comparisons, and/or/not, + - * /, numbers and signature names",
+            )
+        if isinstance(node, ast.Constant) and not (
+            isinstance(node.value, int | float) and not isinstance(node.value, bool)
+        ):
+            raise ConfigError(
+                f"rule {expression!r}: only numbers may appear as constants, got {node.value!r}"
+            )
         if isinstance(node, ast.Constant):
             try:
                 float(node.value)  # type: ignore[arg-type]  # a number, checked just above
             except OverflowError:
-                raise ConfigError(f"rule {expression!r}: the number {str(node.value)[:20]}... is too large") from None
+                raise ConfigError(
+                    f"rule {expression!r}: the number {str(node.value)[:20]}... is too large"
+                ) from None
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if name not in _FUNCTIONS and name not in _TIME_REDUCTIONS:
-                raise ConfigError(f"rule {expression!r}: unknown function {ast.unparse(node.func)!r}",
-                                  hint=f"allowed: {', '.join(sorted([*_FUNCTIONS, *_TIME_REDUCTIONS]))}")
+                raise ConfigError(
+                    f"rule {expression!r}: unknown function {ast.unparse(node.func)!r}",
+                    hint=f"allowed: {', '.join(sorted([*_FUNCTIONS, *_TIME_REDUCTIONS]))}",
+                )
             if len(node.args) != 1 or node.keywords:
                 raise ConfigError(f"rule {expression!r}: {name}() takes exactly one argument")
     return tree
@@ -125,12 +168,17 @@ def _depth(node: ast.AST) -> int:
 def variables_in(expression: str) -> set[str]:
     """Names of the signature variables a rule refers to."""
     tree = parse_rule(expression)
-    funcs = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    funcs = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - funcs
 
 
-def evaluate(expression: str, variables: Mapping[str, xr.DataArray] | xr.Dataset,
-             time_reduce: str = "median") -> xr.DataArray:
+def evaluate(
+    expression: str, variables: Mapping[str, xr.DataArray] | xr.Dataset, time_reduce: str = "median"
+) -> xr.DataArray:
     """Evaluate a rule on signature variables.
 
     Parameters
@@ -148,12 +196,18 @@ def evaluate(expression: str, variables: Mapping[str, xr.DataArray] | xr.Dataset
         The value of the expression, ``(line, pixel)``; boolean for a rule.
     """
     if time_reduce not in _TIME_REDUCTIONS:
-        raise ConfigError(f"time_reduce must be one of {sorted(_TIME_REDUCTIONS)}, got {time_reduce!r}")
+        raise ConfigError(
+            f"time_reduce must be one of {sorted(_TIME_REDUCTIONS)}, got {time_reduce!r}"
+        )
     tree = parse_rule(expression)
 
     def reduce_time(x: Any, how: str) -> Any:
         if isinstance(x, xr.DataArray) and "time" in x.dims:
-            return getattr(x, how)("time", skipna=False) if how != "median" else x.median("time", skipna=False)
+            return (
+                getattr(x, how)("time", skipna=False)
+                if how != "median"
+                else x.median("time", skipna=False)
+            )
         return x
 
     def ev(node: ast.AST, in_time_fn: bool) -> Any:
@@ -164,8 +218,10 @@ def evaluate(expression: str, variables: Mapping[str, xr.DataArray] | xr.Dataset
             return np.float64(node.value)  # type: ignore[arg-type]  # parse_rule allows numbers only
         if isinstance(node, ast.Name):
             if node.id not in variables:
-                raise ConfigError(f"rule {expression!r} uses {node.id!r}, which is not a computed signature",
-                                  hint=f"available: {', '.join(sorted(map(str, variables)))}")
+                raise ConfigError(
+                    f"rule {expression!r} uses {node.id!r}, which is not a computed signature",
+                    hint=f"available: {', '.join(sorted(map(str, variables)))}",
+                )
             value = variables[node.id]
             return value if in_time_fn else reduce_time(value, time_reduce)
         if isinstance(node, ast.UnaryOp):
@@ -195,14 +251,18 @@ def evaluate(expression: str, variables: Mapping[str, xr.DataArray] | xr.Dataset
             if name in _TIME_REDUCTIONS:
                 return reduce_time(ev(node.args[0], True), _TIME_REDUCTIONS[name])
             return _FUNCTIONS[name](ev(node.args[0], in_time_fn))
-        raise ConfigError(f"rule {expression!r}: {type(node).__name__} is not allowed")  # pragma: no cover
+        raise ConfigError(
+            f"rule {expression!r}: {type(node).__name__} is not allowed"
+        )  # pragma: no cover
 
     with np.errstate(all="ignore"):
         result = ev(tree, False)
     if isinstance(result, xr.DataArray) and "time" in result.dims:
         result = reduce_time(result, time_reduce)
     if not isinstance(result, xr.DataArray):
-        raise ConfigError(f"rule {expression!r} refers to no signature", hint="name at least one variable")
+        raise ConfigError(
+            f"rule {expression!r} refers to no signature", hint="name at least one variable"
+        )
     return result
 
 

@@ -71,7 +71,9 @@ class LabelRule:
     expression: str
 
 
-def _rules(rules: Iterable[LabelRule | Mapping[str, str] | tuple[str, str]] | Mapping[str, str]) -> list[LabelRule]:
+def _rules(
+    rules: Iterable[LabelRule | Mapping[str, str] | tuple[str, str]] | Mapping[str, str],
+) -> list[LabelRule]:
     if isinstance(rules, Mapping):
         return [LabelRule(str(k), str(v)) for k, v in rules.items()]
     out = []
@@ -134,8 +136,9 @@ def label_l1(
     masks = []
     for rule in rule_list:
         if rule.class_name not in ids:
-            raise ConfigError(f"L1 rule for unknown class {rule.class_name!r}",
-                              hint=f"classes: {', '.join(ids)}")
+            raise ConfigError(
+                f"L1 rule for unknown class {rule.class_name!r}", hint=f"classes: {', '.join(ids)}"
+            )
         parse_rule(rule.expression)
         mask = evaluate(rule.expression, signatures, time_reduce=time_reduce)
         if mask.dtype != bool:
@@ -144,21 +147,30 @@ def label_l1(
     chunks = grid_chunks(shape, template, *masks)
     out = da.zeros(shape, dtype=np.uint8, chunks=chunks)
     for rule, mask in zip(rule_list, masks, strict=True):
-        out = da.where(as_blocks(mask, chunks) & (out == 0), np.uint8(ids[rule.class_name]), out).astype(np.uint8)
+        out = da.where(
+            as_blocks(mask, chunks) & (out == 0), np.uint8(ids[rule.class_name]), out
+        ).astype(np.uint8)
     attrs = label_attrs(classes, "L1", "first matching rule on SAR signatures")
     attrs["sarbd_rules"] = json.dumps([asdict(r) for r in rule_list])
-    return xr.DataArray(out, dims=("line", "pixel"), coords=_plain_coords(template), name="label_l1", attrs=attrs)
+    return xr.DataArray(
+        out, dims=("line", "pixel"), coords=_plain_coords(template), name="label_l1", attrs=attrs
+    )
 
 
-def _fraction_stack(fractions: xr.Dataset | Mapping[str, xr.DataArray], classes: list[dict[str, Any]],
-                    chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> tuple[da.Array, xr.DataArray]:
+def _fraction_stack(
+    fractions: xr.Dataset | Mapping[str, xr.DataArray],
+    classes: list[dict[str, Any]],
+    chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None,
+) -> tuple[da.Array, xr.DataArray]:
     """``(class, line, pixel)`` float32 fractions as a Dask array (one chunk along ``class``)."""
     layers = []
     for c in classes:
         key = f"fraction_{c['name']}"
         if key not in fractions:
-            raise InputError(f"reference fraction {key!r} is missing",
-                             hint="radarcode every class of the class list")
+            raise InputError(
+                f"reference fraction {key!r} is missing",
+                hint="radarcode every class of the class list",
+            )
         layers.append(fractions[key].transpose("line", "pixel"))
     template = fractions[f"fraction_{classes[0]['name']}"]
     shape = (template.sizes["line"], template.sizes["pixel"])
@@ -182,8 +194,12 @@ def _reference_flags_block(stack: np.ndarray, threshold: float) -> np.ndarray:
     return flags
 
 
-def _reference_flags(fractions: xr.Dataset | Mapping[str, xr.DataArray], classes: list[dict[str, Any]],
-                     threshold: float, chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> da.Array:
+def _reference_flags(
+    fractions: xr.Dataset | Mapping[str, xr.DataArray],
+    classes: list[dict[str, Any]],
+    threshold: float,
+    chunks: tuple[tuple[int, ...], tuple[int, ...]] | None = None,
+) -> da.Array:
     stack, _ = _fraction_stack(fractions, classes, chunks)
     return da.map_blocks(_reference_flags_block, stack, threshold, drop_axis=0, dtype=np.uint16)
 
@@ -216,13 +232,20 @@ def label_l2(
     ids = np.array([c["id"] for c in classes], np.uint8)
     # the majority rule has one home (sarbd.core.majority), shared with radarcode's hard label
     out = da.map_blocks(_l2_block, stack, ids, threshold, drop_axis=0, dtype=np.uint8)
-    attrs = label_attrs(classes, "L2", f"majority reference class with area fraction >= {threshold}")
+    attrs = label_attrs(
+        classes, "L2", f"majority reference class with area fraction >= {threshold}"
+    )
     attrs["sarbd_fraction_threshold"] = float(threshold)
-    return xr.DataArray(out, dims=("line", "pixel"), coords=_plain_coords(template), name="label_l2", attrs=attrs)
+    return xr.DataArray(
+        out, dims=("line", "pixel"), coords=_plain_coords(template), name="label_l2", attrs=attrs
+    )
 
 
-def reference_flags(fractions: xr.Dataset | Mapping[str, xr.DataArray],
-                    classes: Sequence[Mapping[str, Any]], threshold: float = 0.5) -> np.ndarray:
+def reference_flags(
+    fractions: xr.Dataset | Mapping[str, xr.DataArray],
+    classes: Sequence[Mapping[str, Any]],
+    threshold: float = 0.5,
+) -> np.ndarray:
     """``no_reference`` (all fractions 0 or NaN) and ``mixed`` (no class reaches ``threshold``) bits."""
     classes = check_classes(classes)
     return np.asarray(_reference_flags(fractions, classes, threshold).compute())
@@ -289,15 +312,22 @@ class ClassModel:
     n_fit: int
     tested: bool
     location: list[float] = field(default_factory=list)
-    scale: list[list[float]] = field(default_factory=list)  # covariance (mahalanobis) or [MAD-sigma] (mad)
+    scale: list[list[float]] = field(
+        default_factory=list
+    )  # covariance (mahalanobis) or [MAD-sigma] (mad)
     cutoff: float = float("nan")
 
 
-def _features(signatures: xr.Dataset, test: OutlierTest,
-              chunks: tuple[tuple[int, ...], tuple[int, ...]]) -> da.Array:
+def _features(
+    signatures: xr.Dataset, test: OutlierTest, chunks: tuple[tuple[int, ...], tuple[int, ...]]
+) -> da.Array:
     """``(k, line, pixel)`` float64 features of the outlier test (lazy, one chunk along ``k``)."""
-    layers = [as_blocks(evaluate(f, signatures, time_reduce=test.time_reduce).transpose("line", "pixel"),
-                        chunks).astype(np.float64) for f in test.features]
+    layers = [
+        as_blocks(
+            evaluate(f, signatures, time_reduce=test.time_reduce).transpose("line", "pixel"), chunks
+        ).astype(np.float64)
+        for f in test.features
+    ]
     return da.stack(layers).rechunk({0: -1})
 
 
@@ -309,7 +339,9 @@ REWEIGHT_QUANTILE = 0.975
 REWEIGHT_STEPS = 4
 
 
-def _robust_gaussian(x: np.ndarray, rng: np.random.Generator, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _robust_gaussian(
+    x: np.ndarray, rng: np.random.Generator, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Robust location and Gaussian-consistent covariance of ``x`` (n, k).
 
     1. FAST-MCD (Rousseeuw & Van Driessen 1999; scikit-learn ``MinCovDet``) on at most
@@ -323,7 +355,9 @@ def _robust_gaussian(x: np.ndarray, rng: np.random.Generator, seed: int) -> tupl
     from sklearn.covariance import MinCovDet
 
     k = x.shape[1]
-    start = x if x.shape[0] <= MCD_SAMPLES else x[rng.choice(x.shape[0], MCD_SAMPLES, replace=False)]
+    start = (
+        x if x.shape[0] <= MCD_SAMPLES else x[rng.choice(x.shape[0], MCD_SAMPLES, replace=False)]
+    )
     mcd = MinCovDet(random_state=seed).fit(start)
     location, covariance = mcd.location_, mcd.covariance_
     c = stats.chi2.ppf(REWEIGHT_QUANTILE, k)
@@ -344,7 +378,9 @@ def _robust_gaussian(x: np.ndarray, rng: np.random.Generator, seed: int) -> tupl
 Gather = Callable[[Mapping[int, np.ndarray]], Mapping[int, np.ndarray]]
 
 
-def fit_class_models(counts: Mapping[int, int], k: int, gather: Gather, test: OutlierTest) -> dict[int, ClassModel]:
+def fit_class_models(
+    counts: Mapping[int, int], k: int, gather: Gather, test: OutlierTest
+) -> dict[int, ClassModel]:
     """Fit one :class:`ClassModel` per class from its number of fitting pixels and a gatherer.
 
     Each class with at least ``max(min_samples, 5 k)`` pixels is fitted on all of them, or
@@ -370,7 +406,9 @@ def fit_class_models(counts: Mapping[int, int], k: int, gather: Gather, test: Ou
             continue
         plan[cid] = draw(rng, int(counts[cid]))
         if test.method == "mahalanobis" and plan[cid].size > MCD_SAMPLES:
-            rng.choice(plan[cid].size, MCD_SAMPLES, replace=False)  # what _robust_gaussian will draw
+            rng.choice(
+                plan[cid].size, MCD_SAMPLES, replace=False
+            )  # what _robust_gaussian will draw
     samples = gather(plan) if plan else {}
     rng = np.random.default_rng(test.seed)
     models = {}
@@ -385,19 +423,23 @@ def fit_class_models(counts: Mapping[int, int], k: int, gather: Gather, test: Ou
         if test.method == "mahalanobis":
             location, covariance = _robust_gaussian(sample, rng, test.seed)
             cutoff = float(stats.chi2.ppf(1.0 - test.alpha, k))
-            models[cid] = ClassModel(cid, int(positions.size), True, location.tolist(),
-                                     covariance.tolist(), cutoff)
+            models[cid] = ClassModel(
+                cid, int(positions.size), True, location.tolist(), covariance.tolist(), cutoff
+            )
         else:
             med = np.median(sample, axis=0)
             sigma = 1.4826 * np.median(np.abs(sample - med), axis=0)
             p = 1.0 - (1.0 - test.alpha) ** (1.0 / k)
             cutoff = float(stats.norm.ppf(1.0 - p / 2.0))
-            models[cid] = ClassModel(cid, int(positions.size), True, med.tolist(), [sigma.tolist()], cutoff)
+            models[cid] = ClassModel(
+                cid, int(positions.size), True, med.tolist(), [sigma.tolist()], cutoff
+            )
     return models
 
 
-def fit_outlier_model(x: np.ndarray, labels: np.ndarray, fit_mask: np.ndarray,
-                      test: OutlierTest) -> dict[int, ClassModel]:
+def fit_outlier_model(
+    x: np.ndarray, labels: np.ndarray, fit_mask: np.ndarray, test: OutlierTest
+) -> dict[int, ClassModel]:
     """Fit one :class:`ClassModel` per class on the pixels where ``fit_mask`` holds (in memory).
 
     ``x`` is ``(line, pixel, k)`` features, ``labels`` the L2 classes; see :func:`fit_class_models`.
@@ -408,7 +450,9 @@ def fit_outlier_model(x: np.ndarray, labels: np.ndarray, fit_mask: np.ndarray,
     flat = np.asarray(x).reshape(-1, k)
 
     def gather(plan: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
-        return {cid: flat[np.flatnonzero(fit_mask & (labels == cid))[pos]] for cid, pos in plan.items()}
+        return {
+            cid: flat[np.flatnonzero(fit_mask & (labels == cid))[pos]] for cid, pos in plan.items()
+        }
 
     return fit_class_models({c: int(n) for c, n in enumerate(counts) if n}, k, gather, test)
 
@@ -424,8 +468,9 @@ def _class_distance(xs: np.ndarray, m: ClassModel, method: str) -> np.ndarray:
         return np.asarray(np.max(np.abs(xs - loc) / sigma, axis=-1))
 
 
-def outlier_scores(x: np.ndarray, labels: np.ndarray, models: Mapping[int, ClassModel],
-                   method: str) -> tuple[np.ndarray, np.ndarray]:
+def outlier_scores(
+    x: np.ndarray, labels: np.ndarray, models: Mapping[int, ClassModel], method: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Score and outlier mask of every labelled pixel against its class model.
 
     Returns ``(score, outlier)``: the squared robust Mahalanobis distance (or the largest
@@ -443,9 +488,14 @@ def outlier_scores(x: np.ndarray, labels: np.ndarray, models: Mapping[int, Class
     return score, outlier
 
 
-def region_outliers(x: np.ndarray, labels: np.ndarray, candidates: np.ndarray,
-                    models: Mapping[int, ClassModel], method: str,
-                    min_pixels: int = 10) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
+def region_outliers(
+    x: np.ndarray,
+    labels: np.ndarray,
+    candidates: np.ndarray,
+    models: Mapping[int, ClassModel],
+    method: str,
+    min_pixels: int = 10,
+) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
     """Regions whose mean signature is nearer to another class than to their own.
 
     A region is a 4-connected set of ``candidates`` with the same label. Once the boundary
@@ -491,20 +541,36 @@ def region_outliers(x: np.ndarray, labels: np.ndarray, candidates: np.ndarray,
             continue
         idx = regions.ravel()
         count = np.bincount(idx, minlength=n + 1)[1:]
-        means = np.stack([np.bincount(idx, weights=x[..., j].ravel(), minlength=n + 1)[1:] for j in range(k)],
-                         axis=-1) / np.maximum(count, 1)[:, None]
+        means = (
+            np.stack(
+                [
+                    np.bincount(idx, weights=x[..., j].ravel(), minlength=n + 1)[1:]
+                    for j in range(k)
+                ],
+                axis=-1,
+            )
+            / np.maximum(count, 1)[:, None]
+        )
         own = _class_distance(means, tested[cid], method)
-        other = np.min(np.stack([_class_distance(means, m, method) for c, m in tested.items() if c != cid]), axis=0)
+        other = np.min(
+            np.stack([_class_distance(means, m, method) for c, m in tested.items() if c != cid]),
+            axis=0,
+        )
         judged = count >= max(1, min_pixels)
         bad = judged & (other < own)
         rejected |= np.concatenate([[False], bad])[regions]
-        summary[str(cid)] = {"regions": int(n), "tested": int(judged.sum()), "rejected": int(bad.sum()),
-                             "rejected_pixels": int(count[bad].sum())}
+        summary[str(cid)] = {
+            "regions": int(n),
+            "tested": int(judged.sum()),
+            "rejected": int(bad.sum()),
+            "rejected_pixels": int(count[bad].sum()),
+        }
     return rejected, summary
 
 
-def border_mask(valid: np.ndarray | xr.DataArray, window_reach: int | tuple[int, int],
-                kernel_reach: int = 0) -> Any:
+def border_mask(
+    valid: np.ndarray | xr.DataArray, window_reach: int | tuple[int, int], kernel_reach: int = 0
+) -> Any:
     """Pixels whose signature window or resampling kernel runs off the valid data.
 
     A pixel is *border* when a sample within ``window_reach + kernel_reach`` (lines,
@@ -545,8 +611,14 @@ def border_mask(valid: np.ndarray | xr.DataArray, window_reach: int | tuple[int,
     chunks = grid_chunks(shape, valid)
     ok = as_blocks(valid, chunks).astype(bool).astype(np.uint8)
     # invalid samples spread over every window that contains them
-    near = da.map_overlap(_near_invalid_block, ok, depth={0: rl, 1: rp}, boundary=1, dtype=bool,
-                          size=(2 * rl + 1, 2 * rp + 1)).rechunk(chunks)
+    near = da.map_overlap(
+        _near_invalid_block,
+        ok,
+        depth={0: rl, 1: rp},
+        boundary=1,
+        dtype=bool,
+        size=(2 * rl + 1, 2 * rp + 1),
+    ).rechunk(chunks)
     li = da.arange(shape[0], chunks=chunks[0])[:, None]
     pi = da.arange(shape[1], chunks=chunks[1])[None, :]
     edge = (li < wl) | (li >= shape[0] - wl) | (pi < wp) | (pi >= shape[1] - wp)
@@ -572,25 +644,39 @@ def _fit_mask(labels: np.ndarray, flags: np.ndarray) -> np.ndarray:
     return np.asarray((labels > 0) & (flags == 0))
 
 
-def _summary_block(labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id: tuple[int, int],
-                   regions: bool) -> dict[str, Any]:
+def _summary_block(
+    labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id: tuple[int, int], regions: bool
+) -> dict[str, Any]:
     """Pass 1 of one block: fitting pixels per line and class; its regions' pixel counts,
     feature sums and seam labels."""
     fit = _fit_mask(labels, flags)
-    out: dict[str, Any] = {"rows": {int(c): np.count_nonzero(fit & (labels == c), axis=1)
-                                    for c in np.unique(labels[fit])}}
+    out: dict[str, Any] = {
+        "rows": {
+            int(c): np.count_nonzero(fit & (labels == c), axis=1) for c in np.unique(labels[fit])
+        }
+    }
     if regions:
         local, classes = label_block_regions(labels, fit)
         idx = local.ravel()
         out["count"] = np.bincount(idx, minlength=classes.size)
-        out["sums"] = np.stack([np.bincount(idx, weights=x[j].ravel(), minlength=classes.size)
-                                for j in range(x.shape[0])])
+        out["sums"] = np.stack(
+            [
+                np.bincount(idx, weights=x[j].ravel(), minlength=classes.size)
+                for j in range(x.shape[0])
+            ]
+        )
         out["regions"] = BlockRegions.of(local, classes)
     return out
 
 
-def _gather_block(labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id: tuple[int, int],
-                  plan: Mapping[int, np.ndarray], first_rank: Any) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def _gather_block(
+    labels: np.ndarray,
+    flags: np.ndarray,
+    x: np.ndarray,
+    block_id: tuple[int, int],
+    plan: Mapping[int, np.ndarray],
+    first_rank: Any,
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Pass 2 of one block: the features of the planned fitting pixels (by raster-order rank)."""
     fit = _fit_mask(labels, flags)
     out = {}
@@ -605,9 +691,17 @@ def _gather_block(labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id
     return out
 
 
-def _final_block(labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id: tuple[int, int] = (0, 0), *,
-                 models: Mapping[int, ClassModel], method: str, rejected: np.ndarray | None,
-                 offsets: np.ndarray | None) -> np.ndarray:
+def _final_block(
+    labels: np.ndarray,
+    flags: np.ndarray,
+    x: np.ndarray,
+    block_id: tuple[int, int] = (0, 0),
+    *,
+    models: Mapping[int, ClassModel],
+    method: str,
+    rejected: np.ndarray | None,
+    offsets: np.ndarray | None,
+) -> np.ndarray:
     """Pass 3 of one block: the ``sar_outlier`` and ``region_outlier`` bits."""
     valid = np.all(np.isfinite(x), axis=0)
     _, outlier = outlier_scores(np.moveaxis(x, 0, -1), np.where(valid, labels, 0), models, method)
@@ -616,7 +710,7 @@ def _final_block(labels: np.ndarray, flags: np.ndarray, x: np.ndarray, block_id:
     if rejected is not None and offsets is not None:
         local, classes = label_block_regions(labels, _fit_mask(labels, flags))
         off = int(offsets[block_id])
-        bad = rejected[off: off + classes.size].copy()
+        bad = rejected[off : off + classes.size].copy()
         bad[0] = False
         out[bad[local]] |= QUALITY_FLAGS["region_outlier"]
     return out
@@ -635,10 +729,14 @@ def _first_ranks(rows: np.ndarray, classes: Sequence[int]) -> np.ndarray:
             h = next((len(v) for v in rows[i, j].values()), h)
         h = h if h is not None else 0
         for cid in classes:
-            per = np.stack([rows[i, j].get(cid, np.zeros(h, np.int64)) for j in range(nbj)]).astype(np.int64)
+            per = np.stack([rows[i, j].get(cid, np.zeros(h, np.int64)) for j in range(nbj)]).astype(
+                np.int64
+            )
             if per.size == 0:
                 per = np.zeros((nbj, h), np.int64)
-            line_start = before[cid] + np.concatenate([[0], np.cumsum(per.sum(axis=0))[:-1]]).astype(np.int64)
+            line_start = before[cid] + np.concatenate(
+                [[0], np.cumsum(per.sum(axis=0))[:-1]]
+            ).astype(np.int64)
             left = np.cumsum(per, axis=0) - per  # pixels of the line in the blocks to the left
             for j in range(nbj):
                 out[i, j][cid] = line_start + left[j]
@@ -646,8 +744,9 @@ def _first_ranks(rows: np.ndarray, classes: Sequence[int]) -> np.ndarray:
     return out
 
 
-def _region_decisions(summaries: np.ndarray, tested: Mapping[int, ClassModel], method: str,
-                      min_pixels: int) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, int]]]:
+def _region_decisions(
+    summaries: np.ndarray, tested: Mapping[int, ClassModel], method: str, min_pixels: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, int]]]:
     """Regions of the whole grid (seams merged) judged as :func:`region_outliers` does.
 
     Returns the rejected flag of every node (global block label), the block offsets and the
@@ -663,10 +762,12 @@ def _region_decisions(summaries: np.ndarray, tested: Mapping[int, ClassModel], m
     sums_node = np.zeros((k, nodes))
     for ij in np.ndindex(summaries.shape):
         off, m = int(offsets[ij]), summaries[ij]["count"].size
-        count_node[off + 1: off + m] = summaries[ij]["count"][1:]
-        sums_node[:, off + 1: off + m] = summaries[ij]["sums"][:, 1:]
+        count_node[off + 1 : off + m] = summaries[ij]["count"][1:]
+        sums_node[:, off + 1 : off + m] = summaries[ij]["sums"][:, 1:]
     count = np.bincount(component, weights=count_node, minlength=n + 1).astype(np.int64)
-    sums = np.stack([np.bincount(component, weights=sums_node[j], minlength=n + 1) for j in range(k)], axis=-1)
+    sums = np.stack(
+        [np.bincount(component, weights=sums_node[j], minlength=n + 1) for j in range(k)], axis=-1
+    )
     region_class = np.zeros(n + 1, np.int64)
     region_class[component] = region_classes(blocks, offsets)
     means = sums / np.maximum(count, 1)[:, None]
@@ -678,18 +779,27 @@ def _region_decisions(summaries: np.ndarray, tested: Mapping[int, ClassModel], m
         if sel.size == 0:
             continue
         own = _class_distance(means[sel], tested[cid], method)
-        other = np.min(np.stack([_class_distance(means[sel], m, method) for c, m in tested.items() if c != cid]),
-                       axis=0)
+        other = np.min(
+            np.stack(
+                [_class_distance(means[sel], m, method) for c, m in tested.items() if c != cid]
+            ),
+            axis=0,
+        )
         judged = count[sel] >= max(1, min_pixels)
         bad = judged & (other < own)
         bad_region[sel[bad]] = True
-        summary[str(cid)] = {"regions": int(sel.size), "tested": int(judged.sum()), "rejected": int(bad.sum()),
-                             "rejected_pixels": int(count[sel][bad].sum())}
+        summary[str(cid)] = {
+            "regions": int(sel.size),
+            "tested": int(judged.sum()),
+            "rejected": int(bad.sum()),
+            "rejected_pixels": int(count[sel][bad].sum()),
+        }
     return bad_region[component], offsets, summary
 
 
-def _outlier_flags(labels: da.Array, flags: da.Array, x: da.Array,
-                   test: OutlierTest) -> tuple[da.Array, dict[str, Any]]:
+def _outlier_flags(
+    labels: da.Array, flags: da.Array, x: da.Array, test: OutlierTest
+) -> tuple[da.Array, dict[str, Any]]:
     """The ``sar_outlier`` and ``region_outlier`` bits, block by block (three passes).
 
     1. per block: fitting pixels per line and class, and the block's regions;
@@ -723,18 +833,33 @@ def _outlier_flags(labels: da.Array, flags: da.Array, x: da.Array,
         return out
 
     models = fit_class_models(counts, k, gather, test)
-    model_json: dict[str, Any] = {"test": asdict(test), "classes": {str(c): asdict(v) for c, v in models.items()}}
+    model_json: dict[str, Any] = {
+        "test": asdict(test),
+        "classes": {str(c): asdict(v) for c, v in models.items()},
+    }
     rejected = offsets = None
     if regions:
         tested = {cid: m for cid, m in models.items() if m.tested}
         summary: dict[str, dict[str, int]] = {}
         if len(tested) >= 2:
-            rejected, offsets, summary = _region_decisions(summaries, tested, test.method, test.region_min_pixels)
+            rejected, offsets, summary = _region_decisions(
+                summaries, tested, test.method, test.region_min_pixels
+            )
             if not rejected.any():
                 rejected = offsets = None
         model_json["regions"] = summary
-    final = da.map_blocks(_final_block, labels, flags, x, drop_axis=0, dtype=np.uint16, models=models,
-                          method=test.method, rejected=rejected, offsets=offsets)
+    final = da.map_blocks(
+        _final_block,
+        labels,
+        flags,
+        x,
+        drop_axis=0,
+        dtype=np.uint16,
+        models=models,
+        method=test.method,
+        rejected=rejected,
+        offsets=offsets,
+    )
     return final, model_json
 
 
@@ -804,11 +929,17 @@ def label_l3(
     dist_shape = (boundary_distance.sizes["line"], boundary_distance.sizes["pixel"])
     lsm_shape = (layover_shadow.sizes["line"], layover_shadow.sizes["pixel"])
     if dist_shape != shape or lsm_shape != shape:
-        raise InputError(f"L2 {shape}, boundary_distance {dist_shape} and layover/shadow {lsm_shape} differ")
+        raise InputError(
+            f"L2 {shape}, boundary_distance {dist_shape} and layover/shadow {lsm_shape} differ"
+        )
     dist = as_blocks(boundary_distance.transpose("line", "pixel"), chunks).astype(np.float64)
     lsm = as_blocks(layover_shadow.transpose("line", "pixel"), chunks).astype(np.uint8)
-    flags = (flags | _bit(~(dist >= buffer_m), "boundary_buffer") | _bit((lsm & 1) != 0, "layover")
-             | _bit((lsm & 2) != 0, "shadow"))
+    flags = (
+        flags
+        | _bit(~(dist >= buffer_m), "boundary_buffer")
+        | _bit((lsm & 1) != 0, "layover")
+        | _bit((lsm & 2) != 0, "shadow")
+    )
     if border is not None:
         edge = border.transpose("line", "pixel") if isinstance(border, xr.DataArray) else border
         if tuple(edge.shape) != shape:
@@ -822,23 +953,29 @@ def label_l3(
     if outlier_test is not None:
         x = _features(signatures, outlier_test, chunks)
         if tuple(x.shape[1:]) != shape:
-            raise InputError(f"signature grid {tuple(x.shape[1:])} differs from the label grid {shape}")
+            raise InputError(
+                f"signature grid {tuple(x.shape[1:])} differs from the label grid {shape}"
+            )
         flags = flags | _bit((labels > 0) & ~da.all(da.isfinite(x), axis=0), "invalid_signature")
         flags, model_json = _outlier_flags(labels, flags, x, outlier_test)
     l3 = da.where((labels > 0) & (flags == 0), labels, np.uint8(0)).astype(np.uint8)
     attrs = {k: v for k, v in l2.attrs.items() if k in ("flag_values", "flag_meanings", "units")}
-    attrs.update({
-        "long_name": "SARbd-L3 class label",
-        "sarbd_level": "L3",
-        "comment": "L2 pixels outside the boundary buffer, not in layover/shadow, consistent with SAR statistics",
-        "sarbd_boundary_buffer_m": float(buffer_m),
-        "sarbd_outlier_model": json.dumps(model_json, default=float),
-    })
+    attrs.update(
+        {
+            "long_name": "SARbd-L3 class label",
+            "sarbd_level": "L3",
+            "comment": "L2 pixels outside the boundary buffer, not in layover/shadow, consistent with SAR statistics",
+            "sarbd_boundary_buffer_m": float(buffer_m),
+            "sarbd_outlier_model": json.dumps(model_json, default=float),
+        }
+    )
     coords = _plain_coords(l2)
     return xr.Dataset(
         {
             "label_l3": xr.DataArray(l3, dims=("line", "pixel"), coords=coords, attrs=attrs),
-            "quality_flags": xr.DataArray(flags, dims=("line", "pixel"), coords=coords, attrs=quality_flag_attrs()),
+            "quality_flags": xr.DataArray(
+                flags, dims=("line", "pixel"), coords=coords, attrs=quality_flag_attrs()
+            ),
         }
     )
 
@@ -852,8 +989,12 @@ def json_classes(labels: xr.DataArray) -> list[dict[str, Any]]:
     return [{"id": int(v), "name": n} for v, n in zip(values, names, strict=True) if int(v) != 0]
 
 
-def level_precision(truth: xr.DataArray | np.ndarray, levels: Mapping[str, xr.DataArray | np.ndarray],
-                    classes: Sequence[Mapping[str, Any]], reference_level: str = "label_l2") -> Any:
+def level_precision(
+    truth: xr.DataArray | np.ndarray,
+    levels: Mapping[str, xr.DataArray | np.ndarray],
+    classes: Sequence[Mapping[str, Any]],
+    reference_level: str = "label_l2",
+) -> Any:
     """Per-class precision of each label level against a truth map, and the share of pixels kept.
 
     ``precision = #(label == c and truth == c) / #(label == c)``; ``kept`` is the number of

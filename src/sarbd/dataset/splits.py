@@ -76,14 +76,18 @@ def assign_splits(
     fractions = dict(DEFAULT_FRACTIONS if fractions is None else fractions)
     unknown = set(fractions) - set(_SPLIT_IDS)
     if unknown:
-        raise ConfigError(f"unknown split name(s) {sorted(unknown)}", hint="use train, validation, test")
+        raise ConfigError(
+            f"unknown split name(s) {sorted(unknown)}", hint="use train, validation, test"
+        )
     if any(v < 0 for v in fractions.values()) or sum(fractions.values()) <= 0:
         raise ConfigError(f"split fractions must be >= 0 and not all 0, got {fractions}")
     if block < 1 or buffer < 0:
         raise ConfigError(f"split block must be >= 1 and buffer >= 0, got {block}, {buffer}")
     if buffer >= block:
-        raise ConfigError(f"split buffer ({buffer}) must be smaller than the block ({block})",
-                          hint="larger blocks or a smaller buffer")
+        raise ConfigError(
+            f"split buffer ({buffer}) must be smaller than the block ({block})",
+            hint="larger blocks or a smaller buffer",
+        )
     if isinstance(template, xr.DataArray):
         shape = (template.sizes["line"], template.sizes["pixel"])
         coords = {k: v for k, v in template.coords.items() if set(v.dims) <= {"line", "pixel"}}
@@ -98,21 +102,32 @@ def assign_splits(
     block_split = np.zeros(n_blocks, np.uint8)
     start = 0
     for name, n in counts.items():
-        block_split[order[start:start + n]] = _SPLIT_IDS[name]
+        block_split[order[start : start + n]] = _SPLIT_IDS[name]
         start += n
     grid = block_split.reshape(nb)
     half = math.ceil(buffer / 2)
-    out = da.map_blocks(_split_block, chunks=chunks, dtype=np.uint8, grid=grid, block=block, half=half, shape=shape)
+    out = da.map_blocks(
+        _split_block, chunks=chunks, dtype=np.uint8, grid=grid, block=block, half=half, shape=shape
+    )
     if not isinstance(template, xr.DataArray) or not isinstance(template.data, da.Array):
         out = out.compute()
     attrs = split_attrs()
-    attrs.update({"sarbd_split_block": int(block), "sarbd_split_buffer": int(buffer), "sarbd_split_seed": int(seed),
-                  "sarbd_split_fractions": json.dumps({str(k): float(v) for k, v in dict(fractions).items()})})
+    attrs.update(
+        {
+            "sarbd_split_block": int(block),
+            "sarbd_split_buffer": int(buffer),
+            "sarbd_split_seed": int(seed),
+            "sarbd_split_fractions": json.dumps(
+                {str(k): float(v) for k, v in dict(fractions).items()}
+            ),
+        }
+    )
     return xr.DataArray(out, dims=("line", "pixel"), coords=coords, name="split", attrs=attrs)
 
 
-def _split_block(*, grid: np.ndarray, block: int, half: int, shape: tuple[int, int],
-                 block_info: Any = None) -> np.ndarray:
+def _split_block(
+    *, grid: np.ndarray, block: int, half: int, shape: tuple[int, int], block_info: Any = None
+) -> np.ndarray:
     """One block of the split raster: the block grid, less the pixels within chessboard
     distance ``half`` of a pixel of another split.
 
@@ -128,21 +143,26 @@ def _split_block(*, grid: np.ndarray, block: int, half: int, shape: tuple[int, i
     split = grid[np.arange(e0, e1)[:, None] // block, np.arange(f0, f1)[None, :] // block]
     if half > 0:
         size = 2 * half + 1  # "nearest" repeats edge pixels, which the clipped window holds anyway
-        mixed = ndimage.maximum_filter(split, size, mode="nearest") != ndimage.minimum_filter(split, size,
-                                                                                              mode="nearest")
+        mixed = ndimage.maximum_filter(split, size, mode="nearest") != ndimage.minimum_filter(
+            split, size, mode="nearest"
+        )
         split = np.where(mixed, 0, split).astype(np.uint8)
-    return np.ascontiguousarray(split[l0 - e0: l1 - e0, p0 - f0: p1 - f0])
+    return np.ascontiguousarray(split[l0 - e0 : l1 - e0, p0 - f0 : p1 - f0])
 
 
-def split_class_balance(split: xr.DataArray, labels: xr.DataArray,
-                        classes: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def split_class_balance(
+    split: xr.DataArray, labels: xr.DataArray, classes: Sequence[Mapping[str, Any]]
+) -> pd.DataFrame:
     """Pixels per class (columns) and split (rows), with each split's share of every class."""
     classes = check_classes(classes)
     s = split.transpose("line", "pixel")
     chunks = grid_chunks((s.sizes["line"], s.sizes["pixel"]), s, labels.transpose("line", "pixel"))
-    code = as_blocks(s, chunks).astype(np.int64) * 256 + as_blocks(labels.transpose("line", "pixel"),
-                                                                   chunks).astype(np.int64)
-    table = np.asarray(da.bincount(code.ravel(), minlength=4 * 256).compute())[: 4 * 256].reshape(4, 256)
+    code = as_blocks(s, chunks).astype(np.int64) * 256 + as_blocks(
+        labels.transpose("line", "pixel"), chunks
+    ).astype(np.int64)
+    table = np.asarray(da.bincount(code.ravel(), minlength=4 * 256).compute())[: 4 * 256].reshape(
+        4, 256
+    )
     df = pd.DataFrame(
         {c["name"]: table[1:, c["id"]] for c in classes},
         index=pd.Index([SPLIT_NAMES[k] for k in (1, 2, 3)], name="split"),

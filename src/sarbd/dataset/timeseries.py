@@ -43,15 +43,31 @@ import xarray as xr
 
 from sarbd.errors import InputError
 
-__all__ = ["SequenceSource", "reference_index", "sequence_sources", "timeseries_dataset", "write_timeseries"]
+__all__ = [
+    "SequenceSource",
+    "reference_index",
+    "sequence_sources",
+    "timeseries_dataset",
+    "write_timeseries",
+]
 
 #: (feature kind, candidate source variables in order of preference, transform)
 _BACKSCATTER = (
-    ("{s}_db_{p}", "db"), ("{s}_{p}_db", "db"),
+    ("{s}_db_{p}", "db"),
+    ("{s}_{p}_db", "db"),
 )
 _STEMS = ("sigma0", "gamma0", "beta0")
-_POL_STEMS = ("coherence", "interferometric_phase", "sigma0", "sigma0_db", "gamma0", "gamma0_db",
-              "beta0", "beta0_db", "intensity")
+_POL_STEMS = (
+    "coherence",
+    "interferometric_phase",
+    "sigma0",
+    "sigma0_db",
+    "gamma0",
+    "gamma0_db",
+    "beta0",
+    "beta0_db",
+    "intensity",
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,7 @@ def _polarisations(ds: xr.Dataset) -> list[str]:
     for name in map(str, ds.data_vars):
         for stem in _POL_STEMS:
             if name.startswith(stem + "_") and _per_date(ds, name):
-                tail = name[len(stem) + 1:]
+                tail = name[len(stem) + 1 :]
                 if tail.isalpha() and len(tail) == 2:
                     pols.add(tail)
     return sorted(pols)
@@ -123,7 +139,7 @@ def _transform(a: da.Array, transform: str, ref_index: int = 0) -> da.Array:
     else:
         raise ValueError(f"unknown transform {transform!r}")
     own = da.full_like(v[:1], ref)
-    return da.concatenate([v[:ref_index], own, v[ref_index + 1:]], axis=0).astype(np.float32)
+    return da.concatenate([v[:ref_index], own, v[ref_index + 1 :]], axis=0).astype(np.float32)
 
 
 def reference_index(ds: xr.Dataset) -> int:
@@ -142,7 +158,9 @@ def _open(dataset: str | os.PathLike[str]) -> tuple[Path, xr.Dataset]:
     p = Path(dataset)
     store = p if p.suffix == ".zarr" else p / "dataset.zarr"
     if not store.exists():
-        raise InputError("no dataset.zarr found", path=store, hint="give a SARbd dataset folder (`sarbd build`)")
+        raise InputError(
+            "no dataset.zarr found", path=store, hint="give a SARbd dataset folder (`sarbd build`)"
+        )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*consolidated metadata.*")
         ds = xr.open_dataset(store, engine="zarr", chunks={})
@@ -158,8 +176,11 @@ def timeseries_dataset(
         raise InputError("dataset.zarr has fewer than two dates: no time series", path=store)
     sources = sequence_sources(ds)
     if not sources:
-        raise InputError("dataset.zarr has no per-date backscatter, coherence or phase signature", path=store,
-                         hint="build with per-date sigma0/coherence/interferometric_phase signatures")
+        raise InputError(
+            "dataset.zarr has no per-date backscatter, coherence or phase signature",
+            path=store,
+            hint="build with per-date sigma0/coherence/interferometric_phase signatures",
+        )
     ny, nx = ds.sizes["line"], ds.sizes["pixel"]
     cl, cp = min(chunk_lines, ny), min(chunk_pixels, nx)
     ref = reference_index(ds)
@@ -178,11 +199,15 @@ def timeseries_dataset(
     out = xr.Dataset(
         {"x": (("line", "pixel", "time", "feature"), x, attrs_x)},
         coords={
-            "line": ds["line"], "pixel": ds["pixel"],
+            "line": ds["line"],
+            "pixel": ds["pixel"],
             "time": ("time", times, {"long_name": "acquisition time", "axis": "T"}),
             "days": ("time", days, {"long_name": "days since the reference date", "units": "days"}),
-            "feature": ("feature", np.array([s.name for s in sources], dtype=object),
-                        {"long_name": "feature name"}),
+            "feature": (
+                "feature",
+                np.array([s.name for s in sources], dtype=object),
+                {"long_name": "feature name"},
+            ),
         },
         attrs={
             "title": f"{ds.attrs.get('title', 'SARbd dataset')}: per-pixel time series",
@@ -200,15 +225,22 @@ def timeseries_dataset(
 
 
 def write_timeseries(
-    dataset: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *,
-    chunk_lines: int = 64, chunk_pixels: int = 64,
+    dataset: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    chunk_lines: int = 64,
+    chunk_pixels: int = 64,
 ) -> Path:
     """Write ``timeseries.zarr`` (default: beside ``dataset.zarr``) atomically; returns its path."""
     from sarbd.utils.files import atomic_output
 
     ts = timeseries_dataset(dataset, chunk_lines=chunk_lines, chunk_pixels=chunk_pixels)
     base = Path(dataset)
-    target = Path(out) if out is not None else (base.parent if base.suffix == ".zarr" else base) / "timeseries.zarr"
+    target = (
+        Path(out)
+        if out is not None
+        else (base.parent if base.suffix == ".zarr" else base) / "timeseries.zarr"
+    )
     for v in ts.variables.values():
         v.encoding.clear()
     ts["feature"] = ts["feature"].astype(str)

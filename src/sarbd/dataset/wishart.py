@@ -36,11 +36,22 @@ from sarbd.signatures.polarimetry_kernels import HALPHA_ZONES, t3_eigen
 __all__ = ["T3_VARIABLES", "label_l1_wishart", "wishart_h_alpha"]
 
 #: The signature variables the labeller reads (``sarbd.signatures.quad_pol``).
-T3_VARIABLES = ("t3_11", "t3_22", "t3_33", "t3_12_real", "t3_12_imag", "t3_13_real", "t3_13_imag",
-                "t3_23_real", "t3_23_imag")
-LEE99 = ("Lee, J.-S., Grunes, M. R., Ainsworth, T. L., Du, L.-J., Schuler, D. L. & Cloude, S. R. (1999), "
-         "Unsupervised classification using polarimetric decomposition and the complex Wishart classifier, "
-         "IEEE TGRS 37(5):2249-2258")
+T3_VARIABLES = (
+    "t3_11",
+    "t3_22",
+    "t3_33",
+    "t3_12_real",
+    "t3_12_imag",
+    "t3_13_real",
+    "t3_13_imag",
+    "t3_23_real",
+    "t3_23_imag",
+)
+LEE99 = (
+    "Lee, J.-S., Grunes, M. R., Ainsworth, T. L., Du, L.-J., Schuler, D. L. & Cloude, S. R. (1999), "
+    "Unsupervised classification using polarimetric decomposition and the complex Wishart classifier, "
+    "IEEE TGRS 37(5):2249-2258"
+)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -53,7 +64,9 @@ def _assign(t, inv, logdet, out):  # type: ignore[no-untyped-def]
         t12 = complex(t[3, k], t[4, k])
         t13 = complex(t[5, k], t[6, k])
         t23 = complex(t[7, k], t[8, k])
-        if not math.isfinite(t11 + t22 + t33 + t12.real + t12.imag + t13.real + t13.imag + t23.real + t23.imag):
+        if not math.isfinite(
+            t11 + t22 + t33 + t12.real + t12.imag + t13.real + t13.imag + t23.real + t23.imag
+        ):
             out[k] = -1
             continue
         best = np.inf
@@ -61,9 +74,17 @@ def _assign(t, inv, logdet, out):  # type: ignore[no-untyped-def]
         for c in range(m):
             w = inv[c]
             # tr(W T) = sum_ij W_ij T_ji with T Hermitian: T_ji = conj(T_ij)
-            tr = (w[0, 0].real * t11 + w[1, 1].real * t22 + w[2, 2].real * t33
-                  + 2.0 * ((w[0, 1] * np.conj(t12)).real + (w[0, 2] * np.conj(t13)).real
-                           + (w[1, 2] * np.conj(t23)).real))
+            tr = (
+                w[0, 0].real * t11
+                + w[1, 1].real * t22
+                + w[2, 2].real * t33
+                + 2.0
+                * (
+                    (w[0, 1] * np.conj(t12)).real
+                    + (w[0, 2] * np.conj(t13)).real
+                    + (w[1, 2] * np.conj(t23)).real
+                )
+            )
             d = logdet[c] + tr
             if d < best:
                 best = d
@@ -71,11 +92,15 @@ def _assign(t, inv, logdet, out):  # type: ignore[no-untyped-def]
         out[k] = arg
 
 
-def _t3_of(signatures: xr.Dataset | Mapping[str, xr.DataArray], date: int | None) -> tuple[np.ndarray, xr.DataArray]:
+def _t3_of(
+    signatures: xr.Dataset | Mapping[str, xr.DataArray], date: int | None
+) -> tuple[np.ndarray, xr.DataArray]:
     missing = [v for v in T3_VARIABLES if v not in signatures]
     if missing:
-        raise InputError(f"the Wishart H-alpha labeller needs the quad-pol signatures {', '.join(missing)}",
-                         hint="build from a quad-pol (HH, HV, VH, VV) stack and keep the t3_* signatures")
+        raise InputError(
+            f"the Wishart H-alpha labeller needs the quad-pol signatures {', '.join(missing)}",
+            hint="build from a quad-pol (HH, HV, VH, VV) stack and keep the t3_* signatures",
+        )
     layers = []
     template = None
     for v in T3_VARIABLES:
@@ -121,7 +146,14 @@ def wishart_h_alpha(
     t, template = _t3_of(signatures, date)
     shape = t.shape[1:]
     flat = t.reshape(9, -1)
-    z = t3_eigen(flat[0], flat[1], flat[2], flat[3] + 1j * flat[4], flat[5] + 1j * flat[6], flat[7] + 1j * flat[8])
+    z = t3_eigen(
+        flat[0],
+        flat[1],
+        flat[2],
+        flat[3] + 1j * flat[4],
+        flat[5] + 1j * flat[6],
+        flat[7] + 1j * flat[8],
+    )
     zone = z[6]
     valid = np.isfinite(zone) & np.isfinite(flat).all(axis=0)
     codes = np.where(valid, np.nan_to_num(zone), 0).astype(np.int64)
@@ -137,7 +169,9 @@ def wishart_h_alpha(
         for i, c in enumerate(present):
             v = _matrix(centres[c])
             sign, ld = np.linalg.slogdet(v)
-            if sign <= 0 or not np.isfinite(ld):  # singular centre (a pure-target class): regularise
+            if sign <= 0 or not np.isfinite(
+                ld
+            ):  # singular centre (a pure-target class): regularise
                 v = v + np.eye(3) * 1e-6 * np.trace(v).real
                 sign, ld = np.linalg.slogdet(v)
             inv[i] = np.linalg.inv(v)
@@ -156,27 +190,38 @@ def wishart_h_alpha(
         "long_name": "Wishart H-alpha cluster (initial Cloude-Pottier zone code)",
         "units": "1",
         "flag_values": np.array([0, *sorted(HALPHA_ZONES)], np.uint8),
-        "flag_meanings": " ".join(["invalid", *(f"wishart_{HALPHA_ZONES[c]}" for c in sorted(HALPHA_ZONES))]),
+        "flag_meanings": " ".join(
+            ["invalid", *(f"wishart_{HALPHA_ZONES[c]}" for c in sorted(HALPHA_ZONES))]
+        ),
         "sarbd_wishart_iterations": iterations,
         "sarbd_wishart_changed_fraction": changed,
-        "sarbd_wishart_centres": json.dumps({str(c): [float(x) for x in v] for c, v in centres.items()}),
+        "sarbd_wishart_centres": json.dumps(
+            {str(c): [float(x) for x in v] for c, v in centres.items()}
+        ),
         "sarbd_wishart_t3_elements": " ".join(T3_VARIABLES),
         "sarbd_reference": LEE99,
     }
     coords = {str(k): v for k, v in template.coords.items() if set(v.dims) <= {"line", "pixel"}}
-    return xr.DataArray(out, dims=("line", "pixel"), coords=coords, name="wishart_cluster", attrs=attrs)
+    return xr.DataArray(
+        out, dims=("line", "pixel"), coords=coords, name="wishart_cluster", attrs=attrs
+    )
 
 
 def _centres(codes: np.ndarray, valid: np.ndarray, flat: np.ndarray) -> dict[int, np.ndarray]:
     """Mean T3 (9 real elements) of every non-empty cluster."""
     counts = np.bincount(codes, minlength=10).astype(np.float64)
-    sums = np.stack([np.bincount(codes, weights=np.where(valid, row, 0.0), minlength=10) for row in flat])
+    sums = np.stack(
+        [np.bincount(codes, weights=np.where(valid, row, 0.0), minlength=10) for row in flat]
+    )
     return {c: sums[:, c] / counts[c] for c in sorted(HALPHA_ZONES) if counts[c] > 0}
 
 
 def _matrix(v: np.ndarray) -> np.ndarray:
     t12, t13, t23 = complex(v[3], v[4]), complex(v[5], v[6]), complex(v[7], v[8])
-    return np.array([[v[0], t12, t13], [np.conj(t12), v[1], t23], [np.conj(t13), np.conj(t23), v[2]]], np.complex128)
+    return np.array(
+        [[v[0], t12, t13], [np.conj(t12), v[1], t23], [np.conj(t13), np.conj(t23), v[2]]],
+        np.complex128,
+    )
 
 
 def label_l1_wishart(
@@ -210,17 +255,28 @@ def label_l1_wishart(
     lut = np.zeros(10, np.uint8)
     for name, codes in cluster_classes.items():
         if name not in ids:
-            raise ConfigError(f"Wishart cluster mapping names unknown class {name!r}", hint=f"classes: {', '.join(ids)}")
+            raise ConfigError(
+                f"Wishart cluster mapping names unknown class {name!r}",
+                hint=f"classes: {', '.join(ids)}",
+            )
         for code in codes:
             if int(code) not in HALPHA_ZONES:
-                raise ConfigError(f"Wishart cluster code {code} for class {name!r} is not an H-alpha zone (1-9)")
+                raise ConfigError(
+                    f"Wishart cluster code {code} for class {name!r} is not an H-alpha zone (1-9)"
+                )
             if lut[int(code)] and lut[int(code)] != ids[name]:
                 raise ConfigError(f"Wishart cluster {code} is mapped to two classes")
             lut[int(code)] = ids[name]
     clusters = wishart_h_alpha(signatures, **kwargs)
     out = lut[clusters.values]
-    attrs = label_attrs(classes, "L1", "Wishart H-alpha clusters (Lee et al. 1999) mapped to classes")
+    attrs = label_attrs(
+        classes, "L1", "Wishart H-alpha clusters (Lee et al. 1999) mapped to classes"
+    )
     attrs.update({k: v for k, v in clusters.attrs.items() if k.startswith("sarbd_")})
     attrs["sarbd_l1_method"] = "wishart_h_alpha"
-    attrs["sarbd_cluster_classes"] = json.dumps({k: [int(c) for c in v] for k, v in cluster_classes.items()})
-    return xr.DataArray(out, dims=("line", "pixel"), coords=clusters.coords, name="label_l1", attrs=attrs)
+    attrs["sarbd_cluster_classes"] = json.dumps(
+        {k: [int(c) for c in v] for k, v in cluster_classes.items()}
+    )
+    return xr.DataArray(
+        out, dims=("line", "pixel"), coords=clusters.coords, name="label_l1", attrs=attrs
+    )

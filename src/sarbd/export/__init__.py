@@ -9,5 +9,15 @@ from sarbd.export.dataset import dataset_summary, write_dataset
 from sarbd.export.stac import write_readme, write_stac
 from sarbd.export.tables import write_parquet
 
-__all__ = ["check_cf", "dataset_summary", "prepare_cf", "write_cogs", "write_dataset", "write_netcdf",
-           "write_parquet", "write_readme", "write_stac", "write_zarr"]
+__all__ = [
+    "check_cf",
+    "dataset_summary",
+    "prepare_cf",
+    "write_cogs",
+    "write_dataset",
+    "write_netcdf",
+    "write_parquet",
+    "write_readme",
+    "write_stac",
+    "write_zarr",
+]

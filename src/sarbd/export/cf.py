@@ -28,8 +28,13 @@ CONVENTIONS = "CF-1.10, ACDD-1.3"
 #: ACDD-1.3 "highly recommended" and the "recommended" ones sarbd always fills.
 ACDD_REQUIRED = ("title", "summary", "keywords", "Conventions")
 ACDD_FILLED = (
-    "date_created", "geospatial_lat_min", "geospatial_lat_max", "geospatial_lon_min", "geospatial_lon_max",
-    "time_coverage_start", "time_coverage_end",
+    "date_created",
+    "geospatial_lat_min",
+    "geospatial_lat_max",
+    "geospatial_lon_min",
+    "geospatial_lon_max",
+    "time_coverage_start",
+    "time_coverage_end",
 )
 
 _COORD_ATTRS: dict[str, dict[str, str]] = {
@@ -38,8 +43,16 @@ _COORD_ATTRS: dict[str, dict[str, str]] = {
     "time": {"long_name": "acquisition start time (UTC)", "standard_name": "time"},
     "orbit_time": {"long_name": "orbit state vector time (UTC)"},
     "xyz": {"long_name": "ECEF axis", "units": "1"},
-    "latitude": {"long_name": "geodetic latitude (WGS84)", "standard_name": "latitude", "units": "degrees_north"},
-    "longitude": {"long_name": "geodetic longitude (WGS84)", "standard_name": "longitude", "units": "degrees_east"},
+    "latitude": {
+        "long_name": "geodetic latitude (WGS84)",
+        "standard_name": "latitude",
+        "units": "degrees_north",
+    },
+    "longitude": {
+        "long_name": "geodetic longitude (WGS84)",
+        "standard_name": "longitude",
+        "units": "degrees_east",
+    },
 }
 
 
@@ -104,8 +117,11 @@ def char_attributes(path: Any) -> int:
             attr_id = h5py.h5a.open(obj.id, name.encode())
             tid = attr_id.get_type()
             space = attr_id.get_space()
-            if not (isinstance(tid, h5py.h5t.TypeStringID) and tid.is_variable_str()
-                    and space.get_simple_extent_type() == h5py.h5s.SCALAR):
+            if not (
+                isinstance(tid, h5py.h5t.TypeStringID)
+                and tid.is_variable_str()
+                and space.get_simple_extent_type() == h5py.h5s.SCALAR
+            ):
                 continue
             value = obj.attrs[name]
             text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
@@ -136,8 +152,11 @@ def _content_type(name: str) -> str:
         return "qualityInformation"
     if name.startswith("fraction_") or name == "boundary_distance":
         return "referenceInformation"
-    if name.startswith("orbit_") or name in ("height", "incidence_angle", "local_incidence_angle") \
-            or name.endswith("_baseline"):
+    if (
+        name.startswith("orbit_")
+        or name in ("height", "incidence_angle", "local_incidence_angle")
+        or name.endswith("_baseline")
+    ):
         return "auxiliaryInformation"
     return "physicalMeasurement"
 
@@ -151,7 +170,10 @@ def _attr_value(value: Any) -> Any:
     if isinstance(value, dict):
         return json.dumps(value, default=str)
     if isinstance(value, list | tuple):
-        if all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in value) and value:
+        if (
+            all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in value)
+            and value
+        ):
             return np.asarray(value)
         return json.dumps(list(value), default=str)
     return value
@@ -182,7 +204,9 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
     InputError
         A data variable has no ``units`` or ``long_name`` (name them all in the message).
     """
-    out = ds.drop_vars([GRID_MAPPING], errors="ignore").copy()  # re-made below (a dataset read back has one)
+    out = ds.drop_vars(
+        [GRID_MAPPING], errors="ignore"
+    ).copy()  # re-made below (a dataset read back has one)
     for c in ("latitude", "longitude"):
         if c in out.data_vars:
             out = out.set_coords(c)
@@ -193,7 +217,9 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
             for part, fn in (("real", np.real), ("imag", np.imag)):
                 attrs = dict(v.attrs)
                 attrs["long_name"] = f"{attrs.get('long_name', name)} ({part} part)"
-                out[f"{name}_{part}"] = xr.apply_ufunc(fn, v, dask="allowed").astype(real_dtype).assign_attrs(attrs)
+                out[f"{name}_{part}"] = (
+                    xr.apply_ufunc(fn, v, dask="allowed").astype(real_dtype).assign_attrs(attrs)
+                )
             out = out.drop_vars([name])
     for name, defaults in _COORD_ATTRS.items():
         if name in out.variables:
@@ -213,20 +239,29 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
                 out[name].attrs["_FillValue"] = fill
     for name, v in out.data_vars.items():
         # flags and strings are dimensionless: CF's canonical unit for them is "1"
-        if "units" not in v.attrs and ({"flag_values", "flag_masks"} & set(v.attrs) or v.dtype.kind in "OSUT"):
+        if "units" not in v.attrs and (
+            {"flag_values", "flag_masks"} & set(v.attrs) or v.dtype.kind in "OSUT"
+        ):
             out[name].attrs = {**v.attrs, "units": "1"}
-    missing = [f"{k} ({', '.join(a for a in ('units', 'long_name') if a not in v.attrs)})"
-               for k, v in out.data_vars.items() if not {"units", "long_name"} <= set(v.attrs)]
+    missing = [
+        f"{k} ({', '.join(a for a in ('units', 'long_name') if a not in v.attrs)})"
+        for k, v in out.data_vars.items()
+        if not {"units", "long_name"} <= set(v.attrs)
+    ]
     if missing:
-        raise InputError(f"variables without CF attributes: {'; '.join(missing)}",
-                         hint="give every variable 'units' and 'long_name' (units '1' when dimensionless)")
+        raise InputError(
+            f"variables without CF attributes: {'; '.join(missing)}",
+            hint="give every variable 'units' and 'long_name' (units '1' when dimensionless)",
+        )
     for name in out.variables:
         out[name].attrs = _clean_attrs(out[name].attrs)
         out[name].encoding = {}
     if "latitude" in out.variables and "longitude" in out.variables:
         # a data variable, not a coordinate: xarray would list a coordinate in every
         # variable's ``coordinates`` attribute, and CF names it in ``grid_mapping`` only
-        out[GRID_MAPPING] = xr.DataArray(np.int32(0), attrs={**_WGS84_ATTRS, "crs_wkt": _wgs84_wkt()})
+        out[GRID_MAPPING] = xr.DataArray(
+            np.int32(0), attrs={**_WGS84_ATTRS, "crs_wkt": _wgs84_wkt()}
+        )
     for name, v in out.data_vars.items():
         if name == GRID_MAPPING:
             continue
@@ -249,12 +284,19 @@ def prepare_cf(ds: xr.Dataset, split_complex: bool = True) -> xr.Dataset:
         import dask
 
         lat, lon = out["latitude"], out["longitude"]
-        lat_min, lat_max, lon_min, lon_max = (float(r) for r in dask.compute(lat.min(), lat.max(), lon.min(), lon.max()))
-        attrs.update({
-            "geospatial_lat_min": lat_min, "geospatial_lat_max": lat_max,
-            "geospatial_lon_min": lon_min, "geospatial_lon_max": lon_max,
-            "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
-        })
+        lat_min, lat_max, lon_min, lon_max = (
+            float(r) for r in dask.compute(lat.min(), lat.max(), lon.min(), lon.max())
+        )
+        attrs.update(
+            {
+                "geospatial_lat_min": lat_min,
+                "geospatial_lat_max": lat_max,
+                "geospatial_lon_min": lon_min,
+                "geospatial_lon_max": lon_max,
+                "geospatial_lat_units": "degrees_north",
+                "geospatial_lon_units": "degrees_east",
+            }
+        )
     if "time" in out.variables and out["time"].size:
         t = np.asarray(out["time"].values).astype("datetime64[s]")
         attrs["time_coverage_start"] = str(t.min()) + "Z"
@@ -283,7 +325,9 @@ def _typed_attrs(attrs: Mapping[str, Any], dtype: np.dtype) -> dict[str, Any]:
     if str(out.get("units", "")).strip().lower() == "db":
         out["units"] = "1"
         out["sarbd_units"] = "dB"
-        if "(dB)" not in str(out.get("long_name", "")) and " dB" not in str(out.get("long_name", "")):
+        if "(dB)" not in str(out.get("long_name", "")) and " dB" not in str(
+            out.get("long_name", "")
+        ):
             out["long_name"] = f"{out.get('long_name', '')} (dB)".strip()
     return out
 
@@ -295,7 +339,9 @@ def _flag_problems(name: str, attrs: Mapping[str, Any]) -> list[str]:
         if key in attrs:
             n = np.atleast_1d(attrs[key]).size
             if n != len(meanings):
-                problems.append(f"{name}: {key} has {n} entries but flag_meanings has {len(meanings)}")
+                problems.append(
+                    f"{name}: {key} has {n} entries but flag_meanings has {len(meanings)}"
+                )
     if meanings and not ({"flag_values", "flag_masks"} & set(attrs)):
         problems.append(f"{name}: flag_meanings without flag_values or flag_masks")
     return problems
@@ -321,7 +367,9 @@ def check_cf(ds: xr.Dataset) -> list[str]:
             problems.append(f"global: ACDD attribute {a!r} is missing")
     for c, units in (("latitude", "degrees_north"), ("longitude", "degrees_east")):
         if c not in ds.variables:
-            problems.append(f"{c}: auxiliary coordinate is missing (required without a grid mapping)")
+            problems.append(
+                f"{c}: auxiliary coordinate is missing (required without a grid mapping)"
+            )
             continue
         if ds[c].attrs.get("standard_name") != c or ds[c].attrs.get("units") != units:
             problems.append(f"{c}: needs standard_name={c!r} and units={units!r}")
@@ -341,7 +389,11 @@ def check_cf(ds: xr.Dataset) -> list[str]:
             if order != [d for d in ("time", "line", "pixel") if d in v.dims]:
                 problems.append(f"{name}: dims {v.dims} are not ordered (time, line, pixel)")
             coords = str(v.encoding.get("coordinates", v.attrs.get("coordinates", ""))).split()
-            coords += [c for c in ("latitude", "longitude") if c in v.coords]  # xarray writes these itself
+            coords += [
+                c for c in ("latitude", "longitude") if c in v.coords
+            ]  # xarray writes these itself
             if not {"latitude", "longitude"} <= set(coords):
-                problems.append(f"{name}: 'coordinates' attribute does not name latitude and longitude")
+                problems.append(
+                    f"{name}: 'coordinates' attribute does not name latitude and longitude"
+                )
     return problems

@@ -49,16 +49,32 @@ def radar_gcps(ds: xr.Dataset, max_per_axis: int = 16) -> list[Any]:
 
     lat = np.asarray(ds["latitude"].transpose("line", "pixel").values, float)
     lon = np.asarray(ds["longitude"].transpose("line", "pixel").values, float)
-    hgt = np.asarray(ds["height"].transpose("line", "pixel").values, float) if "height" in ds else None
-    rows = np.unique(np.linspace(0, lat.shape[0] - 1, min(max_per_axis, lat.shape[0])).round().astype(int))
-    cols = np.unique(np.linspace(0, lat.shape[1] - 1, min(max_per_axis, lat.shape[1])).round().astype(int))
+    hgt = (
+        np.asarray(ds["height"].transpose("line", "pixel").values, float)
+        if "height" in ds
+        else None
+    )
+    rows = np.unique(
+        np.linspace(0, lat.shape[0] - 1, min(max_per_axis, lat.shape[0])).round().astype(int)
+    )
+    cols = np.unique(
+        np.linspace(0, lat.shape[1] - 1, min(max_per_axis, lat.shape[1])).round().astype(int)
+    )
     gcps = []
     for i in rows:
         for j in cols:
             if np.isfinite(lat[i, j]) and np.isfinite(lon[i, j]):
                 z = float(hgt[i, j]) if hgt is not None and np.isfinite(hgt[i, j]) else 0.0
-                gcps.append(GroundControlPoint(row=i + 0.5, col=j + 0.5, x=float(lon[i, j]), y=float(lat[i, j]),
-                                               z=z, id=f"{i}_{j}"))
+                gcps.append(
+                    GroundControlPoint(
+                        row=i + 0.5,
+                        col=j + 0.5,
+                        x=float(lon[i, j]),
+                        y=float(lat[i, j]),
+                        z=z,
+                        id=f"{i}_{j}",
+                    )
+                )
     if len(gcps) < 3:
         raise InputError("fewer than 3 valid latitude/longitude samples for GCPs")
     return gcps
@@ -98,7 +114,9 @@ def _profile(dtype: np.dtype, categorical: bool, shape: tuple[int, int]) -> dict
 
 
 def _is_categorical(da: xr.DataArray) -> bool:
-    return "flag_values" in da.attrs or "flag_masks" in da.attrs or np.issubdtype(da.dtype, np.integer)
+    return (
+        "flag_values" in da.attrs or "flag_masks" in da.attrs or np.issubdtype(da.dtype, np.integer)
+    )
 
 
 #: Colours of the ``split`` raster's codes 1 train, 2 validation, 3 test.
@@ -110,7 +128,9 @@ def _rgba(colour: str) -> tuple[int, int, int, int]:
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), 255
 
 
-def categorical_style(name: str, da: xr.DataArray) -> tuple[float | None, dict[int, tuple[int, int, int, int]] | None]:
+def categorical_style(
+    name: str, da: xr.DataArray
+) -> tuple[float | None, dict[int, tuple[int, int, int, int]] | None]:
     """``(nodata, colour table)`` of a categorical COG.
 
     Label rasters and ``split``: 0 (unlabelled / unassigned) is nodata, and each class
@@ -130,9 +150,19 @@ def categorical_style(name: str, da: xr.DataArray) -> tuple[float | None, dict[i
     return None, None
 
 
-def _write_cog(path: Path, data: np.ndarray, *, crs: Any, tags: dict[str, str], description: str,
-               categorical: bool, gcps: list[Any] | None = None, transform: Any = None,
-               nodata: float | None = None, colormap: dict[int, tuple[int, int, int, int]] | None = None) -> None:
+def _write_cog(
+    path: Path,
+    data: np.ndarray,
+    *,
+    crs: Any,
+    tags: dict[str, str],
+    description: str,
+    categorical: bool,
+    gcps: list[Any] | None = None,
+    transform: Any = None,
+    nodata: float | None = None,
+    colormap: dict[int, tuple[int, int, int, int]] | None = None,
+) -> None:
     import rasterio
     from rasterio.io import MemoryFile
     from rasterio.shutil import copy as rio_copy
@@ -143,8 +173,14 @@ def _write_cog(path: Path, data: np.ndarray, *, crs: Any, tags: dict[str, str], 
         data = data.astype(np.uint8)
     if np.issubdtype(data.dtype, np.floating):
         nodata = float("nan")
-    profile: dict[str, Any] = {"driver": "GTiff", "width": data.shape[1], "height": data.shape[0], "count": 1,
-                               "dtype": data.dtype.name, "nodata": nodata}
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": data.shape[1],
+        "height": data.shape[0],
+        "count": 1,
+        "dtype": data.dtype.name,
+        "nodata": nodata,
+    }
     if transform is not None:
         profile.update(crs=crs, transform=transform)
     with MemoryFile() as mem, warnings.catch_warnings():
@@ -166,7 +202,9 @@ def _write_cog(path: Path, data: np.ndarray, *, crs: Any, tags: dict[str, str], 
             raise InputError("COG writer produced an unexpected band count", path=path)
 
 
-def _target_grid(ds: xr.Dataset, dem: Any, crs: Any, resolution: float | None) -> tuple[Any, Any, int, int]:
+def _target_grid(
+    ds: xr.Dataset, dem: Any, crs: Any, resolution: float | None
+) -> tuple[Any, Any, int, int]:
     """``(crs, transform, width, height)`` of the geocoded output."""
     import rasterio
     from pyproj import CRS, Transformer
@@ -176,10 +214,16 @@ def _target_grid(ds: xr.Dataset, dem: Any, crs: Any, resolution: float | None) -
         if isinstance(dem, str | os.PathLike):
             with rasterio.open(dem) as src:
                 horizontal = CRS.from_user_input(src.crs.to_wkt())
-                if horizontal.is_compound:  # a DEM's "WGS 84 + EGM96 height": the map grid is the 2-D part
+                if (
+                    horizontal.is_compound
+                ):  # a DEM's "WGS 84 + EGM96 height": the map grid is the 2-D part
                     horizontal = horizontal.sub_crs_list[0]
                 epsg = horizontal.to_epsg()
-                out_crs = rasterio.crs.CRS.from_epsg(epsg) if epsg else rasterio.crs.CRS.from_wkt(horizontal.to_wkt())
+                out_crs = (
+                    rasterio.crs.CRS.from_epsg(epsg)
+                    if epsg
+                    else rasterio.crs.CRS.from_wkt(horizontal.to_wkt())
+                )
                 return out_crs, src.transform, src.width, src.height
         raise InputError("dem must be the path of a raster whose grid the geocoded COGs take")
     lat = np.asarray(ds["latitude"].values, float)
@@ -199,7 +243,12 @@ def _target_grid(ds: xr.Dataset, dem: Any, crs: Any, resolution: float | None) -
     y1 = np.ceil(y1 / resolution) * resolution
     width = int(np.ceil((x1 - x0) / resolution)) + 1
     height = int(np.ceil((y1 - y0) / resolution)) + 1
-    return rasterio.crs.CRS.from_wkt(crs.to_wkt()), from_origin(x0, y1, resolution, resolution), width, height
+    return (
+        rasterio.crs.CRS.from_wkt(crs.to_wkt()),
+        from_origin(x0, y1, resolution, resolution),
+        width,
+        height,
+    )
 
 
 def _centres_to_corners(a: np.ndarray) -> np.ndarray:
@@ -217,8 +266,14 @@ def _centres_to_corners(a: np.ndarray) -> np.ndarray:
     return 0.25 * (p[:-1, :-1] + p[:-1, 1:] + p[1:, :-1] + p[1:, 1:])
 
 
-def _geocode(data: np.ndarray, lat: np.ndarray, lon: np.ndarray, grid: tuple[Any, Any, int, int],
-             categorical: bool, fill: float = 0) -> np.ndarray:
+def _geocode(
+    data: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    grid: tuple[Any, Any, int, int],
+    categorical: bool,
+    fill: float = 0,
+) -> np.ndarray:
     from rasterio.crs import CRS
     from rasterio.warp import Resampling, reproject
 
@@ -232,9 +287,14 @@ def _geocode(data: np.ndarray, lat: np.ndarray, lon: np.ndarray, grid: tuple[Any
         dst = np.full((height, width), np.nan, np.float32)
         src_nodata = dst_nodata = float("nan")
     reproject(
-        source=data, destination=dst, src_crs=CRS.from_epsg(4326), src_geoloc_array=np.stack([_centres_to_corners(lon), _centres_to_corners(lat)]),
-
-        dst_crs=dst_crs, dst_transform=dst_transform, src_nodata=src_nodata, dst_nodata=dst_nodata,
+        source=data,
+        destination=dst,
+        src_crs=CRS.from_epsg(4326),
+        src_geoloc_array=np.stack([_centres_to_corners(lon), _centres_to_corners(lat)]),
+        dst_crs=dst_crs,
+        dst_transform=dst_transform,
+        src_nodata=src_nodata,
+        dst_nodata=dst_nodata,
         resampling=Resampling.nearest if categorical else Resampling.bilinear,
     )
     return dst
@@ -280,11 +340,18 @@ def write_cogs(
 
     folder = Path(folder)
     if "latitude" not in ds.variables or "longitude" not in ds.variables:
-        raise InputError("dataset has no latitude/longitude layers for GCPs",
-                         hint="keep the stack's latitude/longitude coordinates in the dataset")
+        raise InputError(
+            "dataset has no latitude/longitude layers for GCPs",
+            hint="keep the stack's latitude/longitude coordinates in the dataset",
+        )
     if variables is None:
-        variables = [str(k) for k, v in ds.data_vars.items()
-                     if {"line", "pixel"} <= set(v.dims) and v.ndim <= 3 and not np.iscomplexobj(v.dtype.type(0))]
+        variables = [
+            str(k)
+            for k, v in ds.data_vars.items()
+            if {"line", "pixel"} <= set(v.dims)
+            and v.ndim <= 3
+            and not np.iscomplexobj(v.dtype.type(0))
+        ]
     wgs84 = CRS.from_epsg(4326)
     gcps = radar_gcps(ds, max_gcps_per_axis)
     lat = np.asarray(ds["latitude"].transpose("line", "pixel").values, float)
@@ -307,10 +374,23 @@ def write_cogs(
                 continue
             layer = da.isel(time=k) if t is not None else da
             data = np.asarray(layer.transpose("line", "pixel").values)
-            stem = name if t is None else f"{name}_{np.datetime_as_string(t, unit='D').replace('-', '')}"
-            tags = {key: str(layer.attrs[key]) for key in ("units", "long_name", "standard_name",
-                                                           "flag_values", "flag_meanings", "flag_masks")
-                    if key in layer.attrs}
+            stem = (
+                name
+                if t is None
+                else f"{name}_{np.datetime_as_string(t, unit='D').replace('-', '')}"
+            )
+            tags = {
+                key: str(layer.attrs[key])
+                for key in (
+                    "units",
+                    "long_name",
+                    "standard_name",
+                    "flag_values",
+                    "flag_meanings",
+                    "flag_masks",
+                )
+                if key in layer.attrs
+            }
             tags["sarbd_variable"] = name
             if t is not None:
                 tags["time"] = str(np.datetime64(t, "s")) + "Z"
@@ -318,26 +398,62 @@ def write_cogs(
             tags["first_pixel"] = str(int(ds["pixel"].values[0]))
             nodata, colormap = categorical_style(name, layer) if categorical else (None, None)
             path = folder / f"{stem}.tif"
-            _write_cog(path, data, crs=wgs84, tags=tags, description=name, categorical=categorical, gcps=gcps,
-                       nodata=nodata, colormap=colormap)
+            _write_cog(
+                path,
+                data,
+                crs=wgs84,
+                tags=tags,
+                description=name,
+                categorical=categorical,
+                gcps=gcps,
+                nodata=nodata,
+                colormap=colormap,
+            )
             records.append(CogRecord(name, t, path, False))
             if grid is not None:
                 gpath = folder / "geocoded" / f"{stem}.tif"
                 # outside the scene: the nodata value, or (flags, masks) the type's largest value
-                fill = nodata if nodata is not None or not categorical else float(np.iinfo(
-                    data.dtype if data.dtype != bool else np.uint8).max)
+                fill = (
+                    nodata
+                    if nodata is not None or not categorical
+                    else float(np.iinfo(data.dtype if data.dtype != bool else np.uint8).max)
+                )
                 out = _geocode(data, lat, lon, grid, categorical, fill if fill is not None else 0)
-                _write_cog(gpath, out, crs=grid[0], tags=tags, description=name, categorical=categorical,
-                           transform=grid[1], nodata=fill if categorical else None, colormap=colormap)
+                _write_cog(
+                    gpath,
+                    out,
+                    crs=grid[0],
+                    tags=tags,
+                    description=name,
+                    categorical=categorical,
+                    transform=grid[1],
+                    nodata=fill if categorical else None,
+                    colormap=colormap,
+                )
                 records.append(CogRecord(name, t, gpath, True))
-            if "split" in ds and t is None and (name.startswith("label_") or name == "quality_flags"):
-                records.extend(_split_cogs(ds, name, data, tags, gcps, wgs84, folder, grid, lat, lon))
+            if (
+                "split" in ds
+                and t is None
+                and (name.startswith("label_") or name == "quality_flags")
+            ):
+                records.extend(
+                    _split_cogs(ds, name, data, tags, gcps, wgs84, folder, grid, lat, lon)
+                )
     return records
 
 
-def _split_cogs(ds: xr.Dataset, name: str, data: np.ndarray, tags: dict[str, str], gcps: list[Any], crs: Any,
-                folder: Path, grid: tuple[Any, Any, int, int] | None = None, lat: np.ndarray | None = None,
-                lon: np.ndarray | None = None) -> list[CogRecord]:
+def _split_cogs(
+    ds: xr.Dataset,
+    name: str,
+    data: np.ndarray,
+    tags: dict[str, str],
+    gcps: list[Any],
+    crs: Any,
+    folder: Path,
+    grid: tuple[Any, Any, int, int] | None = None,
+    lat: np.ndarray | None = None,
+    lon: np.ndarray | None = None,
+) -> list[CogRecord]:
     """``folder/splits/<split>/<name>.tif``: the layer on one split's pixels, nodata elsewhere.
 
     The label item of each split (STAC, ``ml-aoi:split``) points at these, so a split's
@@ -363,13 +479,30 @@ def _split_cogs(ds: xr.Dataset, name: str, data: np.ndarray, tags: dict[str, str
         sub = np.where(mask, data, fill).astype(data.dtype)
         path = folder / "splits" / sname / f"{name}.tif"
         split_tags = {**tags, "sarbd_split": sname}
-        _write_cog(path, sub, crs=crs, tags=split_tags, description=f"{name} ({sname})",
-                   categorical=True, gcps=gcps, nodata=nodata, colormap=colormap)
+        _write_cog(
+            path,
+            sub,
+            crs=crs,
+            tags=split_tags,
+            description=f"{name} ({sname})",
+            categorical=True,
+            gcps=gcps,
+            nodata=nodata,
+            colormap=colormap,
+        )
         out.append(CogRecord(name, None, path, False, sname))
         if grid is not None and lat is not None and lon is not None:
             gpath = path.parent / "geocoded" / path.name
-            _write_cog(gpath, _geocode(sub, lat, lon, grid, True, float(fill)), crs=grid[0], tags=split_tags,
-                       description=f"{name} ({sname})", categorical=True, transform=grid[1],
-                       nodata=float(fill), colormap=colormap)
+            _write_cog(
+                gpath,
+                _geocode(sub, lat, lon, grid, True, float(fill)),
+                crs=grid[0],
+                tags=split_tags,
+                description=f"{name} ({sname})",
+                categorical=True,
+                transform=grid[1],
+                nodata=float(fill),
+                colormap=colormap,
+            )
             out.append(CogRecord(name, None, gpath, True, sname))
     return out

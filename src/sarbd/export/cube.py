@@ -35,7 +35,15 @@ from sarbd.export.cf import char_attributes, prepare_cf
 from sarbd.utils.files import atomic_output
 from sarbd.utils.log import get_logger
 
-__all__ = ["compressor_for", "quantize_filter", "record_quantization", "stage_encoding", "write_netcdf", "write_zarr", "zarr_links"]
+__all__ = [
+    "compressor_for",
+    "quantize_filter",
+    "record_quantization",
+    "stage_encoding",
+    "write_netcdf",
+    "write_zarr",
+    "zarr_links",
+]
 
 log = get_logger(__name__)
 
@@ -45,8 +53,10 @@ ZSTD_LEVEL = 2
 
 def _chunks(v: xr.DataArray | xr.Variable, spatial: ChunksLike) -> tuple[int, ...]:
     sl, sp = as_chunks(spatial)
-    return tuple(1 if d == "time" else min(sl, n) if d == "line" else min(sp, n) if d == "pixel" else n
-                 for d, n in zip(v.dims, v.shape, strict=True))
+    return tuple(
+        1 if d == "time" else min(sl, n) if d == "line" else min(sp, n) if d == "pixel" else n
+        for d, n in zip(v.dims, v.shape, strict=True)
+    )
 
 
 def compressor_for(dtype: np.dtype | type) -> Any:
@@ -54,11 +64,14 @@ def compressor_for(dtype: np.dtype | type) -> Any:
     from numcodecs import Blosc
 
     kind = np.dtype(dtype).kind
-    return Blosc(cname="zstd", clevel=ZSTD_LEVEL, shuffle=Blosc.BITSHUFFLE if kind in "fc" else Blosc.SHUFFLE)
+    return Blosc(
+        cname="zstd", clevel=ZSTD_LEVEL, shuffle=Blosc.BITSHUFFLE if kind in "fc" else Blosc.SHUFFLE
+    )
 
 
-def quantize_filter(keepbits: int | None = None, absolute: float | None = None,
-                    dtype: np.dtype | type = np.float32) -> tuple[Any, float, str]:
+def quantize_filter(
+    keepbits: int | None = None, absolute: float | None = None, dtype: np.dtype | type = np.float32
+) -> tuple[Any, float, str]:
     """A lossy Zarr filter for float signatures, its error bound and a description.
 
     Exactly one of:
@@ -87,20 +100,27 @@ def quantize_filter(keepbits: int | None = None, absolute: float | None = None,
         if not 1 <= keepbits <= nmant:
             raise ConfigError(f"keepbits must be 1..{nmant} for {np.dtype(dtype)}, got {keepbits}")
         bound = 2.0 ** -(keepbits + 1)
-        return BitRound(keepbits=int(keepbits)), bound, f"bit rounding to {keepbits} mantissa bits: " \
-            f"relative error <= {bound:.3g}"
+        return (
+            BitRound(keepbits=int(keepbits)),
+            bound,
+            f"bit rounding to {keepbits} mantissa bits: relative error <= {bound:.3g}",
+        )
     assert absolute is not None
     if not absolute > 0:
         raise ConfigError(f"quantisation precision must be > 0, got {absolute}")
     digits = max(0, math.ceil(math.log10(0.5 / absolute)))
-    bits = math.ceil(math.log2(10.0 ** digits))
+    bits = math.ceil(math.log2(10.0**digits))
     bound = 2.0 ** -(bits + 1)
-    return Quantize(digits=digits, dtype=np.dtype(dtype).str), bound, \
-        f"rounding to multiples of 2^-{bits} (Quantize digits={digits}): absolute error <= {bound:.3g}"
+    return (
+        Quantize(digits=digits, dtype=np.dtype(dtype).str),
+        bound,
+        f"rounding to multiples of 2^-{bits} (Quantize digits={digits}): absolute error <= {bound:.3g}",
+    )
 
 
-def stage_encoding(ds: xr.Dataset, chunks: ChunksLike, *,
-                   quantize: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def stage_encoding(
+    ds: xr.Dataset, chunks: ChunksLike, *, quantize: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
     """Zarr encoding of a stage's output, chosen so that the export can link it unchanged.
 
     Chunks are ``(1, lines, pixels)`` (one date per chunk) from ``chunks``; the codec is
@@ -119,7 +139,9 @@ def stage_encoding(ds: xr.Dataset, chunks: ChunksLike, *,
         if {"line", "pixel"} <= set(v.dims):
             enc["chunks"] = _chunks(v, chunks)
             if q and v.dtype.kind == "f" and (names is None or name in names):
-                enc["filters"] = (quantize_filter(q.get("keepbits"), q.get("absolute"), v.dtype)[0],)
+                enc["filters"] = (
+                    quantize_filter(q.get("keepbits"), q.get("absolute"), v.dtype)[0],
+                )
         out[str(name)] = enc
     return out
 
@@ -131,8 +153,10 @@ def _filter_text(meta: Mapping[str, Any]) -> str | None:
             return quantize_filter(keepbits=int(f["keepbits"]))[2]
         if f.get("id") == "quantize":
             bits = math.ceil(math.log2(10.0 ** int(f["digits"])))
-            return f"rounding to multiples of 2^-{bits} (Quantize digits={f['digits']}): " \
+            return (
+                f"rounding to multiples of 2^-{bits} (Quantize digits={f['digits']}): "
                 f"absolute error <= {2.0 ** -(bits + 1):.3g}"
+            )
     return None
 
 
@@ -157,8 +181,9 @@ def record_quantization(store: str | os.PathLike[str]) -> list[str]:
     return names
 
 
-def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk: int = 256,
-                 complevel: int = 4) -> Path:
+def write_netcdf(
+    ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk: int = 256, complevel: int = 4
+) -> Path:
     """Write ``ds`` as one CF-1.10 + ACDD-1.3 netCDF-4 file (h5netcdf engine), atomically.
 
     Every variable on the radar grid is chunked ``(1, spatial_chunk, spatial_chunk)`` and
@@ -172,7 +197,14 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk:
     for name, v in out.variables.items():
         enc: dict[str, Any] = {}
         if v.ndim >= 1 and v.dtype.kind in "fiuc" and v.size > 1:
-            enc.update({"zlib": True, "complevel": complevel, "shuffle": True, "chunksizes": _chunks(v, spatial_chunk)})
+            enc.update(
+                {
+                    "zlib": True,
+                    "complevel": complevel,
+                    "shuffle": True,
+                    "chunksizes": _chunks(v, spatial_chunk),
+                }
+            )
         if v.dtype.kind == "M":
             enc["units"] = "seconds since 1970-01-01T00:00:00Z"
             enc["dtype"] = "float64"
@@ -182,13 +214,19 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk:
             encoding[str(name)] = enc
     # Dask chunks made of whole file chunks: every HDF5 chunk is compressed once. Misaligned
     # blocks make HDF5 re-read, inflate and deflate a chunk for each block touching it.
-    out = out.chunk({d: (1 if d == "time" else spatial_chunk if d == "line" else -1) for d in out.dims})
+    out = out.chunk(
+        {d: (1 if d == "time" else spatial_chunk if d == "line" else -1) for d in out.dims}
+    )
     path = Path(path)
     with atomic_output(path) as tmp:
         # time as the record (unlimited) dimension: CF 2.4 then reads (time, line, pixel) as
         # record, grid, grid -- line/pixel are radar grid indices CF cannot call Y/X
-        out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding,
-                      unlimited_dims=["time"] if "time" in out.dims else None)
+        out.to_netcdf(
+            tmp,
+            engine="h5netcdf",
+            encoding=encoding,
+            unlimited_dims=["time"] if "time" in out.dims else None,
+        )
         char_attributes(tmp)  # text attributes as NC_CHAR, not NC_STRING (sarbd.export.cf)
     return path
 
@@ -203,12 +241,20 @@ def zarr_links(ds: xr.Dataset, store: str | os.PathLike[str]) -> dict[str, Path]
     import dask.array as da
 
     store = Path(store)
-    return {v.data.name: store / str(name) for name, v in ds.data_vars.items()
-            if isinstance(v.data, da.Array) and (store / str(name) / ".zarray").is_file()}
+    return {
+        v.data.name: store / str(name)
+        for name, v in ds.data_vars.items()
+        if isinstance(v.data, da.Array) and (store / str(name) / ".zarray").is_file()
+    }
 
 
-def write_zarr(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk: ChunksLike = DEFAULT_CHUNKS,
-               links: Mapping[str, str | os.PathLike[str]] | None = None) -> Path:
+def write_zarr(
+    ds: xr.Dataset,
+    path: str | os.PathLike[str],
+    *,
+    spatial_chunk: ChunksLike = DEFAULT_CHUNKS,
+    links: Mapping[str, str | os.PathLike[str]] | None = None,
+) -> Path:
     """Write ``ds`` as a consolidated Zarr store (format 2, for GDAL/QGIS readers), atomically.
 
     Same metadata as :func:`write_netcdf` (complex variables are kept as complex).
@@ -226,16 +272,24 @@ def write_zarr(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk: C
     encoding: dict[str, dict[str, Any]] = {}
     for name, v in rest.variables.items():
         if v.ndim >= 1 and v.dtype.kind in "fiucb":
-            encoding[str(name)] = {"chunks": _chunks(v, spatial_chunk), "compressors": (compressor_for(v.dtype),)}
+            encoding[str(name)] = {
+                "chunks": _chunks(v, spatial_chunk),
+                "compressors": (compressor_for(v.dtype),),
+            }
         if v.dtype.kind == "M":
-            encoding.setdefault(str(name), {}).update({"units": "seconds since 1970-01-01T00:00:00Z",
-                                                       "dtype": np.dtype("float64")})
+            encoding.setdefault(str(name), {}).update(
+                {"units": "seconds since 1970-01-01T00:00:00Z", "dtype": np.dtype("float64")}
+            )
         if name in rest.coords and v.dtype.kind in "fM":
             encoding.setdefault(str(name), {})["_FillValue"] = None
     # Dask chunks equal to the store's chunks: aligned writes, one chunk in memory at a time
     sl, sp = as_chunks(spatial_chunk)
-    rest = rest.chunk({d: (1 if d == "time" else sl if d == "line" else sp if d == "pixel" else -1)
-                       for d in rest.dims})
+    rest = rest.chunk(
+        {
+            d: (1 if d == "time" else sl if d == "line" else sp if d == "pixel" else -1)
+            for d in rest.dims
+        }
+    )
     path = Path(path)
     with atomic_output(path, directory=True) as tmp:
         rest.to_zarr(tmp, mode="w", zarr_format=2, consolidated=False, encoding=encoding)
@@ -243,7 +297,11 @@ def write_zarr(ds: xr.Dataset, path: str | os.PathLike[str], *, spatial_chunk: C
             _link_array(source, tmp / name, out[name])
         zarr.consolidate_metadata(str(tmp), zarr_format=2)
     if linked:
-        log.info("dataset.zarr: %d of %d variables linked from the stage cache", len(linked), len(out.data_vars))
+        log.info(
+            "dataset.zarr: %d of %d variables linked from the stage cache",
+            len(linked),
+            len(out.data_vars),
+        )
     return path
 
 
@@ -253,7 +311,11 @@ def _linkable(ds: xr.Dataset, links: Mapping[str, str | os.PathLike[str]]) -> di
 
     found: dict[str, Path] = {}
     for name, v in ds.data_vars.items():
-        if not isinstance(v.data, da.Array) or v.data.name not in links or v.dtype.kind not in "fiu":
+        if (
+            not isinstance(v.data, da.Array)
+            or v.data.name not in links
+            or v.dtype.kind not in "fiu"
+        ):
             continue
         source = Path(links[v.data.name])
         meta = json.loads((source / ".zarray").read_text())
@@ -270,7 +332,9 @@ def _link_array(source: Path, target: Path, var: xr.DataArray) -> None:
     """Make ``target`` a Zarr v2 array with ``source``'s chunks (hard links) and ``var``'s attributes."""
     target.mkdir(parents=True)
     shutil.copyfile(source / ".zarray", target / ".zarray")
-    src_attrs = json.loads((source / ".zattrs").read_text()) if (source / ".zattrs").is_file() else {}
+    src_attrs = (
+        json.loads((source / ".zattrs").read_text()) if (source / ".zattrs").is_file() else {}
+    )
     attrs = {k: src_attrs[k] for k in _DECODING if k in src_attrs}
     attrs.update(_json_attrs(var.attrs))
     attrs["_ARRAY_DIMENSIONS"] = list(var.dims)

@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 def dataset_summary(ds: xr.Dataset) -> dict[str, Any]:
     """Class counts per label level and, with a ``split``, class balance per split (of L3, else L2)."""
     classes = classes_from_attrs(ds.attrs)
-    out: dict[str, Any] = {"classes": classes,
-                           "class_counts": {lv: class_counts(ds[lv], classes) for lv in LABEL_LEVELS if lv in ds}}
+    out: dict[str, Any] = {
+        "classes": classes,
+        "class_counts": {lv: class_counts(ds[lv], classes) for lv in LABEL_LEVELS if lv in ds},
+    }
     level = "label_l3" if "label_l3" in ds else "label_l2" if "label_l2" in ds else None
     if "split" in ds and level is not None:
         balance = split_class_balance(ds["split"], ds[level], classes)
@@ -103,7 +105,9 @@ def write_dataset(
     root.mkdir(parents=True, exist_ok=True)
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
-        raise ConfigError(f"unknown output format(s) {', '.join(unknown)}", hint=f"use {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"unknown output format(s) {', '.join(unknown)}", hint=f"use {', '.join(FORMATS)}"
+        )
     _remove_unselected(root, set(formats))
     classes = classes_from_attrs(ds.attrs)
     summary = dataset_summary(ds)
@@ -113,11 +117,17 @@ def write_dataset(
         nc_job = pool.submit(write_netcdf, ds, root / "dataset.nc") if "netcdf" in formats else None
         if "zarr" in formats:
             write_zarr(ds, root / "dataset.zarr", links=links)
-        cogs = write_cogs(ds, root / "cog", variables=cog_variables, geocode=geocode, dem=dem) \
-            if "cog" in formats else []
+        cogs = (
+            write_cogs(ds, root / "cog", variables=cog_variables, geocode=geocode, dem=dem)
+            if "cog" in formats
+            else []
+        )
         if "parquet" in formats:
-            write_parquet(pixel_table(ds, _table_variables(ds, table_features)), root / "tables" / "pixels.parquet",
-                          metadata={"classes": classes})
+            write_parquet(
+                pixel_table(ds, _table_variables(ds, table_features)),
+                root / "tables" / "pixels.parquet",
+                metadata={"classes": classes},
+            )
         chips = _write_chips(ds, root, classes, chip_sizes, chip_level, chip_min_labelled)
         if nc_job is not None:
             nc_job.result()
@@ -125,16 +135,26 @@ def write_dataset(
         with atomic_output(root / "run_log.json") as tmp:
             tmp.write_text(json.dumps(dict(run_log), indent=2, default=str), encoding="utf-8")
     catalog = write_stac(root, ds, **dict(stac or {})) if "stac" in formats else None
-    summary.update({"catalog": str(catalog) if catalog else None, "cogs": [str(c.path) for c in cogs],
-                    "chips": chips, "formats": [f for f in FORMATS if f in formats]})
+    summary.update(
+        {
+            "catalog": str(catalog) if catalog else None,
+            "cogs": [str(c.path) for c in cogs],
+            "chips": chips,
+            "formats": [f for f in FORMATS if f in formats],
+        }
+    )
     return summary
 
 
 def _remove_unselected(root: Path, formats: set[str]) -> None:
     """Delete outputs of formats not selected (left by an earlier build with other settings)."""
-    paths = {"zarr": [root / "dataset.zarr"], "netcdf": [root / "dataset.nc"], "cog": [root / "cog"],
-             "parquet": [root / "tables"],
-             "stac": [root / "catalog.json", *(p.parent for p in root.glob("*/collection.json"))]}
+    paths = {
+        "zarr": [root / "dataset.zarr"],
+        "netcdf": [root / "dataset.nc"],
+        "cog": [root / "cog"],
+        "parquet": [root / "tables"],
+        "stac": [root / "catalog.json", *(p.parent for p in root.glob("*/collection.json"))],
+    }
     for fmt, found in paths.items():
         for p in found if fmt not in formats else []:
             if p.exists():
@@ -147,20 +167,33 @@ def _table_variables(ds: xr.Dataset, table_features: str | Sequence[str]) -> lis
     if table_features == "all":
         return None
     if table_features == "temporal":  # pixel_table's default columns, less the per-date ones
-        return [str(k) for k, v in ds.data_vars.items()
-                if set(v.dims) == {"line", "pixel"} and not str(k).startswith("fraction_")
-                and str(k) not in ("latitude", "longitude") and np.issubdtype(v.dtype, np.floating)]
+        return [
+            str(k)
+            for k, v in ds.data_vars.items()
+            if set(v.dims) == {"line", "pixel"}
+            and not str(k).startswith("fraction_")
+            and str(k) not in ("latitude", "longitude")
+            and np.issubdtype(v.dtype, np.floating)
+        ]
     if isinstance(table_features, str):
-        raise ConfigError(f"unknown pixel-table feature set {table_features!r}",
-                          hint="use 'temporal', 'all' or a list of variable names")
+        raise ConfigError(
+            f"unknown pixel-table feature set {table_features!r}",
+            hint="use 'temporal', 'all' or a list of variable names",
+        )
     missing = [v for v in table_features if v not in ds]
     if missing:
         raise ConfigError(f"pixel-table variables not in the dataset: {', '.join(missing)}")
     return list(table_features)
 
 
-def _write_chips(ds: xr.Dataset, root: Path, classes: list[dict[str, Any]], chip_sizes: Sequence[int],
-                 chip_level: str, chip_min_labelled: float) -> dict[int, dict[str, Any]]:
+def _write_chips(
+    ds: xr.Dataset,
+    root: Path,
+    classes: list[dict[str, Any]],
+    chip_sizes: Sequence[int],
+    chip_level: str,
+    chip_min_labelled: float,
+) -> dict[int, dict[str, Any]]:
     """``chips/chips_<size>.parquet`` (chip indices); returns the chip summary."""
     chips: dict[int, dict[str, Any]] = {}
     wanted = {f"chips_{int(size)}.parquet" for size in chip_sizes} if "split" in ds else set()
@@ -172,12 +205,25 @@ def _write_chips(ds: xr.Dataset, root: Path, classes: list[dict[str, Any]], chip
     labels = ds[chip_level] if chip_level in ds else None
     for size in chip_sizes:
         table = make_chips(ds["split"], int(size), labels, classes, min_labelled=chip_min_labelled)
-        block = int(ds["split"].attrs.get("sarbd_split_block", 0) or ds.attrs.get("sarbd_split_block", 0))
+        block = int(
+            ds["split"].attrs.get("sarbd_split_block", 0) or ds.attrs.get("sarbd_split_block", 0)
+        )
         if not len(table):
-            log.warning("no %d x %d chip fits inside one split region (split block %d px); "
-                        "use split blocks larger than the chips plus the buffer", size, size, block)
-        path = write_parquet(table, root / "chips" / f"chips_{int(size)}.parquet",
-                             metadata={"classes": classes, "label_level": chip_level})
-        chips[int(size)] = {"path": str(path), "count": len(table),
-                            "per_split": table["split"].value_counts().to_dict() if len(table) else {}}
+            log.warning(
+                "no %d x %d chip fits inside one split region (split block %d px); "
+                "use split blocks larger than the chips plus the buffer",
+                size,
+                size,
+                block,
+            )
+        path = write_parquet(
+            table,
+            root / "chips" / f"chips_{int(size)}.parquet",
+            metadata={"classes": classes, "label_level": chip_level},
+        )
+        chips[int(size)] = {
+            "path": str(path),
+            "count": len(table),
+            "per_split": table["split"].value_counts().to_dict() if len(table) else {},
+        }
     return chips

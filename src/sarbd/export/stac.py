@@ -63,8 +63,14 @@ EXTENSIONS: dict[str, str] = {
 }
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 _ML_AOI_SPLIT = {"train": "train", "validation": "validate", "test": "test"}
-_SAR_ROLES = {"sigma0": "sigma0", "beta0": "beta0", "gamma0": "gamma0", "amplitude": "amplitude",
-              "local_incidence_angle": "local-incidence-angle", "noise": "noise-power"}
+_SAR_ROLES = {
+    "sigma0": "sigma0",
+    "beta0": "beta0",
+    "gamma0": "gamma0",
+    "amplitude": "amplitude",
+    "local_incidence_angle": "local-incidence-angle",
+    "noise": "noise-power",
+}
 
 
 def multihash_sha256(path: str | os.PathLike[str]) -> str:
@@ -91,8 +97,10 @@ def _edges(ds: xr.Dataset) -> dict[str, tuple[NDArray[np.float64], NDArray[np.fl
     lat = ds["latitude"].transpose("line", "pixel")
     lon = ds["longitude"].transpose("line", "pixel")
     sel = {"top": {"line": 0}, "bottom": {"line": -1}, "left": {"pixel": 0}, "right": {"pixel": -1}}
-    return {k: (np.asarray(lat.isel(v).values, float), np.asarray(lon.isel(v).values, float))
-            for k, v in sel.items()}
+    return {
+        k: (np.asarray(lat.isel(v).values, float), np.asarray(lon.isel(v).values, float))
+        for k, v in sel.items()
+    }
 
 
 def _footprint(ds: xr.Dataset, samples: int = 24) -> dict[str, Any]:
@@ -104,10 +112,17 @@ def _footprint(ds: xr.Dataset, samples: int = 24) -> dict[str, Any]:
     n, m = e["left"][0].size, e["top"][0].size
     r = np.unique(np.linspace(0, n - 1, min(samples, n)).round().astype(int))
     c = np.unique(np.linspace(0, m - 1, min(samples, m)).round().astype(int))
-    idx = ([("top", j) for j in c] + [("right", i) for i in r[1:]] + [("bottom", j) for j in c[::-1][1:]]
-           + [("left", i) for i in r[::-1][1:-1]])
-    pts = [(float(e[k][1][i]), float(e[k][0][i])) for k, i in idx
-           if np.isfinite(e[k][0][i]) and np.isfinite(e[k][1][i])]
+    idx = (
+        [("top", j) for j in c]
+        + [("right", i) for i in r[1:]]
+        + [("bottom", j) for j in c[::-1][1:]]
+        + [("left", i) for i in r[::-1][1:-1]]
+    )
+    pts = [
+        (float(e[k][1][i]), float(e[k][0][i]))
+        for k, i in idx
+        if np.isfinite(e[k][0][i]) and np.isfinite(e[k][1][i])
+    ]
     poly = Polygon(pts)
     if not poly.is_valid:
         poly = poly.convex_hull
@@ -154,25 +169,38 @@ def _sar_properties(attrs: Mapping[str, Any], ds: xr.Dataset) -> dict[str, Any]:
     is in GHz (sar extension v1.3.0).
     """
     p: dict[str, Any] = {"sar:frequency_band": str(_first(attrs, "sar_frequency_band") or "C")}
-    for field, keys in (("sar:instrument_mode", ("sar_instrument_mode", "mode")),
-                        ("sar:product_type", ("sar_product_type", "product_type"))):
+    for field, keys in (
+        ("sar:instrument_mode", ("sar_instrument_mode", "mode")),
+        ("sar:product_type", ("sar_product_type", "product_type")),
+    ):
         value = _first(attrs, *keys)
         if value is not None:
             p[field] = str(value)
     pols = _first(attrs, "sar_polarizations", "polarizations")
     if pols is None:
-        pols = sorted({str(v).rsplit("_", 1)[-1].upper() for v in ds.data_vars
-                       if str(v).rsplit("_", 1)[-1] in ("vv", "vh", "hh", "hv")})
+        pols = sorted(
+            {
+                str(v).rsplit("_", 1)[-1].upper()
+                for v in ds.data_vars
+                if str(v).rsplit("_", 1)[-1] in ("vv", "vh", "hh", "hv")
+            }
+        )
     elif isinstance(pols, str):
         pols = pols.replace(",", " ").split()
-    p["sar:polarizations"] = list(dict.fromkeys(str(x).upper() for x in np.atleast_1d(pols))) or ["VV"]
+    p["sar:polarizations"] = list(dict.fromkeys(str(x).upper() for x in np.atleast_1d(pols))) or [
+        "VV"
+    ]
     ghz = _first(attrs, "sar_center_frequency_ghz")
     hz = _first(attrs, "sar_center_frequency", "radar_frequency")
     if ghz is not None or hz is not None:
         p["sar:center_frequency"] = float(ghz) if ghz is not None else float(hz) / 1e9
     numeric: tuple[tuple[str, type, tuple[str, ...]], ...] = (
         ("sar:pixel_spacing_range", float, ("sar_pixel_spacing_range", "range_pixel_spacing")),
-        ("sar:pixel_spacing_azimuth", float, ("sar_pixel_spacing_azimuth", "azimuth_pixel_spacing")),
+        (
+            "sar:pixel_spacing_azimuth",
+            float,
+            ("sar_pixel_spacing_azimuth", "azimuth_pixel_spacing"),
+        ),
         ("sar:looks_range", int, ("sar_looks_range",)),
         ("sar:looks_azimuth", int, ("sar_looks_azimuth",)),
         ("sat:absolute_orbit", int, ("sar_absolute_orbit", "absolute_orbit")),
@@ -183,7 +211,9 @@ def _sar_properties(attrs: Mapping[str, Any], ds: xr.Dataset) -> dict[str, Any]:
         value = _first(attrs, *names)
         if value is not None and np.isfinite(float(value)):
             p[field] = cast(value)
-    if "sar:looks_range" not in p and "sar:pixel_spacing_range" in p:  # SLC-derived stack: single look
+    if (
+        "sar:looks_range" not in p and "sar:pixel_spacing_range" in p
+    ):  # SLC-derived stack: single look
         p["sar:looks_range"] = p["sar:looks_azimuth"] = 1
     look = str(_first(attrs, "radar_grid_look_side", "look_side") or "").lower()
     if look in ("left", "right"):
@@ -215,23 +245,38 @@ def _cog_index(folder: Path) -> list[dict[str, Any]]:
     import rasterio
 
     out = []
-    paths = sorted(folder.glob("*.tif")) + sorted((folder / "geocoded").glob("*.tif")) \
-        + sorted((folder / "splits").glob("*/*.tif")) + sorted((folder / "splits").glob("*/geocoded/*.tif"))
+    paths = (
+        sorted(folder.glob("*.tif"))
+        + sorted((folder / "geocoded").glob("*.tif"))
+        + sorted((folder / "splits").glob("*/*.tif"))
+        + sorted((folder / "splits").glob("*/geocoded/*.tif"))
+    )
     for path in paths:
         with rasterio.open(path) as src:
             tags = src.tags()
             variable = tags.get("sarbd_variable", path.stem)
-            record = {"path": path, "variable": variable, "time": tags.get("time"),
-                      "long_name": tags.get("long_name", path.stem), "shape": [src.height, src.width],
-                      "flag_values": tags.get("flag_values"), "flag_masks": tags.get("flag_masks"),
-                      "flag_meanings": tags.get("flag_meanings"), "key": variable, "split": tags.get("sarbd_split"),
-                      "nodata": src.nodata, "proj": {}}
+            record = {
+                "path": path,
+                "variable": variable,
+                "time": tags.get("time"),
+                "long_name": tags.get("long_name", path.stem),
+                "shape": [src.height, src.width],
+                "flag_values": tags.get("flag_values"),
+                "flag_masks": tags.get("flag_masks"),
+                "flag_meanings": tags.get("flag_meanings"),
+                "key": variable,
+                "split": tags.get("sarbd_split"),
+                "nodata": src.nodata,
+                "proj": {},
+            }
             if path.parent.name == "geocoded" and src.crs is not None:
                 epsg = src.crs.to_epsg()
                 record["key"] = f"{variable}_geocoded"
-                record["proj"] = {"proj:code": f"EPSG:{epsg}" if epsg else None,
-                                  "proj:shape": [src.height, src.width],
-                                  "proj:transform": list(src.transform)[:6]}
+                record["proj"] = {
+                    "proj:code": f"EPSG:{epsg}" if epsg else None,
+                    "proj:shape": [src.height, src.width],
+                    "proj:transform": list(src.transform)[:6],
+                }
                 if epsg is None:
                     record["proj"]["proj:wkt2"] = src.crs.to_wkt()
             out.append(record)
@@ -243,7 +288,9 @@ def _numbers(text: str | None) -> list[int]:
     return [int(v) for v in str(text or "").strip("[]").replace(",", " ").split()]
 
 
-def _classification(record: Mapping[str, Any], classes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _classification(
+    record: Mapping[str, Any], classes: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     """``classification:classes`` (label and split rasters) or ``classification:bitfields`` (quality flags)."""
     from sarbd.dataset.classes import class_colour
 
@@ -253,18 +300,34 @@ def _classification(record: Mapping[str, Any], classes: Sequence[Mapping[str, An
         fields = []
         for mask, name in zip(masks, names, strict=False):
             bit = int(mask).bit_length() - 1
-            fields.append({"offset": bit, "length": 1, "name": name, "description": f"{name} (bit {bit})",
-                           "classes": [{"value": 0, "name": "no", "description": f"not {name}"},
-                                       {"value": 1, "name": "yes", "description": name}]})
+            fields.append(
+                {
+                    "offset": bit,
+                    "length": 1,
+                    "name": name,
+                    "description": f"{name} (bit {bit})",
+                    "classes": [
+                        {"value": 0, "name": "no", "description": f"not {name}"},
+                        {"value": 1, "name": "yes", "description": name},
+                    ],
+                }
+            )
         return {"classification:bitfields": fields} if fields else {}
     values = _numbers(record.get("flag_values"))
     if not values or len(values) != len(names):
         return {}
-    colour = {int(c["id"]): class_colour(int(c["id"])) for c in classes} \
-        if record["variable"].startswith("label") else {}
+    colour = (
+        {int(c["id"]): class_colour(int(c["id"])) for c in classes}
+        if record["variable"].startswith("label")
+        else {}
+    )
     out = []
     for value, name in zip(values, names, strict=True):
-        entry: dict[str, Any] = {"value": value, "name": name, "description": name.replace("_", " ")}
+        entry: dict[str, Any] = {
+            "value": value,
+            "name": name,
+            "description": name.replace("_", " "),
+        }
         if value in colour:
             entry["color_hint"] = colour[value].lstrip("#").upper()
         out.append(entry)
@@ -283,13 +346,27 @@ def _roles(variable: str) -> list[str]:
     return roles
 
 
-def write_readme(dataset_dir: str | os.PathLike[str], *, name: str, title: str, description: str,
-                 authors: Sequence[str], license: str, source: str, extra: str = "") -> Path:
+def write_readme(
+    dataset_dir: str | os.PathLike[str],
+    *,
+    name: str,
+    title: str,
+    description: str,
+    authors: Sequence[str],
+    license: str,
+    source: str,
+    extra: str = "",
+) -> Path:
     """``README.md`` with EOTDL front-matter (name, authors, license, source), atomically."""
     import yaml
 
     front = {"name": name, "authors": list(authors), "license": license, "source": source}
-    text = "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n\n" + f"# {title}\n\n{description}\n"
+    text = (
+        "---\n"
+        + yaml.safe_dump(front, sort_keys=False)
+        + "---\n\n"
+        + f"# {title}\n\n{description}\n"
+    )
     if extra:
         text += "\n" + extra.strip() + "\n"
     path = Path(dataset_dir) / "README.md"
@@ -298,8 +375,17 @@ def write_readme(dataset_dir: str | os.PathLike[str], *, name: str, title: str, 
     return path
 
 
-def _asset_dict(path: Path, title: str, media_type: str, roles: list[str], **extra: Any) -> dict[str, Any]:
-    return {"href": str(path), "title": title, "type": media_type, "roles": roles, **_file_fields(path), **extra}
+def _asset_dict(
+    path: Path, title: str, media_type: str, roles: list[str], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "href": str(path),
+        "title": title,
+        "type": media_type,
+        "roles": roles,
+        **_file_fields(path),
+        **extra,
+    }
 
 
 def write_stac(
@@ -347,7 +433,9 @@ def write_stac(
         raise InputError("dataset has no latitude/longitude for the STAC footprint")
     attrs = dict(ds.attrs)
     title = title or str(attrs.get("title", "SARbd dataset"))
-    description = description or str(attrs.get("summary", "Labelled SAR benchmark dataset in radar geometry."))
+    description = description or str(
+        attrs.get("summary", "Labelled SAR benchmark dataset in radar geometry.")
+    )
     classes = classes_from_attrs(attrs)
     geometry, bbox = _footprint(ds), _bbox(ds)
     times = [_utc(t) for t in np.asarray(ds["time"].values)] if "time" in ds.coords else []
@@ -357,50 +445,109 @@ def write_stac(
     shape = [int(ds.sizes["line"]), int(ds.sizes["pixel"])]
     sar_props = _sar_properties(attrs, ds)
     software = {"sarbd": __version__}
-    processing = {"processing:level": "L2", "processing:software": software,
-                  "processing:lineage": "sarbd: coregistered SLC stack -> signatures in radar geometry"}
+    processing = {
+        "processing:level": "L2",
+        "processing:software": software,
+        "processing:lineage": "sarbd: coregistered SLC stack -> signatures in radar geometry",
+    }
     proj = {"proj:code": None, "proj:shape": shape}
 
-    write_readme(root, name=collection_id, title=title, description=description, authors=authors,
-                 license=license, source=source,
-                 extra="Open `catalog.json` in a STAC browser, `dataset.nc` / `dataset.zarr` with xarray, "
-                       "`cog/*.tif` in QGIS. Created with sarbd " + __version__ + ".")
+    write_readme(
+        root,
+        name=collection_id,
+        title=title,
+        description=description,
+        authors=authors,
+        license=license,
+        source=source,
+        extra="Open `catalog.json` in a STAC browser, `dataset.nc` / `dataset.zarr` with xarray, "
+        "`cog/*.tif` in QGIS. Created with sarbd " + __version__ + ".",
+    )
 
     catalog = pystac.Catalog(id=f"{collection_id}-catalog", description=description, title=title)
     collection = pystac.Collection(
-        id=collection_id, title=title, description=description, license=license, keywords=list(keywords),
+        id=collection_id,
+        title=title,
+        description=description,
+        license=license,
+        keywords=list(keywords),
         extent=pystac.Extent(pystac.SpatialExtent([bbox]), pystac.TemporalExtent([[start, end]])),
         providers=[pystac.Provider(name=a, roles=[pystac.ProviderRole.PRODUCER]) for a in authors],
-        summaries=pystac.Summaries({k: v if isinstance(v, list) else [v] for k, v in sar_props.items()
-                                    if k.split(":")[0] in ("sar", "sat") or k in ("platform", "constellation")}),
+        summaries=pystac.Summaries(
+            {
+                k: v if isinstance(v, list) else [v]
+                for k, v in sar_props.items()
+                if k.split(":")[0] in ("sar", "sat") or k in ("platform", "constellation")
+            }
+        ),
     )
     collection.stac_extensions = [EXTENSIONS["file"], EXTENSIONS["sar"]]
     for path, key, t, mt, roles in (
-        (root / "dataset.nc", "netcdf", "The whole dataset, CF-1.10 + ACDD-1.3 netCDF", "application/x-netcdf",
-         ["data"]),
-        (root / "dataset.zarr", "zarr", "The whole dataset, Zarr (consolidated)", "application/vnd+zarr", ["data"]),
-        (root / "tables" / "pixels.parquet", "pixels", "One row per labelled pixel", "application/vnd.apache.parquet",
-         ["data", "labels"]),
-        (root / "run_log.json", "run_log", "Processing stages, timings, versions", "application/json", ["metadata"]),
+        (
+            root / "dataset.nc",
+            "netcdf",
+            "The whole dataset, CF-1.10 + ACDD-1.3 netCDF",
+            "application/x-netcdf",
+            ["data"],
+        ),
+        (
+            root / "dataset.zarr",
+            "zarr",
+            "The whole dataset, Zarr (consolidated)",
+            "application/vnd+zarr",
+            ["data"],
+        ),
+        (
+            root / "tables" / "pixels.parquet",
+            "pixels",
+            "One row per labelled pixel",
+            "application/vnd.apache.parquet",
+            ["data", "labels"],
+        ),
+        (
+            root / "run_log.json",
+            "run_log",
+            "Processing stages, timings, versions",
+            "application/json",
+            ["metadata"],
+        ),
         (root / "README.md", "readme", "Dataset description", "text/markdown", ["metadata"]),
     ):
         if path.exists():
             collection.add_asset(key, pystac.Asset.from_dict(_asset_dict(path, t, mt, roles)))
     for path in sorted((root / "chips").glob("chips_*.parquet")):
-        collection.add_asset(path.stem, pystac.Asset.from_dict(
-            _asset_dict(path, f"Chip index ({path.stem.split('_')[-1]} px)", "application/vnd.apache.parquet",
-                        ["metadata", "labels"])))
+        collection.add_asset(
+            path.stem,
+            pystac.Asset.from_dict(
+                _asset_dict(
+                    path,
+                    f"Chip index ({path.stem.split('_')[-1]} px)",
+                    "application/vnd.apache.parquet",
+                    ["metadata", "labels"],
+                )
+            ),
+        )
     catalog.add_child(collection)
 
     cogs = _cog_index(root / "cog") if (root / "cog").is_dir() else []
     label_vars = {"label_l1", "label_l2", "label_l3", "quality_flags", "split"}
-    feature_ext = [EXTENSIONS[k] for k in ("sar", "sat", "view", "processing", "projection", "file", "ml-aoi")
-                   if (k != "sat" or _sat_known(sar_props)) and (k != "view" or "view:incidence_angle" in sar_props)]
+    feature_ext = [
+        EXTENSIONS[k]
+        for k in ("sar", "sat", "view", "processing", "projection", "file", "ml-aoi")
+        if (k != "sat" or _sat_known(sar_props))
+        and (k != "view" or "view:incidence_angle" in sar_props)
+    ]
 
     def feature_item(item_id: str, props: dict[str, Any], when: _dt.datetime | None) -> pystac.Item:
-        item = pystac.Item(id=item_id, geometry=geometry, bbox=bbox, datetime=when,
-                           properties={**sar_props, **processing, **proj, **props},
-                           start_datetime=None if when else start, end_datetime=None if when else end)
+        item = pystac.Item(
+            id=item_id,
+            geometry=geometry,
+            bbox=bbox,
+            datetime=when,
+            properties={**sar_props, **processing, **proj, **props},
+            start_datetime=None if when else start,
+            end_datetime=None if when else end,
+        )
         item.stac_extensions = list(feature_ext)
         return item
 
@@ -410,17 +557,35 @@ def write_stac(
         item = feature_item(f"{collection_id}-{when:%Y%m%d}", {}, when)
         for c in cogs:
             if c["time"] == stamp and c["variable"] not in label_vars:
-                item.add_asset(c["key"], pystac.Asset.from_dict(_asset_dict(
-                    c["path"], c["long_name"], COG_TYPE, _roles(c["variable"]),
-                    **{"ml-aoi:role": "feature", **c["proj"]})))
+                item.add_asset(
+                    c["key"],
+                    pystac.Asset.from_dict(
+                        _asset_dict(
+                            c["path"],
+                            c["long_name"],
+                            COG_TYPE,
+                            _roles(c["variable"]),
+                            **{"ml-aoi:role": "feature", **c["proj"]},
+                        )
+                    ),
+                )
         feature_items.append(item)
     static = [c for c in cogs if c["time"] is None and c["variable"] not in label_vars]
     if static:
         item = feature_item(f"{collection_id}-static", {"title": "time-less layers"}, None)
         for c in static:
-            item.add_asset(c["key"], pystac.Asset.from_dict(_asset_dict(
-                c["path"], c["long_name"], COG_TYPE, _roles(c["variable"]),
-                **{"ml-aoi:role": "feature", **c["proj"]})))
+            item.add_asset(
+                c["key"],
+                pystac.Asset.from_dict(
+                    _asset_dict(
+                        c["path"],
+                        c["long_name"],
+                        COG_TYPE,
+                        _roles(c["variable"]),
+                        **{"ml-aoi:role": "feature", **c["proj"]},
+                    )
+                ),
+            )
         feature_items.append(item)
     for item in feature_items:
         collection.add_item(item)
@@ -432,21 +597,31 @@ def write_stac(
         name = SPLIT_NAMES[sid] if sid else "all"
         if sid and split is not None and not np.any(split == sid):
             continue
-        own = [c for c in cogs if sid and c["split"] == name]  # this split's label COGs (other splits nodata)
+        own = [
+            c for c in cogs if sid and c["split"] == name
+        ]  # this split's label COGs (other splits nodata)
         whole = [c for c in cogs if c["variable"] in label_vars and c["split"] is None]
         label_cogs = own or whole
         counts = []
         if labels is not None:
             sel = labels[split == sid] if split is not None and sid else labels
-            counts = [{"name": str(cid), "count": int(np.count_nonzero(sel == cid))} for cid in class_ids]
+            counts = [
+                {"name": str(cid), "count": int(np.count_nonzero(sel == cid))} for cid in class_ids
+            ]
         if own:
-            where = (f"its label COGs hold the {name} split only (pixels of other splits are nodata; "
-                     f"split code {sid} in the split raster)")
+            where = (
+                f"its label COGs hold the {name} split only (pixels of other splits are nodata; "
+                f"split code {sid} in the split raster)"
+            )
         elif sid:
-            where = f"its label COGs cover the scene: this split is where the split raster equals {sid}"
+            where = (
+                f"its label COGs cover the scene: this split is where the split raster equals {sid}"
+            )
         elif split is not None:
-            where = ("the whole scene, every split: the split raster gives each pixel's split "
-                     "(1 train, 2 validation, 3 test, 0 buffer between them)")
+            where = (
+                "the whole scene, every split: the split raster gives each pixel's split "
+                "(1 train, 2 validation, 3 test, 0 buffer between them)"
+            )
         else:
             where = "the whole scene (no split)"
         props = {
@@ -457,7 +632,8 @@ def write_stac(
                 "class), L3 (L2 purified by boundary buffer, layover/shadow, border and SAR-consistency tests); "
                 "quality_flags say why a pixel is not L3. label:classes and label:overviews use the raster "
                 f"values (0 = unlabelled, nodata); classification:classes names them; the overview counts "
-                f"{label_level} pixels; {where}."),
+                f"{label_level} pixels; {where}."
+            ),
             "label:classes": [{"name": None, "classes": class_ids}],
             "label:tasks": ["segmentation", "classification"],
             "label:methods": ["automated"],
@@ -469,20 +645,52 @@ def write_stac(
         }
         if sid:
             props["ml-aoi:split"] = _ML_AOI_SPLIT[name]
-        item_id = f"{collection_id}-labels-{name}" if sid else f"{collection_id}-labels"  # the scene: all splits
-        item = pystac.Item(id=item_id, geometry=geometry, bbox=bbox, datetime=None,
-                           start_datetime=start, end_datetime=end, properties=props)
-        item.stac_extensions = [EXTENSIONS[k] for k in ("label", "ml-aoi", "classification", "projection", "file",
-                                                        "processing")]
+        item_id = (
+            f"{collection_id}-labels-{name}" if sid else f"{collection_id}-labels"
+        )  # the scene: all splits
+        item = pystac.Item(
+            id=item_id,
+            geometry=geometry,
+            bbox=bbox,
+            datetime=None,
+            start_datetime=start,
+            end_datetime=end,
+            properties=props,
+        )
+        item.stac_extensions = [
+            EXTENSIONS[k]
+            for k in ("label", "ml-aoi", "classification", "projection", "file", "processing")
+        ]
         for c in label_cogs:
-            roles = ["labels", "labels-raster"] if c["variable"].startswith("label") else ["metadata"]
-            item.add_asset(c["key"], pystac.Asset.from_dict(_asset_dict(
-                c["path"], c["long_name"] + (f" ({name} split)" if c["split"] else ""), COG_TYPE, roles,
-                **{"ml-aoi:role": "label", "ml-aoi:reference-grid": not c["proj"], **c["proj"],
-                   **_classification(c, classes)})))
+            roles = (
+                ["labels", "labels-raster"] if c["variable"].startswith("label") else ["metadata"]
+            )
+            item.add_asset(
+                c["key"],
+                pystac.Asset.from_dict(
+                    _asset_dict(
+                        c["path"],
+                        c["long_name"] + (f" ({name} split)" if c["split"] else ""),
+                        COG_TYPE,
+                        roles,
+                        **{
+                            "ml-aoi:role": "label",
+                            "ml-aoi:reference-grid": not c["proj"],
+                            **c["proj"],
+                            **_classification(c, classes),
+                        },
+                    )
+                ),
+            )
         for f in feature_items:
-            item.add_link(pystac.Link("source", f, media_type=pystac.MediaType.JSON,
-                                      extra_fields={"label:assets": sorted(f.assets)}))
+            item.add_link(
+                pystac.Link(
+                    "source",
+                    f,
+                    media_type=pystac.MediaType.JSON,
+                    extra_fields={"label:assets": sorted(f.assets)},
+                )
+            )
         collection.add_item(item)
 
     catalog.normalize_hrefs(str(root))

@@ -15,7 +15,9 @@ from sarbd.utils.files import atomic_output
 __all__ = ["write_parquet"]
 
 
-def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> Path:
+def write_parquet(
+    df: pd.DataFrame, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None
+) -> Path:
     """Write ``df`` as Parquet (zstd) atomically; ``metadata`` goes to the schema as JSON (key ``sarbd``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -57,50 +57,94 @@ class Check:
 #: :func:`_schema_files` refuses a file that differs: a validator with edited schemas
 #: could pass what the standard rejects.
 SCHEMA_SOURCES: dict[str, tuple[str, str]] = {
-    "classification-v1.1.0.json": ("70a64a6e34495dc3fd3e49a61dd4c7d901d7c1e38fd0f60f3f8be5b012f4a4a4",
-        "github.com/stac-extensions/classification v1.1.0 (1ae4641dca1b):json-schema/schema.json"),
-    "file-v2.1.0.json": ("03567215bb1402f5104ca9919daaa5bbfe9456a499f185606247b4b2d1f23ad1",
-        "github.com/stac-extensions/file v2.1.0 (a7ee3e7c5e4c):json-schema/schema.json"),
-    "geojson/Feature.json": ("3957840b2ff19f9450ea97a12f85944d938c68a7a6bf115a2e69b98e007b9922",
-        "geojson.org/schema (pystac 1.15.2 copy)"),
-    "geojson/Geometry.json": ("152369d7eb6b3314ffc7deca1d66f9d498ed5b614ca38ed4e2c813fed01024fd",
-        "geojson.org/schema (pystac 1.15.2 copy)"),
-    "label-v1.0.1.json": ("729528a1ea57f1aafda67ec821c4f7d8434f3f4a47a27126775ccffa0509959f",
-        "github.com/stac-extensions/label v1.0.1 (e13a395aff89):json-schema/schema.json"),
-    "ml-aoi-v0.2.0.json": ("991a5ff02f77d057a35ed95f0fe777f5591c529c52ed8d9d75c9d088fb457bf0",
-        "github.com/stac-extensions/ml-aoi v0.2.0 (2acb60afde02):json-schema/schema.json"),
-    "processing-v1.2.0.json": ("a245a18ef537b2f1fddc7cbb833d48e1422378db953787c8f62e34bd5b7952fb",
-        "github.com/stac-extensions/processing v1.2.0 (e881fbc0d063):json-schema/schema.json"),
-    "projection-v2.0.0.json": ("77dd829eb10f5ea8b9660cece70020c5f864401e286df638567f33afba5a6fce",
-        "github.com/stac-extensions/projection v2.0.0 (f17b5707439e):json-schema/schema.json"),
-    "sar-v1.3.0.json": ("066b51a21426e8be17190fbf88aed6574e39e80c9de9e2342375d4b1d9655c7c",
-        "github.com/stac-extensions/sar v1.3.0 (2bef4833ed05):json-schema/schema.json"),
-    "sat-v1.2.0.json": ("baf261cf89516f718292b1c38dd2a5510b7a5f62cac063805565ae2d2e7990ea",
-        "github.com/stac-extensions/sat v1.2.0 (0b606ca7d486):json-schema/schema.json"),
-    "stac-spec-v1.1.0/bands.json": ("0a44673eda5cf49ad83247ebf50bffc9eac6cd126d4778c0f17a64b21002818e",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/basics.json": ("c11193fa08465b53257e93ea4e8c0c671806485ece9b2482447c792f2e9b7809",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/catalog.json": ("d82974d084fb600ec0e92d6962ef536157eda6d36bbb4299e8235a6042efbeed",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/collection.json": ("c2106427e6b7a7a2c1b6fef980d9df332c4000e8676efa2aba7a1dbcd1914ccf",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/common.json": ("9f1bb9d24a94d7f519cc2c478b6581c0d9a66117518376ac1a71ec5643ad3fd7",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/data-values.json": ("5ca5d324272b76188fd70391b6d57fa0438d87fa8dfa5b6f2fd15af57bff9539",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/datetime.json": ("2656b4bec14ee63b0c17c7a68caeba4a10a5ba3bfe018e4d23ebd8b6efb5fd9f",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/instrument.json": ("09cd369e88c2f7c248683d922fd90e3ab2e7e832b86e6130722d8a0bf27cdd78",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/item.json": ("d38ed83cda8c93f5f2f4967ba2be398e9d7407aa1c3210f9c27bbbc4e8ba35e2",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/licensing.json": ("b4f882c70c6616698fa3c390d1efbdc59816129f36a6173769fbf07655313726",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "stac-spec-v1.1.0/provider.json": ("2db89bb50a352aaece743173742fa450cbb5fb4583fe3a237968054aeaea86ad",
-        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)"),
-    "view-v1.1.0.json": ("6ac62fa971b486a031b39f8667b09f226257642cc36d7119e9ff02c0a75293d6",
-        "github.com/stac-extensions/view v1.1.0 (4cfdd4efafb3):json-schema/schema.json"),
+    "classification-v1.1.0.json": (
+        "70a64a6e34495dc3fd3e49a61dd4c7d901d7c1e38fd0f60f3f8be5b012f4a4a4",
+        "github.com/stac-extensions/classification v1.1.0 (1ae4641dca1b):json-schema/schema.json",
+    ),
+    "file-v2.1.0.json": (
+        "03567215bb1402f5104ca9919daaa5bbfe9456a499f185606247b4b2d1f23ad1",
+        "github.com/stac-extensions/file v2.1.0 (a7ee3e7c5e4c):json-schema/schema.json",
+    ),
+    "geojson/Feature.json": (
+        "3957840b2ff19f9450ea97a12f85944d938c68a7a6bf115a2e69b98e007b9922",
+        "geojson.org/schema (pystac 1.15.2 copy)",
+    ),
+    "geojson/Geometry.json": (
+        "152369d7eb6b3314ffc7deca1d66f9d498ed5b614ca38ed4e2c813fed01024fd",
+        "geojson.org/schema (pystac 1.15.2 copy)",
+    ),
+    "label-v1.0.1.json": (
+        "729528a1ea57f1aafda67ec821c4f7d8434f3f4a47a27126775ccffa0509959f",
+        "github.com/stac-extensions/label v1.0.1 (e13a395aff89):json-schema/schema.json",
+    ),
+    "ml-aoi-v0.2.0.json": (
+        "991a5ff02f77d057a35ed95f0fe777f5591c529c52ed8d9d75c9d088fb457bf0",
+        "github.com/stac-extensions/ml-aoi v0.2.0 (2acb60afde02):json-schema/schema.json",
+    ),
+    "processing-v1.2.0.json": (
+        "a245a18ef537b2f1fddc7cbb833d48e1422378db953787c8f62e34bd5b7952fb",
+        "github.com/stac-extensions/processing v1.2.0 (e881fbc0d063):json-schema/schema.json",
+    ),
+    "projection-v2.0.0.json": (
+        "77dd829eb10f5ea8b9660cece70020c5f864401e286df638567f33afba5a6fce",
+        "github.com/stac-extensions/projection v2.0.0 (f17b5707439e):json-schema/schema.json",
+    ),
+    "sar-v1.3.0.json": (
+        "066b51a21426e8be17190fbf88aed6574e39e80c9de9e2342375d4b1d9655c7c",
+        "github.com/stac-extensions/sar v1.3.0 (2bef4833ed05):json-schema/schema.json",
+    ),
+    "sat-v1.2.0.json": (
+        "baf261cf89516f718292b1c38dd2a5510b7a5f62cac063805565ae2d2e7990ea",
+        "github.com/stac-extensions/sat v1.2.0 (0b606ca7d486):json-schema/schema.json",
+    ),
+    "stac-spec-v1.1.0/bands.json": (
+        "0a44673eda5cf49ad83247ebf50bffc9eac6cd126d4778c0f17a64b21002818e",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/basics.json": (
+        "c11193fa08465b53257e93ea4e8c0c671806485ece9b2482447c792f2e9b7809",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/catalog.json": (
+        "d82974d084fb600ec0e92d6962ef536157eda6d36bbb4299e8235a6042efbeed",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/collection.json": (
+        "c2106427e6b7a7a2c1b6fef980d9df332c4000e8676efa2aba7a1dbcd1914ccf",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/common.json": (
+        "9f1bb9d24a94d7f519cc2c478b6581c0d9a66117518376ac1a71ec5643ad3fd7",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/data-values.json": (
+        "5ca5d324272b76188fd70391b6d57fa0438d87fa8dfa5b6f2fd15af57bff9539",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/datetime.json": (
+        "2656b4bec14ee63b0c17c7a68caeba4a10a5ba3bfe018e4d23ebd8b6efb5fd9f",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/instrument.json": (
+        "09cd369e88c2f7c248683d922fd90e3ab2e7e832b86e6130722d8a0bf27cdd78",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/item.json": (
+        "d38ed83cda8c93f5f2f4967ba2be398e9d7407aa1c3210f9c27bbbc4e8ba35e2",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/licensing.json": (
+        "b4f882c70c6616698fa3c390d1efbdc59816129f36a6173769fbf07655313726",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "stac-spec-v1.1.0/provider.json": (
+        "2db89bb50a352aaece743173742fa450cbb5fb4583fe3a237968054aeaea86ad",
+        "schemas.stacspec.org/v1.1.0 (pystac 1.15.2 copy)",
+    ),
+    "view-v1.1.0.json": (
+        "6ac62fa971b486a031b39f8667b09f226257642cc36d7119e9ff02c0a75293d6",
+        "github.com/stac-extensions/view v1.1.0 (4cfdd4efafb3):json-schema/schema.json",
+    ),
 }
 
 #: Core STAC schemas: the files of ``schemas/stac-spec-v1.1.0`` and their canonical URLs.
@@ -115,8 +159,10 @@ def _load_schema(entry: Any, rel: str) -> Any:
     raw = entry.read_bytes()
     expected = SCHEMA_SOURCES.get(rel)
     if expected is None or hashlib.sha256(raw).hexdigest() != expected[0]:
-        raise SarbdError(f"sarbd/export/schemas/{rel}: not one of the official schema files sarbd ships "
-                         "(unknown or modified); reinstall sarbd")
+        raise SarbdError(
+            f"sarbd/export/schemas/{rel}: not one of the official schema files sarbd ships "
+            "(unknown or modified); reinstall sarbd"
+        )
     return json.loads(raw)
 
 
@@ -127,13 +173,24 @@ def _schema_files() -> list[tuple[str, Any]]:
     for entry in (ours / "stac-spec-v1.1.0").iterdir():
         if entry.name.endswith(".json"):
             kind = _CORE_KIND.get(entry.name, "item-spec")
-            out.append((f"https://schemas.stacspec.org/v1.1.0/{kind}/json-schema/{entry.name}",
-                        _load_schema(entry, f"stac-spec-v1.1.0/{entry.name}")))
+            out.append(
+                (
+                    f"https://schemas.stacspec.org/v1.1.0/{kind}/json-schema/{entry.name}",
+                    _load_schema(entry, f"stac-spec-v1.1.0/{entry.name}"),
+                )
+            )
     for entry in (ours / "geojson").iterdir():
         if entry.name.endswith(".json"):
-            out.append((f"https://geojson.org/schema/{entry.name}", _load_schema(entry, f"geojson/{entry.name}")))
+            out.append(
+                (
+                    f"https://geojson.org/schema/{entry.name}",
+                    _load_schema(entry, f"geojson/{entry.name}"),
+                )
+            )
     for entry in ours.iterdir():
-        if entry.name.endswith(".json"):  # extensions: their $id is the stac_extensions URL (maybe with '#')
+        if entry.name.endswith(
+            ".json"
+        ):  # extensions: their $id is the stac_extensions URL (maybe with '#')
             schema = _load_schema(entry, entry.name)
             out.append((str(schema["$id"]).rstrip("#"), schema))
     return out
@@ -152,13 +209,18 @@ def _registry() -> Any:
 
     registry: Any = Registry()
     for uri, contents in _schema_files():
-        registry = registry.with_resource(uri, Resource.from_contents(contents, default_specification=DRAFT7))
+        registry = registry.with_resource(
+            uri, Resource.from_contents(contents, default_specification=DRAFT7)
+        )
     return registry.crawl()
 
 
 def _core_uri(stac: dict[str, Any]) -> str:
-    kind = {"Feature": "item-spec/json-schema/item.json", "Collection": "collection-spec/json-schema/collection.json",
-            "Catalog": "catalog-spec/json-schema/catalog.json"}.get(str(stac.get("type")))
+    kind = {
+        "Feature": "item-spec/json-schema/item.json",
+        "Collection": "collection-spec/json-schema/collection.json",
+        "Catalog": "catalog-spec/json-schema/catalog.json",
+    }.get(str(stac.get("type")))
     if kind is None:
         raise ValueError(f"unknown STAC type {stac.get('type')!r}")
     return f"https://schemas.stacspec.org/v1.1.0/{kind}"
@@ -193,8 +255,12 @@ def _known_schema(uri: str) -> bool:
 
 # -- checks ------------------------------------------------------------------------------
 #: Files each output format puts in the folder (``outputs.formats``).
-_FORMAT_FILES = {"zarr": ("dataset.zarr",), "netcdf": ("dataset.nc",), "stac": ("README.md", "catalog.json"),
-                 "parquet": ("tables/pixels.parquet",)}
+_FORMAT_FILES = {
+    "zarr": ("dataset.zarr",),
+    "netcdf": ("dataset.nc",),
+    "stac": ("README.md", "catalog.json"),
+    "parquet": ("tables/pixels.parquet",),
+}
 
 
 def _expected_formats(root: Path) -> list[str]:
@@ -205,13 +271,22 @@ def _expected_formats(root: Path) -> list[str]:
             return [str(f) for f in formats]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    return ["zarr", "stac", *(f for f in ("netcdf", "parquet") if (root / _FORMAT_FILES[f][0]).exists())]
+    return [
+        "zarr",
+        "stac",
+        *(f for f in ("netcdf", "parquet") if (root / _FORMAT_FILES[f][0]).exists()),
+    ]
 
 
 def _check_layout(root: Path) -> Iterator[Check]:
     formats = _expected_formats(root)
     if not {"zarr", "netcdf"} & set(formats):
-        yield Check("layout", "dataset.zarr", "error", "no data cube (outputs.formats has neither zarr nor netcdf)")
+        yield Check(
+            "layout",
+            "dataset.zarr",
+            "error",
+            "no data cube (outputs.formats has neither zarr nor netcdf)",
+        )
     for fmt in formats:
         for name in _FORMAT_FILES.get(fmt, ()):
             if (root / name).exists():
@@ -225,7 +300,9 @@ def _check_layout(root: Path) -> Iterator[Check]:
         text = readme.read_text(encoding="utf-8")
         parts = text.split("---", 2)
         if not text.startswith("---") or len(parts) < 3:
-            yield Check("layout", "README.md", "error", "no YAML front-matter (--- ... ---) for EOTDL")
+            yield Check(
+                "layout", "README.md", "error", "no YAML front-matter (--- ... ---) for EOTDL"
+            )
             return
         try:
             front = yaml.safe_load(parts[1]) or {}
@@ -234,7 +311,12 @@ def _check_layout(root: Path) -> Iterator[Check]:
             return
         missing = [k for k in ("name", "authors", "license", "source") if not front.get(k)]
         if missing:
-            yield Check("layout", "README.md", "error", f"front-matter lacks {', '.join(missing)} (EOTDL Q1)")
+            yield Check(
+                "layout",
+                "README.md",
+                "error",
+                f"front-matter lacks {', '.join(missing)} (EOTDL Q1)",
+            )
         else:
             yield Check("layout", "README.md", "ok", "EOTDL front-matter complete")
 
@@ -244,7 +326,9 @@ def _compliance_checker(path: Path) -> Iterator[Check]:
         from compliance_checker.cf import util as cc_util
         from compliance_checker.runner import CheckSuite
     except ImportError:
-        yield Check("cf", path.name, "ok", "compliance-checker not installed; sarbd's own CF checks only")
+        yield Check(
+            "cf", path.name, "ok", "compliance-checker not installed; sarbd's own CF checks only"
+        )
         return
     import contextlib
     import io
@@ -273,7 +357,13 @@ def _compliance_checker(path: Path) -> Iterator[Check]:
     failures = warnings_ = 0
     for r in results:
         value = r.value
-        passed = value[0] == value[1] if isinstance(value, tuple) else bool(value) if value is not None else True
+        passed = (
+            value[0] == value[1]
+            if isinstance(value, tuple)
+            else bool(value)
+            if value is not None
+            else True
+        )
         if passed:
             continue
         level = "error" if r.weight >= 3 else "warning" if r.weight == 2 else None
@@ -285,8 +375,13 @@ def _compliance_checker(path: Path) -> Iterator[Check]:
         more = f" (+{len(r.msgs) - 1} more)" if len(r.msgs) > 1 else ""
         yield Check("cf", path.name, level, f"compliance-checker {r.name}: {msg}{more}")
     if not failures:
-        yield Check("cf", path.name, "ok", "compliance-checker CF-1.10: no high-priority failure"
-                    + ("" if warnings_ else ", no medium-priority warning"))
+        yield Check(
+            "cf",
+            path.name,
+            "ok",
+            "compliance-checker CF-1.10: no high-priority failure"
+            + ("" if warnings_ else ", no medium-priority warning"),
+        )
 
 
 def _check_cf(root: Path, compliance_checker: bool = True) -> Iterator[Check]:
@@ -294,8 +389,10 @@ def _check_cf(root: Path, compliance_checker: bool = True) -> Iterator[Check]:
 
     from sarbd.export.cf import check_cf
 
-    for name, opener in (("dataset.nc", lambda p: xr.open_dataset(p, engine="h5netcdf")),
-                         ("dataset.zarr", lambda p: xr.open_zarr(p))):
+    for name, opener in (
+        ("dataset.nc", lambda p: xr.open_dataset(p, engine="h5netcdf")),
+        ("dataset.zarr", lambda p: xr.open_zarr(p)),
+    ):
         path = root / name
         if not path.exists():
             continue
@@ -349,17 +446,26 @@ def _check_stac(root: Path) -> Iterator[Check]:
         for e in errors:
             yield Check("stac", rel, "error", e)
         if not errors:
-            yield Check("stac", rel, "ok", f"{stac['type']} valid (core 1.1.0 + {len(stac.get('stac_extensions', []))} "
-                                           "extensions)")
+            yield Check(
+                "stac",
+                rel,
+                "ok",
+                f"{stac['type']} valid (core 1.1.0 + {len(stac.get('stac_extensions', []))} "
+                "extensions)",
+            )
         for link in stac.get("links", []):
             href = str(link.get("href", ""))
             if "://" in href or os.path.isabs(href):
                 if link.get("rel") not in ("license", "about", "cite-as", "via"):
-                    yield Check("stac", rel, "error", f"link {link.get('rel')} -> {href} is not relative")
+                    yield Check(
+                        "stac", rel, "error", f"link {link.get('rel')} -> {href} is not relative"
+                    )
                 continue
             target = _link_target(path, href)
             if target is None or not target.exists():
-                yield Check("stac", rel, "error", f"link {link.get('rel')} -> {href} does not resolve")
+                yield Check(
+                    "stac", rel, "error", f"link {link.get('rel')} -> {href} does not resolve"
+                )
                 continue
             if link.get("rel") in ("child", "item") and target.suffix == ".json":
                 todo.append(target)
@@ -372,14 +478,26 @@ def _check_stac(root: Path) -> Iterator[Check]:
             if not target.exists():
                 yield Check("file", f"{rel}#{key}", "error", f"asset {href} does not exist")
                 continue
-            if "file:size" in asset and target.is_file() and target.stat().st_size != asset["file:size"]:
-                yield Check("file", f"{rel}#{key}", "error",
-                            f"size {target.stat().st_size} differs from file:size {asset['file:size']}")
+            if (
+                "file:size" in asset
+                and target.is_file()
+                and target.stat().st_size != asset["file:size"]
+            ):
+                yield Check(
+                    "file",
+                    f"{rel}#{key}",
+                    "error",
+                    f"size {target.stat().st_size} differs from file:size {asset['file:size']}",
+                )
             elif "file:checksum" in asset and target.is_file():
                 actual = multihash_sha256(target)
                 if actual != asset["file:checksum"]:
-                    yield Check("file", f"{rel}#{key}", "error",
-                                f"checksum mismatch: {actual[:16]}… != file:checksum {str(asset['file:checksum'])[:16]}…")
+                    yield Check(
+                        "file",
+                        f"{rel}#{key}",
+                        "error",
+                        f"checksum mismatch: {actual[:16]}… != file:checksum {str(asset['file:checksum'])[:16]}…",
+                    )
                 else:
                     yield Check("file", f"{rel}#{key}", "ok", "size and checksum match")
 
@@ -423,7 +541,9 @@ def _check_cogs(root: Path) -> Iterator[Check]:
         elif problem:
             yield Check("cog", rel, "error", problem)
         else:
-            yield Check("cog", rel, "ok", "valid COG" + (f" ({'; '.join(warns)[:120]})" if warns else ""))
+            yield Check(
+                "cog", rel, "ok", "valid COG" + (f" ({'; '.join(warns)[:120]})" if warns else "")
+            )
 
 
 def validate_dataset(path: str | os.PathLike[str], compliance_checker: bool = True) -> list[Check]:
@@ -433,7 +553,9 @@ def validate_dataset(path: str | os.PathLike[str], compliance_checker: bool = Tr
     """
     root = Path(path)
     if not root.is_dir():
-        raise InputError("dataset folder does not exist", path=root, hint="give the folder sarbd build wrote")
+        raise InputError(
+            "dataset folder does not exist", path=root, hint="give the folder sarbd build wrote"
+        )
     checks: list[Check] = []
     checks.extend(_check_layout(root))
     checks.extend(_check_cf(root, compliance_checker))

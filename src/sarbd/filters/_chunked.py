@@ -118,7 +118,13 @@ def apply_spatial(
         if needs_origin and boundary == "none":
             raise ValueError("needs_origin requires constant padding")
         return da.map_overlap(
-            _block, x, depth=depths, boundary=bnd, dtype=dtype, trim=True, meta=np.array((), dtype=dtype)
+            _block,
+            x,
+            depth=depths,
+            boundary=bnd,
+            dtype=dtype,
+            trim=True,
+            meta=np.array((), dtype=dtype),
         )
     x = np.asarray(x)
     if boundary == "none":

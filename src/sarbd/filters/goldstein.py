@@ -27,7 +27,9 @@ def _weights(block: int) -> np.ndarray:
     return np.outer(tri, tri)
 
 
-def _goldstein_2d(z: np.ndarray, alpha: float, block: int, step: int, origin: tuple[int, int]) -> np.ndarray:
+def _goldstein_2d(
+    z: np.ndarray, alpha: float, block: int, step: int, origin: tuple[int, int]
+) -> np.ndarray:
     nl, npx = z.shape
     k = block // step
     w = _weights(block)
@@ -81,9 +83,7 @@ def _goldstein_kernel(
     return result
 
 
-def goldstein(
-    interferogram: Any, alpha: float = 0.5, *, block: int = 32, step: int = 8
-) -> Any:
+def goldstein(interferogram: Any, alpha: float = 0.5, *, block: int = 32, step: int = 8) -> Any:
     """Goldstein-Werner phase filter of a complex interferogram.
 
     Parameters

@@ -65,7 +65,12 @@ def lee(intensity: Any, window: int | tuple[int, int] = 7, *, enl: float = 1.0) 
     if enl <= 0:
         raise ValueError("enl must be positive")
     return apply_spatial(
-        _lee_kernel, intensity, (w[0] // 2, w[1] // 2), dtype=_float_dtype(intensity), window=w, enl=float(enl)
+        _lee_kernel,
+        intensity,
+        (w[0] // 2, w[1] // 2),
+        dtype=_float_dtype(intensity),
+        window=w,
+        enl=float(enl),
     )
 
 
@@ -205,4 +210,6 @@ def refined_lee(intensity: Any, *, enl: float = 1.0, window: int | tuple[int, in
             f"the refined Lee filter uses a fixed 7 x 7 window, got {window!r}",
             hint="drop the window option for refined_lee, or use lee/boxcar for another size",
         )
-    return apply_spatial(_refined_lee_kernel, intensity, (3, 3), dtype=_float_dtype(intensity), enl=float(enl))
+    return apply_spatial(
+        _refined_lee_kernel, intensity, (3, 3), dtype=_float_dtype(intensity), enl=float(enl)
+    )

@@ -36,7 +36,9 @@ def _torch_kernel(
         y = model(t)
         out = y.detach().to("cpu").numpy().astype(np.float64)
     if out.shape != data.shape:
-        raise ValueError(f"the denoiser must keep the shape: got {out.shape} for input {data.shape}")
+        raise ValueError(
+            f"the denoiser must keep the shape: got {out.shape} for input {data.shape}"
+        )
     if transform == "log":
         out = np.exp(out)
     out = np.where(valid, out, np.nan)
@@ -78,5 +80,12 @@ def apply_torch(
     if transform not in (None, "log"):
         raise ValueError("transform must be None or 'log'")
     return apply_spatial(
-        _torch_kernel, x, d, boundary="none", dtype=np.float32, model=model, device=device, transform=transform
+        _torch_kernel,
+        x,
+        d,
+        boundary="none",
+        dtype=np.float32,
+        model=model,
+        device=device,
+        transform=transform,
     )

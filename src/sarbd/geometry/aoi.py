@@ -24,8 +24,11 @@ __all__ = ["aoi_geometry", "aoi_window"]
 SEGMENT_DEG = 0.001
 
 
-def aoi_geometry(bbox: tuple[float, float, float, float] | None = None, polygon: Any = None,
-                 path: str | Path | None = None) -> Any:
+def aoi_geometry(
+    bbox: tuple[float, float, float, float] | None = None,
+    polygon: Any = None,
+    path: str | Path | None = None,
+) -> Any:
     """The AOI as one shapely geometry in lon/lat (EPSG:4326).
 
     Parameters
@@ -53,8 +56,9 @@ def aoi_geometry(bbox: tuple[float, float, float, float] | None = None, polygon:
     return polygon.to_crs("EPSG:4326").union_all()
 
 
-def aoi_window(scene: Scene, geometry: Any, *, name: Any = None,
-               path: str | Path | None = None) -> tuple[int, int, int, int]:
+def aoi_window(
+    scene: Scene, geometry: Any, *, name: Any = None, path: str | Path | None = None
+) -> tuple[int, int, int, int]:
     """The window ``(first_line, first_pixel, lines, pixels)`` of ``scene``'s grid covering ``geometry``.
 
     Parameters
@@ -77,8 +81,14 @@ def aoi_window(scene: Scene, geometry: Any, *, name: Any = None,
 
     ring = np.asarray(shapely.segmentize(geometry.envelope, SEGMENT_DEG).exterior.coords)
     grid = scene.radar_grid.with_epoch(scene.orbit.reference_epoch)
-    t, r, ok = geo2rdr(ring[:, 1], ring[:, 0], np.zeros(len(ring)), scene.orbit,
-                       look_side=grid.look_side, wavelength=grid.wavelength)
+    t, r, ok = geo2rdr(
+        ring[:, 1],
+        ring[:, 0],
+        np.zeros(len(ring)),
+        scene.orbit,
+        look_side=grid.look_side,
+        wavelength=grid.wavelength,
+    )
     if not np.any(ok):
         raise InputError("the AOI does not map onto the reference orbit", path=path)
     lines = grid.azimuth_time_to_line(t[ok])

@@ -82,13 +82,20 @@ def baselines(
     t1 = grid.line_to_azimuth_time(ln)
     r1 = grid.pixel_to_slant_range(px)
     lat, lon, h = rdr2geo(t1, r1, ref, height=height, look_side=grid.look_side)
-    t2, _, ok = geo2rdr(lat, lon, h, secondary_orbit, look_side=grid.look_side,
-                        azimuth_time_guess=secondary_orbit.seconds_since_epoch(grid.line_to_datetime(ln)))
+    t2, _, ok = geo2rdr(
+        lat,
+        lon,
+        h,
+        secondary_orbit,
+        look_side=grid.look_side,
+        azimuth_time_guess=secondary_orbit.seconds_since_epoch(grid.line_to_datetime(ln)),
+    )
     if not np.all(ok):
         raise GeometryError(
             f"{int(np.size(ok) - np.count_nonzero(ok))} target(s) have no zero-Doppler time on the "
             f"secondary orbit ({secondary_orbit.start_time} .. {secondary_orbit.end_time})",
-            hint="check that the secondary orbit covers the reference scene")
+            hint="check that the secondary orbit covers the reference scene",
+        )
     p = llh_to_ecef(lat, lon, h)
     s1, v1, _ = ref.interpolate(t1)
     s2 = secondary_orbit.position(t2)

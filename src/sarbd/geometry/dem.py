@@ -88,8 +88,14 @@ class GeographicDem:
     @property
     def arrays(self) -> DemArrays:
         """The DEM for Numba kernels (:class:`DemArrays`)."""
-        return DemArrays(np.ascontiguousarray(self.data, dtype=np.float64), float(self.x0), float(self.y0),
-                         float(self.dx), float(self.dy), int(self.method))
+        return DemArrays(
+            np.ascontiguousarray(self.data, dtype=np.float64),
+            float(self.x0),
+            float(self.y0),
+            float(self.dx),
+            float(self.dy),
+            int(self.method),
+        )
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -148,8 +154,11 @@ def _is_wgs84_geographic(crs: Any) -> bool:
         return False
     try:
         return bool(h.to_2d().equals(CRS.from_epsg(4326), ignore_axis_order=True)) or (
-            h.ellipsoid is not None and h.ellipsoid.name == "WGS 84" and "WGS" in h.datum.name
-            and "1984" in h.datum.name)
+            h.ellipsoid is not None
+            and h.ellipsoid.name == "WGS 84"
+            and "WGS" in h.datum.name
+            and "1984" in h.datum.name
+        )
     except Exception:  # pragma: no cover
         return False
 
@@ -234,11 +243,15 @@ class Dem:
         path = Path(path)
         datum = vertical_datum.lower()
         if datum not in VERTICAL_DATUMS:
-            raise InputError(f"unknown vertical datum {vertical_datum!r}",
-                             hint=f"use one of {', '.join(VERTICAL_DATUMS)}")
+            raise InputError(
+                f"unknown vertical datum {vertical_datum!r}",
+                hint=f"use one of {', '.join(VERTICAL_DATUMS)}",
+            )
         if interpolation not in INTERPOLATIONS:
-            raise InputError(f"unknown DEM interpolation {interpolation!r}",
-                             hint=f"use one of {', '.join(INTERPOLATIONS)}")
+            raise InputError(
+                f"unknown DEM interpolation {interpolation!r}",
+                hint=f"use one of {', '.join(INTERPOLATIONS)}",
+            )
         if not path.exists():
             raise InputError("DEM file not found", path=path)
         try:
@@ -247,8 +260,11 @@ class Dem:
             raise InputError(f"cannot read the DEM ({exc})", path=path) from None
         with src:
             if src.crs is None:
-                raise InputError("the DEM has no coordinate reference system", path=path,
-                                 hint="georeference it (e.g. gdal_edit.py -a_srs EPSG:4326 FILE)")
+                raise InputError(
+                    "the DEM has no coordinate reference system",
+                    path=path,
+                    hint="georeference it (e.g. gdal_edit.py -a_srs EPSG:4326 FILE)",
+                )
             crs = CRS.from_wkt(src.crs.to_wkt())
             window = Window(0, 0, src.width, src.height)
             if bounds is not None:
@@ -258,7 +274,8 @@ class Dem:
                 tr = Transformer.from_crs("EPSG:4326", _horizontal(crs), always_xy=True)
                 xs, ys = tr.transform(
                     np.array([w - margin, e + margin, w - margin, e + margin]),
-                    np.array([s - margin, s - margin, n + margin, n + margin]))
+                    np.array([s - margin, s - margin, n + margin, n + margin]),
+                )
                 win = from_bounds(min(xs), min(ys), max(xs), max(ys), src.transform)
                 c0 = max(int(np.floor(win.col_off)), 0)
                 r0 = max(int(np.floor(win.row_off)), 0)
@@ -267,7 +284,9 @@ class Dem:
                 if c1 <= c0 or r1 <= r0:
                     raise NoOverlapError(
                         f"the area {bounds} (west, south, east, north) lies outside the DEM",
-                        path=path, hint="use a DEM that covers the scene")
+                        path=path,
+                        hint="use a DEM that covers the scene",
+                    )
                 window = Window(c0, r0, c1 - c0, r1 - r0)
             data = src.read(1, window=window, masked=True).astype(np.float64).filled(np.nan)
             transform = src.window_transform(window)
@@ -281,8 +300,13 @@ class Dem:
         else:
             source, how = "given", "given"
             if found and found != datum:
-                log.warning("%s: vertical datum %s given, but the CRS says %s; using %s",
-                            path.name, datum, found, datum)
+                log.warning(
+                    "%s: vertical datum %s given, but the CRS says %s; using %s",
+                    path.name,
+                    datum,
+                    found,
+                    datum,
+                )
         dem = cls(np.ascontiguousarray(data), transform, crs, "", path, interpolation)
         lat, lon = dem._pixel_latlon()
         if datum == "ellipsoid":
@@ -296,20 +320,38 @@ class Dem:
         if interpolation != "bilinear":
             desc += f", {interpolation} interpolation"
         log.info("DEM %s: %d x %d, %s", path.name, data.shape[0], data.shape[1], desc)
-        return cls(np.ascontiguousarray(data), transform, crs, desc, path, interpolation, datum, source)
+        return cls(
+            np.ascontiguousarray(data), transform, crs, desc, path, interpolation, datum, source
+        )
 
     @classmethod
-    def from_array(cls, data: ArrayLike, transform: Any, crs: Any = "EPSG:4326", *,
-                   description: str = "DEM array (ellipsoidal heights)") -> Dem:
+    def from_array(
+        cls,
+        data: ArrayLike,
+        transform: Any,
+        crs: Any = "EPSG:4326",
+        *,
+        description: str = "DEM array (ellipsoidal heights)",
+    ) -> Dem:
         """A DEM from an array of ellipsoidal heights with a rasterio ``Affine`` and a CRS."""
         from pyproj import CRS
 
-        return cls(np.ascontiguousarray(np.asarray(data, dtype=np.float64)), transform,
-                   CRS.from_user_input(crs), description)
+        return cls(
+            np.ascontiguousarray(np.asarray(data, dtype=np.float64)),
+            transform,
+            CRS.from_user_input(crs),
+            description,
+        )
 
     @classmethod
-    def geoid_surface(cls, bounds: tuple[float, float, float, float], height: float = 0.0, *,
-                      model: str = "egm96", spacing: float = 0.05) -> Dem:
+    def geoid_surface(
+        cls,
+        bounds: tuple[float, float, float, float],
+        height: float = 0.0,
+        *,
+        model: str = "egm96",
+        spacing: float = 0.05,
+    ) -> Dem:
         """A surface ``height`` metres above the geoid over ``bounds`` (west, south, east, north).
 
         Used as the height model "constant height above the geoid" (e.g. 0 m for the sea).
@@ -323,8 +365,12 @@ class Dem:
         lon = w + spacing * (np.arange(nx) + 0.5)
         lat = n - spacing * (np.arange(ny) + 0.5)
         data = geoid_height(lat[:, None], lon[None, :], model=model) + height
-        return cls.from_array(data, from_origin(w, n, spacing, spacing), "EPSG:4326",
-                              description=f"constant {height:g} m above {model.upper()}")
+        return cls.from_array(
+            data,
+            from_origin(w, n, spacing, spacing),
+            "EPSG:4326",
+            description=f"constant {height:g} m above {model.upper()}",
+        )
 
     # -- geometry of the raster --------------------------------------------------------
     def _pixel_latlon(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -358,8 +404,14 @@ class Dem:
             return self._cache["geo"]  # type: ignore[no-any-return]
         t = self.transform
         if _is_wgs84_geographic(self.crs) and t.b == 0 and t.d == 0:
-            g = GeographicDem(self.data, t.c + t.a / 2, t.f + t.e / 2, t.a, t.e,
-                              INTERPOLATIONS[self.interpolation])
+            g = GeographicDem(
+                self.data,
+                t.c + t.a / 2,
+                t.f + t.e / 2,
+                t.a,
+                t.e,
+                INTERPOLATIONS[self.interpolation],
+            )
         else:
             g = self._warp_to_geographic()
         self._cache["geo"] = g
@@ -374,16 +426,35 @@ class Dem:
         left, top = self.transform.c, self.transform.f
         right = left + self.transform.a * nx
         bottom = top + self.transform.e * ny
-        dst_t, w, h = calculate_default_transform(src_crs, "EPSG:4326", nx, ny,
-                                                  left=left, bottom=bottom, right=right, top=top)
+        dst_t, w, h = calculate_default_transform(
+            src_crs, "EPSG:4326", nx, ny, left=left, bottom=bottom, right=right, top=top
+        )
         dst = np.full((h, w), np.nan)
-        reproject(self.data, dst, src_transform=self.transform, src_crs=src_crs,
-                  dst_transform=dst_t, dst_crs="EPSG:4326", resampling=Resampling.bilinear,
-                  src_nodata=np.nan, dst_nodata=np.nan)
-        log.info("DEM warped from %s to EPSG:4326 (%d x %d) for the geometry kernels",
-                 src_crs.to_string(), h, w)
-        return GeographicDem(dst, dst_t.c + dst_t.a / 2, dst_t.f + dst_t.e / 2, dst_t.a, dst_t.e,
-                             INTERPOLATIONS[self.interpolation])
+        reproject(
+            self.data,
+            dst,
+            src_transform=self.transform,
+            src_crs=src_crs,
+            dst_transform=dst_t,
+            dst_crs="EPSG:4326",
+            resampling=Resampling.bilinear,
+            src_nodata=np.nan,
+            dst_nodata=np.nan,
+        )
+        log.info(
+            "DEM warped from %s to EPSG:4326 (%d x %d) for the geometry kernels",
+            src_crs.to_string(),
+            h,
+            w,
+        )
+        return GeographicDem(
+            dst,
+            dst_t.c + dst_t.a / 2,
+            dst_t.f + dst_t.e / 2,
+            dst_t.a,
+            dst_t.e,
+            INTERPOLATIONS[self.interpolation],
+        )
 
     def bounds_latlon(self) -> tuple[float, float, float, float]:
         """``(west, south, east, north)`` of the DEM in degrees."""
@@ -398,8 +469,9 @@ class Dem:
         Sampled in the DEM's own CRS (points are transformed with pyproj), so no
         resampling of the DEM is involved.
         """
-        lat, lon = np.broadcast_arrays(np.asarray(latitude, dtype=np.float64),
-                                       np.asarray(longitude, dtype=np.float64))
+        lat, lon = np.broadcast_arrays(
+            np.asarray(latitude, dtype=np.float64), np.asarray(longitude, dtype=np.float64)
+        )
         shape = lat.shape
         lat = lat.ravel()
         lon = lon.ravel()
@@ -412,17 +484,33 @@ class Dem:
             inv = ~t
             col = inv.a * x + inv.b * y + inv.c - 0.5
             row = inv.d * x + inv.e * y + inv.f - 0.5
-            out = _interp_many(self.data, 0.0, 0.0, 1.0, 1.0, np.ascontiguousarray(col),
-                               np.ascontiguousarray(row), INTERPOLATIONS[self.interpolation])
+            out = _interp_many(
+                self.data,
+                0.0,
+                0.0,
+                1.0,
+                1.0,
+                np.ascontiguousarray(col),
+                np.ascontiguousarray(row),
+                INTERPOLATIONS[self.interpolation],
+            )
         else:
-            out = _interp_many(self.data, t.c + t.a / 2, t.f + t.e / 2, t.a, t.e,
-                               np.ascontiguousarray(x, dtype=np.float64),
-                               np.ascontiguousarray(y, dtype=np.float64),
-                               INTERPOLATIONS[self.interpolation])
+            out = _interp_many(
+                self.data,
+                t.c + t.a / 2,
+                t.f + t.e / 2,
+                t.a,
+                t.e,
+                np.ascontiguousarray(x, dtype=np.float64),
+                np.ascontiguousarray(y, dtype=np.float64),
+                INTERPOLATIONS[self.interpolation],
+            )
         return out.reshape(shape)
 
 
-def _warn_assumed_datum(path: Path, lat: NDArray[np.float64], lon: NDArray[np.float64], datum: str) -> None:
+def _warn_assumed_datum(
+    path: Path, lat: NDArray[np.float64], lon: NDArray[np.float64], datum: str
+) -> None:
     """Say loudly which vertical datum was assumed, and what the other choice would change.
 
     The two usual readings of an unlabelled DEM -- heights above EGM96 (SRTM, Copernicus
@@ -442,7 +530,10 @@ def _warn_assumed_datum(path: Path, lat: NDArray[np.float64], lon: NDArray[np.fl
         "undulation here is %s: if the heights are ellipsoidal (isce3/NISAR DEMs) every position is off by "
         "that much vertically and by about that over tan(incidence) on the ground. Say which with "
         "--vertical-datum / inputs.dem_vertical_datum (egm96, egm2008 or ellipsoid).",
-        path, datum.upper(), span)
+        path,
+        datum.upper(),
+        span,
+    )
 
 
 def _to_native(crs: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[Any, Any]:

@@ -26,13 +26,29 @@ from sarbd.geometry.solve import rdr2geo
 from sarbd.utils.files import atomic_output
 from sarbd.utils.log import get_logger
 
-__all__ = ["GEOMETRY_VARIABLES", "ORBIT_VARIABLES", "footprint_bounds", "geocode_scene", "write_geometry_netcdf"]
+__all__ = [
+    "GEOMETRY_VARIABLES",
+    "ORBIT_VARIABLES",
+    "footprint_bounds",
+    "geocode_scene",
+    "write_geometry_netcdf",
+]
 
 log = get_logger(__name__)
 
 #: Variables written by ``sarbd geocode`` (plus latitude/longitude as coordinates).
-GEOMETRY_VARIABLES = ("height", "incidence_angle", "local_incidence_angle", "layover_shadow_mask",
-                      "heading", "look_angle", "los_east", "los_north", "los_up", "converged")
+GEOMETRY_VARIABLES = (
+    "height",
+    "incidence_angle",
+    "local_incidence_angle",
+    "layover_shadow_mask",
+    "heading",
+    "look_angle",
+    "los_east",
+    "los_north",
+    "los_up",
+    "converged",
+)
 #: The scene's orbit, written beside them (with the ``radar_grid_*`` attributes it makes the
 #: file a radar grid: :func:`sarbd.core.serialization.grid_from_dataset` / ``orbit_from_dataset``).
 ORBIT_VARIABLES = ("orbit_position", "orbit_velocity")
@@ -42,28 +58,62 @@ def footprint_bounds(scene: Scene, height: float = 0.0) -> tuple[float, float, f
     """``(west, south, east, north)`` of the scene (degrees), from its border at ``height``."""
     grid = scene.radar_grid
     n = 9
-    lines = np.concatenate([np.zeros(n), np.full(n, grid.length - 1), np.linspace(0, grid.length - 1, n),
-                            np.linspace(0, grid.length - 1, n)])
-    pixels = np.concatenate([np.linspace(0, grid.width - 1, n), np.linspace(0, grid.width - 1, n),
-                             np.zeros(n), np.full(n, grid.width - 1)])
+    lines = np.concatenate(
+        [
+            np.zeros(n),
+            np.full(n, grid.length - 1),
+            np.linspace(0, grid.length - 1, n),
+            np.linspace(0, grid.length - 1, n),
+        ]
+    )
+    pixels = np.concatenate(
+        [
+            np.linspace(0, grid.width - 1, n),
+            np.linspace(0, grid.width - 1, n),
+            np.zeros(n),
+            np.full(n, grid.width - 1),
+        ]
+    )
     orbit = scene.orbit.with_epoch(grid.reference_epoch)
-    lat, lon, _ = rdr2geo(grid.line_to_azimuth_time(lines), grid.pixel_to_slant_range(pixels), orbit,
-                          height=height, look_side=grid.look_side)
+    lat, lon, _ = rdr2geo(
+        grid.line_to_azimuth_time(lines),
+        grid.pixel_to_slant_range(pixels),
+        orbit,
+        height=height,
+        look_side=grid.look_side,
+    )
     if not np.isfinite(lat).any():
-        raise InputError("cannot locate the scene (rdr2geo failed at its border)",
-                         path=scene.metadata.get("source_path"))
-    return (float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat)))
+        raise InputError(
+            "cannot locate the scene (rdr2geo failed at its border)",
+            path=scene.metadata.get("source_path"),
+        )
+    return (
+        float(np.nanmin(lon)),
+        float(np.nanmin(lat)),
+        float(np.nanmax(lon)),
+        float(np.nanmax(lat)),
+    )
 
 
-def _height_model(scene: Scene, dem: Dem | str | os.PathLike[str] | None, vertical_datum: str,
-                  height_above_geoid: float | None, dem_interpolation: str) -> HeightModel:
+def _height_model(
+    scene: Scene,
+    dem: Dem | str | os.PathLike[str] | None,
+    vertical_datum: str,
+    height_above_geoid: float | None,
+    dem_interpolation: str,
+) -> HeightModel:
     if dem is not None and height_above_geoid is not None:
         raise InputError("give either a DEM or a height above the geoid, not both")
     if dem is not None:
         if not isinstance(dem, Dem):
             w, s, e, n = footprint_bounds(scene)
-            dem = Dem.open(dem, vertical_datum=vertical_datum, bounds=(w, s, e, n), margin=0.1,
-                           interpolation=dem_interpolation)
+            dem = Dem.open(
+                dem,
+                vertical_datum=vertical_datum,
+                bounds=(w, s, e, n),
+                margin=0.1,
+                interpolation=dem_interpolation,
+            )
         return HeightModel.from_dem(dem)
     if height_above_geoid is not None:
         w, s, e, n = footprint_bounds(scene, height_above_geoid)
@@ -119,12 +169,21 @@ def geocode_scene(
     """
     model = _height_model(scene, dem, vertical_datum, height_above_geoid, dem_interpolation)
     log.info("height model: %s", model.description)
-    ds = rdr2geo_grid(scene.radar_grid, scene.orbit, height=model, coarse_step=coarse_step,
-                      chunks=chunks, layover_shadow=model.dem is not None)
+    ds = rdr2geo_grid(
+        scene.radar_grid,
+        scene.orbit,
+        height=model,
+        coarse_step=coarse_step,
+        chunks=chunks,
+        layover_shadow=model.dem is not None,
+    )
     grid = scene.radar_grid
     ds = ds.assign_coords(
-        azimuth_time=("line", grid.line_to_datetime(np.arange(grid.length)),
-                      {"long_name": "zero-Doppler azimuth time (UTC)"}),
+        azimuth_time=(
+            "line",
+            grid.line_to_datetime(np.arange(grid.length)),
+            {"long_name": "zero-Doppler azimuth time (UTC)"},
+        ),
         slant_range=("pixel", grid.slant_ranges(), {"long_name": "slant range", "units": "m"}),
     )
     try:
@@ -135,15 +194,17 @@ def geocode_scene(
         log.warning("no global attributes for this scene (%s)", exc)
         gattrs = {}
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    gattrs.update({
-        "Conventions": "CF-1.10, ACDD-1.3",
-        "title": f"Radar geometry of {scene.metadata.get('product_name', 'a SAR scene')}",
-        "summary": "Per-pixel geolocation (WGS84), ellipsoidal height, incidence and local "
-                   "incidence angles, heading, look angle, line-of-sight vector and "
-                   "layover/shadow flags on the radar (line, pixel) grid.",
-        "history": f"{now} sarbd geocode (sarbd.geometry.rdr2geo_grid)",
-        "date_created": now,
-    })
+    gattrs.update(
+        {
+            "Conventions": "CF-1.10, ACDD-1.3",
+            "title": f"Radar geometry of {scene.metadata.get('product_name', 'a SAR scene')}",
+            "summary": "Per-pixel geolocation (WGS84), ellipsoidal height, incidence and local "
+            "incidence angles, heading, look angle, line-of-sight vector and "
+            "layover/shadow flags on the radar (line, pixel) grid.",
+            "history": f"{now} sarbd geocode (sarbd.geometry.rdr2geo_grid)",
+            "date_created": now,
+        }
+    )
     gattrs.update(ds.attrs)  # height_model, orbit, radar grid, coarse step
     if model.dem is not None and getattr(model.dem, "vertical_datum_source", None):
         gattrs["dem_vertical_datum"] = model.dem.vertical_datum
@@ -170,9 +231,13 @@ def write_geometry_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     for name in out.variables:
         out[name].attrs.pop("coordinates", None)
     out["converged"] = out["converged"].astype(np.uint8)
-    out["converged"].attrs.update({"long_name": "rdr2geo converged",
-                                   "flag_values": np.array([0, 1], dtype=np.uint8),
-                                   "flag_meanings": "no_solution converged"})
+    out["converged"].attrs.update(
+        {
+            "long_name": "rdr2geo converged",
+            "flag_values": np.array([0, 1], dtype=np.uint8),
+            "flag_meanings": "no_solution converged",
+        }
+    )
     out = out.set_coords(["latitude", "longitude"])
     keep = [v for v in (*GEOMETRY_VARIABLES, *ORBIT_VARIABLES) if v in out.data_vars]
     out = out[keep]
@@ -185,7 +250,11 @@ def write_geometry_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
         elif isinstance(v, bool):
             out.attrs[k] = int(v)
         elif isinstance(v, list | tuple):
-            out.attrs[k] = np.asarray(v) if all(isinstance(x, int | float) for x in v) else ", ".join(map(str, v))
+            out.attrs[k] = (
+                np.asarray(v)
+                if all(isinstance(x, int | float) for x in v)
+                else ", ".join(map(str, v))
+            )
     encoding: dict[str, dict[str, Any]] = {}
     for name in [*(str(v) for v in out.data_vars), "latitude", "longitude"]:
         enc: dict[str, Any] = {"zlib": True, "complevel": 4}

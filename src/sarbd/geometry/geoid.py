@@ -56,7 +56,9 @@ def find_geoid_grid(model: str = "egm96") -> Path:
     """Path of the offline grid of ``model`` ("egm96" or "egm2008"); DependencyError if absent."""
     key = model.lower()
     if key not in GEOID_FILES:
-        raise InputError(f"unknown geoid model {model!r}", hint=f"use one of {', '.join(GEOID_FILES)}")
+        raise InputError(
+            f"unknown geoid model {model!r}", hint=f"use one of {', '.join(GEOID_FILES)}"
+        )
     dirs = _search_dirs()
     for d in dirs:
         for name in GEOID_FILES[key]:
@@ -133,12 +135,15 @@ def _bilinear_geoid(data, lat0, lon0, dlat, dlon, wraps, lat, lon):  # type: ign
             j = min(int(fj), nx - 2)
             b = fj - j
             j1 = j + 1
-        out[k] = ((1.0 - a) * ((1.0 - b) * data[i, j] + b * data[i, j1])
-                  + a * ((1.0 - b) * data[i + 1, j] + b * data[i + 1, j1]))
+        out[k] = (1.0 - a) * ((1.0 - b) * data[i, j] + b * data[i, j1]) + a * (
+            (1.0 - b) * data[i + 1, j] + b * data[i + 1, j1]
+        )
     return out
 
 
-def geoid_height(latitude: ArrayLike, longitude: ArrayLike, model: str = "egm96") -> NDArray[np.float64]:
+def geoid_height(
+    latitude: ArrayLike, longitude: ArrayLike, model: str = "egm96"
+) -> NDArray[np.float64]:
     """Geoid undulation N (m) above the WGS84 ellipsoid at geodetic latitude/longitude (degrees).
 
     Bilinear interpolation of the offline grid (EGM96 15' by default); arrays
@@ -150,8 +155,17 @@ def geoid_height(latitude: ArrayLike, longitude: ArrayLike, model: str = "egm96"
         If the grid is not installed (the message says how to install it).
     """
     grid = load_geoid(model)
-    lat, lon = np.broadcast_arrays(np.asarray(latitude, dtype=np.float64),
-                                   np.asarray(longitude, dtype=np.float64))
-    out = _bilinear_geoid(grid.data, grid.lat0, grid.lon0, grid.dlat, grid.dlon, grid.wraps,
-                          np.ascontiguousarray(lat.ravel()), np.ascontiguousarray(lon.ravel()))
+    lat, lon = np.broadcast_arrays(
+        np.asarray(latitude, dtype=np.float64), np.asarray(longitude, dtype=np.float64)
+    )
+    out = _bilinear_geoid(
+        grid.data,
+        grid.lat0,
+        grid.lon0,
+        grid.dlat,
+        grid.dlon,
+        grid.wraps,
+        np.ascontiguousarray(lat.ravel()),
+        np.ascontiguousarray(lon.ravel()),
+    )
     return out.reshape(lat.shape)

@@ -43,25 +43,49 @@ log = get_logger(__name__)
 DEFAULT_CHUNK_LINES = 256
 
 _ATTRS: dict[str, dict[str, Any]] = {
-    "latitude": {"standard_name": "latitude", "long_name": "geodetic latitude (WGS84)",
-                 "units": "degrees_north"},
-    "longitude": {"standard_name": "longitude", "long_name": "geodetic longitude (WGS84)",
-                  "units": "degrees_east"},
-    "height": {"standard_name": "height_above_reference_ellipsoid",
-               "long_name": "ellipsoidal height (WGS84) used for the geometry", "units": "m"},
-    "incidence_angle": {"long_name": "incidence angle on the ellipsoid (LOS vs ellipsoid normal)",
-                        "units": "degree"},
-    "local_incidence_angle": {"long_name": "local incidence angle (LOS vs terrain normal from DEM slope)",
-                              "units": "degree"},
-    "heading": {"standard_name": "platform_azimuth_angle",
-                "long_name": "satellite heading at the target, clockwise from north", "units": "degree"},
+    "latitude": {
+        "standard_name": "latitude",
+        "long_name": "geodetic latitude (WGS84)",
+        "units": "degrees_north",
+    },
+    "longitude": {
+        "standard_name": "longitude",
+        "long_name": "geodetic longitude (WGS84)",
+        "units": "degrees_east",
+    },
+    "height": {
+        "standard_name": "height_above_reference_ellipsoid",
+        "long_name": "ellipsoidal height (WGS84) used for the geometry",
+        "units": "m",
+    },
+    "incidence_angle": {
+        "long_name": "incidence angle on the ellipsoid (LOS vs ellipsoid normal)",
+        "units": "degree",
+    },
+    "local_incidence_angle": {
+        "long_name": "local incidence angle (LOS vs terrain normal from DEM slope)",
+        "units": "degree",
+    },
+    "heading": {
+        "standard_name": "platform_azimuth_angle",
+        "long_name": "satellite heading at the target, clockwise from north",
+        "units": "degree",
+    },
     "look_angle": {"long_name": "off-nadir look angle at the satellite", "units": "degree"},
-    "los_east": {"long_name": "east component of the unit vector target -> satellite", "units": "1"},
-    "los_north": {"long_name": "north component of the unit vector target -> satellite", "units": "1"},
+    "los_east": {
+        "long_name": "east component of the unit vector target -> satellite",
+        "units": "1",
+    },
+    "los_north": {
+        "long_name": "north component of the unit vector target -> satellite",
+        "units": "1",
+    },
     "los_up": {"long_name": "up component of the unit vector target -> satellite", "units": "1"},
-    "layover_shadow_mask": {"long_name": "layover and shadow flags",
-                            "flag_values": np.array([0, 1, 2, 3], dtype=np.uint8),
-                            "flag_meanings": "none layover shadow layover_and_shadow"},
+    "layover_shadow_mask": {
+        "long_name": "layover and shadow flags",
+        "flag_values": np.array([0, 1, 2, 3], dtype=np.uint8),
+        "flag_meanings": "none layover shadow layover_and_shadow",
+    },
 }
 
 
@@ -88,8 +112,10 @@ def _height_model(dem: Dem | str | os.PathLike[str] | None, height: Any) -> Heig
     if np.ndim(height) == 0:
         return HeightModel.ellipsoidal(float(height))
     arr = np.asarray(height, dtype=np.float64)
-    raise InputError(f"per-pixel heights must be wrapped in a HeightModel (got shape {arr.shape})",
-                     hint="use HeightModel.radar_heights(func, description)")
+    raise InputError(
+        f"per-pixel heights must be wrapped in a HeightModel (got shape {arr.shape})",
+        hint="use HeightModel.radar_heights(func, description)",
+    )
 
 
 def _orbit_on_grid_epoch(orbit: Orbit, grid: RadarGrid) -> Orbit:
@@ -125,8 +151,15 @@ def _dem_arrays(model: HeightModel) -> _Terrain:
 # --------------------------------------------------------------------------------------
 # exact block computation
 # --------------------------------------------------------------------------------------
-def _exact(grid: RadarGrid, orbit: Orbit, model: HeightModel, lines: NDArray[np.float64],
-           pixels: NDArray[np.float64], doppler: float, dem_arr: _Terrain) -> NDArray[np.float64]:
+def _exact(
+    grid: RadarGrid,
+    orbit: Orbit,
+    model: HeightModel,
+    lines: NDArray[np.float64],
+    pixels: NDArray[np.float64],
+    doppler: float,
+    dem_arr: _Terrain,
+) -> NDArray[np.float64]:
     """All :data:`BLOCK_VARIABLES` at grid-relative ``lines`` x ``pixels``: ``(NVAR, nl, np)``."""
     have_dem = dem_arr.have_dem
     times = np.ascontiguousarray(grid.line_to_azimuth_time(lines), dtype=np.float64)
@@ -136,15 +169,29 @@ def _exact(grid: RadarGrid, orbit: Orbit, model: HeightModel, lines: NDArray[np.
     else:
         utc = grid.reference_epoch + np.round(times * 1e9).astype("timedelta64[ns]")
         heights = np.ascontiguousarray(model.heights(utc[:, None], ranges[None, :]))
-    return rdr2geo_block(times, ranges, orbit.arrays,
-                         grid.wavelength, float(doppler), float(grid.look_sign), heights, have_dem,
-                         dem_arr.dem, dem_arr.h_mean, dem_arr.h_min - 1.0, dem_arr.h_max + 1.0,
-                         RDR2GEO_MAX_ITER, RDR2GEO_TOL, DEM_MAX_ITER,
-                         DEM_TOL)
+    return rdr2geo_block(
+        times,
+        ranges,
+        orbit.arrays,
+        grid.wavelength,
+        float(doppler),
+        float(grid.look_sign),
+        heights,
+        have_dem,
+        dem_arr.dem,
+        dem_arr.h_mean,
+        dem_arr.h_min - 1.0,
+        dem_arr.h_max + 1.0,
+        RDR2GEO_MAX_ITER,
+        RDR2GEO_TOL,
+        DEM_MAX_ITER,
+        DEM_TOL,
+    )
 
 
-def _theta_bounds(grid: RadarGrid, orbit: Orbit, times: NDArray[np.float64],
-                  dem_arr: _Terrain) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _theta_bounds(
+    grid: RadarGrid, orbit: Orbit, times: NDArray[np.float64], dem_arr: _Terrain
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Per line, the range of ground-ray angles the layover/shadow profile must span."""
     from sarbd.geometry.kernels import rdr2geo_state
 
@@ -158,29 +205,88 @@ def _theta_bounds(grid: RadarGrid, orbit: Orbit, times: NDArray[np.float64],
     relief = max(hmax - hmin, 1.0)
     for k in range(times.size):  # a few lines only: the bounds vary slowly
         # near range at the lowest terrain, far range at the highest, plus a margin for shadows
-        if rdr2geo_state(pos[k], vel[k], grid.starting_range - 4 * relief, hmin, grid.wavelength,
-                         0.0, float(grid.look_sign), math.nan, RDR2GEO_MAX_ITER, RDR2GEO_TOL, tmp):
+        if rdr2geo_state(
+            pos[k],
+            vel[k],
+            grid.starting_range - 4 * relief,
+            hmin,
+            grid.wavelength,
+            0.0,
+            float(grid.look_sign),
+            math.nan,
+            RDR2GEO_MAX_ITER,
+            RDR2GEO_TOL,
+            tmp,
+        ):
             lo[k] = tmp[3]
-        elif rdr2geo_state(pos[k], vel[k], grid.starting_range, hmin, grid.wavelength, 0.0,
-                           float(grid.look_sign), math.nan, RDR2GEO_MAX_ITER, RDR2GEO_TOL, tmp):
+        elif rdr2geo_state(
+            pos[k],
+            vel[k],
+            grid.starting_range,
+            hmin,
+            grid.wavelength,
+            0.0,
+            float(grid.look_sign),
+            math.nan,
+            RDR2GEO_MAX_ITER,
+            RDR2GEO_TOL,
+            tmp,
+        ):
             lo[k] = tmp[3]
-        if rdr2geo_state(pos[k], vel[k], grid.ending_range + relief, hmax, grid.wavelength, 0.0,
-                         float(grid.look_sign), math.nan, RDR2GEO_MAX_ITER, RDR2GEO_TOL, tmp):
+        if rdr2geo_state(
+            pos[k],
+            vel[k],
+            grid.ending_range + relief,
+            hmax,
+            grid.wavelength,
+            0.0,
+            float(grid.look_sign),
+            math.nan,
+            RDR2GEO_MAX_ITER,
+            RDR2GEO_TOL,
+            tmp,
+        ):
             hi[k] = tmp[3]
     return lo, hi
 
 
-def _mask_block(grid: RadarGrid, orbit: Orbit, lines: NDArray[np.float64], p0: int, p1: int,
-                dem_arr: _Terrain, oversample: int = 2) -> NDArray[np.uint8]:
+def _mask_block(
+    grid: RadarGrid,
+    orbit: Orbit,
+    lines: NDArray[np.float64],
+    p0: int,
+    p1: int,
+    dem_arr: _Terrain,
+    oversample: int = 2,
+) -> NDArray[np.uint8]:
     times = np.ascontiguousarray(grid.line_to_azimuth_time(lines), dtype=np.float64)
     # bounds on a few lines, interpolated (they change by micro-radians along a burst)
     sel = np.unique(np.linspace(0, times.size - 1, min(times.size, 5)).round().astype(int))
     lo_s, hi_s = _theta_bounds(grid, orbit, times[sel], dem_arr)
-    lo = np.interp(times, times[sel], lo_s) if np.isfinite(lo_s).all() else np.full(times.size, np.nan)
-    hi = np.interp(times, times[sel], hi_s) if np.isfinite(hi_s).all() else np.full(times.size, np.nan)
-    return layover_shadow_block(times, grid.starting_range, grid.range_pixel_spacing, grid.width,
-                                p0, p1, orbit.arrays, float(grid.look_sign), lo, hi, dem_arr.dem,
-                                oversample)
+    lo = (
+        np.interp(times, times[sel], lo_s)
+        if np.isfinite(lo_s).all()
+        else np.full(times.size, np.nan)
+    )
+    hi = (
+        np.interp(times, times[sel], hi_s)
+        if np.isfinite(hi_s).all()
+        else np.full(times.size, np.nan)
+    )
+    return layover_shadow_block(
+        times,
+        grid.starting_range,
+        grid.range_pixel_spacing,
+        grid.width,
+        p0,
+        p1,
+        orbit.arrays,
+        float(grid.look_sign),
+        lo,
+        hi,
+        dem_arr.dem,
+        oversample,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -199,30 +305,46 @@ class _NodeSpline:
     Cells touching a NaN node interpolate to NaN (no extrapolation into holes).
     """
 
-    def __init__(self, node_l: NDArray[np.float64], node_p: NDArray[np.float64],
-                 values: NDArray[np.float64]) -> None:
+    def __init__(
+        self, node_l: NDArray[np.float64], node_p: NDArray[np.float64], values: NDArray[np.float64]
+    ) -> None:
         from scipy.interpolate import RectBivariateSpline
 
         if node_l.size < 2 or node_p.size < 2:
-            raise InputError("coarse_step leaves fewer than 2 nodes along an axis; use a smaller step")
+            raise InputError(
+                "coarse_step leaves fewer than 2 nodes along an axis; use a smaller step"
+            )
         kx = 3 if node_l.size >= 4 else 1
         ky = 3 if node_p.size >= 4 else 1
         bad = ~np.isfinite(values)
         self.node_l, self.node_p = node_l, node_p
-        self.cell_bad = (bad[:-1, :-1] | bad[1:, :-1] | bad[:-1, 1:] | bad[1:, 1:]) if bad.any() else None
+        self.cell_bad = (
+            (bad[:-1, :-1] | bad[1:, :-1] | bad[:-1, 1:] | bad[1:, 1:]) if bad.any() else None
+        )
         self.spline = RectBivariateSpline(node_l, node_p, np.where(bad, 0.0, values), kx=kx, ky=ky)
 
-    def __call__(self, lines: NDArray[np.float64], pixels: NDArray[np.float64]) -> NDArray[np.float64]:
+    def __call__(
+        self, lines: NDArray[np.float64], pixels: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
         out = np.asarray(self.spline(lines, pixels))
         if self.cell_bad is not None:
-            il = np.clip(np.searchsorted(self.node_l, lines, side="right") - 1, 0, self.node_l.size - 2)
-            ip = np.clip(np.searchsorted(self.node_p, pixels, side="right") - 1, 0, self.node_p.size - 2)
+            il = np.clip(
+                np.searchsorted(self.node_l, lines, side="right") - 1, 0, self.node_l.size - 2
+            )
+            ip = np.clip(
+                np.searchsorted(self.node_p, pixels, side="right") - 1, 0, self.node_p.size - 2
+            )
             out[self.cell_bad[il][:, ip]] = np.nan
         return out
 
 
-def _interp2(node_l: NDArray[np.float64], node_p: NDArray[np.float64], values: NDArray[np.float64],
-             lines: NDArray[np.float64], pixels: NDArray[np.float64]) -> NDArray[np.float64]:
+def _interp2(
+    node_l: NDArray[np.float64],
+    node_p: NDArray[np.float64],
+    values: NDArray[np.float64],
+    lines: NDArray[np.float64],
+    pixels: NDArray[np.float64],
+) -> NDArray[np.float64]:
     """Spline interpolation of node values at lines x pixels (fits and evaluates once)."""
     return _NodeSpline(node_l, node_p, values)(lines, pixels)
 
@@ -238,25 +360,36 @@ def _uniform_nodes(n: int, step: int) -> NDArray[np.float64]:
 class _NodeInterpolator:
     """All :data:`BLOCK_VARIABLES` interpolated from uniform coarse nodes (Keys bicubic, Numba)."""
 
-    def __init__(self, node_l: NDArray[np.float64], node_p: NDArray[np.float64],
-                 nodes: NDArray[np.float64]) -> None:
+    def __init__(
+        self, node_l: NDArray[np.float64], node_p: NDArray[np.float64], nodes: NDArray[np.float64]
+    ) -> None:
         self.lon_i = BLOCK_VARIABLES.index("longitude")
         self.conv_i = BLOCK_VARIABLES.index("converged")
         v = nodes.copy()
         lon = v[self.lon_i]
         ref = np.nanmedian(lon) if np.isfinite(lon).any() else 0.0
         v[self.lon_i] = ref + (lon - ref + 180.0) % 360.0 - 180.0  # no +-180 jump
-        self.wrap = bool(np.nanmax(np.abs(v[self.lon_i])) > 179.0) if np.isfinite(lon).any() else False
+        self.wrap = (
+            bool(np.nanmax(np.abs(v[self.lon_i])) > 179.0) if np.isfinite(lon).any() else False
+        )
         self.nodes = np.ascontiguousarray(v)
         self.l0 = float(node_l[0])
         self.dl = float(node_l[1] - node_l[0]) if node_l.size > 1 else 1.0
         self.p0 = float(node_p[0])
         self.dp = float(node_p[1] - node_p[0]) if node_p.size > 1 else 1.0
 
-    def __call__(self, lines: NDArray[np.float64], pixels: NDArray[np.float64]) -> NDArray[np.float64]:
-        out = cubic_from_nodes(self.nodes, self.l0, self.dl, self.p0, self.dp,
-                               np.ascontiguousarray(lines, dtype=np.float64),
-                               np.ascontiguousarray(pixels, dtype=np.float64))
+    def __call__(
+        self, lines: NDArray[np.float64], pixels: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        out = cubic_from_nodes(
+            self.nodes,
+            self.l0,
+            self.dl,
+            self.p0,
+            self.dp,
+            np.ascontiguousarray(lines, dtype=np.float64),
+            np.ascontiguousarray(pixels, dtype=np.float64),
+        )
         lon = out[self.lon_i]
         if self.wrap:  # nodes near the antimeridian: back to [-180, 180)
             out[self.lon_i] = (lon + 180.0) % 360.0 - 180.0
@@ -300,8 +433,13 @@ def _choose_coarse(grid, orbit, model, doppler, dem_arr, step, max_error):  # ty
         err = max(err_h, err_z)
         if err <= max_error or (dl == 1 and dp == 1):
             return node_l, node_p, nodes, (dl, dp), err_h, err_z
-        log.info("coarse step %d x %d: interpolation error %.3g m > %.3g m; refining", dl, dp,
-                 err, max_error)
+        log.info(
+            "coarse step %d x %d: interpolation error %.3g m > %.3g m; refining",
+            dl,
+            dp,
+            err,
+            max_error,
+        )
         dl, dp = max(dl // 2, 1), max(dp // 2, 1)
 
 
@@ -365,14 +503,17 @@ def rdr2geo_grid(
     """
     model = _height_model(dem, height)
     orbit = _orbit_on_grid_epoch(orbit, radar_grid)
-    if not orbit.covers(radar_grid.line_to_datetime(0), radar_grid.line_to_datetime(radar_grid.length - 1)):
+    if not orbit.covers(
+        radar_grid.line_to_datetime(0), radar_grid.line_to_datetime(radar_grid.length - 1)
+    ):
         from sarbd.errors import OrbitError
 
         raise OrbitError(
             f"the orbit ({orbit.start_time} .. {orbit.end_time}, {orbit.source}) does not cover the "
             f"radar grid ({radar_grid.sensing_start_datetime} .. "
             f"{radar_grid.line_to_datetime(radar_grid.length - 1)})",
-            hint="use an orbit file that covers the acquisition")
+            hint="use an orbit file that covers the acquisition",
+        )
     dem_arr = _dem_arrays(model)
     if model.dem is not None:
         _check_footprint(radar_grid, orbit, model, doppler, dem_arr)
@@ -383,49 +524,89 @@ def rdr2geo_grid(
     length, width = radar_grid.shape
     cl, cp = chunks if chunks is not None else (DEFAULT_CHUNK_LINES, width)
     cl, cp = min(cl, length), min(cp, width)
-    attrs: dict[str, Any] = {"height_model": model.description,
-                             "orbit_source": orbit.source, **radar_grid.to_attrs()}
+    attrs: dict[str, Any] = {
+        "height_model": model.description,
+        "orbit_source": orbit.source,
+        **radar_grid.to_attrs(),
+    }
     if coarse_step is not None:
         node_l, node_p, nodes, used, err_h, err_z = _choose_coarse(
-            radar_grid, orbit, model, doppler, dem_arr, coarse_step, max_interpolation_error)
-        attrs.update({"coarse_step": list(used), "interpolation_max_horizontal_error_m": err_h,
-                      "interpolation_max_height_error_m": err_z})
-        log.info("rdr2geo on a %d x %d coarse grid (step %d x %d): max interpolation error "
-                 "%.3g m horizontal, %.3g m height", node_l.size, node_p.size, *used, err_h, err_z)
+            radar_grid, orbit, model, doppler, dem_arr, coarse_step, max_interpolation_error
+        )
+        attrs.update(
+            {
+                "coarse_step": list(used),
+                "interpolation_max_horizontal_error_m": err_h,
+                "interpolation_max_height_error_m": err_z,
+            }
+        )
+        log.info(
+            "rdr2geo on a %d x %d coarse grid (step %d x %d): max interpolation error "
+            "%.3g m horizontal, %.3g m height",
+            node_l.size,
+            node_p.size,
+            *used,
+            err_h,
+            err_z,
+        )
 
         interpolator = _NodeInterpolator(node_l, node_p, nodes)
 
         def block(l0: int, l1: int, p0: int, p1: int) -> NDArray[np.float64]:
-            return interpolator(np.arange(l0, l1, dtype=np.float64), np.arange(p0, p1, dtype=np.float64))
+            return interpolator(
+                np.arange(l0, l1, dtype=np.float64), np.arange(p0, p1, dtype=np.float64)
+            )
     else:
         attrs["coarse_step"] = [1, 1]
 
         def block(l0: int, l1: int, p0: int, p1: int) -> NDArray[np.float64]:
-            return _exact(radar_grid, orbit, model, np.arange(l0, l1, dtype=np.float64),
-                          np.arange(p0, p1, dtype=np.float64), doppler, dem_arr)
+            return _exact(
+                radar_grid,
+                orbit,
+                model,
+                np.arange(l0, l1, dtype=np.float64),
+                np.arange(p0, p1, dtype=np.float64),
+                doppler,
+                dem_arr,
+            )
 
     template = da.zeros((length, width), chunks=(cl, cp), dtype=np.uint8)
     arrays = _assemble(block, template.chunks)
     coords = {
-        "line": ("line", radar_grid.first_line + np.arange(length), {"long_name": "line index in the root grid"}),
-        "pixel": ("pixel", radar_grid.first_pixel + np.arange(width), {"long_name": "pixel index in the root grid"}),
+        "line": (
+            "line",
+            radar_grid.first_line + np.arange(length),
+            {"long_name": "line index in the root grid"},
+        ),
+        "pixel": (
+            "pixel",
+            radar_grid.first_pixel + np.arange(width),
+            {"long_name": "pixel index in the root grid"},
+        ),
     }
     data_vars: dict[str, Any] = {}
     for name in BLOCK_VARIABLES:
         if name == "converged":
-            data_vars[name] = (("line", "pixel"), arrays[name],
-                               {"long_name": "rdr2geo converged (False: no solution, values NaN)"})
+            data_vars[name] = (
+                ("line", "pixel"),
+                arrays[name],
+                {"long_name": "rdr2geo converged (False: no solution, values NaN)"},
+            )
         else:
             data_vars[name] = (("line", "pixel"), arrays[name], dict(_ATTRS[name]))
     if want_mask:
+
         def _mask(x: NDArray[Any], block_info: dict[Any, Any] | None = None) -> NDArray[np.uint8]:
             (l0, l1), (p0, p1) = block_info[0]["array-location"]  # type: ignore[index]
-            return _mask_block(radar_grid, orbit, np.arange(l0, l1, dtype=np.float64), p0, p1, dem_arr)
+            return _mask_block(
+                radar_grid, orbit, np.arange(l0, l1, dtype=np.float64), p0, p1, dem_arr
+            )
 
         mask = da.map_blocks(_mask, template, dtype=np.uint8, meta=np.empty((0, 0), np.uint8))
         mattrs = dict(_ATTRS["layover_shadow_mask"])
-        mattrs["comment"] = ("per line in the zero-Doppler plane, from the DEM profile sampled at "
-                             "2x the pixel count")
+        mattrs["comment"] = (
+            "per line in the zero-Doppler plane, from the DEM profile sampled at 2x the pixel count"
+        )
     else:
         mask = da.zeros((length, width), chunks=(cl, cp), dtype=np.uint8)
         mattrs = dict(_ATTRS["layover_shadow_mask"])
@@ -450,8 +631,10 @@ def _dtype_of(name: str) -> Any:
 def _finalize(stacked: NDArray[np.float64]) -> tuple[NDArray[Any], ...]:
     """Split a ``(NVAR, lines, pixels)`` block into the variables' final dtypes."""
     return tuple(
-        stacked[k] > 0.5 if name == "converged"
-        else np.ascontiguousarray(stacked[k]) if name in _FLOAT64_VARIABLES
+        stacked[k] > 0.5
+        if name == "converged"
+        else np.ascontiguousarray(stacked[k])
+        if name in _FLOAT64_VARIABLES
         else stacked[k].astype(np.float32)
         for k, name in enumerate(BLOCK_VARIABLES)
     )
@@ -473,27 +656,45 @@ def _assemble(block: Any, chunks: tuple[tuple[int, ...], tuple[int, ...]]) -> di
         out = _finalize(block(l0, l1, p0, p1))
         n_bad = int(out[conv_i].size - np.count_nonzero(out[conv_i]))
         if n_bad:
-            log.warning("rdr2geo: %d of %d pixels in lines %d..%d, pixels %d..%d have no solution "
-                        "(NaN, converged=False)", n_bad, out[conv_i].size, l0, l1 - 1, p0, p1 - 1)
+            log.warning(
+                "rdr2geo: %d of %d pixels in lines %d..%d, pixels %d..%d have no solution "
+                "(NaN, converged=False)",
+                n_bad,
+                out[conv_i].size,
+                l0,
+                l1 - 1,
+                p0,
+                p1 - 1,
+            )
         return out
 
     parts = {}
     for bi in range(len(chunks[0])):
         for bj in range(len(chunks[1])):
             parts[bi, bj] = dask.delayed(run, pure=False)(
-                int(l_edges[bi]), int(l_edges[bi + 1]), int(p_edges[bj]), int(p_edges[bj + 1]),
-                dask_key_name=f"rdr2geo-{token}-{bi}-{bj}")
+                int(l_edges[bi]),
+                int(l_edges[bi + 1]),
+                int(p_edges[bj]),
+                int(p_edges[bj + 1]),
+                dask_key_name=f"rdr2geo-{token}-{bi}-{bj}",
+            )
     arrays = {}
     for k, name in enumerate(BLOCK_VARIABLES):
         dtype = _dtype_of(name)
-        rows = [[da.from_delayed(parts[bi, bj][k], shape=(chunks[0][bi], chunks[1][bj]), dtype=dtype)
-                 for bj in range(len(chunks[1]))] for bi in range(len(chunks[0]))]
+        rows = [
+            [
+                da.from_delayed(parts[bi, bj][k], shape=(chunks[0][bi], chunks[1][bj]), dtype=dtype)
+                for bj in range(len(chunks[1]))
+            ]
+            for bi in range(len(chunks[0]))
+        ]
         arrays[name] = da.block(rows)
     return arrays
 
 
-def _check_footprint(grid: RadarGrid, orbit: Orbit, model: HeightModel, doppler: float,
-                     dem_arr: _Terrain) -> None:
+def _check_footprint(
+    grid: RadarGrid, orbit: Orbit, model: HeightModel, doppler: float, dem_arr: _Terrain
+) -> None:
     """NoOverlapError when the scene's corners (at the DEM's mean height) all miss the DEM."""
     hmean = dem_arr.h_mean
     probe = HeightModel.ellipsoidal(hmean)
@@ -509,10 +710,14 @@ def _check_footprint(grid: RadarGrid, orbit: Orbit, model: HeightModel, doppler:
             f"the radar footprint (lat {np.nanmin(lat):.4f}..{np.nanmax(lat):.4f}, lon "
             f"{np.nanmin(lon):.4f}..{np.nanmax(lon):.4f}) lies outside the DEM "
             f"(lat {s:.4f}..{n:.4f}, lon {w:.4f}..{e:.4f})",
-            path=model.dem.path, hint="use a DEM that covers the scene")
+            path=model.dem.path,
+            hint="use a DEM that covers the scene",
+        )
     if not inside.all():
-        log.warning("part of the radar footprint lies outside the DEM %s: those pixels are NaN",
-                    model.dem.path or "")
+        log.warning(
+            "part of the radar footprint lies outside the DEM %s: those pixels are NaN",
+            model.dem.path or "",
+        )
 
 
 def geo2rdr_grid(
@@ -562,7 +767,11 @@ def geo2rdr_grid(
     """
     lat_da = latitude if isinstance(latitude, xr.DataArray) else None
     arrays = [_as_dask(a, chunks) for a in (latitude, longitude, height)]
-    if arrays[0].ndim != 2 or arrays[0].shape != arrays[1].shape or arrays[0].shape != arrays[2].shape:
+    if (
+        arrays[0].ndim != 2
+        or arrays[0].shape != arrays[1].shape
+        or arrays[0].shape != arrays[2].shape
+    ):
         raise InputError("geo2rdr_grid needs three 2-D rasters of the same shape")
     lat_a, lon_a, h_a = (a.rechunk(arrays[0].chunks) for a in arrays)
     orbit = _orbit_on_grid_epoch(orbit, radar_grid)
@@ -573,20 +782,31 @@ def geo2rdr_grid(
 
     def exact(lat: NDArray[Any], lon: NDArray[Any], h: NDArray[Any]) -> NDArray[np.float64]:
         xyz = np.ascontiguousarray(llh_to_ecef(lat, lon, h))
-        res = geo2rdr_block(xyz, np.full(xyz.shape[0], guess_t), orbit.arrays, wl, float(doppler),
-                            int(max_iterations), float(tolerance))
+        res = geo2rdr_block(
+            xyz,
+            np.full(xyz.shape[0], guess_t),
+            orbit.arrays,
+            wl,
+            float(doppler),
+            int(max_iterations),
+            float(tolerance),
+        )
         bad = res[2] < 0.5
         res[0][bad] = np.nan
         res[1][bad] = np.nan
         if bad.any():
-            log.warning("geo2rdr: %d of %d points did not converge (NaN, converged=False)",
-                        int(bad.sum()), bad.size)
+            log.warning(
+                "geo2rdr: %d of %d points did not converge (NaN, converged=False)",
+                int(bad.sum()),
+                bad.size,
+            )
         return res
 
     if coarse_step is not None:
         lat_n, lon_n, h_n = (np.asarray(a) for a in (lat_a, lon_a, h_a))
-        nodes_info = _geo2rdr_coarse(lat_n, lon_n, h_n, exact, radar_grid, coarse_step,
-                                     max_interpolation_error)
+        nodes_info = _geo2rdr_coarse(
+            lat_n, lon_n, h_n, exact, radar_grid, coarse_step, max_interpolation_error
+        )
         node_r, node_c, node_vals, used, err = nodes_info
         attrs.update({"coarse_step": list(used), "interpolation_max_error_pixels": err})
 
@@ -606,22 +826,44 @@ def geo2rdr_grid(
         def run(lat, lon, h, block_info=None):  # type: ignore[no-untyped-def]
             return exact(lat, lon, h)
 
-    stacked = da.map_blocks(run, lat_a, lon_a, h_a, dtype=np.float64, new_axis=0,
-                            chunks=((3,), *lat_a.chunks), meta=np.empty((0, 0, 0)))
+    stacked = da.map_blocks(
+        run,
+        lat_a,
+        lon_a,
+        h_a,
+        dtype=np.float64,
+        new_axis=0,
+        chunks=((3,), *lat_a.chunks),
+        meta=np.empty((0, 0, 0)),
+    )
     t = stacked[0]
     r = stacked[1]
     line = radar_grid.first_line + (t - radar_grid.sensing_start) / radar_grid.azimuth_time_interval
-    pixel = radar_grid.first_pixel + (r - radar_grid.starting_range) / radar_grid.range_pixel_spacing
+    pixel = (
+        radar_grid.first_pixel + (r - radar_grid.starting_range) / radar_grid.range_pixel_spacing
+    )
     dims = tuple(lat_da.dims) if lat_da is not None else ("line", "pixel")
     coords = lat_da.coords if lat_da is not None else None
     ds = xr.Dataset(
         {
-            "radar_line": (dims, line, {"long_name": "fractional line in the radar grid's root grid",
-                                        "units": "1"}),
-            "radar_pixel": (dims, pixel, {"long_name": "fractional pixel in the radar grid's root grid",
-                                          "units": "1"}),
-            "azimuth_time": (dims, t, {"long_name": "zero-Doppler azimuth time",
-                                       "units": f"seconds since {radar_grid.reference_epoch}"}),
+            "radar_line": (
+                dims,
+                line,
+                {"long_name": "fractional line in the radar grid's root grid", "units": "1"},
+            ),
+            "radar_pixel": (
+                dims,
+                pixel,
+                {"long_name": "fractional pixel in the radar grid's root grid", "units": "1"},
+            ),
+            "azimuth_time": (
+                dims,
+                t,
+                {
+                    "long_name": "zero-Doppler azimuth time",
+                    "units": f"seconds since {radar_grid.reference_epoch}",
+                },
+            ),
             "slant_range": (dims, r, {"long_name": "slant range", "units": "m"}),
             "converged": (dims, stacked[2] > 0.5, {"long_name": "geo2rdr converged"}),
         },
@@ -652,21 +894,35 @@ def _geo2rdr_coarse(lat, lon, h, exact, grid, step, max_error):  # type: ignore[
         ci = node_c.astype(int)
         vals = exact(lat[np.ix_(ri, ci)], lon[np.ix_(ri, ci)], h[np.ix_(ri, ci)])
         # check at cell centres that are real raster points (odd steps have none: use +1 offset)
-        cr = np.unique(np.clip((node_r[:-1] + np.maximum(np.diff(node_r) // 2, 1)).astype(int), 0, nr - 1))
-        cc = np.unique(np.clip((node_c[:-1] + np.maximum(np.diff(node_c) // 2, 1)).astype(int), 0, nc - 1))
+        cr = np.unique(
+            np.clip((node_r[:-1] + np.maximum(np.diff(node_r) // 2, 1)).astype(int), 0, nr - 1)
+        )
+        cc = np.unique(
+            np.clip((node_c[:-1] + np.maximum(np.diff(node_c) // 2, 1)).astype(int), 0, nc - 1)
+        )
         cr = cr[np.unique(np.linspace(0, cr.size - 1, min(cr.size, 40)).round().astype(int))]
         cc = cc[np.unique(np.linspace(0, cc.size - 1, min(cc.size, 60)).round().astype(int))]
         ex = exact(lat[np.ix_(cr, cc)], lon[np.ix_(cr, cc)], h[np.ix_(cr, cc)])
         it = _interp2(node_r, node_c, vals[0], cr.astype(float), cc.astype(float))
         ir = _interp2(node_r, node_c, vals[1], cr.astype(float), cc.astype(float))
-        e_line = np.nanmax(np.abs(it - ex[0])) / grid.azimuth_time_interval if np.isfinite(it).any() else 0.0
-        e_pix = np.nanmax(np.abs(ir - ex[1])) / grid.range_pixel_spacing if np.isfinite(ir).any() else 0.0
+        e_line = (
+            np.nanmax(np.abs(it - ex[0])) / grid.azimuth_time_interval
+            if np.isfinite(it).any()
+            else 0.0
+        )
+        e_pix = (
+            np.nanmax(np.abs(ir - ex[1])) / grid.range_pixel_spacing
+            if np.isfinite(ir).any()
+            else 0.0
+        )
         err = float(max(e_line, e_pix))
         if err <= max_error or (dl == 1 and dp == 1):
             if err > max_error:
                 raise GeometryError(f"geo2rdr interpolation error {err:.3g} px even at step 1")
             return node_r, node_c, vals, (dl, dp), err
-        log.info("geo2rdr coarse step %d x %d: error %.3g px > %.3g; refining", dl, dp, err, max_error)
+        log.info(
+            "geo2rdr coarse step %d x %d: error %.3g px > %.3g; refining", dl, dp, err, max_error
+        )
         dl, dp = max(dl // 2, 1), max(dp // 2, 1)
 
 
@@ -691,16 +947,27 @@ def terrain_layers(
     elif geo is not None and "height" in geo:
         heights = np.asarray(geo["height"].values, dtype=np.float64)
         if heights.shape != radar_grid.shape:
-            raise InputError(f"geo['height'] has shape {heights.shape}, the grid {radar_grid.shape}")
+            raise InputError(
+                f"geo['height'] has shape {heights.shape}, the grid {radar_grid.shape}"
+            )
         grid = radar_grid
 
-        def lookup(azimuth_time: NDArray[Any], slant_range: NDArray[np.float64]) -> NDArray[np.float64]:
-            i = np.clip(np.rint(grid.datetime_to_line(azimuth_time)), 0, grid.length - 1).astype(int)
-            j = np.clip(np.rint(grid.slant_range_to_pixel(slant_range)), 0, grid.width - 1).astype(int)
+        def lookup(
+            azimuth_time: NDArray[Any], slant_range: NDArray[np.float64]
+        ) -> NDArray[np.float64]:
+            i = np.clip(np.rint(grid.datetime_to_line(azimuth_time)), 0, grid.length - 1).astype(
+                int
+            )
+            j = np.clip(np.rint(grid.slant_range_to_pixel(slant_range)), 0, grid.width - 1).astype(
+                int
+            )
             return heights[i, j]
 
         model = HeightModel.radar_heights(lookup, "heights of the given geometry dataset")
         ds = rdr2geo_grid(radar_grid, orbit, height=model, chunks=chunks)
     else:
         raise InputError("terrain_layers needs a DEM or a dataset with a 'height' raster")
-    return {name: ds[name] for name in ("incidence_angle", "local_incidence_angle", "layover_shadow_mask")}
+    return {
+        name: ds[name]
+        for name in ("incidence_angle", "local_incidence_angle", "layover_shadow_mask")
+    }

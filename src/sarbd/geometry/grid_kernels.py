@@ -47,15 +47,43 @@ from sarbd.geometry.kernels import (
 
 #: Output variables of :func:`rdr2geo_block`, in order.
 BLOCK_VARIABLES = (
-    "latitude", "longitude", "height", "incidence_angle", "local_incidence_angle", "heading",
-    "look_angle", "los_east", "los_north", "los_up", "converged",
+    "latitude",
+    "longitude",
+    "height",
+    "incidence_angle",
+    "local_incidence_angle",
+    "heading",
+    "look_angle",
+    "los_east",
+    "los_north",
+    "los_up",
+    "converged",
 )
 NVAR = len(BLOCK_VARIABLES)
 
 
 @numba.njit(cache=True, nogil=True)
-def _angles(pos, vel, nadir, tx, ty, tz, lat, lon, h, have_dem, dem, x0, y0, dx, dy, method,  # type: ignore[no-untyped-def]
-            out, i, j):
+def _angles(
+    pos,
+    vel,
+    nadir,
+    tx,
+    ty,
+    tz,
+    lat,
+    lon,
+    h,
+    have_dem,
+    dem,
+    x0,
+    y0,
+    dx,
+    dy,
+    method,  # type: ignore[no-untyped-def]
+    out,
+    i,
+    j,
+):
     """Fill the angle variables of pixel (i, j) for the target at ECEF (tx, ty, tz) = lat/lon/h."""
     d0 = pos[0] - tx
     d1 = pos[1] - ty
@@ -106,8 +134,26 @@ def _angles(pos, vel, nadir, tx, ty, tz, lat, lon, h, have_dem, dem, x0, y0, dx,
 
 
 @numba.njit(cache=True, nogil=True)
-def _rdr2geo_line(t, ranges, orbit, wavelength, doppler, look_sign, heights_row,  # type: ignore[no-untyped-def]
-                  have_dem, dem_arrays, h_start, h_lo, h_hi, max_iter, tol, dem_max_iter, dem_tol, out, i):
+def _rdr2geo_line(
+    t,
+    ranges,
+    orbit,
+    wavelength,
+    doppler,
+    look_sign,
+    heights_row,  # type: ignore[no-untyped-def]
+    have_dem,
+    dem_arrays,
+    h_start,
+    h_lo,
+    h_hi,
+    max_iter,
+    tol,
+    dem_max_iter,
+    dem_tol,
+    out,
+    i,
+):
     """One line of :func:`rdr2geo_block` (a plain function: Numba optimises it fully)."""
     otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
     dem, x0, y0 = dem_arrays.data, dem_arrays.x0, dem_arrays.y0
@@ -144,11 +190,49 @@ def _rdr2geo_line(t, ranges, orbit, wavelength, doppler, look_sign, heights_row,
         else:
             guess = th1
         if have_dem:
-            ok = dem_solve(pos, basis, q, rho, dem, x0, y0, dx, dy, method, h, guess, h_lo, h_hi,
-                           max_iter, tol, dem_max_iter, dem_tol, tmp)
+            ok = dem_solve(
+                pos,
+                basis,
+                q,
+                rho,
+                dem,
+                x0,
+                y0,
+                dx,
+                dy,
+                method,
+                h,
+                guess,
+                h_lo,
+                h_hi,
+                max_iter,
+                tol,
+                dem_max_iter,
+                dem_tol,
+                tmp,
+            )
             if not ok and math.isfinite(guess):  # retry cold (e.g. after a DEM hole)
-                ok = dem_solve(pos, basis, q, rho, dem, x0, y0, dx, dy, method, h_start,
-                               math.nan, h_lo, h_hi, max_iter, tol, dem_max_iter, dem_tol, tmp)
+                ok = dem_solve(
+                    pos,
+                    basis,
+                    q,
+                    rho,
+                    dem,
+                    x0,
+                    y0,
+                    dx,
+                    dy,
+                    method,
+                    h_start,
+                    math.nan,
+                    h_lo,
+                    h_hi,
+                    max_iter,
+                    tol,
+                    dem_max_iter,
+                    dem_tol,
+                    tmp,
+                )
         else:
             ok = circle_solve(pos, basis, q, rho, heights_row[j], guess, max_iter, tol, tmp)
             if not ok and math.isfinite(guess):
@@ -166,8 +250,27 @@ def _rdr2geo_line(t, ranges, orbit, wavelength, doppler, look_sign, heights_row,
             tx = pos[0] + q * basis[0, 0] + rho * (ct * basis[1, 0] + st * basis[2, 0])
             ty = pos[1] + q * basis[0, 1] + rho * (ct * basis[1, 1] + st * basis[2, 1])
             tz = pos[2] + q * basis[0, 2] + rho * (ct * basis[1, 2] + st * basis[2, 2])
-            _angles(pos, vel, nadir, tx, ty, tz, tmp[0], tmp[1], tmp[2], have_dem, dem, x0, y0,
-                    dx, dy, method, out, i, j)
+            _angles(
+                pos,
+                vel,
+                nadir,
+                tx,
+                ty,
+                tz,
+                tmp[0],
+                tmp[1],
+                tmp[2],
+                have_dem,
+                dem,
+                x0,
+                y0,
+                dx,
+                dy,
+                method,
+                out,
+                i,
+                j,
+            )
             out[NVAR - 1, i, j] = 1.0
         else:
             th1 = math.nan
@@ -211,8 +314,26 @@ def rdr2geo_block(
     out = np.empty((NVAR, nl, ranges.shape[0]))
     for i in numba.prange(nl):
         row = heights[0] if have_dem else heights[i]
-        _rdr2geo_line(times[i], ranges, orbit, wavelength, doppler, look_sign, row, have_dem, dem, h_start,
-                      h_lo, h_hi, max_iter, tol, dem_max_iter, dem_tol, out, i)
+        _rdr2geo_line(
+            times[i],
+            ranges,
+            orbit,
+            wavelength,
+            doppler,
+            look_sign,
+            row,
+            have_dem,
+            dem,
+            h_start,
+            h_lo,
+            h_hi,
+            max_iter,
+            tol,
+            dem_max_iter,
+            dem_tol,
+            out,
+            i,
+        )
     return out
 
 
@@ -231,8 +352,22 @@ def _ray_ellipsoid(pos, d):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _layover_line(times, r0, dr, width, p0, p1, orbit, look_sign, theta_lo, theta_hi,  # type: ignore[no-untyped-def]
-                  dem_arrays, oversample, out, i):
+def _layover_line(
+    times,
+    r0,
+    dr,
+    width,
+    p0,
+    p1,
+    orbit,
+    look_sign,
+    theta_lo,
+    theta_hi,  # type: ignore[no-untyped-def]
+    dem_arrays,
+    oversample,
+    out,
+    i,
+):
     """One line of :func:`layover_shadow_block`."""
     otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
     dem, x0, y0 = dem_arrays.data, dem_arrays.x0, dem_arrays.y0
@@ -264,16 +399,17 @@ def _layover_line(times, r0, dr, width, p0, p1, orbit, look_sign, theta_lo, thet
             rng[k] = math.nan
             continue
         xyz_to_llh(pos[0] + r * d[0], pos[1] + r * d[1], pos[2] + r * d[2], llh)
-        hk = dem_interp(dem, x0, y0, dx, dy, math.degrees(llh[1]), math.degrees(llh[0]),
-                        method)
+        hk = dem_interp(dem, x0, y0, dx, dy, math.degrees(llh[1]), math.degrees(llh[0]), method)
         if not math.isfinite(hk):
             rng[k] = math.nan
             continue
         llh_to_xyz(llh[0], llh[1], hk, p)
         e0, e1, e2 = p[0] - pos[0], p[1] - pos[1], p[2] - pos[2]
         rng[k] = math.sqrt(e0 * e0 + e1 * e1 + e2 * e2)
-        ang = math.atan2(e0 * basis[2, 0] + e1 * basis[2, 1] + e2 * basis[2, 2],
-                         e0 * basis[1, 0] + e1 * basis[1, 1] + e2 * basis[1, 2])
+        ang = math.atan2(
+            e0 * basis[2, 0] + e1 * basis[2, 1] + e2 * basis[2, 2],
+            e0 * basis[1, 0] + e1 * basis[1, 1] + e2 * basis[1, 2],
+        )
         valid[k] = True
         # shadowed when a nearer point is seen at an equal or larger look angle
         if ang <= amax:
@@ -333,8 +469,22 @@ def layover_shadow_block(
     nl = times.shape[0]
     out = np.zeros((nl, p1 - p0), dtype=np.uint8)
     for i in numba.prange(nl):
-        _layover_line(times, r0, dr, width, p0, p1, orbit, look_sign, theta_lo, theta_hi, dem, oversample,
-                      out, i)
+        _layover_line(
+            times,
+            r0,
+            dr,
+            width,
+            p0,
+            p1,
+            orbit,
+            look_sign,
+            theta_lo,
+            theta_hi,
+            dem,
+            oversample,
+            out,
+            i,
+        )
     return out
 
 
@@ -359,14 +509,44 @@ def geo2rdr_block(
     out = np.empty((3, nr, nc))
     z, coef, tcs, hs = hermite_table(otime, opos, ovel)
     for i in numba.prange(nr):
-        _geo2rdr_row(xyz, tguess[i], otime, opos, ovel, z, coef, tcs, hs, wavelength, doppler,
-                     max_iter, tol, out, i)
+        _geo2rdr_row(
+            xyz,
+            tguess[i],
+            otime,
+            opos,
+            ovel,
+            z,
+            coef,
+            tcs,
+            hs,
+            wavelength,
+            doppler,
+            max_iter,
+            tol,
+            out,
+            i,
+        )
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _geo2rdr_row(xyz, t, otime, opos, ovel, z, coef, tcs, hs, wavelength, doppler, max_iter, tol,  # type: ignore[no-untyped-def]
-                 out, i):
+def _geo2rdr_row(
+    xyz,
+    t,
+    otime,
+    opos,
+    ovel,
+    z,
+    coef,
+    tcs,
+    hs,
+    wavelength,
+    doppler,
+    max_iter,
+    tol,  # type: ignore[no-untyped-def]
+    out,
+    i,
+):
     """One row of :func:`geo2rdr_block`."""
     res = np.empty(2)
     state = np.empty((3, 3))
@@ -374,14 +554,41 @@ def _geo2rdr_row(xyz, t, otime, opos, ovel, z, coef, tcs, hs, wavelength, dopple
     for j in range(xyz.shape[1]):
         ok = False
         if math.isfinite(t):
-            ok = geo2rdr_table(xyz[i, j], otime, z, coef, tcs, hs, t, wavelength, doppler,
-                               max_iter, tol, state, res)
+            ok = geo2rdr_table(
+                xyz[i, j],
+                otime,
+                z,
+                coef,
+                tcs,
+                hs,
+                t,
+                wavelength,
+                doppler,
+                max_iter,
+                tol,
+                state,
+                res,
+            )
         if not ok and math.isfinite(t0) and t0 != t:
-            ok = geo2rdr_table(xyz[i, j], otime, z, coef, tcs, hs, t0, wavelength, doppler,
-                               max_iter, tol, state, res)
+            ok = geo2rdr_table(
+                xyz[i, j],
+                otime,
+                z,
+                coef,
+                tcs,
+                hs,
+                t0,
+                wavelength,
+                doppler,
+                max_iter,
+                tol,
+                state,
+                res,
+            )
         if not ok:  # cold start from the closest state vector
-            ok = geo2rdr_point(xyz[i, j], otime, opos, ovel, math.nan, wavelength, doppler,
-                               max_iter, tol, res)
+            ok = geo2rdr_point(
+                xyz[i, j], otime, opos, ovel, math.nan, wavelength, doppler, max_iter, tol, res
+            )
         out[0, i, j] = res[0]
         out[1, i, j] = res[1]
         out[2, i, j] = 1.0 if ok else 0.0
@@ -406,8 +613,11 @@ def _node(v: NDArray[np.float64], k: int, idx: int, n: int) -> float:
     if idx < 0:
         return 3.0 * v[k, 0] - 3.0 * v[k, 1] + v[k, 2] if n >= 3 else 2.0 * v[k, 0] - v[k, 1]
     if idx >= n:
-        return (3.0 * v[k, n - 1] - 3.0 * v[k, n - 2] + v[k, n - 3] if n >= 3
-                else 2.0 * v[k, n - 1] - v[k, n - 2])
+        return (
+            3.0 * v[k, n - 1] - 3.0 * v[k, n - 2] + v[k, n - 3]
+            if n >= 3
+            else 2.0 * v[k, n - 1] - v[k, n - 2]
+        )
     return v[k, idx]
 
 
@@ -452,11 +662,19 @@ def cubic_from_nodes(
                 for a in range(4):
                     r = i0 - 1 + a
                     if r < 0:
-                        val = (3.0 * nodes[k, 0, c] - 3.0 * nodes[k, 1, c] + nodes[k, 2, c] if ml >= 3
-                               else 2.0 * nodes[k, 0, c] - nodes[k, 1, c])
+                        val = (
+                            3.0 * nodes[k, 0, c] - 3.0 * nodes[k, 1, c] + nodes[k, 2, c]
+                            if ml >= 3
+                            else 2.0 * nodes[k, 0, c] - nodes[k, 1, c]
+                        )
                     elif r >= ml:
-                        val = (3.0 * nodes[k, ml - 1, c] - 3.0 * nodes[k, ml - 2, c] + nodes[k, ml - 3, c]
-                               if ml >= 3 else 2.0 * nodes[k, ml - 1, c] - nodes[k, ml - 2, c])
+                        val = (
+                            3.0 * nodes[k, ml - 1, c]
+                            - 3.0 * nodes[k, ml - 2, c]
+                            + nodes[k, ml - 3, c]
+                            if ml >= 3
+                            else 2.0 * nodes[k, ml - 1, c] - nodes[k, ml - 2, c]
+                        )
                     else:
                         val = nodes[k, r, c]
                     acc += wr[a] * val

@@ -67,8 +67,9 @@ class HeightModel:
         return cls(f"constant {height:g} m above the WGS84 ellipsoid", constant=float(height))
 
     @classmethod
-    def above_geoid(cls, height: float, bounds: tuple[float, float, float, float], *,
-                    model: str = "egm96") -> HeightModel:
+    def above_geoid(
+        cls, height: float, bounds: tuple[float, float, float, float], *, model: str = "egm96"
+    ) -> HeightModel:
         """A constant height (m) above the geoid over ``bounds`` (west, south, east, north; deg)."""
         dem = Dem.geoid_surface(bounds, height, model=model)
         return cls(dem.description, dem=dem)
@@ -96,20 +97,32 @@ class HeightModel:
 class _GridInterpolator:
     """Bilinear interpolation on a rectilinear (azimuth time, slant range) grid, clamped at the edges."""
 
-    def __init__(self, epoch: np.datetime64, times: NDArray[np.float64], ranges: NDArray[np.float64],
-                 values: NDArray[np.float64]) -> None:
+    def __init__(
+        self,
+        epoch: np.datetime64,
+        times: NDArray[np.float64],
+        ranges: NDArray[np.float64],
+        values: NDArray[np.float64],
+    ) -> None:
         self.epoch = epoch
         self.times = times
         self.ranges = ranges
         self.values = values
 
-    def __call__(self, azimuth_time: NDArray[Any], slant_range: NDArray[np.float64]) -> NDArray[np.float64]:
+    def __call__(
+        self, azimuth_time: NDArray[Any], slant_range: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
         from scipy.interpolate import RegularGridInterpolator
 
         t = (np.asarray(azimuth_time, dtype="datetime64[ns]") - self.epoch) / np.timedelta64(1, "s")
         t, r = np.broadcast_arrays(t, np.asarray(slant_range, dtype=np.float64))
-        interp = RegularGridInterpolator((self.times, self.ranges), self.values, method="linear",
-                                         bounds_error=False, fill_value=None)
+        interp = RegularGridInterpolator(
+            (self.times, self.ranges),
+            self.values,
+            method="linear",
+            bounds_error=False,
+            fill_value=None,
+        )
         ti = np.clip(t, self.times[0], self.times[-1])
         ri = np.clip(r, self.ranges[0], self.ranges[-1])
         return np.asarray(interp(np.stack([ti.ravel(), ri.ravel()], -1)).reshape(t.shape))
@@ -149,8 +162,10 @@ def annotation_height_model(
     if hasattr(grid, "product") and hasattr(grid, "radar_grid"):  # a Scene
         grid = getattr(grid.product, "geolocation_grid", None)
     if grid is None:
-        raise InputError("this product has no geolocation grid to build a height model from",
-                         hint="give a DEM (--dem) or a constant height above the geoid")
+        raise InputError(
+            "this product has no geolocation grid to build a height model from",
+            hint="give a DEM (--dem) or a constant height above the geoid",
+        )
     rows = np.asarray(grid["line"], dtype=np.float64)
     lines = np.unique(rows)
     rng_all = np.asarray(grid["slant_range_time"], dtype=np.float64) * SPEED_OF_LIGHT / 2.0
@@ -161,12 +176,17 @@ def annotation_height_model(
     epoch = times_dt.min()
     t_all = (times_dt - epoch) / np.timedelta64(1, "s")
     li = np.searchsorted(lines, rows)
-    row_time = np.bincount(li, weights=t_all, minlength=lines.size) / np.bincount(li, minlength=lines.size)
+    row_time = np.bincount(li, weights=t_all, minlength=lines.size) / np.bincount(
+        li, minlength=lines.size
+    )
     order = np.argsort(row_time)
     h = np.asarray(grid["height"], dtype=np.float64)
     if floor_at_geoid:
-        n = geoid_height(np.asarray(grid["latitude"], dtype=np.float64),
-                         np.asarray(grid["longitude"], dtype=np.float64), model=geoid_model)
+        n = geoid_height(
+            np.asarray(grid["latitude"], dtype=np.float64),
+            np.asarray(grid["longitude"], dtype=np.float64),
+            model=geoid_model,
+        )
         h = np.maximum(h, n)
     values = np.full((lines.size, ranges.size), np.nan)
     ri = np.clip(np.searchsorted(ranges, np.round(rng_all, 3)), 0, ranges.size - 1)
@@ -179,6 +199,8 @@ def annotation_height_model(
     times = row_time[order]
     keep = np.concatenate([[True], np.diff(times) > 0])  # strictly increasing rows
     desc = "annotation geolocation grid heights" + (
-        f", floored at the geoid ({geoid_model.upper()})" if floor_at_geoid else "")
-    return HeightModel.radar_heights(_GridInterpolator(epoch, times[keep], ranges, values[order][keep]),
-                                     desc)
+        f", floored at the geoid ({geoid_model.upper()})" if floor_at_geoid else ""
+    )
+    return HeightModel.radar_heights(
+        _GridInterpolator(epoch, times[keep], ranges, values[order][keep]), desc
+    )

@@ -56,8 +56,9 @@ __all__ = [
 
 
 @numba.njit(cache=True, nogil=True)
-def look_basis(pos: NDArray[np.float64], vel: NDArray[np.float64], look_sign: float,
-               out: NDArray[np.float64]) -> None:
+def look_basis(
+    pos: NDArray[np.float64], vel: NDArray[np.float64], look_sign: float, out: NDArray[np.float64]
+) -> None:
     """Orthonormal basis ``(v, u, w)`` of the imaging geometry, rows of ``out (3, 3)``.
 
     ``v`` along the velocity, ``u`` towards the Earth's centre (orthogonal to ``v``),
@@ -81,14 +82,18 @@ def look_basis(pos: NDArray[np.float64], vel: NDArray[np.float64], look_sign: fl
 
 
 @numba.njit(cache=True, nogil=True)
-def _initial_theta(pos: NDArray[np.float64], basis: NDArray[np.float64], q: float, rho: float,
-                   height: float) -> float:
+def _initial_theta(
+    pos: NDArray[np.float64], basis: NDArray[np.float64], q: float, rho: float, height: float
+) -> float:
     """Spherical-Earth first guess of the circle angle ``theta`` (NaN if the sphere is missed)."""
     sn = math.sqrt(pos[0] ** 2 + pos[1] ** 2 + pos[2] ** 2)
     # geocentric radius of the ellipsoid under the satellite, plus the height
     sphi = pos[2] / sn
     cphi2 = 1.0 - sphi * sphi
-    rt = WGS84_A * WGS84_B / math.sqrt(WGS84_B * WGS84_B * cphi2 + WGS84_A * WGS84_A * sphi * sphi) + height
+    rt = (
+        WGS84_A * WGS84_B / math.sqrt(WGS84_B * WGS84_B * cphi2 + WGS84_A * WGS84_A * sphi * sphi)
+        + height
+    )
     r = math.sqrt(q * q + rho * rho)
     dproj = (sn * sn + r * r - rt * rt) / (2.0 * sn)  # component of d along -S/|S|
     # -S/|S| = c v + un u with c = (-S/|S|).v
@@ -101,8 +106,9 @@ def _initial_theta(pos: NDArray[np.float64], basis: NDArray[np.float64], q: floa
 
 
 @numba.njit(cache=True, nogil=True)
-def circle_params(vel: NDArray[np.float64], slant_range: float, wavelength: float,
-                  doppler: float) -> tuple[float, float]:
+def circle_params(
+    vel: NDArray[np.float64], slant_range: float, wavelength: float, doppler: float
+) -> tuple[float, float]:
     """``(q, rho)`` of the Doppler circle: offset along the velocity and radius (m).
 
     ``rho`` is NaN when the Doppler cone does not reach the range sphere.
@@ -219,8 +225,9 @@ def rdr2geo_state(
 
 
 @numba.njit(cache=True, nogil=True)
-def dem_height(dem: NDArray[np.float64], x0: float, y0: float, dx: float, dy: float,
-               x: float, y: float) -> float:
+def dem_height(
+    dem: NDArray[np.float64], x0: float, y0: float, dx: float, dy: float, x: float, y: float
+) -> float:
     """Bilinear DEM height at ``(x, y)`` (NaN outside or next to a NaN node).
 
     ``dem[i, j]`` is the height at ``x = x0 + j * dx``, ``y = y0 + i * dy`` (pixel
@@ -237,13 +244,15 @@ def dem_height(dem: NDArray[np.float64], x0: float, y0: float, dx: float, dy: fl
     b = fj - j
     i1 = min(i + 1, ny - 1)
     j1 = min(j + 1, nx - 1)
-    return ((1.0 - a) * ((1.0 - b) * dem[i, j] + b * dem[i, j1])
-            + a * ((1.0 - b) * dem[i1, j] + b * dem[i1, j1]))
+    return (1.0 - a) * ((1.0 - b) * dem[i, j] + b * dem[i, j1]) + a * (
+        (1.0 - b) * dem[i1, j] + b * dem[i1, j1]
+    )
 
 
 @numba.njit(cache=True, nogil=True)
-def _natural_spline_coeffs(y: NDArray[np.float64], n: int, r: NDArray[np.float64],
-                           q: NDArray[np.float64]) -> None:
+def _natural_spline_coeffs(
+    y: NDArray[np.float64], n: int, r: NDArray[np.float64], q: NDArray[np.float64]
+) -> None:
     """Second-derivative terms ``r`` of the natural cubic spline through ``y[0:n]`` (unit spacing)."""
     q[0] = 0.0
     r[0] = 0.0
@@ -279,8 +288,16 @@ SPLINE_ORDER = 6
 
 
 @numba.njit(cache=True, nogil=True)
-def dem_interp(dem: NDArray[np.float64], x0: float, y0: float, dx: float, dy: float,
-               x: float, y: float, method: int) -> float:
+def dem_interp(
+    dem: NDArray[np.float64],
+    x0: float,
+    y0: float,
+    dx: float,
+    dy: float,
+    x: float,
+    y: float,
+    method: int,
+) -> float:
     """DEM height at ``(x, y)`` by ``method``: :data:`BILINEAR` or :data:`BIQUINTIC`.
 
     ``BIQUINTIC`` is isce3's "biquintic" DEM interpolation (``Spline2dInterpolator``
@@ -372,9 +389,11 @@ def dem_solve(
                 th_new = th - f * (th - th_p) / (f - f_p)
             else:
                 cl = math.cos(out[0])
-                deriv = (cl * math.cos(out[1]) * rho * (-st * basis[1, 0] + ct * basis[2, 0])
-                         + cl * math.sin(out[1]) * rho * (-st * basis[1, 1] + ct * basis[2, 1])
-                         + math.sin(out[0]) * rho * (-st * basis[1, 2] + ct * basis[2, 2]))
+                deriv = (
+                    cl * math.cos(out[1]) * rho * (-st * basis[1, 0] + ct * basis[2, 0])
+                    + cl * math.sin(out[1]) * rho * (-st * basis[1, 1] + ct * basis[2, 1])
+                    + math.sin(out[0]) * rho * (-st * basis[1, 2] + ct * basis[2, 2])
+                )
                 if deriv == 0.0:
                     break
                 th_new = th - f / deriv
@@ -488,8 +507,27 @@ def rdr2geo_state_dem(
     basis = np.empty((3, 3))
     look_basis(pos, vel, look_sign, basis)
     q, rho = circle_params(vel, slant_range, wavelength, doppler)
-    return dem_solve(pos, basis, q, rho, dem, x0, y0, dx, dy, method, h_guess, theta_guess, h_lo,
-                     h_hi, max_iter, tol, dem_max_iter, dem_tol, out)
+    return dem_solve(
+        pos,
+        basis,
+        q,
+        rho,
+        dem,
+        x0,
+        y0,
+        dx,
+        dy,
+        method,
+        h_guess,
+        theta_guess,
+        h_lo,
+        h_hi,
+        max_iter,
+        tol,
+        dem_max_iter,
+        dem_tol,
+        out,
+    )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -518,8 +556,19 @@ def rdr2geo_point(
     state = np.empty((3, 3))
     interpolate_state(orbit_time, orbit_pos, orbit_vel, azimuth_time, state)
     tmp = np.empty(4)
-    ok = rdr2geo_state(state[0], state[1], slant_range, height, wavelength, doppler, look_sign,
-                       math.nan, max_iter, tol, tmp)
+    ok = rdr2geo_state(
+        state[0],
+        state[1],
+        slant_range,
+        height,
+        wavelength,
+        doppler,
+        look_sign,
+        math.nan,
+        max_iter,
+        tol,
+        tmp,
+    )
     out[0] = tmp[0]
     out[1] = tmp[1]
     out[2] = tmp[2]
@@ -527,13 +576,17 @@ def rdr2geo_point(
 
 
 @numba.njit(cache=True, nogil=True)
-def _closest_state_time(xyz: NDArray[np.float64], orbit_time: NDArray[np.float64],
-                        orbit_pos: NDArray[np.float64]) -> float:
+def _closest_state_time(
+    xyz: NDArray[np.float64], orbit_time: NDArray[np.float64], orbit_pos: NDArray[np.float64]
+) -> float:
     best = 0
     dmin = math.inf
     for i in range(orbit_time.shape[0]):
-        d = ((orbit_pos[i, 0] - xyz[0]) ** 2 + (orbit_pos[i, 1] - xyz[1]) ** 2
-             + (orbit_pos[i, 2] - xyz[2]) ** 2)
+        d = (
+            (orbit_pos[i, 0] - xyz[0]) ** 2
+            + (orbit_pos[i, 1] - xyz[1]) ** 2
+            + (orbit_pos[i, 2] - xyz[2]) ** 2
+        )
         if d < dmin:
             dmin = d
             best = i
@@ -546,8 +599,14 @@ _NEWTON_CONTINUE, _NEWTON_CONVERGED, _NEWTON_FAILED = 0, 1, 2
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _doppler_newton_step(
-    xyz: NDArray[np.float64], state: NDArray[np.float64], half_ld: float, t: float, t0: float, t1: float,
-    tol: float, out: NDArray[np.float64],
+    xyz: NDArray[np.float64],
+    state: NDArray[np.float64],
+    half_ld: float,
+    t: float,
+    t0: float,
+    t1: float,
+    tol: float,
+    out: NDArray[np.float64],
 ) -> tuple[int, float]:
     """One Newton step on ``f(t) = v . (x - p) - (lambda f_dc / 2) |x - p|`` from the orbit
     ``state`` (position, velocity, acceleration) at ``t``; returns ``(status, new t)``.

@@ -65,8 +65,19 @@ def _rdr2geo_many(t, r, h, dop, orbit, wavelength, look_sign, max_iter, tol):  #
             continue
         state = np.empty((3, 3))
         interpolate_state(otime, opos, ovel, t[i], state)
-        ok[i] = rdr2geo_state(state[0], state[1], r[i], h[i], wavelength, dop[i], look_sign,
-                              math.nan, max_iter, tol, tmp)
+        ok[i] = rdr2geo_state(
+            state[0],
+            state[1],
+            r[i],
+            h[i],
+            wavelength,
+            dop[i],
+            look_sign,
+            math.nan,
+            max_iter,
+            tol,
+            tmp,
+        )
         out[i, 0] = tmp[0]
         out[i, 1] = tmp[1]
         out[i, 2] = tmp[2]
@@ -74,11 +85,31 @@ def _rdr2geo_many(t, r, h, dop, orbit, wavelength, look_sign, max_iter, tol):  #
 
 
 @numba.njit(cache=True, parallel=True)
-def _rdr2geo_many_dem(t, r, h0, dop, orbit, wavelength, look_sign, max_iter, tol,  # type: ignore[no-untyped-def]
-                      dem_arrays, dem_max_iter, dem_tol, h_lo, h_hi):
+def _rdr2geo_many_dem(
+    t,
+    r,
+    h0,
+    dop,
+    orbit,
+    wavelength,
+    look_sign,
+    max_iter,
+    tol,  # type: ignore[no-untyped-def]
+    dem_arrays,
+    dem_max_iter,
+    dem_tol,
+    h_lo,
+    h_hi,
+):
     otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
-    dem, x0, y0, dx, dy, method = (dem_arrays.data, dem_arrays.x0, dem_arrays.y0, dem_arrays.dx, dem_arrays.dy,
-                                   dem_arrays.method)
+    dem, x0, y0, dx, dy, method = (
+        dem_arrays.data,
+        dem_arrays.x0,
+        dem_arrays.y0,
+        dem_arrays.dx,
+        dem_arrays.dy,
+        dem_arrays.method,
+    )
     n = t.shape[0]
     out = np.empty((n, 3))
     ok = np.zeros(n, dtype=np.bool_)
@@ -89,9 +120,29 @@ def _rdr2geo_many_dem(t, r, h0, dop, orbit, wavelength, look_sign, max_iter, tol
             continue
         state = np.empty((3, 3))
         interpolate_state(otime, opos, ovel, t[i], state)
-        ok[i] = rdr2geo_state_dem(state[0], state[1], r[i], dem, x0, y0, dx, dy, h0, wavelength,
-                                  dop[i], look_sign, math.nan, max_iter, tol, dem_max_iter,
-                                  dem_tol, tmp, method, h_lo, h_hi)
+        ok[i] = rdr2geo_state_dem(
+            state[0],
+            state[1],
+            r[i],
+            dem,
+            x0,
+            y0,
+            dx,
+            dy,
+            h0,
+            wavelength,
+            dop[i],
+            look_sign,
+            math.nan,
+            max_iter,
+            tol,
+            dem_max_iter,
+            dem_tol,
+            tmp,
+            method,
+            h_lo,
+            h_hi,
+        )
         out[i, 0] = tmp[0]
         out[i, 1] = tmp[1]
         out[i, 2] = tmp[2]
@@ -105,8 +156,9 @@ def _geo2rdr_many(xyz, tguess, dop, orbit, wavelength, max_iter, tol):  # type: 
     out = np.empty((n, 2))
     ok = np.zeros(n, dtype=np.bool_)
     for i in numba.prange(n):
-        ok[i] = geo2rdr_point(xyz[i], otime, opos, ovel, tguess[i], wavelength, dop[i], max_iter,
-                              tol, out[i])
+        ok[i] = geo2rdr_point(
+            xyz[i], otime, opos, ovel, tguess[i], wavelength, dop[i], max_iter, tol, out[i]
+        )
     return out, ok
 
 
@@ -169,16 +221,20 @@ def rdr2geo(
     sign = look_sign_of(look_side)
     wl = _check_doppler(doppler, wavelength)
     is_dem = isinstance(height, Dem)
-    arrays = [np.asarray(azimuth_time, dtype=np.float64), np.asarray(slant_range, dtype=np.float64),
-              np.asarray(doppler, dtype=np.float64)]
+    arrays = [
+        np.asarray(azimuth_time, dtype=np.float64),
+        np.asarray(slant_range, dtype=np.float64),
+        np.asarray(doppler, dtype=np.float64),
+    ]
     if not is_dem:
         arrays.append(np.asarray(height, dtype=np.float64))
     b = np.broadcast_arrays(*arrays)
     shape = b[0].shape
     if _is_grid(b[0], b[1], b[2]):
         # a (time x range) grid: one orbit state and basis per line, neighbour warm starts
-        lat, lon, h, ok2 = _rdr2geo_grid_path(b, height if is_dem else None, orbit, wl, sign,
-                                              max_iterations, tolerance)
+        lat, lon, h, ok2 = _rdr2geo_grid_path(
+            b, height if is_dem else None, orbit, wl, sign, max_iterations, tolerance
+        )
         if return_converged:
             return lat, lon, h, ok2
         return lat, lon, h
@@ -189,11 +245,26 @@ def rdr2geo(
         h0 = float(finite.mean()) if finite.size else 0.0
         h_lo = float(finite.min()) - 1.0 if finite.size else np.nan
         h_hi = float(finite.max()) + 1.0 if finite.size else np.nan
-        out, ok = _rdr2geo_many_dem(t, r, h0, dop, orbit.arrays, wl, sign, max_iterations,
-                                    tolerance, g.arrays, DEM_MAX_ITER, DEM_TOL, h_lo, h_hi)
+        out, ok = _rdr2geo_many_dem(
+            t,
+            r,
+            h0,
+            dop,
+            orbit.arrays,
+            wl,
+            sign,
+            max_iterations,
+            tolerance,
+            g.arrays,
+            DEM_MAX_ITER,
+            DEM_TOL,
+            h_lo,
+            h_hi,
+        )
     else:
-        out, ok = _rdr2geo_many(t, r, _flat(b[3]), dop, orbit.arrays, wl, sign,
-                                max_iterations, tolerance)
+        out, ok = _rdr2geo_many(
+            t, r, _flat(b[3]), dop, orbit.arrays, wl, sign, max_iterations, tolerance
+        )
     n_bad = int(ok.size - ok.sum())
     if n_bad:
         log.debug("rdr2geo: %d of %d points have no solution (NaN)", n_bad, ok.size)
@@ -228,12 +299,44 @@ def _rdr2geo_grid_path(b, dem, orbit, wl, sign, max_iterations, tolerance):  # t
         h0 = float(finite.mean()) if finite.size else 0.0
         h_lo = float(finite.min()) - 1.0 if finite.size else np.nan
         h_hi = float(finite.max()) + 1.0 if finite.size else np.nan
-        res = rdr2geo_block(times, ranges, orbit.arrays, wl, dop, sign, np.zeros((1, 1)), True,
-                            g.arrays, h0, h_lo, h_hi, max_iterations, tolerance, DEM_MAX_ITER, DEM_TOL)
+        res = rdr2geo_block(
+            times,
+            ranges,
+            orbit.arrays,
+            wl,
+            dop,
+            sign,
+            np.zeros((1, 1)),
+            True,
+            g.arrays,
+            h0,
+            h_lo,
+            h_hi,
+            max_iterations,
+            tolerance,
+            DEM_MAX_ITER,
+            DEM_TOL,
+        )
     else:
         heights = np.ascontiguousarray(b[3], dtype=np.float64)
-        res = rdr2geo_block(times, ranges, orbit.arrays, wl, dop, sign, heights, False, NO_DEM, 0.0,
-                            0.0, 0.0, max_iterations, tolerance, DEM_MAX_ITER, DEM_TOL)
+        res = rdr2geo_block(
+            times,
+            ranges,
+            orbit.arrays,
+            wl,
+            dop,
+            sign,
+            heights,
+            False,
+            NO_DEM,
+            0.0,
+            0.0,
+            0.0,
+            max_iterations,
+            tolerance,
+            DEM_MAX_ITER,
+            DEM_TOL,
+        )
     return res[0], res[1], res[2], res[-1] > 0.5
 
 
@@ -279,8 +382,10 @@ def geo2rdr(
     wl = _check_doppler(doppler, wavelength)
     guess = np.nan if azimuth_time_guess is None else azimuth_time_guess
     b = np.broadcast_arrays(
-        np.asarray(latitude, dtype=np.float64), np.asarray(longitude, dtype=np.float64),
-        np.asarray(height, dtype=np.float64), np.asarray(doppler, dtype=np.float64),
+        np.asarray(latitude, dtype=np.float64),
+        np.asarray(longitude, dtype=np.float64),
+        np.asarray(height, dtype=np.float64),
+        np.asarray(doppler, dtype=np.float64),
         np.asarray(guess, dtype=np.float64),
     )
     shape = b[0].shape
@@ -295,14 +400,22 @@ def geo2rdr(
         rows = -(-n // cols)
         pad = rows * cols - n
         xyz_rows = np.concatenate([xyz, np.repeat(xyz[-1:], pad, axis=0)]) if pad else xyz
-        res = geo2rdr_block(xyz_rows.reshape(rows, cols, 3), np.full(rows, np.nan), orbit.arrays,
-                            wl, float(dop[0]), int(max_iterations), float(tolerance))
+        res = geo2rdr_block(
+            xyz_rows.reshape(rows, cols, 3),
+            np.full(rows, np.nan),
+            orbit.arrays,
+            wl,
+            float(dop[0]),
+            int(max_iterations),
+            float(tolerance),
+        )
         out = np.ascontiguousarray(res[:2].reshape(2, -1).T[:n])
         ok = res[2].reshape(-1)[:n] > 0.5
         out[~ok] = np.nan
     else:
-        out, ok = _geo2rdr_many(xyz, _flat(b[4]), dop, orbit.arrays, wl, int(max_iterations),
-                                float(tolerance))
+        out, ok = _geo2rdr_many(
+            xyz, _flat(b[4]), dop, orbit.arrays, wl, int(max_iterations), float(tolerance)
+        )
     sign = look_sign_of(look_side)
     if ok.any():
         # a solution on the other side of the track is no solution for this look side
@@ -341,8 +454,11 @@ def incidence_angle(
     if vertical not in ("ellipsoid", "geocentric"):
         raise InputError(f"vertical must be 'ellipsoid' or 'geocentric', got {vertical!r}")
     lat, lon, h, t = np.broadcast_arrays(
-        np.asarray(latitude, dtype=np.float64), np.asarray(longitude, dtype=np.float64),
-        np.asarray(height, dtype=np.float64), np.asarray(azimuth_time, dtype=np.float64))
+        np.asarray(latitude, dtype=np.float64),
+        np.asarray(longitude, dtype=np.float64),
+        np.asarray(height, dtype=np.float64),
+        np.asarray(azimuth_time, dtype=np.float64),
+    )
     p = llh_to_ecef(lat, lon, h)
     pos = orbit.position(t)
     los = pos - p

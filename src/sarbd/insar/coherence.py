@@ -57,8 +57,12 @@ def boxcar(x: Any, window: tuple[int, int]) -> Any:
     return ndimage.uniform_filter(np.asarray(x, dtype=np.float64), size=window, mode="reflect")
 
 
-def _coherence_block(ifg: NDArray[np.complexfloating], p1: NDArray[np.floating], p2: NDArray[np.floating],
-                     window: tuple[int, int]) -> NDArray[np.float32]:
+def _coherence_block(
+    ifg: NDArray[np.complexfloating],
+    p1: NDArray[np.floating],
+    p2: NDArray[np.floating],
+    window: tuple[int, int],
+) -> NDArray[np.float32]:
     num = np.abs(boxcar(ifg, window))
     den = np.sqrt(boxcar(p1, window) * boxcar(p2, window))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -93,24 +97,51 @@ def coherence(
     window = _check_window(window)
     if isinstance(interferogram, xr.DataArray):
         out = coherence(interferogram.data, _data(power_reference), _data(power_secondary), window)
-        res = xr.DataArray(out, dims=interferogram.dims, coords=interferogram.coords, name="coherence")
-        res.attrs.update(units="1", long_name="interferometric coherence magnitude",
-                         coherence_window_line=window[0], coherence_window_pixel=window[1])
+        res = xr.DataArray(
+            out, dims=interferogram.dims, coords=interferogram.coords, name="coherence"
+        )
+        res.attrs.update(
+            units="1",
+            long_name="interferometric coherence magnitude",
+            coherence_window_line=window[0],
+            coherence_window_pixel=window[1],
+        )
         return res
     if isinstance(interferogram, da.Array):
-        depth = {interferogram.ndim - 2: window[0] // 2 + 1, interferogram.ndim - 1: window[1] // 2 + 1}
+        depth = {
+            interferogram.ndim - 2: window[0] // 2 + 1,
+            interferogram.ndim - 1: window[1] // 2 + 1,
+        }
         depth.update({k: 0 for k in range(interferogram.ndim - 2)})
         p1 = da.asarray(power_reference)
         p2 = da.asarray(power_secondary)
-        p1, p2 = (p.rechunk(interferogram.chunks) if p.shape == interferogram.shape else p for p in (p1, p2))
+        p1, p2 = (
+            p.rechunk(interferogram.chunks) if p.shape == interferogram.shape else p
+            for p in (p1, p2)
+        )
 
-        def block(i: NDArray[np.complex64], a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
+        def block(
+            i: NDArray[np.complex64], a: NDArray[np.float32], b: NDArray[np.float32]
+        ) -> NDArray[np.float32]:
             return _apply_2d(_coherence_block, i, a, b, window)
 
-        return da.map_overlap(block, interferogram, p1, p2, depth=depth, boundary="none",
-                              dtype=np.float32, meta=np.empty((0,) * interferogram.ndim, np.float32))
-    return _apply_2d(_coherence_block, np.asarray(interferogram), np.asarray(power_reference),
-                     np.asarray(power_secondary), window)
+        return da.map_overlap(
+            block,
+            interferogram,
+            p1,
+            p2,
+            depth=depth,
+            boundary="none",
+            dtype=np.float32,
+            meta=np.empty((0,) * interferogram.ndim, np.float32),
+        )
+    return _apply_2d(
+        _coherence_block,
+        np.asarray(interferogram),
+        np.asarray(power_reference),
+        np.asarray(power_secondary),
+        window,
+    )
 
 
 def _data(x: ArrayLike | xr.DataArray) -> ArrayLike:
@@ -163,8 +194,13 @@ def expected_coherence(gamma: ArrayLike, looks: int) -> NDArray[np.float64]:
     n_terms = 20000
     k = np.arange(n_terms, dtype=np.float64)
     # log of (3/2)_k (L)_k (L)_k / ((L + 1/2)_k k! k!)  (Pochhammer via gammaln)
-    log_coef = (gammaln(1.5 + k) - gammaln(1.5) + 2.0 * (gammaln(L + k) - gammaln(L))
-                - (gammaln(L + 0.5 + k) - gammaln(L + 0.5)) - 2.0 * gammaln(k + 1.0))
+    log_coef = (
+        gammaln(1.5 + k)
+        - gammaln(1.5)
+        + 2.0 * (gammaln(L + k) - gammaln(L))
+        - (gammaln(L + 0.5 + k) - gammaln(L + 0.5))
+        - 2.0 * gammaln(k + 1.0)
+    )
     flat = np.atleast_1d(g2).ravel()
     out = np.empty(flat.shape, dtype=np.float64)
     for i, x in enumerate(flat):  # a handful of gamma values: series per value

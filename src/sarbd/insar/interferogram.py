@@ -27,8 +27,12 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = ["geometric_phase", "interferogram"]
 
 
-def geometric_phase(range_reference: ArrayLike, range_secondary: ArrayLike, wavelength: float,
-                    wavelength_secondary: float | None = None) -> NDArray[np.float64]:
+def geometric_phase(
+    range_reference: ArrayLike,
+    range_secondary: ArrayLike,
+    wavelength: float,
+    wavelength_secondary: float | None = None,
+) -> NDArray[np.float64]:
     """``phi_geom = -4 pi / lambda * (R_ref - R_sec)``, radians (float64).
 
     Parameters

@@ -37,7 +37,9 @@ class SiameseChangeNet(nn.Module):
         super().__init__()
 
         def block(i: int, o: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+            return nn.Sequential(
+                nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(inplace=True)
+            )
 
         self.encoder = nn.Sequential(block(channels, base), block(base, base))
         self.head = nn.Sequential(block(base + 1, base), nn.Conv2d(base, 1, 1))
@@ -73,8 +75,11 @@ def predict_change(fit: ChangeFit, chips: ChangeChips, batch_size: int = 64) -> 
     with torch.no_grad():
         for k in range(0, chips.before.shape[0], batch_size):
             sl = slice(k, k + batch_size)
-            logit = fit.model(_norm(fit.mean, fit.std, chips.before[sl]), _norm(fit.mean, fit.std, chips.after[sl]),
-                              torch.from_numpy(chips.coherence[sl]))
+            logit = fit.model(
+                _norm(fit.mean, fit.std, chips.before[sl]),
+                _norm(fit.mean, fit.std, chips.after[sl]),
+                torch.from_numpy(chips.coherence[sl]),
+            )
             out.append(torch.sigmoid(logit).numpy())
     return np.concatenate(out) if out else np.zeros((0, *chips.coherence.shape[1:]), np.float32)
 
@@ -82,11 +87,23 @@ def predict_change(fit: ChangeFit, chips: ChangeChips, batch_size: int = 64) -> 
 def evaluate_change(fit: ChangeFit, chips: ChangeChips, level: str = "truth") -> dict[str, Any]:
     """F1 and kappa of the change class against ``level`` labels (probability >= 0.5 is change)."""
     pred = predict_change(fit, chips) >= 0.5
-    return {**change_scores(binary_confusion(chips.labels(level), pred)), "n_chips": int(chips.before.shape[0])}
+    return {
+        **change_scores(binary_confusion(chips.labels(level), pred)),
+        "n_chips": int(chips.before.shape[0]),
+    }
 
 
-def fit_change(train: ChangeChips, val: ChangeChips | None, *, level: str = "L3", epochs: int = 30,
-               batch_size: int = 8, base: int = 16, lr: float = 3e-3, seed: int = 0) -> ChangeFit:
+def fit_change(
+    train: ChangeChips,
+    val: ChangeChips | None,
+    *,
+    level: str = "L3",
+    epochs: int = 30,
+    batch_size: int = 8,
+    base: int = 16,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> ChangeFit:
     """Train the Siamese network on ``train`` labels of ``level`` (call inside :func:`sarbd.ml.fit.deterministic`).
 
     Raises
@@ -107,15 +124,26 @@ def fit_change(train: ChangeChips, val: ChangeChips | None, *, level: str = "L3"
     x1, x2 = _norm(mean, std, train.before), _norm(mean, std, train.after)
     coh, yt = torch.from_numpy(train.coherence), torch.from_numpy(y.astype(np.int64))
     gen = np.random.default_rng(seed)
-    fit = ChangeFit(model, mean, std, hyperparameters={"epochs": epochs, "batch_size": batch_size, "base": base,
-                                                        "lr": lr, "level": level, "pos_weight": float(pos_weight)})
+    fit = ChangeFit(
+        model,
+        mean,
+        std,
+        hyperparameters={
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "base": base,
+            "lr": lr,
+            "level": level,
+            "pos_weight": float(pos_weight),
+        },
+    )
     best, best_state = -1.0, copy.deepcopy(model.state_dict())
     for epoch in range(1, epochs + 1):
         model.train()
         order = gen.permutation(x1.shape[0])
         total, count = 0.0, 0
         for k in range(0, order.size, batch_size):
-            idx = torch.from_numpy(order[k:k + batch_size])
+            idx = torch.from_numpy(order[k : k + batch_size])
             a, b, c, t = x1[idx], x2[idx], coh[idx], yt[idx]
             if gen.random() < 0.5:
                 a, b = b, a
@@ -126,7 +154,9 @@ def fit_change(train: ChangeChips, val: ChangeChips | None, *, level: str = "L3"
             if not ok.any():
                 continue
             logit = model(a, b, c)
-            loss = nn.functional.binary_cross_entropy_with_logits(logit[ok], t[ok].float(), pos_weight=pos_weight)
+            loss = nn.functional.binary_cross_entropy_with_logits(
+                logit[ok], t[ok].float(), pos_weight=pos_weight
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()

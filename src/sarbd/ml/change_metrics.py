@@ -34,7 +34,13 @@ def change_scores(cm: NDArray[np.int64]) -> dict[str, Any]:
     p_o = (tp + tn) / n if n else None
     p_e = ((tn + fp) * (tn + fn) + (fn + tp) * (fp + tp)) / (n * n) if n else None
     kappa = (p_o - p_e) / (1.0 - p_e) if p_o is not None and p_e is not None and p_e < 1.0 else None
-    return {"precision": tp / (tp + fp) if tp + fp else None, "recall": tp / (tp + fn) if tp + fn else None,
-            "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else None, "overall_accuracy": p_o,
-            "kappa": kappa, "confusion": np.asarray(cm).astype(int).tolist(), "n_pixels": int(n),
-            "n_change": int(tp + fn)}
+    return {
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / (tp + fn) if tp + fn else None,
+        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else None,
+        "overall_accuracy": p_o,
+        "kappa": kappa,
+        "confusion": np.asarray(cm).astype(int).tolist(),
+        "n_pixels": int(n),
+        "n_change": int(tp + fn),
+    }

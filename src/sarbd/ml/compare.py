@@ -38,8 +38,11 @@ def read_truth_raster(path: str | os.PathLike[str], dataset: str | os.PathLike[s
 
     path = Path(path)
     if not path.is_file():
-        raise InputError("truth raster not found", path=path,
-                         hint="give a level (L1, L2, L3) or a class raster on the radar grid")
+        raise InputError(
+            "truth raster not found",
+            path=path,
+            hint="give a level (L1, L2, L3) or a class raster on the radar grid",
+        )
     data = open_sarbd(dataset, "all")
     try:
         with warnings.catch_warnings():
@@ -51,9 +54,12 @@ def read_truth_raster(path: str | os.PathLike[str], dataset: str | os.PathLike[s
     l0, p0 = int(data.line[0]), int(data.pixel[0])
     l1, p1 = int(data.line[-1]) + 1, int(data.pixel[-1]) + 1
     if l0 < 0 or p0 < 0 or l1 > raster.shape[0] or p1 > raster.shape[1]:
-        raise InputError(f"the truth raster ({raster.shape[0]} x {raster.shape[1]}) does not cover the dataset's "
-                         f"lines {l0}-{l1 - 1} and pixels {p0}-{p1 - 1}", path=path,
-                         hint="use a class raster on the dataset's root radar grid")
+        raise InputError(
+            f"the truth raster ({raster.shape[0]} x {raster.shape[1]}) does not cover the dataset's "
+            f"lines {l0}-{l1 - 1} and pixels {p0}-{p1 - 1}",
+            path=path,
+            hint="use a class raster on the dataset's root radar grid",
+        )
     return np.ascontiguousarray(raster[data.line][:, data.pixel], np.uint8)
 
 
@@ -106,15 +112,29 @@ def compare_levels(
     for lv in levels:
         lab = data.labels(lv) > 0
         fitted, record = fit_model(
-            data, model, lv, lab & (split == SPLIT_TRAIN), lab & (split == SPLIT_VALIDATION),
-            seed=seed, threads=threads, chip_split=SPLIT_TRAIN, **hparams,
+            data,
+            model,
+            lv,
+            lab & (split == SPLIT_TRAIN),
+            lab & (split == SPLIT_VALIDATION),
+            seed=seed,
+            threads=threads,
+            chip_split=SPLIT_TRAIN,
+            **hparams,
         )
         with torch_threads(threads):
             pred = fitted.predict_map(data)
         m = classification_metrics(ref[test], pred[test], classes)
-        rows.append({
-            "level": lv, "model": model, "n_train": int(record["train_line"].size), "n_test": m["n_pixels"],
-            "overall_accuracy": m["overall_accuracy"], "cohen_kappa": m["cohen_kappa"], "macro_f1": m["macro_f1"],
-            **{f"f1_{n}": c["f1"] for n, c in m["per_class"].items()},
-        })
+        rows.append(
+            {
+                "level": lv,
+                "model": model,
+                "n_train": int(record["train_line"].size),
+                "n_test": m["n_pixels"],
+                "overall_accuracy": m["overall_accuracy"],
+                "cohen_kappa": m["cohen_kappa"],
+                "macro_f1": m["macro_f1"],
+                **{f"f1_{n}": c["f1"] for n, c in m["per_class"].items()},
+            }
+        )
     return pd.DataFrame(rows).set_index("level")

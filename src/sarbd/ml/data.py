@@ -62,7 +62,9 @@ FEATURE_SETS = ("all", "temporal")
 EXCLUDED_CATEGORIES = frozenset({"3"})
 
 #: names of classes never used as the headline (reported per class, left out of macro averages)
-BACKGROUND_NAMES = frozenset({"background", "unlabelled", "unlabeled", "undefined", "none", "nodata", "other"})
+BACKGROUND_NAMES = frozenset(
+    {"background", "unlabelled", "unlabeled", "undefined", "none", "nodata", "other"}
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,11 @@ class ClassInfo:
 
     def headline_ids(self) -> tuple[int, ...]:
         """Class ids averaged in the headline metrics: every class except background-like ones."""
-        keep = tuple(i for i, n in zip(self.ids, self.names, strict=True) if n.lower() not in BACKGROUND_NAMES)
+        keep = tuple(
+            i
+            for i, n in zip(self.ids, self.names, strict=True)
+            if n.lower() not in BACKGROUND_NAMES
+        )
         return keep or self.ids
 
     def to_dict(self) -> dict[str, list]:
@@ -126,8 +132,14 @@ class Pixels:
 
     def subset(self, index: np.ndarray) -> Pixels:
         return Pixels(
-            self.X[index], self.labels[index], self.rows[index], self.cols[index],
-            self.line[index], self.pixel[index], self.split[index], list(self.features),
+            self.X[index],
+            self.labels[index],
+            self.rows[index],
+            self.cols[index],
+            self.line[index],
+            self.pixel[index],
+            self.split[index],
+            list(self.features),
         )
 
 
@@ -158,11 +170,14 @@ class SarbdData:
         docstring); default: every signature.
     """
 
-    def __init__(self, path: str | os.PathLike[str], features: Sequence[str] | str | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], features: Sequence[str] | str | None = None
+    ) -> None:
         self.root, self.zarr = _zarr_path(path)
         if not self.zarr.exists():
             raise InputError(
-                "no dataset.zarr found", path=self.zarr,
+                "no dataset.zarr found",
+                path=self.zarr,
                 hint="give a SARbd dataset folder written by `sarbd build`",
             )
         try:
@@ -174,7 +189,9 @@ class SarbdData:
             raise InputError(f"cannot open the Zarr store ({exc})", path=self.zarr) from exc
         for var in ("split", "line", "pixel"):
             if var not in self.ds.variables:
-                raise InputError(f"dataset.zarr has no {var!r}", path=self.zarr, hint="see docs/formats.md")
+                raise InputError(
+                    f"dataset.zarr has no {var!r}", path=self.zarr, hint="see docs/formats.md"
+                )
         self.line = np.asarray(self.ds["line"].values, np.int64)
         self.pixel = np.asarray(self.ds["pixel"].values, np.int64)
         self.shape = (self.line.size, self.pixel.size)
@@ -184,22 +201,30 @@ class SarbdData:
         elif features == "temporal":
             self.features = [f for f in all_refs if f.t is None]
         elif isinstance(features, str):
-            raise InputError(f"unknown feature set {features!r}",
-                             hint=f"use {' or '.join(FEATURE_SETS)}, or a list of feature names")
+            raise InputError(
+                f"unknown feature set {features!r}",
+                hint=f"use {' or '.join(FEATURE_SETS)}, or a list of feature names",
+            )
         else:
             by_name = {f.name: f for f in all_refs}
             missing = [n for n in features if n not in by_name]
             if missing:
                 raise InputError(
-                    f"features not in the dataset: {', '.join(missing)}", path=self.zarr,
+                    f"features not in the dataset: {', '.join(missing)}",
+                    path=self.zarr,
                     hint=f"available: {', '.join(by_name)}",
                 )
             self.features = [by_name[n] for n in features]
         if not self.features:
             if all_refs:
-                raise InputError(f"dataset.zarr holds no {features} signatures", path=self.zarr,
-                                 hint="use features='all' (--features all)")
-            raise InputError("dataset.zarr holds no signature variables (sarbd_category)", path=self.zarr)
+                raise InputError(
+                    f"dataset.zarr holds no {features} signatures",
+                    path=self.zarr,
+                    hint="use features='all' (--features all)",
+                )
+            raise InputError(
+                "dataset.zarr holds no signature variables (sarbd_category)", path=self.zarr
+            )
         self._split: np.ndarray | None = None
         self._labels: dict[str, np.ndarray] = {}
 
@@ -230,7 +255,11 @@ class SarbdData:
             # dates where the layer is undefined (reference-date coherence/phase: NaN, see
             # sarbd.dataset.assemble.mask_undefined_dates) are not features
             undefined = set(str(da.attrs.get("sarbd_undefined_dates", "")).split())
-            refs.extend(FeatureRef(f"{name}_{tag}", name, i) for i, tag in enumerate(tags) if days[i] not in undefined)
+            refs.extend(
+                FeatureRef(f"{name}_{tag}", name, i)
+                for i, tag in enumerate(tags)
+                if days[i] not in undefined
+            )
         return refs
 
     def classes(self, level: str) -> ClassInfo:
@@ -244,10 +273,14 @@ class SarbdData:
             values = [int(v) for v in np.atleast_1d(attrs["flag_values"])]
             names = str(attrs["flag_meanings"]).split()
             if len(values) != len(names):
-                raise InputError(f"{var}: flag_values and flag_meanings differ in length", path=self.zarr)
+                raise InputError(
+                    f"{var}: flag_values and flag_meanings differ in length", path=self.zarr
+                )
             pairs = [(v, n) for v, n in zip(values, names, strict=True) if v != 0]
         elif "sarbd_classes" in self.ds.attrs:
-            pairs = [(int(c["id"]), str(c["name"])) for c in json.loads(self.ds.attrs["sarbd_classes"])]
+            pairs = [
+                (int(c["id"]), str(c["name"])) for c in json.loads(self.ds.attrs["sarbd_classes"])
+            ]
         else:
             raise InputError(f"{var} lists no classes (flag_values/flag_meanings)", path=self.zarr)
         pairs.sort()
@@ -275,7 +308,10 @@ class SarbdData:
         ok = (rows < self.line.size) & (cols < self.pixel.size)
         ok[ok] &= (self.line[rows[ok]] == line[ok]) & (self.pixel[cols[ok]] == pixel[ok])
         if not ok.all():
-            raise InputError(f"{int((~ok).sum())} (line, pixel) coordinates lie outside dataset.zarr", path=self.zarr)
+            raise InputError(
+                f"{int((~ok).sum())} (line, pixel) coordinates lie outside dataset.zarr",
+                path=self.zarr,
+            )
         return rows, cols
 
     def reader(self, block_lines: int = 256) -> WindowReader:
@@ -318,8 +354,14 @@ class SarbdData:
         else:
             raise InputError(f"unknown pixel source {source!r}", hint="use zarr or parquet")
         return Pixels(
-            X, labels[rows, cols], rows, cols, self.line[rows], self.pixel[cols],
-            self.split()[rows, cols], self.feature_names,
+            X,
+            labels[rows, cols],
+            rows,
+            cols,
+            self.line[rows],
+            self.pixel[cols],
+            self.split()[rows, cols],
+            self.feature_names,
         )
 
     def _parquet_features(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -333,11 +375,14 @@ class SarbdData:
         missing = [n for n in names if n not in schema.names]
         if missing:
             raise InputError(
-                f"pixel table lacks feature columns {', '.join(missing[:5])}", path=path,
+                f"pixel table lacks feature columns {', '.join(missing[:5])}",
+                path=path,
                 hint="read the features from the Zarr store (source='zarr')",
             )
         table = pq.read_table(path, columns=["line", "pixel", *names]).to_pandas()
-        trow, tcol = self.positions(table["line"].to_numpy(np.int64), table["pixel"].to_numpy(np.int64))
+        trow, tcol = self.positions(
+            table["line"].to_numpy(np.int64), table["pixel"].to_numpy(np.int64)
+        )
         key = trow.astype(np.int64) * self.shape[1] + tcol
         want = rows.astype(np.int64) * self.shape[1] + cols
         order = np.argsort(key)
@@ -345,7 +390,9 @@ class SarbdData:
         where = np.minimum(where, key.size - 1)
         found = key[order][where] == want
         if not found.all():
-            raise InputError(f"{int((~found).sum())} labelled pixels are missing from the pixel table", path=path)
+            raise InputError(
+                f"{int((~found).sum())} labelled pixels are missing from the pixel table", path=path
+            )
         values = table[names].to_numpy(np.float32)
         return np.ascontiguousarray(values[order[where]])
 
@@ -358,7 +405,9 @@ class WindowReader:
     blocks that hold them. Non-finite values become NaN.
     """
 
-    def __init__(self, ds: xr.Dataset, features: Sequence[FeatureRef], block_lines: int = 256) -> None:
+    def __init__(
+        self, ds: xr.Dataset, features: Sequence[FeatureRef], block_lines: int = 256
+    ) -> None:
         self.ds = ds
         self.features = list(features)
         self.block_lines = max(1, int(block_lines))
@@ -392,7 +441,9 @@ class WindowReader:
         return X
 
 
-def chip_windows(data: SarbdData, size: int | None = None) -> tuple[int, list[tuple[int, int, int]]]:
+def chip_windows(
+    data: SarbdData, size: int | None = None
+) -> tuple[int, list[tuple[int, int, int]]]:
     """Chip windows ``(row0, col0, split)`` (array positions) from ``chips/chips_<size>.parquet``.
 
     ``line0``/``pixel0`` in the chip index are absolute coordinates, like every
@@ -405,13 +456,16 @@ def chip_windows(data: SarbdData, size: int | None = None) -> tuple[int, list[tu
 
     folder = data.root / "chips"
     found = sorted(
-        (int(p.stem.split("_", 1)[1]), p) for p in folder.glob("chips_*.parquet") if p.stem.split("_", 1)[1].isdigit()
+        (int(p.stem.split("_", 1)[1]), p)
+        for p in folder.glob("chips_*.parquet")
+        if p.stem.split("_", 1)[1].isdigit()
     )
     if size is not None:
         found = [(s, p) for s, p in found if s == size]
     if not found:
         raise InputError(
-            f"no chip index{'' if size is None else f' for size {size}'}", path=folder,
+            f"no chip index{'' if size is None else f' for size {size}'}",
+            path=folder,
             hint="build the dataset with chips, or give --chip-size matching chips/chips_<size>.parquet",
         )
     size, path = found[0]
@@ -428,14 +482,24 @@ def _split_codes(values: np.ndarray, path: Path) -> np.ndarray:
     """Split column of a chip index (codes or names) -> uint8 codes."""
     if np.issubdtype(values.dtype, np.integer):
         return values.astype(np.uint8)
-    by_name = {n: c for c, n in SPLIT_NAMES.items()} | {"val": SPLIT_VALIDATION, "validate": SPLIT_VALIDATION}
+    by_name = {n: c for c, n in SPLIT_NAMES.items()} | {
+        "val": SPLIT_VALIDATION,
+        "validate": SPLIT_VALIDATION,
+    }
     try:
-        return np.array([by_name[str(v).lower()] if not str(v).isdigit() else int(v) for v in values], np.uint8)
+        return np.array(
+            [by_name[str(v).lower()] if not str(v).isdigit() else int(v) for v in values], np.uint8
+        )
     except KeyError as exc:
-        raise InputError(f"unknown split {exc.args[0]!r} in the chip index", path=path,
-                         hint=f"use codes 0-3 or {', '.join(SPLIT_NAMES.values())}") from exc
+        raise InputError(
+            f"unknown split {exc.args[0]!r} in the chip index",
+            path=path,
+            hint=f"use codes 0-3 or {', '.join(SPLIT_NAMES.values())}",
+        ) from exc
 
 
-def open_sarbd(path: str | os.PathLike[str], features: Sequence[str] | str | None = None) -> SarbdData:
+def open_sarbd(
+    path: str | os.PathLike[str], features: Sequence[str] | str | None = None
+) -> SarbdData:
     """Open a SARbd dataset folder (or its ``dataset.zarr``) for ML."""
     return SarbdData(path, features)

@@ -47,7 +47,9 @@ __all__ = [
 IGNORE_INDEX = -100
 
 
-def fit_preprocessor(data: SarbdData, level: str, train_pixels: Pixels | None = None) -> Preprocessor:
+def fit_preprocessor(
+    data: SarbdData, level: str, train_pixels: Pixels | None = None
+) -> Preprocessor:
     """Normalisation statistics from the labelled pixels of the training split (split == 1) only."""
     px = train_pixels if train_pixels is not None else data.pixels(level, splits=[SPLIT_TRAIN])
     if len(px) == 0:
@@ -70,7 +72,9 @@ def class_weights(labels: np.ndarray, classes: ClassInfo) -> torch.Tensor:
     return torch.tensor(w, dtype=torch.float32)
 
 
-def balanced_sampler(labels: np.ndarray, seed: int, num_samples: int | None = None) -> WeightedRandomSampler:
+def balanced_sampler(
+    labels: np.ndarray, seed: int, num_samples: int | None = None
+) -> WeightedRandomSampler:
     """Sample pixels with probability ``1 / n_class`` so every class is drawn equally often.
 
     Nothing is discarded: over an epoch of ``len(labels)`` draws (with replacement) rare
@@ -147,7 +151,9 @@ class ChipDataset(Dataset):
         self.data = data
         self.windows = [(int(r), int(c)) for r, c in windows]
         self.size = int(size)
-        self.labels = labels if label_mask is None else np.where(label_mask, labels, 0).astype(np.uint8)
+        self.labels = (
+            labels if label_mask is None else np.where(label_mask, labels, 0).astype(np.uint8)
+        )
         self.preprocessor = preprocessor
         self.reader = data.reader()
         self._cache: dict[int, dict[str, Any]] | None = {} if cache else None
@@ -164,15 +170,24 @@ class ChipDataset(Dataset):
         sample = {
             "image": torch.from_numpy(image),
             "mask": torch.from_numpy(self.labels[r0:r1, c0:c1].astype(np.int64)),
-            "bounds": (int(self.data.line[r0]), int(self.data.line[r1 - 1]) + 1,
-                       int(self.data.pixel[c0]), int(self.data.pixel[c1 - 1]) + 1),
+            "bounds": (
+                int(self.data.line[r0]),
+                int(self.data.line[r1 - 1]) + 1,
+                int(self.data.pixel[c0]),
+                int(self.data.pixel[c1 - 1]) + 1,
+            ),
         }
         if self._cache is not None:
             self._cache[i] = sample
         return sample
 
 
-_SPLITS = {"train": SPLIT_TRAIN, "val": SPLIT_VALIDATION, "validation": SPLIT_VALIDATION, "test": SPLIT_TEST}
+_SPLITS = {
+    "train": SPLIT_TRAIN,
+    "val": SPLIT_VALIDATION,
+    "validation": SPLIT_VALIDATION,
+    "test": SPLIT_TEST,
+}
 
 
 class SARbdSegmentation(Dataset):
@@ -225,8 +240,12 @@ class SARbdSegmentation(Dataset):
         code = _SPLITS[split]
         size, windows = chip_windows(self.data, chip_size)
         self._chips = ChipDataset(
-            self.data, [(r, c) for r, c, s in windows if s == code], size,
-            self.data.labels(level), self.preprocessor, self.data.split() == code,
+            self.data,
+            [(r, c) for r, c, s in windows if s == code],
+            size,
+            self.data.labels(level),
+            self.preprocessor,
+            self.data.split() == code,
         )
         self.transforms = transforms
 
@@ -248,7 +267,9 @@ class SARbdSegmentation(Dataset):
 
     def window(self, line: slice, pixel: slice) -> dict[str, Any]:
         """Read any window given in absolute radar coordinates (half-open slices)."""
-        rows, cols = self.data.positions(np.array([line.start, line.stop - 1]), np.array([pixel.start, pixel.stop - 1]))
+        rows, cols = self.data.positions(
+            np.array([line.start, line.stop - 1]), np.array([pixel.start, pixel.stop - 1])
+        )
         r0, c0, r1, c1 = int(rows[0]), int(cols[0]), int(rows[1]) + 1, int(cols[1]) + 1
         image = self.preprocessor.transform_image(self._chips.reader.read(r0, r1, c0, c1))
         sample = {

@@ -46,8 +46,11 @@ _ALPHA_GAUSS = 0.54
 
 
 def _block(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class CenterNet(nn.Module):
@@ -57,11 +60,18 @@ class CenterNet(nn.Module):
         super().__init__()
         b = base
         self.backbone = nn.Sequential(
-            _block(in_channels, b), _block(b, 2 * b, stride=2), _block(2 * b, 2 * b),
-            _block(2 * b, 4 * b, stride=2), _block(4 * b, 4 * b, dilation=2), _block(4 * b, 4 * b, dilation=4))
+            _block(in_channels, b),
+            _block(b, 2 * b, stride=2),
+            _block(2 * b, 2 * b),
+            _block(2 * b, 4 * b, stride=2),
+            _block(4 * b, 4 * b, dilation=2),
+            _block(4 * b, 4 * b, dilation=4),
+        )
 
         def head(cout: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(4 * b, b, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(b, cout, 1))
+            return nn.Sequential(
+                nn.Conv2d(4 * b, b, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(b, cout, 1)
+            )
 
         self.heat = head(n_classes)
         self.size = head(2)
@@ -75,8 +85,9 @@ class CenterNet(nn.Module):
         return self.heat(f), self.size(f), self.offset(f)
 
 
-def detection_targets(boxes: NDArray[np.float64], labels: NDArray[np.int64], size: int, n_classes: int
-                      ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+def detection_targets(
+    boxes: NDArray[np.float64], labels: NDArray[np.int64], size: int, n_classes: int
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
     """Heatmap ``(K, S/4, S/4)``, size and offset targets ``(2, S/4, S/4)`` and their mask ``(S/4, S/4)``."""
     n = size // STRIDE
     heat = np.zeros((n_classes, n, n), np.float32)
@@ -84,12 +95,16 @@ def detection_targets(boxes: NDArray[np.float64], labels: NDArray[np.int64], siz
     off = np.zeros((2, n, n), np.float32)
     mask = np.zeros((n, n), np.float32)
     yy, xx = np.mgrid[0:n, 0:n]
-    for (x0, y0, x1, y1), c in zip(np.asarray(boxes).reshape(-1, 4), np.asarray(labels), strict=True):
+    for (x0, y0, x1, y1), c in zip(
+        np.asarray(boxes).reshape(-1, 4), np.asarray(labels), strict=True
+    ):
         cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
         ix, iy = min(int(cx), n - 1), min(int(cy), n - 1)
         sx = max(_ALPHA_GAUSS * (x1 - x0) / STRIDE / 6.0, 0.3)
         sy = max(_ALPHA_GAUSS * (y1 - y0) / STRIDE / 6.0, 0.3)
-        g = np.exp(-((xx - ix) ** 2) / (2 * sx * sx) - ((yy - iy) ** 2) / (2 * sy * sy)).astype(np.float32)
+        g = np.exp(-((xx - ix) ** 2) / (2 * sx * sx) - ((yy - iy) ** 2) / (2 * sy * sy)).astype(
+            np.float32
+        )
         heat[c] = np.maximum(heat[c], g)
         wh[:, iy, ix] = (x1 - x0, y1 - y0)
         off[:, iy, ix] = (cx - ix, cy - iy)
@@ -107,7 +122,9 @@ def _focal(pred_logit: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     return -(pos_loss.sum() + neg_loss.sum()) / torch.clamp(n_pos, min=1.0)
 
 
-def _loss(out: tuple[torch.Tensor, torch.Tensor, torch.Tensor], tgt: tuple[torch.Tensor, ...]) -> torch.Tensor:
+def _loss(
+    out: tuple[torch.Tensor, torch.Tensor, torch.Tensor], tgt: tuple[torch.Tensor, ...]
+) -> torch.Tensor:
     heat, wh, off = out
     t_heat, t_wh, t_off, t_mask = tgt
     m = t_mask.unsqueeze(1)
@@ -117,8 +134,13 @@ def _loss(out: tuple[torch.Tensor, torch.Tensor, torch.Tensor], tgt: tuple[torch
     return _focal(heat, t_heat) + 0.1 * l_wh + l_off
 
 
-def decode(heat: torch.Tensor, wh: torch.Tensor, off: torch.Tensor, top_k: int = 20, score_threshold: float = 0.05
-           ) -> list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]]:
+def decode(
+    heat: torch.Tensor,
+    wh: torch.Tensor,
+    off: torch.Tensor,
+    top_k: int = 20,
+    score_threshold: float = 0.05,
+) -> list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]]:
     """Boxes ``x0, y0, x1, y1`` (input pixels), scores and labels of each image of a batch."""
     p = torch.sigmoid(heat)
     peaks = p * (nn.functional.max_pool2d(p, 3, stride=1, padding=1) == p).float()
@@ -136,8 +158,13 @@ def decode(heat: torch.Tensor, wh: torch.Tensor, off: torch.Tensor, top_k: int =
         cy = (ys.float() + off[i, 1, ys, xs]) * STRIDE
         bw, bh = wh[i, 0, ys, xs].clamp(min=1.0), wh[i, 1, ys, xs].clamp(min=1.0)
         boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], dim=1)
-        out.append((boxes.detach().numpy().astype(np.float64), scores.detach().numpy().astype(np.float64),
-                    cls.detach().numpy().astype(np.int64)))
+        out.append(
+            (
+                boxes.detach().numpy().astype(np.float64),
+                scores.detach().numpy().astype(np.float64),
+                cls.detach().numpy().astype(np.int64),
+            )
+        )
     return out
 
 
@@ -154,32 +181,56 @@ class DetectorFit:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
 
 
-def predict(fit: DetectorFit, images: NDArray[np.float32], batch_size: int = 32, top_k: int = 20,
-            score_threshold: float = 0.05) -> list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]]:
+def predict(
+    fit: DetectorFit,
+    images: NDArray[np.float32],
+    batch_size: int = 32,
+    top_k: int = 20,
+    score_threshold: float = 0.05,
+) -> list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]]:
     """Detections of every chip (``images`` ``(N, S, S)`` sigma0 dB)."""
     fit.model.eval()
     out = []
     with torch.no_grad():
         for s in range(0, images.shape[0], batch_size):
-            x = torch.from_numpy((images[s:s + batch_size, None] - fit.mean) / fit.std).float()
+            x = torch.from_numpy((images[s : s + batch_size, None] - fit.mean) / fit.std).float()
             heat, wh, off = fit.model(x)
             out.extend(decode(heat, wh, off, top_k=top_k, score_threshold=score_threshold))
     return out
 
 
-def evaluate_detector(fit: DetectorFit, chips: DetectionChips, iou_threshold: float = 0.5) -> dict[str, Any]:
+def evaluate_detector(
+    fit: DetectorFit, chips: DetectionChips, iou_threshold: float = 0.5
+) -> dict[str, Any]:
     """mAP@``iou_threshold`` of ``fit`` on ``chips`` (per-class AP with the category names)."""
     det = predict(fit, chips.images)
-    res = mean_average_precision([d[0] for d in det], [d[1] for d in det], [d[2] for d in det], chips.boxes,
-                                 chips.labels, len(chips.categories), iou_threshold)
-    res["per_class"] = {c: {"ap": res["ap"][k], "n_gt": res["n_gt"][k], "n_pred": res["n_pred"][k]}
-                        for k, c in enumerate(chips.categories)}
+    res = mean_average_precision(
+        [d[0] for d in det],
+        [d[1] for d in det],
+        [d[2] for d in det],
+        chips.boxes,
+        chips.labels,
+        len(chips.categories),
+        iou_threshold,
+    )
+    res["per_class"] = {
+        c: {"ap": res["ap"][k], "n_gt": res["n_gt"][k], "n_pred": res["n_pred"][k]}
+        for k, c in enumerate(chips.categories)
+    }
     res["n_chips"] = int(chips.images.shape[0])
     return res
 
 
-def fit_detector(train: DetectionChips, val: DetectionChips | None = None, *, epochs: int = 30, batch_size: int = 8,
-                 lr: float = 2e-3, base: int = 8, seed: int = 0) -> DetectorFit:
+def fit_detector(
+    train: DetectionChips,
+    val: DetectionChips | None = None,
+    *,
+    epochs: int = 30,
+    batch_size: int = 8,
+    lr: float = 2e-3,
+    base: int = 8,
+    seed: int = 0,
+) -> DetectorFit:
     """Train the CenterNet from scratch (Adam); keep the epoch with the best validation mAP@0.5 (else the last).
 
     Call inside :func:`sarbd.ml.fit.deterministic` for reproducible weights.
@@ -193,14 +244,27 @@ def fit_detector(train: DetectionChips, val: DetectionChips | None = None, *, ep
     mean = float(train.images.mean())
     std = float(train.images.std()) or 1.0
     model = CenterNet(1, k, base)
-    tg = [detection_targets(b, lab, size, k) for b, lab in zip(train.boxes, train.labels, strict=True)]
+    tg = [
+        detection_targets(b, lab, size, k) for b, lab in zip(train.boxes, train.labels, strict=True)
+    ]
     x_all = torch.from_numpy((train.images[:, None] - mean) / std).float()
     t_all = [torch.from_numpy(np.stack([t[j] for t in tg])) for j in range(4)]
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    fit = DetectorFit(model, mean, std, list(train.categories),
-                      hyperparameters={"epochs": epochs, "batch_size": batch_size, "lr": lr, "base": base,
-                                       "stride": STRIDE, "chip_size": size})
+    fit = DetectorFit(
+        model,
+        mean,
+        std,
+        list(train.categories),
+        hyperparameters={
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "base": base,
+            "stride": STRIDE,
+            "chip_size": size,
+        },
+    )
     best: tuple[float, dict[str, Any]] | None = None
     n = x_all.shape[0]
     for epoch in range(epochs):
@@ -208,7 +272,7 @@ def fit_detector(train: DetectionChips, val: DetectionChips | None = None, *, ep
         order = torch.randperm(n, generator=gen)
         total = 0.0
         for s in range(0, n, batch_size):
-            idx = order[s:s + batch_size]
+            idx = order[s : s + batch_size]
             x = x_all[idx]
             t = [tt[idx] for tt in t_all]
             flips = torch.rand(2, generator=gen)
@@ -237,7 +301,9 @@ def fit_detector(train: DetectionChips, val: DetectionChips | None = None, *, ep
     return fit
 
 
-def _flip(x: torch.Tensor, t: list[torch.Tensor], dim: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def _flip(
+    x: torch.Tensor, t: list[torch.Tensor], dim: int
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Mirror a batch and its targets along image axis ``dim`` (2 rows, 3 columns) of the input.
 
     The heatmap, size and mask are mirrored on the output grid; a centre in cell ``i``

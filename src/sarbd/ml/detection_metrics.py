@@ -26,8 +26,12 @@ def box_iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float6
     """IoU matrix ``(len(a), len(b))`` of boxes ``x0, y0, x1, y1`` (area = (x1 - x0)(y1 - y0))."""
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    ix = np.clip(
+        np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None
+    )
+    iy = np.clip(
+        np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None
+    )
     inter = ix * iy
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
@@ -53,9 +57,13 @@ def average_precision(tp: NDArray[np.bool_], n_gt: int) -> float:
 
 
 def mean_average_precision(
-    pred_boxes: Sequence[NDArray[np.float64]], pred_scores: Sequence[NDArray[np.float64]],
-    pred_labels: Sequence[NDArray[np.int64]], gt_boxes: Sequence[NDArray[np.float64]],
-    gt_labels: Sequence[NDArray[np.int64]], n_classes: int, iou_threshold: float = 0.5,
+    pred_boxes: Sequence[NDArray[np.float64]],
+    pred_scores: Sequence[NDArray[np.float64]],
+    pred_labels: Sequence[NDArray[np.int64]],
+    gt_boxes: Sequence[NDArray[np.float64]],
+    gt_labels: Sequence[NDArray[np.int64]],
+    n_classes: int,
+    iou_threshold: float = 0.5,
 ) -> dict[str, Any]:
     """mAP over images (lists indexed by image); returns ``{"map", "ap": [...], "n_gt": [...], "n_pred": [...]}``.
 
@@ -64,12 +72,17 @@ def mean_average_precision(
     aps: list[float | None] = []
     n_gt_all, n_pred_all = [], []
     for c in range(n_classes):
-        gts = [np.asarray(b).reshape(-1, 4)[np.asarray(lab) == c] for b, lab in zip(gt_boxes, gt_labels, strict=True)]
+        gts = [
+            np.asarray(b).reshape(-1, 4)[np.asarray(lab) == c]
+            for b, lab in zip(gt_boxes, gt_labels, strict=True)
+        ]
         n_gt = int(sum(g.shape[0] for g in gts))
         dets = []
         for i, (b, s, lab) in enumerate(zip(pred_boxes, pred_scores, pred_labels, strict=True)):
             sel = np.asarray(lab) == c
-            for box, score in zip(np.asarray(b).reshape(-1, 4)[sel], np.asarray(s)[sel], strict=True):
+            for box, score in zip(
+                np.asarray(b).reshape(-1, 4)[sel], np.asarray(s)[sel], strict=True
+            ):
                 dets.append((float(score), i, box))
         dets.sort(key=lambda t: -t[0])
         n_gt_all.append(n_gt)
@@ -89,5 +102,10 @@ def mean_average_precision(
                 tp[k] = True
         aps.append(average_precision(tp, n_gt))
     valid = [a for a in aps if a is not None]
-    return {"map": float(np.mean(valid)) if valid else None, "ap": aps, "n_gt": n_gt_all, "n_pred": n_pred_all,
-            "iou_threshold": iou_threshold}
+    return {
+        "map": float(np.mean(valid)) if valid else None,
+        "ap": aps,
+        "n_gt": n_gt_all,
+        "n_pred": n_pred_all,
+        "iou_threshold": iou_threshold,
+    }

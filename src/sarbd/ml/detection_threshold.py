@@ -25,7 +25,9 @@ from sarbd.ml.detection_metrics import mean_average_precision
 __all__ = ["evaluate_threshold_detector", "threshold_detect"]
 
 
-def _components(mask: NDArray[np.bool_], min_px: int) -> list[tuple[slice, slice, NDArray[np.bool_]]]:
+def _components(
+    mask: NDArray[np.bool_], min_px: int
+) -> list[tuple[slice, slice, NDArray[np.bool_]]]:
     lab, _ = ndimage.label(mask, structure=np.ones((3, 3)))
     out = []
     for k, sl in enumerate(ndimage.find_objects(lab), start=1):
@@ -37,9 +39,15 @@ def _components(mask: NDArray[np.bool_], min_px: int) -> list[tuple[slice, slice
     return out
 
 
-def threshold_detect(image_db: NDArray[np.float32], categories: list[str], *, bright_db: float = 10.0,
-                     dark_db: float = 4.0, min_ship_px: int = 2, min_slick_px: int = 8
-                     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+def threshold_detect(
+    image_db: NDArray[np.float32],
+    categories: list[str],
+    *,
+    bright_db: float = 10.0,
+    dark_db: float = 4.0,
+    min_ship_px: int = 2,
+    min_slick_px: int = 8,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
     """Boxes ``x0, y0, x1, y1``, scores and labels of one chip (see the module docstring)."""
     sea = float(np.median(image_db))
     boxes, scores, labels = [], [], []
@@ -49,22 +57,35 @@ def threshold_detect(image_db: NDArray[np.float32], categories: list[str], *, br
             scores.append(float(image_db[rs, cs][m].max() - sea))
             labels.append(categories.index("ship"))
     if "oil_slick" in categories:
-        lin = ndimage.uniform_filter(10.0 ** (image_db.astype(np.float64) / 10.0), 3, mode="nearest")
+        lin = ndimage.uniform_filter(
+            10.0 ** (image_db.astype(np.float64) / 10.0), 3, mode="nearest"
+        )
         smooth = 10.0 * np.log10(np.maximum(lin, 1e-12))
         for rs, cs, m in _components(smooth < sea - dark_db, min_slick_px):
             boxes.append([cs.start, rs.start, cs.stop, rs.stop])
             scores.append(float(sea - smooth[rs, cs][m].mean()))
             labels.append(categories.index("oil_slick"))
-    return (np.array(boxes, np.float64).reshape(-1, 4), np.array(scores, np.float64),
-            np.array(labels, np.int64))
+    return (
+        np.array(boxes, np.float64).reshape(-1, 4),
+        np.array(scores, np.float64),
+        np.array(labels, np.int64),
+    )
 
 
 def evaluate_threshold_detector(chips: DetectionChips, **kw: Any) -> dict[str, Any]:
     """mAP@0.5 of :func:`threshold_detect` on ``chips`` (same keys as the learned detector's evaluation)."""
     det = [threshold_detect(img, chips.categories, **kw) for img in chips.images]
-    res = mean_average_precision([d[0] for d in det], [d[1] for d in det], [d[2] for d in det], chips.boxes,
-                                 chips.labels, len(chips.categories))
-    res["per_class"] = {c: {"ap": res["ap"][k], "n_gt": res["n_gt"][k], "n_pred": res["n_pred"][k]}
-                        for k, c in enumerate(chips.categories)}
+    res = mean_average_precision(
+        [d[0] for d in det],
+        [d[1] for d in det],
+        [d[2] for d in det],
+        chips.boxes,
+        chips.labels,
+        len(chips.categories),
+    )
+    res["per_class"] = {
+        c: {"ap": res["ap"][k], "n_gt": res["n_gt"][k], "n_pred": res["n_pred"][k]}
+        for k, c in enumerate(chips.categories)
+    }
     res["n_chips"] = int(chips.images.shape[0])
     return res

@@ -53,7 +53,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # the default caps an epoch at 100 000 draws so a scene of a million training pixels
     # trains in about a minute on two cores (30 x 100 000 draws is ~10 passes over every
     # rare class and several over the common ones)
-    "ann": {"epochs": 30, "batch_size": 256, "lr": 1e-3, "dropout": 0.2, "samples_per_epoch": 100_000},
+    "ann": {
+        "epochs": 30,
+        "batch_size": 256,
+        "lr": 1e-3,
+        "dropout": 0.2,
+        "samples_per_epoch": 100_000,
+    },
     "rf": {"n_estimators": 100, "max_samples": 50_000},
     "unet": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "base": 16, "depth": 3},
 }
@@ -106,7 +112,9 @@ class FittedModel:
     def predict_pixels(self, X: np.ndarray) -> np.ndarray:
         """Raw pixel features (n, F) -> class ids (n,) uint8 (pixel models only)."""
         if not self.is_pixel_model:
-            raise InputError("predict_pixels needs a pixel model (ann, rf); use predict_map for unet")
+            raise InputError(
+                "predict_pixels needs a pixel model (ann, rf); use predict_map for unet"
+            )
         Z = self.preprocessor.transform(X)
         if Z.shape[0] == 0:
             return np.zeros(0, np.uint8)
@@ -115,10 +123,12 @@ class FittedModel:
         else:
             self.estimator.eval()
             with torch.no_grad():
-                idx = np.concatenate([
-                    self.estimator(torch.from_numpy(Z[i:i + 65536])).argmax(1).numpy()
-                    for i in range(0, Z.shape[0], 65536)
-                ])
+                idx = np.concatenate(
+                    [
+                        self.estimator(torch.from_numpy(Z[i : i + 65536])).argmax(1).numpy()
+                        for i in range(0, Z.shape[0], 65536)
+                    ]
+                )
         return np.asarray(self.classes.ids, np.uint8)[np.asarray(idx, np.int64)]
 
     def predict_window(self, image: np.ndarray) -> np.ndarray:
@@ -126,7 +136,7 @@ class FittedModel:
         f, h, w = image.shape
         if self.is_pixel_model:
             return self.predict_pixels(image.reshape(f, h * w).T).reshape(h, w)
-        m = 2 ** self.estimator.depth
+        m = 2**self.estimator.depth
         x = self.preprocessor.transform_image(image)
         x = np.pad(x, ((0, 0), (0, (-h) % m), (0, (-w) % m)), mode="symmetric")
         self.estimator.eval()
@@ -150,9 +160,14 @@ class FittedModel:
         for r0 in range(0, h, tile):
             for c0 in range(0, w, tile):
                 r1, c1 = min(r0 + tile, h), min(c0 + tile, w)
-                rr0, cc0, rr1, cc1 = max(r0 - halo, 0), max(c0 - halo, 0), min(r1 + halo, h), min(c1 + halo, w)
+                rr0, cc0, rr1, cc1 = (
+                    max(r0 - halo, 0),
+                    max(c0 - halo, 0),
+                    min(r1 + halo, h),
+                    min(c1 + halo, w),
+                )
                 pred = self.predict_window(reader.read(rr0, rr1, cc0, cc1))
-                out[r0:r1, c0:c1] = pred[r0 - rr0:r1 - rr0, c0 - cc0:c1 - cc0]
+                out[r0:r1, c0:c1] = pred[r0 - rr0 : r1 - rr0, c0 - cc0 : c1 - cc0]
         return out
 
     # ---------------------------------------------------------------- persistence
@@ -168,8 +183,11 @@ class FittedModel:
             torch.save(self.estimator.state_dict(), folder / "model.pt")
             name = "model.pt"
         meta = {
-            "kind": self.kind, "level": self.level, "classes": self.classes.to_dict(),
-            "hparams": self.hparams, "preprocess": self.preprocessor.to_dict(),
+            "kind": self.kind,
+            "level": self.level,
+            "classes": self.classes.to_dict(),
+            "hparams": self.hparams,
+            "preprocess": self.preprocessor.to_dict(),
             "in_channels": len(self.preprocessor.channels),
         }
         (folder / "preprocess.json").write_text(json.dumps(meta, indent=2))
@@ -186,8 +204,12 @@ def _build(kind: str, n_in: int, n_classes: int, hp: dict[str, Any], seed: int) 
         return DenseANN(n_in, n_classes, dropout=hp["dropout"])
     if kind == "unet":
         return UNet(n_in, n_classes, base=hp["base"], depth=hp["depth"])
-    return random_forest(seed, n_estimators=hp["n_estimators"], n_jobs=hp.get("threads", 1),
-                         max_samples=hp.get("max_samples"))
+    return random_forest(
+        seed,
+        n_estimators=hp["n_estimators"],
+        n_jobs=hp.get("threads", 1),
+        max_samples=hp.get("max_samples"),
+    )
 
 
 def load_model(folder: Path) -> FittedModel:
@@ -195,8 +217,11 @@ def load_model(folder: Path) -> FittedModel:
     folder = Path(folder)
     meta_path = folder / "preprocess.json"
     if not meta_path.exists():
-        raise InputError("not a trained model folder (no preprocess.json)", path=folder,
-                         hint="give a RUN folder written by `sarbd train`")
+        raise InputError(
+            "not a trained model folder (no preprocess.json)",
+            path=folder,
+            hint="give a RUN folder written by `sarbd train`",
+        )
     meta = json.loads(meta_path.read_text())
     classes = ClassInfo.from_dict(meta["classes"])
     pre = Preprocessor.from_dict(meta["preprocess"])
@@ -218,7 +243,9 @@ def _macro_f1(ref_idx: np.ndarray, pred_idx: np.ndarray, n: int) -> float:
 
     if ref_idx.size == 0:
         return float("nan")
-    return float(f1_score(ref_idx, pred_idx, labels=list(range(n)), average="macro", zero_division=0))
+    return float(
+        f1_score(ref_idx, pred_idx, labels=list(range(n)), average="macro", zero_division=0)
+    )
 
 
 def fit_model(
@@ -274,8 +301,10 @@ def fit_model(
     val_px = data.pixels(level, val_mask)
     pre = Preprocessor.fit(train_px.X, train_px.features)
     record: dict[str, Any] = {
-        "train_line": train_px.line, "train_pixel": train_px.pixel,
-        "val_line": val_px.line, "val_pixel": val_px.pixel,
+        "train_line": train_px.line,
+        "train_pixel": train_px.pixel,
+        "val_line": val_px.line,
+        "val_pixel": val_px.pixel,
     }
     with deterministic(seed, threads):
         if kind == "rf":
@@ -298,7 +327,9 @@ def fit_model(
 def _fit_ann(train_px, val_px, classes, pre, hp, seed, level) -> FittedModel:  # type: ignore[no-untyped-def]
     ds = PixelDataset(train_px, pre, classes)
     draws = hp.get("samples_per_epoch")
-    sampler = balanced_sampler(train_px.labels, seed, min(int(draws), len(train_px)) if draws else None)
+    sampler = balanced_sampler(
+        train_px.labels, seed, min(int(draws), len(train_px)) if draws else None
+    )
     batch = hp["batch_size"]
     net = DenseANN(ds.x.shape[1], classes.n, dropout=hp["dropout"])
     opt = torch.optim.Adam(net.parameters(), lr=hp["lr"])
@@ -312,7 +343,7 @@ def _fit_ann(train_px, val_px, classes, pre, hp, seed, level) -> FittedModel:  #
         # one epoch of class-balanced draws; batches sliced from the tensors (no per-item collate)
         order = torch.as_tensor(list(sampler), dtype=torch.long)
         for i in range(0, order.numel(), batch):
-            xb, yb = ds.x[order[i:i + batch]], ds.y[order[i:i + batch]]
+            xb, yb = ds.x[order[i : i + batch]], ds.y[order[i : i + batch]]
             opt.zero_grad()
             loss = loss_fn(net(xb), yb)
             loss.backward()
@@ -322,8 +353,16 @@ def _fit_ann(train_px, val_px, classes, pre, hp, seed, level) -> FittedModel:  #
         net.eval()
         with torch.no_grad():
             f1 = _macro_f1(yv, net(xv).argmax(1).numpy(), classes.n) if len(yv) else float("nan")
-        history.append({"epoch": epoch + 1, "train_loss": total / max(count, 1), "val_macro_f1": f1})
-        log.info("epoch %d/%d: loss %.4f, validation macro F1 %.3f", epoch + 1, hp["epochs"], history[-1]["train_loss"], f1)
+        history.append(
+            {"epoch": epoch + 1, "train_loss": total / max(count, 1), "val_macro_f1": f1}
+        )
+        log.info(
+            "epoch %d/%d: loss %.4f, validation macro F1 %.3f",
+            epoch + 1,
+            hp["epochs"],
+            history[-1]["train_loss"],
+            f1,
+        )
         if np.isnan(f1) or f1 > best:
             best, best_state = (f1 if not np.isnan(f1) else best), copy.deepcopy(net.state_dict())
     if best_state is not None:
@@ -338,13 +377,22 @@ def _fit_unet(data, level, classes, pre, train_mask, val_mask, hp, seed, chip_si
     while depth > 1 and size % 2**depth:
         depth -= 1
     if depth != hp["depth"]:
-        log.warning("chip size %d is not a multiple of %d; U-Net depth reduced to %d", size, 2 ** hp["depth"], depth)
+        log.warning(
+            "chip size %d is not a multiple of %d; U-Net depth reduced to %d",
+            size,
+            2 ** hp["depth"],
+            depth,
+        )
         hp["depth"] = depth
 
     def has(mask: np.ndarray, r: int, c: int) -> bool:
-        return bool(mask[r:r + size, c:c + size].any())
+        return bool(mask[r : r + size, c : c + size].any())
 
-    train_w = [(r, c) for r, c, s in windows if (chip_split is None or s == chip_split) and has(train_mask, r, c)]
+    train_w = [
+        (r, c)
+        for r, c, s in windows
+        if (chip_split is None or s == chip_split) and has(train_mask, r, c)
+    ]
     if chip_split is not None:
         # a training chip must not show the network any test pixel, not even as input
         test = data.split() == SPLIT_TEST
@@ -359,11 +407,19 @@ def _fit_unet(data, level, classes, pre, train_mask, val_mask, hp, seed, chip_si
     train_ds = ChipDataset(data, train_w, size, labels, pre, train_mask, cache=True)
     val_ds = ChipDataset(data, val_w, size, labels, pre, val_mask, cache=True)
     gen = torch.Generator().manual_seed(seed)
-    loader = DataLoader(train_ds, batch_size=hp["batch_size"], shuffle=True, generator=gen, num_workers=0,
-                        collate_fn=_collate)
+    loader = DataLoader(
+        train_ds,
+        batch_size=hp["batch_size"],
+        shuffle=True,
+        generator=gen,
+        num_workers=0,
+        collate_fn=_collate,
+    )
     net = UNet(len(pre.channels), classes.n, base=hp["base"], depth=hp["depth"])
     opt = torch.optim.Adam(net.parameters(), lr=hp["lr"])
-    loss_fn = nn.CrossEntropyLoss(weight=class_weights(labels[train_mask], classes), ignore_index=-100)
+    loss_fn = nn.CrossEntropyLoss(
+        weight=class_weights(labels[train_mask], classes), ignore_index=-100
+    )
     best, best_state, history = -1.0, None, []
     for epoch in range(hp["epochs"]):
         net.train()
@@ -379,8 +435,16 @@ def _fit_unet(data, level, classes, pre, train_mask, val_mask, hp, seed, chip_si
             total += loss.item() * len(xb)
             count += len(xb)
         f1 = _chip_f1(net, val_ds, classes)
-        history.append({"epoch": epoch + 1, "train_loss": total / max(count, 1), "val_macro_f1": f1})
-        log.info("epoch %d/%d: loss %.4f, validation macro F1 %.3f", epoch + 1, hp["epochs"], history[-1]["train_loss"], f1)
+        history.append(
+            {"epoch": epoch + 1, "train_loss": total / max(count, 1), "val_macro_f1": f1}
+        )
+        log.info(
+            "epoch %d/%d: loss %.4f, validation macro F1 %.3f",
+            epoch + 1,
+            hp["epochs"],
+            history[-1]["train_loss"],
+            f1,
+        )
         if np.isnan(f1) or f1 > best:
             best, best_state = (f1 if not np.isnan(f1) else best), copy.deepcopy(net.state_dict())
     if best_state is not None:

@@ -27,7 +27,9 @@ from sarbd.ml.data import ClassInfo
 __all__ = ["classification_metrics", "permutation_importance"]
 
 
-def classification_metrics(reference: np.ndarray, predicted: np.ndarray, classes: ClassInfo) -> dict:
+def classification_metrics(
+    reference: np.ndarray, predicted: np.ndarray, classes: ClassInfo
+) -> dict:
     """Metrics of ``predicted`` against ``reference`` (class ids, same shape, 0 never in ``reference``).
 
     Returns a JSON-ready dict: ``overall_accuracy``, ``cohen_kappa``, ``macro_f1``,
@@ -66,7 +68,8 @@ def classification_metrics(reference: np.ndarray, predicted: np.ndarray, classes
                 "precision": float(p[k]) if s[k] > 0 or cm[:, k].sum() > 0 else None,
                 "recall": float(r[k]) if s[k] > 0 else None,
                 "f1": float(f[k]) if s[k] > 0 else None,
-                "support": int(s[k]), "predicted": int(cm[:, k].sum()),
+                "support": int(s[k]),
+                "predicted": int(cm[:, k].sum()),
             }
             for k, (cid, name) in enumerate(zip(classes.ids, classes.names, strict=True))
         },
@@ -113,7 +116,10 @@ def permutation_importance(
         std.append(float(np.std(drops)))
     order = np.argsort(mean)[::-1]
     return {
-        "metric": "macro_f1", "baseline": base, "n_repeats": n_repeats, "n_pixels": int(y.size),
+        "metric": "macro_f1",
+        "baseline": base,
+        "n_repeats": n_repeats,
+        "n_pixels": int(y.size),
         "features": [features[i] for i in order],
         "importance_mean": [mean[i] for i in order],
         "importance_std": [std[i] for i in order],

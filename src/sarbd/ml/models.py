@@ -37,16 +37,27 @@ class DenseANN(nn.Module):
     def __init__(self, n_inputs: int, n_classes: int, dropout: float = 0.2) -> None:
         super().__init__()
         tanh_layer = nn.Linear(16, 8)
-        nn.init.uniform_(tanh_layer.weight, -0.05, 0.05)  # Keras "uniform" initialiser of the reference
+        nn.init.uniform_(
+            tanh_layer.weight, -0.05, 0.05
+        )  # Keras "uniform" initialiser of the reference
         nn.init.zeros_(tanh_layer.bias)
         self.net = nn.Sequential(
-            nn.Linear(n_inputs, 128), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(128, 64), nn.ReLU(),
-            nn.Linear(64, 64), nn.ReLU(),
-            nn.Linear(64, 64), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(64, 32), nn.ReLU(),
-            nn.Linear(32, 16), nn.ReLU(),
-            tanh_layer, nn.Tanh(),
+            nn.Linear(n_inputs, 128),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(128, 64),
+            nn.ReLU(),
+            nn.Linear(64, 64),
+            nn.ReLU(),
+            nn.Linear(64, 64),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(64, 32),
+            nn.ReLU(),
+            nn.Linear(32, 16),
+            nn.ReLU(),
+            tanh_layer,
+            nn.Tanh(),
             nn.Linear(8, n_classes),
         )
 
@@ -56,8 +67,12 @@ class DenseANN(nn.Module):
 
 def _block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -81,7 +96,9 @@ class UNet(nn.Module):
         self.down = nn.ModuleList([_block(in_channels, chans[0])])
         self.down.extend(_block(chans[i], chans[i + 1]) for i in range(depth))
         self.pool = nn.MaxPool2d(2)
-        self.up = nn.ModuleList(nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth)))
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))
+        )
         self.dec = nn.ModuleList(_block(2 * chans[i], chans[i]) for i in reversed(range(depth)))
         self.head = nn.Conv2d(chans[0], n_classes, 1)
 
@@ -96,7 +113,9 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-def random_forest(seed: int, n_estimators: int = 100, n_jobs: int = 1, max_samples: int | None = None):  # type: ignore[no-untyped-def]
+def random_forest(
+    seed: int, n_estimators: int = 100, n_jobs: int = 1, max_samples: int | None = None
+):  # type: ignore[no-untyped-def]
     """The reference notebook's random forest, with balanced class weights and a fixed seed.
 
     ``max_samples`` caps the bootstrap sample of each tree (pixels), which bounds the
@@ -105,6 +124,11 @@ def random_forest(seed: int, n_estimators: int = 100, n_jobs: int = 1, max_sampl
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(
-        n_estimators=n_estimators, max_features="sqrt", class_weight="balanced",
-        min_samples_leaf=2, n_jobs=n_jobs, random_state=seed, max_samples=max_samples,
+        n_estimators=n_estimators,
+        max_features="sqrt",
+        class_weight="balanced",
+        min_samples_leaf=2,
+        n_jobs=n_jobs,
+        random_state=seed,
+        max_samples=max_samples,
     )

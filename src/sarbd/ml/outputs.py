@@ -82,14 +82,25 @@ def plot_confusion(path: Path, panels: dict[str, dict], classes: ClassInfo) -> N
         ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         for i in range(cm.shape[0]):
             for j in range(cm.shape[1]):
-                ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=7,
-                        color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(cm[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
         ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
         ax.set_yticks(range(len(names)), names)
         ax.set_xlabel("predicted")
         ax.set_ylabel("reference")
         f1, kappa = m.get("macro_f1"), m.get("cohen_kappa")
-        sub = f"macro F1 {f1:.3f}, kappa {kappa:.3f}" if f1 is not None and kappa is not None else "no pixels"
+        sub = (
+            f"macro F1 {f1:.3f}, kappa {kappa:.3f}"
+            if f1 is not None and kappa is not None
+            else "no pixels"
+        )
         ax.set_title(f"{title}\n{sub}", fontsize=9)
     fig.tight_layout()
     with atomic_output(path) as tmp:
@@ -97,14 +108,22 @@ def plot_confusion(path: Path, panels: dict[str, dict], classes: ClassInfo) -> N
     plt.close(fig)
 
 
-def plot_label_map(path: Path, predicted: np.ndarray, reference: np.ndarray, test: np.ndarray,
-                   classes: ClassInfo, title: str) -> None:
+def plot_label_map(
+    path: Path,
+    predicted: np.ndarray,
+    reference: np.ndarray,
+    test: np.ndarray,
+    classes: ClassInfo,
+    title: str,
+) -> None:
     """Predicted label map beside the reference labels, the test area outlined."""
     plt = _plt()
     cmap, norm = _cmap(classes)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharex=True, sharey=True)
     for ax, arr, name in ((axes[0], reference, "reference labels"), (axes[1], predicted, title)):
-        im = ax.imshow(_index_map(arr, classes), cmap=cmap, norm=norm, interpolation="nearest", aspect="auto")
+        im = ax.imshow(
+            _index_map(arr, classes), cmap=cmap, norm=norm, interpolation="nearest", aspect="auto"
+        )
         if test.any():
             ax.contour(test.astype(float), levels=[0.5], colors="k", linewidths=0.6)
         ax.set_title(name, fontsize=9)
@@ -123,7 +142,10 @@ def plot_importance(path: Path, imp: dict) -> None:
     fig, ax = plt.subplots(figsize=(6, 0.3 * len(feats) + 1.2))
     ax.barh(feats, imp["importance_mean"][::-1], xerr=imp["importance_std"][::-1], color="tab:blue")
     ax.set_xlabel(f"drop of test {imp['metric']} when shuffled")
-    ax.set_title(f"permutation importance ({imp['n_repeats']} repeats, {imp['n_pixels']} test pixels)", fontsize=9)
+    ax.set_title(
+        f"permutation importance ({imp['n_repeats']} repeats, {imp['n_pixels']} test pixels)",
+        fontsize=9,
+    )
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -135,10 +157,18 @@ def write_label_map(path: Path, data: SarbdData, predicted: np.ndarray, classes:
     import xarray as xr
 
     ds = xr.Dataset(
-        {"predicted_label": (("line", "pixel"), predicted, {
-            "long_name": "predicted class", "flag_values": np.asarray(classes.ids, np.uint8),
-            "flag_meanings": " ".join(classes.names), "comment": "0 = no prediction",
-        })},
+        {
+            "predicted_label": (
+                ("line", "pixel"),
+                predicted,
+                {
+                    "long_name": "predicted class",
+                    "flag_values": np.asarray(classes.ids, np.uint8),
+                    "flag_meanings": " ".join(classes.names),
+                    "comment": "0 = no prediction",
+                },
+            )
+        },
         coords={"line": data.line, "pixel": data.pixel},
     )
     with atomic_output(path, directory=True) as tmp:
@@ -194,70 +224,111 @@ def stac_item(
     dims_out = ["batch", "class"] if pixel else ["batch", "class", "height", "width"]
     spatial = metrics["protocols"]["spatial"]
     random_px = metrics["protocols"].get("random_pixel", {})
-    props.update({
-        "description": (
-            f"sarbd {fitted.kind} baseline trained on SARbd-{fitted.level} labels of {data.root.name}; "
-            "metrics on the spatially held-out test split (headline) and the random-pixel protocol."
-        ),
-        "mlm:name": f"sarbd-{fitted.kind}-{fitted.level.lower()}",
-        "mlm:architecture": arch,
-        "mlm:tasks": tasks,
-        "mlm:framework": "scikit-learn" if fitted.kind == "rf" else "pytorch",
-        "mlm:framework_version": sklearn.__version__ if fitted.kind == "rf" else torch.__version__.split("+")[0],
-        "mlm:accelerator": "amd64",
-        "mlm:accelerator_constrained": False,
-        "mlm:total_parameters": fitted.n_parameters(),
-        "mlm:pretrained": False,
-        "mlm:hyperparameters": {k: v for k, v in fitted.hparams.items() if isinstance(v, int | float | str | bool)},
-        "mlm:input": [{
-            "name": "SAR signatures",
-            "bands": channels,
-            "input": {"shape": shape_in, "dim_order": dims_in, "data_type": "float32"},
-            "norm_by_channel": True,
-            "norm_type": "z-score",
-            "statistics": stats,
-            "resize_type": None,
-            "pre_processing_function": {
-                "format": "python",
-                "expression": "sarbd.ml.preprocess:Preprocessor.transform (dB for log_features, "
-                              "NaN -> training median + missing channel, z-score); see preprocess.json",
+    props.update(
+        {
+            "description": (
+                f"sarbd {fitted.kind} baseline trained on SARbd-{fitted.level} labels of {data.root.name}; "
+                "metrics on the spatially held-out test split (headline) and the random-pixel protocol."
+            ),
+            "mlm:name": f"sarbd-{fitted.kind}-{fitted.level.lower()}",
+            "mlm:architecture": arch,
+            "mlm:tasks": tasks,
+            "mlm:framework": "scikit-learn" if fitted.kind == "rf" else "pytorch",
+            "mlm:framework_version": sklearn.__version__
+            if fitted.kind == "rf"
+            else torch.__version__.split("+")[0],
+            "mlm:accelerator": "amd64",
+            "mlm:accelerator_constrained": False,
+            "mlm:total_parameters": fitted.n_parameters(),
+            "mlm:pretrained": False,
+            "mlm:hyperparameters": {
+                k: v for k, v in fitted.hparams.items() if isinstance(v, int | float | str | bool)
             },
-        }],
-        "mlm:output": [{
-            "name": "class scores",
-            "tasks": tasks,
-            "result": {"shape": shape_out, "dim_order": dims_out, "data_type": "float32"},
-            "classification:classes": [
-                {"value": int(i), "name": n, "description": f"SARbd class id {i} (output index {k})"}
-                for k, (i, n) in enumerate(zip(fitted.classes.ids, fitted.classes.names, strict=True))
+            "mlm:input": [
+                {
+                    "name": "SAR signatures",
+                    "bands": channels,
+                    "input": {"shape": shape_in, "dim_order": dims_in, "data_type": "float32"},
+                    "norm_by_channel": True,
+                    "norm_type": "z-score",
+                    "statistics": stats,
+                    "resize_type": None,
+                    "pre_processing_function": {
+                        "format": "python",
+                        "expression": "sarbd.ml.preprocess:Preprocessor.transform (dB for log_features, "
+                        "NaN -> training median + missing channel, z-score); see preprocess.json",
+                    },
+                }
             ],
-            "post_processing_function": {
-                "format": "python", "expression": "argmax over class, then output index -> class id (value)",
+            "mlm:output": [
+                {
+                    "name": "class scores",
+                    "tasks": tasks,
+                    "result": {"shape": shape_out, "dim_order": dims_out, "data_type": "float32"},
+                    "classification:classes": [
+                        {
+                            "value": int(i),
+                            "name": n,
+                            "description": f"SARbd class id {i} (output index {k})",
+                        }
+                        for k, (i, n) in enumerate(
+                            zip(fitted.classes.ids, fitted.classes.names, strict=True)
+                        )
+                    ],
+                    "post_processing_function": {
+                        "format": "python",
+                        "expression": "argmax over class, then output index -> class id (value)",
+                    },
+                }
+            ],
+            "sarbd:level": fitted.level,
+            "sarbd:seed": run.get("seed"),
+            "sarbd:metrics": {
+                "spatial": {
+                    k: spatial.get(k)
+                    for k in ("overall_accuracy", "cohen_kappa", "macro_f1", "n_pixels")
+                },
+                "random_pixel": {
+                    k: random_px.get(k)
+                    for k in ("overall_accuracy", "cohen_kappa", "macro_f1", "n_pixels")
+                },
             },
-        }],
-        "sarbd:level": fitted.level,
-        "sarbd:seed": run.get("seed"),
-        "sarbd:metrics": {
-            "spatial": {k: spatial.get(k) for k in ("overall_accuracy", "cohen_kappa", "macro_f1", "n_pixels")},
-            "random_pixel": {k: random_px.get(k) for k in ("overall_accuracy", "cohen_kappa", "macro_f1", "n_pixels")},
-        },
-    })
-    media = {".pt": "application/octet-stream; application=pytorch", ".joblib": "application/octet-stream",
-             ".json": "application/json", ".png": "image/png", ".zarr": "application/vnd+zarr"}
-    roles = {"model": ["mlm:model", "mlm:weights", "data"], "preprocess": ["mlm:preprocessing", "metadata"],
-             "metrics": ["metadata"], "predicted_labels": ["data"]}
+        }
+    )
+    media = {
+        ".pt": "application/octet-stream; application=pytorch",
+        ".joblib": "application/octet-stream",
+        ".json": "application/json",
+        ".png": "image/png",
+        ".zarr": "application/vnd+zarr",
+    }
+    roles = {
+        "model": ["mlm:model", "mlm:weights", "data"],
+        "preprocess": ["mlm:preprocessing", "metadata"],
+        "metrics": ["metadata"],
+        "predicted_labels": ["data"],
+    }
     asset_objs = {}
     for key, href in assets.items():
-        a: dict[str, Any] = {"href": f"./{href}", "type": media.get(Path(href).suffix, "application/octet-stream"),
-                             "roles": roles.get(key, ["overview"] if href.endswith(".png") else ["metadata"])}
+        a: dict[str, Any] = {
+            "href": f"./{href}",
+            "type": media.get(Path(href).suffix, "application/octet-stream"),
+            "roles": roles.get(key, ["overview"] if href.endswith(".png") else ["metadata"]),
+        }
         if key == "model":
             a["mlm:artifact_type"] = "joblib.dump" if fitted.kind == "rf" else "torch.save"
             a["title"] = "state_dict" if fitted.kind != "rf" else "scikit-learn estimator"
         asset_objs[key] = a
     item = {
-        "type": "Feature", "stac_version": "1.0.0", "stac_extensions": [MLM_SCHEMA],
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": [MLM_SCHEMA],
         "id": f"sarbd-{fitted.kind}-{fitted.level.lower()}-seed{run.get('seed')}",
-        "geometry": geom, "bbox": bbox, "properties": props, "links": [], "assets": asset_objs,
+        "geometry": geom,
+        "bbox": bbox,
+        "properties": props,
+        "links": [],
+        "assets": asset_objs,
     }
     if bbox is None:
         item.pop("bbox")

@@ -52,7 +52,11 @@ class Preprocessor:
         p = cls(list(features), log_features)
         Z = p._log(X)
         missing = np.isnan(Z)
-        median = np.nanmedian(np.where(np.all(missing, axis=0), 0.0, Z), axis=0) if Z.size else np.zeros(len(features))
+        median = (
+            np.nanmedian(np.where(np.all(missing, axis=0), 0.0, Z), axis=0)
+            if Z.size
+            else np.zeros(len(features))
+        )
         median = np.where(np.isfinite(median), median, 0.0)
         Z = np.where(missing, median, Z)
         mean = Z.mean(axis=0) if Z.shape[0] else np.zeros(len(features))
@@ -96,14 +100,22 @@ class Preprocessor:
 
     def to_dict(self) -> dict:
         return {
-            "features": self.features, "log_features": self.log_features, "median": self.median,
-            "mean": self.mean, "std": self.std, "mask_features": self.mask_features,
+            "features": self.features,
+            "log_features": self.log_features,
+            "median": self.median,
+            "mean": self.mean,
+            "std": self.std,
+            "mask_features": self.mask_features,
             "channels": self.channels,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessor:
         return cls(
-            list(d["features"]), list(d["log_features"]), list(d["median"]), list(d["mean"]),
-            list(d["std"]), list(d["mask_features"]),
+            list(d["features"]),
+            list(d["log_features"]),
+            list(d["median"]),
+            list(d["mean"]),
+            list(d["std"]),
+            list(d["mask_features"]),
         )

@@ -40,13 +40,20 @@ def spatial_protocol(data: SarbdData, level: str) -> Protocol:
     labelled = data.labels(level) > 0
     split = data.split()
     return Protocol(
-        "spatial", labelled & (split == SPLIT_TRAIN), labelled & (split == SPLIT_VALIDATION),
-        labelled & (split == SPLIT_TEST), SPLIT_TRAIN,
+        "spatial",
+        labelled & (split == SPLIT_TRAIN),
+        labelled & (split == SPLIT_VALIDATION),
+        labelled & (split == SPLIT_TEST),
+        SPLIT_TRAIN,
     )
 
 
 def random_pixel_protocol(
-    data: SarbdData, level: str, seed: int = 0, test_fraction: float = 0.2, val_fraction: float = 0.1
+    data: SarbdData,
+    level: str,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.1,
 ) -> Protocol:
     """The paper's protocol: a stratified random split of all labelled pixels (leaks space)."""
     from sklearn.model_selection import train_test_split

@@ -46,8 +46,13 @@ def _versions() -> dict[str, str]:
 
     from sarbd import __version__
 
-    return {"sarbd": __version__, "torch": torch.__version__, "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__, "python": platform.python_version()}
+    return {
+        "sarbd": __version__,
+        "torch": torch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def _counts(labels: np.ndarray, mask: np.ndarray, classes: ClassInfo) -> dict[str, int]:
@@ -117,16 +122,31 @@ def train_run(
         protocols.append(random_pixel_protocol(data, level, seed))
     with atomic_output(out, directory=True) as tmp:
         run: dict[str, Any] = {
-            "model": model, "level": level, "seed": seed, "threads": threads,
-            "dataset": str(data.root.resolve()), "features": data.feature_names,
-            "classes": data.classes(level).to_dict(), "chip_size": chip_size,
-            "versions": _versions(), "timings_s": {}, "protocols": {},
+            "model": model,
+            "level": level,
+            "seed": seed,
+            "threads": threads,
+            "dataset": str(data.root.resolve()),
+            "features": data.feature_names,
+            "classes": data.classes(level).to_dict(),
+            "chip_size": chip_size,
+            "versions": _versions(),
+            "timings_s": {},
+            "protocols": {},
         }
         for proto in protocols:
             t = time.perf_counter()
             fitted, record = fit_model(
-                data, model, level, proto.train, proto.val, seed=seed, threads=threads,
-                chip_size=chip_size, chip_split=proto.chip_split, **hparams,
+                data,
+                model,
+                level,
+                proto.train,
+                proto.val,
+                seed=seed,
+                threads=threads,
+                chip_size=chip_size,
+                chip_split=proto.chip_split,
+                **hparams,
             )
             run["timings_s"][f"train_{proto.name}"] = round(time.perf_counter() - t, 3)
             folder = tmp if proto.name == "spatial" else tmp / "random_pixel"
@@ -139,8 +159,11 @@ def train_run(
                 arrays.update(test_line=data.line[rows], test_pixel=data.pixel[cols])
                 np.savez_compressed(folder / "pixels.npz", **arrays)  # type: ignore[arg-type]
             run["protocols"][proto.name] = {
-                "files": files, "hparams": fitted.hparams, "history": fitted.history,
-                "n_train": int(record["train_line"].size), "n_validation": int(record["val_line"].size),
+                "files": files,
+                "hparams": fitted.hparams,
+                "history": fitted.history,
+                "n_train": int(record["train_line"].size),
+                "n_validation": int(record["val_line"].size),
             }
             run["hparams"] = fitted.hparams
         (tmp / "run.json").write_text(json.dumps(run, indent=2, default=str))
@@ -167,14 +190,19 @@ def evaluate_run(
     run_dir = Path(run_dir)
     run_file = run_dir / "run.json"
     if not run_file.exists():
-        raise InputError("not a run folder (no run.json)", path=run_dir, hint="create one with `sarbd train`")
+        raise InputError(
+            "not a run folder (no run.json)", path=run_dir, hint="create one with `sarbd train`"
+        )
     threads = int(json.loads(run_file.read_text()).get("threads", 1))
     with torch_threads(threads):
         return _evaluate(run_dir, dataset, data, importance_repeats, write)
 
 
 def _evaluate(
-    run_dir: Path, dataset: str | os.PathLike[str] | None, data: SarbdData | None, importance_repeats: int,
+    run_dir: Path,
+    dataset: str | os.PathLike[str] | None,
+    data: SarbdData | None,
+    importance_repeats: int,
     write: bool,
 ) -> dict:
     from sarbd.ml import outputs
@@ -202,9 +230,23 @@ def _evaluate(
         test_pixels_seen_in_training=overlap,
     )
     result: dict[str, Any] = {
-        "model": run["model"], "level": level, "seed": run["seed"], "dataset": str(data.root),
-        "headline": {"protocol": "spatial", **{k: m_spatial.get(k) for k in (
-            "macro_f1", "overall_accuracy", "cohen_kappa", "n_pixels", "headline_classes")}},
+        "model": run["model"],
+        "level": level,
+        "seed": run["seed"],
+        "dataset": str(data.root),
+        "headline": {
+            "protocol": "spatial",
+            **{
+                k: m_spatial.get(k)
+                for k in (
+                    "macro_f1",
+                    "overall_accuracy",
+                    "cohen_kappa",
+                    "n_pixels",
+                    "headline_classes",
+                )
+            },
+        },
         "protocols": {"spatial": m_spatial},
     }
     rp_dir = run_dir / "random_pixel"
@@ -220,37 +262,66 @@ def _evaluate(
             pred, ref = pm[test], labels[test]
         m_rand = classification_metrics(ref, pred, classes)
         m_rand.update(
-            n_train_per_class=_counts(labels, _mask_from_coords(data, rp["train_line"], rp["train_pixel"]), classes),
-            n_validation_per_class=_counts(labels, _mask_from_coords(data, rp["val_line"], rp["val_pixel"]), classes),
+            n_train_per_class=_counts(
+                labels, _mask_from_coords(data, rp["train_line"], rp["train_pixel"]), classes
+            ),
+            n_validation_per_class=_counts(
+                labels, _mask_from_coords(data, rp["val_line"], rp["val_pixel"]), classes
+            ),
             n_test_per_class=_counts(labels, test, classes),
         )
         result["protocols"]["random_pixel"] = m_rand
     if fitted.is_pixel_model and importance_repeats > 0 and spatial.test.any():
         px = data.pixels(level, spatial.test)
         result["feature_importance"] = permutation_importance(
-            fitted.predict_pixels, px.X, px.labels, classes, px.features,
-            n_repeats=importance_repeats, seed=run["seed"],
+            fitted.predict_pixels,
+            px.X,
+            px.labels,
+            classes,
+            px.features,
+            n_repeats=importance_repeats,
+            seed=run["seed"],
         )
     if write:
-        assets = {"model": run["protocols"]["spatial"]["files"][0], "preprocess": "preprocess.json",
-                  "metrics": "metrics.json", "confusion_matrix": "confusion_matrix.png",
-                  "predicted_labels": "predicted_labels.zarr", "predicted_labels_figure": "predicted_labels.png"}
+        assets = {
+            "model": run["protocols"]["spatial"]["files"][0],
+            "preprocess": "preprocess.json",
+            "metrics": "metrics.json",
+            "confusion_matrix": "confusion_matrix.png",
+            "predicted_labels": "predicted_labels.zarr",
+            "predicted_labels_figure": "predicted_labels.png",
+        }
         outputs.write_json(run_dir / "metrics.json", result)
         outputs.plot_confusion(
             run_dir / "confusion_matrix.png",
-            {f"spatial test split ({level})": m_spatial,
-             **({"random-pixel protocol (leaks)": result["protocols"]["random_pixel"]}
-                if "random_pixel" in result["protocols"] else {})},
+            {
+                f"spatial test split ({level})": m_spatial,
+                **(
+                    {"random-pixel protocol (leaks)": result["protocols"]["random_pixel"]}
+                    if "random_pixel" in result["protocols"]
+                    else {}
+                ),
+            },
             classes,
         )
-        outputs.plot_label_map(run_dir / "predicted_labels.png", pred_map, labels, data.split() == 3, classes,
-                               f"{run['model']} prediction (test split outlined)")
+        outputs.plot_label_map(
+            run_dir / "predicted_labels.png",
+            pred_map,
+            labels,
+            data.split() == 3,
+            classes,
+            f"{run['model']} prediction (test split outlined)",
+        )
         outputs.write_label_map(run_dir / "predicted_labels.zarr", data, pred_map, classes)
         if "feature_importance" in result:
             outputs.write_json(run_dir / "feature_importance.json", result["feature_importance"])
-            outputs.plot_importance(run_dir / "feature_importance.png", result["feature_importance"])
-            assets.update(feature_importance="feature_importance.json",
-                          feature_importance_figure="feature_importance.png")
+            outputs.plot_importance(
+                run_dir / "feature_importance.png", result["feature_importance"]
+            )
+            assets.update(
+                feature_importance="feature_importance.json",
+                feature_importance_figure="feature_importance.png",
+            )
         item = outputs.stac_item(fitted, data, run, result, assets)
         outputs.write_json(run_dir / "item.json", item)
     return result
@@ -274,19 +345,28 @@ def format_summary(metrics: dict) -> str:
         + (f" | {'n_test':>7}{'P':>7}{'R':>7}{'F1':>7}  (random-pixel)" if rp else ""),
     ]
     for name, c in sp.get("per_class", {}).items():
-        row = (f"{name:<14}{sp['n_train_per_class'][name]:>8}{c['support']:>8}"
-               f"{_f(c['precision'])}{_f(c['recall'])}{_f(c['f1'])}")
+        row = (
+            f"{name:<14}{sp['n_train_per_class'][name]:>8}{c['support']:>8}"
+            f"{_f(c['precision'])}{_f(c['recall'])}{_f(c['f1'])}"
+        )
         if rp:
             r = rp["per_class"][name]
             row += f" | {r['support']:>7}{_f(r['precision'])}{_f(r['recall'])}{_f(r['f1'])}"
         lines.append(row)
-    for key, label in (("overall_accuracy", "OA"), ("cohen_kappa", "kappa"), ("macro_f1", "macro F1")):
+    for key, label in (
+        ("overall_accuracy", "OA"),
+        ("cohen_kappa", "kappa"),
+        ("macro_f1", "macro F1"),
+    ):
         row = f"{label:<14}{'':>8}{sp.get('n_pixels', 0):>8}{'':>14}{_f(sp.get(key))}"
         if rp:
             row += f" | {rp.get('n_pixels', 0):>7}{'':>14}{_f(rp.get(key))}"
         lines.append(row)
     if "feature_importance" in metrics:
         imp = metrics["feature_importance"]
-        top = ", ".join(f"{f} {v:.3f}" for f, v in zip(imp["features"][:5], imp["importance_mean"][:5], strict=False))
+        top = ", ".join(
+            f"{f} {v:.3f}"
+            for f, v in zip(imp["features"][:5], imp["importance_mean"][:5], strict=False)
+        )
         lines += ["", f"permutation importance (drop of test macro F1): {top}"]
     return "\n".join(lines)

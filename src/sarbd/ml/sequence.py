@@ -36,8 +36,15 @@ from sarbd.errors import InputError
 from sarbd.ml.data import ClassInfo
 from sarbd.ml.fit import deterministic
 
-__all__ = ["SequenceChipDataset", "SequenceData", "SequenceDataset", "SequenceNorm", "TemporalCNN", "fit_sequence_model",
-           "predict_sequences"]
+__all__ = [
+    "SequenceChipDataset",
+    "SequenceData",
+    "SequenceDataset",
+    "SequenceNorm",
+    "TemporalCNN",
+    "fit_sequence_model",
+    "predict_sequences",
+]
 
 
 class SequenceData:
@@ -47,13 +54,18 @@ class SequenceData:
         p = Path(path)
         self.zarr = p if p.suffix == ".zarr" else p / "timeseries.zarr"
         if not self.zarr.exists():
-            raise InputError("no timeseries.zarr", path=self.zarr,
-                             hint="write it with sarbd.dataset.timeseries.write_timeseries(DATASET)")
+            raise InputError(
+                "no timeseries.zarr",
+                path=self.zarr,
+                hint="write it with sarbd.dataset.timeseries.write_timeseries(DATASET)",
+            )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*consolidated metadata.*")
             self.ds = xr.open_dataset(self.zarr, engine="zarr", chunks=None, cache=False)
         if "x" not in self.ds or self.ds["x"].dims != ("line", "pixel", "time", "feature"):
-            raise InputError("not a SARbd time-series store (no x(line, pixel, time, feature))", path=self.zarr)
+            raise InputError(
+                "not a SARbd time-series store (no x(line, pixel, time, feature))", path=self.zarr
+            )
         self.features = [str(f) for f in self.ds["feature"].values]
         self.days = np.asarray(self.ds["days"].values, np.float32)
         self.shape = (self.ds.sizes["line"], self.ds.sizes["pixel"])
@@ -77,7 +89,9 @@ class SequenceData:
             if sel.size == 0:
                 continue
             c0, c1 = int(cols[sel].min()), int(cols[sel].max()) + 1
-            band = np.asarray(self.ds["x"].isel(line=slice(r0, r0 + step), pixel=slice(c0, c1)).values, np.float32)
+            band = np.asarray(
+                self.ds["x"].isel(line=slice(r0, r0 + step), pixel=slice(c0, c1)).values, np.float32
+            )
             out[sel] = band[rows[sel] - r0, cols[sel] - c0]
         return out
 
@@ -138,8 +152,14 @@ class SequenceDataset(Dataset):
         Standardisation (fitted on the training split; None: fit on this set).
     """
 
-    def __init__(self, data: SequenceData, level: str, split: int, classes: ClassInfo,
-                 norm: SequenceNorm | None = None) -> None:
+    def __init__(
+        self,
+        data: SequenceData,
+        level: str,
+        split: int,
+        classes: ClassInfo,
+        norm: SequenceNorm | None = None,
+    ) -> None:
         labels = data.labels(level)
         rows, cols = np.nonzero((labels > 0) & (data.split() == split))
         raw = data.gather(rows, cols)
@@ -166,8 +186,15 @@ class SequenceChipDataset(Dataset):
     Standardised with ``norm`` (fit it on the training pixels: :class:`SequenceDataset`).
     """
 
-    def __init__(self, data: SequenceData, level: str, split: int, windows: list[tuple[int, int]], size: int,
-                 norm: SequenceNorm) -> None:
+    def __init__(
+        self,
+        data: SequenceData,
+        level: str,
+        split: int,
+        windows: list[tuple[int, int]],
+        size: int,
+        norm: SequenceNorm,
+    ) -> None:
         self.data, self.size, self.norm = data, int(size), norm
         self.windows = [(int(r), int(c)) for r, c in windows]
         self.labels = np.where(data.split() == split, data.labels(level), 0).astype(np.int64)
@@ -178,10 +205,15 @@ class SequenceChipDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         r0, c0 = self.windows[i]
         s = self.size
-        raw = np.asarray(self.data.ds["x"].isel(line=slice(r0, r0 + s), pixel=slice(c0, c0 + s)).values, np.float32)
+        raw = np.asarray(
+            self.data.ds["x"].isel(line=slice(r0, r0 + s), pixel=slice(c0, c0 + s)).values,
+            np.float32,
+        )
         x = self.norm.transform(raw).transpose(2, 3, 0, 1)  # (S, S, T, F) -> (T, F, S, S)
-        return {"x": torch.from_numpy(np.ascontiguousarray(x)),
-                "mask": torch.from_numpy(self.labels[r0:r0 + s, c0:c0 + s].copy())}
+        return {
+            "x": torch.from_numpy(np.ascontiguousarray(x)),
+            "mask": torch.from_numpy(self.labels[r0 : r0 + s, c0 : c0 + s].copy()),
+        }
 
 
 class TemporalCNN(nn.Module):
@@ -197,11 +229,15 @@ class TemporalCNN(nn.Module):
         Dropout before the linear layer.
     """
 
-    def __init__(self, n_features: int, n_classes: int, width: int = 32, dropout: float = 0.2) -> None:
+    def __init__(
+        self, n_features: int, n_classes: int, width: int = 32, dropout: float = 0.2
+    ) -> None:
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv1d(n_features, width, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(width, width, 3, padding=1), nn.ReLU(),
+            nn.Conv1d(n_features, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(width, width, 3, padding=1),
+            nn.ReLU(),
         )
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * width, n_classes))
 
@@ -210,8 +246,14 @@ class TemporalCNN(nn.Module):
         return self.head(torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1))
 
 
-SEQ_DEFAULTS: dict[str, Any] = {"epochs": 15, "batch_size": 256, "lr": 2e-3, "width": 32, "dropout": 0.2,
-                                "samples_per_epoch": 50_000}
+SEQ_DEFAULTS: dict[str, Any] = {
+    "epochs": 15,
+    "batch_size": 256,
+    "lr": 2e-3,
+    "width": 32,
+    "dropout": 0.2,
+    "samples_per_epoch": 50_000,
+}
 
 
 @dataclass
@@ -228,14 +270,18 @@ def predict_sequences(net: nn.Module, x: torch.Tensor, batch: int = 4096) -> np.
     out = []
     with torch.no_grad():
         for i in range(0, x.shape[0], batch):
-            out.append(net(x[i:i + batch]).argmax(1).numpy())
+            out.append(net(x[i : i + batch]).argmax(1).numpy())
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
 def _macro_f1(ref: np.ndarray, pred: np.ndarray, n: int) -> float:
     from sklearn.metrics import f1_score
 
-    return float(f1_score(ref, pred, labels=list(range(n)), average="macro", zero_division=0)) if ref.size else 0.0
+    return (
+        float(f1_score(ref, pred, labels=list(range(n)), average="macro", zero_division=0))
+        if ref.size
+        else 0.0
+    )
 
 
 def fit_sequence_model(
@@ -255,13 +301,19 @@ def fit_sequence_model(
     """
     hp = {**SEQ_DEFAULTS, **{k: v for k, v in hparams.items() if v is not None}}
     xt, yt = (train.x, train.y) if isinstance(train, SequenceDataset) else train
-    xv, yv = (val.x, val.y) if isinstance(val, SequenceDataset) else (val if val is not None else (None, None))
+    xv, yv = (
+        (val.x, val.y)
+        if isinstance(val, SequenceDataset)
+        else (val if val is not None else (None, None))
+    )
     if yt.numel() == 0:
         raise InputError("no training series")
     with deterministic(seed, threads):
         net = TemporalCNN(xt.shape[2], n_classes, int(hp["width"]), float(hp["dropout"]))
         counts = torch.bincount(yt, minlength=n_classes).double()
-        weight = torch.where(counts > 0, counts.sum() / (n_classes * counts.clamp(min=1)), torch.zeros_like(counts))
+        weight = torch.where(
+            counts > 0, counts.sum() / (n_classes * counts.clamp(min=1)), torch.zeros_like(counts)
+        )
         loss_fn = nn.CrossEntropyLoss(weight=weight.float())
         opt = torch.optim.Adam(net.parameters(), lr=float(hp["lr"]))
         gen = torch.Generator().manual_seed(seed)

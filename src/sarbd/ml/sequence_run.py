@@ -53,7 +53,9 @@ def _layout(dataset: Path, rebuild: bool = False) -> Path:
     ts = dataset / "timeseries.zarr"
     src = dataset / "dataset.zarr"
     if not src.exists():
-        raise InputError("no dataset.zarr found", path=src, hint="give a SARbd dataset folder (`sarbd build`)")
+        raise InputError(
+            "no dataset.zarr found", path=src, hint="give a SARbd dataset folder (`sarbd build`)"
+        )
     if rebuild or not ts.exists() or ts.stat().st_mtime < src.stat().st_mtime:
         write_timeseries(dataset, ts)
     return ts
@@ -91,34 +93,60 @@ def train_sequence_run(
         keys of the shared CLI (``looks``, ``chip_size``) are ignored.
     """
     dataset, out = Path(source), Path(out)
-    hp = {k: extra[k] for k in ("batch_size", "lr", "width", "dropout", "samples_per_epoch") if k in extra}
+    hp = {
+        k: extra[k]
+        for k in ("batch_size", "lr", "width", "dropout", "samples_per_epoch")
+        if k in extra
+    }
     t0 = time.perf_counter()
     ts = _layout(dataset)
     seq = SequenceData(ts)
     data = open_sarbd(dataset, "temporal")
     with atomic_output(out, directory=True) as tmp:
-        run: dict[str, Any] = {"task": "sequence", "dataset": str(dataset.resolve()), "timeseries": str(ts.resolve()),
-                               "seed": seed, "threads": threads, "features": seq.features,
-                               "days": seq.days.tolist(), "stat_features": data.feature_names,
-                               "levels": {}, "timings_s": {}}
+        run: dict[str, Any] = {
+            "task": "sequence",
+            "dataset": str(dataset.resolve()),
+            "timeseries": str(ts.resolve()),
+            "seed": seed,
+            "threads": threads,
+            "features": seq.features,
+            "days": seq.days.tolist(),
+            "stat_features": data.feature_names,
+            "levels": {},
+            "timings_s": {},
+        }
         for level in levels:
             classes = data.classes(level)
             t = time.perf_counter()
             train = SequenceDataset(seq, level, SPLIT_TRAIN, classes)
             val = SequenceDataset(seq, level, SPLIT_VALIDATION, classes, train.norm)
-            fitted = fit_sequence_model(train, val, classes.n, seed=seed, threads=threads, epochs=epochs, **hp)
+            fitted = fit_sequence_model(
+                train, val, classes.n, seed=seed, threads=threads, epochs=epochs, **hp
+            )
             torch.save(fitted.net.state_dict(), tmp / f"sequence_{level}.pt")
             run["timings_s"][f"cnn_{level}"] = round(time.perf_counter() - t, 3)
             t = time.perf_counter()
             proto = spatial_protocol(data, level)
-            rf, _ = fit_model(data, "rf", level, proto.train, proto.val, seed=seed, threads=threads,
-                              n_estimators=n_estimators)
+            rf, _ = fit_model(
+                data,
+                "rf",
+                level,
+                proto.train,
+                proto.val,
+                seed=seed,
+                threads=threads,
+                n_estimators=n_estimators,
+            )
             rf.save(tmp / f"temporal_rf_{level}")
             run["timings_s"][f"rf_{level}"] = round(time.perf_counter() - t, 3)
             run["levels"][level] = {
-                "classes": classes.to_dict(), "norm": train.norm.to_dict(), "hparams": fitted.hparams,
-                "history": fitted.history, "best_epoch": fitted.best_epoch,
-                "n_train": len(train), "n_validation": len(val),
+                "classes": classes.to_dict(),
+                "norm": train.norm.to_dict(),
+                "hparams": fitted.hparams,
+                "history": fitted.history,
+                "best_epoch": fitted.best_epoch,
+                "n_train": len(train),
+                "n_validation": len(val),
                 "cnn_parameters": int(sum(p.numel() for p in fitted.net.parameters())),
             }
         (tmp / "run.json").write_text(json.dumps(run, indent=2, default=str))
@@ -130,19 +158,25 @@ def train_sequence_run(
 
 def _load_cnn(run_dir: Path, level: str, info: dict, n_features: int) -> TemporalCNN:
     hp = info["hparams"]
-    net = TemporalCNN(n_features, len(info["classes"]["ids"]), int(hp["width"]), float(hp["dropout"]))
+    net = TemporalCNN(
+        n_features, len(info["classes"]["ids"]), int(hp["width"]), float(hp["dropout"])
+    )
     net.load_state_dict(torch.load(run_dir / f"sequence_{level}.pt", weights_only=True))
     net.eval()
     return net
 
 
-def evaluate_sequence_run(run_dir: str | os.PathLike[str], dataset: str | os.PathLike[str] | None = None) -> dict:
+def evaluate_sequence_run(
+    run_dir: str | os.PathLike[str], dataset: str | os.PathLike[str] | None = None
+) -> dict:
     """Re-score a sequence run on its dataset's test split; rewrites metrics and figures."""
     run_dir = Path(run_dir)
     f = run_dir / "run.json"
     run = json.loads(f.read_text()) if f.is_file() else {}
     if run.get("task") != "sequence":
-        raise InputError("not a sequence run folder", path=run_dir, hint="`sarbd train --task sequence`")
+        raise InputError(
+            "not a sequence run folder", path=run_dir, hint="`sarbd train --task sequence`"
+        )
     return _evaluate(run_dir, Path(dataset or run["dataset"]), run)
 
 
@@ -153,35 +187,60 @@ def _evaluate(run_dir: Path, dataset: Path, run: dict) -> dict:
     if seq.features != run["features"]:
         raise InputError("the layout's features differ from the run's", path=seq.zarr)
     data = open_sarbd(dataset, run["stat_features"])
-    result: dict[str, Any] = {"task": "sequence", "seed": run["seed"], "dataset": str(dataset),
-                              "features": seq.features, "stat_features": run["stat_features"], "levels": {}}
+    result: dict[str, Any] = {
+        "task": "sequence",
+        "seed": run["seed"],
+        "dataset": str(dataset),
+        "features": seq.features,
+        "stat_features": run["stat_features"],
+        "levels": {},
+    }
     panels: dict[str, dict] = {}
     with torch_threads(int(run.get("threads", 1))):
         for level, info in run["levels"].items():
             classes = ClassInfo.from_dict(info["classes"])
-            test = SequenceDataset(seq, level, SPLIT_TEST, classes, SequenceNorm.from_dict(info["norm"]))
+            test = SequenceDataset(
+                seq, level, SPLIT_TEST, classes, SequenceNorm.from_dict(info["norm"])
+            )
             net = _load_cnn(run_dir, level, info, len(seq.features))
-            pred = np.asarray(classes.ids)[predict_sequences(net, test.x)] if len(test) else np.zeros(0, int)
+            pred = (
+                np.asarray(classes.ids)[predict_sequences(net, test.x)]
+                if len(test)
+                else np.zeros(0, int)
+            )
             m_cnn = classification_metrics(test.labels, pred, classes)
             rf = load_model(run_dir / f"temporal_rf_{level}")
             px = data.pixels(level, spatial_protocol(data, level).test)
             if not (np.array_equal(px.rows, test.rows) and np.array_equal(px.cols, test.cols)):
-                raise InputError("timeseries.zarr and dataset.zarr disagree on the test pixels", path=seq.zarr,
-                                 hint="rewrite the layout (delete timeseries.zarr)")
+                raise InputError(
+                    "timeseries.zarr and dataset.zarr disagree on the test pixels",
+                    path=seq.zarr,
+                    hint="rewrite the layout (delete timeseries.zarr)",
+                )
             m_rf = classification_metrics(px.labels, rf.predict_pixels(px.X), classes)
-            result["levels"][level] = {"temporal_cnn": m_cnn, "temporal_stats_rf": m_rf,
-                                       "n_test": len(test), "best_epoch": info["best_epoch"]}
+            result["levels"][level] = {
+                "temporal_cnn": m_cnn,
+                "temporal_stats_rf": m_rf,
+                "n_test": len(test),
+                "best_epoch": info["best_epoch"],
+            }
             panels[f"{level}: temporal 1-D CNN"] = m_cnn
             panels[f"{level}: temporal-statistics RF"] = m_rf
         outputs.write_json(run_dir / "metrics.json", result)
         first = next(iter(run["levels"].values()))
-        outputs.plot_confusion(run_dir / "confusion_matrix.png", panels, ClassInfo.from_dict(first["classes"]))
+        outputs.plot_confusion(
+            run_dir / "confusion_matrix.png", panels, ClassInfo.from_dict(first["classes"])
+        )
         level0 = next(iter(run["levels"]))
-        class_mean_figure(run_dir / "class_mean_series.png", seq, level0, ClassInfo.from_dict(first["classes"]))
+        class_mean_figure(
+            run_dir / "class_mean_series.png", seq, level0, ClassInfo.from_dict(first["classes"])
+        )
     return result
 
 
-def class_mean_series(seq: SequenceData, level: str, classes: ClassInfo) -> tuple[np.ndarray, np.ndarray]:
+def class_mean_series(
+    seq: SequenceData, level: str, classes: ClassInfo
+) -> tuple[np.ndarray, np.ndarray]:
     """Class mean and std ``(n_classes, time, feature)`` over the training split (NaN ignored)."""
     labels = seq.labels(level)
     mean = np.full((classes.n, seq.days.size, len(seq.features)), np.nan, np.float32)
@@ -215,8 +274,13 @@ def class_mean_figure(path: Path, seq: SequenceData, level: str, classes: ClassI
         ax = axes.flat[j]
         for k, cname in enumerate(classes.names):
             ax.plot(seq.days, mean[k, :, j], marker="o", ms=3, color=colors[k + 1], label=cname)
-            ax.fill_between(seq.days, mean[k, :, j] - std[k, :, j], mean[k, :, j] + std[k, :, j],
-                            color=colors[k + 1], alpha=0.15)
+            ax.fill_between(
+                seq.days,
+                mean[k, :, j] - std[k, :, j],
+                mean[k, :, j] + std[k, :, j],
+                color=colors[k + 1],
+                alpha=0.15,
+            )
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("days since reference", fontsize=8)
     for ax in list(axes.flat)[nf:]:
@@ -237,18 +301,30 @@ def sequence_table_rows(metrics: dict) -> list[list[Any]]:
     """Rows ``[level, model, n_test, macro F1, OA, kappa]`` of a sequence run's metrics."""
     rows: list[list[Any]] = []
     for level, m in metrics["levels"].items():
-        for key, name in (("temporal_cnn", "temporal 1-D CNN (series)"),
-                          ("temporal_stats_rf", "random forest (temporal stats)")):
+        for key, name in (
+            ("temporal_cnn", "temporal 1-D CNN (series)"),
+            ("temporal_stats_rf", "random forest (temporal stats)"),
+        ):
             s = m[key]
-            rows.append([level, name, s["n_pixels"], s.get("macro_f1"), s.get("overall_accuracy"),
-                         s.get("cohen_kappa")])
+            rows.append(
+                [
+                    level,
+                    name,
+                    s["n_pixels"],
+                    s.get("macro_f1"),
+                    s.get("overall_accuracy"),
+                    s.get("cohen_kappa"),
+                ]
+            )
     return rows
 
 
 def sequence_summary(metrics: dict) -> str:
     """A plain-text table: per level and model, macro F1, OA and kappa on the test split."""
-    lines = [f"sequence task  seed {metrics['seed']}  features {', '.join(metrics['features'])}",
-             f"{'level':<6}{'model':<30}{'n_test':>8}{'macro F1':>10}{'OA':>8}{'kappa':>8}"]
+    lines = [
+        f"sequence task  seed {metrics['seed']}  features {', '.join(metrics['features'])}",
+        f"{'level':<6}{'model':<30}{'n_test':>8}{'macro F1':>10}{'OA':>8}{'kappa':>8}",
+    ]
     for level, name, n, f1, oa, kappa in sequence_table_rows(metrics):
         lines.append(f"{level:<6}{name:<30}{n:>8}{_f(f1):>10}{_f(oa):>8}{_f(kappa):>8}")
     return "\n".join(lines)

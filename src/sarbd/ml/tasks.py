@@ -14,25 +14,51 @@ __all__ = ["TASKS", "evaluate_task", "run_task"]
 TASKS = ("detection", "change", "sequence")
 
 
-def run_task(task: str, source: Path, out: Path, *, seed: int = 0, threads: int = 1, epochs: int | None = None,
-             chip_size: int | None = None, as_json: bool = False, **extra: Any) -> str:
+def run_task(
+    task: str,
+    source: Path,
+    out: Path,
+    *,
+    seed: int = 0,
+    threads: int = 1,
+    epochs: int | None = None,
+    chip_size: int | None = None,
+    as_json: bool = False,
+    **extra: Any,
+) -> str:
     """Train ``task`` on ``source``; returns the printable summary (or the metrics JSON)."""
     if task == "detection":
         from sarbd.ml.detection_run import detection_summary, train_detection_run
 
-        metrics = train_detection_run(source, out, seed=seed, threads=threads, epochs=epochs,
-                                      chip_size=chip_size or 64, **extra)
+        metrics = train_detection_run(
+            source,
+            out,
+            seed=seed,
+            threads=threads,
+            epochs=epochs,
+            chip_size=chip_size or 64,
+            **extra,
+        )
         return json.dumps(metrics, indent=2) if as_json else detection_summary(metrics)
     if task == "change":
         from sarbd.ml.change_run import change_summary, train_change_run
 
-        metrics = train_change_run(source, out, seed=seed, threads=threads, epochs=epochs, chip_size=chip_size or 16,
-                                   **extra)
+        metrics = train_change_run(
+            source,
+            out,
+            seed=seed,
+            threads=threads,
+            epochs=epochs,
+            chip_size=chip_size or 16,
+            **extra,
+        )
         return json.dumps(metrics, indent=2) if as_json else change_summary(metrics)
     if task == "sequence":
         from sarbd.ml.sequence_run import sequence_summary, train_sequence_run
 
-        metrics = train_sequence_run(source, out, seed=seed, threads=threads, epochs=epochs, **extra)
+        metrics = train_sequence_run(
+            source, out, seed=seed, threads=threads, epochs=epochs, **extra
+        )
         return json.dumps(metrics, indent=2) if as_json else sequence_summary(metrics)
     raise ConfigError(f"unknown task {task!r}", hint=f"use landcover or {', '.join(TASKS)}")
 

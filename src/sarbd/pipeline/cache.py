@@ -53,7 +53,8 @@ def file_fingerprint(path: str | os.PathLike[str]) -> str:
     if p.is_dir():
         parts = [
             f"{f.relative_to(p)}:{f.stat().st_size}:{f.stat().st_mtime_ns}"
-            for f in sorted(p.rglob("*")) if f.is_file()
+            for f in sorted(p.rglob("*"))
+            if f.is_file()
         ]
     elif p.exists():
         st = p.stat()
@@ -117,7 +118,9 @@ class StageCache:
             log.info("stage %s: recomputing its pruned output %s", name, target.name)
             shutil.rmtree(target)
 
-    def prune(self, name: str, key: str, store: str, drop: Callable[[str, tuple[str, ...]], bool]) -> list[str]:
+    def prune(
+        self, name: str, key: str, store: str, drop: Callable[[str, tuple[str, ...]], bool]
+    ) -> list[str]:
         """Delete the arrays of the Zarr ``store`` (inside the stage's folder) for which
         ``drop(array name, dims)`` holds, and record them in ``.pruned.json``.
 
@@ -166,7 +169,9 @@ class StageCache:
             with atomic_output(target, directory=True) as tmp:
                 info = compute(tmp) or {}
                 seconds = time.perf_counter() - start
-                (tmp / _DONE).write_text(json.dumps({"key": key, "seconds": seconds, "info": info}, default=str))
+                (tmp / _DONE).write_text(
+                    json.dumps({"key": key, "seconds": seconds, "info": info}, default=str)
+                )
             rec = StageRecord(name, key, target, False, seconds, info)
             log.info("stage %s: computed in %.1f s", name, seconds)
             # older outputs of this stage are superseded
@@ -177,8 +182,12 @@ class StageCache:
         return rec
 
 
-def write_stage(ds: Any, path: str | os.PathLike[str], chunks: ChunksLike,
-                quantize: dict[str, Any] | None = None) -> Path:
+def write_stage(
+    ds: Any,
+    path: str | os.PathLike[str],
+    chunks: ChunksLike,
+    quantize: dict[str, Any] | None = None,
+) -> Path:
     """Write a stage's ``xarray.Dataset`` as consolidated Zarr v2 with the dataset's encoding.
 
     Chunks ``(1, lines, pixels)`` and codecs of :func:`sarbd.export.cube.stage_encoding`,

@@ -57,13 +57,23 @@ class _Strict(BaseModel):
 class ReferenceLayer(_Strict):
     """One layer of reference geodata (vector or raster)."""
 
-    path: Path = Field(description="Vector file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet) or raster.")
-    layer: str | None = Field(None, description="Layer name inside the file (GeoPackage); None: the first/only layer.")
-    class_name: str | None = Field(None, description="Class of every feature of this layer (e.g. 'building').")
+    path: Path = Field(
+        description="Vector file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet) or raster."
+    )
+    layer: str | None = Field(
+        None, description="Layer name inside the file (GeoPackage); None: the first/only layer."
+    )
+    class_name: str | None = Field(
+        None, description="Class of every feature of this layer (e.g. 'building')."
+    )
     class_field: str | None = Field(None, description="Attribute holding each feature's class.")
-    class_map: dict[str, str] = Field(default_factory=dict, description="Attribute value (rasters: cell value) -> class name.")
+    class_map: dict[str, str] = Field(
+        default_factory=dict, description="Attribute value (rasters: cell value) -> class name."
+    )
     width_field: str | None = Field(None, description="Attribute with line/point widths in metres.")
-    height_field: str | None = Field(None, description="Attribute with feature heights above ground in metres.")
+    height_field: str | None = Field(
+        None, description="Attribute with feature heights above ground in metres."
+    )
 
 
 class ProductSpec(_Strict):
@@ -75,13 +85,22 @@ class ProductSpec(_Strict):
     :func:`sarbd.open_product` for this one product.
     """
 
-    path: Path | None = Field(None, description="SAFE zip/folder, RSLC HDF5 file, or annotation XML.")
-    annotation: Path | None = Field(None, description="Sentinel-1 annotation XML (with `measurement`).")
+    path: Path | None = Field(
+        None, description="SAFE zip/folder, RSLC HDF5 file, or annotation XML."
+    )
+    annotation: Path | None = Field(
+        None, description="Sentinel-1 annotation XML (with `measurement`)."
+    )
     measurement: Path | None = Field(None, description="Measurement TIFF of a bare annotation XML.")
     offset: tuple[int, int] | None = Field(
-        None, description="(first_line, first_pixel) of a crop in the full swath, 0-based.")
-    orbit: Path | None = Field(None, description="EOF orbit file or folder for this product (overrides inputs.orbits).")
-    frequency: Literal["A", "B"] | None = Field(None, description="NISAR/UAVSAR frequency (default A).")
+        None, description="(first_line, first_pixel) of a crop in the full swath, 0-based."
+    )
+    orbit: Path | None = Field(
+        None, description="EOF orbit file or folder for this product (overrides inputs.orbits)."
+    )
+    frequency: Literal["A", "B"] | None = Field(
+        None, description="NISAR/UAVSAR frequency (default A)."
+    )
     swath: str | None = Field(None, description="Swath of this product (overrides inputs.swath).")
 
     @field_validator("frequency", mode="before")
@@ -92,16 +111,22 @@ class ProductSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ProductSpec:
         if (self.path is None) == (self.annotation is None):
-            raise ValueError("give the product as `path` (SAFE, HDF5 or annotation XML) or as `annotation` "
-                             "(with `measurement`), not both and not neither")
+            raise ValueError(
+                "give the product as `path` (SAFE, HDF5 or annotation XML) or as `annotation` "
+                "(with `measurement`), not both and not neither"
+            )
         if self.annotation is not None and self.measurement is None:
             raise ValueError("an `annotation` entry needs its `measurement` TIFF")
         if self.offset is not None and self.measurement is None:
             raise ValueError("`offset` applies to a measurement TIFF crop: give `measurement` too")
         if self.offset is not None and min(self.offset) < 0:
             raise ValueError("offset must be (first_line, first_pixel) >= 0")
-        if self.frequency is not None and (self.measurement is not None or self.annotation is not None):
-            raise ValueError("`frequency` applies to NISAR/UAVSAR HDF5 products, not to Sentinel-1 annotations")
+        if self.frequency is not None and (
+            self.measurement is not None or self.annotation is not None
+        ):
+            raise ValueError(
+                "`frequency` applies to NISAR/UAVSAR HDF5 products, not to Sentinel-1 annotations"
+            )
         return self
 
     @property
@@ -133,53 +158,83 @@ def product_main(entry: ProductEntry) -> Path:
 class StackSpec(_Strict):
     """Another processor's coregistered stack to start the build from (:mod:`sarbd.stacks`)."""
 
-    path: Path = Field(description="ISCE2 topsStack folder, SNAP .dim, GMTSAR folder of .PRM files, Doris stack folder.")
+    path: Path = Field(
+        description="ISCE2 topsStack folder, SNAP .dim, GMTSAR folder of .PRM files, Doris stack folder."
+    )
     format: Literal["auto", "isce2", "snap", "gmtsar", "doris", "opera_cslc"] = Field(
-        "auto", description="Stack format; 'auto' detects it from the layout.")
-    polarization: str | None = Field(None, description="Polarisation of a single-polarisation stack (default VV).")
-    reference: str | None = Field(None, description="GMTSAR: the reference date YYYYMMDD or PRM name "
-                                                    "(default: the first entry of align.in / data.in).")
+        "auto", description="Stack format; 'auto' detects it from the layout."
+    )
+    polarization: str | None = Field(
+        None, description="Polarisation of a single-polarisation stack (default VV)."
+    )
+    reference: str | None = Field(
+        None,
+        description="GMTSAR: the reference date YYYYMMDD or PRM name "
+        "(default: the first entry of align.in / data.in).",
+    )
 
     def options(self) -> dict[str, str]:
         """Reader options that are set (``polarization``, ``reference``)."""
-        return {k: v for k, v in (("polarization", self.polarization), ("reference", self.reference)) if v is not None}
+        return {
+            k: v
+            for k, v in (("polarization", self.polarization), ("reference", self.reference))
+            if v is not None
+        }
 
 
 class InputsConfig(_Strict):
     """Where the data come from."""
 
     stack: StackSpec | None = Field(
-        None, description="Start after coregistration from another processor's stack instead of `products` "
-                          "(mapping {path, format, polarization, reference}; docs/products.md).")
+        None,
+        description="Start after coregistration from another processor's stack instead of `products` "
+        "(mapping {path, format, polarization, reference}; docs/products.md).",
+    )
     products: list[ProductEntry] = Field(
         default_factory=list,
         description="SLC products, one per date (any number from one up; or `stack`): a path (SAFE zip/folder, "
-                    "NISAR/UAVSAR RSLC HDF5) or a mapping {annotation, measurement, offset, orbit} "
-                    "(Sentinel-1 crop) / {path, frequency} (NISAR/UAVSAR). With one date the temporal "
-                    "signatures that need two or more dates are left out.",
+        "NISAR/UAVSAR RSLC HDF5) or a mapping {annotation, measurement, offset, orbit} "
+        "(Sentinel-1 crop) / {path, frequency} (NISAR/UAVSAR). With one date the temporal "
+        "signatures that need two or more dates are left out.",
     )
-    reference_product: Path | None = Field(None, description="Reference date's product; default: the first.")
-    swath: str | None = Field(None, description="Swath to process (IW1/IW2/IW3...); required for multi-swath SAFEs.")
+    reference_product: Path | None = Field(
+        None, description="Reference date's product; default: the first."
+    )
+    swath: str | None = Field(
+        None, description="Swath to process (IW1/IW2/IW3...); required for multi-swath SAFEs."
+    )
     polarizations: list[str] = Field(default_factory=lambda: ["VV", "VH"])
-    orbits: Path | None = Field(None, description="EOF orbit file or folder of them; default: annotation orbits.")
+    orbits: Path | None = Field(
+        None, description="EOF orbit file or folder of them; default: annotation orbits."
+    )
     verify_zip: Literal["auto", "always", "never"] = Field(
-        "auto", description="CRC-32 pass over each SAFE zip's measurement members (one sequential read of "
-                            "each, docs/reliability.md): 'auto' does it unless an aoi is set (an AOI build "
-                            "reads only the TIFF strips it needs, unchecked).",
+        "auto",
+        description="CRC-32 pass over each SAFE zip's measurement members (one sequential read of "
+        "each, docs/reliability.md): 'auto' does it unless an aoi is set (an AOI build "
+        "reads only the TIFF strips it needs, unchecked).",
     )
-    dem: Path | None = Field(None, description="DEM GeoTIFF (heights above EGM96 unless its CRS says otherwise).")
+    dem: Path | None = Field(
+        None, description="DEM GeoTIFF (heights above EGM96 unless its CRS says otherwise)."
+    )
     dem_vertical_datum: Literal["auto", "egm96", "egm2008", "ellipsoid"] = Field(
-        "auto", description="DEM heights: 'auto' reads the DEM's CRS and, when it does not say, assumes EGM96 "
-                            "with a warning; 'ellipsoid' for isce3/NISAR DEMs (WGS84 ellipsoidal heights).",
+        "auto",
+        description="DEM heights: 'auto' reads the DEM's CRS and, when it does not say, assumes EGM96 "
+        "with a warning; 'ellipsoid' for isce3/NISAR DEMs (WGS84 ellipsoidal heights).",
     )
-    reference: list[ReferenceLayer] = Field(default_factory=list, description="Reference geodata layers.")
-    classes: list[str] = Field(default_factory=list, description="Class names in label order (ids 1..N).")
+    reference: list[ReferenceLayer] = Field(
+        default_factory=list, description="Reference geodata layers."
+    )
+    classes: list[str] = Field(
+        default_factory=list, description="Class names in label order (ids 1..N)."
+    )
 
     @model_validator(mode="after")
     def _products_or_stack(self) -> InputsConfig:
         if (not self.products) == (self.stack is None):
-            raise ValueError("give inputs.products (SLC products, one per date) or inputs.stack (a coregistered "
-                             "stack from another processor), not both and not neither")
+            raise ValueError(
+                "give inputs.products (SLC products, one per date) or inputs.stack (a coregistered "
+                "stack from another processor), not both and not neither"
+            )
         return self
 
     @field_validator("polarizations")
@@ -201,7 +256,9 @@ class AOIConfig(_Strict):
     bbox: tuple[float, float, float, float] | None = Field(
         None, description="(lon_min, lat_min, lon_max, lat_max), degrees."
     )
-    polygon: Path | None = Field(None, description="Vector file whose geometries' union is the AOI.")
+    polygon: Path | None = Field(
+        None, description="Vector file whose geometries' union is the AOI."
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> AOIConfig:
@@ -210,7 +267,9 @@ class AOIConfig(_Strict):
             raise ValueError(f"give only one of window, bbox, polygon (got {', '.join(given)})")
         if self.window is not None and (min(self.window[2:]) <= 0 or min(self.window[:2]) < 0):
             raise ValueError("window needs first_line, first_pixel >= 0 and positive lines, pixels")
-        if self.bbox is not None and not (self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]):
+        if self.bbox is not None and not (
+            self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]
+        ):
             raise ValueError("bbox must be (lon_min, lat_min, lon_max, lat_max) with min < max")
         return self
 
@@ -219,13 +278,20 @@ class CoregistrationConfig(_Strict):
     """Coregistration and InSAR settings."""
 
     kernel_taps: int = Field(12, ge=4, le=32, description="Resampling kernel length (taps).")
-    coherence_window: tuple[int, int] = Field((2, 10), description="(lines, pixels) of the coherence window.")
-    refine: Literal["off", "report", "apply"] = Field(
-        "apply", description="Residual constant shift by intensity cross-correlation: ignore, report, or correct."
+    coherence_window: tuple[int, int] = Field(
+        (2, 10), description="(lines, pixels) of the coherence window."
     )
-    esd: bool = Field(True, description="TOPS: correct the azimuth misregistration by Enhanced Spectral Diversity.")
+    refine: Literal["off", "report", "apply"] = Field(
+        "apply",
+        description="Residual constant shift by intensity cross-correlation: ignore, report, or correct.",
+    )
+    esd: bool = Field(
+        True,
+        description="TOPS: correct the azimuth misregistration by Enhanced Spectral Diversity.",
+    )
     tops_reramp: Literal["secondary", "reference"] = Field(
-        "secondary", description="TOPS: reramp with the secondary's own ramp (real data) or the reference's."
+        "secondary",
+        description="TOPS: reramp with the secondary's own ramp (real data) or the reference's.",
     )
 
 
@@ -240,13 +306,15 @@ class SignaturesConfig(_Strict):
     """Which signatures to compute."""
 
     select: list[str] | Literal["all"] = "all"
-    window: tuple[int, int] = Field((3, 3), description="(lines, pixels) averaging window for covariance terms.")
+    window: tuple[int, int] = Field(
+        (3, 3), description="(lines, pixels) averaging window for covariance terms."
+    )
     filter: FilterConfig = Field(
         default_factory=lambda: FilterConfig(name="refined_lee", window=7),
         description="Speckle filter of the intensities behind the backscatter signatures. Default: the "
-                    "edge-preserving refined Lee filter (Lee 1981), so that the temporal backscatter "
-                    "statistics (and the L3 consistency test built on them) are not dominated by speckle; "
-                    "name 'none' keeps single-look values.",
+        "edge-preserving refined Lee filter (Lee 1981), so that the temporal backscatter "
+        "statistics (and the L3 consistency test built on them) are not dominated by speckle; "
+        "name 'none' keeps single-look values.",
     )
 
 
@@ -254,7 +322,9 @@ class LabelRule(_Strict):
     """An L1 rule: pixels where ``expression`` holds get ``class_name``."""
 
     class_name: str
-    expression: str = Field(description="e.g. 'sigma0_vv_db_mean < -18 and coherence_vv_mean < 0.3'")
+    expression: str = Field(
+        description="e.g. 'sigma0_vv_db_mean < -18 and coherence_vv_mean < 0.3'"
+    )
 
 
 class LabelsConfig(_Strict):
@@ -264,43 +334,54 @@ class LabelsConfig(_Strict):
     l1_method: Literal["rules", "wishart_h_alpha"] = Field(
         "rules",
         description="How SARbd-L1 is made: 'rules' (l1_rules on the signatures) or 'wishart_h_alpha', the "
-                    "unsupervised Wishart H-alpha classification of quad-pol T3 (Lee et al. 1999; needs a "
-                    "quad-pol build) with its clusters mapped to classes by l1_cluster_classes.",
+        "unsupervised Wishart H-alpha classification of quad-pol T3 (Lee et al. 1999; needs a "
+        "quad-pol build) with its clusters mapped to classes by l1_cluster_classes.",
     )
     l1_cluster_classes: dict[str, list[int]] = Field(
         default_factory=dict,
         description="For l1_method 'wishart_h_alpha': {class name: [H-alpha cluster codes 1-9]}, e.g. "
-                    "{water: [9], urban: [7, 4]}; unmapped clusters stay unlabelled.",
+        "{water: [9], urban: [7, 4]}; unmapped clusters stay unlabelled.",
     )
     l1_wishart_iterations: int = Field(10, ge=0, description="Maximum Wishart reassignment passes.")
-    l2_threshold: float = Field(0.5, gt=0.0, le=1.0, description="Minimum area fraction of the majority class.")
+    l2_threshold: float = Field(
+        0.5, gt=0.0, le=1.0, description="Minimum area fraction of the majority class."
+    )
     l3_buffer_m: float = Field(
-        5.0, ge=0.0,
+        5.0,
+        ge=0.0,
         description="Boundary buffer excluded from L3, metres: pixels whose centre is closer than this to "
-                    "where a reference outline can lie (radarcode boundary_distance) are not L3. Set it to the "
-                    "positional uncertainty of the reference plus the SAR geolocation (a few metres for "
-                    "topographic maps and Sentinel-1); pixels an outline crosses are always excluded when > 0.",
+        "where a reference outline can lie (radarcode boundary_distance) are not L3. Set it to the "
+        "positional uncertainty of the reference plus the SAR geolocation (a few metres for "
+        "topographic maps and Sentinel-1); pixels an outline crosses are always excluded when > 0.",
     )
     l3_outlier_probability: float = Field(
-        0.99, gt=0.5, lt=1.0, description="1 - nominal false-rejection rate of the per-class SAR consistency test."
+        0.99,
+        gt=0.5,
+        lt=1.0,
+        description="1 - nominal false-rejection rate of the per-class SAR consistency test.",
     )
     l3_outlier_method: Literal["mahalanobis", "mad"] = Field(
-        "mahalanobis", description="Per-class outlier test (robust Mahalanobis distance or per-feature MAD)."
+        "mahalanobis",
+        description="Per-class outlier test (robust Mahalanobis distance or per-feature MAD).",
     )
     l3_region_min_pixels: int = Field(
-        10, ge=0,
+        10,
+        ge=0,
         description="Regions of same-class L3 candidates (about one reference feature inside the buffer) with at "
-                    "least this many pixels are rejected when their mean signature is nearer to another class; "
-                    "0 turns the region test off.",
+        "least this many pixels are rejected when their mean signature is nearer to another class; "
+        "0 turns the region test off.",
     )
     l3_features: list[str] = Field(
-        default_factory=lambda: ["backscatter_mean_db_vv", "backscatter_mean_db_vh", "coherence_mean_vv"],
+        default_factory=lambda: [
+            "backscatter_mean_db_vv",
+            "backscatter_mean_db_vh",
+            "coherence_mean_vv",
+        ],
         description="Signature expressions the L3 consistency test uses (missing ones are skipped). Default: "
-                    "temporal mean backscatter (dB, speckle-filtered) and mean coherence, which are defined "
-                    "everywhere and near-Gaussian per class; per-date single-look values are too noisy and "
-                    "NaN where noise removal goes negative.",
+        "temporal mean backscatter (dB, speckle-filtered) and mean coherence, which are defined "
+        "everywhere and near-Gaussian per class; per-date single-look values are too noisy and "
+        "NaN where noise removal goes negative.",
     )
-
 
     @model_validator(mode="after")
     def _l1_method(self) -> LabelsConfig:
@@ -308,7 +389,9 @@ class LabelsConfig(_Strict):
             if self.l1_rules:
                 raise ValueError("l1_rules and l1_method 'wishart_h_alpha' exclude each other")
             if not self.l1_cluster_classes:
-                raise ValueError("l1_method 'wishart_h_alpha' needs l1_cluster_classes ({class: [cluster codes]})")
+                raise ValueError(
+                    "l1_method 'wishart_h_alpha' needs l1_cluster_classes ({class: [cluster codes]})"
+                )
         elif self.l1_cluster_classes:
             raise ValueError("l1_cluster_classes applies to l1_method 'wishart_h_alpha' only")
         return self
@@ -319,8 +402,12 @@ class ChipsConfig(_Strict):
 
     sizes: list[int] = Field(default_factory=lambda: [64], description="Chip edge lengths, pixels.")
     block: int = Field(128, ge=16, description="Split block size, pixels.")
-    buffer: int = Field(8, ge=0, description="Unassigned pixels between blocks of different splits.")
-    fractions: tuple[float, float, float] = Field((0.7, 0.15, 0.15), description="train, validation, test.")
+    buffer: int = Field(
+        8, ge=0, description="Unassigned pixels between blocks of different splits."
+    )
+    fractions: tuple[float, float, float] = Field(
+        (0.7, 0.15, 0.15), description="train, validation, test."
+    )
     seed: int = 0
 
     @field_validator("fractions")
@@ -342,13 +429,20 @@ class QuantizeConfig(_Strict):
     """Lossy storage of the float signatures (docs/outputs.md, "Quantisation"); give one of the two."""
 
     keepbits: int | None = Field(
-        None, ge=1, le=23,
-        description="Bit rounding to this many float32 mantissa bits: relative error <= 2^-(keepbits+1).")
+        None,
+        ge=1,
+        le=23,
+        description="Bit rounding to this many float32 mantissa bits: relative error <= 2^-(keepbits+1).",
+    )
     absolute: float | None = Field(
-        None, gt=0.0,
+        None,
+        gt=0.0,
         description="Rounding to a power-of-two step <= 2 x this value: absolute error <= absolute "
-                    "(in each variable's units; suits dB, phases, coherence -- not linear intensities).")
-    variables: list[str] | None = Field(None, description="Signatures to quantise; None: every float signature.")
+        "(in each variable's units; suits dB, phases, coherence -- not linear intensities).",
+    )
+    variables: list[str] | None = Field(
+        None, description="Signatures to quantise; None: every float signature."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> QuantizeConfig:
@@ -364,22 +458,26 @@ class OutputsConfig(_Strict):
     formats: list[OutputFormat] = Field(
         default_factory=lambda: list(DEFAULT_FORMATS),
         description="Outputs: zarr (the primary store), stac (catalog + README), and the exports "
-                    "netcdf (dataset.nc), cog (cog/*.tif), parquet (tables/pixels.parquet).")
+        "netcdf (dataset.nc), cog (cog/*.tif), parquet (tables/pixels.parquet).",
+    )
     quantize: QuantizeConfig | None = Field(
-        None, description="Lossy storage of the signatures (default: lossless float32).")
+        None, description="Lossy storage of the signatures (default: lossless float32)."
+    )
     cache: Literal["compact", "keep"] = Field(
         "compact",
         description="compact: after the export, drop the per-date rasters of the coregistered stack "
-                    "(SLCs, interferograms) from .sarbd-cache; a later build whose signature settings "
-                    "changed coregisters again. keep: keep them (faster iterations on signature settings).")
+        "(SLCs, interferograms) from .sarbd-cache; a later build whose signature settings "
+        "changed coregisters again. keep: keep them (faster iterations on signature settings).",
+    )
     cog_geocode: bool = Field(False, description="Also write COGs geocoded to a map CRS.")
     cog_variables: list[str] | None = Field(
-        None, description="Variables written as COGs (one per date for per-date ones); None: every variable."
+        None,
+        description="Variables written as COGs (one per date for per-date ones); None: every variable.",
     )
     table_features: Literal["temporal", "all"] | list[str] = Field(
         "temporal",
         description="Signature columns of tables/pixels.parquet: 'temporal' (no per-date columns), 'all' "
-                    "(one column per date too; as large as the cube) or variable names.",
+        "(one column per date too; as large as the cube) or variable names.",
     )
     name: str = Field("sarbd-dataset", description="Dataset name (STAC collection id, README).")
     license: str = "CC-BY-4.0"
@@ -390,7 +488,9 @@ class ComputeConfig(_Strict):
     """How to compute."""
 
     chunks: Chunks = Field(DEFAULT_CHUNKS, description="(lines, pixels) Dask chunk shape.")
-    scheduler: str | None = Field(None, description="Address of an existing Dask scheduler; None: local.")
+    scheduler: str | None = Field(
+        None, description="Address of an existing Dask scheduler; None: local."
+    )
 
     @field_validator("chunks")
     @classmethod
@@ -420,6 +520,7 @@ class BuildConfig(_Strict):
 
 # -- YAML with line numbers ----------------------------------------------------------
 
+
 class _LineLoader(yaml.SafeLoader):
     """A safe YAML loader that remembers the line of every mapping value."""
 
@@ -434,13 +535,19 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any,
             first = lines.get(key)
         except TypeError:  # an unhashable key (a list or mapping)
             raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark, "a key is a list or mapping",
-                key_node.start_mark) from None
+                "while reading a mapping",
+                node.start_mark,
+                "a key is a list or mapping",
+                key_node.start_mark,
+            ) from None
         if first is not None:
             # YAML 1.2 requires unique keys; PyYAML would silently keep the last one
             raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark,
-                f"duplicate key {key!r} (first given at line {first})", key_node.start_mark)
+                "while reading a mapping",
+                node.start_mark,
+                f"duplicate key {key!r} (first given at line {first})",
+                key_node.start_mark,
+            )
         lines[key] = key_node.start_mark.line + 1
     mapping = loader.construct_mapping(node, deep=True)
     return _LineDict(mapping, lines)
@@ -462,7 +569,9 @@ class _LineDict(dict):  # type: ignore[type-arg]
                 raise RecursionError
             if isinstance(node, dict | list) and id(node) not in seen:  # aliases are visited once
                 seen.add(id(node))
-                stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+                stack.extend(
+                    (v, depth + 1) for v in (node.values() if isinstance(node, dict) else node)
+                )
         return data
 
 
@@ -513,8 +622,11 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Bu
     """
     path = Path(path)
     if path.is_dir():
-        raise ConfigError("is a folder, not a configuration file", path=path,
-                          hint="give the YAML file, e.g. examples/groningen.yaml")
+        raise ConfigError(
+            "is a folder, not a configuration file",
+            path=path,
+            hint="give the YAML file, e.g. examples/groningen.yaml",
+        )
     if not path.is_file():
         raise ConfigError("configuration file not found", path=path)
     data = _read_yaml(path)
@@ -557,15 +669,22 @@ def _read_yaml(path: Path) -> Any:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read the configuration file ({exc.strerror})", path=path) from None
+        raise ConfigError(
+            f"cannot read the configuration file ({exc.strerror})", path=path
+        ) from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"the configuration file is {len(raw) / 2**20:.0f} MiB, not a build configuration",
-                          path=path)
+        raise ConfigError(
+            f"the configuration file is {len(raw) / 2**20:.0f} MiB, not a build configuration",
+            path=path,
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not a text file (byte {exc.start} is not UTF-8); a YAML configuration was expected",
-                          path=path, hint="give the YAML file, e.g. examples/simulated.yaml") from None
+        raise ConfigError(
+            f"not a text file (byte {exc.start} is not UTF-8); a YAML configuration was expected",
+            path=path,
+            hint="give the YAML file, e.g. examples/simulated.yaml",
+        ) from None
     try:
         data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
         return _LineDict.check_depth(data)
@@ -573,7 +692,9 @@ def _read_yaml(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(" ".join(f"not valid YAML{where}: {problem}".split()), path=path) from None
+        raise ConfigError(
+            " ".join(f"not valid YAML{where}: {problem}".split()), path=path
+        ) from None
     except RecursionError:
         raise ConfigError("the YAML document is nested too deeply", path=path) from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. an impossible date 2021-13-45

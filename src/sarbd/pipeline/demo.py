@@ -21,8 +21,15 @@ import yaml
 from sarbd.errors import ConfigError
 from sarbd.pipeline.config import BuildConfig, load_config
 
-__all__ = ["DEMO_L1_RULES", "SCENE_CONFIG", "TRUTH_MAPS", "demo_config", "label_purity", "run_full_demo",
-           "write_scene_config"]
+__all__ = [
+    "DEMO_L1_RULES",
+    "SCENE_CONFIG",
+    "TRUTH_MAPS",
+    "demo_config",
+    "label_purity",
+    "run_full_demo",
+    "write_scene_config",
+]
 
 #: SARbd-L1 rules for the simulated scene. The thresholds lie half-way between the C-band
 #: signatures the simulator documents (``sarbd.simulate.config.CLASSES``: sigma0 VV / VH in dB,
@@ -48,22 +55,46 @@ __all__ = ["DEMO_L1_RULES", "SCENE_CONFIG", "TRUTH_MAPS", "demo_config", "label_
 #: coherent) is that of building sidelobes and layover at Sentinel-1 resolution. The rules
 #: use the temporal (speckle-filtered) statistics. See docs/labels.md.
 DEMO_L1_RULES: tuple[tuple[str, str], ...] = (
-    ("water", "backscatter_mean_db_vv < -18.5 and backscatter_mean_db_vh < -23 and coherence_mean_vv < 0.3"),
+    (
+        "water",
+        "backscatter_mean_db_vv < -18.5 and backscatter_mean_db_vh < -23 and coherence_mean_vv < 0.3",
+    ),
     ("building", "backscatter_mean_db_vv > -3 and coherence_mean_vv > 0.8"),
-    ("road", "backscatter_mean_db_vv < -14.5 and backscatter_mean_db_vh < -21 and coherence_mean_vv > 0.6"),
-    ("bare", "backscatter_mean_db_vv > -14.5 and backscatter_mean_db_vv < -11 and backscatter_mean_db_vh < -19"
-             " and coherence_mean_vv > 0.56"),
-    ("vegetation", "backscatter_mean_db_vv > -8.75 and backscatter_mean_db_vv < -3"
-                   " and backscatter_mean_db_vh > -15 and coherence_mean_vv < 0.29"),
-    ("field", "backscatter_mean_db_vv > -11 and backscatter_mean_db_vv < -8.75 and backscatter_mean_db_vh > -19"
-              " and backscatter_mean_db_vh < -15 and coherence_mean_vv > 0.29 and coherence_mean_vv < 0.56"),
+    (
+        "road",
+        "backscatter_mean_db_vv < -14.5 and backscatter_mean_db_vh < -21 and coherence_mean_vv > 0.6",
+    ),
+    (
+        "bare",
+        "backscatter_mean_db_vv > -14.5 and backscatter_mean_db_vv < -11 and backscatter_mean_db_vh < -19"
+        " and coherence_mean_vv > 0.56",
+    ),
+    (
+        "vegetation",
+        "backscatter_mean_db_vv > -8.75 and backscatter_mean_db_vv < -3"
+        " and backscatter_mean_db_vh > -15 and coherence_mean_vv < 0.29",
+    ),
+    (
+        "field",
+        "backscatter_mean_db_vv > -11 and backscatter_mean_db_vv < -8.75 and backscatter_mean_db_vh > -19"
+        " and backscatter_mean_db_vh < -15 and coherence_mean_vv > 0.29 and coherence_mean_vv < 0.56",
+    ),
 )
 
 #: Variables the demo writes as COGs (the full catalogue is in dataset.zarr/.nc; writing
 #: every signature of every date as a COG would dominate the demo's run time).
 DEMO_COGS: tuple[str, ...] = (
-    "label_l1", "label_l2", "label_l3", "quality_flags", "split", "sigma0_db_vv", "sigma0_db_vh",
-    "coherence_vv", "entropy_vv_vh", "backscatter_mean_db_vv", "amplitude_dispersion_vv",
+    "label_l1",
+    "label_l2",
+    "label_l3",
+    "quality_flags",
+    "split",
+    "sigma0_db_vv",
+    "sigma0_db_vh",
+    "coherence_vv",
+    "entropy_vv_vh",
+    "backscatter_mean_db_vv",
+    "amplitude_dispersion_vv",
 )
 
 #: The demo stores its signatures bit-rounded to 7 mantissa bits (relative error <= 2^-8 = 0.39 %:
@@ -77,8 +108,13 @@ DEMO_KEEPBITS = 7
 _SAMPLES_PER_EPOCH = {"tiny": 20_000, "small": 100_000}
 
 #: Per size: chip sizes and split block (blocks must hold a chip plus the buffer).
-_CHIPS = {"tiny": ([32], 48), "small": ([64], 128), "burst": ([64, 256], 288),
-          "burst_quarter": ([64, 256], 288), "aoi3": ([64, 256], 288)}
+_CHIPS = {
+    "tiny": ([32], 48),
+    "small": ([64], 128),
+    "burst": ([64, 256], 288),
+    "burst_quarter": ([64, 256], 288),
+    "aoi3": ([64, 256], 288),
+}
 
 
 def demo_config(scene: Any, directory: Path, *, size: str, seed: int) -> dict[str, Any]:
@@ -91,13 +127,24 @@ def demo_config(scene: Any, directory: Path, *, size: str, seed: int) -> dict[st
             "products": [str(p) for p in scene.safe],
             "polarizations": ["VV", "VH"],
             "dem": str(scene.dem),
-            "reference": [{"path": str(scene.reference_gpkg), "height_field": "height", "width_field": "width"}],
+            "reference": [
+                {
+                    "path": str(scene.reference_gpkg),
+                    "height_field": "height",
+                    "width_field": "width",
+                }
+            ],
             "classes": [c.name for c in sorted(CLASSES, key=lambda c: c.code)],
         },
         "labels": {"l1_rules": [{"class_name": c, "expression": e} for c, e in DEMO_L1_RULES]},
         "chips": {"sizes": sizes, "block": block, "buffer": 8, "seed": seed},
-        "outputs": {"directory": str(directory), "name": f"sarbd-demo-{size}", "cog_variables": list(DEMO_COGS),
-                    "authors": ["sarbd demo (simulated data)"], "quantize": {"keepbits": DEMO_KEEPBITS}},
+        "outputs": {
+            "directory": str(directory),
+            "name": f"sarbd-demo-{size}",
+            "cog_variables": list(DEMO_COGS),
+            "authors": ["sarbd demo (simulated data)"],
+            "quantize": {"keepbits": DEMO_KEEPBITS},
+        },
     }
 
 
@@ -126,9 +173,11 @@ def write_scene_config(scene: Any, *, size: str, seed: int) -> Path:
         layer["path"] = rel(layer["path"])
     cfg["outputs"]["name"] = f"{root.name}-sarbd"
     cfg["outputs"]["authors"] = ["sarbd simulate (simulated data)"]
-    header = (f"# Build configuration for the simulated scene in this folder (written by sarbd simulate,\n"
-              f"# size {size}, seed {seed}). Paths are relative to this file. Run:\n"
-              f"#   sarbd build {root.name}/{SCENE_CONFIG}\n")
+    header = (
+        f"# Build configuration for the simulated scene in this folder (written by sarbd simulate,\n"
+        f"# size {size}, seed {seed}). Paths are relative to this file. Run:\n"
+        f"#   sarbd build {root.name}/{SCENE_CONFIG}\n"
+    )
     path = root / SCENE_CONFIG
     with atomic_output(path) as tmp:
         tmp.write_text(header + yaml.safe_dump(cfg, sort_keys=False))
@@ -140,7 +189,9 @@ def write_scene_config(scene: Any, *, size: str, seed: int) -> Path:
 TRUTH_MAPS = {"signal": "signal_class_map_radar.tif", "ground_area": "class_map_radar.tif"}
 
 
-def label_purity(dataset_dir: Path, truth_dir: Path, classes: list[dict[str, Any]]) -> dict[str, Any]:
+def label_purity(
+    dataset_dir: Path, truth_dir: Path, classes: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Per-class precision and share of L2 kept of each label level against each truth map.
 
     Returns ``{"signal": DataFrame, "ground_area": DataFrame}``
@@ -209,11 +260,15 @@ def _run_full_demo(out: Path, size: str, seed: int, console: Any) -> int:
     from sarbd.utils.files import claim_folder
 
     # a new folder, or one an earlier demo wrote: the demo never writes into a user's folder
-    out = claim_folder(Path(out).resolve(), accept=("demo_summary.json", "demo.yaml"), what="demo folder")
+    out = claim_folder(
+        Path(out).resolve(), accept=("demo_summary.json", "demo.yaml"), what="demo folder"
+    )
     t0 = time.perf_counter()
 
     console.rule(f"sarbd demo ({size}, seed {seed})")
-    console.print("[bold]1/4 simulate[/bold] a 7-date dual-pol Sentinel-1-like scene with known truth")
+    console.print(
+        "[bold]1/4 simulate[/bold] a 7-date dual-pol Sentinel-1-like scene with known truth"
+    )
     scene = simulate_scene(out / "scene", size=size, dates=7, seed=seed)
     t_sim = time.perf_counter() - t0
 
@@ -225,12 +280,21 @@ def _run_full_demo(out: Path, size: str, seed: int, console: Any) -> int:
     result = run_build(config, console=console)
     t_build = time.perf_counter() - t0 - t_sim
 
-    console.print("[bold]3/4 train[/bold] the AlignSAR dense ANN on SARbd-L3, evaluate on held-out blocks")
+    console.print(
+        "[bold]3/4 train[/bold] the AlignSAR dense ANN on SARbd-L3, evaluate on held-out blocks"
+    )
     run_dir = out / "run-ann"
     # 20 epochs of 100k class-balanced draws: the paper's balanced recipe at a cost that keeps
     # the small demo within minutes on 2 cores
-    metrics = train_run(result.directory, run_dir, model="ann", level="L3", seed=seed,
-                        epochs=20, samples_per_epoch=_SAMPLES_PER_EPOCH[size])
+    metrics = train_run(
+        result.directory,
+        run_dir,
+        model="ann",
+        level="L3",
+        seed=seed,
+        epochs=20,
+        samples_per_epoch=_SAMPLES_PER_EPOCH[size],
+    )
     t_train = time.perf_counter() - t0 - t_sim - t_build
 
     console.print("[bold]4/4 report[/bold]")
@@ -250,23 +314,48 @@ def _run_full_demo(out: Path, size: str, seed: int, console: Any) -> int:
     if counts:
         console.print("class counts per level:")
         console.print(json.dumps(counts, indent=1))
-    console.print("label precision against the simulator's truth, all classes pooled (share of L2 kept):")
-    for key, label in (("signal", "class dominating the pixel's signal"),
-                       ("ground_area", "class with the largest ground area")):
+    console.print(
+        "label precision against the simulator's truth, all classes pooled (share of L2 kept):"
+    )
+    for key, label in (
+        ("signal", "class dominating the pixel's signal"),
+        ("ground_area", "class with the largest ground area"),
+    ):
         row = purity[key].loc["all"]
-        console.print(f"  {label}: " + "  ".join(
-            f"{lv[6:].upper()} {row[f'{lv}_precision']:.3f}" for lv in ("label_l1", "label_l2", "label_l3"))
-            + f"  (L3 keeps {row['label_l3_kept']:.2f})")
+        console.print(
+            f"  {label}: "
+            + "  ".join(
+                f"{lv[6:].upper()} {row[f'{lv}_precision']:.3f}"
+                for lv in ("label_l1", "label_l2", "label_l3")
+            )
+            + f"  (L3 keeps {row['label_l3_kept']:.2f})"
+        )
     console.print(format_summary(metrics))
-    console.print(f"time: {total:.0f} s (simulate {t_sim:.0f} s, build {t_build:.0f} s, "
-                  f"train+evaluate {t_train:.0f} s)")
-    (out / "demo_summary.json").write_text(json.dumps({
-        "seconds": {"total": total, "simulate": t_sim, "build": t_build, "train": t_train},
-        "class_counts": counts,
-        "label_purity": {k: json.loads(v.to_json(orient="index")) for k, v in purity.items()},
-        "headline": {k: metrics["protocols"]["spatial"].get(k) for k in ("overall_accuracy", "cohen_kappa",
-                                                                         "macro_f1")},
-        "paths": {"scene": str(scene.root), "dataset": str(result.directory), "run": str(run_dir),
-                  "report": str(report)},
-    }, indent=2, default=str))
+    console.print(
+        f"time: {total:.0f} s (simulate {t_sim:.0f} s, build {t_build:.0f} s, "
+        f"train+evaluate {t_train:.0f} s)"
+    )
+    (out / "demo_summary.json").write_text(
+        json.dumps(
+            {
+                "seconds": {"total": total, "simulate": t_sim, "build": t_build, "train": t_train},
+                "class_counts": counts,
+                "label_purity": {
+                    k: json.loads(v.to_json(orient="index")) for k, v in purity.items()
+                },
+                "headline": {
+                    k: metrics["protocols"]["spatial"].get(k)
+                    for k in ("overall_accuracy", "cohen_kappa", "macro_f1")
+                },
+                "paths": {
+                    "scene": str(scene.root),
+                    "dataset": str(result.directory),
+                    "run": str(run_dir),
+                    "report": str(report),
+                },
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return 0

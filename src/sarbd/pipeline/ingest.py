@@ -42,21 +42,37 @@ def open_entry(entry: ProductEntry, config: BuildConfig) -> Scene:
         entry = ProductSpec(path=Path(entry))
     for f in entry.files():
         if not Path(f).exists():
-            raise InputError("product file not found", path=f, hint="check inputs.products in the configuration")
+            raise InputError(
+                "product file not found", path=f, hint="check inputs.products in the configuration"
+            )
     # an AOI build reads only its strips: the CRC pass over whole measurement TIFFs is skipped (auto)
-    aoi = config.aoi.window is not None or config.aoi.bbox is not None or config.aoi.polygon is not None
+    aoi = (
+        config.aoi.window is not None
+        or config.aoi.bbox is not None
+        or config.aoi.polygon is not None
+    )
     verify = inputs.verify_zip == "always" or (inputs.verify_zip == "auto" and not aoi)
-    return open_product(entry.main, swath=entry.swath or inputs.swath, orbit=entry.orbit or inputs.orbits,
-                        measurement=entry.measurement, offset=entry.offset, frequency=entry.frequency,
-                        verify_zip=verify)
+    return open_product(
+        entry.main,
+        swath=entry.swath or inputs.swath,
+        orbit=entry.orbit or inputs.orbits,
+        measurement=entry.measurement,
+        offset=entry.offset,
+        frequency=entry.frequency,
+        verify_zip=verify,
+    )
 
 
 def entry_fingerprint(entry: ProductEntry) -> Any:
     """What the ingest key hashes of one product entry (its files' identities and options)."""
     if not isinstance(entry, ProductSpec):
         return file_fingerprint(entry)
-    return {"files": [file_fingerprint(f) for f in entry.files()], "offset": entry.offset,
-            "frequency": entry.frequency, "swath": entry.swath}
+    return {
+        "files": [file_fingerprint(f) for f in entry.files()],
+        "offset": entry.offset,
+        "frequency": entry.frequency,
+        "swath": entry.swath,
+    }
 
 
 def open_scenes(config: BuildConfig) -> tuple[Scene, list[Scene]]:
@@ -69,7 +85,8 @@ def open_scenes(config: BuildConfig) -> tuple[Scene, list[Scene]]:
         if missing:
             raise InputError(
                 f"product has no {'/'.join(missing)} polarisation (it has {'/'.join(s.polarizations)})",
-                path=product_main(e), hint="set inputs.polarizations to the polarisations every date has",
+                path=product_main(e),
+                hint="set inputs.polarizations to the polarisations every date has",
             )
     reference = scenes.pop(ref_index)
     return reference, scenes

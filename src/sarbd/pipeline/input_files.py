@@ -20,8 +20,17 @@ from sarbd.radarcode.formats import RASTER_SUFFIXES, is_raster_path
 if TYPE_CHECKING:
     from sarbd.pipeline.config import BuildConfig, ReferenceLayer
 
-__all__ = ["RASTER_SUFFIXES", "check_chip_sizes", "check_inputs", "check_raster", "is_raster", "raster_classes",
-           "read_reference_layers", "read_vector", "vector_layers"]
+__all__ = [
+    "RASTER_SUFFIXES",
+    "check_chip_sizes",
+    "check_inputs",
+    "check_raster",
+    "is_raster",
+    "raster_classes",
+    "read_reference_layers",
+    "read_vector",
+    "vector_layers",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -41,8 +50,17 @@ def _exists(path: PathLike, what: str, key: str) -> Path:
 def _gdal_errors() -> tuple[type[BaseException], ...]:
     import pyogrio.errors as pe
 
-    return (pe.DataSourceError, pe.DataLayerError, pe.FeatureError, pe.GeometryError, pe.FieldError,
-            pe.CRSError, RuntimeError, OSError, ValueError)
+    return (
+        pe.DataSourceError,
+        pe.DataLayerError,
+        pe.FeatureError,
+        pe.GeometryError,
+        pe.FieldError,
+        pe.CRSError,
+        RuntimeError,
+        OSError,
+        ValueError,
+    )
 
 
 def vector_layers(path: PathLike) -> list[str]:
@@ -52,8 +70,11 @@ def vector_layers(path: PathLike) -> list[str]:
     try:
         names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     except _gdal_errors() as exc:
-        raise InputError(f"cannot read the vector file ({_first_line(exc)})", path=path,
-                         hint="the file is truncated, corrupt or not a vector format GDAL reads") from None
+        raise InputError(
+            f"cannot read the vector file ({_first_line(exc)})",
+            path=path,
+            hint="the file is truncated, corrupt or not a vector format GDAL reads",
+        ) from None
     if not names:
         raise InputError("the vector file holds no layers", path=path)
     return names
@@ -75,14 +96,20 @@ def read_vector(path: PathLike, layer: str | None = None) -> Any:
         raise InputError("vector file not found", path=p)
     names = vector_layers(p)
     if layer is not None and layer not in names:
-        raise InputError(f"layer {layer!r} is not in the file (it has {', '.join(names)})", path=p,
-                         hint="fix layer: in the configuration")
+        raise InputError(
+            f"layer {layer!r} is not in the file (it has {', '.join(names)})",
+            path=p,
+            hint="fix layer: in the configuration",
+        )
     name = layer or names[0]
     try:
         return gpd.read_file(p, layer=name)
     except _gdal_errors() as exc:
-        raise InputError(f"cannot read layer {name!r} ({_first_line(exc)})", path=p,
-                         hint="the file is truncated or corrupt") from None
+        raise InputError(
+            f"cannot read layer {name!r} ({_first_line(exc)})",
+            path=p,
+            hint="the file is truncated or corrupt",
+        ) from None
 
 
 def check_raster(path: PathLike, what: str = "raster") -> None:
@@ -99,8 +126,11 @@ def check_raster(path: PathLike, what: str = "raster") -> None:
             with rasterio.open(path) as ds:
                 ds.read(1, window=Window(0, 0, 1, 1))
     except RasterioError as exc:
-        raise InputError(f"cannot read the {what} ({_first_line(exc)})", path=path,
-                         hint="the file is truncated, corrupt or not a raster GDAL reads") from None
+        raise InputError(
+            f"cannot read the {what} ({_first_line(exc)})",
+            path=path,
+            hint="the file is truncated, corrupt or not a raster GDAL reads",
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -132,7 +162,9 @@ def check_inputs(config: BuildConfig) -> None:
         if ident in seen:
             raise ConfigError(
                 f"inputs.products lists the same product twice (entries {seen[ident] + 1} and {i + 1})",
-                path=p, hint="list each date's product once")
+                path=p,
+                hint="list each date's product once",
+            )
         seen[ident] = i
     if inputs.stack is not None:
         _exists(inputs.stack.path, "coregistered stack", "inputs.stack.path")
@@ -149,8 +181,11 @@ def check_inputs(config: BuildConfig) -> None:
             continue
         names = vector_layers(p)
         if layer.layer is not None and layer.layer not in names:
-            raise InputError(f"layer {layer.layer!r} is not in the file (it has {', '.join(names)})", path=p,
-                             hint="fix inputs.reference[].layer in the configuration")
+            raise InputError(
+                f"layer {layer.layer!r} is not in the file (it has {', '.join(names)})",
+                path=p,
+                hint="fix inputs.reference[].layer in the configuration",
+            )
     if config.aoi.polygon is not None:
         vector_layers(_exists(config.aoi.polygon, "AOI polygon file", "aoi.polygon"))
 
@@ -162,7 +197,8 @@ def check_chip_sizes(config: BuildConfig, shape: tuple[int, int]) -> None:
         raise ConfigError(
             f"chips.sizes {', '.join(map(str, too_big))} px is larger than the scene "
             f"({shape[0]} x {shape[1]} pixels after the AOI)",
-            hint=f"use chip sizes of at most {min(shape)} px, or a larger AOI")
+            hint=f"use chip sizes of at most {min(shape)} px, or a larger AOI",
+        )
 
 
 def read_reference_layers(layers: list[ReferenceLayer]) -> Any:
@@ -188,28 +224,41 @@ def read_reference_layers(layers: list[ReferenceLayer]) -> Any:
         for name in names:
             gdf = read_vector(layer.path, name)
             if gdf.crs is None:
-                raise InputError(f"layer {name!r} has no CRS", path=layer.path,
-                                 hint="assign one, e.g. with ogr2ogr -a_srs EPSG:xxxx")
+                raise InputError(
+                    f"layer {name!r} has no CRS",
+                    path=layer.path,
+                    hint="assign one, e.g. with ogr2ogr -a_srs EPSG:xxxx",
+                )
             if len(gdf) == 0:
                 continue
             if layer.class_name:
                 cls = pd.Series(layer.class_name, index=gdf.index)
             elif layer.class_field:
                 if layer.class_field not in gdf.columns:
-                    raise InputError(f"layer {name!r} has no field {layer.class_field!r} "
-                                     f"(fields: {', '.join(map(str, gdf.columns))})", path=layer.path)
+                    raise InputError(
+                        f"layer {name!r} has no field {layer.class_field!r} "
+                        f"(fields: {', '.join(map(str, gdf.columns))})",
+                        path=layer.path,
+                    )
                 cls = gdf[layer.class_field].astype(str)
             else:
                 cls = pd.Series(name, index=gdf.index)
             if layer.class_map:
                 cls = cls.map(lambda v, m=layer.class_map: m.get(v, v))
-            out = gpd.GeoDataFrame({"sarbd_class": cls.values}, geometry=gdf.geometry.values, crs=gdf.crs)
-            for src, dst in ((layer.width_field, "sarbd_width"), (layer.height_field, "sarbd_height")):
+            out = gpd.GeoDataFrame(
+                {"sarbd_class": cls.values}, geometry=gdf.geometry.values, crs=gdf.crs
+            )
+            for src, dst in (
+                (layer.width_field, "sarbd_width"),
+                (layer.height_field, "sarbd_height"),
+            ):
                 if src and src in gdf.columns:
                     out[dst] = gdf[src].astype(float).values
             frames.append(out.to_crs("EPSG:4326"))
     if not frames:
-        raise InputError("the reference layers contain no features", path=layers[0].path if layers else None)
+        raise InputError(
+            "the reference layers contain no features", path=layers[0].path if layers else None
+        )
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
 
 
@@ -229,7 +278,11 @@ def raster_classes(layer: ReferenceLayer) -> dict[float, str]:
         try:
             return {float(value): name for value, name in layer.class_map.items()}
         except ValueError:
-            raise ConfigError("a raster layer's class_map keys must be raster values (numbers)",
-                              hint="e.g. class_map: {'10': vegetation, '80': water}") from None
-    raise ConfigError(f"raster reference layer {layer.path} needs a class_map of raster values to classes",
-                      hint="e.g. class_map: {'10': vegetation, '80': water} for ESA WorldCover")
+            raise ConfigError(
+                "a raster layer's class_map keys must be raster values (numbers)",
+                hint="e.g. class_map: {'10': vegetation, '80': water}",
+            ) from None
+    raise ConfigError(
+        f"raster reference layer {layer.path} needs a class_map of raster values to classes",
+        hint="e.g. class_map: {'10': vegetation, '80': water} for ESA WorldCover",
+    )

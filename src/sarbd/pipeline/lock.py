@@ -47,12 +47,19 @@ def build_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-            raise OutputError(f"another sarbd build ({holder}) is writing this dataset folder", path=folder,
-                              hint="wait for it to finish, or build into another --out folder") from None
+            raise OutputError(
+                f"another sarbd build ({holder}) is writing this dataset folder",
+                path=folder,
+                hint="wait for it to finish, or build into another --out folder",
+            ) from None
         with contextlib.suppress(OSError):  # the holder's description is a courtesy, not needed
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
-                          f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+            os.pwrite(
+                fd,
+                f"pid {os.getpid()} on {socket.gethostname()}, since "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(),
+                0,
+            )
         yield path
     finally:
         os.close(fd)  # closing the descriptor releases the lock

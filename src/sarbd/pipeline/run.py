@@ -25,8 +25,10 @@ def dask_scheduler(address: str | None) -> Iterator[Any]:
     try:
         client = Client(address, timeout="20s")
     except OSError as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {address} ({exc})",
-                         hint="start it with `dask scheduler` or drop --scheduler") from None
+        raise InputError(
+            f"cannot reach the Dask scheduler at {address} ({exc})",
+            hint="start it with `dask scheduler` or drop --scheduler",
+        ) from None
     try:
         yield client
     finally:
@@ -46,7 +48,9 @@ def run_build(config: BuildConfig, console: Any = None) -> BuildResult:
             starts[name] = time.perf_counter()
             console.print(f"[bold]{name}[/bold] ...")
         elif state == "done":
-            console.print(f"[green]{name}[/green] done in {time.perf_counter() - starts.get(name, time.perf_counter()):.1f} s")
+            console.print(
+                f"[green]{name}[/green] done in {time.perf_counter() - starts.get(name, time.perf_counter()):.1f} s"
+            )
         elif state == "cached" and name not in starts:
             starts[name] = 0.0
             console.print(f"[dim]{name}[/dim] unchanged (cached)")

@@ -98,27 +98,55 @@ def open_product(
     if is_envisat(p):
         from sarbd.products.envisat import open_envisat
 
-        if measurement is not None or offset is not None or swath is not None or frequency is not None:
-            raise InputError("swath=, measurement=, offset= and frequency= do not apply to Envisat/ERS products",
-                             path=p)
+        if (
+            measurement is not None
+            or offset is not None
+            or swath is not None
+            or frequency is not None
+        ):
+            raise InputError(
+                "swath=, measurement=, offset= and frequency= do not apply to Envisat/ERS products",
+                path=p,
+            )
         scene = open_envisat(p, orbit=orbit, chunks=chunks)
         if polarizations is not None:
-            scene._check_polarization(polarizations if isinstance(polarizations, str) else polarizations[0])
+            scene._check_polarization(
+                polarizations if isinstance(polarizations, str) else polarizations[0]
+            )
         return scene
     if is_radarsat2(p):
         from sarbd.products.radarsat2 import open_radarsat2
 
-        if measurement is not None or offset is not None or swath is not None or frequency is not None:
-            raise InputError("swath=, measurement=, offset= and frequency= do not apply to Radarsat-2 products",
-                             path=p)
+        if (
+            measurement is not None
+            or offset is not None
+            or swath is not None
+            or frequency is not None
+        ):
+            raise InputError(
+                "swath=, measurement=, offset= and frequency= do not apply to Radarsat-2 products",
+                path=p,
+            )
         return open_radarsat2(p, polarizations=polarizations, orbit=orbit, chunks=chunks)
     if _is_hdf5(p):
         from sarbd.products.nisar import open_nisar
 
         if measurement is not None or offset is not None or swath is not None:
-            raise InputError("swath=, measurement= and offset= do not apply to NISAR HDF5 products", path=p)
-        return open_nisar(p, frequency=frequency or "A", polarizations=polarizations, orbit=orbit, chunks=chunks)
+            raise InputError(
+                "swath=, measurement= and offset= do not apply to NISAR HDF5 products", path=p
+            )
+        return open_nisar(
+            p, frequency=frequency or "A", polarizations=polarizations, orbit=orbit, chunks=chunks
+        )
     if frequency is not None:
         raise InputError("frequency= applies to NISAR HDF5 products only", path=p)
-    return open_sentinel1(p, swath=swath, polarizations=polarizations, orbit=orbit, measurement=measurement,
-                          offset=offset, chunks=chunks, verify_zip=verify_zip)
+    return open_sentinel1(
+        p,
+        swath=swath,
+        polarizations=polarizations,
+        orbit=orbit,
+        measurement=measurement,
+        offset=offset,
+        chunks=chunks,
+        verify_zip=verify_zip,
+    )

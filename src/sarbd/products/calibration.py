@@ -40,14 +40,21 @@ def _product(scene: Scene, polarization: str) -> tuple[Any, str]:
     pol = polarization.upper()
     product = scene.product
     if not hasattr(product, "calibration"):
-        raise InputError("radiometric calibration needs a Sentinel-1 scene", path=scene.metadata.get("source_path"))
+        raise InputError(
+            "radiometric calibration needs a Sentinel-1 scene",
+            path=scene.metadata.get("source_path"),
+        )
     if pol not in scene.polarizations:
-        raise InputError(f"polarisation {pol} is not in this scene (it has {', '.join(scene.polarizations)})",
-                         path=scene.metadata.get("source_path"))
+        raise InputError(
+            f"polarisation {pol} is not in this scene (it has {', '.join(scene.polarizations)})",
+            path=scene.metadata.get("source_path"),
+        )
     return product, pol
 
 
-def _interp_rows(row_lines: NDArray[np.float64], rows: NDArray[np.float64], lines: NDArray[np.float64]) -> NDArray[np.float64]:
+def _interp_rows(
+    row_lines: NDArray[np.float64], rows: NDArray[np.float64], lines: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Linear interpolation between table rows (``rows[k]`` at ``row_lines[k]``), held constant outside."""
     n = row_lines.size
     if n == 1:
@@ -78,11 +85,19 @@ def interpolate_lut(
     out = np.full((lines.size, pixels.size), np.nan)
     if not ok.any():
         return out
-    lo = np.clip(np.searchsorted(lut_lines, lines[ok].min(), side="right") - 1, 0, lut_lines.size - 1)
+    lo = np.clip(
+        np.searchsorted(lut_lines, lines[ok].min(), side="right") - 1, 0, lut_lines.size - 1
+    )
     hi = np.clip(np.searchsorted(lut_lines, lines[ok].max(), side="left"), 0, lut_lines.size - 1)
-    rows = np.array([np.interp(pixels, np.asarray(lut_pixels[k], np.float64), np.asarray(values[k], np.float64))
-                     for k in range(lo, hi + 1)])
-    out[ok] = _interp_rows(lut_lines[lo:hi + 1], rows, lines[ok])
+    rows = np.array(
+        [
+            np.interp(
+                pixels, np.asarray(lut_pixels[k], np.float64), np.asarray(values[k], np.float64)
+            )
+            for k in range(lo, hi + 1)
+        ]
+    )
+    out[ok] = _interp_rows(lut_lines[lo : hi + 1], rows, lines[ok])
     return out
 
 
@@ -102,8 +117,13 @@ def _field(scene: Scene, block_fn: Any, name: str, attrs: dict[str, Any]) -> xr.
         return np.asarray(block_fn(t, p), dtype=np.float32)
 
     data = da.blockwise(block, "ij", tl, "i", px, "j", dtype=np.float32, concatenate=True)
-    return xr.DataArray(data, dims=("line", "pixel"), coords={"line": lines, "pixel": pixels}, name=name,
-                        attrs=attrs)
+    return xr.DataArray(
+        data,
+        dims=("line", "pixel"),
+        coords={"line": lines, "pixel": pixels},
+        name=name,
+        attrs=attrs,
+    )
 
 
 def calibration_factor(scene: Scene, polarization: str, kind: str = "sigma0") -> xr.DataArray:
@@ -128,8 +148,11 @@ def calibration_factor(scene: Scene, polarization: str, kind: str = "sigma0") ->
         raise InputError(f"unknown calibration kind {kind!r}; use one of {', '.join(KINDS)}")
     product, pol = _product(scene, polarization)
     if pol not in product.calibration:
-        raise InputError(f"the product has no calibration LUT for {pol}", path=scene.metadata.get("source_path"),
-                         hint="open the SAFE product, or give the calibration XML next to the annotation")
+        raise InputError(
+            f"the product has no calibration LUT for {pol}",
+            path=scene.metadata.get("source_path"),
+            hint="open the SAFE product, or give the calibration XML next to the annotation",
+        )
     lut = product.calibration[pol]
     table = lut.table(kind)
 
@@ -137,15 +160,26 @@ def calibration_factor(scene: Scene, polarization: str, kind: str = "sigma0") ->
         a = interpolate_lut(lut.line, lut.pixel, table, t, p)
         return 1.0 / (a * a)
 
-    return _field(scene, fn, f"cal_{kind}_{pol.lower()}", {
-        "units": "1", "long_name": f"{kind} calibration factor 1/A^2 ({pol})", "polarization": pol,
-        "sarbd_formula": f"1 / A_{kind}^2, A bilinearly interpolated from the calibration LUT",
-    })
+    return _field(
+        scene,
+        fn,
+        f"cal_{kind}_{pol.lower()}",
+        {
+            "units": "1",
+            "long_name": f"{kind} calibration factor 1/A^2 ({pol})",
+            "polarization": pol,
+            "sarbd_formula": f"1 / A_{kind}^2, A bilinearly interpolated from the calibration LUT",
+        },
+    )
 
 
-def _noise_block(noise: NoiseLut, t: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
+def _noise_block(
+    noise: NoiseLut, t: NDArray[np.float64], p: NDArray[np.float64]
+) -> NDArray[np.float64]:
     rv = noise.range_vectors
-    eta = interpolate_lut(np.array([v.line for v in rv]), [v.pixel for v in rv], [v.values for v in rv], t, p)
+    eta = interpolate_lut(
+        np.array([v.line for v in rv]), [v.pixel for v in rv], [v.values for v in rv], t, p
+    )
     if noise.azimuth_blocks:
         az = np.full_like(eta, np.nan)
         for b in noise.azimuth_blocks:
@@ -171,17 +205,28 @@ def noise_power(scene: Scene, polarization: str, *, missing: str = "raise") -> x
         ``"raise"`` (default) or ``"zero"`` (a field of zeros, as the stack layout wants).
     """
     product, pol = _product(scene, polarization)
-    attrs = {"units": "1", "long_name": f"thermal noise power eta in DN^2 ({pol})", "polarization": pol}
+    attrs = {
+        "units": "1",
+        "long_name": f"thermal noise power eta in DN^2 ({pol})",
+        "polarization": pol,
+    }
     if pol not in product.noise:
         if missing == "zero":
-            return _field(scene, lambda t, p: np.zeros((t.size, p.size)), f"noise_{pol.lower()}", attrs)
-        raise InputError(f"the product has no noise LUT for {pol}", path=scene.metadata.get("source_path"),
-                         hint="open the SAFE product, or use remove_noise=False")
+            return _field(
+                scene, lambda t, p: np.zeros((t.size, p.size)), f"noise_{pol.lower()}", attrs
+            )
+        raise InputError(
+            f"the product has no noise LUT for {pol}",
+            path=scene.metadata.get("source_path"),
+            hint="open the SAFE product, or use remove_noise=False",
+        )
     noise = product.noise[pol]
     return _field(scene, lambda t, p: _noise_block(noise, t, p), f"noise_{pol.lower()}", attrs)
 
 
-def calibrate(scene: Scene, polarization: str, kind: str = "sigma0", *, remove_noise: bool = True) -> xr.DataArray:
+def calibrate(
+    scene: Scene, polarization: str, kind: str = "sigma0", *, remove_noise: bool = True
+) -> xr.DataArray:
     """Calibrated intensity ``(|DN|^2 - eta) / A^2`` (linear), lazily, float32.
 
     Where noise removal makes the value negative (noise-dominated pixels, and the
@@ -190,7 +235,7 @@ def calibrate(scene: Scene, polarization: str, kind: str = "sigma0", *, remove_n
     """
     factor = calibration_factor(scene, polarization, kind)
     dn = scene.slc(polarization)
-    power = (dn.real.astype(np.float32) ** 2 + dn.imag.astype(np.float32) ** 2)
+    power = dn.real.astype(np.float32) ** 2 + dn.imag.astype(np.float32) ** 2
     if remove_noise:
         power = power - noise_power(scene, polarization)
     value = power * factor
@@ -198,9 +243,13 @@ def calibrate(scene: Scene, polarization: str, kind: str = "sigma0", *, remove_n
         value = value.where(value >= 0)
     pol = polarization.upper()
     value.name = f"{kind}_{pol.lower()}"
-    value.attrs = {"units": "1", "long_name": f"{kind} backscatter, linear intensity ({pol})",
-                   "polarization": pol, "noise_removed": int(remove_noise),
-                   "sarbd_formula": "(|DN|^2 - eta) / A^2" if remove_noise else "|DN|^2 / A^2"}
+    value.attrs = {
+        "units": "1",
+        "long_name": f"{kind} backscatter, linear intensity ({pol})",
+        "polarization": pol,
+        "noise_removed": int(remove_noise),
+        "sarbd_formula": "(|DN|^2 - eta) / A^2" if remove_noise else "|DN|^2 / A^2",
+    }
     if kind in _STANDARD_NAMES:
         value.attrs["standard_name"] = _STANDARD_NAMES[kind]
     return value

@@ -58,8 +58,12 @@ PathLike = str | os.PathLike[str]
 MPH_SIZE = 1247
 GEO_DSR_SIZE = 521
 MJD2000 = np.datetime64("2000-01-01T00:00:00", "ns")
-_MONTHS = {m: i + 1 for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
-                                            "NOV", "DEC"))}
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+    )
+}
 _POL = {"H/H": "HH", "V/V": "VV", "H/V": "HV", "V/H": "VH"}
 
 
@@ -116,8 +120,15 @@ class EnvisatSource:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
                 with rasterio.open(self.path) as ds:
-                    data = ds.read(1, window=Window(pixels.start, lines.start, pixels.stop - pixels.start,
-                                                    lines.stop - lines.start))
+                    data = ds.read(
+                        1,
+                        window=Window(
+                            pixels.start,
+                            lines.start,
+                            pixels.stop - pixels.start,
+                            lines.stop - lines.start,
+                        ),
+                    )
         except RasterioIOError as exc:
             raise ProductError(f"cannot read the MDS1 pixels ({exc})", path=self.path) from None
         return np.asarray(data, dtype=np.complex64)
@@ -151,13 +162,18 @@ def _mjd_text(text: str, what: str, path: PathLike) -> np.datetime64:
 def _number(tags: dict[str, str], key: str, path: PathLike, *, positive: bool = False) -> float:
     raw = tags.get(key)
     if raw is None:
-        raise ProductError(f"header field {key} is missing", path=path,
-                           hint="the file is not a complete ASAR/ERS IMS product")
+        raise ProductError(
+            f"header field {key} is missing",
+            path=path,
+            hint="the file is not a complete ASAR/ERS IMS product",
+        )
     m = re.match(r"\s*([+-]?[0-9.]+(?:[eE][+-]?\d+)?)", raw)
     value = float(m[1]) if m else float("nan")
     if not np.isfinite(value) or (positive and value <= 0):
-        raise ProductError(f"header field {key} is not a {'positive ' if positive else ''}number: {raw!r}",
-                           path=path)
+        raise ProductError(
+            f"header field {key} is not a {'positive ' if positive else ''}number: {raw!r}",
+            path=path,
+        )
     return value
 
 
@@ -175,38 +191,72 @@ def _dsds(path: Path, sph_size: int) -> dict[str, dict[str, Any]]:
             return int(m[1]) if m else 0
 
         name = kv.get("DS_NAME", "").strip().strip('"').strip()
-        out[name] = {"type": kv.get("DS_TYPE", "").strip(), "offset": num("DS_OFFSET"), "size": num("DS_SIZE"),
-                     "num_dsr": num("NUM_DSR"), "dsr_size": num("DSR_SIZE")}
+        out[name] = {
+            "type": kv.get("DS_TYPE", "").strip(),
+            "offset": num("DS_OFFSET"),
+            "size": num("DS_SIZE"),
+            "num_dsr": num("NUM_DSR"),
+            "dsr_size": num("DSR_SIZE"),
+        }
     return out
 
 
 def _geolocation_grid(path: Path, dsd: dict[str, Any]) -> pd.DataFrame:
     """Tie points of the Geolocation Grid ADS (ASAR Product Handbook ch. 6, GEOLOCATION_GRID_ADSR, 521 bytes)."""
     if dsd["dsr_size"] != GEO_DSR_SIZE or dsd["num_dsr"] < 1:
-        raise ProductError(f"Geolocation Grid ADS has {dsd['num_dsr']} records of {dsd['dsr_size']} bytes "
-                           f"(expected records of {GEO_DSR_SIZE})", path=path)
+        raise ProductError(
+            f"Geolocation Grid ADS has {dsd['num_dsr']} records of {dsd['dsr_size']} bytes "
+            f"(expected records of {GEO_DSR_SIZE})",
+            path=path,
+        )
     with open(path, "rb") as f:
         f.seek(dsd["offset"])
         blob = f.read(dsd["num_dsr"] * GEO_DSR_SIZE)
     if len(blob) != dsd["num_dsr"] * GEO_DSR_SIZE:
-        raise ProductError("the Geolocation Grid ADS is truncated", path=path, hint="download the product again")
+        raise ProductError(
+            "the Geolocation Grid ADS is truncated", path=path, hint="download the product again"
+        )
     rows = []
     for k in range(dsd["num_dsr"]):
-        rec = blob[k * GEO_DSR_SIZE:(k + 1) * GEO_DSR_SIZE]
+        rec = blob[k * GEO_DSR_SIZE : (k + 1) * GEO_DSR_SIZE]
         line_num, num_lines = struct.unpack(">II", rec[13:21])
         for off, line in ((25, line_num - 1), (279, line_num + num_lines - 2)):
-            samp = struct.unpack(">11I", rec[off:off + 44])
-            srt = struct.unpack(">11f", rec[off + 44:off + 88])
-            inc = struct.unpack(">11f", rec[off + 88:off + 132])
-            lat = struct.unpack(">11i", rec[off + 132:off + 176])
-            lon = struct.unpack(">11i", rec[off + 176:off + 220])
-            rows += [(float(line), float(samp[j] - 1), lat[j] * 1e-6, lon[j] * 1e-6, 0.0, srt[j] * 1e-9, inc[j])
-                     for j in range(11)]
-    geo = pd.DataFrame(rows, columns=["line", "pixel", "latitude", "longitude", "height", "slant_range_time",
-                                      "incidence_angle"])
+            samp = struct.unpack(">11I", rec[off : off + 44])
+            srt = struct.unpack(">11f", rec[off + 44 : off + 88])
+            inc = struct.unpack(">11f", rec[off + 88 : off + 132])
+            lat = struct.unpack(">11i", rec[off + 132 : off + 176])
+            lon = struct.unpack(">11i", rec[off + 176 : off + 220])
+            rows += [
+                (
+                    float(line),
+                    float(samp[j] - 1),
+                    lat[j] * 1e-6,
+                    lon[j] * 1e-6,
+                    0.0,
+                    srt[j] * 1e-9,
+                    inc[j],
+                )
+                for j in range(11)
+            ]
+    geo = pd.DataFrame(
+        rows,
+        columns=[
+            "line",
+            "pixel",
+            "latitude",
+            "longitude",
+            "height",
+            "slant_range_time",
+            "incidence_angle",
+        ],
+    )
     if not np.all(np.isfinite(geo.to_numpy())) or (geo["slant_range_time"] <= 0).any():
-        raise ProductError("the Geolocation Grid ADS holds non-finite or non-positive values", path=path)
-    return geo.drop_duplicates(["line", "pixel"]).sort_values(["line", "pixel"]).reset_index(drop=True)
+        raise ProductError(
+            "the Geolocation Grid ADS holds non-finite or non-positive values", path=path
+        )
+    return (
+        geo.drop_duplicates(["line", "pixel"]).sort_values(["line", "pixel"]).reset_index(drop=True)
+    )
 
 
 def _orbit(records: dict[str, str], prefix: str, path: PathLike) -> Orbit:
@@ -220,18 +270,29 @@ def _orbit(records: dict[str, str], prefix: str, path: PathLike) -> Orbit:
             pos.append([int(records[f"{base}{a}_POS_1"]) * 1e-2 for a in "XYZ"])
             vel.append([int(records[f"{base}{a}_VEL_1"]) * 1e-5 for a in "XYZ"])
         except (KeyError, ValueError):
-            raise ProductError(f"orbit state vector {k} of the MPP ADS is incomplete", path=path) from None
+            raise ProductError(
+                f"orbit state vector {k} of the MPP ADS is incomplete", path=path
+            ) from None
     valid = [i for i, p in enumerate(pos) if np.linalg.norm(p) > 6.0e6]  # unused vectors are zero
     if len(valid) < 2:
-        raise ProductError(f"the MPP ADS has {len(valid)} usable orbit state vectors (at least 2 needed)", path=path)
+        raise ProductError(
+            f"the MPP ADS has {len(valid)} usable orbit state vectors (at least 2 needed)",
+            path=path,
+        )
     try:
-        return Orbit(np.array([times[i] for i in valid]), np.array([pos[i] for i in valid]),
-                     np.array([vel[i] for i in valid]), source="MPP ADS")
+        return Orbit(
+            np.array([times[i] for i in valid]),
+            np.array([pos[i] for i in valid]),
+            np.array([vel[i] for i in valid]),
+            source="MPP ADS",
+        )
     except OrbitError as exc:
         raise OrbitError(f"orbit state vectors of the MPP ADS: {exc.message}", path=path) from None
 
 
-def open_envisat(path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[int, int] | None = None) -> Scene:
+def open_envisat(
+    path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[int, int] | None = None
+) -> Scene:
     """Open an ASAR IMS or ERS SLC product in Envisat format as a :class:`~sarbd.core.Scene`.
 
     Parameters
@@ -258,16 +319,24 @@ def open_envisat(path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[in
                 shape = (ds.height, ds.width)
                 dtype = ds.dtypes[0]
     except RasterioIOError as exc:
-        raise ProductError(f"GDAL cannot open the Envisat product ({exc})", path=p,
-                           hint="the file is truncated or corrupt") from None
+        raise ProductError(
+            f"GDAL cannot open the Envisat product ({exc})",
+            path=p,
+            hint="the file is truncated or corrupt",
+        ) from None
     name = tags.get("MPH_PRODUCT", "").strip()
     ptype = name[:10]
     if ptype not in ("ASA_IMS_1P", "SAR_IMS_1P"):
-        raise InputError(f"only ASAR IMS and ERS IMS (SLC) products are read; this one is {ptype or 'unknown'}",
-                         path=p, hint="use an ASA_IMS_1P or SAR_IMS_1P product")
+        raise InputError(
+            f"only ASAR IMS and ERS IMS (SLC) products are read; this one is {ptype or 'unknown'}",
+            path=p,
+            hint="use an ASA_IMS_1P or SAR_IMS_1P product",
+        )
     if "complex" not in dtype:
         raise ProductError(f"MDS1 is {dtype}, not complex", path=p)
-    sph_size = int(_number(tags, "MPH_SPH_SIZE", p, positive=True)) if "MPH_SPH_SIZE" in tags else None
+    sph_size = (
+        int(_number(tags, "MPH_SPH_SIZE", p, positive=True)) if "MPH_SPH_SIZE" in tags else None
+    )
     if sph_size is None:  # GDAL drops the structural keys; read SPH_SIZE from the MPH itself
         with open(p, "rb") as f:
             m = re.search(rb"SPH_SIZE=\+?(\d+)", f.read(MPH_SIZE))
@@ -288,16 +357,30 @@ def open_envisat(path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[in
     t0 = _ascii_time(tags.get("SPH_FIRST_LINE_TIME", ""), "SPH FIRST_LINE_TIME", p)
     first = geo[geo["pixel"] == 0]
     if first.empty:
-        raise ProductError("no tie point at sample 1: the slant range of the first pixel is unknown", path=p)
+        raise ProductError(
+            "no tie point at sample 1: the slant range of the first pixel is unknown", path=p
+        )
     r0 = float(first["slant_range_time"].iloc[0]) * SPEED_OF_LIGHT / 2
     epoch = t0.astype("datetime64[s]").astype("datetime64[ns]")
-    grid = RadarGrid(epoch, float((t0 - epoch) / np.timedelta64(1, "ns")) * 1e-9, dt, r0,
-                     SPEED_OF_LIGHT / (2 * fs), shape[0], shape[1], SPEED_OF_LIGHT / fc, "right")
+    grid = RadarGrid(
+        epoch,
+        float((t0 - epoch) / np.timedelta64(1, "ns")) * 1e-9,
+        dt,
+        r0,
+        SPEED_OF_LIGHT / (2 * fs),
+        shape[0],
+        shape[1],
+        SPEED_OF_LIGHT / fc,
+        "right",
+    )
     orb = orbit if orbit is not None else _orbit(records, prefix, p)
     t_end = grid.line_to_datetime(shape[0] - 1)[()]
     if not orb.covers(t0, t_end):
-        raise OrbitError(f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image {t0} .. {t_end}",
-                         path=p, hint="pass a precise orbit with orbit=")
+        raise OrbitError(
+            f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image {t0} .. {t_end}",
+            path=p,
+            hint="pass a precise orbit with orbit=",
+        )
     orb = orb.with_epoch(epoch)
     geo = complete_geolocation_grid(geo, grid, orb)  # adds azimuth_time
     pol = _POL.get(tags.get("SPH_MDS1_TX_RX_POLAR", "").strip(), "VV")
@@ -309,9 +392,17 @@ def open_envisat(path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[in
     alpha = np.radians(inc.to_numpy())
     nodes = np.tile(inc.columns.to_numpy(dtype=np.int64), (g_lines.size, 1))
     a_beta = np.full(alpha.shape, np.sqrt(k_cal))
-    lut = CalibrationLut(pol, grid.line_to_datetime(g_lines), g_lines.astype(np.int64), nodes,
-                         a_beta / np.sqrt(np.sin(alpha)), a_beta, a_beta * np.sqrt(np.cos(alpha) / np.sin(alpha)),
-                         np.ones_like(alpha), k_cal)
+    lut = CalibrationLut(
+        pol,
+        grid.line_to_datetime(g_lines),
+        g_lines.astype(np.int64),
+        nodes,
+        a_beta / np.sqrt(np.sin(alpha)),
+        a_beta,
+        a_beta * np.sqrt(np.cos(alpha) / np.sin(alpha)),
+        np.ones_like(alpha),
+        k_cal,
+    )
     mission = "ENVISAT" if ptype.startswith("ASA") else "ERS"
 
     def int_tag(key: str) -> int | None:
@@ -320,29 +411,69 @@ def open_envisat(path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[in
 
     pass_dir = tags.get("SPH_PASS", "").strip().upper()
     product = EnvisatProduct(
-        path=str(p), product_name=name, mission=mission, product_type=ptype,
-        swath=tags.get("SPH_SWATH", "").strip(), polarization=pol, pass_direction=pass_dir,
-        absolute_orbit=int_tag("MPH_ABS_ORBIT"), relative_orbit=int_tag("MPH_REL_ORBIT"),
-        software_version=tags.get("MPH_SOFTWARE_VER", "").strip(), radar_frequency=fc, range_sampling_rate=fs,
-        prf=_number(records, f"{prefix}IMAGE_PARAMETERS.PRF_VALUE", p) if f"{prefix}IMAGE_PARAMETERS.PRF_VALUE"
-        in records else None,
-        calibration_constant=k_cal, geolocation_grid=geo, calibration={pol: lut},
+        path=str(p),
+        product_name=name,
+        mission=mission,
+        product_type=ptype,
+        swath=tags.get("SPH_SWATH", "").strip(),
+        polarization=pol,
+        pass_direction=pass_dir,
+        absolute_orbit=int_tag("MPH_ABS_ORBIT"),
+        relative_orbit=int_tag("MPH_REL_ORBIT"),
+        software_version=tags.get("MPH_SOFTWARE_VER", "").strip(),
+        radar_frequency=fc,
+        range_sampling_rate=fs,
+        prf=_number(records, f"{prefix}IMAGE_PARAMETERS.PRF_VALUE", p)
+        if f"{prefix}IMAGE_PARAMETERS.PRF_VALUE" in records
+        else None,
+        calibration_constant=k_cal,
+        geolocation_grid=geo,
+        calibration={pol: lut},
     )
     meta: dict[str, Any] = {
-        "mission": mission, "platform": mission, "instrument": "ASAR" if mission == "ENVISAT" else "AMI SAR",
-        "product_name": name, "product_type": ptype, "mode": "IM", "swath": product.swath,
-        "polarizations": [pol], "pass_direction": pass_dir, "absolute_orbit": product.absolute_orbit,
-        "relative_orbit": product.relative_orbit, "start_time": iso_time(t0), "stop_time": iso_time(t_end),
-        "radar_frequency": fc, "wavelength": grid.wavelength, "range_sampling_rate": fs, "prf": product.prf,
-        "azimuth_time_interval": dt, "slant_range_time": grid.starting_range_time,
+        "mission": mission,
+        "platform": mission,
+        "instrument": "ASAR" if mission == "ENVISAT" else "AMI SAR",
+        "product_name": name,
+        "product_type": ptype,
+        "mode": "IM",
+        "swath": product.swath,
+        "polarizations": [pol],
+        "pass_direction": pass_dir,
+        "absolute_orbit": product.absolute_orbit,
+        "relative_orbit": product.relative_orbit,
+        "start_time": iso_time(t0),
+        "stop_time": iso_time(t_end),
+        "radar_frequency": fc,
+        "wavelength": grid.wavelength,
+        "range_sampling_rate": fs,
+        "prf": product.prf,
+        "azimuth_time_interval": dt,
+        "slant_range_time": grid.starting_range_time,
         "range_pixel_spacing": grid.range_pixel_spacing,
-        "azimuth_pixel_spacing": _number(tags, "SPH_AZIMUTH_SPACING", p) if "SPH_AZIMUTH_SPACING" in tags else None,
-        "incidence_angle_mid_swath": float(geo["incidence_angle"].median()), "look_side": "right",
-        "ipf_version": product.software_version, "orbit_source": orb.source, "source_path": str(p),
-        "first_line": 0, "first_pixel": 0, "lines": shape[0], "pixels": shape[1],
+        "azimuth_pixel_spacing": _number(tags, "SPH_AZIMUTH_SPACING", p)
+        if "SPH_AZIMUTH_SPACING" in tags
+        else None,
+        "incidence_angle_mid_swath": float(geo["incidence_angle"].median()),
+        "look_side": "right",
+        "ipf_version": product.software_version,
+        "orbit_source": orb.source,
+        "source_path": str(p),
+        "first_line": 0,
+        "first_pixel": 0,
+        "lines": shape[0],
+        "pixels": shape[1],
         "calibration_constant": k_cal,
     }
-    return Scene(grid, orb, (pol,), meta, EnvisatSource(str(p.resolve()), pol), product, chunks or DEFAULT_CHUNKS)
+    return Scene(
+        grid,
+        orb,
+        (pol,),
+        meta,
+        EnvisatSource(str(p.resolve()), pol),
+        product,
+        chunks or DEFAULT_CHUNKS,
+    )
 
 
 def tie_point_errors(scene: Scene) -> pd.DataFrame:
@@ -355,6 +486,9 @@ def tie_point_errors(scene: Scene) -> pd.DataFrame:
 
     out = rs2_errors(scene)
     g = scene.radar_grid
-    out["range_error"] = (out["slant_range_time"].to_numpy() * SPEED_OF_LIGHT / 2
-                          - g.pixel_to_slant_range(out["pixel"].to_numpy() - g.first_pixel))
+    out["range_error"] = out[
+        "slant_range_time"
+    ].to_numpy() * SPEED_OF_LIGHT / 2 - g.pixel_to_slant_range(
+        out["pixel"].to_numpy() - g.first_pixel
+    )
     return out

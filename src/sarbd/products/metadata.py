@@ -87,7 +87,9 @@ def geolocation_at(scene: Any, lines: Any, pixels: Any, column: str) -> NDArray[
     if n_rows * n_cols != len(g) or n_rows < 2 or n_cols < 2:
         return None
     rg = scene.radar_grid
-    t = ((g["azimuth_time"].to_numpy() - rg.reference_epoch) / np.timedelta64(1, "s")).reshape(n_rows, n_cols)
+    t = ((g["azimuth_time"].to_numpy() - rg.reference_epoch) / np.timedelta64(1, "s")).reshape(
+        n_rows, n_cols
+    )
     r = (g["slant_range_time"].to_numpy() * SPEED_OF_LIGHT / 2).reshape(n_rows, n_cols)
     t_rows, r_cols = t.mean(axis=1), r.mean(axis=0)
     if np.any(np.diff(t_rows) <= 0) or np.any(np.diff(r_cols) <= 0):
@@ -122,11 +124,15 @@ def _bounds(scene: Any) -> tuple[float, float, float, float] | None:
 
 def _centre(scene: Any, column: str) -> float | None:
     rg = scene.radar_grid
-    v = geolocation_at(scene, np.array([(rg.length - 1) / 2]), np.array([(rg.width - 1) / 2]), column)
+    v = geolocation_at(
+        scene, np.array([(rg.length - 1) / 2]), np.array([(rg.width - 1) / 2]), column
+    )
     return None if v is None else float(v[0])
 
 
-def global_attributes(scene: Any, *, reference_date: str | None = None, **extra: Any) -> dict[str, Any]:
+def global_attributes(
+    scene: Any, *, reference_date: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """Global attributes of a scene: ACDD-1.3 and the AlignSAR ``sar_*`` table.
 
     Parameters
@@ -162,10 +168,12 @@ def global_attributes(scene: Any, *, reference_date: str | None = None, **extra:
     attrs: dict[str, Any] = {
         "Conventions": "CF-1.10, ACDD-1.3",
         "title": f"{meta.get('mission', 'SAR')} {meta.get('mode', '')} {meta.get('swath', '')} "
-                 f"SLC {date}".replace("  ", " "),
-        "summary": (f"Single-look complex SAR scene from {meta.get('product_name', 'an unnamed product')}, "
-                    f"lines {rg.first_line}..{rg.first_line + rg.length - 1}, "
-                    f"pixels {rg.first_pixel}..{rg.first_pixel + rg.width - 1}."),
+        f"SLC {date}".replace("  ", " "),
+        "summary": (
+            f"Single-look complex SAR scene from {meta.get('product_name', 'an unnamed product')}, "
+            f"lines {rg.first_line}..{rg.first_line + rg.length - 1}, "
+            f"pixels {rg.first_pixel}..{rg.first_pixel + rg.width - 1}."
+        ),
         "keywords": "SAR, synthetic aperture radar, SLC, benchmark dataset",
         "source": str(meta.get("product_name", "")),
         "platform": str(meta.get("platform", "")),
@@ -194,17 +202,29 @@ def global_attributes(scene: Any, *, reference_date: str | None = None, **extra:
         "sar_view_incidence_angle": meta.get("incidence_angle_mid_swath"),
         "sar_scene_centre_incidence_angle": _centre(scene, "incidence_angle"),
         "sar_center_frequency": meta.get("radar_frequency"),
-        "sar_SLC_crop": [rg.first_line, rg.first_line + rg.length - 1,
-                         rg.first_pixel, rg.first_pixel + rg.width - 1],
+        "sar_SLC_crop": [
+            rg.first_line,
+            rg.first_line + rg.length - 1,
+            rg.first_pixel,
+            rg.first_pixel + rg.width - 1,
+        ],
         "sar_orbit_source": str(scene.orbit.source),
     }
     if meta.get("burst") is not None:
         attrs["sar_burst"] = str(meta["burst"])
     bounds = _bounds(scene)
     if bounds is not None:
-        attrs.update(geospatial_lat_min=bounds[0], geospatial_lat_max=bounds[1],
-                     geospatial_lon_min=bounds[2], geospatial_lon_max=bounds[3],
-                     geospatial_lat_units="degrees_north", geospatial_lon_units="degrees_east")
+        attrs.update(
+            geospatial_lat_min=bounds[0],
+            geospatial_lat_max=bounds[1],
+            geospatial_lon_min=bounds[2],
+            geospatial_lon_max=bounds[3],
+            geospatial_lat_units="degrees_north",
+            geospatial_lon_units="degrees_east",
+        )
     attrs.update(extra)
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in attrs.items()
-            if v is not None and not (isinstance(v, float) and np.isnan(v))}
+    return {
+        k: (v.item() if isinstance(v, np.generic) else v)
+        for k, v in attrs.items()
+        if v is not None and not (isinstance(v, float) and np.isnan(v))
+    }

@@ -102,29 +102,44 @@ def _epoch_of(ds: Any, path: PathLike) -> np.datetime64:
     units = _str(ds.attrs.get("units", b""))
     m = _EPOCH.search(units)
     if m is None:
-        raise ProductError(f"{ds.name} has no 'seconds since <epoch>' units (got {units!r})", path=path)
+        raise ProductError(
+            f"{ds.name} has no 'seconds since <epoch>' units (got {units!r})", path=path
+        )
     return np.datetime64(f"{m[1]}T{m[2]}", "ns")
 
 
 def _get(f: Any, name: str, path: PathLike) -> Any:
     if name not in f:
-        raise ProductError(f"HDF5 dataset {name} is missing", path=path,
-                           hint="the file is not a NISAR RSLC product (or is incomplete)")
+        raise ProductError(
+            f"HDF5 dataset {name} is missing",
+            path=path,
+            hint="the file is not a NISAR RSLC product (or is incomplete)",
+        )
     return f[name]
 
 
-def _lut(f: Any, base: str, name: str, epoch_target: np.datetime64, path: PathLike) -> xr.DataArray | None:
+def _lut(
+    f: Any, base: str, name: str, epoch_target: np.datetime64, path: PathLike
+) -> xr.DataArray | None:
     params = base.rsplit("/", 1)[0]
-    if f"{base}/{name}" not in f or f"{params}/zeroDopplerTime" not in f or f"{params}/slantRange" not in f:
+    if (
+        f"{base}/{name}" not in f
+        or f"{params}/zeroDopplerTime" not in f
+        or f"{params}/slantRange" not in f
+    ):
         return None
     tds = f[f"{params}/zeroDopplerTime"]
     t = _epoch_of(tds, path) + np.round(tds[()] * 1e9).astype("timedelta64[ns]")
     r = f[f"{params}/slantRange"][()]
     ds = f[f"{base}/{name}"]
     units = _str(ds.attrs.get("units", b""))
-    return xr.DataArray(np.asarray(ds[()], dtype=np.float64), dims=("azimuth_time", "slant_range"),
-                        coords={"azimuth_time": t, "slant_range": r}, name=name,
-                        attrs={"units": units, "long_name": _str(ds.attrs.get("description", name))})
+    return xr.DataArray(
+        np.asarray(ds[()], dtype=np.float64),
+        dims=("azimuth_time", "slant_range"),
+        coords={"azimuth_time": t, "slant_range": r},
+        name=name,
+        attrs={"units": units, "long_name": _str(ds.attrs.get("description", name))},
+    )
 
 
 def _heading_and_pass(orbit: Orbit, t_mid: float) -> tuple[float, str]:
@@ -181,7 +196,9 @@ def open_nisar(
     try:
         f = h5py.File(p, "r")
     except OSError as exc:
-        raise ProductError(f"cannot open the HDF5 file ({exc})", path=p, hint="the file is truncated or corrupt") from None
+        raise ProductError(
+            f"cannot open the HDF5 file ({exc})", path=p, hint="the file is truncated or corrupt"
+        ) from None
     with f:
         science = _get(f, "science", p)
         bands = [b for b in ("LSAR", "SSAR") if b in science]
@@ -195,45 +212,87 @@ def open_nisar(
         prod = f"{root}/{kinds[0]}"
         ident = f"{root}/identification"
         swaths = f"{prod}/swaths"
-        freqs = tuple(sorted(k.removeprefix("frequency") for k in f[swaths] if k.startswith("frequency")))
+        freqs = tuple(
+            sorted(k.removeprefix("frequency") for k in f[swaths] if k.startswith("frequency"))
+        )
         fgrp = f"{swaths}/frequency{freq}"
-        listed = tuple(_str(x).upper() for x in f[f"{fgrp}/listOfPolarizations"][()]) if fgrp in f else ()
+        listed = (
+            tuple(_str(x).upper() for x in f[f"{fgrp}/listOfPolarizations"][()])
+            if fgrp in f
+            else ()
+        )
         # every channel with image data (quad-pol products: all four), in the canonical order
-        present = tuple(sorted((pol for pol in listed if isinstance(f[fgrp].get(pol), h5py.Dataset)),
-                               key=lambda x: _POL_ORDER.index(x) if x in _POL_ORDER else len(_POL_ORDER)))
+        present = tuple(
+            sorted(
+                (pol for pol in listed if isinstance(f[fgrp].get(pol), h5py.Dataset)),
+                key=lambda x: _POL_ORDER.index(x) if x in _POL_ORDER else len(_POL_ORDER),
+            )
+        )
         if not present:
-            have = [fr for fr in freqs
-                    if any(isinstance(f[f"{swaths}/frequency{fr}"].get(x), h5py.Dataset) for x in ("HH", "HV", "VH", "VV"))]
-            raise InputError(f"frequency {freq} has no image data in this product",
-                             path=p, hint=f"use frequency= one of {', '.join(have) or 'none'}")
+            have = [
+                fr
+                for fr in freqs
+                if any(
+                    isinstance(f[f"{swaths}/frequency{fr}"].get(x), h5py.Dataset)
+                    for x in ("HH", "HV", "VH", "VV")
+                )
+            ]
+            raise InputError(
+                f"frequency {freq} has no image data in this product",
+                path=p,
+                hint=f"use frequency= one of {', '.join(have) or 'none'}",
+            )
         wanted = present
         if polarizations is not None:
-            wanted = tuple(x.upper() for x in ([polarizations] if isinstance(polarizations, str) else polarizations))
+            wanted = tuple(
+                x.upper()
+                for x in ([polarizations] if isinstance(polarizations, str) else polarizations)
+            )
             missing = [x for x in wanted if x not in present]
             if missing:
-                raise InputError(f"polarisation {', '.join(missing)} is not in this product "
-                                 f"(frequency {freq} has {', '.join(present)})", path=p,
-                                 hint=f"choose from {', '.join(present)}")
+                raise InputError(
+                    f"polarisation {', '.join(missing)} is not in this product "
+                    f"(frequency {freq} has {', '.join(present)})",
+                    path=p,
+                    hint=f"choose from {', '.join(present)}",
+                )
         shape = f[f"{fgrp}/{wanted[0]}"].shape
         tds = _get(f, f"{swaths}/zeroDopplerTime", p)
         epoch = _epoch_of(tds, p)
         zdt = np.asarray(tds[()], dtype=np.float64)
-        dt = float(f[f"{swaths}/zeroDopplerTimeSpacing"][()]) if f"{swaths}/zeroDopplerTimeSpacing" in f \
+        dt = (
+            float(f[f"{swaths}/zeroDopplerTimeSpacing"][()])
+            if f"{swaths}/zeroDopplerTimeSpacing" in f
             else float(np.median(np.diff(zdt)))
+        )
         sr = np.asarray(_get(f, f"{fgrp}/slantRange", p)[()], dtype=np.float64)
-        dr = float(f[f"{fgrp}/slantRangeSpacing"][()]) if f"{fgrp}/slantRangeSpacing" in f \
+        dr = (
+            float(f[f"{fgrp}/slantRangeSpacing"][()])
+            if f"{fgrp}/slantRangeSpacing" in f
             else float(np.median(np.diff(sr)))
+        )
         if zdt.size != shape[0] or sr.size != shape[1]:
-            raise ProductError(f"image is {shape[0]} x {shape[1]} but has {zdt.size} times and {sr.size} ranges",
-                               path=p)
+            raise ProductError(
+                f"image is {shape[0]} x {shape[1]} but has {zdt.size} times and {sr.size} ranges",
+                path=p,
+            )
         fc = float(_get(f, f"{fgrp}/processedCenterFrequency", p)[()])
-        look = _str(f[f"{ident}/lookDirection"][()]).lower() if f"{ident}/lookDirection" in f else "right"
+        look = (
+            _str(f[f"{ident}/lookDirection"][()]).lower()
+            if f"{ident}/lookDirection" in f
+            else "right"
+        )
         if orbit is None:
             ods = _get(f, f"{prod}/metadata/orbit/time", p)
             otimes = _epoch_of(ods, p) + np.round(ods[()] * 1e9).astype("timedelta64[ns]")
-            orb = Orbit(otimes, f[f"{prod}/metadata/orbit/position"][()], f[f"{prod}/metadata/orbit/velocity"][()],
-                        source=_str(f[f"{prod}/metadata/orbit/orbitType"][()]) if f"{prod}/metadata/orbit/orbitType" in f
-                        else "file")
+            orb = Orbit(
+                otimes,
+                f[f"{prod}/metadata/orbit/position"][()],
+                f[f"{prod}/metadata/orbit/velocity"][()],
+                source=_str(f[f"{prod}/metadata/orbit/orbitType"][()])
+                if f"{prod}/metadata/orbit/orbitType" in f
+                else "file",
+            )
         elif isinstance(orbit, Orbit):
             orb = orbit
         else:
@@ -257,13 +316,25 @@ def open_nisar(
             except ValueError:
                 return None
 
-        grid = RadarGrid(epoch, float(zdt[0]), dt, float(sr[0]), dr, shape[0], shape[1], SPEED_OF_LIGHT / fc,
-                         "left" if look == "left" else "right")
+        grid = RadarGrid(
+            epoch,
+            float(zdt[0]),
+            dt,
+            float(sr[0]),
+            dr,
+            shape[0],
+            shape[1],
+            SPEED_OF_LIGHT / fc,
+            "left" if look == "left" else "right",
+        )
         t_first: np.datetime64 = grid.line_to_datetime(0)[()]  # type: ignore[assignment]
         t_last: np.datetime64 = grid.line_to_datetime(shape[0] - 1)[()]  # type: ignore[assignment]
         if not orb.covers(t_first, t_last):
-            raise OrbitError(f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image "
-                             f"{t_first} .. {t_last}", path=p)
+            raise OrbitError(
+                f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image "
+                f"{t_first} .. {t_last}",
+                path=p,
+            )
         orb = orb.with_epoch(epoch)
         mid = float(grid.line_to_azimuth_time((shape[0] - 1) / 2))
         heading, pass_from_orbit = _heading_and_pass(orb, mid)
@@ -271,36 +342,80 @@ def open_nisar(
         pass_direction = pass_text if pass_text in ("ASCENDING", "DESCENDING") else pass_from_orbit
         poly = ident_value("boundingPolygon")
         product = NisarProduct(
-            path=str(p), product_name=p.stem, mission=_str(ident_value("missionId", b"NISAR")) or "NISAR",
+            path=str(p),
+            product_name=p.stem,
+            mission=_str(ident_value("missionId", b"NISAR")) or "NISAR",
             product_type=_str(ident_value("productType", b"RSLC")),
-            product_version=_str(ident_value("productVersion", b"")), band=band, frequency=freq,
-            frequencies=freqs, polarizations=wanted, listed_polarizations=listed, look_side=grid.look_side,
-            absolute_orbit=ident_int("absoluteOrbitNumber"), track_number=ident_int("trackNumber"),
-            pass_direction=pass_direction, start_time=t_first, stop_time=t_last,
+            product_version=_str(ident_value("productVersion", b"")),
+            band=band,
+            frequency=freq,
+            frequencies=freqs,
+            polarizations=wanted,
+            listed_polarizations=listed,
+            look_side=grid.look_side,
+            absolute_orbit=ident_int("absoluteOrbitNumber"),
+            track_number=ident_int("trackNumber"),
+            pass_direction=pass_direction,
+            start_time=t_first,
+            stop_time=t_last,
             processed_center_frequency=fc,
             processed_range_bandwidth=float(f[f"{fgrp}/processedRangeBandwidth"][()])
-            if f"{fgrp}/processedRangeBandwidth" in f else float("nan"),
-            nominal_prf=float(f[f"{fgrp}/nominalAcquisitionPRF"][()]) if f"{fgrp}/nominalAcquisitionPRF" in f
+            if f"{fgrp}/processedRangeBandwidth" in f
+            else float("nan"),
+            nominal_prf=float(f[f"{fgrp}/nominalAcquisitionPRF"][()])
+            if f"{fgrp}/nominalAcquisitionPRF" in f
             else 1.0 / dt,
             along_track_spacing=float(f[f"{fgrp}/sceneCenterAlongTrackSpacing"][()])
-            if f"{fgrp}/sceneCenterAlongTrackSpacing" in f else float("nan"),
-            bounding_polygon=_str(poly) if poly is not None else None, orbit_type=orb.source,
-            doppler=doppler, azimuth_fm_rate=fm_rate, valid_samples=valid,
+            if f"{fgrp}/sceneCenterAlongTrackSpacing" in f
+            else float("nan"),
+            bounding_polygon=_str(poly) if poly is not None else None,
+            orbit_type=orb.source,
+            doppler=doppler,
+            azimuth_fm_rate=fm_rate,
+            valid_samples=valid,
             datasets={pol: f"{fgrp}/{pol}" for pol in wanted},
         )
         incidence = _incidence_mid(orb, mid, grid.mid_range)
     meta: dict[str, Any] = {
-        "mission": product.mission, "platform": product.mission, "instrument": f"{band[0]}-band SAR",
-        "product_name": product.product_name, "product_type": product.product_type, "mode": "",
-        "swath": f"frequency{freq}", "frequency": freq, "polarizations": list(wanted),
-        "pass_direction": pass_direction, "absolute_orbit": product.absolute_orbit,
-        "relative_orbit": product.track_number, "start_time": iso_time(t_first), "stop_time": iso_time(t_last),
-        "radar_frequency": fc, "wavelength": grid.wavelength, "range_sampling_rate": grid.range_sampling_rate,
-        "prf": product.nominal_prf, "azimuth_time_interval": dt, "slant_range_time": grid.starting_range_time,
-        "range_pixel_spacing": dr, "azimuth_pixel_spacing": product.along_track_spacing,
-        "incidence_angle_mid_swath": incidence, "heading": heading, "look_side": grid.look_side,
-        "ipf_version": product.product_version, "orbit_source": orb.source, "source_path": str(p),
-        "first_line": 0, "first_pixel": 0, "lines": shape[0], "pixels": shape[1],
+        "mission": product.mission,
+        "platform": product.mission,
+        "instrument": f"{band[0]}-band SAR",
+        "product_name": product.product_name,
+        "product_type": product.product_type,
+        "mode": "",
+        "swath": f"frequency{freq}",
+        "frequency": freq,
+        "polarizations": list(wanted),
+        "pass_direction": pass_direction,
+        "absolute_orbit": product.absolute_orbit,
+        "relative_orbit": product.track_number,
+        "start_time": iso_time(t_first),
+        "stop_time": iso_time(t_last),
+        "radar_frequency": fc,
+        "wavelength": grid.wavelength,
+        "range_sampling_rate": grid.range_sampling_rate,
+        "prf": product.nominal_prf,
+        "azimuth_time_interval": dt,
+        "slant_range_time": grid.starting_range_time,
+        "range_pixel_spacing": dr,
+        "azimuth_pixel_spacing": product.along_track_spacing,
+        "incidence_angle_mid_swath": incidence,
+        "heading": heading,
+        "look_side": grid.look_side,
+        "ipf_version": product.product_version,
+        "orbit_source": orb.source,
+        "source_path": str(p),
+        "first_line": 0,
+        "first_pixel": 0,
+        "lines": shape[0],
+        "pixels": shape[1],
     }
-    return Scene(grid, orb, wanted, meta, Hdf5Source(str(p.resolve()), product.datasets), product,
-                 chunks or DEFAULT_CHUNKS)
+    return Scene(
+        grid,
+        orb,
+        wanted,
+        meta,
+        Hdf5Source(str(p.resolve()), product.datasets),
+        product,
+        chunks or DEFAULT_CHUNKS,
+    )

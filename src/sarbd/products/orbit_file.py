@@ -33,7 +33,9 @@ _NAME = re.compile(
 
 
 def _compact_time(text: str) -> np.datetime64:
-    return np.datetime64(f"{text[0:4]}-{text[4:6]}-{text[6:8]}T{text[9:11]}:{text[11:13]}:{text[13:15]}", "ns")
+    return np.datetime64(
+        f"{text[0:4]}-{text[4:6]}-{text[6:8]}T{text[9:11]}:{text[11:13]}:{text[13:15]}", "ns"
+    )
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,14 @@ def orbit_file_info(path: PathLike) -> OrbitFileInfo | None:
     m = _NAME.match(p.name)
     if m is None:
         return None
-    return OrbitFileInfo(p, m["mission"].upper(), m["kind"].upper(), _compact_time(m["created"]),
-                         _compact_time(m["start"]), _compact_time(m["stop"]))
+    return OrbitFileInfo(
+        p,
+        m["mission"].upper(),
+        m["kind"].upper(),
+        _compact_time(m["created"]),
+        _compact_time(m["start"]),
+        _compact_time(m["stop"]),
+    )
 
 
 def _utc(text: str | None, path: PathLike) -> np.datetime64:
@@ -78,8 +86,11 @@ def read_eof(path: PathLike) -> Orbit:
     """
     p = Path(path)
     if p.is_dir():
-        raise InputError("is a folder, an orbit file (.EOF) was expected", path=p,
-                         hint="give the file, or pass the folder as orbit= to open_product")
+        raise InputError(
+            "is a folder, an orbit file (.EOF) was expected",
+            path=p,
+            hint="give the file, or pass the folder as orbit= to open_product",
+        )
     if not p.is_file():
         raise InputError("orbit file not found", path=p)
     try:
@@ -99,8 +110,12 @@ def read_eof(path: PathLike) -> Orbit:
     if len(osvs) < 2:
         raise ProductError(f"orbit file holds {len(osvs)} state vectors", path=p)
     times = np.array([_utc(o.findtext("UTC"), p) for o in osvs], dtype="datetime64[ns]")
-    pos = np.array([[to_float(o.findtext(k) or "", f"OSV/{k}", p) for k in ("X", "Y", "Z")] for o in osvs])
-    vel = np.array([[to_float(o.findtext(k) or "", f"OSV/{k}", p) for k in ("VX", "VY", "VZ")] for o in osvs])
+    pos = np.array(
+        [[to_float(o.findtext(k) or "", f"OSV/{k}", p) for k in ("X", "Y", "Z")] for o in osvs]
+    )
+    vel = np.array(
+        [[to_float(o.findtext(k) or "", f"OSV/{k}", p) for k in ("VX", "VY", "VZ")] for o in osvs]
+    )
     _, keep = np.unique(times, return_index=True)
     try:
         return Orbit(times[keep], pos[keep], vel[keep], source=kind)
@@ -143,7 +158,8 @@ def find_orbit_file(
     if not candidates:
         raise OrbitError(
             f"no {mission.upper()} orbit file covers {np.datetime64(start, 's')} .. {np.datetime64(stop, 's')}",
-            path=d, hint="download the POEORB or RESORB file for this date into the folder",
+            path=d,
+            hint="download the POEORB or RESORB file for this date into the folder",
         )
     candidates.sort(key=lambda i: (i.kind == "POEORB", i.created), reverse=True)
     return candidates[0].path

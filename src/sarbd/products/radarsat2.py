@@ -170,10 +170,18 @@ class FlippedTiffSource:
 
     def read(self, polarization: str, lines: slice, pixels: slice) -> NDArray[np.complex64]:
         n_l, n_p = self.shape
-        l0, l1 = (n_l - lines.stop, n_l - lines.start) if self.flip_lines else (lines.start, lines.stop)
-        p0, p1 = (n_p - pixels.stop, n_p - pixels.start) if self.flip_pixels else (pixels.start, pixels.stop)
+        l0, l1 = (
+            (n_l - lines.stop, n_l - lines.start) if self.flip_lines else (lines.start, lines.stop)
+        )
+        p0, p1 = (
+            (n_p - pixels.stop, n_p - pixels.start)
+            if self.flip_pixels
+            else (pixels.start, pixels.stop)
+        )
         block = read_tiff_window(self.paths[polarization], (l0, l1), (p0, p1))
-        return np.ascontiguousarray(block[:: -1 if self.flip_lines else 1, :: -1 if self.flip_pixels else 1])
+        return np.ascontiguousarray(
+            block[:: -1 if self.flip_lines else 1, :: -1 if self.flip_pixels else 1]
+        )
 
 
 def complete_geolocation_grid(geo: pd.DataFrame, grid: RadarGrid, orbit: Orbit) -> pd.DataFrame:
@@ -191,10 +199,14 @@ def complete_geolocation_grid(geo: pd.DataFrame, grid: RadarGrid, orbit: Orbit) 
     lines = out["line"].to_numpy(dtype=np.float64)
     out["azimuth_time"] = grid.line_to_datetime(lines)
     if "slant_range_time" not in out:
-        out["slant_range_time"] = 2.0 * grid.pixel_to_slant_range(out["pixel"].to_numpy()) / SPEED_OF_LIGHT
+        out["slant_range_time"] = (
+            2.0 * grid.pixel_to_slant_range(out["pixel"].to_numpy()) / SPEED_OF_LIGHT
+        )
     if "incidence_angle" not in out:
         lat, lon = np.radians(out["latitude"].to_numpy()), np.radians(out["longitude"].to_numpy())
-        p = llh_to_ecef(out["latitude"].to_numpy(), out["longitude"].to_numpy(), out["height"].to_numpy())
+        p = llh_to_ecef(
+            out["latitude"].to_numpy(), out["longitude"].to_numpy(), out["height"].to_numpy()
+        )
         sat = orbit.position(grid.line_to_azimuth_time(lines))
         up = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
         look = sat - p
@@ -221,15 +233,24 @@ def is_radarsat2(path: Path) -> bool:
         head = f.read(4096)
     # the RS2 namespace, or (files without it, e.g. GDAL's test product) a <product> root
     # with RS2's top-level sections; RCM's product.xml is recognised to be refused clearly
-    return _NAMESPACE in head or _RCM_NAMESPACE in head or (
-        b"<product" in head and b"<sourceAttributes>" in head and b"<imageGenerationParameters>" in head)
+    return (
+        _NAMESPACE in head
+        or _RCM_NAMESPACE in head
+        or (
+            b"<product" in head
+            and b"<sourceAttributes>" in head
+            and b"<imageGenerationParameters>" in head
+        )
+    )
 
 
 def _ordering(root: Any, name: str, path: PathLike) -> str:
     el = root.find(f"imageAttributes/rasterAttributes/{name}")
     value = (el.text or "").strip().upper() if el is not None else "INCREASING"
     if value not in ("INCREASING", "DECREASING"):
-        raise ProductError(f"element <{name}> must be Increasing or Decreasing, got {value!r}", path=path)
+        raise ProductError(
+            f"element <{name}> must be Increasing or Decreasing, got {value!r}", path=path
+        )
     return value
 
 
@@ -251,8 +272,11 @@ def read_rs2_lut(path: PathLike, width: int) -> tuple[float, NDArray[np.float64]
 def _orbit(root: Any, path: PathLike) -> Orbit:
     vectors = root.findall("sourceAttributes/orbitAndAttitude/orbitInformation/stateVector")
     if len(vectors) < 2:
-        raise ProductError(f"product.xml has {len(vectors)} orbit state vectors (at least 2 needed)", path=path,
-                           hint="a complete Radarsat-2 product lists them under orbitAndAttitude/orbitInformation")
+        raise ProductError(
+            f"product.xml has {len(vectors)} orbit state vectors (at least 2 needed)",
+            path=path,
+            hint="a complete Radarsat-2 product lists them under orbitAndAttitude/orbitInformation",
+        )
     times = np.array([time_at(v, "timeStamp", path) for v in vectors])
     pos = np.array([[float_at(v, f"{a}Position", path) for a in "xyz"] for v in vectors])
     vel = np.array([[float_at(v, f"{a}Velocity", path) for a in "xyz"] for v in vectors])
@@ -289,13 +313,18 @@ def open_radarsat2(
         return _open_radarsat2(Path(path), polarizations, orbit, chunks)
     except ProductError as exc:
         if exc.hint and "Sentinel-1" in exc.hint:  # the shared XML layer's default hint
-            raise ProductError(exc.message, path=exc.path, hint="the file is not a complete Radarsat-2 product.xml"
-                               ) from None
+            raise ProductError(
+                exc.message, path=exc.path, hint="the file is not a complete Radarsat-2 product.xml"
+            ) from None
         raise
 
 
-def _open_radarsat2(p: Path, polarizations: str | list[str] | tuple[str, ...] | None, orbit: Orbit | None,
-                    chunks: tuple[int, int] | None) -> Scene:
+def _open_radarsat2(
+    p: Path,
+    polarizations: str | list[str] | tuple[str, ...] | None,
+    orbit: Orbit | None,
+    chunks: tuple[int, int] | None,
+) -> Scene:
     if orbit is not None and not isinstance(orbit, Orbit):
         raise InputError("orbit= for a Radarsat-2 product must be an Orbit object", path=p)
     if p.is_dir():
@@ -304,16 +333,24 @@ def _open_radarsat2(p: Path, polarizations: str | list[str] | tuple[str, ...] | 
         raise InputError("no such Radarsat-2 product.xml", path=p)
     folder = p.parent
     if _RCM_NAMESPACE in p.read_bytes()[:4096]:
-        raise InputError("RADARSAT Constellation Mission (RCM) products are not read (only Radarsat-2)", path=p,
-                         hint="RCM's product.xml has a different layout; see docs/products.md")
+        raise InputError(
+            "RADARSAT Constellation Mission (RCM) products are not read (only Radarsat-2)",
+            path=p,
+            hint="RCM's product.xml has a different layout; see docs/products.md",
+        )
     root = _strip_namespaces(parse_xml(p.read_bytes(), p))
     if root.tag != "product":
         raise ProductError(f"root element is <{root.tag}>, not <product>", path=p)
-    product_type = text_at(root, "imageGenerationParameters/generalProcessingInformation/productType", p).upper()
+    product_type = text_at(
+        root, "imageGenerationParameters/generalProcessingInformation/productType", p
+    ).upper()
     data_type = text_at(root, "imageAttributes/rasterAttributes/dataType", p).upper()
     if product_type != "SLC" or data_type != "COMPLEX":
-        raise InputError(f"only Radarsat-2 SLC products are read (this one is {product_type}, {data_type} pixels)",
-                         path=p, hint="use an SLC product (detected SGF/SGX/SSG/SPG products have no phase)")
+        raise InputError(
+            f"only Radarsat-2 SLC products are read (this one is {product_type}, {data_type} pixels)",
+            path=p,
+            hint="use an SLC product (detected SGF/SGX/SSG/SPG products have no phase)",
+        )
     width = int_at(root, "imageAttributes/rasterAttributes/numberOfSamplesPerLine", p, minimum=1)
     length = int_at(root, "imageAttributes/rasterAttributes/numberOfLines", p, minimum=2)
     line_order = _ordering(root, "lineTimeOrdering", p)
@@ -325,8 +362,11 @@ def _open_radarsat2(p: Path, polarizations: str | list[str] | tuple[str, ...] | 
     if line_order == "DECREASING":
         span = -span
     if span <= 0:
-        raise ProductError(f"zeroDopplerTimeLastLine is not {'before' if line_order == 'DECREASING' else 'after'} "
-                           f"zeroDopplerTimeFirstLine although lineTimeOrdering is {line_order.title()}", path=p)
+        raise ProductError(
+            f"zeroDopplerTimeLastLine is not {'before' if line_order == 'DECREASING' else 'after'} "
+            f"zeroDopplerTimeFirstLine although lineTimeOrdering is {line_order.title()}",
+            path=p,
+        )
     t_start = t_last_file if line_order == "DECREASING" else t_first_file
     near_range = float_at(root, f"{sar}/slantRangeNearEdge", p, positive=True)
     dr = float_at(root, "imageAttributes/rasterAttributes/sampledPixelSpacing", p, positive=True)
@@ -337,8 +377,17 @@ def _open_radarsat2(p: Path, polarizations: str | list[str] | tuple[str, ...] | 
     if pointing not in ("right", "left"):
         raise ProductError(f"antennaPointing must be Right or Left, got {pointing!r}", path=p)
     epoch = t_start.astype("datetime64[s]").astype("datetime64[ns]")
-    grid = RadarGrid(epoch, float((t_start - epoch) / np.timedelta64(1, "ns")) * 1e-9, span / (length - 1),
-                     near_range, dr, length, width, SPEED_OF_LIGHT / fc, "left" if pointing == "left" else "right")
+    grid = RadarGrid(
+        epoch,
+        float((t_start - epoch) / np.timedelta64(1, "ns")) * 1e-9,
+        span / (length - 1),
+        near_range,
+        dr,
+        length,
+        width,
+        SPEED_OF_LIGHT / fc,
+        "left" if pointing == "left" else "right",
+    )
 
     images: dict[str, str] = {}
     for el in root.findall("imageAttributes/fullResolutionImageData"):
@@ -350,11 +399,18 @@ def _open_radarsat2(p: Path, polarizations: str | list[str] | tuple[str, ...] | 
     present = tuple(sorted(images, key=lambda x: _POL_ORDER.index(x) if x in _POL_ORDER else 9))
     wanted = present
     if polarizations is not None:
-        wanted = tuple(x.upper() for x in ([polarizations] if isinstance(polarizations, str) else polarizations))
+        wanted = tuple(
+            x.upper()
+            for x in ([polarizations] if isinstance(polarizations, str) else polarizations)
+        )
         missing = [x for x in wanted if x not in present]
         if missing:
-            raise InputError(f"polarisation {', '.join(missing)} is not in this product (it has "
-                             f"{', '.join(present)})", path=p, hint=f"choose from {', '.join(present)}")
+            raise InputError(
+                f"polarisation {', '.join(missing)} is not in this product (it has "
+                f"{', '.join(present)})",
+                path=p,
+                hint=f"choose from {', '.join(present)}",
+            )
     for pol in wanted:
         if not Path(images[pol]).is_file():
             raise InputError(f"the {pol} imagery named in product.xml is missing", path=images[pol])
@@ -376,24 +432,42 @@ def _open_radarsat2(p: Path, polarizations: str | list[str] | tuple[str, ...] | 
         pix = np.vstack([np.arange(width, dtype=np.int64)] * 2)
         rows = {k: np.vstack([v, v]) for k, v in tables.items()}
         for pol in wanted:
-            calibration[pol] = CalibrationLut(pol, t_lut, lines, pix, rows["sigma0"], rows["beta0"], rows["gamma0"],
-                                              np.ones((2, width)), 1.0)
+            calibration[pol] = CalibrationLut(
+                pol,
+                t_lut,
+                lines,
+                pix,
+                rows["sigma0"],
+                rows["beta0"],
+                rows["gamma0"],
+                np.ones((2, width)),
+                1.0,
+            )
 
     flip_l = line_order == "DECREASING"
     tie = []
     for tp in root.findall("imageAttributes/geographicInformation/geolocationGrid/imageTiePoint"):
         line = float_at(tp, "imageCoordinate/line", p)
         pixel = float_at(tp, "imageCoordinate/pixel", p)
-        tie.append(((length - 1) - line if flip_l else line, (width - 1) - pixel if flip_p else pixel,
-                    float_at(tp, "geodeticCoordinate/latitude", p), float_at(tp, "geodeticCoordinate/longitude", p),
-                    optional_float_at(tp, "geodeticCoordinate/height", p) or 0.0))
+        tie.append(
+            (
+                (length - 1) - line if flip_l else line,
+                (width - 1) - pixel if flip_p else pixel,
+                float_at(tp, "geodeticCoordinate/latitude", p),
+                float_at(tp, "geodeticCoordinate/longitude", p),
+                optional_float_at(tp, "geodeticCoordinate/height", p) or 0.0,
+            )
+        )
     geo = pd.DataFrame(tie, columns=["line", "pixel", "latitude", "longitude", "height"])
 
     orb = orbit if orbit is not None else _orbit(root, p)
     t_end = grid.line_to_datetime(length - 1)[()]
     if not orb.covers(t_start, t_end):
-        raise OrbitError(f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image "
-                         f"{t_start} .. {t_end}", path=p)
+        raise OrbitError(
+            f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image "
+            f"{t_start} .. {t_end}",
+            path=p,
+        )
     orb = orb.with_epoch(epoch)
     geo = complete_geolocation_grid(geo, grid, orb) if len(geo) else geo
 
@@ -403,35 +477,70 @@ def _open_radarsat2(p: Path, polarizations: str | list[str] | tuple[str, ...] | 
 
     pass_dir = txt("sourceAttributes/orbitAndAttitude/orbitInformation/passDirection").upper()
     product = Radarsat2Product(
-        path=str(p), product_id=txt("productId", folder.name), satellite=txt("sourceAttributes/satellite", "RADARSAT-2"),
-        beam_mode=txt("sourceAttributes/beamModeMnemonic"), acquisition_type=txt(f"{radar}/acquisitionType"),
+        path=str(p),
+        product_id=txt("productId", folder.name),
+        satellite=txt("sourceAttributes/satellite", "RADARSAT-2"),
+        beam_mode=txt("sourceAttributes/beamModeMnemonic"),
+        acquisition_type=txt(f"{radar}/acquisitionType"),
         product_type=product_type,
-        software_version=txt("imageGenerationParameters/generalProcessingInformation/softwareVersion"),
-        polarizations=wanted, pass_direction=pass_dir, orbit_data_source=orb.source,
+        software_version=txt(
+            "imageGenerationParameters/generalProcessingInformation/softwareVersion"
+        ),
+        polarizations=wanted,
+        pass_direction=pass_dir,
+        orbit_data_source=orb.source,
         orbit_data_file=txt("sourceAttributes/orbitAndAttitude/orbitInformation/orbitDataFile"),
-        line_time_ordering=line_order, pixel_time_ordering=pixel_order,
-        zero_doppler_time_first_line=t_first_file, zero_doppler_time_last_line=t_last_file,
-        slant_range_near_edge=near_range, radar_frequency=fc, prf=prf,
+        line_time_ordering=line_order,
+        pixel_time_ordering=pixel_order,
+        zero_doppler_time_first_line=t_first_file,
+        zero_doppler_time_last_line=t_last_file,
+        slant_range_near_edge=near_range,
+        radar_frequency=fc,
+        prf=prf,
         incidence_near=optional_float_at(root, f"{sar}/incidenceAngleNearRange", p),
         incidence_far=optional_float_at(root, f"{sar}/incidenceAngleFarRange", p),
-        sampled_line_spacing=float_at(root, "imageAttributes/rasterAttributes/sampledLineSpacing", p, positive=True),
-        geolocation_grid=geo, image_paths={k: images[k] for k in wanted}, lut_paths=luts, calibration=calibration,
+        sampled_line_spacing=float_at(
+            root, "imageAttributes/rasterAttributes/sampledLineSpacing", p, positive=True
+        ),
+        geolocation_grid=geo,
+        image_paths={k: images[k] for k in wanted},
+        lut_paths=luts,
+        calibration=calibration,
     )
     inc = [x for x in (product.incidence_near, product.incidence_far) if x is not None]
     meta: dict[str, Any] = {
-        "mission": product.satellite, "platform": product.satellite, "instrument": "C-band SAR",
-        "product_name": product.product_id, "product_type": product_type, "mode": product.beam_mode,
-        "swath": product.beam_mode, "polarizations": list(wanted), "pass_direction": pass_dir,
-        "absolute_orbit": None, "relative_orbit": None,
-        "start_time": iso_time(t_start), "stop_time": iso_time(t_end),
-        "radar_frequency": fc, "wavelength": grid.wavelength, "range_sampling_rate": grid.range_sampling_rate,
-        "prf": prf, "azimuth_time_interval": grid.azimuth_time_interval,
-        "slant_range_time": grid.starting_range_time, "range_pixel_spacing": dr,
+        "mission": product.satellite,
+        "platform": product.satellite,
+        "instrument": "C-band SAR",
+        "product_name": product.product_id,
+        "product_type": product_type,
+        "mode": product.beam_mode,
+        "swath": product.beam_mode,
+        "polarizations": list(wanted),
+        "pass_direction": pass_dir,
+        "absolute_orbit": None,
+        "relative_orbit": None,
+        "start_time": iso_time(t_start),
+        "stop_time": iso_time(t_end),
+        "radar_frequency": fc,
+        "wavelength": grid.wavelength,
+        "range_sampling_rate": grid.range_sampling_rate,
+        "prf": prf,
+        "azimuth_time_interval": grid.azimuth_time_interval,
+        "slant_range_time": grid.starting_range_time,
+        "range_pixel_spacing": dr,
         "azimuth_pixel_spacing": product.sampled_line_spacing,
-        "incidence_angle_mid_swath": float(np.mean(inc)) if inc else None, "look_side": grid.look_side,
-        "ipf_version": product.software_version, "orbit_source": orb.source, "source_path": str(p),
-        "first_line": 0, "first_pixel": 0, "lines": length, "pixels": width,
-        "line_time_ordering": line_order, "pixel_time_ordering": pixel_order,
+        "incidence_angle_mid_swath": float(np.mean(inc)) if inc else None,
+        "look_side": grid.look_side,
+        "ipf_version": product.software_version,
+        "orbit_source": orb.source,
+        "source_path": str(p),
+        "first_line": 0,
+        "first_pixel": 0,
+        "lines": length,
+        "pixels": width,
+        "line_time_ordering": line_order,
+        "pixel_time_ordering": pixel_order,
     }
     source = FlippedTiffSource(product.image_paths, (length, width), flip_l, flip_p)
     return Scene(grid, orb, wanted, meta, source, product, chunks or DEFAULT_CHUNKS)
@@ -451,7 +560,10 @@ def tie_point_errors(scene: Scene) -> pd.DataFrame:
     geo = scene.product.geolocation_grid
     grid = scene.radar_grid
     t = grid.line_to_azimuth_time(geo["line"].to_numpy() - grid.first_line)
-    r = grid.starting_range + (geo["pixel"].to_numpy() - grid.first_pixel) * grid.range_pixel_spacing
+    r = (
+        grid.starting_range
+        + (geo["pixel"].to_numpy() - grid.first_pixel) * grid.range_pixel_spacing
+    )
     h = geo["height"].to_numpy()
     lat, lon, hh = rdr2geo(t, r, scene.orbit, height=h, look_side=grid.look_side)
     a = llh_to_ecef(lat, lon, hh)
@@ -462,5 +574,7 @@ def tie_point_errors(scene: Scene) -> pd.DataFrame:
     vertical = np.sum(d * up, axis=1)
     out = geo.copy()
     out["error_3d"] = np.linalg.norm(d, axis=1)
-    out["horizontal_error"] = np.sqrt(np.maximum(out["error_3d"].to_numpy() ** 2 - vertical**2, 0.0))
+    out["horizontal_error"] = np.sqrt(
+        np.maximum(out["error_3d"].to_numpy() ** 2 - vertical**2, 0.0)
+    )
     return out

@@ -233,8 +233,11 @@ class AnnotationInfo:
 def _parse_orbit(root: Any, path: PathLike) -> Orbit:
     nodes = root.findall(X.LIST_ORBIT)
     if len(nodes) < 2:
-        raise ProductError(f"the annotation holds {len(nodes)} orbit state vectors, at least 2 are needed",
-                           path=path, hint="give an orbit file with orbit=")
+        raise ProductError(
+            f"the annotation holds {len(nodes)} orbit state vectors, at least 2 are needed",
+            path=path,
+            hint="give an orbit file with orbit=",
+        )
     f = X.ORBIT_FIELDS
     times = np.array([_time(n, f["time"], path) for n in nodes], dtype="datetime64[ns]")
     pos = np.array([[_float(n, f[k], path) for k in ("x", "y", "z")] for n in nodes])
@@ -259,8 +262,12 @@ def _parse_fm_rates(root: Any, path: PathLike) -> tuple[AzimuthFmRate, ...]:
 def _parse_doppler(root: Any, path: PathLike) -> tuple[DopplerCentroid, ...]:
     f = X.DOPPLER_CENTROID_FIELDS
     return tuple(
-        DopplerCentroid(_time(n, f["azimuth_time"], path), _float(n, f["t0"], path),
-                        _array(n, f["geometry_polynomial"], path), _array(n, f["data_polynomial"], path))
+        DopplerCentroid(
+            _time(n, f["azimuth_time"], path),
+            _float(n, f["t0"], path),
+            _array(n, f["geometry_polynomial"], path),
+            _array(n, f["data_polynomial"], path),
+        )
         for n in root.findall(X.LIST_DOPPLER_CENTROID)
     )
 
@@ -274,19 +281,23 @@ def _parse_bursts(root: Any, path: PathLike, lines_per_burst: int) -> tuple[Burs
         if fvs.size != lines_per_burst or lvs.size != lines_per_burst:
             raise ProductError(
                 f"burst {i} has {fvs.size} firstValidSample / {lvs.size} lastValidSample values, "
-                f"expected linesPerBurst = {lines_per_burst}", path=path)
-        out.append(Burst(
-            index=i,
-            azimuth_time=_time(n, f["azimuth_time"], path),
-            sensing_time=_time(n, f["sensing_time"], path),
-            azimuth_anx_time=_float(n, f["azimuth_anx_time"], path),
-            byte_offset=_int(n, f["byte_offset"], path, minimum=0),
-            line_offset=i * lines_per_burst,
-            lines=lines_per_burst,
-            first_valid_sample=fvs,
-            last_valid_sample=lvs,
-            burst_id=V.optional_int_at(n, f["burst_id"], path, minimum=0),
-        ))
+                f"expected linesPerBurst = {lines_per_burst}",
+                path=path,
+            )
+        out.append(
+            Burst(
+                index=i,
+                azimuth_time=_time(n, f["azimuth_time"], path),
+                sensing_time=_time(n, f["sensing_time"], path),
+                azimuth_anx_time=_float(n, f["azimuth_anx_time"], path),
+                byte_offset=_int(n, f["byte_offset"], path, minimum=0),
+                line_offset=i * lines_per_burst,
+                lines=lines_per_burst,
+                first_valid_sample=fvs,
+                last_valid_sample=lvs,
+                burst_id=V.optional_int_at(n, f["burst_id"], path, minimum=0),
+            )
+        )
     return tuple(out)
 
 
@@ -317,19 +328,27 @@ def parse_annotation(data: bytes, path: PathLike) -> AnnotationInfo:
     """
     root = parse_xml(data, path)
     if root.find(X.MISSION) is None or root.find(X.LIST_GEOLOCATION.split("/")[0]) is None:
-        raise ProductError("not a Sentinel-1 product annotation (no adsHeader/geolocationGrid)", path=path,
-                           hint="give the annotation/s1?-*.xml file of the product")
+        raise ProductError(
+            "not a Sentinel-1 product annotation (no adsHeader/geolocationGrid)",
+            path=path,
+            hint="give the annotation/s1?-*.xml file of the product",
+        )
     lines_per_burst = _int(root, X.LINES_PER_BURST, path, minimum=0)
     bursts = _parse_bursts(root, path, lines_per_burst)
     terrain = tuple(
-        (_time(n, X.TERRAIN_HEIGHT_FIELDS["azimuth_time"], path), _float(n, X.TERRAIN_HEIGHT_FIELDS["value"], path))
+        (
+            _time(n, X.TERRAIN_HEIGHT_FIELDS["azimuth_time"], path),
+            _float(n, X.TERRAIN_HEIGHT_FIELDS["value"], path),
+        )
         for n in root.findall(X.LIST_TERRAIN_HEIGHT)
     )
     steering = _optional_float(root, X.AZIMUTH_STEERING_RATE, path)
     mission = _text(root, X.MISSION, path).upper()
     if mission not in ("S1A", "S1B", "S1C", "S1D"):
-        raise ProductError(f"element <{X.MISSION}> is {mission[:20]!r}, not a Sentinel-1 mission (S1A..S1D)",
-                           path=path)
+        raise ProductError(
+            f"element <{X.MISSION}> is {mission[:20]!r}, not a Sentinel-1 mission (S1A..S1D)",
+            path=path,
+        )
     return AnnotationInfo(
         path=str(path),
         mission=mission,
@@ -372,17 +391,24 @@ def parse_calibration(data: bytes, path: PathLike) -> CalibrationLut:
     root = parse_xml(data, path)
     nodes = root.findall(X.LIST_CALIBRATION_VECTOR)
     if not nodes:
-        raise ProductError("no calibration vectors found", path=path,
-                           hint="give the annotation/calibration/calibration-*.xml file")
+        raise ProductError(
+            "no calibration vectors found",
+            path=path,
+            hint="give the annotation/calibration/calibration-*.xml file",
+        )
     f = X.CALIBRATION_FIELDS
     pixel = [_array(n, f["pixel"], path, np.int64) for n in nodes]
-    tables = {k: [_array(n, f[k], path) for n in nodes] for k in ("sigma0", "beta0", "gamma0", "dn")}
+    tables = {
+        k: [_array(n, f[k], path) for n in nodes] for k in ("sigma0", "beta0", "gamma0", "dn")
+    }
     m = {p.size for p in pixel} | {t.size for v in tables.values() for t in v}
     if len(m) != 1:
         raise ProductError("calibration vectors have unequal lengths", path=path)
     return CalibrationLut(
         polarization=_text(root, X.POLARISATION, path).upper(),
-        azimuth_time=np.array([_time(n, f["azimuth_time"], path) for n in nodes], dtype="datetime64[ns]"),
+        azimuth_time=np.array(
+            [_time(n, f["azimuth_time"], path) for n in nodes], dtype="datetime64[ns]"
+        ),
         line=np.array([_int(n, f["line"], path) for n in nodes], dtype=np.int64),
         pixel=np.vstack(pixel),
         absolute_calibration_constant=_float(root, X.ABSOLUTE_CALIBRATION_CONSTANT, path),
@@ -399,26 +425,41 @@ def parse_noise(data: bytes, path: PathLike) -> NoiseLut:
         range_nodes = root.findall(X.LIST_NOISE_VECTOR_LEGACY)
         fields = X.NOISE_LEGACY_FIELDS
     if not range_nodes:
-        raise ProductError("no noise vectors found", path=path,
-                           hint="give the annotation/calibration/noise-*.xml file")
+        raise ProductError(
+            "no noise vectors found",
+            path=path,
+            hint="give the annotation/calibration/noise-*.xml file",
+        )
     vectors = []
     for n in range_nodes:
         pixel = _array(n, fields["pixel"], path, np.int64)
         values = _array(n, fields["values"], path)
         if pixel.size != values.size:
             raise ProductError("a noise range vector has unequal pixel and value counts", path=path)
-        vectors.append(NoiseRangeVector(_time(n, fields["azimuth_time"], path), _int(n, fields["line"], path),
-                                        pixel, values))
+        vectors.append(
+            NoiseRangeVector(
+                _time(n, fields["azimuth_time"], path), _int(n, fields["line"], path), pixel, values
+            )
+        )
     blocks = []
     fa = X.NOISE_AZIMUTH_FIELDS
     for n in root.findall(X.LIST_NOISE_AZIMUTH_VECTOR):
         line = _array(n, fa["line"], path, np.int64)
         values = _array(n, fa["values"], path)
         if line.size != values.size:
-            raise ProductError("a noise azimuth vector has unequal line and value counts", path=path)
+            raise ProductError(
+                "a noise azimuth vector has unequal line and value counts", path=path
+            )
         sw = n.find(fa["swath"])
-        blocks.append(NoiseAzimuthBlock(
-            _int(n, fa["first_line"], path), _int(n, fa["last_line"], path),
-            _int(n, fa["first_sample"], path), _int(n, fa["last_sample"], path),
-            line, values, (sw.text or "") if sw is not None else ""))
+        blocks.append(
+            NoiseAzimuthBlock(
+                _int(n, fa["first_line"], path),
+                _int(n, fa["last_line"], path),
+                _int(n, fa["first_sample"], path),
+                _int(n, fa["last_sample"], path),
+                line,
+                values,
+                (sw.text or "") if sw is not None else "",
+            )
+        )
     return NoiseLut(_text(root, X.POLARISATION, path).upper(), tuple(vectors), tuple(blocks))

@@ -17,24 +17,47 @@ __all__ = ["SafeFiles", "SwathFiles", "check_member_name", "open_safe_files"]
 _STEM = re.compile(X.FILE_STEM_PATTERN)
 
 #: what the zipfile module raises on damaged members (bad CRC-32, bad deflate stream, truncation)
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError, ValueError)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 _STREAM_BLOCK = 1 << 20
 #: zip members whose CRC-32 this process has checked: (path, size, mtime_ns, inode, member)
 _VERIFIED: set[tuple[str, int, int, int, str]] = set()
 
 
 def _member_error(safe: SafeFiles, member: str, exc: BaseException) -> ProductError:
-    what = "its CRC-32 does not match (corrupt data)" if "CRC" in str(exc) else f"{type(exc).__name__}: {exc}"
-    return ProductError(f"zip member {safe.prefix}{member} is damaged ({what})", path=safe.path,
-                        hint="the zip file is corrupt; download the product again")
+    what = (
+        "its CRC-32 does not match (corrupt data)"
+        if "CRC" in str(exc)
+        else f"{type(exc).__name__}: {exc}"
+    )
+    return ProductError(
+        f"zip member {safe.prefix}{member} is damaged ({what})",
+        path=safe.path,
+        hint="the zip file is corrupt; download the product again",
+    )
 
 
 def check_member_name(name: str, path: Path) -> None:
     """Refuse a zip member name that is absolute or climbs out of the archive (``../``)."""
     parts = name.replace("\\", "/").split("/")
-    if (name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts or "\0" in name):
-        raise ProductError(f"zip member name {name!r} is absolute or leaves the archive (../)", path=path,
-                           hint="the zip file is not a genuine SAFE product; it is refused for safety")
+    if (
+        name.startswith(("/", "\\"))
+        or re.match(r"[A-Za-z]:", name)
+        or ".." in parts
+        or "\0" in name
+    ):
+        raise ProductError(
+            f"zip member name {name!r} is absolute or leaves the archive (../)",
+            path=path,
+            hint="the zip file is not a genuine SAFE product; it is refused for safety",
+        )
 
 
 @dataclass(frozen=True)
@@ -55,7 +78,7 @@ class SafeFiles:
     path: Path
     name: str
     is_zip: bool
-    prefix: str           # "NAME.SAFE/" inside a zip, "" for a folder
+    prefix: str  # "NAME.SAFE/" inside a zip, "" for a folder
     members: frozenset[str]
 
     def exists(self, member: str) -> bool:
@@ -75,7 +98,9 @@ class SafeFiles:
         try:
             return (self.path / member).read_bytes()
         except OSError as exc:
-            raise ProductError(f"cannot read the file ({exc.strerror})", path=self.path / member) from None
+            raise ProductError(
+                f"cannot read the file ({exc.strerror})", path=self.path / member
+            ) from None
 
     def verify_member(self, member: str) -> None:
         """Check a zip member's CRC-32 by streaming it once (no copy on disk, constant memory).
@@ -147,17 +172,25 @@ def open_safe_files(path: str | os.PathLike[str]) -> SafeFiles:
             str(f.relative_to(p)).replace(os.sep, "/") for f in p.rglob("*") if f.is_file()
         )
         if not any(m.startswith(X.ANNOTATION_DIR + "/") for m in members):
-            raise ProductError("folder is not a Sentinel-1 SAFE product (no annotation/ folder)", path=p,
-                               hint="give the *.SAFE folder, its zip, or an annotation XML file")
+            raise ProductError(
+                "folder is not a Sentinel-1 SAFE product (no annotation/ folder)",
+                path=p,
+                hint="give the *.SAFE folder, its zip, or an annotation XML file",
+            )
         return SafeFiles(p, p.name.removesuffix(".SAFE"), False, "", members)
     if not zipfile.is_zipfile(p):
-        raise ProductError("not a zip file, SAFE folder or annotation XML", path=p,
-                           hint="give a Sentinel-1 SAFE zip or folder, an annotation XML, or a NISAR HDF5 file")
+        raise ProductError(
+            "not a zip file, SAFE folder or annotation XML",
+            path=p,
+            hint="give a Sentinel-1 SAFE zip or folder, an annotation XML, or a NISAR HDF5 file",
+        )
     try:
         with zipfile.ZipFile(p) as zf:
             names = [n for n in zf.namelist() if not n.endswith("/")]
     except _ZIP_ERRORS as exc:
-        raise ProductError(f"cannot read the zip file ({exc})", path=p, hint="download it again") from None
+        raise ProductError(
+            f"cannot read the zip file ({exc})", path=p, hint="download it again"
+        ) from None
     for n in names:
         check_member_name(n, p)
     manifests = [n for n in names if n.rsplit("/", 1)[-1] == X.MANIFEST]
@@ -165,8 +198,12 @@ def open_safe_files(path: str | os.PathLike[str]) -> SafeFiles:
     if not manifests:
         annotations = [n for n in names if f"/{X.ANNOTATION_DIR}/" in f"/{n}"]
         if not annotations:
-            raise ProductError("zip holds no Sentinel-1 SAFE product (no manifest.safe, no annotation/)", path=p)
+            raise ProductError(
+                "zip holds no Sentinel-1 SAFE product (no manifest.safe, no annotation/)", path=p
+            )
         prefix = annotations[0].split(X.ANNOTATION_DIR + "/")[0]
-    members = frozenset(n[len(prefix):] for n in names if n.startswith(prefix))
-    name = prefix.rstrip("/").rsplit("/", 1)[-1].removesuffix(".SAFE") or p.name.removesuffix(".zip")
+    members = frozenset(n[len(prefix) :] for n in names if n.startswith(prefix))
+    name = prefix.rstrip("/").rsplit("/", 1)[-1].removesuffix(".SAFE") or p.name.removesuffix(
+        ".zip"
+    )
     return SafeFiles(p, name.removesuffix(".SAFE"), True, prefix, members)

@@ -181,13 +181,17 @@ class Sentinel1Product:
         """
         ll = np.asarray(lines, dtype=np.float64)
         if self.is_tops:
-            k = np.clip(np.floor(ll / self.lines_per_burst).astype(np.int64), 0, len(self.bursts) - 1)
+            k = np.clip(
+                np.floor(ll / self.lines_per_burst).astype(np.int64), 0, len(self.bursts) - 1
+            )
             t0 = np.array([b.azimuth_time for b in self.bursts], dtype="datetime64[ns]")[k]
             rel = ll - k * self.lines_per_burst
         else:
             t0 = np.full(ll.shape, self.first_line_time, dtype="datetime64[ns]")
             rel = ll
-        return np.asarray(t0 + np.round(rel * self.azimuth_time_interval * 1e9).astype("timedelta64[ns]"))
+        return np.asarray(
+            t0 + np.round(rel * self.azimuth_time_interval * 1e9).astype("timedelta64[ns]")
+        )
 
     def burst_of_tiff_line(self, line: int) -> int | None:
         """Index of the burst holding a measurement-TIFF line (``None`` for stripmap)."""
@@ -215,7 +219,9 @@ def _seconds(t: Any, epoch: np.datetime64) -> Any:
     return (np.asarray(t, dtype="datetime64[ns]") - epoch) / np.timedelta64(1, "s")
 
 
-def _normalize_pols(polarizations: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
+def _normalize_pols(
+    polarizations: str | list[str] | tuple[str, ...] | None,
+) -> tuple[str, ...] | None:
     if polarizations is None:
         return None
     if isinstance(polarizations, str):
@@ -223,14 +229,17 @@ def _normalize_pols(polarizations: str | list[str] | tuple[str, ...] | None) -> 
     return tuple(p.upper() for p in polarizations)
 
 
-def _select_pols(available: list[str], wanted: tuple[str, ...] | None, path: PathLike) -> tuple[str, ...]:
+def _select_pols(
+    available: list[str], wanted: tuple[str, ...] | None, path: PathLike
+) -> tuple[str, ...]:
     if wanted is None:
         return tuple(available)
     missing = [p for p in wanted if p not in available]
     if missing:
         raise InputError(
             f"polarisation {', '.join(missing)} is not in this product (it has {', '.join(available)})",
-            path=path, hint=f"choose from {', '.join(available)}",
+            path=path,
+            hint=f"choose from {', '.join(available)}",
         )
     return wanted
 
@@ -264,7 +273,12 @@ def _deburst_plan(bursts: tuple[Burst, ...], dt: float) -> DeburstPlan:
     lpb = bursts[0].lines
     s = np.array([_seconds(b.azimuth_time, t0) / dt for b in bursts], dtype=np.float64)
     valid = [b.valid_lines for b in bursts]
-    cuts = np.array([0.5 * ((s[k + 1] + valid[k + 1][0]) + (s[k] + valid[k][1])) for k in range(len(bursts) - 1)])
+    cuts = np.array(
+        [
+            0.5 * ((s[k + 1] + valid[k + 1][0]) + (s[k] + valid[k][1]))
+            for k in range(len(bursts) - 1)
+        ]
+    )
     length = round(s[-1]) + lpb
     i = np.arange(length, dtype=np.float64)
     # lines below the cut go to the earlier burst: k = number of cuts <= i
@@ -297,21 +311,46 @@ def _product_from(
     if manifest_relative_orbit is not None:
         rel = manifest_relative_orbit
     return Sentinel1Product(
-        product_name=name, mission=info.mission, platform=PLATFORMS.get(info.mission, info.mission),
-        mode=info.mode, swath=info.swath, product_type=info.product_type, polarizations=polarizations,
-        pass_direction=info.pass_direction, absolute_orbit=info.absolute_orbit, relative_orbit=rel,
-        mission_data_take_id=info.mission_data_take_id, start_time=info.start_time, stop_time=info.stop_time,
-        first_line_time=info.product_first_line_time, ipf_version=ipf_version, radar_frequency=info.radar_frequency,
-        wavelength=SPEED_OF_LIGHT / info.radar_frequency, range_sampling_rate=info.range_sampling_rate,
-        prf=info.prf, azimuth_time_interval=info.azimuth_time_interval, slant_range_time=info.slant_range_time,
-        range_pixel_spacing=info.range_pixel_spacing, azimuth_pixel_spacing=info.azimuth_pixel_spacing,
-        incidence_angle_mid_swath=info.incidence_angle_mid_swath, platform_heading=info.platform_heading,
-        azimuth_steering_rate=info.azimuth_steering_rate, number_of_lines=info.number_of_lines,
-        number_of_samples=info.number_of_samples, lines_per_burst=info.lines_per_burst, bursts=info.bursts,
-        azimuth_fm_rates=info.azimuth_fm_rates, doppler_centroids=info.doppler_centroids,
-        terrain_heights=info.terrain_heights, geolocation_grid=info.geolocation_grid,
-        annotation_orbit=info.orbit, calibration=calibration, noise=noise,
-        annotation_paths=annotation_paths, measurement_paths=measurement_paths, source_path=source_path,
+        product_name=name,
+        mission=info.mission,
+        platform=PLATFORMS.get(info.mission, info.mission),
+        mode=info.mode,
+        swath=info.swath,
+        product_type=info.product_type,
+        polarizations=polarizations,
+        pass_direction=info.pass_direction,
+        absolute_orbit=info.absolute_orbit,
+        relative_orbit=rel,
+        mission_data_take_id=info.mission_data_take_id,
+        start_time=info.start_time,
+        stop_time=info.stop_time,
+        first_line_time=info.product_first_line_time,
+        ipf_version=ipf_version,
+        radar_frequency=info.radar_frequency,
+        wavelength=SPEED_OF_LIGHT / info.radar_frequency,
+        range_sampling_rate=info.range_sampling_rate,
+        prf=info.prf,
+        azimuth_time_interval=info.azimuth_time_interval,
+        slant_range_time=info.slant_range_time,
+        range_pixel_spacing=info.range_pixel_spacing,
+        azimuth_pixel_spacing=info.azimuth_pixel_spacing,
+        incidence_angle_mid_swath=info.incidence_angle_mid_swath,
+        platform_heading=info.platform_heading,
+        azimuth_steering_rate=info.azimuth_steering_rate,
+        number_of_lines=info.number_of_lines,
+        number_of_samples=info.number_of_samples,
+        lines_per_burst=info.lines_per_burst,
+        bursts=info.bursts,
+        azimuth_fm_rates=info.azimuth_fm_rates,
+        doppler_centroids=info.doppler_centroids,
+        terrain_heights=info.terrain_heights,
+        geolocation_grid=info.geolocation_grid,
+        annotation_orbit=info.orbit,
+        calibration=calibration,
+        noise=noise,
+        annotation_paths=annotation_paths,
+        measurement_paths=measurement_paths,
+        source_path=source_path,
     )
 
 
@@ -391,20 +430,26 @@ def _build_scene(
         if l0 < 0 or p0 < 0 or l0 + h > full[0] or p0 + w > full[1]:
             raise InputError(
                 f"crop lines {l0}..{l0 + h - 1}, pixels {p0}..{p0 + w - 1} is not inside the "
-                f"{full[0]} x {full[1]} swath", path=next(iter(measurement.values())),
-                hint="check offset=(first_line, first_pixel), 0-based in the full swath")
+                f"{full[0]} x {full[1]} swath",
+                path=next(iter(measurement.values())),
+                hint="check offset=(first_line, first_pixel), 0-based in the full swath",
+            )
         k = product.burst_of_tiff_line(l0)
         if k is not None:
             k_last = product.burst_of_tiff_line(l0 + h - 1)
             if k_last != k:
                 raise InputError(
                     f"crop lines {l0}..{l0 + h - 1} span bursts {k} and {k_last}; a TOPS crop must lie in one burst",
-                    path=next(iter(measurement.values())), hint="split the crop at the burst boundary")
+                    path=next(iter(measurement.values())),
+                    hint="split the crop at the burst boundary",
+                )
             b = product.bursts[k]
             start = _seconds(b.azimuth_time, epoch) + (l0 - b.line_offset) * dt
         else:
             start = _seconds(info.product_first_line_time, epoch) + l0 * dt
-        grid = RadarGrid(epoch, float(start), dt, r0 + p0 * dr, dr, h, w, wavelength, "right", l0, p0)
+        grid = RadarGrid(
+            epoch, float(start), dt, r0 + p0 * dr, dr, h, w, wavelength, "right", l0, p0
+        )
         product = replace(product, layout="tiff", crop_offset=(l0, p0), crop_burst=k)
         if measurement:
             pixels = TiffSource(measurement, (l0, p0))
@@ -420,8 +465,15 @@ def _build_scene(
         grid = RadarGrid(epoch, float(start), dt, r0, dr, full[0], full[1], wavelength)
         if measurement:
             pixels = TiffSource(measurement)
-    return Scene(grid, orbit, product.polarizations, scene_metadata(product, grid, orbit), pixels, product,
-                 chunks or DEFAULT_CHUNKS)
+    return Scene(
+        grid,
+        orbit,
+        product.polarizations,
+        scene_metadata(product, grid, orbit),
+        pixels,
+        product,
+        chunks or DEFAULT_CHUNKS,
+    )
 
 
 def _raster_shape(path: str, display: str, *, probe: bool = True) -> tuple[int, int]:
@@ -442,14 +494,19 @@ def _raster_shape(path: str, display: str, *, probe: bool = True) -> tuple[int, 
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(path) as ds:
                 if not ds.dtypes[0].startswith("complex"):
-                    raise ProductError(f"measurement is {ds.dtypes[0]}, complex (CInt16) pixels were expected",
-                                       path=display)
+                    raise ProductError(
+                        f"measurement is {ds.dtypes[0]}, complex (CInt16) pixels were expected",
+                        path=display,
+                    )
                 if probe:  # a truncated file fails here, not later inside Dask
                     ds.read(1, window=Window(0, ds.height - 1, min(ds.width, 16), 1))
                 return (ds.height, ds.width)
     except RasterioError as exc:
-        raise ProductError(f"cannot open the measurement raster ({exc})", path=display,
-                           hint="the file is missing, truncated or not a GeoTIFF") from None
+        raise ProductError(
+            f"cannot open the measurement raster ({exc})",
+            path=display,
+            hint="the file is missing, truncated or not a GeoTIFF",
+        ) from None
 
 
 # -- public entry points ---------------------------------------------------------------------------
@@ -479,16 +536,28 @@ def _manifest_info(safe: SafeFiles) -> tuple[str | None, int | None]:
     sw = root.find(X.MANIFEST_IPF_SOFTWARE)
     ipf = sw.get("version") if sw is not None else None
     # Sentinel-1 repeats its ground track every 175 orbits: relative orbits are 1..175
-    rel = optional_int_at(root, X.MANIFEST_RELATIVE_ORBIT, safe.display(X.MANIFEST), minimum=1, maximum=175)
+    rel = optional_int_at(
+        root, X.MANIFEST_RELATIVE_ORBIT, safe.display(X.MANIFEST), minimum=1, maximum=175
+    )
     return ipf, rel
 
 
-def _open_safe_swath(safe: SafeFiles, swath: str, polarizations: Any, orbit: Any,
-                     chunks: tuple[int, int] | None, verify_zip: bool = True) -> Scene:
+def _open_safe_swath(
+    safe: SafeFiles,
+    swath: str,
+    polarizations: Any,
+    orbit: Any,
+    chunks: tuple[int, int] | None,
+    verify_zip: bool = True,
+) -> Scene:
     files = safe.swaths()[swath.upper()]
-    pols = _select_pols(sorted(files.annotation, key=_pol_order), _normalize_pols(polarizations), safe.path)
-    infos = {p: parse_annotation(safe.read_bytes(files.annotation[p]), safe.display(files.annotation[p]))
-             for p in pols}
+    pols = _select_pols(
+        sorted(files.annotation, key=_pol_order), _normalize_pols(polarizations), safe.path
+    )
+    infos = {
+        p: parse_annotation(safe.read_bytes(files.annotation[p]), safe.display(files.annotation[p]))
+        for p in pols
+    }
     info = infos[pols[0]]
     measurement: dict[str, str] = {}
     for p in pols:
@@ -496,28 +565,47 @@ def _open_safe_swath(safe: SafeFiles, swath: str, polarizations: Any, orbit: Any
             stem = files.annotation[p].rsplit("/", 1)[-1][:-4]
             raise ProductError(
                 f"measurement file {X.MEASUREMENT_DIR}/{stem}.tiff is missing for {swath} {p}",
-                path=safe.path, hint="the product is incomplete; download it again")
+                path=safe.path,
+                hint="the product is incomplete; download it again",
+            )
         # a zip member's CRC is checked once, streaming (GDAL reads only strips, unchecked);
         # verify_zip=False (an AOI build) reads only the strips GDAL reads, unchecked
         if verify_zip:
             safe.verify_member(files.measurement[p])
         measurement[p] = safe.raster_path(files.measurement[p])
-        shape = _raster_shape(measurement[p], safe.display(files.measurement[p]), probe=not safe.is_zip)
+        shape = _raster_shape(
+            measurement[p], safe.display(files.measurement[p]), probe=not safe.is_zip
+        )
         if shape != (infos[p].number_of_lines, infos[p].number_of_samples):
             raise ProductError(
                 f"measurement is {shape[0]} x {shape[1]}, the annotation says "
                 f"{infos[p].number_of_lines} x {infos[p].number_of_samples}",
-                path=safe.display(files.measurement[p]))
-    calibration = {p: parse_calibration(safe.read_bytes(files.calibration[p]), safe.display(files.calibration[p]))
-                   for p in pols if p in files.calibration}
-    noise = {p: parse_noise(safe.read_bytes(files.noise[p]), safe.display(files.noise[p]))
-             for p in pols if p in files.noise}
+                path=safe.display(files.measurement[p]),
+            )
+    calibration = {
+        p: parse_calibration(
+            safe.read_bytes(files.calibration[p]), safe.display(files.calibration[p])
+        )
+        for p in pols
+        if p in files.calibration
+    }
+    noise = {
+        p: parse_noise(safe.read_bytes(files.noise[p]), safe.display(files.noise[p]))
+        for p in pols
+        if p in files.noise
+    }
     ipf, rel = _manifest_info(safe)
     product = _product_from(
-        info, name=safe.name, polarizations=pols, ipf_version=ipf, manifest_relative_orbit=rel,
-        calibration=calibration, noise=noise,
+        info,
+        name=safe.name,
+        polarizations=pols,
+        ipf_version=ipf,
+        manifest_relative_orbit=rel,
+        calibration=calibration,
+        noise=noise,
         annotation_paths={p: safe.display(files.annotation[p]) for p in pols},
-        measurement_paths=measurement, source_path=str(safe.path),
+        measurement_paths=measurement,
+        source_path=str(safe.path),
     )
     return _build_scene(product, info, orbit, measurement, None, None, chunks)
 
@@ -569,12 +657,20 @@ def open_annotation(
     ann = _check_file(annotation, "annotation XML")
     info = parse_annotation(ann.read_bytes(), ann)
     stem = ann.stem
-    cal_path = Path(calibration) if calibration is not None else ann.parent / "calibration" / f"calibration-{stem}.xml"
-    noise_path = Path(noise) if noise is not None else ann.parent / "calibration" / f"noise-{stem}.xml"
+    cal_path = (
+        Path(calibration)
+        if calibration is not None
+        else ann.parent / "calibration" / f"calibration-{stem}.xml"
+    )
+    noise_path = (
+        Path(noise) if noise is not None else ann.parent / "calibration" / f"noise-{stem}.xml"
+    )
     pol = info.polarization
     cal = {}
     if calibration is not None or cal_path.is_file():
-        cal[pol] = parse_calibration(_check_file(cal_path, "calibration XML").read_bytes(), cal_path)
+        cal[pol] = parse_calibration(
+            _check_file(cal_path, "calibration XML").read_bytes(), cal_path
+        )
     noi = {}
     if noise is not None or noise_path.is_file():
         noi[pol] = parse_noise(_check_file(noise_path, "noise XML").read_bytes(), noise_path)
@@ -593,13 +689,22 @@ def open_annotation(
         if offset is None and shape != full:
             raise InputError(
                 f"measurement is {shape[0]} x {shape[1]}, smaller than the {full[0]} x {full[1]} swath",
-                path=m, hint="give the crop's offset=(first_line, first_pixel) in the full swath")
+                path=m,
+                hint="give the crop's offset=(first_line, first_pixel) in the full swath",
+            )
     elif offset is not None:
         raise InputError("offset= needs measurement= (the crop's TIFF)", path=ann)
     name = stem
     product = _product_from(
-        info, name=name, polarizations=(pol,), ipf_version=None, manifest_relative_orbit=None,
-        calibration=cal, noise=noi, annotation_paths={pol: str(ann)}, measurement_paths=meas,
+        info,
+        name=name,
+        polarizations=(pol,),
+        ipf_version=None,
+        manifest_relative_orbit=None,
+        calibration=cal,
+        noise=noi,
+        annotation_paths={pol: str(ann)},
+        measurement_paths=meas,
         source_path=str(ann),
     )
     return _build_scene(product, info, orbit, meas, shape, offset, chunks)
@@ -619,14 +724,20 @@ def open_sentinel1(
     """Open a Sentinel-1 product (SAFE zip/folder, or annotation XML); see :func:`sarbd.open_product`."""
     p = Path(path)
     if p.suffix.lower() == ".xml" and p.name != X.MANIFEST:
-        scene = open_annotation(p, measurement=measurement, offset=offset, orbit=orbit, chunks=chunks)
+        scene = open_annotation(
+            p, measurement=measurement, offset=offset, orbit=orbit, chunks=chunks
+        )
         if swath is not None and swath.upper() != scene.product.swath:
-            raise InputError(f"swath {swath} asked for, the annotation is {scene.product.swath}", path=p)
+            raise InputError(
+                f"swath {swath} asked for, the annotation is {scene.product.swath}", path=p
+            )
         if polarizations is not None:
             _select_pols(list(scene.polarizations), _normalize_pols(polarizations), p)
         return scene
     if measurement is not None or offset is not None:
-        raise InputError("measurement= and offset= apply to a bare annotation XML, not a SAFE product", path=p)
+        raise InputError(
+            "measurement= and offset= apply to a bare annotation XML, not a SAFE product", path=p
+        )
     safe = open_safe_files(p)
     swaths = safe.swaths()
     if not swaths:
@@ -634,12 +745,17 @@ def open_sentinel1(
     if swath is None:
         if len(swaths) > 1:
             raise InputError(
-                f"the product has several swaths ({', '.join(swaths)})", path=safe.path,
-                hint=f"choose one with swath= (one of {', '.join(swaths)}), or use open_safe() for all")
+                f"the product has several swaths ({', '.join(swaths)})",
+                path=safe.path,
+                hint=f"choose one with swath= (one of {', '.join(swaths)}), or use open_safe() for all",
+            )
         swath = next(iter(swaths))
     if swath.upper() not in swaths:
-        raise InputError(f"swath {swath} is not in this product (it has {', '.join(swaths)})", path=safe.path,
-                         hint=f"choose one of {', '.join(swaths)}")
+        raise InputError(
+            f"swath {swath} is not in this product (it has {', '.join(swaths)})",
+            path=safe.path,
+            hint=f"choose one of {', '.join(swaths)}",
+        )
     return _open_safe_swath(safe, swath, polarizations, orbit, chunks, verify_zip)
 
 
@@ -651,28 +767,54 @@ def burst_scene(scene: Scene, index: int) -> Scene:
     """
     product = scene.product
     if not isinstance(product, Sentinel1Product) or not product.is_tops:
-        raise InputError("burst_scene needs a TOPS (IW/EW) Sentinel-1 scene", path=scene.metadata.get("source_path"))
+        raise InputError(
+            "burst_scene needs a TOPS (IW/EW) Sentinel-1 scene",
+            path=scene.metadata.get("source_path"),
+        )
     n = len(product.bursts)
     if not -n <= index < n:
-        raise InputError(f"burst {index} does not exist (the swath has {n} bursts)",
-                         path=scene.metadata.get("source_path"))
+        raise InputError(
+            f"burst {index} does not exist (the swath has {n} bursts)",
+            path=scene.metadata.get("source_path"),
+        )
     b = product.bursts[index % n]
     g = scene.radar_grid
     epoch = g.reference_epoch
     dt = product.azimuth_time_interval
     r0 = product.slant_range_time * SPEED_OF_LIGHT / 2.0
     dr = g.range_pixel_spacing
-    grid = RadarGrid(epoch, float(_seconds(b.azimuth_time, epoch)), dt, r0, dr, b.lines,
-                     product.number_of_samples, g.wavelength, g.look_side, b.line_offset, 0)
+    grid = RadarGrid(
+        epoch,
+        float(_seconds(b.azimuth_time, epoch)),
+        dt,
+        r0,
+        dr,
+        b.lines,
+        product.number_of_samples,
+        g.wavelength,
+        g.look_side,
+        b.line_offset,
+        0,
+    )
     offset = product.crop_offset or (0, 0)
     if product.crop_offset is not None:
         # intersect with the crop
         l0 = max(b.line_offset, g.first_line)
         l1 = min(b.line_offset + b.lines, g.first_line + g.length)
         if l1 <= l0:
-            raise InputError(f"burst {b.index} does not intersect the crop", path=scene.metadata.get("source_path"))
+            raise InputError(
+                f"burst {b.index} does not intersect the crop",
+                path=scene.metadata.get("source_path"),
+            )
         grid = grid.window(l0 - b.line_offset, g.first_pixel, l1 - l0, g.width)
     pixels = TiffSource(product.measurement_paths, offset) if product.measurement_paths else None
     new = replace(product, layout="tiff", deburst=None, burst_index=b.index, crop_burst=None)
-    return Scene(grid, scene.orbit, scene.polarizations, scene_metadata(new, grid, scene.orbit), pixels, new,
-                 scene.chunks)
+    return Scene(
+        grid,
+        scene.orbit,
+        scene.polarizations,
+        scene_metadata(new, grid, scene.orbit),
+        pixels,
+        new,
+        scene.chunks,
+    )

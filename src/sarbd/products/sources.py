@@ -18,7 +18,9 @@ from sarbd.errors import InputError, ProductError
 __all__ = ["DeburstSource", "Hdf5Source", "TiffSource", "read_tiff_window"]
 
 
-def read_tiff_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) -> NDArray[np.complex64]:
+def read_tiff_window(
+    path: str, rows: tuple[int, int], cols: tuple[int, int]
+) -> NDArray[np.complex64]:
     """Read rows ``r0..r1-1`` and columns ``c0..c1-1`` of complex pixels as complex64.
 
     One complex band (CInt16/CFloat32: Sentinel-1, converted products), or two signed
@@ -38,7 +40,9 @@ def read_tiff_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) ->
                 if r0 < 0 or c0 < 0 or r1 > ds.height or c1 > ds.width:
                     raise InputError(
                         f"window lines {r0}..{r1 - 1}, pixels {c0}..{c1 - 1} lies outside the "
-                        f"{ds.height} x {ds.width} measurement", path=path)
+                        f"{ds.height} x {ds.width} measurement",
+                        path=path,
+                    )
                 win = Window(c0, r0, c1 - c0, r1 - r0)
                 if "complex" in str(ds.dtypes[0]):  # rasterio names CInt16 "complex_int16"
                     data = ds.read(1, window=win)
@@ -46,10 +50,15 @@ def read_tiff_window(path: str, rows: tuple[int, int], cols: tuple[int, int]) ->
                     iq = ds.read((1, 2), window=win).astype(np.float32)
                     data = iq[0] + 1j * iq[1]
                 else:
-                    raise ProductError(f"the raster has {ds.count} real band: not complex SLC pixels", path=path)
+                    raise ProductError(
+                        f"the raster has {ds.count} real band: not complex SLC pixels", path=path
+                    )
     except RasterioError as exc:  # a TIFF decoding error names the file (or /vsizip/ member)
-        raise ProductError(f"cannot decode the measurement raster ({exc})", path=path,
-                           hint="the file is corrupt or truncated; download the product again") from None
+        raise ProductError(
+            f"cannot decode the measurement raster ({exc})",
+            path=path,
+            hint="the file is corrupt or truncated; download the product again",
+        ) from None
     return np.asarray(data, dtype=np.complex64)
 
 
@@ -70,8 +79,11 @@ class TiffSource:
 
     def read(self, polarization: str, lines: slice, pixels: slice) -> NDArray[np.complex64]:
         o0, o1 = self.offset
-        return read_tiff_window(self.paths[polarization], (lines.start - o0, lines.stop - o0),
-                                (pixels.start - o1, pixels.stop - o1))
+        return read_tiff_window(
+            self.paths[polarization],
+            (lines.start - o0, lines.stop - o0),
+            (pixels.start - o1, pixels.stop - o1),
+        )
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,7 @@ class DeburstSource:
     def read(self, polarization: str, lines: slice, pixels: slice) -> NDArray[np.complex64]:
         p0, p1 = pixels.start, pixels.stop
         out = np.zeros((lines.stop - lines.start, p1 - p0), dtype=np.complex64)
-        src = self.tiff_line[lines.start:lines.stop]
+        src = self.tiff_line[lines.start : lines.stop]
         # runs of consecutive TIFF lines -> one window read each
         idx = np.flatnonzero(src >= 0)
         if idx.size == 0:
@@ -105,10 +117,12 @@ class DeburstSource:
         breaks = np.flatnonzero((np.diff(src[idx]) != 1) | (np.diff(idx) != 1)) + 1
         for run in np.split(idx, breaks):
             t0 = int(src[run[0]])
-            out[run[0]:run[-1] + 1] = read_tiff_window(self.paths[polarization], (t0, t0 + run.size), (p0, p1))
+            out[run[0] : run[-1] + 1] = read_tiff_window(
+                self.paths[polarization], (t0, t0 + run.size), (p0, p1)
+            )
         cols = np.arange(p0, p1)
-        fv = self.first_valid[lines.start:lines.stop, None]
-        lv = self.last_valid[lines.start:lines.stop, None]
+        fv = self.first_valid[lines.start : lines.stop, None]
+        lv = self.last_valid[lines.start : lines.stop, None]
         invalid = (fv < 0) | (cols[None, :] < fv) | (cols[None, :] > lv)
         out[invalid] = 0
         return out
@@ -133,7 +147,9 @@ class Hdf5Source:
         import h5py
 
         with h5py.File(self.path, "r") as f:
-            data = f[self.datasets[polarization]][lines.start:lines.stop, pixels.start:pixels.stop]
+            data = f[self.datasets[polarization]][
+                lines.start : lines.stop, pixels.start : pixels.stop
+            ]
         if data.dtype.names:  # complex32 stored as a compound (r, i) of float16
             data = data[data.dtype.names[0]] + 1j * data[data.dtype.names[1]]
         return np.asarray(data, dtype=np.complex64)

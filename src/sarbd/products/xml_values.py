@@ -49,12 +49,14 @@ def parse_xml(data: bytes, path: PathLike) -> Any:
     Entities are not resolved (no external or recursive entity expansion).
     """
     try:
-        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, huge_tree=True,
-                                                             no_network=True))
+        root = etree.fromstring(
+            data, parser=etree.XMLParser(resolve_entities=False, huge_tree=True, no_network=True)
+        )
     except etree.XMLSyntaxError as exc:
         raise ProductError(
             f"not a valid XML document (truncated or corrupt: {exc.msg}, line {exc.lineno})",
-            path=path, hint="download the product again",
+            path=path,
+            hint="download the product again",
         ) from None
     except (ValueError, etree.LxmlError) as exc:  # e.g. a bad encoding declaration
         raise ProductError(f"not a valid XML document ({exc})", path=path) from None
@@ -67,8 +69,11 @@ def find(node: Any, xpath: str, path: PathLike) -> Any:
     """The element at ``xpath`` below ``node``; missing -> :class:`ProductError`."""
     found = node.find(xpath)
     if found is None:
-        raise ProductError(f"required element <{xpath}> is missing", path=path,
-                           hint="the file is not a complete Sentinel-1 annotation")
+        raise ProductError(
+            f"required element <{xpath}> is missing",
+            path=path,
+            hint="the file is not a complete Sentinel-1 annotation",
+        )
     return found
 
 
@@ -84,8 +89,9 @@ def _short(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def to_float(text: str, what: str, path: PathLike, *, minimum: float | None = None,
-             positive: bool = False) -> float:
+def to_float(
+    text: str, what: str, path: PathLike, *, minimum: float | None = None, positive: bool = False
+) -> float:
     """A finite float from ``text``; ``what`` names the element in messages.
 
     ``positive`` requires > 0, ``minimum`` requires >= ``minimum``.
@@ -93,9 +99,13 @@ def to_float(text: str, what: str, path: PathLike, *, minimum: float | None = No
     try:
         value = float(text)
     except (ValueError, TypeError):
-        raise ProductError(f"element <{what}> is not a number: {_short(str(text))}", path=path) from None
+        raise ProductError(
+            f"element <{what}> is not a number: {_short(str(text))}", path=path
+        ) from None
     if not math.isfinite(value):
-        raise ProductError(f"element <{what}> is not a finite number: {_short(str(text))}", path=path)
+        raise ProductError(
+            f"element <{what}> is not a finite number: {_short(str(text))}", path=path
+        )
     if positive and value <= 0:
         raise ProductError(f"element <{what}> must be positive, got {value:g}", path=path)
     if minimum is not None and value < minimum:
@@ -103,8 +113,9 @@ def to_float(text: str, what: str, path: PathLike, *, minimum: float | None = No
     return value
 
 
-def to_int(text: str, what: str, path: PathLike, *, minimum: int | None = None,
-           maximum: int | None = None) -> int:
+def to_int(
+    text: str, what: str, path: PathLike, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """An integer from ``text`` (decimal digits; an integral float such as ``3.0`` is accepted).
 
     Values outside int64, or outside ``minimum..maximum``, are errors.
@@ -181,6 +192,12 @@ def array_at(node: Any, xpath: str, path: PathLike, dtype: Any = np.float64) -> 
     dt = np.dtype(dtype)
     if dt.kind in "iu":
         info = np.iinfo(dt)
-        if np.any(values != np.floor(values)) or np.any(values < info.min) or np.any(values > info.max):
-            raise ProductError(f"element <{xpath}> holds a value that is not a {dt.name} integer", path=path)
+        if (
+            np.any(values != np.floor(values))
+            or np.any(values < info.min)
+            or np.any(values > info.max)
+        ):
+            raise ProductError(
+                f"element <{xpath}> holds a value that is not a {dt.name} integer", path=path
+            )
     return values.astype(dt)

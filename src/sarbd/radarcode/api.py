@@ -84,12 +84,16 @@ def _class_codes(names: list[str], class_codes: Mapping[str, int] | None) -> NDA
     codes = []
     for n in names:
         if n not in class_codes:
-            raise InputError(f"class {n!r} has no code in class_codes",
-                             hint="give a code (1..254) for every class")
+            raise InputError(
+                f"class {n!r} has no code in class_codes",
+                hint="give a code (1..254) for every class",
+            )
         codes.append(int(class_codes[n]))
     codes_a = np.asarray(codes, dtype=np.int64)
     if codes_a.min() < 1 or codes_a.max() > 254 or np.unique(codes_a).size != codes_a.size:
-        raise InputError("class codes must be distinct integers in 1..254 (0 = uncharted, 255 = mixed)")
+        raise InputError(
+            "class codes must be distinct integers in 1..254 (0 = uncharted, 255 = mixed)"
+        )
     return codes_a
 
 
@@ -194,33 +198,47 @@ def radarcode(
         h_ref = float(np.nanmedian(np.asarray(target.dataset["height"].values)))
     fp = target.footprint(height=h_ref)
     # files: only features near the scene are read (READ_MARGIN_DEG covers any layover margin)
-    feats_in = read_reference(reference, layers=layers, class_field=class_field, class_map=class_map,
-                              width_field=width_field, height_field=height_field,
-                              bbox=_bounds_with_margin(fp, READ_MARGIN_DEG))
+    feats_in = read_reference(
+        reference,
+        layers=layers,
+        class_field=class_field,
+        class_map=class_map,
+        width_field=width_field,
+        height_field=height_field,
+        bbox=_bounds_with_margin(fp, READ_MARGIN_DEG),
+    )
     src_name = _reference_name(reference)
     c = fp.centroid
     frame = LocalFrame(float(c.y), float(c.x))
     d_az, d_rg = target.ground_spacing()
     seg = float(max_segment) if max_segment is not None else DEFAULT_MAX_SEGMENT
     h_max = max((float(np.max(f.heights)) for f in feats_in if f.heights.size), default=0.0)
-    margin = 500.0 + 3.0 * h_max  # layover shift of a roof is < H / tan(theta) < 3 H for theta > 18 deg
+    margin = (
+        500.0 + 3.0 * h_max
+    )  # layover shift of a roof is < H / tan(theta) < 3 H for theta > 18 deg
 
     # overlap check with both footprints in the message
     ref_bounds = _reference_bounds_ll(feats_in)
     terrain = heights_from(dem, target, _bounds_with_margin(fp, 0.05))
-    lookup = _scene_lookup(target, terrain, fp, frame, margin, h_max, estimate_vertices(feats_in, seg))
+    lookup = _scene_lookup(
+        target, terrain, fp, frame, margin, h_max, estimate_vertices(feats_in, seg)
+    )
     project = _Projection(target, terrain, building_model, lookup)
     wmap = dict(widths or {})
     n_local = 0
     if priority:
         # priority cuts features by those of other classes: map-side, over all features at once
-        local = resolve_priority(to_local(feats_in, frame, fp, margin=margin, max_segment=seg, widths=wmap),
-                                 list(priority))
+        local = resolve_priority(
+            to_local(feats_in, frame, fp, margin=margin, max_segment=seg, widths=wmap),
+            list(priority),
+        )
         del feats_in
         n_local = local.geometry.size
         for a in range(0, local.geometry.size, batch_features):
             sl = slice(a, a + batch_features)
-            project(LocalFeatures(local.geometry[sl], local.classes[sl], local.heights[sl], local.frame))
+            project(
+                LocalFeatures(local.geometry[sl], local.classes[sl], local.heights[sl], local.frame)
+            )
         del local
     else:
         for batch in feature_batches(feats_in, batch_features, max_segment=seg):
@@ -232,24 +250,40 @@ def radarcode(
     if n_local == 0:
         raise NoOverlapError(
             f"the reference data ({_footprint_text(ref_bounds)}) do not overlap the radar grid "
-            f"({_footprint_text(fp)})", path=src_name,
-            hint="check the CRS of the reference data and that it covers the scene")
+            f"({_footprint_text(fp)})",
+            path=src_name,
+            hint="check the CRS of the reference data and that it covers the scene",
+        )
     store = project.store
     if not store.touches(target.grid.shape):
         raise NoOverlapError(
             f"no reference feature falls inside the radar grid ({_footprint_text(fp)}); "
-            f"reference data cover {_footprint_text(ref_bounds)}", path=src_name,
-            hint="the features are near but outside the scene")
+            f"reference data cover {_footprint_text(ref_bounds)}",
+            path=src_name,
+            hint="the features are near but outside the scene",
+        )
     names = list(project.classes)
     codes = _class_codes(names, class_codes)
-    log.debug("radarcoding: %d pieces (%.0f MiB) from %d features", store.n_pieces, store.nbytes / 2**20,
-              n_local)
+    log.debug(
+        "radarcoding: %d pieces (%.0f MiB) from %d features",
+        store.n_pieces,
+        store.nbytes / 2**20,
+        n_local,
+    )
 
     nclass = len(names)
     L, W = target.grid.shape
-    template = da.zeros((nclass, L, W), dtype=np.float32, chunks=(nclass, chunk_shape[0], chunk_shape[1]))
-    frac = da.map_blocks(coverage_block, store, nclass, dtype=np.float32, chunks=template.chunks,
-                         meta=np.zeros((0, 0, 0), np.float32))
+    template = da.zeros(
+        (nclass, L, W), dtype=np.float32, chunks=(nclass, chunk_shape[0], chunk_shape[1])
+    )
+    frac = da.map_blocks(
+        coverage_block,
+        store,
+        nclass,
+        dtype=np.float32,
+        chunks=template.chunks,
+        meta=np.zeros((0, 0, 0), np.float32),
+    )
     label = hard_label(frac, codes, threshold)
     _, dist = boundary_distance(frac, label, (d_az, d_rg), max_distance=max_distance)
     mask = (dist <= buffer).astype(np.uint8)
@@ -258,27 +292,53 @@ def radarcode(
     pixels = np.arange(W) + target.grid.first_pixel
     data_vars: dict[str, Any] = {}
     for k, n in enumerate(names):
-        data_vars[f"fraction_{_safe_name(n)}"] = (("line", "pixel"), frac[k], {
-            "long_name": f"fraction of the pixel covered by class {n}",
-            "units": "1", "valid_min": 0.0, "valid_max": 1.0, "sarbd_class": n,
-            "sarbd_class_code": int(codes[k]), "sarbd_category": 3,
-        })
+        data_vars[f"fraction_{_safe_name(n)}"] = (
+            ("line", "pixel"),
+            frac[k],
+            {
+                "long_name": f"fraction of the pixel covered by class {n}",
+                "units": "1",
+                "valid_min": 0.0,
+                "valid_max": 1.0,
+                "sarbd_class": n,
+                "sarbd_class_code": int(codes[k]),
+                "sarbd_category": 3,
+            },
+        )
     flag_values = np.array([UNCHARTED, *codes.tolist(), MIXED], dtype=np.uint8)
     meanings = " ".join(["uncharted", *[_safe_name(n) for n in names], "mixed"])
-    data_vars["label"] = (("line", "pixel"), label, {
-        "long_name": f"hard class label (largest fraction >= {threshold:g})",
-        "flag_values": flag_values, "flag_meanings": meanings, "threshold": threshold,
-    })
-    data_vars["boundary_distance"] = (("line", "pixel"), dist, {
-        "long_name": "ground distance to the nearest class boundary", "units": "m",
-        "valid_min": 0.0, "valid_max": float(max_distance),
-        "comment": f"capped at {max_distance:g} m; pixel steps of {d_az:.3f} m (azimuth) and "
-                   f"{d_rg:.3f} m (ground range)",
-    })
-    data_vars["boundary_mask"] = (("line", "pixel"), mask, {
-        "long_name": f"within {buffer:g} m of a class boundary", "flag_values": np.array([0, 1], np.uint8),
-        "flag_meanings": "interior near_boundary", "buffer_m": float(buffer),
-    })
+    data_vars["label"] = (
+        ("line", "pixel"),
+        label,
+        {
+            "long_name": f"hard class label (largest fraction >= {threshold:g})",
+            "flag_values": flag_values,
+            "flag_meanings": meanings,
+            "threshold": threshold,
+        },
+    )
+    data_vars["boundary_distance"] = (
+        ("line", "pixel"),
+        dist,
+        {
+            "long_name": "ground distance to the nearest class boundary",
+            "units": "m",
+            "valid_min": 0.0,
+            "valid_max": float(max_distance),
+            "comment": f"capped at {max_distance:g} m; pixel steps of {d_az:.3f} m (azimuth) and "
+            f"{d_rg:.3f} m (ground range)",
+        },
+    )
+    data_vars["boundary_mask"] = (
+        ("line", "pixel"),
+        mask,
+        {
+            "long_name": f"within {buffer:g} m of a class boundary",
+            "flag_values": np.array([0, 1], np.uint8),
+            "flag_meanings": "interior near_boundary",
+            "buffer_m": float(buffer),
+        },
+    )
     lsm_var = _layover_shadow(target, terrain, layover_shadow, chunk_shape)
     if lsm_var is not None:
         data_vars["layover_shadow_mask"] = lsm_var
@@ -287,7 +347,9 @@ def radarcode(
         "sarbd_radarcode_reference": str(src_name) if src_name else "in-memory vectors",
         "sarbd_radarcode_height_model": getattr(terrain, "description", type(terrain).__name__),
         "sarbd_radarcode_building_model": building_model,
-        "sarbd_radarcode_priority": " ".join(priority) if priority else "none (classes may overlap)",
+        "sarbd_radarcode_priority": " ".join(priority)
+        if priority
+        else "none (classes may overlap)",
         "sarbd_radarcode_max_segment_m": float(seg),
         "sarbd_radarcode_classes": " ".join(_safe_name(n) for n in names),
         "sarbd_radarcode_method": "exact area fractions of geo2rdr-projected polygons (no empirical offsets)",
@@ -298,8 +360,9 @@ def radarcode(
     return ds
 
 
-def _layover_shadow(target: Target, terrain: Any, wanted: bool | None, chunks: tuple[int, int]
-                    ) -> tuple[tuple[str, str], Any, dict[str, Any]] | None:
+def _layover_shadow(
+    target: Target, terrain: Any, wanted: bool | None, chunks: tuple[int, int]
+) -> tuple[tuple[str, str], Any, dict[str, Any]] | None:
     """The layover/shadow mask: the stack's own, or computed on the DEM (rdr2geo_grid)."""
     if wanted is False:
         return None
@@ -310,13 +373,17 @@ def _layover_shadow(target: Target, terrain: Any, wanted: bool | None, chunks: t
 
     if not isinstance(terrain, Dem):
         if wanted:
-            raise InputError("a layover/shadow mask needs a DEM (or a stack that has one)",
-                             path=target.path, hint="pass --dem DEM.tif")
+            raise InputError(
+                "a layover/shadow mask needs a DEM (or a stack that has one)",
+                path=target.path,
+                hint="pass --dem DEM.tif",
+            )
         return None
     from sarbd.geometry import rdr2geo_grid
 
-    lsm = rdr2geo_grid(target.grid, target.orbit, dem=terrain, layover_shadow=True,
-                       chunks=chunks)["layover_shadow_mask"]
+    lsm = rdr2geo_grid(target.grid, target.orbit, dem=terrain, layover_shadow=True, chunks=chunks)[
+        "layover_shadow_mask"
+    ]
     attrs = {k: v for k, v in lsm.attrs.items() if k != "coordinates"}
     return (("line", "pixel"), lsm.data, attrs)
 
@@ -324,7 +391,11 @@ def _layover_shadow(target: Target, terrain: Any, wanted: bool | None, chunks: t
 def _reference_name(reference: ReferenceSource) -> str | None:
     if isinstance(reference, str | os.PathLike):
         return str(reference)
-    if isinstance(reference, list | tuple) and reference and isinstance(reference[0], str | os.PathLike):
+    if (
+        isinstance(reference, list | tuple)
+        and reference
+        and isinstance(reference[0], str | os.PathLike)
+    ):
         return str(reference[0])
     return None
 
@@ -349,9 +420,19 @@ def _bounds_with_margin(poly: shapely.Geometry, m: float) -> tuple[float, float,
 class _Projection:
     """Projects batches of local features into a :class:`PieceStore`; class indices in order of appearance."""
 
-    def __init__(self, target: Target, terrain: HeightSource, building_model: BuildingModel,
-                 lookup: RadarLookup | None) -> None:
-        self.target, self.terrain, self.building_model, self.lookup = target, terrain, building_model, lookup
+    def __init__(
+        self,
+        target: Target,
+        terrain: HeightSource,
+        building_model: BuildingModel,
+        lookup: RadarLookup | None,
+    ) -> None:
+        self.target, self.terrain, self.building_model, self.lookup = (
+            target,
+            terrain,
+            building_model,
+            lookup,
+        )
         self.classes: dict[str, int] = {}
         self.store = PieceStore()
 
@@ -361,15 +442,23 @@ class _Projection:
         for n in dict.fromkeys(local.classes.tolist()):
             self.classes.setdefault(n, len(self.classes))
         cls_idx = np.array([self.classes[n] for n in local.classes], dtype=np.int64)
-        polys, owner, _tall = radar_polygons(local, self.target, self.terrain,
-                                             building_model=self.building_model, lookup=self.lookup)
+        polys, owner, _tall = radar_polygons(
+            local, self.target, self.terrain, building_model=self.building_model, lookup=self.lookup
+        )
         # (line, pixel) polygons are relative to the grid window; pieces keep that frame
         polys, cls_poly = split_by_tiles(polys, cls_idx[owner])
         self.store.add(polys, cls_poly)
 
 
-def _scene_lookup(target: Target, terrain: HeightSource, fp: shapely.Geometry, frame: LocalFrame, margin: float,
-                  h_max: float, n_vertices: int) -> RadarLookup | None:
+def _scene_lookup(
+    target: Target,
+    terrain: HeightSource,
+    fp: shapely.Geometry,
+    frame: LocalFrame,
+    margin: float,
+    h_max: float,
+    n_vertices: int,
+) -> RadarLookup | None:
     """One geo2rdr lookup table over the scene and the heights features can have, or None.
 
     None (every vertex solved exactly) when there are few vertices or the table would

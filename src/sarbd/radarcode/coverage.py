@@ -111,23 +111,39 @@ class RingSet:
         lengths = self.ring_offsets[idx + 1] - self.ring_offsets[idx]
         offsets = np.zeros(idx.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        take = (np.repeat(self.ring_offsets[idx] - offsets[:-1], lengths) + np.arange(offsets[-1]))
-        return RingSet(self.coords[take], offsets, self.ring_sign[idx], self.ring_class[idx],
-                       self.ring_weight[idx])
+        take = np.repeat(self.ring_offsets[idx] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        return RingSet(
+            self.coords[take],
+            offsets,
+            self.ring_sign[idx],
+            self.ring_class[idx],
+            self.ring_weight[idx],
+        )
 
     @staticmethod
     def concat(sets: list[RingSet]) -> RingSet:
         """All rings of several sets in one."""
         sets = [s for s in sets if s.n_rings > 0]
         if not sets:
-            return RingSet(np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(0), np.zeros(0, np.int64),
-                           np.zeros(0))
+            return RingSet(
+                np.zeros((0, 2)),
+                np.zeros(1, np.int64),
+                np.zeros(0),
+                np.zeros(0, np.int64),
+                np.zeros(0),
+            )
         coords = np.concatenate([s.coords for s in sets])
         shifts = np.cumsum([0] + [s.coords.shape[0] for s in sets[:-1]])
-        offsets = np.concatenate([[0]] + [s.ring_offsets[1:] + sh for s, sh in zip(sets, shifts, strict=True)])
-        return RingSet(coords, offsets, np.concatenate([s.ring_sign for s in sets]),
-                       np.concatenate([s.ring_class for s in sets]),
-                       np.concatenate([s.ring_weight for s in sets]))
+        offsets = np.concatenate(
+            [[0]] + [s.ring_offsets[1:] + sh for s, sh in zip(sets, shifts, strict=True)]
+        )
+        return RingSet(
+            coords,
+            offsets,
+            np.concatenate([s.ring_sign for s in sets]),
+            np.concatenate([s.ring_class for s in sets]),
+            np.concatenate([s.ring_weight for s in sets]),
+        )
 
 
 def rings_from_polygons(
@@ -170,7 +186,9 @@ def rings_from_polygons(
 
 
 @numba.njit(cache=True, nogil=True)
-def _row_piece(acc: NDArray[np.float64], k: int, r: int, xs: float, xe: float, d: float, ncols: int) -> None:
+def _row_piece(
+    acc: NDArray[np.float64], k: int, r: int, xs: float, xe: float, d: float, ncols: int
+) -> None:
     """Deposit a straight edge piece inside row band ``r`` spanning columns ``xs..xe``.
 
     ``d`` is the piece's signed vertical extent times the ring weight. A sub-piece inside
@@ -208,8 +226,18 @@ def _row_piece(acc: NDArray[np.float64], k: int, r: int, xs: float, xe: float, d
 
 
 @numba.njit(cache=True, nogil=True)
-def _edge(acc: NDArray[np.float64], k: int, y0: float, x0: float, y1: float, x1: float, w: float,
-          row0: int, row1: int, ncols: int) -> None:
+def _edge(
+    acc: NDArray[np.float64],
+    k: int,
+    y0: float,
+    x0: float,
+    y1: float,
+    x1: float,
+    w: float,
+    row0: int,
+    row1: int,
+    ncols: int,
+) -> None:
     """Deposit one edge (y = line axis, x = pixel axis) into rows ``row0..row1-1``."""
     if y0 == y1:
         return
@@ -249,11 +277,23 @@ def _ring_orientation(coords: NDArray[np.float64], s: int, e: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _deposit_band(acc: NDArray[np.float64], coords: NDArray[np.float64], offsets: NDArray[np.int64],
-                  sign: NDArray[np.float64], cls: NDArray[np.int64], weight: NDArray[np.float64],
-                  lmin: NDArray[np.float64], lmax: NDArray[np.float64], pmin: NDArray[np.float64],
-                  pmax: NDArray[np.float64], line0: float, pixel0: float,
-                  row0: int, row1: int, ncols: int) -> None:
+def _deposit_band(
+    acc: NDArray[np.float64],
+    coords: NDArray[np.float64],
+    offsets: NDArray[np.int64],
+    sign: NDArray[np.float64],
+    cls: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    lmin: NDArray[np.float64],
+    lmax: NDArray[np.float64],
+    pmin: NDArray[np.float64],
+    pmax: NDArray[np.float64],
+    line0: float,
+    pixel0: float,
+    row0: int,
+    row1: int,
+    ncols: int,
+) -> None:
     for ring in range(offsets.shape[0] - 1):
         # rows of the window this ring touches, in window coordinates (y = line - line0 + 0.5);
         # a closed ring entirely left or right of the window deposits nothing net in any row
@@ -273,23 +313,61 @@ def _deposit_band(acc: NDArray[np.float64], coords: NDArray[np.float64], offsets
         k = cls[ring]
         for i in range(s, e):
             j = i + 1 if i + 1 < e else s
-            _edge(acc, k, coords[i, 0] - line0 + 0.5, coords[i, 1] - pixel0 + 0.5,
-                  coords[j, 0] - line0 + 0.5, coords[j, 1] - pixel0 + 0.5, w, row0, row1, ncols)
+            _edge(
+                acc,
+                k,
+                coords[i, 0] - line0 + 0.5,
+                coords[i, 1] - pixel0 + 0.5,
+                coords[j, 0] - line0 + 0.5,
+                coords[j, 1] - pixel0 + 0.5,
+                w,
+                row0,
+                row1,
+                ncols,
+            )
 
 
 @numba.njit(cache=True, parallel=True)
-def _coverage_kernel(coords: NDArray[np.float64], offsets: NDArray[np.int64], sign: NDArray[np.float64],
-                     cls: NDArray[np.int64], weight: NDArray[np.float64], lmin: NDArray[np.float64],
-                     lmax: NDArray[np.float64], pmin: NDArray[np.float64], pmax: NDArray[np.float64],
-                     nclass: int, line0: float, pixel0: float, nrows: int,
-                     ncols: int, nbands: int) -> NDArray[np.float64]:
+def _coverage_kernel(
+    coords: NDArray[np.float64],
+    offsets: NDArray[np.int64],
+    sign: NDArray[np.float64],
+    cls: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    lmin: NDArray[np.float64],
+    lmax: NDArray[np.float64],
+    pmin: NDArray[np.float64],
+    pmax: NDArray[np.float64],
+    nclass: int,
+    line0: float,
+    pixel0: float,
+    nrows: int,
+    ncols: int,
+    nbands: int,
+) -> NDArray[np.float64]:
     acc = np.zeros((nclass, nrows, ncols + 1))
     step = (nrows + nbands - 1) // nbands
     for b in numba.prange(nbands):
         r0 = b * step
         r1 = min(nrows, r0 + step)
         if r0 < r1:
-            _deposit_band(acc, coords, offsets, sign, cls, weight, lmin, lmax, pmin, pmax, line0, pixel0, r0, r1, ncols)
+            _deposit_band(
+                acc,
+                coords,
+                offsets,
+                sign,
+                cls,
+                weight,
+                lmin,
+                lmax,
+                pmin,
+                pmax,
+                line0,
+                pixel0,
+                r0,
+                r1,
+                ncols,
+            )
     out = np.empty((nclass, nrows, ncols))
     for q in numba.prange(nclass * nrows):
         k = q // nrows
@@ -332,10 +410,23 @@ def coverage(
     if rings.ring_class.size and (rings.ring_class.min() < 0 or rings.ring_class.max() >= nclass):
         raise ValueError("ring class index out of range")
     nbands = max(1, min(nrows, 4 * numba.get_num_threads()))
-    out = _coverage_kernel(rings.coords, rings.ring_offsets, rings.ring_sign, rings.ring_class,
-                           rings.ring_weight, rings.line_min, rings.line_max, rings.pixel_min,
-                           rings.pixel_max, int(nclass), float(line0),
-                           float(pixel0), nrows, ncols, nbands)
+    out = _coverage_kernel(
+        rings.coords,
+        rings.ring_offsets,
+        rings.ring_sign,
+        rings.ring_class,
+        rings.ring_weight,
+        rings.line_min,
+        rings.line_max,
+        rings.pixel_min,
+        rings.pixel_max,
+        int(nclass),
+        float(line0),
+        float(pixel0),
+        nrows,
+        ncols,
+        nbands,
+    )
     if clip:
         # round-off of the running sum leaves ~1e-16 where there is nothing: snap it
         out[np.abs(out) < 1e-10] = 0.0

@@ -45,8 +45,9 @@ MIXED = 255
 UNCHARTED = 0
 
 
-def _label_block(frac: NDArray[np.floating], codes: NDArray[np.int64], threshold: float,
-                 eps: float) -> NDArray[np.uint8]:
+def _label_block(
+    frac: NDArray[np.floating], codes: NDArray[np.int64], threshold: float, eps: float
+) -> NDArray[np.uint8]:
     if frac.shape[0] == 0:
         return np.zeros(frac.shape[1:], dtype=np.uint8)
     best, reached = majority_class(frac, threshold, tol=1e-9)
@@ -56,11 +57,14 @@ def _label_block(frac: NDArray[np.floating], codes: NDArray[np.int64], threshold
     return out.astype(np.uint8)
 
 
-def hard_label(fractions: da.Array, codes: NDArray[np.int64], threshold: float = 0.5,
-               eps: float = 1e-6) -> da.Array:
+def hard_label(
+    fractions: da.Array, codes: NDArray[np.int64], threshold: float = 0.5, eps: float = 1e-6
+) -> da.Array:
     """Hard label ``(line, pixel)`` from ``(class, line, pixel)`` fractions (see module doc)."""
     codes = np.asarray(codes, dtype=np.int64)
-    return da.map_blocks(_label_block, fractions, codes, threshold, eps, drop_axis=0, dtype=np.uint8)
+    return da.map_blocks(
+        _label_block, fractions, codes, threshold, eps, drop_axis=0, dtype=np.uint8
+    )
 
 
 def _crossed(frac: NDArray[np.floating], shape: tuple[int, ...], eps: float) -> NDArray[np.bool_]:
@@ -70,7 +74,9 @@ def _crossed(frac: NDArray[np.floating], shape: tuple[int, ...], eps: float) -> 
     return np.asarray(np.any((frac > eps) & (frac < 1.0 - eps), axis=0))
 
 
-def _boundary_block(frac: NDArray[np.floating], label: NDArray[np.uint8], eps: float) -> NDArray[np.bool_]:
+def _boundary_block(
+    frac: NDArray[np.floating], label: NDArray[np.uint8], eps: float
+) -> NDArray[np.bool_]:
     b = _crossed(frac, label.shape, eps)
     diff_v = label[1:, :] != label[:-1, :]
     diff_h = label[:, 1:] != label[:, :-1]
@@ -92,19 +98,22 @@ def outline_marks(crossed: NDArray[np.bool_], label: NDArray[np.integer]) -> NDA
     marks = np.zeros((2 * L + 1, 2 * W + 1), dtype=bool)
     for di in range(3):
         for dj in range(3):
-            marks[di:di + 2 * L:2, dj:dj + 2 * W:2] |= crossed
+            marks[di : di + 2 * L : 2, dj : dj + 2 * W : 2] |= crossed
     diff_v = label[1:, :] != label[:-1, :]  # edge between lines i and i + 1: node row 2i + 2
     diff_h = label[:, 1:] != label[:, :-1]  # edge between pixels j and j + 1: node column 2j + 2
     for dj in range(3):
-        marks[2:2 * L - 1:2, dj:dj + 2 * W:2] |= diff_v
+        marks[2 : 2 * L - 1 : 2, dj : dj + 2 * W : 2] |= diff_v
     for di in range(3):
-        marks[di:di + 2 * L:2, 2:2 * W - 1:2] |= diff_h
+        marks[di : di + 2 * L : 2, 2 : 2 * W - 1 : 2] |= diff_h
     return marks
 
 
-def outline_distance(crossed: NDArray[np.bool_], label: NDArray[np.integer],
-                     spacing: tuple[float, float] | NDArray[np.float64],
-                     cap: float = np.inf) -> NDArray[np.float32]:
+def outline_distance(
+    crossed: NDArray[np.bool_],
+    label: NDArray[np.integer],
+    spacing: tuple[float, float] | NDArray[np.float64],
+    cap: float = np.inf,
+) -> NDArray[np.float32]:
     """Distance (m) from every pixel centre to the nearest possible outline point (NumPy).
 
     Parameters
@@ -128,8 +137,13 @@ def outline_distance(crossed: NDArray[np.bool_], label: NDArray[np.integer],
     return np.minimum(d, cap).astype(np.float32)
 
 
-def _distance_block(frac: NDArray[np.floating], label: NDArray[np.uint8], eps: float,
-                    spacing: NDArray[np.float64], cap: float) -> NDArray[np.float32]:
+def _distance_block(
+    frac: NDArray[np.floating],
+    label: NDArray[np.uint8],
+    eps: float,
+    spacing: NDArray[np.float64],
+    cap: float,
+) -> NDArray[np.float32]:
     return outline_distance(_crossed(frac, label.shape, eps), label, spacing, cap)
 
 
@@ -166,18 +180,28 @@ def boundary_distance(
     lab_h = da.overlap.overlap(label, depth={0: 1, 1: 1}, boundary="none")
     b = da.map_blocks(_boundary_block, frac_h, lab_h, eps, drop_axis=0, dtype=bool)
     boundary = da.overlap.trim_internal(b, {0: 1, 1: 1}, boundary="none")
-    halo = (min(int(np.ceil(max_distance / spacing[0])) + 1, max(label.shape[0] - 1, 0)),
-            min(int(np.ceil(max_distance / spacing[1])) + 1, max(label.shape[1] - 1, 0)))
+    halo = (
+        min(int(np.ceil(max_distance / spacing[0])) + 1, max(label.shape[0] - 1, 0)),
+        min(int(np.ceil(max_distance / spacing[1])) + 1, max(label.shape[1] - 1, 0)),
+    )
     # every chunk must be at least as large as the halo (merge small chunks where needed)
-    chunks = (ensure_minimum_chunksize(halo[0], label.chunks[0]) if halo[0] else label.chunks[0],
-              ensure_minimum_chunksize(halo[1], label.chunks[1]) if halo[1] else label.chunks[1])
+    chunks = (
+        ensure_minimum_chunksize(halo[0], label.chunks[0]) if halo[0] else label.chunks[0],
+        ensure_minimum_chunksize(halo[1], label.chunks[1]) if halo[1] else label.chunks[1],
+    )
     out_chunks = label.chunks
     label = label.rechunk(chunks)
     fractions = fractions.rechunk((fractions.chunks[0], *chunks))
     frac_o = da.overlap.overlap(fractions, depth={0: 0, 1: halo[0], 2: halo[1]}, boundary="none")
     lab_o = da.overlap.overlap(label, depth={0: halo[0], 1: halo[1]}, boundary="none")
-    func = functools.partial(_distance_block, eps=eps, spacing=np.asarray(spacing, dtype=np.float64),
-                             cap=float(max_distance))
+    func = functools.partial(
+        _distance_block,
+        eps=eps,
+        spacing=np.asarray(spacing, dtype=np.float64),
+        cap=float(max_distance),
+    )
     d = da.map_blocks(func, frac_o, lab_o, drop_axis=0, dtype=np.float32)
-    dist = da.overlap.trim_internal(d, {0: halo[0], 1: halo[1]}, boundary="none").rechunk(out_chunks)
+    dist = da.overlap.trim_internal(d, {0: halo[0], 1: halo[1]}, boundary="none").rechunk(
+        out_chunks
+    )
     return boundary, dist

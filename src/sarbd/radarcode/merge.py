@@ -29,8 +29,11 @@ def _fractions(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     return {str(k): ds[k].clip(0.0, 1.0) for k in ds.data_vars if str(k).startswith("fraction_")}
 
 
-def stack_reference_layers(layers: Sequence[xr.Dataset], threshold: float = 0.5,
-                           class_codes: Mapping[str, int] | None = None) -> xr.Dataset:
+def stack_reference_layers(
+    layers: Sequence[xr.Dataset],
+    threshold: float = 0.5,
+    class_codes: Mapping[str, int] | None = None,
+) -> xr.Dataset:
     """Merge radarcoded layers (outputs of :func:`sarbd.radarcode.radarcode` /
     :func:`sarbd.radarcode.radarcode_raster`, categorical) on one grid, first on top.
 
@@ -64,16 +67,21 @@ def stack_reference_layers(layers: Sequence[xr.Dataset], threshold: float = 0.5,
             merged[name] = xr.DataArray(value).astype(np.float32).assign_attrs(attrs)
         new = xr.Dataset(merged)
         new["boundary_distance"] = xr.where(
-            below["boundary_distance"] < out["boundary_distance"], below["boundary_distance"],
-            out["boundary_distance"]).assign_attrs(out["boundary_distance"].attrs)
-        new["boundary_mask"] = ((out["boundary_mask"] > 0) | (below["boundary_mask"] > 0)).astype(np.uint8) \
+            below["boundary_distance"] < out["boundary_distance"],
+            below["boundary_distance"],
+            out["boundary_distance"],
+        ).assign_attrs(out["boundary_distance"].attrs)
+        new["boundary_mask"] = (
+            ((out["boundary_mask"] > 0) | (below["boundary_mask"] > 0))
+            .astype(np.uint8)
             .assign_attrs(out["boundary_mask"].attrs)
+        )
         if "layover_shadow_mask" in out:
             new["layover_shadow_mask"] = out["layover_shadow_mask"]
         new.attrs = {**below.attrs, **out.attrs}
         out = new
     names = [str(k) for k in out.data_vars if str(k).startswith("fraction_")]
-    classes = [str(out[k].attrs.get("sarbd_class", k[len("fraction_"):])) for k in names]
+    classes = [str(out[k].attrs.get("sarbd_class", k[len("fraction_") :])) for k in names]
     known = dict(class_codes or {})
     spare = iter(c for c in range(1, 255) if c not in known.values())
     codes = np.array([known[c] if c in known else next(spare) for c in classes], np.int64)
@@ -82,9 +90,14 @@ def stack_reference_layers(layers: Sequence[xr.Dataset], threshold: float = 0.5,
     frac = xr.concat([out[k] for k in names], dim="class").transpose("class", "line", "pixel")
     data = frac.data if isinstance(frac.data, da.Array) else da.from_array(np.asarray(frac.values))
     out["label"] = xr.DataArray(
-        hard_label(data, codes, threshold), dims=("line", "pixel"),
+        hard_label(data, codes, threshold),
+        dims=("line", "pixel"),
         coords={"line": out["line"], "pixel": out["pixel"]},
-        attrs={"long_name": f"hard class label (largest fraction >= {threshold:g})", "threshold": threshold,
-               "flag_values": np.array([UNCHARTED, *codes.tolist(), MIXED], np.uint8),
-               "flag_meanings": " ".join(["uncharted", *classes, "mixed"])})
+        attrs={
+            "long_name": f"hard class label (largest fraction >= {threshold:g})",
+            "threshold": threshold,
+            "flag_values": np.array([UNCHARTED, *codes.tolist(), MIXED], np.uint8),
+            "flag_meanings": " ".join(["uncharted", *classes, "mixed"]),
+        },
+    )
     return out

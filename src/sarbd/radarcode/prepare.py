@@ -108,7 +108,9 @@ def to_local(
         seg = _source_length(layer.crs, max_segment)
         g = shapely.segmentize(g, seg)
         tr = Transformer.from_crs(layer.crs, frame.crs, always_xy=True)
-        g = shapely.transform(g, lambda xy, tr=tr: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+        g = shapely.transform(
+            g, lambda xy, tr=tr: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+        )
         hit = shapely.intersects(region, g)
         if not hit.any():
             continue
@@ -126,8 +128,9 @@ def to_local(
             w = np.where(np.isfinite(w) & (w > 0), w, default)
             w = np.where(is_point & ~(np.isfinite(wid) & (wid > 0)), wmap["point"], w)
             g = g.copy()
-            g[is_line] = shapely.buffer(g[is_line], w[is_line] / 2.0, quad_segs=8, cap_style="flat",
-                                        join_style="round")
+            g[is_line] = shapely.buffer(
+                g[is_line], w[is_line] / 2.0, quad_segs=8, cap_style="flat", join_style="round"
+            )
             g[is_point] = shapely.buffer(g[is_point], w[is_point] / 2.0, quad_segs=8)
         g = polygonal(g)
         keep = ~shapely.is_empty(g) & (shapely.area(g) > 0)
@@ -170,4 +173,6 @@ def resolve_priority(features: LocalFeatures, order: list[str]) -> LocalFeatures
         cover = union_groups(geoms[b], group, losers.size)
         geoms[losers] = polygonal(shapely.difference(geoms[losers], cover))
     keep = ~shapely.is_empty(geoms) & (shapely.area(geoms) > 0)
-    return LocalFeatures(geoms[keep], features.classes[keep], features.heights[keep], features.frame)
+    return LocalFeatures(
+        geoms[keep], features.classes[keep], features.heights[keep], features.frame
+    )

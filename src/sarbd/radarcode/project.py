@@ -42,8 +42,9 @@ log = get_logger(__name__)
 BuildingModel = Literal["volume", "roof", "footprint"]
 
 
-def split_by_tiles(geoms: NDArray[np.object_], classes: NDArray[np.int64], tile: float = 256.0
-                   ) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+def split_by_tiles(
+    geoms: NDArray[np.object_], classes: NDArray[np.int64], tile: float = 256.0
+) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
     """Cut polygons that span several ``tile`` x ``tile`` pixel squares into one piece per square.
 
     Pieces of one polygon only share edges, which the rasteriser adds exactly, and
@@ -71,12 +72,23 @@ def split_by_tiles(geoms: NDArray[np.object_], classes: NDArray[np.int64], tile:
             break
         i0, i1, j0, j1 = i0[~one], i1[~one], j0[~one], j1[~one]
         along_i = (i1 - i0) >= (j1 - j0)
-        cut = np.where(along_i, (i0 + np.ceil((i1 - i0 + 1) / 2)) * tile,
-                       (j0 + np.ceil((j1 - j0 + 1) / 2)) * tile)
-        lo = shapely.box(b[:, 0] - 1, b[:, 1] - 1, np.where(along_i, cut, b[:, 2] + 1),
-                         np.where(along_i, b[:, 3] + 1, cut))
-        hi = shapely.box(np.where(along_i, cut, b[:, 0] - 1), np.where(along_i, b[:, 1] - 1, cut),
-                         b[:, 2] + 1, b[:, 3] + 1)
+        cut = np.where(
+            along_i,
+            (i0 + np.ceil((i1 - i0 + 1) / 2)) * tile,
+            (j0 + np.ceil((j1 - j0 + 1) / 2)) * tile,
+        )
+        lo = shapely.box(
+            b[:, 0] - 1,
+            b[:, 1] - 1,
+            np.where(along_i, cut, b[:, 2] + 1),
+            np.where(along_i, b[:, 3] + 1, cut),
+        )
+        hi = shapely.box(
+            np.where(along_i, cut, b[:, 0] - 1),
+            np.where(along_i, b[:, 1] - 1, cut),
+            b[:, 2] + 1,
+            b[:, 3] + 1,
+        )
         halves = polygonal(shapely.intersection(np.concatenate([g, g]), np.concatenate([lo, hi])))
         cls2 = np.concatenate([c, c])
         keep = ~shapely.is_empty(halves) & (shapely.area(halves) > 0)
@@ -84,8 +96,9 @@ def split_by_tiles(geoms: NDArray[np.object_], classes: NDArray[np.int64], tile:
     return np.concatenate(done_g), np.concatenate(done_c)
 
 
-def dissolve_overlaps(geoms: NDArray[np.object_], classes: NDArray[np.int64]
-                      ) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+def dissolve_overlaps(
+    geoms: NDArray[np.object_], classes: NDArray[np.int64]
+) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
     """Merge polygons of one class whose interiors overlap, so areas are not counted twice.
 
     Polygons that only touch (shared edges of a land-cover tessellation, adjacent road
@@ -131,18 +144,25 @@ def dissolve_overlaps(geoms: NDArray[np.object_], classes: NDArray[np.int64]
     first = np.zeros(multi_labels.size, dtype=np.int64)
     first[remap[label[members]]] = members  # any member gives the class
     log.debug("dissolved %d overlapping polygons into %d", members.size, multi_labels.size)
-    return (np.concatenate([geoms[single], merged]),
-            np.concatenate([classes[single], classes[first]]))
+    return (
+        np.concatenate([geoms[single], merged]),
+        np.concatenate([classes[single], classes[first]]),
+    )
 
 
-def _with_coords(geoms: NDArray[np.object_], line: NDArray[np.float64], pixel: NDArray[np.float64]
-                 ) -> NDArray[np.object_]:
+def _with_coords(
+    geoms: NDArray[np.object_], line: NDArray[np.float64], pixel: NDArray[np.float64]
+) -> NDArray[np.object_]:
     """The same geometries with their vertices replaced by (line, pixel) (x = line, y = pixel)."""
     # set_coordinates writes new geometries into the array it is given: give it a copy
-    return shapely.set_coordinates(np.array(geoms, dtype=object, copy=True), np.column_stack([line, pixel]))
+    return shapely.set_coordinates(
+        np.array(geoms, dtype=object, copy=True), np.column_stack([line, pixel])
+    )
 
 
-def _walls(ground: NDArray[np.object_], roof: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+def _walls(
+    ground: NDArray[np.object_], roof: NDArray[np.object_]
+) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
     """One quadrilateral per edge between its ground and roof images, with the owner index."""
     rings_g, owner = shapely.get_rings(ground, return_index=True)
     rings_r = shapely.get_rings(roof)
@@ -155,8 +175,9 @@ def _walls(ground: NDArray[np.object_], roof: NDArray[np.object_]) -> tuple[NDAr
     return walls, owner[ring_id[k]]
 
 
-def _volumes(ground: NDArray[np.object_], roof: NDArray[np.object_], footprint_map: NDArray[np.object_]
-             ) -> NDArray[np.object_]:
+def _volumes(
+    ground: NDArray[np.object_], roof: NDArray[np.object_], footprint_map: NDArray[np.object_]
+) -> NDArray[np.object_]:
     """Image of each prism: footprint ∪ roof ∪ walls (see the module docstring).
 
     For a convex footprint this is the convex hull of the ground and roof images (the
@@ -220,8 +241,11 @@ def radar_polygons(
     bad_h = ~np.isfinite(h_t)
     if bad_h.any():
         fill = float(np.nanmedian(h_t)) if np.isfinite(h_t).any() else 0.0
-        log.warning("%d vertices lie outside the DEM; their terrain height is set to %.1f m",
-                    int(bad_h.sum()), fill)
+        log.warning(
+            "%d vertices lie outside the DEM; their terrain height is set to %.1f m",
+            int(bad_h.sum()),
+            fill,
+        )
         h_t = np.where(bad_h, fill, h_t)
     to_radar = lookup.to_radar if lookup is not None else target.to_radar
     line, pixel = to_radar(lat, lon, h_t)
@@ -245,11 +269,21 @@ def radar_polygons(
         else:
             out[tall] = _volumes(ground[tall], roof, features.geometry[tall])
         if roof_bad.any():
-            ok[np.flatnonzero(tall)[np.unique(np.searchsorted(np.cumsum(counts[tall]),
-                                                              np.flatnonzero(roof_bad), side="right"))]] = False
+            ok[
+                np.flatnonzero(tall)[
+                    np.unique(
+                        np.searchsorted(
+                            np.cumsum(counts[tall]), np.flatnonzero(roof_bad), side="right"
+                        )
+                    )
+                ]
+            ] = False
     if (~ok).any():
-        log.warning("%d features could not be placed in the radar grid (geo2rdr did not converge); "
-                    "left out", int((~ok).sum()))
+        log.warning(
+            "%d features could not be placed in the radar grid (geo2rdr did not converge); "
+            "left out",
+            int((~ok).sum()),
+        )
     invalid = ok & ~shapely.is_valid(out)
     if invalid.any():
         out[invalid] = polygonal(shapely.make_valid(out[invalid]))

@@ -62,9 +62,17 @@ RasterKind = Literal["auto", "categorical", "continuous"]
 
 
 @numba.njit(cache=True, nogil=True)
-def _deposit_quads(cl: NDArray[np.float64], cp: NDArray[np.float64], cls: NDArray[np.int64],
-                   weight: NDArray[np.float64], nclass: int, line0: float, pixel0: float,
-                   nrows: int, ncols: int) -> NDArray[np.float64]:
+def _deposit_quads(
+    cl: NDArray[np.float64],
+    cp: NDArray[np.float64],
+    cls: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    nclass: int,
+    line0: float,
+    pixel0: float,
+    nrows: int,
+    ncols: int,
+) -> NDArray[np.float64]:
     """Rasterise every cell quad ``(i, j)`` with corners ``(cl, cp)[i:i+2, j:j+2]`` into ``nclass`` layers."""
     acc = np.zeros((nclass, nrows, ncols + 1))
     ny = cls.shape[0]
@@ -90,7 +98,12 @@ def _deposit_quads(cl: NDArray[np.float64], cp: NDArray[np.float64], cls: NDArra
             hi_l = max(max(ys[0], ys[1]), max(ys[2], ys[3]))
             lo_p = min(min(xs[0], xs[1]), min(xs[2], xs[3]))
             hi_p = max(max(xs[0], xs[1]), max(xs[2], xs[3]))
-            if not (math.isfinite(lo_l) and math.isfinite(hi_l) and math.isfinite(lo_p) and math.isfinite(hi_p)):
+            if not (
+                math.isfinite(lo_l)
+                and math.isfinite(hi_l)
+                and math.isfinite(lo_p)
+                and math.isfinite(hi_p)
+            ):
                 continue
             if hi_l - line0 + 0.5 <= 0 or lo_l - line0 + 0.5 >= nrows:
                 continue
@@ -103,8 +116,18 @@ def _deposit_quads(cl: NDArray[np.float64], cp: NDArray[np.float64], cls: NDArra
                 continue
             w = weight[i, j] if area > 0 else -weight[i, j]
             for q in range(4):
-                _edge(acc, k, ys[q] - line0 + 0.5, xs[q] - pixel0 + 0.5, ys[q + 1] - line0 + 0.5,
-                      xs[q + 1] - pixel0 + 0.5, w, 0, nrows, ncols)
+                _edge(
+                    acc,
+                    k,
+                    ys[q] - line0 + 0.5,
+                    xs[q] - pixel0 + 0.5,
+                    ys[q + 1] - line0 + 0.5,
+                    xs[q + 1] - pixel0 + 0.5,
+                    w,
+                    0,
+                    nrows,
+                    ncols,
+                )
     out = np.empty((nclass, nrows, ncols))
     for k in range(nclass):
         for r in range(nrows):
@@ -118,8 +141,15 @@ def _deposit_quads(cl: NDArray[np.float64], cp: NDArray[np.float64], cls: NDArra
 class _RasterSource:
     """What each block task needs; holds a path, not an open handle (picklable)."""
 
-    def __init__(self, path: Path, band: int, target: Target, terrain: HeightSource, h_ref: float,
-                 margin_m: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        band: int,
+        target: Target,
+        terrain: HeightSource,
+        h_ref: float,
+        margin_m: float,
+    ) -> None:
         import rasterio
         from pyproj import CRS
 
@@ -131,15 +161,21 @@ class _RasterSource:
         self.margin_m = margin_m
         with rasterio.open(path) as src:
             if src.crs is None:
-                raise InputError("the raster has no coordinate reference system", path=path,
-                                 hint="set one, e.g. gdal_edit.py -a_srs EPSG:XXXX FILE")
+                raise InputError(
+                    "the raster has no coordinate reference system",
+                    path=path,
+                    hint="set one, e.g. gdal_edit.py -a_srs EPSG:XXXX FILE",
+                )
             self.crs = CRS.from_wkt(src.crs.to_wkt())
             self.transform = src.transform
             self.shape = (src.height, src.width)
             self.nodata = src.nodata
             self.dtype = np.dtype(src.dtypes[band - 1])
-            self.unit_m = 111_320.0 if self.crs.is_geographic else float(
-                self.crs.axis_info[0].unit_conversion_factor or 1.0)
+            self.unit_m = (
+                111_320.0
+                if self.crs.is_geographic
+                else float(self.crs.axis_info[0].unit_conversion_factor or 1.0)
+            )
 
     def window_for(self, lines: tuple[float, float], pixels: tuple[float, float]) -> Any:
         """Raster window under a block of the grid (rdr2geo of its outline) plus the margin."""
@@ -153,25 +189,46 @@ class _RasterSource:
         s = np.linspace(0, 1, n)
         l0, l1 = lines
         p0, p1 = pixels
-        ll = np.concatenate([np.full(n, l0), l0 + s * (l1 - l0), np.full(n, l1), l0 + s * (l1 - l0)])
-        pp = np.concatenate([p0 + s * (p1 - p0), np.full(n, p1), p0 + s * (p1 - p0), np.full(n, p0)])
-        t = np.clip(g.line_to_azimuth_time(ll), self.target.orbit.time[0], self.target.orbit.time[-1])
-        lat, lon, _ = rdr2geo(t, g.pixel_to_slant_range(pp), self.target.orbit, height=self.h_ref,
-                              look_side=g.look_side, wavelength=g.wavelength)
+        ll = np.concatenate(
+            [np.full(n, l0), l0 + s * (l1 - l0), np.full(n, l1), l0 + s * (l1 - l0)]
+        )
+        pp = np.concatenate(
+            [p0 + s * (p1 - p0), np.full(n, p1), p0 + s * (p1 - p0), np.full(n, p0)]
+        )
+        t = np.clip(
+            g.line_to_azimuth_time(ll), self.target.orbit.time[0], self.target.orbit.time[-1]
+        )
+        lat, lon, _ = rdr2geo(
+            t,
+            g.pixel_to_slant_range(pp),
+            self.target.orbit,
+            height=self.h_ref,
+            look_side=g.look_side,
+            wavelength=g.wavelength,
+        )
         ok = np.isfinite(lat)
         tr = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
         x, y = tr.transform(lon[ok], lat[ok])
         m = self.margin_m / self.unit_m
-        win = from_bounds(np.min(x) - m, np.min(y) - m, np.max(x) + m, np.max(y) + m, self.transform)
+        win = from_bounds(
+            np.min(x) - m, np.min(y) - m, np.max(x) + m, np.max(y) + m, self.transform
+        )
         c0, r0 = math.floor(win.col_off), math.floor(win.row_off)
-        win = Window(c0, r0, math.ceil(win.col_off + win.width) - c0, math.ceil(win.row_off + win.height) - r0)
+        win = Window(
+            c0,
+            r0,
+            math.ceil(win.col_off + win.width) - c0,
+            math.ceil(win.row_off + win.height) - r0,
+        )
         full = Window(0, 0, self.shape[1], self.shape[0])
         try:
             return win.intersection(full)
         except Exception:
             return None
 
-    def read(self, window: Any) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
+    def read(
+        self, window: Any
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
         """Values, validity and corner (line, pixel) of the cells in ``window``."""
         import rasterio
         from pyproj import Transformer
@@ -182,7 +239,9 @@ class _RasterSource:
         values = np.asarray(data.filled(0), dtype=np.float64)
         valid = ~np.ma.getmaskarray(data) & np.isfinite(values)
         ny, nx = values.shape
-        jj, ii = np.meshgrid(np.arange(nx + 1, dtype=np.float64), np.arange(ny + 1, dtype=np.float64))
+        jj, ii = np.meshgrid(
+            np.arange(nx + 1, dtype=np.float64), np.arange(ny + 1, dtype=np.float64)
+        )
         x = t.c + t.a * jj + t.b * ii
         y = t.f + t.d * jj + t.e * ii
         tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
@@ -196,8 +255,13 @@ class _RasterSource:
         return values, valid, np.ascontiguousarray(cl), np.ascontiguousarray(cp)
 
 
-def _block(src: _RasterSource, kind: str, class_values: NDArray[np.float64], nout: int,
-           block_info: dict[Any, Any] | None = None) -> NDArray[np.float32]:
+def _block(
+    src: _RasterSource,
+    kind: str,
+    class_values: NDArray[np.float64],
+    nout: int,
+    block_info: dict[Any, Any] | None = None,
+) -> NDArray[np.float32]:
     assert block_info is not None
     (_, _), (l0, l1), (p0, p1) = block_info[None]["array-location"]
     nl, npx = l1 - l0, p1 - p0
@@ -213,8 +277,9 @@ def _block(src: _RasterSource, kind: str, class_values: NDArray[np.float64], nou
         idx = np.clip(idx, 0, max(class_values.size - 1, 0))
         hit = valid & (class_values.size > 0) & (class_values[idx] == values)
         cls = np.where(hit, idx, -1).astype(np.int64)
-        acc = _deposit_quads(cl, cp, cls, np.ones(values.shape), class_values.size, float(l0), float(p0),
-                             nl, npx)
+        acc = _deposit_quads(
+            cl, cp, cls, np.ones(values.shape), class_values.size, float(l0), float(p0), nl, npx
+        )
         return np.clip(acc, 0.0, 1.0).astype(np.float32)
     # continuous: layer 0 = sum(value * area), layer 1 = valid area
     cls0 = np.where(valid, 0, -1).astype(np.int64)
@@ -284,8 +349,11 @@ def radarcode_raster(
     chunk_shape: tuple[int, int] = as_chunks(chunks)
     h_ref = float(dem) if isinstance(dem, int | float) else 0.0
     fp = target.footprint(height=h_ref)
-    terrain = heights_from(dem, target, (fp.bounds[0] - 0.05, fp.bounds[1] - 0.05,
-                                         fp.bounds[2] + 0.05, fp.bounds[3] + 0.05))
+    terrain = heights_from(
+        dem,
+        target,
+        (fp.bounds[0] - 0.05, fp.bounds[1] - 0.05, fp.bounds[2] + 0.05, fp.bounds[3] + 0.05),
+    )
     src = _RasterSource(path, band, target, terrain, h_ref, margin_m=500.0)
     whole = src.window_for((-0.5, target.grid.length - 0.5), (-0.5, target.grid.width - 0.5))
     if whole is None:
@@ -294,15 +362,23 @@ def radarcode_raster(
         raise NoOverlapError(
             f"the raster (bounds {b.left:.4f}, {b.bottom:.4f}, {b.right:.4f}, {b.top:.4f} in "
             f"{src.crs.to_string()}) does not overlap the radar grid (lon {fp.bounds[0]:.4f}.."
-            f"{fp.bounds[2]:.4f}, lat {fp.bounds[1]:.4f}..{fp.bounds[3]:.4f})", path=path,
-            hint="check the raster's CRS and extent")
+            f"{fp.bounds[2]:.4f}, lat {fp.bounds[1]:.4f}..{fp.bounds[3]:.4f})",
+            path=path,
+            hint="check the raster's CRS and extent",
+        )
     if kind == "auto":
         kind = "categorical" if np.issubdtype(src.dtype, np.integer) else "continuous"
     L, W = target.grid.shape
-    coords = {"line": np.arange(L) + target.grid.first_line, "pixel": np.arange(W) + target.grid.first_pixel}
-    attrs = {**target.grid.to_attrs(), "sarbd_radarcode_reference": str(path),
-             "sarbd_radarcode_height_model": getattr(terrain, "description", ""),
-             "sarbd_radarcode_method": "exact footprint-area weighting of geo2rdr-projected raster cells"}
+    coords = {
+        "line": np.arange(L) + target.grid.first_line,
+        "pixel": np.arange(W) + target.grid.first_pixel,
+    }
+    attrs = {
+        **target.grid.to_attrs(),
+        "sarbd_radarcode_reference": str(path),
+        "sarbd_radarcode_height_model": getattr(terrain, "description", ""),
+        "sarbd_radarcode_method": "exact footprint-area weighting of geo2rdr-projected raster cells",
+    }
     data_vars: dict[str, Any] = {}
     if kind == "categorical":
         if classes is None:
@@ -313,39 +389,91 @@ def radarcode_raster(
         class_values = np.array(sorted(float(k) for k in classes), dtype=np.float64)
         names = [classes[_key(classes, v)] for v in class_values]
         nclass = class_values.size
-        frac = da.map_blocks(_block, src, "categorical", class_values, nclass, dtype=np.float32,
-                             chunks=((nclass,), *_chunks(L, W, chunk_shape)), meta=np.zeros((0, 0, 0), np.float32))
+        frac = da.map_blocks(
+            _block,
+            src,
+            "categorical",
+            class_values,
+            nclass,
+            dtype=np.float32,
+            chunks=((nclass,), *_chunks(L, W, chunk_shape)),
+            meta=np.zeros((0, 0, 0), np.float32),
+        )
         codes = np.arange(1, nclass + 1, dtype=np.int64)
         label = hard_label(frac, codes, threshold)
         d_az, d_rg = target.ground_spacing()
         _, dist = boundary_distance(frac, label, (d_az, d_rg), max_distance=max_distance)
         for k, n in enumerate(names):
-            data_vars[f"fraction_{_safe_name(n)}"] = (("line", "pixel"), frac[k], {
-                "long_name": f"fraction of the pixel covered by class {n} (raster value "
-                             f"{class_values[k]:g})", "units": "1", "valid_min": 0.0, "valid_max": 1.0,
-                "sarbd_class": n, "sarbd_class_code": int(codes[k]), "sarbd_category": 3})
-        data_vars["label"] = (("line", "pixel"), label, {
-            "long_name": f"hard class label (largest fraction >= {threshold:g})",
-            "flag_values": np.array([UNCHARTED, *codes.tolist(), MIXED], dtype=np.uint8),
-            "flag_meanings": " ".join(["uncharted", *[_safe_name(n) for n in names], "mixed"])})
-        data_vars["boundary_distance"] = (("line", "pixel"), dist, {
-            "long_name": "ground distance to the nearest class boundary", "units": "m",
-            "valid_max": float(max_distance)})
-        data_vars["boundary_mask"] = (("line", "pixel"), (dist <= buffer).astype(np.uint8), {
-            "long_name": f"within {buffer:g} m of a class boundary",
-            "flag_values": np.array([0, 1], np.uint8), "flag_meanings": "interior near_boundary"})
+            data_vars[f"fraction_{_safe_name(n)}"] = (
+                ("line", "pixel"),
+                frac[k],
+                {
+                    "long_name": f"fraction of the pixel covered by class {n} (raster value "
+                    f"{class_values[k]:g})",
+                    "units": "1",
+                    "valid_min": 0.0,
+                    "valid_max": 1.0,
+                    "sarbd_class": n,
+                    "sarbd_class_code": int(codes[k]),
+                    "sarbd_category": 3,
+                },
+            )
+        data_vars["label"] = (
+            ("line", "pixel"),
+            label,
+            {
+                "long_name": f"hard class label (largest fraction >= {threshold:g})",
+                "flag_values": np.array([UNCHARTED, *codes.tolist(), MIXED], dtype=np.uint8),
+                "flag_meanings": " ".join(["uncharted", *[_safe_name(n) for n in names], "mixed"]),
+            },
+        )
+        data_vars["boundary_distance"] = (
+            ("line", "pixel"),
+            dist,
+            {
+                "long_name": "ground distance to the nearest class boundary",
+                "units": "m",
+                "valid_max": float(max_distance),
+            },
+        )
+        data_vars["boundary_mask"] = (
+            ("line", "pixel"),
+            (dist <= buffer).astype(np.uint8),
+            {
+                "long_name": f"within {buffer:g} m of a class boundary",
+                "flag_values": np.array([0, 1], np.uint8),
+                "flag_meanings": "interior near_boundary",
+            },
+        )
     else:
         vname = _safe_name(name or path.stem)
-        out = da.map_blocks(_block, src, "continuous", np.zeros(0), 2, dtype=np.float32,
-                            chunks=((2,), *_chunks(L, W, chunk_shape)), meta=np.zeros((0, 0, 0), np.float32))
+        out = da.map_blocks(
+            _block,
+            src,
+            "continuous",
+            np.zeros(0),
+            2,
+            dtype=np.float32,
+            chunks=((2,), *_chunks(L, W, chunk_shape)),
+            meta=np.zeros((0, 0, 0), np.float32),
+        )
         valid = out[1]
         mean = da.where(valid >= min_valid_fraction, out[0], np.nan)
-        data_vars[vname] = (("line", "pixel"), mean, {
-            "long_name": f"{path.stem}: mean over the ground area of each radar pixel",
-            "units": _units_of(path, band), "sarbd_category": 3,
-            "comment": f"NaN where less than {min_valid_fraction:g} of the pixel has valid data"})
-        data_vars[f"{vname}_valid_fraction"] = (("line", "pixel"), valid, {
-            "long_name": "fraction of the pixel covered by valid raster cells", "units": "1"})
+        data_vars[vname] = (
+            ("line", "pixel"),
+            mean,
+            {
+                "long_name": f"{path.stem}: mean over the ground area of each radar pixel",
+                "units": _units_of(path, band),
+                "sarbd_category": 3,
+                "comment": f"NaN where less than {min_valid_fraction:g} of the pixel has valid data",
+            },
+        )
+        data_vars[f"{vname}_valid_fraction"] = (
+            ("line", "pixel"),
+            valid,
+            {"long_name": "fraction of the pixel covered by valid raster cells", "units": "1"},
+        )
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 

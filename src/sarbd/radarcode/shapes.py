@@ -35,7 +35,9 @@ def polygonal(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     return out
 
 
-def union_groups(parts: NDArray[np.object_], group: NDArray[np.int64], n: int) -> NDArray[np.object_]:
+def union_groups(
+    parts: NDArray[np.object_], group: NDArray[np.int64], n: int
+) -> NDArray[np.object_]:
     """Union of ``parts`` within each group ``0..n-1`` (vectorised over groups in GEOS)."""
     order = np.argsort(group, kind="stable")
     out = np.full(n, shapely.Polygon(), dtype=object)

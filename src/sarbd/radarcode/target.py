@@ -24,8 +24,17 @@ from sarbd.core.scene import Scene
 from sarbd.errors import InputError
 from sarbd.utils.log import get_logger
 
-__all__ = ["DemSource", "GridSource", "HeightSource", "LocalFrame", "RadarLookup", "Target", "heights_from", "lookup_size",
-           "resolve_target"]
+__all__ = [
+    "DemSource",
+    "GridSource",
+    "HeightSource",
+    "LocalFrame",
+    "RadarLookup",
+    "Target",
+    "heights_from",
+    "lookup_size",
+    "resolve_target",
+]
 
 #: Above this many points, :meth:`Target.to_radar` interpolates an exact geo2rdr lookup table.
 LUT_MIN_POINTS = 20_000
@@ -90,8 +99,9 @@ class Target:
     def name(self) -> str:
         return str(self.path) if self.path is not None else "the radar grid"
 
-    def to_radar(self, lat: ArrayLike, lon: ArrayLike, h: ArrayLike, *, exact: bool | None = None
-                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def to_radar(
+        self, lat: ArrayLike, lon: ArrayLike, h: ArrayLike, *, exact: bool | None = None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(line, pixel) of this grid (fractional, relative to its first line/pixel) of points.
 
         Every point is solved with :func:`sarbd.geometry.geo2rdr` (zero-Doppler Newton
@@ -115,23 +125,37 @@ class Target:
             return self._to_radar_exact(lat, lon, h)
         return self._to_radar_lut(lat, lon, h)
 
-    def _to_radar_exact(self, lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]
-                        ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _to_radar_exact(
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         from sarbd.geometry import geo2rdr
 
         grid = self.grid.with_epoch(self.orbit.reference_epoch)
         # first guess: the grid's mid time keeps Newton in the orbit's span
         guess = np.full(lat.shape, float(grid.line_to_azimuth_time((grid.length - 1) / 2)))
-        t, r, _ = geo2rdr(lat, lon, h, self.orbit, look_side=grid.look_side,
-                          wavelength=grid.wavelength, azimuth_time_guess=guess)
+        t, r, _ = geo2rdr(
+            lat,
+            lon,
+            h,
+            self.orbit,
+            look_side=grid.look_side,
+            wavelength=grid.wavelength,
+            azimuth_time_guess=guess,
+        )
         return grid.azimuth_time_to_line(t), grid.slant_range_to_pixel(r)
 
-    def _to_radar_lut(self, lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]
-                      ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _to_radar_lut(
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         shape = lat.shape
         lat, lon, h = lat.ravel(), lon.ravel(), h.ravel()
         ok = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(h)
-        box = (float(np.min(lon[ok])), float(np.min(lat[ok])), float(np.max(lon[ok])), float(np.max(lat[ok])))
+        box = (
+            float(np.min(lon[ok])),
+            float(np.min(lat[ok])),
+            float(np.max(lon[ok])),
+            float(np.max(lat[ok])),
+        )
         h0, h1 = float(np.min(h[ok])), float(np.max(h[ok]))
         if lookup_size(box, (h0, h1)) > lat.size // 2:  # sparse points: solving each is cheaper
             t_, r_ = self._to_radar_exact(lat, lon, h)
@@ -140,8 +164,13 @@ class Target:
         line, pixel = table.interpolate(lat, lon, h)
         return np.where(ok, line, np.nan).reshape(shape), np.where(ok, pixel, np.nan).reshape(shape)
 
-    def lookup(self, bounds: tuple[float, float, float, float], heights: tuple[float, float], *,
-               block_points: int = LUT_BLOCK_POINTS) -> RadarLookup:
+    def lookup(
+        self,
+        bounds: tuple[float, float, float, float],
+        heights: tuple[float, float],
+        *,
+        block_points: int = LUT_BLOCK_POINTS,
+    ) -> RadarLookup:
         """The geo2rdr lookup table over ``bounds`` (west, south, east, north; deg) and a height range (m).
 
         See :meth:`to_radar` for the lattice and its interpolation error, and
@@ -156,10 +185,12 @@ class Target:
         glon = lo0 - 0.5 * dlon + dlon * np.arange(nlo)
         nl = np.empty((nla, nlo, levels.size))
         npx = np.empty((nla, nlo, levels.size))
-        rows = max(1, int(block_points) // (nlo * levels.size))  # bounded memory: lattice rows in blocks
+        rows = max(
+            1, int(block_points) // (nlo * levels.size)
+        )  # bounded memory: lattice rows in blocks
         for r0 in range(0, nla, rows):
-            GL, GO, GH = np.meshgrid(glat[r0:r0 + rows], glon, levels, indexing="ij")
-            nl[r0:r0 + rows], npx[r0:r0 + rows] = self._to_radar_exact(GL, GO, GH)
+            GL, GO, GH = np.meshgrid(glat[r0 : r0 + rows], glon, levels, indexing="ij")
+            nl[r0 : r0 + rows], npx[r0 : r0 + rows] = self._to_radar_exact(GL, GO, GH)
         return RadarLookup(self, float(glat[0]), float(glon[0]), dlat, dlon, levels, nl, npx)
 
     def footprint(self, height: float = 0.0, n: int = 24) -> shapely.Polygon:
@@ -170,18 +201,29 @@ class Target:
         lo_l, hi_l = -0.5, g.length - 0.5
         lo_p, hi_p = -0.5, g.width - 0.5
         s = np.linspace(0.0, 1.0, n)
-        lines = np.concatenate([np.full(n, lo_l), lo_l + s * (hi_l - lo_l), np.full(n, hi_l),
-                                hi_l - s * (hi_l - lo_l)])
-        pixels = np.concatenate([lo_p + s * (hi_p - lo_p), np.full(n, hi_p), hi_p - s * (hi_p - lo_p),
-                                 np.full(n, lo_p)])
+        lines = np.concatenate(
+            [np.full(n, lo_l), lo_l + s * (hi_l - lo_l), np.full(n, hi_l), hi_l - s * (hi_l - lo_l)]
+        )
+        pixels = np.concatenate(
+            [lo_p + s * (hi_p - lo_p), np.full(n, hi_p), hi_p - s * (hi_p - lo_p), np.full(n, lo_p)]
+        )
         # the orbit may end at the first/last line: clamp times into its span
         t = np.clip(g.line_to_azimuth_time(lines), self.orbit.time[0], self.orbit.time[-1])
-        lat, lon, _ = rdr2geo(t, g.pixel_to_slant_range(pixels), self.orbit, height=height,
-                              look_side=g.look_side, wavelength=g.wavelength)
+        lat, lon, _ = rdr2geo(
+            t,
+            g.pixel_to_slant_range(pixels),
+            self.orbit,
+            height=height,
+            look_side=g.look_side,
+            wavelength=g.wavelength,
+        )
         ok = np.isfinite(lat) & np.isfinite(lon)
         if ok.sum() < 4:
-            raise InputError("cannot locate the radar grid on the ground (rdr2geo failed)",
-                             path=self.path, hint="check the grid's orbit and range")
+            raise InputError(
+                "cannot locate the radar grid on the ground (rdr2geo failed)",
+                path=self.path,
+                hint="check the grid's orbit and range",
+            )
         return shapely.make_valid(shapely.Polygon(np.c_[lon[ok], lat[ok]]))
 
     def ground_spacing(self, incidence_deg: float | None = None) -> tuple[float, float]:
@@ -194,8 +236,14 @@ class Target:
         lines = np.array([lm, lm + 1.0, lm])
         pixels = np.array([pm, pm, pm + 1.0])
         t = np.clip(g.line_to_azimuth_time(lines), self.orbit.time[0], self.orbit.time[-1])
-        lat, lon, h = rdr2geo(t, g.pixel_to_slant_range(pixels), self.orbit, height=0.0,
-                              look_side=g.look_side, wavelength=g.wavelength)
+        lat, lon, h = rdr2geo(
+            t,
+            g.pixel_to_slant_range(pixels),
+            self.orbit,
+            height=0.0,
+            look_side=g.look_side,
+            wavelength=g.wavelength,
+        )
         xyz = llh_to_ecef(lat, lon, h)
         d_az = float(np.linalg.norm(xyz[1] - xyz[0]))
         d_rg = float(np.linalg.norm(xyz[2] - xyz[0]))
@@ -242,8 +290,9 @@ class RadarLookup:
     line_table: NDArray[np.float64]
     pixel_table: NDArray[np.float64]
 
-    def interpolate(self, lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]
-                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def interpolate(
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The table interpolated at the points (clamped to the lattice's edge cells)."""
         nla, nlo = self.line_table.shape[:2]
         fy = (lat - self.lat0) / self.dlat
@@ -255,38 +304,60 @@ class RadarLookup:
         levels = self.levels
         out = []
         for table in (self.line_table, self.pixel_table):
-            at_level = [((1 - wy) * (1 - wx) * table[iy, ix, k] + (1 - wy) * wx * table[iy, ix + 1, k]
-                         + wy * (1 - wx) * table[iy + 1, ix, k] + wy * wx * table[iy + 1, ix + 1, k])
-                        for k in range(levels.size)]
+            at_level = [
+                (
+                    (1 - wy) * (1 - wx) * table[iy, ix, k]
+                    + (1 - wy) * wx * table[iy, ix + 1, k]
+                    + wy * (1 - wx) * table[iy + 1, ix, k]
+                    + wy * wx * table[iy + 1, ix + 1, k]
+                )
+                for k in range(levels.size)
+            ]
             if levels.size == 1:
                 v = at_level[0]
             else:  # quadratic Lagrange interpolation in height
                 a, b, c = levels
-                v = (at_level[0] * (h - b) * (h - c) / ((a - b) * (a - c))
-                     + at_level[1] * (h - a) * (h - c) / ((b - a) * (b - c))
-                     + at_level[2] * (h - a) * (h - b) / ((c - a) * (c - b)))
+                v = (
+                    at_level[0] * (h - b) * (h - c) / ((a - b) * (a - c))
+                    + at_level[1] * (h - a) * (h - c) / ((b - a) * (b - c))
+                    + at_level[2] * (h - a) * (h - b) / ((c - a) * (c - b))
+                )
             out.append(v)
         return out[0], out[1]
 
-    def to_radar(self, lat: ArrayLike, lon: ArrayLike, h: ArrayLike
-                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def to_radar(
+        self, lat: ArrayLike, lon: ArrayLike, h: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(line, pixel) of points: from the table where it covers them, else geo2rdr (NaN: no solution)."""
-        lat_a, lon_a, h_a = np.broadcast_arrays(np.asarray(lat, dtype=np.float64),
-                                                np.asarray(lon, dtype=np.float64),
-                                                np.asarray(h, dtype=np.float64))
+        lat_a, lon_a, h_a = np.broadcast_arrays(
+            np.asarray(lat, dtype=np.float64),
+            np.asarray(lon, dtype=np.float64),
+            np.asarray(h, dtype=np.float64),
+        )
         shape = lat_a.shape
         la, lo, hh = lat_a.ravel(), lon_a.ravel(), h_a.ravel()
         nla, nlo = self.line_table.shape[:2]
         fy = (la - self.lat0) / self.dlat
         fx = (lo - self.lon0) / self.dlon
         tol = 1e-6 + 1e-9 * max(abs(float(self.levels[0])), abs(float(self.levels[-1])))
-        inside = ((fy >= 0) & (fy <= nla - 1) & (fx >= 0) & (fx <= nlo - 1)
-                  & (hh >= self.levels[0] - tol) & (hh <= self.levels[-1] + tol))
+        inside = (
+            (fy >= 0)
+            & (fy <= nla - 1)
+            & (fx >= 0)
+            & (fx <= nlo - 1)
+            & (hh >= self.levels[0] - tol)
+            & (hh <= self.levels[-1] + tol)
+        )
         line = np.full(la.shape, np.nan)
         pixel = np.full(la.shape, np.nan)
         if inside.any():
             line[inside], pixel[inside] = self.interpolate(la[inside], lo[inside], hh[inside])
-        exact = ~(np.isfinite(line) & np.isfinite(pixel)) & np.isfinite(la) & np.isfinite(lo) & np.isfinite(hh)
+        exact = (
+            ~(np.isfinite(line) & np.isfinite(pixel))
+            & np.isfinite(la)
+            & np.isfinite(lo)
+            & np.isfinite(hh)
+        )
         if exact.any():
             line[exact], pixel[exact] = self.target._to_radar_exact(la[exact], lo[exact], hh[exact])
         return line.reshape(shape), pixel.reshape(shape)
@@ -314,8 +385,10 @@ def resolve_target(grid: GridSource, orbit: Orbit | None = None) -> Target:
         return Target(grid.radar_grid, orbit or grid.orbit)
     if isinstance(grid, RadarGrid):
         if orbit is None:
-            raise InputError("a RadarGrid alone does not say where it is on the ground",
-                             hint="pass orbit=..., or a stack/dataset/Scene that carries one")
+            raise InputError(
+                "a RadarGrid alone does not say where it is on the ground",
+                hint="pass orbit=..., or a stack/dataset/Scene that carries one",
+            )
         return Target(grid, orbit)
     if isinstance(grid, xr.Dataset | xr.DataArray):
         ds = grid if isinstance(grid, xr.Dataset) else grid.to_dataset(name=grid.name or "data")
@@ -323,11 +396,16 @@ def resolve_target(grid: GridSource, orbit: Orbit | None = None) -> Target:
             rg = grid_from_dataset(ds)
             orb = orbit or orbit_from_dataset(ds)
         except InputError as exc:
-            raise InputError(f"not a radar grid: {exc.message}", path=path,
-                             hint="give a stack or dataset written by sarbd (see docs/formats.md)") from None
+            raise InputError(
+                f"not a radar grid: {exc.message}",
+                path=path,
+                hint="give a stack or dataset written by sarbd (see docs/formats.md)",
+            ) from None
         return Target(rg, orb, ds, path)
-    raise InputError(f"cannot use a {type(grid).__name__} as a radar grid",
-                     hint="give a stack/dataset, its path, a Scene, or a RadarGrid with an orbit")
+    raise InputError(
+        f"cannot use a {type(grid).__name__} as a radar grid",
+        hint="give a stack/dataset, its path, a Scene, or a RadarGrid with an orbit",
+    )
 
 
 def _open_dataset(path: Path) -> xr.Dataset:
@@ -356,17 +434,23 @@ class LocalFrame:
     def crs(self) -> Any:
         from pyproj import CRS
 
-        return CRS.from_proj4(f"+proj=tmerc +lat_0={self.lat0:.9f} +lon_0={self.lon0:.9f} +k=1 "
-                              "+x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs")
+        return CRS.from_proj4(
+            f"+proj=tmerc +lat_0={self.lat0:.9f} +lon_0={self.lon0:.9f} +k=1 "
+            "+x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs"
+        )
 
-    def to_lonlat(self, x: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def to_lonlat(
+        self, x: ArrayLike, y: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         from pyproj import Transformer
 
         tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
         lon, lat = tr.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
         return np.asarray(lon), np.asarray(lat)
 
-    def from_lonlat(self, lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def from_lonlat(
+        self, lon: ArrayLike, lat: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         from pyproj import Transformer
 
         tr = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
@@ -398,8 +482,9 @@ class StackHeights:
         h = np.full(np.broadcast(lat, lon).shape, float(np.nanmedian(self.height)))
         for _ in range(self.iterations):
             line, pixel = self.target.to_radar(lat, lon, h)
-            h_new = map_coordinates(self.height, [line, pixel], order=1, mode="nearest",
-                                    cval=np.nan)
+            h_new = map_coordinates(
+                self.height, [line, pixel], order=1, mode="nearest", cval=np.nan
+            )
             h_new = np.where(np.isfinite(h_new), h_new, h)
             if np.nanmax(np.abs(h_new - h), initial=0.0) < 1e-3:
                 return h_new
@@ -413,8 +498,9 @@ class StackHeights:
 DemSource: TypeAlias = "str | os.PathLike[str] | Dem | HeightSource | float | None"
 
 
-def heights_from(dem: DemSource, target: Target, bounds: tuple[float, float, float, float] | None
-                 ) -> HeightSource:
+def heights_from(
+    dem: DemSource, target: Target, bounds: tuple[float, float, float, float] | None
+) -> HeightSource:
     """The terrain height source for ``dem`` (a path, a Dem, a number, or None).
 
     ``None`` uses the stack's ``height`` layer when the target carries one.
@@ -425,7 +511,8 @@ def heights_from(dem: DemSource, target: Target, bounds: tuple[float, float, flo
         raise InputError(
             "radarcoding needs terrain heights: no DEM was given and the grid has no height layer",
             path=target.path,
-            hint="pass --dem DEM.tif (or dem=<ellipsoidal height in m> for a flat scene)")
+            hint="pass --dem DEM.tif (or dem=<ellipsoidal height in m> for a flat scene)",
+        )
     if isinstance(dem, int | float | np.floating | np.integer):
         return ConstantHeight(float(dem), f"constant ellipsoidal height {float(dem):g} m")
     if isinstance(dem, str | os.PathLike):
@@ -435,5 +522,7 @@ def heights_from(dem: DemSource, target: Target, bounds: tuple[float, float, flo
         return d  # type: ignore[return-value]
     if hasattr(dem, "height_at"):
         return dem  # type: ignore[no-any-return]
-    raise InputError(f"cannot use a {type(dem).__name__} as a DEM",
-                     hint="give a DEM file, a sarbd.geometry.Dem, or a constant ellipsoidal height")
+    raise InputError(
+        f"cannot use a {type(dem).__name__} as a DEM",
+        hint="give a DEM file, a sarbd.geometry.Dem, or a constant ellipsoidal height",
+    )

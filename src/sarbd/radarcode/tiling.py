@@ -43,8 +43,15 @@ from sarbd.radarcode.prepare import _source_length
 from sarbd.radarcode.project import dissolve_overlaps
 from sarbd.radarcode.vectors import VectorFeatures
 
-__all__ = ["BATCH_FEATURES", "BATCH_VERTICES", "PieceStore", "coverage_block", "estimate_vertices",
-           "feature_batches", "vertex_estimates"]
+__all__ = [
+    "BATCH_FEATURES",
+    "BATCH_VERTICES",
+    "PieceStore",
+    "coverage_block",
+    "estimate_vertices",
+    "feature_batches",
+    "vertex_estimates",
+]
 
 #: Most features projected together (bounds the transient GEOS geometries of one batch).
 BATCH_FEATURES = 25_000
@@ -78,9 +85,12 @@ def estimate_vertices(layers: list[VectorFeatures], max_segment: float) -> int:
     return int(sum(float(np.sum(vertex_estimates(layer, max_segment))) for layer in layers))
 
 
-def feature_batches(layers: list[VectorFeatures], features: int = BATCH_FEATURES,
-                    vertices: int = BATCH_VERTICES, max_segment: float = 10.0
-                    ) -> Iterator[list[VectorFeatures]]:
+def feature_batches(
+    layers: list[VectorFeatures],
+    features: int = BATCH_FEATURES,
+    vertices: int = BATCH_VERTICES,
+    max_segment: float = 10.0,
+) -> Iterator[list[VectorFeatures]]:
     """Consecutive slices of the layers, in order, each of at most ``features`` features
     and (unless one feature alone has more) about ``vertices`` vertices once densified
     to ``max_segment`` m (:func:`vertex_estimates`): a road network of long lines is
@@ -92,14 +102,25 @@ def feature_batches(layers: list[VectorFeatures], features: int = BATCH_FEATURES
         start = 0
         while start < n:
             before = float(cum[start - 1]) if start else 0.0
-            end = min(start + features, int(np.searchsorted(cum, before + vertices, side="right")), n)
+            end = min(
+                start + features, int(np.searchsorted(cum, before + vertices, side="right")), n
+            )
             end = max(end, start + 1)
-            yield [replace(layer, geometry=layer.geometry[start:end], classes=layer.classes[start:end],
-                           widths=layer.widths[start:end], heights=layer.heights[start:end])]
+            yield [
+                replace(
+                    layer,
+                    geometry=layer.geometry[start:end],
+                    classes=layer.classes[start:end],
+                    widths=layer.widths[start:end],
+                    heights=layer.heights[start:end],
+                )
+            ]
             start = end
 
 
-def _take_ranges(offsets: NDArray[np.int64], idx: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _take_ranges(
+    offsets: NDArray[np.int64], idx: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Flat indices of the ranges ``offsets[i]:offsets[i + 1]`` for ``i`` in ``idx``, and their new offsets."""
     lengths = offsets[idx + 1] - offsets[idx]
     new = np.zeros(idx.size + 1, dtype=np.int64)
@@ -118,8 +139,15 @@ class PieceStore:
     """
 
     def __init__(self) -> None:
-        self._batches: list[tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64],
-                                  NDArray[np.int64], NDArray[np.float64]]] = []
+        self._batches: list[
+            tuple[
+                NDArray[np.float64],
+                NDArray[np.int64],
+                NDArray[np.int64],
+                NDArray[np.int64],
+                NDArray[np.float64],
+            ]
+        ] = []
         self._token = uuid.uuid4().hex
 
     def __dask_tokenize__(self) -> str:
@@ -134,9 +162,15 @@ class PieceStore:
         if parts.size == 0:
             return
         _, coords, (rings, polys) = shapely.to_ragged_array(parts)
-        self._batches.append((np.ascontiguousarray(coords, dtype=np.float64), rings.astype(np.int64),
-                              polys.astype(np.int64), np.asarray(classes, dtype=np.int64)[owner],
-                              shapely.bounds(parts)))
+        self._batches.append(
+            (
+                np.ascontiguousarray(coords, dtype=np.float64),
+                rings.astype(np.int64),
+                polys.astype(np.int64),
+                np.asarray(classes, dtype=np.int64)[owner],
+                shapely.bounds(parts),
+            )
+        )
 
     @property
     def n_pieces(self) -> int:
@@ -151,12 +185,20 @@ class PieceStore:
         return any(self._meets(b[4], 0, 0, shape[0], shape[1]).any() for b in self._batches)
 
     @staticmethod
-    def _meets(bounds: NDArray[np.float64], l0: int, p0: int, nl: int, npx: int) -> NDArray[np.bool_]:
+    def _meets(
+        bounds: NDArray[np.float64], l0: int, p0: int, nl: int, npx: int
+    ) -> NDArray[np.bool_]:
         # pixel (i, j) covers [i - 0.5, i + 0.5] x [j - 0.5, j + 0.5]; strict, as the kernel's own test
-        return ((bounds[:, 2] > l0 - 0.5) & (bounds[:, 0] < l0 + nl - 0.5)
-                & (bounds[:, 3] > p0 - 0.5) & (bounds[:, 1] < p0 + npx - 0.5))
+        return (
+            (bounds[:, 2] > l0 - 0.5)
+            & (bounds[:, 0] < l0 + nl - 0.5)
+            & (bounds[:, 3] > p0 - 0.5)
+            & (bounds[:, 1] < p0 + npx - 0.5)
+        )
 
-    def window(self, l0: int, p0: int, nl: int, npx: int) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    def window(
+        self, l0: int, p0: int, nl: int, npx: int
+    ) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
         """The pieces whose bounding box meets lines ``l0..l0+nl-1``, pixels ``p0..p0+npx-1``, in order."""
         geoms, classes = [], []
         for coords, rings, polys, cls, bounds in self._batches:
@@ -165,16 +207,20 @@ class PieceStore:
                 continue
             ring_idx, poly_off = _take_ranges(polys, idx)
             coord_idx, ring_off = _take_ranges(rings, ring_idx)
-            geoms.append(shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords[coord_idx],
-                                                   (ring_off, poly_off)))
+            geoms.append(
+                shapely.from_ragged_array(
+                    shapely.GeometryType.POLYGON, coords[coord_idx], (ring_off, poly_off)
+                )
+            )
             classes.append(cls[idx])
         if not geoms:
             return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
         return np.concatenate(geoms), np.concatenate(classes)
 
 
-def coverage_block(store: PieceStore, nclass: int, block_info: dict[object, object] | None = None
-                   ) -> NDArray[np.float32]:
+def coverage_block(
+    store: PieceStore, nclass: int, block_info: dict[object, object] | None = None
+) -> NDArray[np.float32]:
     """Per-class exact area fractions of one ``(nclass, lines, pixels)`` Dask block (see the module docstring)."""
     assert block_info is not None
     info = block_info[None]

@@ -65,8 +65,22 @@ VectorSource: TypeAlias = "str | os.PathLike[str] | Any"
 #: What :func:`read_reference` (and :func:`sarbd.radarcode`) takes as ``reference``.
 ReferenceSource: TypeAlias = "VectorSource | Sequence[VectorSource] | Mapping[str, VectorSource]"
 
-_VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".gml",
-                    ".kml", ".sqlite", ".gdb", ".tab", ".mif", ".csv"}
+_VECTOR_SUFFIXES = {
+    ".gpkg",
+    ".shp",
+    ".geojson",
+    ".json",
+    ".fgb",
+    ".parquet",
+    ".geoparquet",
+    ".gml",
+    ".kml",
+    ".sqlite",
+    ".gdb",
+    ".tab",
+    ".mif",
+    ".csv",
+}
 
 
 @dataclass
@@ -107,12 +121,16 @@ def _list_layers(path: Path) -> list[str]:
     try:
         return [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:
-        raise InputError(f"cannot read it as vector data ({exc})", path=path,
-                         hint="give a file GDAL/OGR reads: GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet") from None
+        raise InputError(
+            f"cannot read it as vector data ({exc})",
+            path=path,
+            hint="give a file GDAL/OGR reads: GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet",
+        ) from None
 
 
-def _layer_bbox(path: Path, layer: str, bbox_ll: tuple[float, float, float, float]
-                ) -> tuple[float, float, float, float] | None:
+def _layer_bbox(
+    path: Path, layer: str, bbox_ll: tuple[float, float, float, float]
+) -> tuple[float, float, float, float] | None:
     """``bbox_ll`` (lon/lat) in the layer's own CRS, or None when that cannot be said."""
     import pyogrio
     from pyproj import CRS, Transformer
@@ -128,7 +146,9 @@ def _layer_bbox(path: Path, layer: str, bbox_ll: tuple[float, float, float, floa
     return box if all(np.isfinite(box)) else None
 
 
-def _read_layer(path: Path, layer: str, bbox_ll: tuple[float, float, float, float] | None = None) -> Any:
+def _read_layer(
+    path: Path, layer: str, bbox_ll: tuple[float, float, float, float] | None = None
+) -> Any:
     """One layer as a GeoDataFrame; with ``bbox_ll`` only the features whose bounding box meets it.
 
     The filter is GDAL's (spatial index where the format has one), so features far
@@ -150,13 +170,22 @@ def _read_layer(path: Path, layer: str, bbox_ll: tuple[float, float, float, floa
         raise InputError(f"cannot read layer {layer!r} ({exc})", path=path) from None
 
 
-def _field(frame: Any, explicit: str | None, candidates: Sequence[str], what: str, source: str,
-           path: Path | None) -> str | None:
+def _field(
+    frame: Any,
+    explicit: str | None,
+    candidates: Sequence[str],
+    what: str,
+    source: str,
+    path: Path | None,
+) -> str | None:
     if explicit is not None:
         if explicit not in frame.columns:
             fields = ", ".join(c for c in frame.columns if c != "geometry") or "none"
-            raise InputError(f"{what} field {explicit!r} is not in layer {source} (fields: {fields})",
-                             path=path, hint=f"choose one of the fields for the {what}")
+            raise InputError(
+                f"{what} field {explicit!r} is not in layer {source} (fields: {fields})",
+                path=path,
+                hint=f"choose one of the fields for the {what}",
+            )
         return explicit
     for name in candidates:
         if name in frame.columns:
@@ -185,28 +214,41 @@ def _frame_features(
 ) -> VectorFeatures | None:
     source = f"{path.name}:{layer}" if path is not None else layer
     if frame.crs is None:
-        raise InputError(f"layer {layer!r} has no coordinate reference system", path=path,
-                         hint="set one, e.g. ogr2ogr -a_srs EPSG:XXXX out.gpkg in.gpkg, or gdf.set_crs(...)")
+        raise InputError(
+            f"layer {layer!r} has no coordinate reference system",
+            path=path,
+            hint="set one, e.g. ogr2ogr -a_srs EPSG:XXXX out.gpkg in.gpkg, or gdf.set_crs(...)",
+        )
     frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
     if len(frame) == 0:
         if explicit_layer:
-            raise InputError(f"layer {layer!r} has no features", path=path,
-                             hint="check the layer name, or leave the empty layer out")
+            raise InputError(
+                f"layer {layer!r} has no features",
+                path=path,
+                hint="check the layer name, or leave the empty layer out",
+            )
         log.warning("%s: layer %r is empty, skipped", path or "reference", layer)
         return None
     if class_field is not None:
         if class_field not in frame.columns:
             fields = ", ".join(c for c in frame.columns if c != "geometry") or "none"
-            raise InputError(f"class field {class_field!r} is not in layer {layer!r} (fields: {fields})",
-                             path=path, hint="pass --class-field with one of these fields")
+            raise InputError(
+                f"class field {class_field!r} is not in layer {layer!r} (fields: {fields})",
+                path=path,
+                hint="pass --class-field with one of these fields",
+            )
         values = frame[class_field].astype(str).to_numpy()
         if class_map is not None:
             mapped = np.array([class_map.get(v) for v in values], dtype=object)
             dropped = sorted({v for v, m in zip(values, mapped, strict=True) if m is None})
-            if dropped:
-                log.info("%s: %d features of values %s are not in the class map, skipped", source,
-                         int(np.sum(mapped == None)), ", ".join(dropped[:8]))  # noqa: E711
             keep = np.array([m is not None for m in mapped], dtype=bool)
+            if dropped:
+                log.info(
+                    "%s: %d features of values %s are not in the class map, skipped",
+                    source,
+                    int(np.sum(~keep)),
+                    ", ".join(dropped[:8]),
+                )
             frame = frame[keep]
             values = mapped[keep].astype(str)
         classes = values.astype(str)
@@ -216,8 +258,11 @@ def _frame_features(
             name = class_map.get(layer, class_map.get(path.stem if path else layer))
             if name is None:
                 if explicit_layer:
-                    raise InputError(f"layer {layer!r} has no class in the class map", path=path,
-                                     hint="add it to the class map or leave it out of --layer")
+                    raise InputError(
+                        f"layer {layer!r} has no class in the class map",
+                        path=path,
+                        hint="add it to the class map or leave it out of --layer",
+                    )
                 log.info("%s: layer not in the class map, skipped", source)
                 return None
         classes = np.full(len(frame), str(name), dtype=object).astype(str)
@@ -279,8 +324,12 @@ def read_reference(
     InputError
         Unreadable file, missing CRS, unknown layer or class field, empty layers.
     """
-    kw = dict(class_field=class_field, class_map=class_map, width_field=width_field,
-              height_field=height_field)
+    kw = dict(
+        class_field=class_field,
+        class_map=class_map,
+        width_field=width_field,
+        height_field=height_field,
+    )
     out: list[VectorFeatures] = []
     items: list[tuple[Any, dict[str, str] | None]]
     if isinstance(reference, Mapping):
@@ -298,39 +347,55 @@ def read_reference(
             if not path.exists():
                 raise InputError("reference file not found", path=path)
             if is_raster_path(path):
-                raise InputError("this is a raster; rasters are radarcoded with radarcode_raster",
-                                 path=path)
+                raise InputError(
+                    "this is a raster; rasters are radarcoded with radarcode_raster", path=path
+                )
             available = _list_layers(path)
             wanted = list(layers) if layers else available
             if layers and path.suffix.lower() not in {".parquet", ".geoparquet"}:
                 missing = [n for n in wanted if n not in available]
                 if missing:
-                    raise InputError(f"layer(s) {', '.join(missing)} not found (layers: {', '.join(available)})",
-                                     path=path, hint="check --layer")
+                    raise InputError(
+                        f"layer(s) {', '.join(missing)} not found (layers: {', '.join(available)})",
+                        path=path,
+                        hint="check --layer",
+                    )
             elif layers:
                 wanted = available
             for name in wanted:
                 frame = _read_layer(path, name, bbox)
                 feats = _frame_features(
-                    frame, name, path, explicit_layer=bool(layers) or len(wanted) == 1,
-                    **{**kw, "class_map": cmap,
-                       "class_field": None if forced else class_field})  # type: ignore[arg-type]
+                    frame,
+                    name,
+                    path,
+                    explicit_layer=bool(layers) or len(wanted) == 1,
+                    **{**kw, "class_map": cmap, "class_field": None if forced else class_field},  # type: ignore[arg-type]
+                )
                 if feats is not None:
                     if forced:
                         feats.classes = np.full(feats.classes.size, forced["__class__"]).astype(str)
                     out.append(feats)
         elif hasattr(ref, "geometry") and hasattr(ref, "crs"):
             name = forced["__class__"] if forced else str(getattr(ref, "name", None) or "reference")
-            feats = _frame_features(ref, name, None, explicit_layer=True,
-                                    **{**kw, "class_map": cmap,
-                                       "class_field": None if forced else class_field})  # type: ignore[arg-type]
+            feats = _frame_features(
+                ref,
+                name,
+                None,
+                explicit_layer=True,
+                **{**kw, "class_map": cmap, "class_field": None if forced else class_field},  # type: ignore[arg-type]
+            )
             if feats is not None:
                 out.append(feats)
         else:
-            raise InputError(f"cannot read a {type(ref).__name__} as reference vectors",
-                             hint="give a vector file, a GeoDataFrame, or a list/mapping of them")
+            raise InputError(
+                f"cannot read a {type(ref).__name__} as reference vectors",
+                hint="give a vector file, a GeoDataFrame, or a list/mapping of them",
+            )
     if not out:
         where = reference if isinstance(reference, str | os.PathLike) else None
-        raise InputError("no features to radarcode (all layers empty or left out)", path=where,
-                         hint="check --layer, --class-field and the class map")
+        raise InputError(
+            "no features to radarcode (all layers empty or left out)",
+            path=where,
+            hint="check --layer, --class-field and the class map",
+        )
     return out

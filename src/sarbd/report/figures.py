@@ -44,6 +44,7 @@ __all__ = [
     "prediction_figure",
 ]
 
+
 def class_colormap(n_classes: int) -> tuple[ListedColormap, BoundaryNorm]:
     """A categorical colour map for ids 0..n (0 = unlabelled, light grey)."""
     colours = ["#eeeeee", *[CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(n_classes)]]
@@ -85,8 +86,12 @@ _FIXED: tuple[tuple[str, tuple[str, str, float, float, str]], ...] = (
 
 #: Categorical layers drawn with a legend: name -> [(value, label, colour)].
 MASK_LEGENDS: dict[str, list[tuple[int, str, str]]] = {
-    "layover_shadow_mask": [(0, "none", "#f0f0f0"), (1, "layover", "#e6550d"), (2, "shadow", "#3182bd"),
-                            (3, "layover + shadow", "#756bb1")],
+    "layover_shadow_mask": [
+        (0, "none", "#f0f0f0"),
+        (1, "layover", "#e6550d"),
+        (2, "shadow", "#3182bd"),
+        (3, "layover + shadow", "#756bb1"),
+    ],
 }
 
 
@@ -152,7 +157,9 @@ def _aspect(ds: xr.Dataset | xr.DataArray) -> float:
         if isinstance(ds, xr.Dataset) and "incidence_angle" in ds:
             inc = float(np.nanmean(np.asarray(ds["incidence_angle"].values)))
         if inc is not None:
-            spacing_pixel = float(ds.attrs["sar_pixel_spacing_range"]) / np.sin(np.radians(float(inc)))
+            spacing_pixel = float(ds.attrs["sar_pixel_spacing_range"]) / np.sin(
+                np.radians(float(inc))
+            )
     try:
         return float(spacing_line) / float(spacing_pixel)  # type: ignore[arg-type]
     except (TypeError, ValueError, ZeroDivisionError):
@@ -176,23 +183,42 @@ def orientation_note(ds: xr.Dataset) -> str:
     from the attributes.
     """
     attrs = ds.attrs
-    parts = ["radar geometry: line = azimuth (time runs down), pixel = slant range (near range left)"]
+    parts = [
+        "radar geometry: line = azimuth (time runs down), pixel = slant range (near range left)"
+    ]
     pass_dir = str(attrs.get("sar_pass_direction", attrs.get("pass_direction", ""))).lower()
     look = str(attrs.get("radar_grid_look_side", "")).lower()
     if pass_dir in ("ascending", "descending") or look in ("left", "right"):
-        parts.append(" ".join(x for x in (pass_dir + " pass" if pass_dir else "",
-                                           look + "-looking" if look else "") if x))
-    if "latitude" in ds.variables and "longitude" in ds.variables and ds.sizes.get("line", 0) > 1 \
-            and ds.sizes.get("pixel", 0) > 1:
+        parts.append(
+            " ".join(
+                x
+                for x in (pass_dir + " pass" if pass_dir else "", look + "-looking" if look else "")
+                if x
+            )
+        )
+    if (
+        "latitude" in ds.variables
+        and "longitude" in ds.variables
+        and ds.sizes.get("line", 0) > 1
+        and ds.sizes.get("pixel", 0) > 1
+    ):
         lat = np.asarray(ds["latitude"].transpose("line", "pixel").values, float)
         lon = np.asarray(ds["longitude"].transpose("line", "pixel").values, float)
         coslat = np.cos(np.radians(np.nanmean(lat)))
-        down = (float(np.nanmean(np.diff(lat, axis=0))), float(np.nanmean(np.diff(lon, axis=0)) * coslat))
-        right = (float(np.nanmean(np.diff(lat, axis=1))), float(np.nanmean(np.diff(lon, axis=1)) * coslat))
+        down = (
+            float(np.nanmean(np.diff(lat, axis=0))),
+            float(np.nanmean(np.diff(lon, axis=0)) * coslat),
+        )
+        right = (
+            float(np.nanmean(np.diff(lat, axis=1))),
+            float(np.nanmean(np.diff(lon, axis=1)) * coslat),
+        )
         # (east, north) of "right" and "down"; a north-up map has right = E, down = S (det < 0)
         det = right[1] * down[0] - right[0] * down[1]
-        parts.append(f"down = {_bearing(*down)}, right = {_bearing(*right)}"
-                     + ("; mirrored against a north-up map" if det > 0 else ""))
+        parts.append(
+            f"down = {_bearing(*down)}, right = {_bearing(*right)}"
+            + ("; mirrored against a north-up map" if det > 0 else "")
+        )
     return "; ".join(parts)
 
 
@@ -209,7 +235,9 @@ def _radar_axes(ax: Any) -> None:
 
 def _mask_legend(ax: Any, entries: Sequence[tuple[int, str, str]]) -> None:
     handles = [matplotlib.patches.Patch(color=colour, label=label) for _, label, colour in entries]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6, frameon=False)
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6, frameon=False
+    )
 
 
 def panel_figure(
@@ -242,8 +270,12 @@ def panel_figure(
     cols = min(columns, n)
     rows = int(np.ceil(n / cols))
     shapes = [np.shape(d) for _, d, _, _ in layers] or [(1, 1)]
-    ratio = float(np.clip(max(s[0] for s in shapes) * aspect / max(max(s[1] for s in shapes), 1), 0.25, 4.0))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 1.0 + 3.2 * rows * ratio ** 0.5), squeeze=False)
+    ratio = float(
+        np.clip(max(s[0] for s in shapes) * aspect / max(max(s[1] for s in shapes), 1), 0.25, 4.0)
+    )
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 1.0 + 3.2 * rows * ratio**0.5), squeeze=False
+    )
     for ax in axes.ravel():
         ax.set_axis_off()
     for ax, (name, data, cmap, units) in zip(axes.ravel(), layers, strict=False):
@@ -261,8 +293,13 @@ def panel_figure(
             continue
         style = layer_style(name, units, arr)
         if style.kind == "sequential" and cmap and style.vmin is None:
-            style = Style(cmap if cmap not in ("RdBu_r", "RdBu", "coolwarm", "seismic") else "magma",
-                          style.kind, None, None, style.units)
+            style = Style(
+                cmap if cmap not in ("RdBu_r", "RdBu", "coolwarm", "seismic") else "magma",
+                style.kind,
+                None,
+                None,
+                style.units,
+            )
         if style.vmin is not None and style.vmax is not None:
             lo, hi = style.vmin, style.vmax
         elif style.kind == "diverging":
@@ -270,7 +307,9 @@ def panel_figure(
             lo, hi = -top, top
         else:
             lo, hi = _stretch(arr)
-        im = ax.imshow(arr, cmap=style.cmap, vmin=lo, vmax=hi, aspect=aspect, interpolation="nearest")
+        im = ax.imshow(
+            arr, cmap=style.cmap, vmin=lo, vmax=hi, aspect=aspect, interpolation="nearest"
+        )
         im.sarbd_style = style  # type: ignore[attr-defined]
         cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
         cb.ax.tick_params(labelsize=6)
@@ -280,7 +319,9 @@ def panel_figure(
     if title:
         fig.suptitle(title)
     if orientation:
-        fig.text(0.5, 0.005, orientation, ha="center", va="bottom", fontsize=7, color="#444", wrap=True)
+        fig.text(
+            0.5, 0.005, orientation, ha="center", va="bottom", fontsize=7, color="#444", wrap=True
+        )
     fig.tight_layout(rect=(0, 0.04 if orientation else 0, 1, 1))
     fig.sarbd_orientation = orientation  # type: ignore[attr-defined]
     return fig
@@ -298,27 +339,44 @@ def figure_properties(fig: Figure) -> dict[str, Any]:
         style = getattr(im, "sarbd_style", None)
         cbar = getattr(im, "colorbar", None)
         legend = ax.get_legend()
-        panels.append({
-            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
-            "aspect": float(ax.get_aspect()) if not isinstance(ax.get_aspect(), str) else ax.get_aspect(),
-            "cmap": im.get_cmap().name, "clim": [float(v) for v in im.get_clim()],
-            "kind": style.kind if style else None,
-            "colourbar": cbar.ax.get_ylabel() if cbar is not None else None,
-            "legend": [t.get_text() for t in legend.get_texts()] if legend is not None else None,
-        })
-    return {"panels": panels, "orientation": getattr(fig, "sarbd_orientation", None),
-            "legend": [t.get_text() for lg in fig.legends for t in lg.get_texts()]}
+        panels.append(
+            {
+                "title": ax.get_title(),
+                "xlabel": ax.get_xlabel(),
+                "ylabel": ax.get_ylabel(),
+                "aspect": float(ax.get_aspect())
+                if not isinstance(ax.get_aspect(), str)
+                else ax.get_aspect(),
+                "cmap": im.get_cmap().name,
+                "clim": [float(v) for v in im.get_clim()],
+                "kind": style.kind if style else None,
+                "colourbar": cbar.ax.get_ylabel() if cbar is not None else None,
+                "legend": [t.get_text() for t in legend.get_texts()]
+                if legend is not None
+                else None,
+            }
+        )
+    return {
+        "panels": panels,
+        "orientation": getattr(fig, "sarbd_orientation", None),
+        "legend": [t.get_text() for lg in fig.legends for t in lg.get_texts()],
+    }
 
 
 def label_maps_figure(
-    maps: Sequence[tuple[str, NDArray[Any]]], class_names: Sequence[str], *, aspect: float = 1.0,
+    maps: Sequence[tuple[str, NDArray[Any]]],
+    class_names: Sequence[str],
+    *,
+    aspect: float = 1.0,
     orientation: str | None = None,
 ) -> Figure:
     """Categorical label maps side by side with a shared legend (ids 1..N, 0 unlabelled), to ground scale."""
     cmap, norm = class_colormap(len(class_names))
     fig, axes = plt.subplots(1, len(maps), figsize=(4.6 * len(maps), 4.4), squeeze=False)
     for ax, (name, arr) in zip(axes[0], maps, strict=True):
-        im = ax.imshow(_decimate(np.asarray(arr)), cmap=cmap, norm=norm, aspect=aspect, interpolation="nearest")
+        im = ax.imshow(
+            _decimate(np.asarray(arr)), cmap=cmap, norm=norm, aspect=aspect, interpolation="nearest"
+        )
         im.sarbd_style = Style("classes", "categorical", 0.0, float(len(class_names)), "class")  # type: ignore[attr-defined]
         ax.set_title(name, fontsize=10)
         _radar_axes(ax)
@@ -326,25 +384,43 @@ def label_maps_figure(
         matplotlib.patches.Patch(color=cmap(i), label=label)
         for i, label in enumerate(["unlabelled", *class_names])
     ]
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.04 if orientation else 0.0),
-               ncol=min(len(handles), 8), fontsize=8, frameon=False)
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.04 if orientation else 0.0),
+        ncol=min(len(handles), 8),
+        fontsize=8,
+        frameon=False,
+    )
     if orientation:
-        fig.text(0.5, 0.005, orientation, ha="center", va="bottom", fontsize=7, color="#444", wrap=True)
+        fig.text(
+            0.5, 0.005, orientation, ha="center", va="bottom", fontsize=7, color="#444", wrap=True
+        )
     fig.tight_layout(rect=(0, 0.13 if orientation else 0.08, 1, 1))
     fig.sarbd_orientation = orientation  # type: ignore[attr-defined]
     return fig
 
 
 def prediction_figure(
-    truth: NDArray[Any], predicted: NDArray[Any], class_names: Sequence[str], *, aspect: float = 1.0,
+    truth: NDArray[Any],
+    predicted: NDArray[Any],
+    class_names: Sequence[str],
+    *,
+    aspect: float = 1.0,
     orientation: str | None = None,
 ) -> Figure:
     """The reference (test) labels next to the model's predicted map."""
-    return label_maps_figure([("reference labels", truth), ("predicted", predicted)], class_names, aspect=aspect,
-                             orientation=orientation)
+    return label_maps_figure(
+        [("reference labels", truth), ("predicted", predicted)],
+        class_names,
+        aspect=aspect,
+        orientation=orientation,
+    )
 
 
-def confusion_matrix_figure(matrix: NDArray[Any], class_names: Sequence[str], title: str = "") -> Figure:
+def confusion_matrix_figure(
+    matrix: NDArray[Any], class_names: Sequence[str], title: str = ""
+) -> Figure:
     """A confusion matrix (rows: reference, columns: predicted) with counts and row-normalised shading."""
     m = np.asarray(matrix, dtype=np.float64)
     norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
@@ -352,8 +428,15 @@ def confusion_matrix_figure(matrix: NDArray[Any], class_names: Sequence[str], ti
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
-            ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center",
-                    color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                f"{int(m[i, j])}",
+                ha="center",
+                va="center",
+                color="white" if norm[i, j] > 0.5 else "black",
+                fontsize=8,
+            )
     ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(class_names)), class_names, fontsize=8)
     ax.set_xlabel("predicted")
@@ -364,7 +447,9 @@ def confusion_matrix_figure(matrix: NDArray[Any], class_names: Sequence[str], ti
     return fig
 
 
-def footprint_figure(latitude: NDArray[Any], longitude: NDArray[Any], title: str = "footprint") -> Figure:
+def footprint_figure(
+    latitude: NDArray[Any], longitude: NDArray[Any], title: str = "footprint"
+) -> Figure:
     """The radar grid's outline on the ground (WGS84), with the first line/pixel marked."""
     lat = np.asarray(latitude)
     lon = np.asarray(longitude)

@@ -29,11 +29,21 @@ __all__ = ["Report", "write_report"]
 #: Signatures shown in the quicklook panel, in this order, when present (like the
 #: AlignSAR figure of fourteen signatures, with calibrated values).
 QUICKLOOK_ORDER: tuple[tuple[str, str], ...] = (
-    ("sigma0_db_vv", "gray"), ("sigma0_db_vh", "gray"), ("amplitude_vv", "gray"), ("amplitude_vh", "gray"),
-    ("interferometric_phase_vv", "twilight"), ("coherence_vv", "viridis"), ("intensity_sum_vv_vh", "gray"),
-    ("intensity_difference_vv_vh", "RdBu_r"), ("intensity_ratio_db_vv_vh", "magma"),
-    ("pol_correlation_vv_vh", "viridis"), ("cross_product_vv_vh", "magma"), ("entropy_vv_vh", "plasma"),
-    ("alpha_vv_vh", "plasma"), ("rvi_vv_vh", "YlGn"), ("dprvi_vv_vh", "YlGn"),
+    ("sigma0_db_vv", "gray"),
+    ("sigma0_db_vh", "gray"),
+    ("amplitude_vv", "gray"),
+    ("amplitude_vh", "gray"),
+    ("interferometric_phase_vv", "twilight"),
+    ("coherence_vv", "viridis"),
+    ("intensity_sum_vv_vh", "gray"),
+    ("intensity_difference_vv_vh", "RdBu_r"),
+    ("intensity_ratio_db_vv_vh", "magma"),
+    ("pol_correlation_vv_vh", "viridis"),
+    ("cross_product_vv_vh", "magma"),
+    ("entropy_vv_vh", "plasma"),
+    ("alpha_vv_vh", "plasma"),
+    ("rvi_vv_vh", "YlGn"),
+    ("dprvi_vv_vh", "YlGn"),
     ("amplitude_dispersion_vv", "cividis"),
 )
 
@@ -68,7 +78,8 @@ class Report:
     def add_table(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
+            "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+            for row in rows
         )
         self.sections.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
@@ -94,10 +105,10 @@ class Report:
     def render(self) -> str:
         body = "\n".join(self.sections)
         return (
-            f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>"
             f"<body><h1>{html.escape(self.title)}</h1>\n{body}\n"
-            f"<p class=\"note\">Made by sarbd {html.escape(__version__)}.</p></body></html>"
+            f'<p class="note">Made by sarbd {html.escape(__version__)}.</p></body></html>'
         )
 
 
@@ -141,10 +152,16 @@ def _acquisitions(report: Report, ds: xr.Dataset) -> None:
     attrs = ds.attrs
     facts = [
         ("mission", attrs.get("mission") or attrs.get("platform", "?")),
-        ("mode / swath", f"{attrs.get('sar_instrument_mode') or attrs.get('mode') or '?'} / "
-                         f"{attrs.get('swath') or attrs.get('sar_subswath') or '?'}"),
-        ("pass / look side", f"{attrs.get('pass_direction') or attrs.get('sar_pass_direction') or '?'} / "
-                             f"{attrs.get('radar_grid_look_side') or '?'}"),
+        (
+            "mode / swath",
+            f"{attrs.get('sar_instrument_mode') or attrs.get('mode') or '?'} / "
+            f"{attrs.get('swath') or attrs.get('sar_subswath') or '?'}",
+        ),
+        (
+            "pass / look side",
+            f"{attrs.get('pass_direction') or attrs.get('sar_pass_direction') or '?'} / "
+            f"{attrs.get('radar_grid_look_side') or '?'}",
+        ),
         ("grid (lines x pixels)", f"{ds.sizes.get('line', '?')} x {ds.sizes.get('pixel', '?')}"),
         ("reference date", attrs.get("reference_date", "?")),
     ]
@@ -157,10 +174,15 @@ def _acquisitions(report: Report, ds: xr.Dataset) -> None:
                 row.append(float(ds[name].values[i]) if name in ds else "")
             row.append(str(ds["orbit_source"].values[i]) if "orbit_source" in ds else "")
             rows.append(row)
-        report.add_table(["date (UTC)", "temporal baseline (days)", "perpendicular baseline (m)", "orbit"], rows)
+        report.add_table(
+            ["date (UTC)", "temporal baseline (days)", "perpendicular baseline (m)", "orbit"], rows
+        )
     if "latitude" in ds and "longitude" in ds:
-        report.add_figure("footprint", figures.footprint_figure(ds["latitude"].values, ds["longitude"].values),
-                          "Footprint of the radar grid on the ground (WGS84).")
+        report.add_figure(
+            "footprint",
+            figures.footprint_figure(ds["latitude"].values, ds["longitude"].values),
+            "Footprint of the radar grid on the ground (WGS84).",
+        )
 
 
 def _defined_date(ds: xr.Dataset, var: xr.DataArray, t: int) -> int:
@@ -185,16 +207,25 @@ def _signatures(report: Report, ds: xr.Dataset, t: int, aspect: float, orientati
             layers.append((title, _two_d(var, k), cmap, _units(var)))
     if not layers:  # any other per-pixel float variable
         for key, var in ds.data_vars.items():
-            if var.dims[-2:] == ("line", "pixel") and var.dtype.kind == "f" and not str(key).startswith("fraction_"):
-                layers.append((str(key), _two_d(var, _defined_date(ds, var, t)), "gray", _units(var)))
+            if (
+                var.dims[-2:] == ("line", "pixel")
+                and var.dtype.kind == "f"
+                and not str(key).startswith("fraction_")
+            ):
+                layers.append(
+                    (str(key), _two_d(var, _defined_date(ds, var, t)), "gray", _units(var))
+                )
             if len(layers) >= 16:
                 break
     if layers:
         date = str(np.datetime64(ds["time"].values[t], "D")) if "time" in ds.coords else ""
-        report.add_figure("signatures", figures.panel_figure(layers, aspect=aspect, orientation=orientation),
-                          f"Signature quicklooks for {date} (2-98 % stretch unless the quantity has physical "
-                          "limits; reference-date coherence and phase are undefined, so those panels show the "
-                          "date named). Drawn to ground scale.")
+        report.add_figure(
+            "signatures",
+            figures.panel_figure(layers, aspect=aspect, orientation=orientation),
+            f"Signature quicklooks for {date} (2-98 % stretch unless the quantity has physical "
+            "limits; reference-date coherence and phase are undefined, so those panels show the "
+            "date named). Drawn to ground scale.",
+        )
     else:
         report.add_note("No signatures in this dataset.")
 
@@ -206,24 +237,38 @@ def _units(var: xr.DataArray) -> str:
 
 def _reference(report: Report, ds: xr.Dataset, aspect: float, orientation: str) -> None:
     report.add_heading("Radarcoded reference layers")
-    layers = [(str(n), ds[n].values, "Greys", "1") for n in ds.data_vars if str(n).startswith("fraction_")]
+    layers = [
+        (str(n), ds[n].values, "Greys", "1") for n in ds.data_vars if str(n).startswith("fraction_")
+    ]
     if "layover_shadow_mask" in ds:
         layers.append(("layover_shadow_mask", ds["layover_shadow_mask"].values, "", "1"))
     if layers:
-        report.add_figure("reference", figures.panel_figure(layers, aspect=aspect, orientation=orientation),
-                          "Per-class area fractions of the reference data in radar geometry.")
+        report.add_figure(
+            "reference",
+            figures.panel_figure(layers, aspect=aspect, orientation=orientation),
+            "Per-class area fractions of the reference data in radar geometry.",
+        )
     else:
         report.add_note("No radarcoded reference layers in this dataset.")
 
 
-def _labels(report: Report, ds: xr.Dataset, names: list[str], aspect: float, orientation: str) -> None:
+def _labels(
+    report: Report, ds: xr.Dataset, names: list[str], aspect: float, orientation: str
+) -> None:
     report.add_heading("Labels: SARbd-L1, L2, L3")
-    maps = [(f"SARbd-{lvl.upper()}", ds[f"label_{lvl}"].values) for lvl in ("l1", "l2", "l3") if f"label_{lvl}" in ds]
+    maps = [
+        (f"SARbd-{lvl.upper()}", ds[f"label_{lvl}"].values)
+        for lvl in ("l1", "l2", "l3")
+        if f"label_{lvl}" in ds
+    ]
     if not maps:
         report.add_note("No labels in this dataset.")
         return
-    report.add_figure("labels", figures.label_maps_figure(maps, names, aspect=aspect, orientation=orientation),
-                      "Label maps per quality level (grey: unlabelled).")
+    report.add_figure(
+        "labels",
+        figures.label_maps_figure(maps, names, aspect=aspect, orientation=orientation),
+        "Label maps per quality level (grey: unlabelled).",
+    )
     rows = []
     for cid, cname in enumerate(names, start=1):
         rows.append([cname, *[int(np.count_nonzero(np.asarray(m) == cid)) for _, m in maps]])
@@ -237,21 +282,38 @@ def _insar(report: Report, ds: xr.Dataset, aspect: float, orientation: str) -> N
     layers = []
     for pol in ("vv", "hh", "vh"):
         coh = next((n for n in (f"coherence_{pol}",) if n in ds), None)
-        ifg = next((n for n in (f"interferometric_phase_{pol}", f"interferogram_{pol}") if n in ds), None)
+        ifg = next(
+            (n for n in (f"interferometric_phase_{pol}", f"interferogram_{pol}") if n in ds), None
+        )
         if coh and others:
-            layers.append((f"{coh} ({np.datetime64(ds['time'].values[others[0]], 'D')})",
-                           _two_d(ds[coh], others[0]), "viridis", "1"))
+            layers.append(
+                (
+                    f"{coh} ({np.datetime64(ds['time'].values[others[0]], 'D')})",
+                    _two_d(ds[coh], others[0]),
+                    "viridis",
+                    "1",
+                )
+            )
         if ifg and others:
             data = _two_d(ds[ifg], others[0])
             if np.iscomplexobj(data):
                 data = np.angle(data)
-            layers.append((f"{ifg} ({np.datetime64(ds['time'].values[others[0]], 'D')})", data, "twilight",
-                           "rad"))
+            layers.append(
+                (
+                    f"{ifg} ({np.datetime64(ds['time'].values[others[0]], 'D')})",
+                    data,
+                    "twilight",
+                    "rad",
+                )
+            )
         if layers:
             break
     if layers:
-        report.add_figure("insar", figures.panel_figure(layers, columns=2, aspect=aspect, orientation=orientation),
-                          "Coherence and flattened interferometric phase against the reference date.")
+        report.add_figure(
+            "insar",
+            figures.panel_figure(layers, columns=2, aspect=aspect, orientation=orientation),
+            "Coherence and flattened interferometric phase against the reference date.",
+        )
     else:
         report.add_note("No interferometric layers in this dataset.")
 
@@ -263,8 +325,13 @@ def _provenance(report: Report, dataset_dir: Path, ds: xr.Dataset) -> None:
         log = json.loads(log_file.read_text())
         stages = log.get("stages", [])
         if stages:
-            report.add_table(["stage", "seconds", "cached"],
-                             [[s.get("name"), float(s.get("seconds", 0.0)), s.get("cached", False)] for s in stages])
+            report.add_table(
+                ["stage", "seconds", "cached"],
+                [
+                    [s.get("name"), float(s.get("seconds", 0.0)), s.get("cached", False)]
+                    for s in stages
+                ],
+            )
         versions = log.get("versions", {})
         if versions:
             report.add_table(["package", "version"], sorted(versions.items()))
@@ -284,8 +351,11 @@ def _open_dataset(dataset: Path) -> tuple[xr.Dataset, Path]:
         return xr.open_zarr(dataset), dataset.parent
     if dataset.suffix == ".nc" and dataset.is_file():
         return xr.open_dataset(dataset), dataset.parent
-    raise InputError("not a SARbd dataset (no dataset.zarr inside)", path=dataset,
-                     hint="give the folder written by `sarbd build` or `sarbd demo`")
+    raise InputError(
+        "not a SARbd dataset (no dataset.zarr inside)",
+        path=dataset,
+        hint="give the folder written by `sarbd build` or `sarbd demo`",
+    )
 
 
 def write_report(
@@ -329,7 +399,9 @@ def write_report(
         add_run_section(report, Path(run), ds, names, aspect)
     _provenance(report, dataset_dir, ds)
     fig_dir = out.parent / f"{out.stem}_figures"
-    with atomic_output(fig_dir, directory=True) as tmp_dir:  # replaces only a figures folder sarbd wrote
+    with atomic_output(
+        fig_dir, directory=True
+    ) as tmp_dir:  # replaces only a figures folder sarbd wrote
         for name, png in report.figures.items():
             (tmp_dir / f"{name}.png").write_bytes(png)
     with atomic_output(out) as tmp:

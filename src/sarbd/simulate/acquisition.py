@@ -57,7 +57,9 @@ class DatePlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_acquisitions(cfg: SimulationConfig, centre_height: float, rng: np.random.Generator) -> list[DatePlan]:
+def plan_acquisitions(
+    cfg: SimulationConfig, centre_height: float, rng: np.random.Generator
+) -> list[DatePlan]:
     """Orbits, grids and timing of every date (see :mod:`sarbd.simulate.orbit`).
 
     Dates are ``repeat_days`` apart. Date 0 has no orbit offset and no timing
@@ -69,8 +71,13 @@ def plan_acquisitions(cfg: SimulationConfig, centre_height: float, rng: np.rando
     from sarbd.geometry.solve import geo2rdr
 
     preset = cfg.preset
-    el0 = design_orbit(cfg.centre_lat, cfg.centre_lon, centre_height, cfg.incidence_mid_deg,
-                       pass_direction=cfg.pass_direction)
+    el0 = design_orbit(
+        cfg.centre_lat,
+        cfg.centre_lon,
+        centre_height,
+        cfg.incidence_mid_deg,
+        pass_direction=cfg.pass_direction,
+    )
     start = np.datetime64(cfg.start_date, "ns")
     width = preset.pixels
     if cfg.mode == "tops":
@@ -100,8 +107,30 @@ def plan_acquisitions(cfg: SimulationConfig, centre_height: float, rng: np.rando
         r0 = r_c - (width - 1) / 2 * S.RANGE_PIXEL_SPACING + dp * S.RANGE_PIXEL_SPACING
         stop = ss + length * S.AZIMUTH_TIME_INTERVAL
         orbit = make_orbit(el, epoch, ss - 70.0, stop + 70.0)
-        grid = RadarGrid(epoch, ss, S.AZIMUTH_TIME_INTERVAL, r0, S.RANGE_PIXEL_SPACING, length, width,
-                         S.WAVELENGTH, "right")
-        plans.append(DatePlan(n, epoch, orbit, grid, terr, ct, rad, n * cfg.repeat_days,
-                              starts, lpb if lpb else length, {"line_shift": dl, "pixel_shift": dp}))
+        grid = RadarGrid(
+            epoch,
+            ss,
+            S.AZIMUTH_TIME_INTERVAL,
+            r0,
+            S.RANGE_PIXEL_SPACING,
+            length,
+            width,
+            S.WAVELENGTH,
+            "right",
+        )
+        plans.append(
+            DatePlan(
+                n,
+                epoch,
+                orbit,
+                grid,
+                terr,
+                ct,
+                rad,
+                n * cfg.repeat_days,
+                starts,
+                lpb if lpb else length,
+                {"line_shift": dl, "pixel_shift": dp},
+            )
+        )
     return plans

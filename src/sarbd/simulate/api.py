@@ -73,13 +73,25 @@ class SimulatedScene:
         from sarbd.errors import InputError
 
         r = Path(root)
-        scene = cls(r, tuple(sorted(r.glob("*.SAFE"))), r / "dem.tif", r / "reference.gpkg",
-                    r / "truth.gpkg", r / "truth")
-        missing = [p.name for p in (scene.dem, scene.reference_gpkg, scene.truth_gpkg, scene.truth_dir)
-                   if not p.exists()] + ([] if scene.safe else ["*.SAFE"])
+        scene = cls(
+            r,
+            tuple(sorted(r.glob("*.SAFE"))),
+            r / "dem.tif",
+            r / "reference.gpkg",
+            r / "truth.gpkg",
+            r / "truth",
+        )
+        missing = [
+            p.name
+            for p in (scene.dem, scene.reference_gpkg, scene.truth_gpkg, scene.truth_dir)
+            if not p.exists()
+        ] + ([] if scene.safe else ["*.SAFE"])
         if missing:
-            raise InputError(f"not a simulated scene folder (missing {', '.join(missing)})", path=r,
-                             hint="give the folder `sarbd simulate` wrote")
+            raise InputError(
+                f"not a simulated scene folder (missing {', '.join(missing)})",
+                path=r,
+                hint="give the folder `sarbd simulate` wrote",
+            )
         return scene
 
 
@@ -151,15 +163,20 @@ def simulate_scene(
     relief = 260.0 if cfg.hilly else 5.0
     margin = 40.0 + relief / math.tan(math.radians(cfg.incidence_mid_deg)) + 60.0
     frame = scatterer_frame(cfg, plans, base + n_c, margin)
-    land = make_landscape(np.random.default_rng(np.random.SeedSequence([cfg.seed, 10])),
-                          frame.bounds(pad=40.0), cfg.crs, hilly=cfg.hilly)
+    land = make_landscape(
+        np.random.default_rng(np.random.SeedSequence([cfg.seed, 10])),
+        frame.bounds(pad=40.0),
+        cfg.crs,
+        hilly=cfg.hilly,
+    )
     targets = _sea_targets(cfg, land, frame, len(plans))
     changes = _land_changes(cfg, land, frame, len(plans))
     res = cfg.preset.map_resolution
     classes = rasterize_classes(land, res)
     heights = rasterize_heights(land, res)
     ref_layers, corruption_log = corrupt_reference(
-        land, np.random.default_rng(np.random.SeedSequence([cfg.seed, 20])), cfg.corruption)
+        land, np.random.default_rng(np.random.SeedSequence([cfg.seed, 20])), cfg.corruption
+    )
 
     truth_gpkg = _write_gpkg(out / "truth.gpkg", land.layers)
     reference_gpkg = _write_gpkg(out / "reference.gpkg", ref_layers)
@@ -170,29 +187,57 @@ def simulate_scene(
     height_fn = _ground_height_fn(land, cfg, geoid)
     ramps = {p.index: _tops_ramp(p, height_fn) for p in plans} if cfg.mode == "tops" else None
 
-    def ramp(d: int, b: int, line: NDArray[np.float64], pixel: NDArray[np.float64]) -> NDArray[np.float64]:
+    def ramp(
+        d: int, b: int, line: NDArray[np.float64], pixel: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
         assert ramps is not None
         return ramps[d](b, line, pixel)
 
-    result = form_images(cfg, plans, land, frame, classes, heights, geoid,
-                         ramp=ramp if ramps is not None else None, targets=targets,
-                         changes=changes)
+    result = form_images(
+        cfg,
+        plans,
+        land,
+        frame,
+        classes,
+        heights,
+        geoid,
+        ramp=ramp if ramps is not None else None,
+        targets=targets,
+        changes=changes,
+    )
     stage(f"image formation ({result.n_scatterers} scatterers)")
     safes = []
     noise_info = []
     for plan in plans:
-        content, line_times, footprint, info = _safe_content(cfg, plan, result.slc[plan.index], height_fn,
-                                                             None if ramps is None else ramps[plan.index])
+        content, line_times, footprint, info = _safe_content(
+            cfg,
+            plan,
+            result.slc[plan.index],
+            height_fn,
+            None if ramps is None else ramps[plan.index],
+        )
         safes.append(write_safe(out, content, line_times, footprint))
         noise_info.append(info)
         result.slc[plan.index] = np.empty((2, 0, 0), np.complex64)  # free memory
     stage("SAFE products")
-    truth_dir = _write_truth(out / "truth", cfg, plans, land, classes, result, height_fn, corruption_log,
-                             noise_info, safes)
+    truth_dir = _write_truth(
+        out / "truth",
+        cfg,
+        plans,
+        land,
+        classes,
+        result,
+        height_fn,
+        corruption_log,
+        noise_info,
+        safes,
+    )
     if targets is not None:
         from sarbd.simulate.targets import write_target_truth
 
-        write_target_truth(truth_dir / "targets", targets, plans, height_fn, result.target_positions, safes)
+        write_target_truth(
+            truth_dir / "targets", targets, plans, height_fn, result.target_positions, safes
+        )
     if changes is not None:
         from sarbd.simulate.changes import write_change_truth
 
@@ -208,7 +253,12 @@ def _sea_targets(cfg: SimulationConfig, land: Landscape, frame: Any, n_dates: in
     settings = target_settings(cfg.targets)
     if settings is None:
         return None
-    sea = add_sea(land, frame, np.random.default_rng(np.random.SeedSequence([cfg.seed, 31])), settings.sea_fraction)
+    sea = add_sea(
+        land,
+        frame,
+        np.random.default_rng(np.random.SeedSequence([cfg.seed, 31])),
+        settings.sea_fraction,
+    )
     return draw_targets(settings, sea, n_dates, cfg.seed, cfg.crs, 299_792_458.0 / S.WAVELENGTH)
 
 
@@ -221,7 +271,9 @@ def _land_changes(cfg: SimulationConfig, land: Landscape, frame: Any, n_dates: i
     settings = change_settings(cfg.changes)
     if settings is None:
         return None
-    ar = np.array([[frame.a0, frame.r0], [frame.a1, frame.r0], [frame.a1, frame.r1], [frame.a0, frame.r1]])
+    ar = np.array(
+        [[frame.a0, frame.r0], [frame.a1, frame.r0], [frame.a1, frame.r1], [frame.a0, frame.r1]]
+    )
     xy = np.array(frame.origin) + ar[:, :1] * np.array(frame.e_a) + ar[:, 1:] * np.array(frame.e_r)
     return draw_changes(settings, land, Polygon(xy), n_dates, cfg.seed, cfg.crs)
 
@@ -281,18 +333,39 @@ def _write_dem(path: Path, land: Landscape, cfg: SimulationConfig, geoid: Any) -
     except Exception:  # pragma: no cover - PROJ without the compound definition
         crs = CRS.from_epsg(4326)
     with atomic_output(path) as tmp:
-        with rasterio.open(tmp, "w", driver="GTiff", width=nx, height=ny, count=1, dtype="float32", crs=crs,
-                           transform=transform, nodata=-32767.0, compress="deflate", predictor=3,
-                           tiled=True, blockxsize=256, blockysize=256) as ds:
+        with rasterio.open(
+            tmp,
+            "w",
+            driver="GTiff",
+            width=nx,
+            height=ny,
+            count=1,
+            dtype="float32",
+            crs=crs,
+            transform=transform,
+            nodata=-32767.0,
+            compress="deflate",
+            predictor=3,
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+        ) as ds:
             ds.write(dem, 1)
-            ds.update_tags(VERTICAL_DATUM="EGM96", UNITS="metre", SOURCE="sarbd.simulate (bare-earth terrain)")
+            ds.update_tags(
+                VERTICAL_DATUM="EGM96", UNITS="metre", SOURCE="sarbd.simulate (bare-earth terrain)"
+            )
             ds.set_band_description(1, "height above the EGM96 geoid")
     return path
 
 
 # -- SAFE content ---------------------------------------------------------------------------
-def _terrain_rdr2geo(t: NDArray[np.float64], r: NDArray[np.float64], plan: DatePlan, height_fn: Any,
-                     iterations: int = 6) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def _terrain_rdr2geo(
+    t: NDArray[np.float64],
+    r: NDArray[np.float64],
+    plan: DatePlan,
+    height_fn: Any,
+    iterations: int = 6,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """rdr2geo onto the true terrain (fixed-point iteration on the height)."""
     from sarbd.simulate.imaging import _geometry
 
@@ -305,8 +378,12 @@ def _terrain_rdr2geo(t: NDArray[np.float64], r: NDArray[np.float64], plan: DateP
     return lat, lon, hh
 
 
-def _angles(lat: NDArray[np.float64], lon: NDArray[np.float64], h: NDArray[np.float64],
-            sat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _angles(
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    h: NDArray[np.float64],
+    sat: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Ellipsoid incidence and elevation (look) angles, degrees."""
     p = llh_to_ecef(lat, lon, h)
     d = sat - p
@@ -332,29 +409,45 @@ def _tops_ramp(plan: DatePlan, height_fn: Any) -> Any:
     tau_all = tau0 + np.arange(g.width) / S.RANGE_SAMPLING_RATE
     fm_coef = _fm_rate_poly(plan, tau_all, height_fn)
     tau_mid = tau0 + g.width / 2.0 / S.RANGE_SAMPLING_RATE
-    speeds = [float(np.linalg.norm(plan.orbit.velocity(np.array(g.line_to_azimuth_time(s0 + lpb / 2.0)))))
-              for s0 in plan.burst_starts]
+    speeds = [
+        float(np.linalg.norm(plan.orbit.velocity(np.array(g.line_to_azimuth_time(s0 + lpb / 2.0)))))
+        for s0 in plan.burst_starts
+    ]
 
     def phi(b: int, line: NDArray[np.float64], pixel: NDArray[np.float64]) -> NDArray[np.float64]:
         eta = (np.asarray(line, dtype=np.float64) - lpb / 2.0) * g.azimuth_time_interval
         tau = tau0 + np.asarray(pixel, dtype=np.float64) / S.RANGE_SAMPLING_RATE
-        return tops_phase(eta, tau, fm_coef=fm_coef, fm_t0=tau0, dc_coef=np.zeros(3), dc_t0=tau0,
-                          steering_rate_deg=S.AZIMUTH_STEERING_RATE_DEG, speed=speeds[b], tau_mid=tau_mid)
+        return tops_phase(
+            eta,
+            tau,
+            fm_coef=fm_coef,
+            fm_t0=tau0,
+            dc_coef=np.zeros(3),
+            dc_t0=tau0,
+            steering_rate_deg=S.AZIMUTH_STEERING_RATE_DEG,
+            speed=speeds[b],
+            tau_mid=tau_mid,
+        )
 
     phi.fm_coef = fm_coef  # type: ignore[attr-defined]
     return phi
 
 
-def _safe_content(cfg: SimulationConfig, plan: DatePlan, slc: NDArray[np.complex64], height_fn: Any,
-                  ramp: Any = None,
-                  ) -> tuple[SafeContent, NDArray[np.datetime64], list[tuple[float, float]], dict[str, Any]]:
+def _safe_content(
+    cfg: SimulationConfig,
+    plan: DatePlan,
+    slc: NDArray[np.complex64],
+    height_fn: Any,
+    ramp: Any = None,
+) -> tuple[SafeContent, NDArray[np.datetime64], list[tuple[float, float]], dict[str, Any]]:
     g = plan.grid
     orbit = plan.orbit
     tops = cfg.mode == "tops"
     lut_pixels = np.unique(np.append(np.arange(0, g.width, 40), g.width - 1))
     t_mid = float(g.line_to_azimuth_time((g.length - 1) / 2))
-    lat, lon, hh = _terrain_rdr2geo(np.full(lut_pixels.size, t_mid), g.pixel_to_slant_range(lut_pixels), plan,
-                                    height_fn)
+    lat, lon, hh = _terrain_rdr2geo(
+        np.full(lut_pixels.size, t_mid), g.pixel_to_slant_range(lut_pixels), plan, height_fn
+    )
     sat_mid, vel_mid, _ = orbit.interpolate(np.array(t_mid))
     inc, _ = _angles(lat, lon, hh, sat_mid)
     sin_i = np.sin(np.radians(inc))
@@ -385,10 +478,12 @@ def _safe_content(cfg: SimulationConfig, plan: DatePlan, slc: NDArray[np.complex
     for k, pol in enumerate(("VV", "VH")):
         if tops:
             # baseband bursts times the burst's ramp exp(j phi) (see form_images)
-            img = np.concatenate([slc[b, k] for b in range(len(plan.burst_starts))]).astype(np.complex128)
-            bl, bp = np.mgrid[0:lpb, 0:g.width]
+            img = np.concatenate([slc[b, k] for b in range(len(plan.burst_starts))]).astype(
+                np.complex128
+            )
+            bl, bp = np.mgrid[0:lpb, 0 : g.width]
             for b in range(len(plan.burst_starts)):
-                img[b * lpb:(b + 1) * lpb] *= np.exp(1j * ramp(b, bl, bp))
+                img[b * lpb : (b + 1) * lpb] *= np.exp(1j * ramp(b, bl, bp))
         else:
             img = slc[k][tiff_src].astype(np.complex128)
         noise = nrng.standard_normal((n_lines, g.width, 2)) * np.sqrt(eta_pix / 2.0)[None, :, None]
@@ -406,16 +501,34 @@ def _safe_content(cfg: SimulationConfig, plan: DatePlan, slc: NDArray[np.complex
     glat, glon, gh = _terrain_rdr2geo(gt, gr, plan, height_fn)
     gsat = orbit.position(gt)
     ginc, gel = _angles(glat, glon, gh, gsat)
-    geoloc = [{"line": int(a), "pixel": int(b), "azimuth_time": orbit.to_datetime(t)[()], "slant_range_time": 2 * r / 299_792_458.0,
-               "latitude": la, "longitude": lo, "height": h, "incidence": i, "elevation": e}
-              for a, b, t, r, la, lo, h, i, e in zip(GL.ravel(), GP.ravel(), gt, gr, glat, glon, gh, ginc, gel, strict=True)]
+    geoloc = [
+        {
+            "line": int(a),
+            "pixel": int(b),
+            "azimuth_time": orbit.to_datetime(t)[()],
+            "slant_range_time": 2 * r / 299_792_458.0,
+            "latitude": la,
+            "longitude": lo,
+            "height": h,
+            "incidence": i,
+            "elevation": e,
+        }
+        for a, b, t, r, la, lo, h, i, e in zip(
+            GL.ravel(), GP.ravel(), gt, gr, glat, glon, gh, ginc, gel, strict=True
+        )
+    ]
     corners = [0, len(gpix) - 1, len(geoloc) - 1, len(geoloc) - len(gpix)]
     footprint = [(float(geoloc[k]["latitude"]), float(geoloc[k]["longitude"])) for k in corners]
     # heading: direction of the ground track, degrees clockwise from north
     e_dir = np.array([-math.sin(math.radians(lon[0])), math.cos(math.radians(lon[0])), 0.0])
     la0 = math.radians(lat[0])
-    n_dir = np.array([-math.sin(la0) * math.cos(math.radians(lon[0])), -math.sin(la0) * math.sin(math.radians(lon[0])),
-                      math.cos(la0)])
+    n_dir = np.array(
+        [
+            -math.sin(la0) * math.cos(math.radians(lon[0])),
+            -math.sin(la0) * math.sin(math.radians(lon[0])),
+            math.cos(la0),
+        ]
+    )
     heading = math.degrees(math.atan2(float(vel_mid @ e_dir), float(vel_mid @ n_dir)))
     anx = plan.epoch - np.timedelta64(1800, "s")
     first, last = line_times[0], line_times[-1]
@@ -430,31 +543,65 @@ def _safe_content(cfg: SimulationConfig, plan: DatePlan, slc: NDArray[np.complex
         lv[-inval:] = -1
         for s in plan.burst_starts:
             t_b = g.line_to_azimuth_time(s)
-            bursts.append({"azimuth_time": orbit.to_datetime(t_b)[()], "sensing_time": orbit.to_datetime(t_b)[()],
-                           "anx": float((orbit.to_datetime(t_b)[()] - anx) / np.timedelta64(1, "ns")) * 1e-9,
-                           "first_valid": fv, "last_valid": lv})
-    fm_list: list[Any] = [(orbit.to_datetime(t)[()], tau0, fm_coef) for t in
-               g.line_to_azimuth_time(np.array(plan.burst_starts) + (lpb or g.length) / 2)]
+            bursts.append(
+                {
+                    "azimuth_time": orbit.to_datetime(t_b)[()],
+                    "sensing_time": orbit.to_datetime(t_b)[()],
+                    "anx": float((orbit.to_datetime(t_b)[()] - anx) / np.timedelta64(1, "ns"))
+                    * 1e-9,
+                    "first_valid": fv,
+                    "last_valid": lv,
+                }
+            )
+    fm_list: list[Any] = [
+        (orbit.to_datetime(t)[()], tau0, fm_coef)
+        for t in g.line_to_azimuth_time(np.array(plan.burst_starts) + (lpb or g.length) / 2)
+    ]
     abs_orbit = 41876 + 175 * plan.index
     drng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 5, plan.index]))
     content = SafeContent(
-        mission="S1A", mode="IW" if tops else "SM", swath="IW2" if tops else "S3",
-        pass_direction=cfg.pass_direction.capitalize(), absolute_orbit=abs_orbit,
-        relative_orbit=(abs_orbit - 73) % 175 + 1, data_take_id=int(drng.integers(0x10000, 0xFFFFFF)),
-        unique_id=f"{int(drng.integers(0, 0xFFFF)):04X}", heading=heading,
-        slant_range_time=tau0, azimuth_time_interval=g.azimuth_time_interval,
-        azimuth_pixel_spacing=float(speed * g.azimuth_time_interval * 6371e3 / float(np.linalg.norm(sat_mid))),
+        mission="S1A",
+        mode="IW" if tops else "SM",
+        swath="IW2" if tops else "S3",
+        pass_direction=cfg.pass_direction.capitalize(),
+        absolute_orbit=abs_orbit,
+        relative_orbit=(abs_orbit - 73) % 175 + 1,
+        data_take_id=int(drng.integers(0x10000, 0xFFFFFF)),
+        unique_id=f"{int(drng.integers(0, 0xFFFF)):04X}",
+        heading=heading,
+        slant_range_time=tau0,
+        azimuth_time_interval=g.azimuth_time_interval,
+        azimuth_pixel_spacing=float(
+            speed * g.azimuth_time_interval * 6371e3 / float(np.linalg.norm(sat_mid))
+        ),
         incidence_mid=float(np.interp(g.width / 2, lut_pixels, inc)),
-        first_line_time=first, last_line_time=last, anx_time=anx,
-        orbit_times=orbit.times, orbit_pos=orbit.positions, orbit_vel=orbit.velocities,
-        data=data, sigma_lut=sigma, beta_lut=beta, gamma_lut=gamma, lut_pixels=lut_pixels,
-        noise_lut={"VV": noise_lut, "VH": noise_lut}, geolocation=geoloc,
-        fm_rates=fm_list, dc_estimates=[(f[0], tau0, dc_coef) for f in fm_list],
-        terrain_height=float(np.mean(gh)), steering_rate=S.AZIMUTH_STEERING_RATE_DEG if tops else 0.0,
-        lines_per_burst=lpb, bursts=bursts,
+        first_line_time=first,
+        last_line_time=last,
+        anx_time=anx,
+        orbit_times=orbit.times,
+        orbit_pos=orbit.positions,
+        orbit_vel=orbit.velocities,
+        data=data,
+        sigma_lut=sigma,
+        beta_lut=beta,
+        gamma_lut=gamma,
+        lut_pixels=lut_pixels,
+        noise_lut={"VV": noise_lut, "VH": noise_lut},
+        geolocation=geoloc,
+        fm_rates=fm_list,
+        dc_estimates=[(f[0], tau0, dc_coef) for f in fm_list],
+        terrain_height=float(np.mean(gh)),
+        steering_rate=S.AZIMUTH_STEERING_RATE_DEG if tops else 0.0,
+        lines_per_burst=lpb,
+        bursts=bursts,
     )
-    info = {"clipped": clipped, "incidence_lut": inc.tolist(), "lut_pixels": lut_pixels.tolist(),
-            "fm_rate_polynomial": fm_coef.tolist(), "tau0": tau0}
+    info = {
+        "clipped": clipped,
+        "incidence_lut": inc.tolist(),
+        "lut_pixels": lut_pixels.tolist(),
+        "fm_rate_polynomial": fm_coef.tolist(),
+        "tau0": tau0,
+    }
     return content, line_times, footprint, info
 
 
@@ -477,9 +624,18 @@ def _fm_rate_poly(plan: DatePlan, tau: NDArray[np.float64], height_fn: Any) -> N
 
 
 # -- truth -------------------------------------------------------------------------------
-def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], land: Landscape,
-                 classes: tuple[NDArray[np.uint8], Any], result: Any, height_fn: Any,
-                 corruption_log: dict[str, Any], noise_info: list[dict[str, Any]], safes: list[Path]) -> Path:
+def _write_truth(
+    folder: Path,
+    cfg: SimulationConfig,
+    plans: list[DatePlan],
+    land: Landscape,
+    classes: tuple[NDArray[np.uint8], Any],
+    result: Any,
+    height_fn: Any,
+    corruption_log: dict[str, Any],
+    noise_info: list[dict[str, Any]],
+    safes: list[Path],
+) -> Path:
     import rasterio
     import xarray as xr
     from rasterio.crs import CRS
@@ -494,12 +650,24 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
     with atomic_output(folder, directory=True) as tmp:
         # class map in map geometry
         cm, transform = classes
-        with rasterio.open(tmp / "class_map.tif", "w", driver="GTiff", width=cm.shape[1], height=cm.shape[0],
-                           count=1, dtype="uint8", crs=CRS.from_user_input(cfg.crs), transform=transform,
-                           nodata=0, compress="deflate") as ds:
+        with rasterio.open(
+            tmp / "class_map.tif",
+            "w",
+            driver="GTiff",
+            width=cm.shape[1],
+            height=cm.shape[0],
+            count=1,
+            dtype="uint8",
+            crs=CRS.from_user_input(cfg.crs),
+            transform=transform,
+            nodata=0,
+            compress="deflate",
+        ) as ds:
             ds.write(cm, 1)
-            ds.update_tags(flag_values=" ".join(str(c.code) for c in CLASSES),
-                           flag_meanings=" ".join(c.name for c in CLASSES))
+            ds.update_tags(
+                flag_values=" ".join(str(c.code) for c in CLASSES),
+                flag_meanings=" ".join(c.name for c in CLASSES),
+            )
         cw = result.class_weight
         tot = cw.sum(axis=0)
         frac = np.where(tot > 0, cw / np.where(tot > 0, tot, 1), 0).astype(np.float32)
@@ -517,8 +685,17 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
             # radar geometry has no geotransform, on purpose
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
             for name, raster in (("class_map_radar.tif", cmr), ("signal_class_map_radar.tif", smr)):
-                with rasterio.open(tmp / name, "w", driver="GTiff", width=W, height=L, count=1,
-                                   dtype="uint8", nodata=0, compress="deflate") as ds:
+                with rasterio.open(
+                    tmp / name,
+                    "w",
+                    driver="GTiff",
+                    width=W,
+                    height=L,
+                    count=1,
+                    dtype="uint8",
+                    nodata=0,
+                    compress="deflate",
+                ) as ds:
                     ds.write(raster, 1)
         # true offsets on a coarse grid of the reference, interpolated bilinearly
         step = 8
@@ -534,10 +711,17 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
         off_l = np.zeros((len(plans), L, W), np.float32)
         off_p = np.zeros((len(plans), L, W), np.float32)
         records = []
-        p_c = llh_to_ecef(cfg.centre_lat, cfg.centre_lon, float(height_fn(np.array([cfg.centre_lat]),
-                                                                          np.array([cfg.centre_lon]))[0]))
-        t_ref_c, _, _ = geo2rdr(cfg.centre_lat, cfg.centre_lon, float(height_fn(np.array([cfg.centre_lat]),
-                                np.array([cfg.centre_lon]))[0]), plans[0].orbit)
+        p_c = llh_to_ecef(
+            cfg.centre_lat,
+            cfg.centre_lon,
+            float(height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0]),
+        )
+        t_ref_c, _, _ = geo2rdr(
+            cfg.centre_lat,
+            cfg.centre_lon,
+            float(height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0]),
+            plans[0].orbit,
+        )
         s0, v0, _ = plans[0].orbit.interpolate(t_ref_c)
         for p in plans:
             t, r, _ = geo2rdr(lat, lon, h, p.orbit)
@@ -547,19 +731,34 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
             dp = (px - CP.ravel()).reshape(CP.shape)
             off_l[p.index] = map_coordinates(dl, [FL, FP], order=1)
             off_p[p.index] = map_coordinates(dp, [FL, FP], order=1)
-            tc, _, _ = geo2rdr(cfg.centre_lat, cfg.centre_lon, float(np.linalg.norm(p_c) * 0) +
-                               float(height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0]), p.orbit)
+            tc, _, _ = geo2rdr(
+                cfg.centre_lat,
+                cfg.centre_lon,
+                float(np.linalg.norm(p_c) * 0)
+                + float(height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0]),
+                p.orbit,
+            )
             sn = p.orbit.position(tc)
             bperp, bpar = (float(b) for b in baseline_components(s0, v0, sn, p_c))
-            records.append({
-                "index": p.index, "safe": safes[p.index].name, "epoch": str(p.epoch),
-                "days": p.days, "cross_track_offset_m": p.cross_track, "radial_offset_m": p.radial,
-                "timing_error_s": p.timing_error, "perpendicular_baseline_m": bperp,
-                "parallel_baseline_m": bpar, "grid": _grid_dict(p.grid), "burst_starts": list(p.burst_starts),
-                "lines_per_burst": p.lines_per_burst, "clipped_samples": noise_info[p.index]["clipped"],
-                "fm_rate_polynomial": noise_info[p.index]["fm_rate_polynomial"],
-                "fm_rate_t0": noise_info[p.index]["tau0"],
-            })
+            records.append(
+                {
+                    "index": p.index,
+                    "safe": safes[p.index].name,
+                    "epoch": str(p.epoch),
+                    "days": p.days,
+                    "cross_track_offset_m": p.cross_track,
+                    "radial_offset_m": p.radial,
+                    "timing_error_s": p.timing_error,
+                    "perpendicular_baseline_m": bperp,
+                    "parallel_baseline_m": bpar,
+                    "grid": _grid_dict(p.grid),
+                    "burst_starts": list(p.burst_starts),
+                    "lines_per_burst": p.lines_per_burst,
+                    "clipped_samples": noise_info[p.index]["clipped"],
+                    "fm_rate_polynomial": noise_info[p.index]["fm_rate_polynomial"],
+                    "fm_rate_t0": noise_info[p.index]["tau0"],
+                }
+            )
         # expected (noise-free) calibrated intensity, SNR and coherence
         lut_p = np.array(noise_info[0]["lut_pixels"])
         inc = np.interp(np.arange(W), lut_p, np.array(noise_info[0]["incidence_lut"]))
@@ -583,42 +782,100 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
         names = [c.name for c in CLASSES]
         ds = xr.Dataset(
             {
-                "class_map": (("line", "pixel"), cmr, {
-                    "long_name": "true land-cover class (largest ground-area share in the resolution cell)",
-                    "flag_values": np.array([c.code for c in CLASSES], np.uint8),
-                    "flag_meanings": " ".join(names)}),
-                "class_fraction": (("class", "line", "pixel"), frac, {
-                    "long_name": "share of the ground area of each class, weighted by |PSF|^2", "units": "1"}),
-                "signal_class_map": (("line", "pixel"), smr, {
-                    "long_name": "true class dominating the expected signal power (VV + VH) of the pixel",
-                    "flag_values": np.array([c.code for c in CLASSES], np.uint8),
-                    "flag_meanings": " ".join(names)}),
-                "class_power_fraction": (("class", "line", "pixel"), pfrac, {
-                    "long_name": "share of the expected signal power (VV + VH) of each class; double-bounce "
-                                 "points count as building", "units": "1"}),
-                "offset_line": (("time", "line", "pixel"), off_l, {
-                    "long_name": "true line of the same terrain point in each date's grid minus reference line",
-                    "units": "lines"}),
-                "offset_pixel": (("time", "line", "pixel"), off_p, {
-                    "long_name": "true pixel of the same terrain point in each date's grid minus reference pixel",
-                    "units": "pixels"}),
-                "coherence_vv": (("time", "line", "pixel"), coh[:, 0], {
-                    "long_name": "true coherence magnitude with the reference date, VV (temporal x SNR)",
-                    "units": "1"}),
-                "coherence_vh": (("time", "line", "pixel"), coh[:, 1], {
-                    "long_name": "true coherence magnitude with the reference date, VH", "units": "1"}),
-                "residual_phase": (("time", "line", "pixel"), phase, {
-                    "long_name": "true interferometric phase left after removing the flat-earth and DEM "
-                                 "topographic phase (reference x conj(secondary))", "units": "rad"}),
-                "sigma0_vv": (("line", "pixel"), sig[0].astype(np.float32), {
-                    "long_name": "expected (speckle- and noise-free) sigma0 VV", "units": "1"}),
-                "sigma0_vh": (("line", "pixel"), sig[1].astype(np.float32), {
-                    "long_name": "expected (speckle- and noise-free) sigma0 VH", "units": "1"}),
+                "class_map": (
+                    ("line", "pixel"),
+                    cmr,
+                    {
+                        "long_name": "true land-cover class (largest ground-area share in the resolution cell)",
+                        "flag_values": np.array([c.code for c in CLASSES], np.uint8),
+                        "flag_meanings": " ".join(names),
+                    },
+                ),
+                "class_fraction": (
+                    ("class", "line", "pixel"),
+                    frac,
+                    {
+                        "long_name": "share of the ground area of each class, weighted by |PSF|^2",
+                        "units": "1",
+                    },
+                ),
+                "signal_class_map": (
+                    ("line", "pixel"),
+                    smr,
+                    {
+                        "long_name": "true class dominating the expected signal power (VV + VH) of the pixel",
+                        "flag_values": np.array([c.code for c in CLASSES], np.uint8),
+                        "flag_meanings": " ".join(names),
+                    },
+                ),
+                "class_power_fraction": (
+                    ("class", "line", "pixel"),
+                    pfrac,
+                    {
+                        "long_name": "share of the expected signal power (VV + VH) of each class; double-bounce "
+                        "points count as building",
+                        "units": "1",
+                    },
+                ),
+                "offset_line": (
+                    ("time", "line", "pixel"),
+                    off_l,
+                    {
+                        "long_name": "true line of the same terrain point in each date's grid minus reference line",
+                        "units": "lines",
+                    },
+                ),
+                "offset_pixel": (
+                    ("time", "line", "pixel"),
+                    off_p,
+                    {
+                        "long_name": "true pixel of the same terrain point in each date's grid minus reference pixel",
+                        "units": "pixels",
+                    },
+                ),
+                "coherence_vv": (
+                    ("time", "line", "pixel"),
+                    coh[:, 0],
+                    {
+                        "long_name": "true coherence magnitude with the reference date, VV (temporal x SNR)",
+                        "units": "1",
+                    },
+                ),
+                "coherence_vh": (
+                    ("time", "line", "pixel"),
+                    coh[:, 1],
+                    {
+                        "long_name": "true coherence magnitude with the reference date, VH",
+                        "units": "1",
+                    },
+                ),
+                "residual_phase": (
+                    ("time", "line", "pixel"),
+                    phase,
+                    {
+                        "long_name": "true interferometric phase left after removing the flat-earth and DEM "
+                        "topographic phase (reference x conj(secondary))",
+                        "units": "rad",
+                    },
+                ),
+                "sigma0_vv": (
+                    ("line", "pixel"),
+                    sig[0].astype(np.float32),
+                    {"long_name": "expected (speckle- and noise-free) sigma0 VV", "units": "1"},
+                ),
+                "sigma0_vh": (
+                    ("line", "pixel"),
+                    sig[1].astype(np.float32),
+                    {"long_name": "expected (speckle- and noise-free) sigma0 VH", "units": "1"},
+                ),
             },
             coords={"time": times, "line": line_c, "pixel": pix_c, "class": names},
-            attrs={"title": "sarbd simulated scene: truth on the reference radar grid",
-                   "Conventions": "CF-1.10", "reference_date": str(times[0]),
-                   **{f"radar_grid_{k}": v for k, v in _grid_dict(ref).items()}},
+            attrs={
+                "title": "sarbd simulated scene: truth on the reference radar grid",
+                "Conventions": "CF-1.10",
+                "reference_date": str(times[0]),
+                **{f"radar_grid_{k}": v for k, v in _grid_dict(ref).items()},
+            },
         )
         ds.to_zarr(tmp / "truth.zarr", mode="w", consolidated=True, zarr_format=2)
         config = _jsonable(asdict(cfg))
@@ -626,22 +883,35 @@ def _write_truth(folder: Path, cfg: SimulationConfig, plans: list[DatePlan], lan
             config.pop("targets", None)  # scenes without targets keep their bytes
         if not config.get("changes"):
             config.pop("changes", None)
-        scene = {"config": config, "dates": records,
-                 "classes": [asdict(c) for c in CLASSES], "sensor": {
-                     k: getattr(S, k) for k in S.__all__},
-                 "n_scatterers": result.n_scatterers, "n_point_scatterers": result.n_points,
-                 "landscape": _jsonable(land.meta)}
+        scene = {
+            "config": config,
+            "dates": records,
+            "classes": [asdict(c) for c in CLASSES],
+            "sensor": {k: getattr(S, k) for k in S.__all__},
+            "n_scatterers": result.n_scatterers,
+            "n_point_scatterers": result.n_points,
+            "landscape": _jsonable(land.meta),
+        }
         (tmp / "scene.json").write_text(json.dumps(scene, indent=1, default=str))
         (tmp / "corruption_log.json").write_text(json.dumps(corruption_log, indent=1))
     return folder
 
 
 def _grid_dict(g: Any) -> dict[str, Any]:
-    return {"reference_epoch": str(g.reference_epoch), "sensing_start": g.sensing_start,
-            "azimuth_time_interval": g.azimuth_time_interval, "starting_range": g.starting_range,
-            "range_pixel_spacing": g.range_pixel_spacing, "length": g.length, "width": g.width,
-            "wavelength": g.wavelength, "look_side": g.look_side}
+    return {
+        "reference_epoch": str(g.reference_epoch),
+        "sensing_start": g.sensing_start,
+        "azimuth_time_interval": g.azimuth_time_interval,
+        "starting_range": g.starting_range,
+        "range_pixel_spacing": g.range_pixel_spacing,
+        "length": g.length,
+        "width": g.width,
+        "wavelength": g.wavelength,
+        "look_side": g.look_side,
+    }
 
 
 def _jsonable(d: Any) -> Any:
-    return json.loads(json.dumps(d, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+    return json.loads(
+        json.dumps(d, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    )

@@ -57,8 +57,15 @@ from numpy.typing import NDArray
 
 from sarbd.errors import ConfigError
 
-__all__ = ["CHANGE_TYPES", "ChangeSettings", "LandChanges", "change_settings", "draw_changes", "pair_truth",
-           "write_change_truth"]
+__all__ = [
+    "CHANGE_TYPES",
+    "ChangeSettings",
+    "LandChanges",
+    "change_settings",
+    "draw_changes",
+    "pair_truth",
+    "write_change_truth",
+]
 
 #: Change types: ``{name: code}`` (0: no change).
 CHANGE_TYPES: dict[str, int] = {"new_building": 1, "cleared": 2, "flood": 3}
@@ -92,14 +99,21 @@ def change_settings(options: dict[str, Any] | None) -> ChangeSettings | None:
     known = {f.name for f in fields(ChangeSettings)}
     bad = sorted(set(options) - known - {"enabled"})
     if bad:
-        raise ConfigError(f"unknown changes option(s) {', '.join(bad)}", hint=f"use {', '.join(sorted(known))}")
-    kw: dict[str, Any] = {k: (tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else v)
-                          for k, v in options.items() if k != "enabled"}
+        raise ConfigError(
+            f"unknown changes option(s) {', '.join(bad)}", hint=f"use {', '.join(sorted(known))}"
+        )
+    kw: dict[str, Any] = {
+        k: (tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else v)
+        for k, v in options.items()
+        if k != "enabled"
+    }
     s = ChangeSettings(**kw)
     for name in ("building_size_m", "clear_size_m", "flood_size_m"):
         lo, hi = getattr(s, name)
         if not 0 < lo <= hi:
-            raise ConfigError(f"changes.{name} must be an increasing positive range, got {(lo, hi)}")
+            raise ConfigError(
+                f"changes.{name} must be an increasing positive range, got {(lo, hi)}"
+            )
     if min(s.new_buildings, s.cleared, s.floods) < 0 or s.ref_shift_m < 0 or s.ref_buffer_m < 0:
         raise ConfigError("changes counts and reference errors must be >= 0")
     return s
@@ -124,8 +138,9 @@ class LandChanges:
     changes: list[Change]
     crs: str
 
-    def effects(self, x: NDArray[np.float64], y: NDArray[np.float64], ci: NDArray[np.int64], n_dates: int
-                ) -> tuple[NDArray[np.float64], NDArray[np.bool_]] | None:
+    def effects(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], ci: NDArray[np.int64], n_dates: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_]] | None:
         """Power gain ``(n_dates, n, 2)`` (VV, VH) and state redraws ``(n_dates, n)``; None if nothing changes.
 
         ``ci`` is each scatterer's 0-based class index in :data:`~sarbd.simulate.config.CLASSES`.
@@ -152,9 +167,9 @@ class LandChanges:
             if gain is None:
                 gain = np.ones((n_dates, x.size, 2))
             new = sig[CLASS_CODES[_NEW_CLASS[c.type]] - 1]
-            gain[c.date:, cand] = new[None, None, :] / sig[ci[cand]][None]
+            gain[c.date :, cand] = new[None, None, :] / sig[ci[cand]][None]
             if c.type == "flood":
-                redraw[c.date:, cand] = True
+                redraw[c.date :, cand] = True
             else:
                 redraw[c.date, cand] = True
         return None if gain is None else (gain, redraw)
@@ -164,19 +179,24 @@ def _ellipse(rng: np.random.Generator, cx: float, cy: float, a: float, b: float)
     from shapely import affinity
     from shapely.geometry import Point
 
-    return affinity.rotate(affinity.scale(Point(cx, cy).buffer(1.0, 32), a, b), float(rng.uniform(0, 180)))
+    return affinity.rotate(
+        affinity.scale(Point(cx, cy).buffer(1.0, 32), a, b), float(rng.uniform(0, 180))
+    )
 
 
 def _reference(rng: np.random.Generator, poly: Any, s: ChangeSettings) -> Any:
     from shapely import affinity
 
     dx, dy = rng.normal(0.0, s.ref_shift_m, 2)
-    out = affinity.translate(poly, float(dx), float(dy)).buffer(float(rng.uniform(-1, 1) * s.ref_buffer_m))
+    out = affinity.translate(poly, float(dx), float(dy)).buffer(
+        float(rng.uniform(-1, 1) * s.ref_buffer_m)
+    )
     return out if not out.is_empty else poly
 
 
-def draw_changes(settings: ChangeSettings, land: Any, frame_area: Any, n_dates: int, seed: int, crs: str
-                 ) -> LandChanges:
+def draw_changes(
+    settings: ChangeSettings, land: Any, frame_area: Any, n_dates: int, seed: int, crs: str
+) -> LandChanges:
     """Draw the changes inside ``frame_area`` (scene CRS polygon) on ``land``; dates uniform in ``1..n_dates-1``.
 
     Raises
@@ -205,7 +225,11 @@ def draw_changes(settings: ChangeSettings, land: Any, frame_area: Any, n_dates: 
     out: list[Change] = []
 
     def add(kind: str, poly: Any) -> None:
-        if poly.is_empty or poly.area < 100.0 or any(poly.intersection(t).area > 1.0 for t in taken):
+        if (
+            poly.is_empty
+            or poly.area < 100.0
+            or any(poly.intersection(t).area > 1.0 for t in taken)
+        ):
             return
         date = int(rng.integers(1, n_dates))
         out.append(Change(len(out) + 1, kind, date, poly, _reference(rng, poly, settings)))
@@ -218,7 +242,12 @@ def draw_changes(settings: ChangeSettings, land: Any, frame_area: Any, n_dates: 
         w = float(rng.uniform(*settings.building_size_m))
         p = _random_point(rng, open_land.buffer(-w))
         if p is not None:
-            add("new_building", _rect(p[0], p[1], w, w * float(rng.uniform(0.5, 1.0)), float(rng.uniform(0, np.pi))))
+            add(
+                "new_building",
+                _rect(
+                    p[0], p[1], w, w * float(rng.uniform(0.5, 1.0)), float(rng.uniform(0, np.pi))
+                ),
+            )
     veg = region("vegetation")
     for _ in range(settings.cleared * 4):
         if sum(c.type == "cleared" for c in out) >= settings.cleared:
@@ -226,8 +255,12 @@ def draw_changes(settings: ChangeSettings, land: Any, frame_area: Any, n_dates: 
         r = float(rng.uniform(*settings.clear_size_m))
         p = _random_point(rng, veg.buffer(-0.3 * r))
         if p is not None:
-            add("cleared", _rect(p[0], p[1], r, r * float(rng.uniform(0.5, 1.0)),
-                                 float(rng.uniform(0, np.pi))).intersection(veg))
+            add(
+                "cleared",
+                _rect(
+                    p[0], p[1], r, r * float(rng.uniform(0.5, 1.0)), float(rng.uniform(0, np.pi))
+                ).intersection(veg),
+            )
     for _ in range(settings.floods * 4):
         if sum(c.type == "flood" for c in out) >= settings.floods:
             break
@@ -243,7 +276,9 @@ def _iso(t: np.datetime64) -> str:
     return str(np.datetime64(t, "s")) + "Z"
 
 
-def write_change_truth(folder: Path, changes: LandChanges, plans: list[Any], height_fn: Any) -> Path:
+def write_change_truth(
+    folder: Path, changes: LandChanges, plans: list[Any], height_fn: Any
+) -> Path:
     """Write ``truth/changes/`` (see the module docstring); returns the folder."""
     import warnings
 
@@ -258,7 +293,9 @@ def write_change_truth(folder: Path, changes: LandChanges, plans: list[Any], hei
     _, inv = _to_map(changes.crs)
 
     def to_ll(geom: Any) -> Any:
-        return shapely.transform(geom, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
+        return shapely.transform(
+            geom, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1]))
+        )
 
     ref = plans[0]
     L, W = ref.grid.shape
@@ -270,32 +307,82 @@ def write_change_truth(folder: Path, changes: LandChanges, plans: list[Any], hei
         bands[0][m], bands[1][m], bands[2][m] = c.id, c.date, CHANGE_TYPES[c.type]
         t0, t1 = plans[c.date - 1].epoch, plans[c.date].epoch
         mid = t0 + (t1 - t0) / 2
-        props = {"id": c.id, "type": c.type, "date_index": c.date, "change_date": _iso(mid),
-                 "date_start": _iso(t0), "date_end": _iso(t1)}
-        records.append({**props, "area_m2": float(c.polygon.area), "area_px": int(m.sum()),
-                        "geometry_wkt": c.polygon.wkt, "geometry_lonlat_wkt": to_ll(c.polygon).wkt,
-                        "reference_wkt": c.reference.wkt})
-        feats.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(to_ll(c.reference))})
+        props = {
+            "id": c.id,
+            "type": c.type,
+            "date_index": c.date,
+            "change_date": _iso(mid),
+            "date_start": _iso(t0),
+            "date_end": _iso(t1),
+        }
+        records.append(
+            {
+                **props,
+                "area_m2": float(c.polygon.area),
+                "area_px": int(m.sum()),
+                "geometry_wkt": c.polygon.wkt,
+                "geometry_lonlat_wkt": to_ll(c.polygon).wkt,
+                "reference_wkt": c.reference.wkt,
+            }
+        )
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": shapely.geometry.mapping(to_ll(c.reference)),
+            }
+        )
     with atomic_output(folder, directory=True) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            with rasterio.open(tmp / "change_map.tif", "w", driver="GTiff", width=W, height=L, count=3,
-                               dtype="uint16", compress="deflate", transform=Affine.identity()) as ds:
+            with rasterio.open(
+                tmp / "change_map.tif",
+                "w",
+                driver="GTiff",
+                width=W,
+                height=L,
+                count=3,
+                dtype="uint16",
+                compress="deflate",
+                transform=Affine.identity(),
+            ) as ds:
                 ds.write(bands)
-                for b, text in enumerate(("change id (0: none)", "first date index showing the change",
-                                          "change type code"), start=1):
+                for b, text in enumerate(
+                    (
+                        "change id (0: none)",
+                        "first date index showing the change",
+                        "change type code",
+                    ),
+                    start=1,
+                ):
                     ds.set_band_description(b, text)
             lon, lat = inv.transform(X, Y)
-            with rasterio.open(tmp / "lonlat.tif", "w", driver="GTiff", width=W, height=L, count=2,
-                               dtype="float64", compress="deflate", transform=Affine.identity()) as ds:
+            with rasterio.open(
+                tmp / "lonlat.tif",
+                "w",
+                driver="GTiff",
+                width=W,
+                height=L,
+                count=2,
+                dtype="float64",
+                compress="deflate",
+                transform=Affine.identity(),
+            ) as ds:
                 ds.write(np.stack([np.asarray(lon), np.asarray(lat)]))
                 ds.set_band_description(1, "longitude (deg)")
                 ds.set_band_description(2, "latitude (deg)")
-        meta = {"types": CHANGE_TYPES, "crs": changes.crs, "settings": asdict(changes.settings),
-                "epochs": [_iso(p.epoch) for p in plans], "shape": [L, W], "changes": records}
+        meta = {
+            "types": CHANGE_TYPES,
+            "crs": changes.crs,
+            "settings": asdict(changes.settings),
+            "epochs": [_iso(p.epoch) for p in plans],
+            "shape": [L, W],
+            "changes": records,
+        }
         (tmp / "changes.json").write_text(json.dumps(meta, indent=1))
-        (tmp / "reference_changes.geojson").write_text(json.dumps(
-            {"type": "FeatureCollection", "features": feats}, indent=1))
+        (tmp / "reference_changes.geojson").write_text(
+            json.dumps({"type": "FeatureCollection", "features": feats}, indent=1)
+        )
     return folder
 
 
@@ -305,4 +392,3 @@ def pair_truth(change_map: NDArray[np.integer[Any]], i: int, j: int) -> NDArray[
         raise ValueError(f"need 0 <= i < j, got {(i, j)}")
     k = np.asarray(change_map)
     return (k > i) & (k <= j)
-

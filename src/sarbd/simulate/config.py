@@ -75,7 +75,9 @@ class LandClass:
             return self.gamma_inf
         import math
 
-        return (self.gamma0 - self.gamma_inf) * math.exp(-abs(dt_days) / self.tau_days) + self.gamma_inf
+        return (self.gamma0 - self.gamma_inf) * math.exp(
+            -abs(dt_days) / self.tau_days
+        ) + self.gamma_inf
 
     def sigma0(self, polarization: str) -> float:
         """Linear sigma0 of ``"VV"`` or ``"VH"``."""

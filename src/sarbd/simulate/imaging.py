@@ -69,8 +69,13 @@ _POLS = ("VV", "VH")
 
 
 @numba.njit(cache=True, parallel=True)
-def _zero_doppler(xyz: NDArray[np.float64], guess: NDArray[np.float64], otime: NDArray[np.float64],
-                  opos: NDArray[np.float64], ovel: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+def _zero_doppler(
+    xyz: NDArray[np.float64],
+    guess: NDArray[np.float64],
+    otime: NDArray[np.float64],
+    opos: NDArray[np.float64],
+    ovel: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """geo2rdr of many ECEF points with the geometry engine's Numba kernel (zero Doppler).
 
     Same Newton iteration and tolerance (1e-10 s) as :func:`sarbd.geometry.geo2rdr`;
@@ -122,10 +127,20 @@ class Frame:
 
     def bounds(self, pad: float = 0.0) -> tuple[float, float, float, float]:
         """Bounding box of the lattice in projected coordinates."""
-        corners = np.array([[self.a0, self.r0], [self.a0, self.r1], [self.a1, self.r0], [self.a1, self.r1]])
-        xy = np.array(self.origin) + corners[:, :1] * np.array(self.e_a) + corners[:, 1:] * np.array(self.e_r)
-        return (float(xy[:, 0].min() - pad), float(xy[:, 1].min() - pad),
-                float(xy[:, 0].max() + pad), float(xy[:, 1].max() + pad))
+        corners = np.array(
+            [[self.a0, self.r0], [self.a0, self.r1], [self.a1, self.r0], [self.a1, self.r1]]
+        )
+        xy = (
+            np.array(self.origin)
+            + corners[:, :1] * np.array(self.e_a)
+            + corners[:, 1:] * np.array(self.e_r)
+        )
+        return (
+            float(xy[:, 0].min() - pad),
+            float(xy[:, 1].min() - pad),
+            float(xy[:, 0].max() + pad),
+            float(xy[:, 1].max() + pad),
+        )
 
 
 def _to_map(crs: str) -> tuple[Any, Any]:
@@ -136,16 +151,32 @@ def _to_map(crs: str) -> tuple[Any, Any]:
     return fwd, inv
 
 
-def scatterer_frame(cfg: SimulationConfig, plans: list[DatePlan], height: float, margin: float) -> Frame:
+def scatterer_frame(
+    cfg: SimulationConfig, plans: list[DatePlan], height: float, margin: float
+) -> Frame:
     """A lattice aligned with the radar geometry that covers every date's image plus ``margin`` m."""
     rdr2geo, _ = _geometry()
     fwd, _ = _to_map(cfg.crs)
     pts = []
     for p in plans:
         g = p.grid
-        lines = np.array([0, g.length - 1, 0, g.length - 1, (g.length - 1) / 2, (g.length - 1) / 2, (g.length - 1) / 2])
-        pix = np.array([0, 0, g.width - 1, g.width - 1, (g.width - 1) / 2, (g.width - 1) / 2, g.width - 1])
-        lat, lon, _ = rdr2geo(g.line_to_azimuth_time(lines), g.pixel_to_slant_range(pix), p.orbit, height=height)
+        lines = np.array(
+            [
+                0,
+                g.length - 1,
+                0,
+                g.length - 1,
+                (g.length - 1) / 2,
+                (g.length - 1) / 2,
+                (g.length - 1) / 2,
+            ]
+        )
+        pix = np.array(
+            [0, 0, g.width - 1, g.width - 1, (g.width - 1) / 2, (g.width - 1) / 2, g.width - 1]
+        )
+        lat, lon, _ = rdr2geo(
+            g.line_to_azimuth_time(lines), g.pixel_to_slant_range(pix), p.orbit, height=height
+        )
         x, y = fwd.transform(lon, lat)
         pts.append(np.column_stack([x, y]))
     ref = pts[0]
@@ -157,10 +188,17 @@ def scatterer_frame(cfg: SimulationConfig, plans: list[DatePlan], height: float,
     m = np.column_stack([e_a, e_r])
     ar = np.linalg.solve(m, (np.vstack(pts) - origin).T).T
     da, dr = cfg.preset.scatterer_spacing[1], cfg.preset.scatterer_spacing[0]
-    return Frame((float(origin[0]), float(origin[1])), (float(e_a[0]), float(e_a[1])),
-                 (float(e_r[0]), float(e_r[1])),
-                 float(ar[:, 0].min() - margin), float(ar[:, 0].max() + margin),
-                 float(ar[:, 1].min() - margin), float(ar[:, 1].max() + margin), da, dr)
+    return Frame(
+        (float(origin[0]), float(origin[1])),
+        (float(e_a[0]), float(e_a[1])),
+        (float(e_r[0]), float(e_r[1])),
+        float(ar[:, 0].min() - margin),
+        float(ar[:, 0].max() + margin),
+        float(ar[:, 1].min() - margin),
+        float(ar[:, 1].max() + margin),
+        da,
+        dr,
+    )
 
 
 @dataclass
@@ -217,8 +255,9 @@ def _seed(cfg: SimulationConfig, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([cfg.seed, *key]))
 
 
-def _sample_raster(raster: NDArray[Any], transform: Any, x: NDArray[np.float64], y: NDArray[np.float64],
-                   fill: Any) -> NDArray[Any]:
+def _sample_raster(
+    raster: NDArray[Any], transform: Any, x: NDArray[np.float64], y: NDArray[np.float64], fill: Any
+) -> NDArray[Any]:
     col = np.floor((x - transform.c) / transform.a).astype(np.int64)
     row = np.floor((y - transform.f) / transform.e).astype(np.int64)
     ok = (row >= 0) & (row < raster.shape[0]) & (col >= 0) & (col < raster.shape[1])
@@ -296,12 +335,18 @@ def form_images(
     if ramp is None:
         slc = [np.zeros((2, p.grid.length, p.grid.width), np.complex64) for p in plans]
     else:  # one baseband image per burst: (bursts, 2, lines per burst, W)
-        slc = [np.zeros((len(p.burst_starts), 2, p.lines_per_burst, p.grid.width), np.complex64) for p in plans]
+        slc = [
+            np.zeros((len(p.burst_starts), 2, p.lines_per_burst, p.grid.width), np.complex64)
+            for p in plans
+        ]
     # float32 accumulators: sums of ~100 positive terms, relative error ~1e-6
     class_sums = np.zeros((_NCLASS + 1, 3, *shape), np.float32)
     coh: list[Any] = [None] + [np.zeros((4, *shape), np.float32) for _ in range(1, nd)]
-    c0, c1 = dn_scale(plans, height=float(geoid(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0])
-                      + land.terrain.base)
+    c0, c1 = dn_scale(
+        plans,
+        height=float(geoid(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0])
+        + land.terrain.base,
+    )
     r_mid = ref.mid_range
     k_phase = 4.0 * math.pi / S.WAVELENGTH
 
@@ -360,9 +405,15 @@ def form_images(
         for d, plan in enumerate(plans):
             drng = _seed(cfg, 2, tile, d)
             if d > 0:
-                rho = np.where(tau[ci] > 0, np.exp(-(days[d] - days[d - 1]) / np.maximum(tau[ci], 1e-12)), 0.0)
-                m_state = rho[:, None] * m_state + np.sqrt(1.0 - rho * rho)[:, None] * _cn(drng, (n, 2))
-                if chg is not None and chg[1][d].any():  # own generator: other draws keep their values
+                rho = np.where(
+                    tau[ci] > 0, np.exp(-(days[d] - days[d - 1]) / np.maximum(tau[ci], 1e-12)), 0.0
+                )
+                m_state = rho[:, None] * m_state + np.sqrt(1.0 - rho * rho)[:, None] * _cn(
+                    drng, (n, 2)
+                )
+                if (
+                    chg is not None and chg[1][d].any()
+                ):  # own generator: other draws keep their values
                     crng, sel = _seed(cfg, 41, tile, d), chg[1][d]
                     s_state[sel] = _cn(crng, (int(sel.sum()), 2))
                     m_state[sel] = _cn(crng, (int(sel.sum()), 2))
@@ -370,8 +421,13 @@ def form_images(
             g = plan.grid
             # first guess: the frame's along-track coordinate over the ground speed
             t_mid = float(g.line_to_azimuth_time((g.length - 1) / 2))
-            tr_, ok = _zero_doppler(xyz, t_mid + a_along * (g.azimuth_time_interval / c0), plan.orbit.time,
-                                    plan.orbit.positions, plan.orbit.velocities)
+            tr_, ok = _zero_doppler(
+                xyz,
+                t_mid + a_along * (g.azimuth_time_interval / c0),
+                plan.orbit.time,
+                plan.orbit.positions,
+                plan.orbit.velocities,
+            )
             t, rr = tr_[:, 0], tr_[:, 1]
             line = (t + plan.timing_error - g.sensing_start) / g.azimuth_time_interval
             pix = (rr - g.starting_range) / g.range_pixel_spacing
@@ -395,7 +451,9 @@ def form_images(
                 splat_class(class_sums, order, sline, pix, ci, w3, _B_AZ, _A_AZ, _B_RG, _A_RG)
                 if roof.size:
                     # the terrain point seen at each roof scatterer's reference (time, range)
-                    plat, plon, ph = rdr2geo(t_ref[roof], r_ref[roof], plan.orbit, height=h_ground[roof])
+                    plat, plon, ph = rdr2geo(
+                        t_ref[roof], r_ref[roof], plan.orbit, height=h_ground[roof]
+                    )
                     p0 = (plat, plon, ph)
                     roof_w = ((kdn * kdn)[:, None] * var)[roof]
                     roof_w[~ok[roof]] = 0.0
@@ -404,14 +462,30 @@ def form_images(
             elif roof.size and p0 is not None:
                 ci_r = ci[roof]
                 gam = ginf[ci_r] + (g0[ci_r] - ginf[ci_r]) * np.where(
-                    tau[ci_r] > 0, np.exp(-days[d] / np.maximum(tau[ci_r], 1e-12)), 0.0)
-                _, r_sec0, ok0 = geo2rdr(p0[0], p0[1], p0[2], plan.orbit, azimuth_time_guess=t[roof])
+                    tau[ci_r] > 0, np.exp(-days[d] / np.maximum(tau[ci_r], 1e-12)), 0.0
+                )
+                _, r_sec0, ok0 = geo2rdr(
+                    p0[0], p0[1], p0[2], plan.orbit, azimuth_time_guess=t[roof]
+                )
                 resid = np.where(ok0 & ok[roof], k_phase * (rr[roof] - r_sec0), 0.0)
                 wv = roof_w * gam[:, None]
-                w4 = np.column_stack([wv[:, 0] * (np.cos(resid) - 1.0), wv[:, 0] * np.sin(resid),
-                                      wv[:, 1] * (np.cos(resid) - 1.0), wv[:, 1] * np.sin(resid)])
-                splat_power(coh[d], roof_sort[0], roof_sort[1], roof_pix, w4, _B_AZ, _A_AZ, _B_RG, _A_RG)
-        log.info("imaging: scatterer rows %d/%d (%d scatterers)", min(na, a_start + rows_per_tile), na, n_total)
+                w4 = np.column_stack(
+                    [
+                        wv[:, 0] * (np.cos(resid) - 1.0),
+                        wv[:, 0] * np.sin(resid),
+                        wv[:, 1] * (np.cos(resid) - 1.0),
+                        wv[:, 1] * np.sin(resid),
+                    ]
+                )
+                splat_power(
+                    coh[d], roof_sort[0], roof_sort[1], roof_pix, w4, _B_AZ, _A_AZ, _B_RG, _A_RG
+                )
+        log.info(
+            "imaging: scatterer rows %d/%d (%d scatterers)",
+            min(na, a_start + rows_per_tile),
+            na,
+            n_total,
+        )
     n_points = _point_scatterers(cfg, plans, land, geoid, slc, class_sums, c0, c1, r_mid, ramp)
     positions = {}
     if targets is not None:
@@ -421,9 +495,17 @@ def form_images(
     return ImagingResult(slc, class_sums, coh, n_total, n_points, positions)
 
 
-def _splat_date(img: NDArray[np.complex64], plan: DatePlan, d: int, order: NDArray[np.int64],
-                sline: NDArray[np.float64], line: NDArray[np.float64], pix: NDArray[np.float64],
-                amp: NDArray[np.complex128], ramp: Any) -> None:
+def _splat_date(
+    img: NDArray[np.complex64],
+    plan: DatePlan,
+    d: int,
+    order: NDArray[np.int64],
+    sline: NDArray[np.float64],
+    line: NDArray[np.float64],
+    pix: NDArray[np.float64],
+    amp: NDArray[np.complex128],
+    ramp: Any,
+) -> None:
     """Splat one date: the whole grid (stripmap), or each burst with its carrier (TOPS)."""
     if ramp is None:
         splat_complex(img, order, sline, pix, amp, _B_AZ, _A_AZ, _B_RG, _A_RG)
@@ -439,8 +521,17 @@ def _splat_date(img: NDArray[np.complex64], plan: DatePlan, d: int, order: NDArr
         phase = ramp(d, b, local, pix[sel])
         amp_b = amp[sel] * np.exp(-1j * phase)[:, None]
         idx = np.arange(sel.size)
-        splat_complex(img[b], idx, np.ascontiguousarray(sline[lo:hi] - s0), np.ascontiguousarray(pix[sel]),
-                      np.ascontiguousarray(amp_b), _B_AZ, _A_AZ, _B_RG, _A_RG)
+        splat_complex(
+            img[b],
+            idx,
+            np.ascontiguousarray(sline[lo:hi] - s0),
+            np.ascontiguousarray(pix[sel]),
+            np.ascontiguousarray(amp_b),
+            _B_AZ,
+            _A_AZ,
+            _B_RG,
+            _A_RG,
+        )
 
 
 def _cn(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.complex128]:
@@ -449,9 +540,18 @@ def _cn(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.complex1
     return np.asarray((v[..., 0] + 1j * v[..., 1]) * math.sqrt(0.5), dtype=np.complex128)
 
 
-def _point_scatterers(cfg: SimulationConfig, plans: list[DatePlan], land: Landscape, geoid: Any,
-                      slc: list[NDArray[np.complex64]], class_sums: NDArray[np.float32],
-                      c0: float, c1: float, r_mid: float, ramp: Any = None) -> int:
+def _point_scatterers(
+    cfg: SimulationConfig,
+    plans: list[DatePlan],
+    land: Landscape,
+    geoid: Any,
+    slc: list[NDArray[np.complex64]],
+    class_sums: NDArray[np.float32],
+    c0: float,
+    c1: float,
+    r_mid: float,
+    ramp: Any = None,
+) -> int:
     """Double-bounce points: one per building, at the foot of its wall corner nearest the sensor.
 
     Radar cross-section log-uniform in 10-25 dBm^2 (VV), VH 12 dB lower; stable
@@ -494,7 +594,9 @@ def _point_scatterers(cfg: SimulationConfig, plans: list[DatePlan], land: Landsc
     for d, plan in enumerate(plans):
         t, rr, ok = geo2rdr(lat, lon, h, plan.orbit)
         gd = plan.grid
-        line = np.nan_to_num((t + plan.timing_error - gd.sensing_start) / gd.azimuth_time_interval, nan=-1e9)
+        line = np.nan_to_num(
+            (t + plan.timing_error - gd.sensing_start) / gd.azimuth_time_interval, nan=-1e9
+        )
         pix = np.nan_to_num((rr - gd.starting_range) / gd.range_pixel_spacing, nan=-1e9)
         kdn = S.BETA_NOUGHT / np.sqrt((c0 + c1 * (rr - r_mid)) * gd.range_pixel_spacing)
         amp = (kdn * np.exp(-1j * k_phase * rr))[:, None] * np.sqrt(rcs) * phase
@@ -503,6 +605,16 @@ def _point_scatterers(cfg: SimulationConfig, plans: list[DatePlan], land: Landsc
         _splat_date(slc[d], plan, d, order, sline, line, pix, amp, ramp)
         if d == 0:  # the points are the last "class" of the sums (no area, coherence 1)
             w3 = np.column_stack([np.zeros(n), (kdn * kdn)[:, None] * rcs])
-            splat_class(class_sums, order, sline, pix, np.full(n, _NCLASS, np.int64), w3,
-                        _B_AZ, _A_AZ, _B_RG, _A_RG)
+            splat_class(
+                class_sums,
+                order,
+                sline,
+                pix,
+                np.full(n, _NCLASS, np.int64),
+                w3,
+                _B_AZ,
+                _A_AZ,
+                _B_RG,
+                _A_RG,
+            )
     return n

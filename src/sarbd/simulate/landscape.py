@@ -71,7 +71,14 @@ def make_terrain(rng: np.random.Generator, origin: tuple[float, float], *, hilly
     k = 2 * np.pi / wavelengths
     amp = wavelengths / wavelengths.sum() * (220.0 if hilly else 3.0)
     base = 120.0 if hilly else 1.0
-    return Terrain(origin, base, amp, k * np.cos(direction), k * np.sin(direction), rng.uniform(0, 2 * np.pi, n))
+    return Terrain(
+        origin,
+        base,
+        amp,
+        k * np.cos(direction),
+        k * np.sin(direction),
+        rng.uniform(0, 2 * np.pi, n),
+    )
 
 
 @dataclass
@@ -101,7 +108,11 @@ class Landscape:
         import geopandas as gpd
         import pandas as pd
 
-        frames = [self.layers[c.name] for c in CLASSES if c.name in self.layers and len(self.layers[c.name])]
+        frames = [
+            self.layers[c.name]
+            for c in CLASSES
+            if c.name in self.layers and len(self.layers[c.name])
+        ]
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.crs)
 
 
@@ -113,13 +124,21 @@ def _rot(theta: float) -> NDArray[np.float64]:
 def _rect(cx: float, cy: float, w: float, h: float, theta: float) -> Any:
     from shapely.geometry import Polygon
 
-    pts = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]]) @ _rot(theta).T
+    pts = (
+        np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
+        @ _rot(theta).T
+    )
     return Polygon(pts + np.array([cx, cy]))
 
 
-def _line_through(rng: np.random.Generator, bounds: tuple[float, float, float, float], *,
-                  centre: tuple[float, float] | None = None, wiggle: float = 0.0,
-                  wavelength: float = 2000.0) -> Any:
+def _line_through(
+    rng: np.random.Generator,
+    bounds: tuple[float, float, float, float],
+    *,
+    centre: tuple[float, float] | None = None,
+    wiggle: float = 0.0,
+    wavelength: float = 2000.0,
+) -> Any:
     """A straight or meandering line crossing the whole box through a random (or given) point."""
     from shapely.geometry import LineString
 
@@ -129,15 +148,22 @@ def _line_through(rng: np.random.Generator, bounds: tuple[float, float, float, f
         centre = (rng.uniform(xmin, xmax), rng.uniform(ymin, ymax))
     theta = rng.uniform(0, np.pi)
     s = np.linspace(-diag, diag, 400)
-    off = wiggle * np.sin(2 * np.pi * s / wavelength + rng.uniform(0, 2 * np.pi)) if wiggle else 0 * s
+    off = (
+        wiggle * np.sin(2 * np.pi * s / wavelength + rng.uniform(0, 2 * np.pi)) if wiggle else 0 * s
+    )
     d = np.array([math.cos(theta), math.sin(theta)])
     nrm = np.array([-d[1], d[0]])
     pts = centre + s[:, None] * d + off[:, None] * nrm
     return LineString(pts)
 
 
-def make_landscape(rng: np.random.Generator, bounds: tuple[float, float, float, float], crs: str, *,
-                   hilly: bool = False) -> Landscape:
+def make_landscape(
+    rng: np.random.Generator,
+    bounds: tuple[float, float, float, float],
+    crs: str,
+    *,
+    hilly: bool = False,
+) -> Landscape:
     """Draw a landscape covering ``bounds`` (projected metres).
 
     Parameters
@@ -163,12 +189,21 @@ def make_landscape(rng: np.random.Generator, bounds: tuple[float, float, float, 
 
     feats: dict[str, list[dict[str, Any]]] = {c.name: [] for c in CLASSES}
 
-    def add(cls: str, geom: Any, *, height: float = 0.0, width: float = 0.0, kind: str = "") -> None:
+    def add(
+        cls: str, geom: Any, *, height: float = 0.0, width: float = 0.0, kind: str = ""
+    ) -> None:
         geom = geom.intersection(area_box)
         if geom.is_empty or geom.area <= 0:
             return
-        feats[cls].append({"class": cls, "kind": kind or cls, "height": float(height),
-                           "width": float(width), "geometry": geom})
+        feats[cls].append(
+            {
+                "class": cls,
+                "kind": kind or cls,
+                "height": float(height),
+                "width": float(width),
+                "geometry": geom,
+            }
+        )
 
     # -- countryside parcels ------------------------------------------------------------
     theta_f = rng.uniform(-0.6, 0.6)
@@ -184,13 +219,21 @@ def make_landscape(rng: np.random.Generator, bounds: tuple[float, float, float, 
             u = rng.uniform()
             cls = "field" if u < 0.68 else ("bare" if u < 0.82 else "vegetation")
             # ditches/hedges: parcels are slightly smaller than the grid cell
-            add(cls, _rect(c[0], c[1], pw - 4.0, ph - 4.0, theta_f),
-                kind={"field": "cropland", "bare": "bare soil", "vegetation": "woodland"}[cls])
+            add(
+                cls,
+                _rect(c[0], c[1], pw - 4.0, ph - 4.0, theta_f),
+                kind={"field": "cropland", "bare": "bare soil", "vegetation": "woodland"}[cls],
+            )
 
     # -- water ------------------------------------------------------------------------------
     river_w = rng.uniform(35, 70)
-    river = _line_through(rng, bounds, centre=(cx + rng.uniform(-0.3, 0.3) * span, cy + rng.uniform(-0.3, 0.3) * span),
-                          wiggle=0.04 * big + 40, wavelength=max(0.35 * big, 600))
+    river = _line_through(
+        rng,
+        bounds,
+        centre=(cx + rng.uniform(-0.3, 0.3) * span, cy + rng.uniform(-0.3, 0.3) * span),
+        wiggle=0.04 * big + 40,
+        wavelength=max(0.35 * big, 600),
+    )
     add("water", river.buffer(river_w / 2), width=river_w, kind="river")
     canal_w = rng.uniform(20, 35)
     canal = _line_through(rng, bounds)
@@ -205,12 +248,19 @@ def make_landscape(rng: np.random.Generator, bounds: tuple[float, float, float, 
 
     # -- transport ---------------------------------------------------------------------------
     rail_w = 9.0  # double track with ballast bed
-    rail = _line_through(rng, bounds, centre=(cx + rng.uniform(-0.2, 0.2) * span, cy + rng.uniform(-0.2, 0.2) * span))
+    rail = _line_through(
+        rng, bounds, centre=(cx + rng.uniform(-0.2, 0.2) * span, cy + rng.uniform(-0.2, 0.2) * span)
+    )
     add("railway", rail.buffer(rail_w / 2, cap_style="flat"), width=rail_w, kind="railway")
     n_country = max(2, round(big / 2500) + 1)
     for _ in range(n_country):
         w = float(rng.choice([6.0, 7.0, 8.0, 12.0]))
-        add("road", _line_through(rng, bounds).buffer(w / 2, cap_style="flat"), width=w, kind="country road")
+        add(
+            "road",
+            _line_through(rng, bounds).buffer(w / 2, cap_style="flat"),
+            width=w,
+            kind="country road",
+        )
 
     # -- town ---------------------------------------------------------------------------------
     town_r = min(0.32 * span, 3000.0)
@@ -228,7 +278,12 @@ def make_landscape(rng: np.random.Generator, bounds: tuple[float, float, float, 
             p0 = np.array([cx, cy]) + k * block * e
             line = LineString([p0 - 2 * town_r * d, p0 + 2 * town_r * d]).intersection(town)
             if not line.is_empty:
-                add("road", line.buffer(street_w / 2, cap_style="flat"), width=street_w, kind="street")
+                add(
+                    "road",
+                    line.buffer(street_w / 2, cap_style="flat"),
+                    width=street_w,
+                    kind="street",
+                )
     lot = rng.uniform(18, 26)
     inner = block - street_w - 8.0  # 4 m pavement on each side
     nl = max(1, int(inner // lot))
@@ -252,7 +307,12 @@ def make_landscape(rng: np.random.Generator, bounds: tuple[float, float, float, 
                     height = float(np.clip(rng.lognormal(math.log(9.0), 0.35), 4.0, 40.0))
                     if rng.uniform() < 0.03:
                         height = float(rng.uniform(30.0, 60.0))
-                    add("building", _rect(float(bc[0] + off[0]), float(bc[1] + off[1]), w, h, theta_t), height=height, kind="house")
+                    add(
+                        "building",
+                        _rect(float(bc[0] + off[0]), float(bc[1] + off[1]), w, h, theta_t),
+                        height=height,
+                        kind="house",
+                    )
     # farms in the countryside
     n_farms = max(2, int(big * span / 1.5e6))
     for _ in range(n_farms):
@@ -260,8 +320,12 @@ def make_landscape(rng: np.random.Generator, bounds: tuple[float, float, float, 
         if town.contains(Point(p)):
             continue
         th = rng.uniform(0, np.pi)
-        add("building", _rect(p[0], p[1], rng.uniform(15, 40), rng.uniform(10, 25), th),
-            height=float(rng.uniform(6, 12)), kind="farm")
+        add(
+            "building",
+            _rect(p[0], p[1], rng.uniform(15, 40), rng.uniform(10, 25), th),
+            height=float(rng.uniform(6, 12)),
+            kind="farm",
+        )
 
     # -- assemble: higher-priority classes cut lower ones so the layers do not overlap ------
     import shapely
@@ -287,18 +351,26 @@ def make_landscape(rng: np.random.Generator, bounds: tuple[float, float, float, 
         for r in rows:
             r["id"] = next_id
             next_id += 1
-        gdf = gpd.GeoDataFrame(rows, columns=["id", "class", "kind", "height", "width", "geometry"],
-                               geometry="geometry", crs=crs)
+        gdf = gpd.GeoDataFrame(
+            rows,
+            columns=["id", "class", "kind", "height", "width", "geometry"],
+            geometry="geometry",
+            crs=crs,
+        )
         gdf["id"] = gdf["id"].astype("int64")
         layers[c.name] = gdf
         if c.name in ("road", "railway", "water"):
             cutters.extend(gdf.geometry)
         elif c.name == "vegetation":
             cutters.extend(g for g, k in zip(gdf.geometry, gdf["kind"], strict=True) if k == "park")
-    return Landscape(crs, bounds, layers, terrain, meta={"town_radius_m": town_r, "centre_xy": (cx, cy)})
+    return Landscape(
+        crs, bounds, layers, terrain, meta={"town_radius_m": town_r, "centre_xy": (cx, cy)}
+    )
 
 
-def _transform(bounds: tuple[float, float, float, float], res: float) -> tuple[Any, tuple[int, int]]:
+def _transform(
+    bounds: tuple[float, float, float, float], res: float
+) -> tuple[Any, tuple[int, int]]:
     from rasterio.transform import from_origin
 
     xmin, ymin, xmax, ymax = bounds
@@ -317,7 +389,9 @@ def rasterize_classes(land: Landscape, res: float) -> tuple[NDArray[np.uint8], A
         gdf = land.layers.get(c.name)
         if gdf is not None:
             shapes.extend((g, CLASS_CODES[c.name]) for g in gdf.geometry)
-    out = rasterize(shapes, out_shape=shape, transform=transform, fill=CLASS_CODES["field"], dtype="uint8")
+    out = rasterize(
+        shapes, out_shape=shape, transform=transform, fill=CLASS_CODES["field"], dtype="uint8"
+    )
     return out, transform
 
 

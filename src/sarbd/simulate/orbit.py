@@ -37,7 +37,12 @@ from sarbd.core.ellipsoid import WGS84_A, llh_to_ecef
 from sarbd.core.orbit import Orbit
 
 __all__ = [
-    "EARTH_ROTATION_RATE", "GM", "OrbitElements", "design_orbit", "make_orbit", "offset_elements",
+    "EARTH_ROTATION_RATE",
+    "GM",
+    "OrbitElements",
+    "design_orbit",
+    "make_orbit",
+    "offset_elements",
     "orbit_state_vectors",
 ]
 
@@ -77,7 +82,9 @@ class OrbitElements:
         return math.sqrt(GM / self.semi_major_axis**3)
 
 
-def _eci_state(el: OrbitElements, t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _eci_state(
+    el: OrbitElements, t: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     n = el.mean_motion
     u = el.argument_of_latitude + n * t
     ci, si = math.cos(el.inclination), math.sin(el.inclination)
@@ -89,7 +96,9 @@ def _eci_state(el: OrbitElements, t: NDArray[np.float64]) -> tuple[NDArray[np.fl
     return r, v
 
 
-def orbit_state_vectors(el: OrbitElements, t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def orbit_state_vectors(
+    el: OrbitElements, t: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """ECEF positions (m) and velocities (m/s) at times ``t`` (s since the elements' epoch)."""
     t = np.asarray(t, dtype=np.float64)
     r, v = _eci_state(el, t)
@@ -106,8 +115,13 @@ def orbit_state_vectors(el: OrbitElements, t: NDArray[np.float64]) -> tuple[NDAr
 
 
 def design_orbit(
-    lat_deg: float, lon_deg: float, height: float, incidence_deg: float, *,
-    pass_direction: str = "descending", look_side: str = "right",
+    lat_deg: float,
+    lon_deg: float,
+    height: float,
+    incidence_deg: float,
+    *,
+    pass_direction: str = "descending",
+    look_side: str = "right",
 ) -> OrbitElements:
     """Elements of a Sentinel-1-like orbit that sees a target at a given incidence at ``t = 0``.
 
@@ -130,7 +144,9 @@ def design_orbit(
     sign = -1.0 if look_side == "right" else 1.0  # right-looking: target on the -h side
 
     def normal(node: float) -> NDArray[np.float64]:
-        return np.array([math.sin(inc) * math.sin(node), -math.sin(inc) * math.cos(node), math.cos(inc)])
+        return np.array(
+            [math.sin(inc) * math.sin(node), -math.sin(inc) * math.cos(node), math.cos(inc)]
+        )
 
     def f(node: float) -> float:
         return float(ph @ normal(node)) - sign * math.sin(psi)
@@ -174,13 +190,24 @@ def offset_elements(el: OrbitElements, cross_track: float, radial: float) -> Orb
     di = cross_track * math.sin(u) / a
     dnode = -cross_track * math.cos(u) / (a * math.sin(el.inclination))
     du = -dnode * math.cos(el.inclination)
-    return replace(el, semi_major_axis=a + radial, inclination=el.inclination + di, node=el.node + dnode,
-                   argument_of_latitude=u + du)
+    return replace(
+        el,
+        semi_major_axis=a + radial,
+        inclination=el.inclination + di,
+        node=el.node + dnode,
+        argument_of_latitude=u + du,
+    )
 
 
 def make_orbit(
-    el: OrbitElements, epoch: np.datetime64, t0: float, t1: float, *,
-    spacing: float = 10.0, time_shift: float = 0.0, source: str = "simulated",
+    el: OrbitElements,
+    epoch: np.datetime64,
+    t0: float,
+    t1: float,
+    *,
+    spacing: float = 10.0,
+    time_shift: float = 0.0,
+    source: str = "simulated",
 ) -> Orbit:
     """State vectors every ``spacing`` s covering ``[t0, t1]`` s after ``epoch`` (UTC).
 
@@ -194,4 +221,3 @@ def make_orbit(
     pos, vel = orbit_state_vectors(el, t - time_shift)
     times = np.datetime64(epoch, "ns") + np.round(t * 1e9).astype("int64").astype("timedelta64[ns]")
     return Orbit(times, pos, vel, reference_epoch=np.datetime64(epoch, "ns"), source=source)
-

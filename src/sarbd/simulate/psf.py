@@ -26,7 +26,15 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["BAND_ROWS", "HALF_WIDTH", "hamming_sinc", "sort_by_line", "splat_class", "splat_complex", "splat_power"]
+__all__ = [
+    "BAND_ROWS",
+    "HALF_WIDTH",
+    "hamming_sinc",
+    "sort_by_line",
+    "splat_class",
+    "splat_complex",
+    "splat_power",
+]
 
 #: Taps on each side of a scatterer, in both directions.
 HALF_WIDTH = 4
@@ -94,7 +102,10 @@ def splat_complex(
     sorted_line: NDArray[np.float64],
     pixel: NDArray[np.float64],
     amp: NDArray[np.complex128],
-    b_az: float, a_az: float, b_rg: float, a_rg: float,
+    b_az: float,
+    a_az: float,
+    b_rg: float,
+    a_rg: float,
 ) -> None:
     """Add ``amp[k, p] * h(line - line_k) h(pixel - pixel_k)`` to ``img[p]`` for every scatterer ``k``.
 
@@ -137,7 +148,10 @@ def splat_power(
     sorted_line: NDArray[np.float64],
     pixel: NDArray[np.float64],
     weight: NDArray[np.float64],
-    b_az: float, a_az: float, b_rg: float, a_rg: float,
+    b_az: float,
+    a_az: float,
+    b_rg: float,
+    a_rg: float,
 ) -> None:
     """Add ``weight[k, q] * |h|^2`` to ``acc[q]`` (``(Q, L, W)``): expected powers and cross-powers."""
     n = HALF_WIDTH
@@ -176,7 +190,10 @@ def splat_class(
     pixel: NDArray[np.float64],
     index: NDArray[np.int64],
     weight: NDArray[np.float64],
-    b_az: float, a_az: float, b_rg: float, a_rg: float,
+    b_az: float,
+    a_az: float,
+    b_rg: float,
+    a_rg: float,
 ) -> None:
     """Add ``weight[k, q] * |h|^2`` to ``acc[index[k], q]`` (``acc`` is ``(C, Q, L, W)``): per-class sums."""
     n = HALF_WIDTH

@@ -46,13 +46,19 @@ DEFAULT_CORRUPTION: dict[str, float] = {
 
 #: The class a mislabelled feature receives.
 WRONG_CLASS: dict[str, str] = {
-    "building": "bare", "road": "railway", "railway": "road", "water": "field",
-    "vegetation": "field", "field": "bare", "bare": "field",
+    "building": "bare",
+    "road": "railway",
+    "railway": "road",
+    "water": "field",
+    "vegetation": "field",
+    "field": "bare",
+    "bare": "field",
 }
 
 
-def corrupt_reference(land: Landscape, rng: np.random.Generator,
-                      settings: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def corrupt_reference(
+    land: Landscape, rng: np.random.Generator, settings: dict[str, float] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Make the reference layers and the corruption log.
 
     Parameters
@@ -90,17 +96,22 @@ def corrupt_reference(land: Landscape, rng: np.random.Generator,
             continue
         action = np.full(n, "keep", dtype=object)
         u = rng.uniform(size=n)
-        edges = np.cumsum([cfg["omit"], cfg["wrong_class"], cfg["outdated"] if c.name == "building" else 0.0])
+        edges = np.cumsum(
+            [cfg["omit"], cfg["wrong_class"], cfg["outdated"] if c.name == "building" else 0.0]
+        )
         action[u < edges[2]] = "outdated"
         action[u < edges[1]] = "wrong_class"
         action[u < edges[0]] = "omit"
         jit = rng.normal(0.0, cfg["jitter_m"], size=(n, 2))
         scale = rng.uniform(0.15, 0.40, size=n) * rng.choice([-1.0, 1.0], size=n)
         for k, (tid, geom, height, width) in enumerate(
-                zip(gdf["id"], gdf.geometry, gdf["height"], gdf["width"], strict=True)):
+            zip(gdf["id"], gdf.geometry, gdf["height"], gdf["width"], strict=True)
+        ):
             act = str(action[k])
             if act == "omit":
-                events.append({"truth_id": int(tid), "ref_id": None, "class": c.name, "action": "omit"})
+                events.append(
+                    {"truth_id": int(tid), "ref_id": None, "class": c.name, "action": "omit"}
+                )
                 continue
             cls = c.name
             g = geom
@@ -117,8 +128,16 @@ def corrupt_reference(land: Landscape, rng: np.random.Generator,
             g = affinity.translate(g, dx, dy)
             ev["offset_m"] = [float(dx), float(dy)]
             ev["ref_id"] = next_id
-            rows.append({"id": next_id, "truth_id": int(tid), "class": cls, "height": float(height),
-                         "width": float(width), "geometry": g})
+            rows.append(
+                {
+                    "id": next_id,
+                    "truth_id": int(tid),
+                    "class": cls,
+                    "height": float(height),
+                    "width": float(width),
+                    "geometry": g,
+                }
+            )
             if act != "keep":
                 events.append(ev)
             next_id += 1
@@ -130,18 +149,41 @@ def corrupt_reference(land: Landscape, rng: np.random.Generator,
             cxy = geom.centroid
             tx, ty = rng.uniform(xmin, xmax), rng.uniform(ymin, ymax)
             g = affinity.translate(geom, tx - cxy.x, ty - cxy.y)
-            rows.append({"id": next_id, "truth_id": -1, "class": c.name,
-                         "height": float(gdf["height"].iloc[int(k)]), "width": float(gdf["width"].iloc[int(k)]),
-                         "geometry": g})
-            events.append({"truth_id": None, "ref_id": next_id, "class": c.name, "action": "extra",
-                           "copied_from": int(gdf["id"].iloc[int(k)]), "centre": [float(tx), float(ty)]})
+            rows.append(
+                {
+                    "id": next_id,
+                    "truth_id": -1,
+                    "class": c.name,
+                    "height": float(gdf["height"].iloc[int(k)]),
+                    "width": float(gdf["width"].iloc[int(k)]),
+                    "geometry": g,
+                }
+            )
+            events.append(
+                {
+                    "truth_id": None,
+                    "ref_id": next_id,
+                    "class": c.name,
+                    "action": "extra",
+                    "copied_from": int(gdf["id"].iloc[int(k)]),
+                    "centre": [float(tx), float(ty)],
+                }
+            )
             next_id += 1
-    ref = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["id", "truth_id", "class", "height", "width", "geometry"]),
-                           geometry="geometry", crs=land.crs)
+    ref = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=["id", "truth_id", "class", "height", "width", "geometry"]),
+        geometry="geometry",
+        crs=land.crs,
+    )
     layers = {c.name: ref[ref["class"] == c.name].reset_index(drop=True) for c in CLASSES}
     counts: dict[str, dict[str, int]] = {}
     for e in events:
         counts.setdefault(e["class"], {}).setdefault(e["action"], 0)
         counts[e["class"]][e["action"]] += 1
-    log = {"settings": cfg, "shift_m": [float(shift[0]), float(shift[1])], "counts": counts, "features": events}
+    log = {
+        "settings": cfg,
+        "shift_m": [float(shift[0]), float(shift[1])],
+        "counts": counts,
+        "features": events,
+    }
     return layers, log

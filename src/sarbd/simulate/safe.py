@@ -45,7 +45,11 @@ def _list(values: NDArray[Any], fmt: str = "{:.6e}") -> str:
 def _sub(parent: Any, tag: str, text: Any = None, **attrs: str) -> Any:
     el = etree.SubElement(parent, tag, **attrs)
     if text is not None:
-        el.text = text if isinstance(text, str) else (_fmt(text) if isinstance(text, float) else str(text))
+        el.text = (
+            text
+            if isinstance(text, str)
+            else (_fmt(text) if isinstance(text, float) else str(text))
+        )
     return el
 
 
@@ -61,8 +65,8 @@ class SafeContent:
     """
 
     mission: str
-    mode: str            # "SM" or "IW"
-    swath: str           # "S3" or "IW2"
+    mode: str  # "SM" or "IW"
+    swath: str  # "S3" or "IW2"
     pass_direction: str  # "Ascending" / "Descending"
     absolute_orbit: int
     relative_orbit: int
@@ -80,7 +84,7 @@ class SafeContent:
     orbit_pos: NDArray[np.float64]
     orbit_vel: NDArray[np.float64]
     data: dict[str, NDArray[np.complex64]]
-    sigma_lut: NDArray[np.float64]          # A_sigma at every 40th pixel (+ last)
+    sigma_lut: NDArray[np.float64]  # A_sigma at every 40th pixel (+ last)
     beta_lut: NDArray[np.float64]
     gamma_lut: NDArray[np.float64]
     lut_pixels: NDArray[np.int64]
@@ -115,8 +119,10 @@ def file_stem(c: SafeContent, pol: str) -> str:
         image = 3 * pols.index(pol) + int(c.swath[-1])
     else:
         image = pols.index(pol) + 1
-    return (f"{c.mission.lower()}-{c.swath.lower()}-slc-{pol.lower()}-{start.lower()}-{stop.lower()}-"
-            f"{c.absolute_orbit:06d}-{dt.lower()}-{image:03d}")
+    return (
+        f"{c.mission.lower()}-{c.swath.lower()}-slc-{pol.lower()}-{start.lower()}-{stop.lower()}-"
+        f"{c.absolute_orbit:06d}-{dt.lower()}-{image:03d}"
+    )
 
 
 def _ads_header(root: Any, c: SafeContent, pol: str) -> None:
@@ -197,8 +203,10 @@ def annotation_xml(c: SafeContent, pol: str) -> bytes:
     _sub(pr, "dcMethod", "Data Analysis")
     sp = _sub(_sub(pr, "swathProcParamsList", count="1"), "swathProcParams")
     _sub(sp, "swath", c.swath)
-    for tag, wcoef, bw in (("rangeProcessing", S.RANGE_WINDOW_COEFFICIENT, S.RANGE_BANDWIDTH),
-                           ("azimuthProcessing", S.AZIMUTH_WINDOW_COEFFICIENT, S.AZIMUTH_BANDWIDTH)):
+    for tag, wcoef, bw in (
+        ("rangeProcessing", S.RANGE_WINDOW_COEFFICIENT, S.RANGE_BANDWIDTH),
+        ("azimuthProcessing", S.AZIMUTH_WINDOW_COEFFICIENT, S.AZIMUTH_BANDWIDTH),
+    ):
         e = _sub(sp, tag)
         _sub(e, "windowType", "Hamming")
         _sub(e, "windowCoefficient", wcoef)
@@ -237,15 +245,22 @@ def annotation_xml(c: SafeContent, pol: str) -> bytes:
         _sub(e, "firstValidSample", _list(fv, "{:d}"), count=str(len(fv)))
         _sub(e, "lastValidSample", _list(lv, "{:d}"), count=str(len(lv)))
 
-    gg = _sub(_sub(root, "geolocationGrid"), "geolocationGridPointList", count=str(len(c.geolocation)))
+    gg = _sub(
+        _sub(root, "geolocationGrid"), "geolocationGridPointList", count=str(len(c.geolocation))
+    )
     for g in c.geolocation:
         e = _sub(gg, "geolocationGridPoint")
         _sub(e, "azimuthTime", _t(g["azimuth_time"]))
         _sub(e, "slantRangeTime", float(g["slant_range_time"]))
         _sub(e, "line", str(int(g["line"])))
         _sub(e, "pixel", str(int(g["pixel"])))
-        for key, tag in (("latitude", "latitude"), ("longitude", "longitude"), ("height", "height"),
-                         ("incidence", "incidenceAngle"), ("elevation", "elevationAngle")):
+        for key, tag in (
+            ("latitude", "latitude"),
+            ("longitude", "longitude"),
+            ("height", "height"),
+            ("incidence", "incidenceAngle"),
+            ("elevation", "elevationAngle"),
+        ):
             _sub(e, tag, float(g[key]))
     _sub(_sub(root, "coordinateConversion"), "coordinateConversionList", count="0")
     _sub(_sub(root, "swathMerging"), "swathMergeList", count="0")
@@ -310,14 +325,24 @@ def _write_tiff(path: Path, data: NDArray[np.complex64], gcps: list[Any]) -> Non
     from rasterio.crs import CRS
 
     lines, samples = data.shape
-    profile = {"driver": "GTiff", "width": samples, "height": lines, "count": 1, "dtype": "complex_int16",
-               "blockysize": 1, "interleave": "band", "compress": "none"}
+    profile = {
+        "driver": "GTiff",
+        "width": samples,
+        "height": lines,
+        "count": 1,
+        "dtype": "complex_int16",
+        "blockysize": 1,
+        "interleave": "band",
+        "compress": "none",
+    }
     import warnings
 
     if gcps:  # given at creation, so GDAL never sees a raster without georeferencing
         profile.update(gcps=gcps, crs=CRS.from_epsg(4326))
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=False), warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # no GCPs: radar geometry
+        warnings.simplefilter(
+            "ignore", rasterio.errors.NotGeoreferencedWarning
+        )  # no GCPs: radar geometry
         with rasterio.open(path, "w", **profile) as ds:
             ds.write(data.astype(np.complex64), 1)
 
@@ -332,48 +357,84 @@ def quantize(data: NDArray[np.complex128]) -> tuple[NDArray[np.complex64], int]:
     return (re + 1j * im).astype(np.complex64), clipped
 
 
-def manifest_xml(c: SafeContent, files: dict[str, bytes | None], sizes: dict[str, int],
-                 footprint: list[tuple[float, float]]) -> bytes:
+def manifest_xml(
+    c: SafeContent,
+    files: dict[str, bytes | None],
+    sizes: dict[str, int],
+    footprint: list[tuple[float, float]],
+) -> bytes:
     """``manifest.safe``: XFDU with the metadata the readers use and every file with its MD5."""
     ns = {
-        "xfdu": "urn:ccsds:schema:xfdu:1", "safe": "http://www.esa.int/safe/sentinel-1.0",
+        "xfdu": "urn:ccsds:schema:xfdu:1",
+        "safe": "http://www.esa.int/safe/sentinel-1.0",
         "s1": "http://www.esa.int/safe/sentinel-1.0/sentinel-1",
         "s1sarl1": "http://www.esa.int/safe/sentinel-1.0/sentinel-1/sar/level-1",
         "gml": "http://www.opengis.net/gml",
     }
     X, SF, S1, L1 = (f"{{{ns[k]}}}" for k in ("xfdu", "safe", "s1", "s1sarl1"))
-    root = etree.Element(X + "XFDU", nsmap=ns, version="esa/safe/sentinel-1.0/sentinel-1/sar/level-1/slc/standard/iwdp")
+    root = etree.Element(
+        X + "XFDU",
+        nsmap=ns,
+        version="esa/safe/sentinel-1.0/sentinel-1/sar/level-1/slc/standard/iwdp",
+    )
     ipm = _sub(root, "informationPackageMap")
-    top = _sub(ipm, X + "contentUnit", unitType="SAFE Archive Information Package",
-               textInfo=f"Sentinel-1 {c.mode} Level-1 SLC Product",
-               dmdID="acquisitionPeriod platform generalProductInformation measurementOrbitReference measurementFrameSet",
-               pdiID="processing")
+    top = _sub(
+        ipm,
+        X + "contentUnit",
+        unitType="SAFE Archive Information Package",
+        textInfo=f"Sentinel-1 {c.mode} Level-1 SLC Product",
+        dmdID="acquisitionPeriod platform generalProductInformation measurementOrbitReference measurementFrameSet",
+        pdiID="processing",
+    )
     ids: dict[str, str] = {}
     reps: dict[str, str] = {}
     for rel in files:
         ident = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", "")
-        kind = ("noise" if "/noise-" in rel else "calibration" if "/calibration-" in rel
-                else "product" if rel.startswith("annotation/") else "")
+        kind = (
+            "noise"
+            if "/noise-" in rel
+            else "calibration"
+            if "/calibration-" in rel
+            else "product"
+            if rel.startswith("annotation/")
+            else ""
+        )
         ids[rel] = kind + ident
-        rep = {"noise": "s1Level1NoiseSchema", "calibration": "s1Level1CalibrationSchema",
-               "product": "s1Level1ProductSchema", "": "s1Level1MeasurementSchema"}[kind]
+        rep = {
+            "noise": "s1Level1NoiseSchema",
+            "calibration": "s1Level1CalibrationSchema",
+            "product": "s1Level1ProductSchema",
+            "": "s1Level1MeasurementSchema",
+        }[kind]
         reps[rel] = rep
         unit = "Measurement Data Unit" if kind == "" else "Metadata Unit"
         cu = _sub(top, X + "contentUnit", unitType=unit, repID=rep)
         _sub(cu, "dataObjectPointer", dataObjectID=ids[rel])
     ms = _sub(root, "metadataSection")
 
-    def wrap(ident: str, text: str, category: str = "DMD", classification: str = "DESCRIPTION") -> Any:
+    def wrap(
+        ident: str, text: str, category: str = "DMD", classification: str = "DESCRIPTION"
+    ) -> Any:
         mo = _sub(ms, "metadataObject", ID=ident, classification=classification, category=category)
         mw = _sub(mo, "metadataWrap", mimeType="text/xml", vocabularyName="SAFE", textInfo=text)
         return _sub(mw, "xmlData")
 
     first = np.datetime64(c.first_line_time, "s")
-    proc = _sub(wrap("processing", "Processing", "PDI", "PROVENANCE"), SF + "processing",
-                name="SLC Post Processing", start=_t(first + np.timedelta64(3600, "s")),
-                stop=_t(first + np.timedelta64(3900, "s")))
-    fac = _sub(proc, SF + "facility", country="Netherlands", name="sarbd simulator", organisation="sarbd",
-               site="simulated")
+    proc = _sub(
+        wrap("processing", "Processing", "PDI", "PROVENANCE"),
+        SF + "processing",
+        name="SLC Post Processing",
+        start=_t(first + np.timedelta64(3600, "s")),
+        stop=_t(first + np.timedelta64(3900, "s")),
+    )
+    fac = _sub(
+        proc,
+        SF + "facility",
+        country="Netherlands",
+        name="sarbd simulator",
+        organisation="sarbd",
+        site="simulated",
+    )
     _sub(fac, SF + "software", name="Sentinel-1 IPF", version="003.52")
     plat = _sub(wrap("platform", "Platform Description"), SF + "platform")
     _sub(plat, SF + "nssdcIdentifier", "2014-016A")
@@ -394,8 +455,10 @@ def manifest_xml(c: SafeContent, files: dict[str, bytes | None], sizes: dict[str
     op = _sub(_sub(orb, SF + "extension"), S1 + "orbitProperties")
     _sub(op, S1 + "pass", c.pass_direction.upper())
     _sub(op, S1 + "ascendingNodeTime", _t(c.anx_time))
-    gpi = _sub(wrap("generalProductInformation", "General Product Information"),
-               L1 + "standAloneProductInformation")
+    gpi = _sub(
+        wrap("generalProductInformation", "General Product Information"),
+        L1 + "standAloneProductInformation",
+    )
     _sub(gpi, L1 + "instrumentConfigurationID", "7")
     _sub(gpi, L1 + "missionDataTakeID", str(c.data_take_id))
     for p in ("VV", "VH"):
@@ -410,20 +473,32 @@ def manifest_xml(c: SafeContent, files: dict[str, bytes | None], sizes: dict[str
     _sub(ap, SF + "stopTime", _t(c.last_line_time))
     fs = _sub(_sub(wrap("measurementFrameSet", "Frame Set"), SF + "frameSet"), SF + "frame")
     fp = _sub(fs, SF + "footPrint", srsName="http://www.opengis.net/gml/srs/epsg.xml#4326")
-    _sub(fp, "{http://www.opengis.net/gml}coordinates", " ".join(f"{la:.6f},{lo:.6f}" for la, lo in footprint))
+    _sub(
+        fp,
+        "{http://www.opengis.net/gml}coordinates",
+        " ".join(f"{la:.6f},{lo:.6f}" for la, lo in footprint),
+    )
     dos = _sub(root, "dataObjectSection")
     for rel, content in files.items():
         do = _sub(dos, "dataObject", ID=ids[rel], repID=reps[rel])
-        bs = _sub(do, "byteStream", mimeType="text/xml" if rel.endswith(".xml") else "application/octet-stream",
-                  size=str(sizes[rel]))
+        bs = _sub(
+            do,
+            "byteStream",
+            mimeType="text/xml" if rel.endswith(".xml") else "application/octet-stream",
+            size=str(sizes[rel]),
+        )
         _sub(bs, "fileLocation", locatorType="URL", href=f"./{rel}")
         md5 = hashlib.md5(content).hexdigest() if content is not None else ""
         _sub(bs, "checksum", md5, checksumName="MD5")
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
-def write_safe(folder: Path, c: SafeContent, line_times: NDArray[np.datetime64],
-               footprint: list[tuple[float, float]]) -> Path:
+def write_safe(
+    folder: Path,
+    c: SafeContent,
+    line_times: NDArray[np.datetime64],
+    footprint: list[tuple[float, float]],
+) -> Path:
     """Write the SAFE folder ``<folder>/<product name>.SAFE`` atomically; returns its path."""
     from sarbd.utils.files import atomic_output
 
@@ -437,9 +512,14 @@ def write_safe(folder: Path, c: SafeContent, line_times: NDArray[np.datetime64],
         gcps = _gcps(c)
         for pol in ("VH", "VV"):
             stem = file_stem(c, pol)
-            for rel, content in ((f"annotation/{stem}.xml", annotation_xml(c, pol)),
-                                 (f"annotation/calibration/calibration-{stem}.xml", calibration_xml(c, pol, line_times)),
-                                 (f"annotation/calibration/noise-{stem}.xml", noise_xml(c, pol, line_times))):
+            for rel, content in (
+                (f"annotation/{stem}.xml", annotation_xml(c, pol)),
+                (
+                    f"annotation/calibration/calibration-{stem}.xml",
+                    calibration_xml(c, pol, line_times),
+                ),
+                (f"annotation/calibration/noise-{stem}.xml", noise_xml(c, pol, line_times)),
+            ):
                 (tmp / rel).write_bytes(content)
                 files[rel] = content
                 sizes[rel] = len(content)
@@ -455,18 +535,37 @@ def write_safe(folder: Path, c: SafeContent, line_times: NDArray[np.datetime64],
 def _gcps(c: SafeContent) -> list[Any]:
     from rasterio.control import GroundControlPoint
 
-    return [GroundControlPoint(row=float(g["line"]), col=float(g["pixel"]), x=float(g["longitude"]),
-                               y=float(g["latitude"]), z=float(g["height"])) for g in c.geolocation]
+    return [
+        GroundControlPoint(
+            row=float(g["line"]),
+            col=float(g["pixel"]),
+            x=float(g["longitude"]),
+            y=float(g["latitude"]),
+            z=float(g["height"]),
+        )
+        for g in c.geolocation
+    ]
 
 
-def fm_rate_at(coef: NDArray[np.float64], t0: float, tau: NDArray[np.float64]) -> NDArray[np.float64]:
+def fm_rate_at(
+    coef: NDArray[np.float64], t0: float, tau: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Azimuth FM rate ``k_a(tau) = sum c_i (tau - t0)^i`` (Hz/s)."""
     return np.asarray(np.polynomial.polynomial.polyval(np.asarray(tau) - t0, coef))
 
 
-def tops_phase(eta: NDArray[np.float64], tau: NDArray[np.float64], *, fm_coef: NDArray[np.float64],
-               fm_t0: float, dc_coef: NDArray[np.float64], dc_t0: float, steering_rate_deg: float,
-               speed: float, tau_mid: float) -> NDArray[np.float64]:
+def tops_phase(
+    eta: NDArray[np.float64],
+    tau: NDArray[np.float64],
+    *,
+    fm_coef: NDArray[np.float64],
+    fm_t0: float,
+    dc_coef: NDArray[np.float64],
+    dc_t0: float,
+    steering_rate_deg: float,
+    speed: float,
+    tau_mid: float,
+) -> NDArray[np.float64]:
     """TOPS deramping phase ``phi(eta, tau)`` (rad) of one burst.
 
     ``eta`` is the azimuth time relative to the burst centre (s), ``tau`` the two-way

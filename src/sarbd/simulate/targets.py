@@ -111,16 +111,23 @@ def target_settings(options: dict[str, Any] | None) -> TargetSettings | None:
     known = {f.name for f in fields(TargetSettings)}
     bad = sorted(set(options) - known - {"enabled"})
     if bad:
-        raise ConfigError(f"unknown targets option(s) {', '.join(bad)}", hint=f"use {', '.join(sorted(known))}")
-    kw: dict[str, Any] = {k: (tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else v)
-          for k, v in options.items() if k != "enabled"}
+        raise ConfigError(
+            f"unknown targets option(s) {', '.join(bad)}", hint=f"use {', '.join(sorted(known))}"
+        )
+    kw: dict[str, Any] = {
+        k: (tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else v)
+        for k, v in options.items()
+        if k != "enabled"
+    }
     s = TargetSettings(**kw)
     if not 0.05 <= s.sea_fraction <= 0.9:
         raise ConfigError(f"targets.sea_fraction must be in [0.05, 0.9], got {s.sea_fraction}")
     for name in ("ship_length_m", "damping_db", "slick_length_m", "slick_aspect"):
         lo, hi = getattr(s, name)
         if not 0 < lo <= hi:
-            raise ConfigError(f"targets.{name} must be an increasing positive range, got {(lo, hi)}")
+            raise ConfigError(
+                f"targets.{name} must be an increasing positive range, got {(lo, hi)}"
+            )
     if s.ships_per_date < 0 or s.slicks_per_date < 0:
         raise ConfigError("targets.ships_per_date and slicks_per_date must be >= 0")
     return s
@@ -177,7 +184,9 @@ class SeaTargets:
     slicks: list[Slick]
     crs: str
 
-    def power_gain(self, x: NDArray[np.float64], y: NDArray[np.float64], n_dates: int) -> NDArray[np.float64] | None:
+    def power_gain(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], n_dates: int
+    ) -> NDArray[np.float64] | None:
         """Power factor of distributed scatterers at ``x, y`` on every date, ``(n_dates, n)``; None if all 1."""
         import shapely
 
@@ -209,8 +218,12 @@ def add_sea(land: Any, frame: Any, rng: np.random.Generator, fraction: float) ->
     amp = rng.uniform(0.01, 0.03) * (frame.r1 - frame.r0)
     wl = rng.uniform(0.5, 1.5) * (frame.a1 - frame.a0)
     coast = r_cut + amp * np.sin(2 * np.pi * a / wl + rng.uniform(0, 2 * np.pi))
-    ar = np.concatenate([np.column_stack([a, coast]),
-                         [[frame.a1 + pad, frame.r1 + pad], [frame.a0 - pad, frame.r1 + pad]]])
+    ar = np.concatenate(
+        [
+            np.column_stack([a, coast]),
+            [[frame.a1 + pad, frame.r1 + pad], [frame.a0 - pad, frame.r1 + pad]],
+        ]
+    )
     xy = np.array(frame.origin) + ar[:, :1] * np.array(frame.e_a) + ar[:, 1:] * np.array(frame.e_r)
     sea = Polygon(xy).intersection(box(*land.bounds))
     next_id = 1 + max((int(g["id"].max()) for g in land.layers.values() if len(g)), default=0)
@@ -219,33 +232,57 @@ def add_sea(land: Any, frame: Any, rng: np.random.Generator, fraction: float) ->
             continue
         cut = gdf.copy()
         cut["geometry"] = cut.geometry.difference(sea)
-        land.layers[name] = cut[~cut.geometry.is_empty & (cut.geometry.area > 1.0)].reset_index(drop=True)
+        land.layers[name] = cut[~cut.geometry.is_empty & (cut.geometry.area > 1.0)].reset_index(
+            drop=True
+        )
     water = land.layers["water"]
-    row = gpd.GeoDataFrame([{"id": next_id, "class": "water", "kind": "sea", "height": 0.0, "width": 0.0,
-                             "geometry": sea}], geometry="geometry", crs=land.crs)
-    land.layers["water"] = gpd.GeoDataFrame(pd.concat([water, row], ignore_index=True), geometry="geometry",
-                                            crs=land.crs)
+    row = gpd.GeoDataFrame(
+        [
+            {
+                "id": next_id,
+                "class": "water",
+                "kind": "sea",
+                "height": 0.0,
+                "width": 0.0,
+                "geometry": sea,
+            }
+        ],
+        geometry="geometry",
+        crs=land.crs,
+    )
+    land.layers["water"] = gpd.GeoDataFrame(
+        pd.concat([water, row], ignore_index=True), geometry="geometry", crs=land.crs
+    )
     land.layers["water"]["id"] = land.layers["water"]["id"].astype("int64")
     land.meta["sea_fraction"] = fraction
     return sea
 
 
-def _ellipse_slick(rng: np.random.Generator, cx: float, cy: float, length: float, width: float,
-                   theta: float) -> Any:
+def _ellipse_slick(
+    rng: np.random.Generator, cx: float, cy: float, length: float, width: float, theta: float
+) -> Any:
     from shapely.geometry import Polygon
 
     s = np.linspace(-1.0, 1.0, 48)
-    half = 0.5 * width * np.sqrt(np.clip(1.0 - s * s, 0.0, None)) * (1.0 + 0.25 * np.sin(3 * np.pi * s
-                                                                                           + rng.uniform(0, 6.3)))
+    half = (
+        0.5
+        * width
+        * np.sqrt(np.clip(1.0 - s * s, 0.0, None))
+        * (1.0 + 0.25 * np.sin(3 * np.pi * s + rng.uniform(0, 6.3)))
+    )
     bend = rng.uniform(-0.15, 0.15) * length * (s * s - 1.0 / 3.0)
     u = 0.5 * length * s
-    pts = np.concatenate([np.column_stack([u, bend + half]), np.column_stack([u[::-1], (bend - half)[::-1]])])
+    pts = np.concatenate(
+        [np.column_stack([u, bend + half]), np.column_stack([u[::-1], (bend - half)[::-1]])]
+    )
     c, sn = math.cos(theta), math.sin(theta)
     rot = pts @ np.array([[c, sn], [-sn, c]])
     return Polygon(rot + np.array([cx, cy])).buffer(0)
 
 
-def _random_point(rng: np.random.Generator, region: Any, tries: int = 200) -> tuple[float, float] | None:
+def _random_point(
+    rng: np.random.Generator, region: Any, tries: int = 200
+) -> tuple[float, float] | None:
     import shapely
 
     if region.is_empty:
@@ -258,8 +295,9 @@ def _random_point(rng: np.random.Generator, region: Any, tries: int = 200) -> tu
     return None
 
 
-def draw_targets(settings: TargetSettings, sea: Any, n_dates: int, seed: int, crs: str,
-                 frequency_hz: float) -> SeaTargets:
+def draw_targets(
+    settings: TargetSettings, sea: Any, n_dates: int, seed: int, crs: str, frequency_hz: float
+) -> SeaTargets:
     """Draw every date's ships and slicks inside ``sea`` (each date from its own seeded generator)."""
     from shapely.geometry import MultiPoint
 
@@ -282,7 +320,9 @@ def draw_targets(settings: TargetSettings, sea: Any, n_dates: int, seed: int, cr
             poly = poly.intersection(sea)
             if poly.is_empty or any(poly.intersects(t) for t in taken):
                 continue
-            slicks.append(Slick(next_id, d, poly, length, width, float(rng.uniform(*settings.damping_db))))
+            slicks.append(
+                Slick(next_id, d, poly, length, width, float(rng.uniform(*settings.damping_db)))
+            )
             taken.append(poly.buffer(30.0))
             next_id += 1
         for _ in range(settings.ships_per_date):
@@ -303,21 +343,50 @@ def draw_targets(settings: TargetSettings, sea: Any, n_dates: int, seed: int, cr
             sx = p[0] + along * c - across * s
             sy = p[1] + along * s + across * c
             sh = rng.uniform(2.0, 0.1 * length + 5.0, n)
-            total = min(float(ship_rcs_m2(length, frequency_hz)), 10.0 ** (settings.ship_rcs_cap_dbm2 / 10.0))
+            total = min(
+                float(ship_rcs_m2(length, frequency_hz)),
+                10.0 ** (settings.ship_rcs_cap_dbm2 / 10.0),
+            )
             share = rng.exponential(1.0, n)
             share /= share.sum()
             rcs_vv = total * share
             rcs = np.column_stack([rcs_vv, rcs_vv * 10.0 ** (-settings.ship_vh_offset_db / 10.0)])
-            ships.append(Ship(next_id, d, p[0], p[1], length, heading, hull, sx, sy, sh, rcs,
-                              rng.uniform(0, 2 * np.pi, (n, 2))))
-            taken.append(MultiPoint(np.column_stack([sx, sy])).convex_hull.buffer(0.5 * beam + 40.0).union(
-                hull.buffer(40.0)))
+            ships.append(
+                Ship(
+                    next_id,
+                    d,
+                    p[0],
+                    p[1],
+                    length,
+                    heading,
+                    hull,
+                    sx,
+                    sy,
+                    sh,
+                    rcs,
+                    rng.uniform(0, 2 * np.pi, (n, 2)),
+                )
+            )
+            taken.append(
+                MultiPoint(np.column_stack([sx, sy]))
+                .convex_hull.buffer(0.5 * beam + 40.0)
+                .union(hull.buffer(40.0))
+            )
             next_id += 1
     return SeaTargets(settings, sea, ships, slicks, crs)
 
 
-def splat_ships(targets: SeaTargets, plans: list[Any], geoid: Any, terrain: Any, slc: list[Any],
-                c0: float, c1: float, r_mid: float, ramp: Any = None) -> dict[int, dict[str, NDArray[np.float64]]]:
+def splat_ships(
+    targets: SeaTargets,
+    plans: list[Any],
+    geoid: Any,
+    terrain: Any,
+    slc: list[Any],
+    c0: float,
+    c1: float,
+    r_mid: float,
+    ramp: Any = None,
+) -> dict[int, dict[str, NDArray[np.float64]]]:
     """Image every date's ships into that date's SLC; returns each ship's scatterer ``line``/``pixel``.
 
     Same geometry, DN scaling and PSF as the double-bounce points of
@@ -343,7 +412,9 @@ def splat_ships(targets: SeaTargets, plans: list[Any], geoid: Any, terrain: Any,
         h = terrain.height(x, y) + geoid(lat, lon) + np.concatenate([s.sh for s in ships])
         t, rr, ok = geo2rdr(lat, lon, h, plan.orbit)
         g = plan.grid
-        line = np.nan_to_num((t + plan.timing_error - g.sensing_start) / g.azimuth_time_interval, nan=-1e9)
+        line = np.nan_to_num(
+            (t + plan.timing_error - g.sensing_start) / g.azimuth_time_interval, nan=-1e9
+        )
         pix = np.nan_to_num((rr - g.starting_range) / g.range_pixel_spacing, nan=-1e9)
         kdn = S.BETA_NOUGHT / np.sqrt((c0 + c1 * (rr - r_mid)) * g.range_pixel_spacing)
         rcs = np.concatenate([s.rcs for s in ships])
@@ -355,12 +426,14 @@ def splat_ships(targets: SeaTargets, plans: list[Any], geoid: Any, terrain: Any,
         k = 0
         for s in ships:
             n = s.sx.size
-            out[s.id] = {"line": line[k:k + n], "pixel": pix[k:k + n]}
+            out[s.id] = {"line": line[k : k + n], "pixel": pix[k : k + n]}
             k += n
     return out
 
 
-def _map_coords(plan: Any, height_fn: Any, crs: str, step: int = 8) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _map_coords(
+    plan: Any, height_fn: Any, crs: str, step: int = 8
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Scene-CRS coordinates of every pixel of a date's grid, seen on the terrain (coarse grid, bilinear)."""
     from scipy.ndimage import map_coordinates
 
@@ -392,8 +465,14 @@ def _bbox(mask: NDArray[np.bool_]) -> list[int] | None:
     return [int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1]
 
 
-def write_target_truth(folder: Path, targets: SeaTargets, plans: list[Any], height_fn: Any,
-                       positions: dict[int, dict[str, NDArray[np.float64]]], safes: list[Path]) -> Path:
+def write_target_truth(
+    folder: Path,
+    targets: SeaTargets,
+    plans: list[Any],
+    height_fn: Any,
+    positions: dict[int, dict[str, NDArray[np.float64]]],
+    safes: list[Path],
+) -> Path:
     """Write ``truth/targets/`` (see the module docstring); returns the folder."""
     import warnings
 
@@ -411,8 +490,11 @@ def write_target_truth(folder: Path, targets: SeaTargets, plans: list[Any], heig
     _, inv = _to_map(targets.crs)
     margin_l = 1.0 / (S.AZIMUTH_BANDWIDTH * S.AZIMUTH_TIME_INTERVAL)
     margin_p = 1.0 / (S.RANGE_BANDWIDTH / S.RANGE_SAMPLING_RATE)
+
     def to_ll(geom: Any) -> Any:
-        return shapely.transform(geom, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
+        return shapely.transform(
+            geom, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1]))
+        )
 
     records: list[dict[str, Any]] = []
     with atomic_output(folder, directory=True) as tmp:
@@ -425,24 +507,48 @@ def write_target_truth(folder: Path, targets: SeaTargets, plans: list[Any], heig
             for sl in (q for q in targets.slicks if q.date == d):
                 m = shapely.contains_xy(sl.polygon, X, Y)
                 inst[m] = sl.id
-                objects.append({"id": sl.id, "category": "oil_slick", "length_m": sl.length, "width_m": sl.width,
-                                "damping_db": sl.damping_db, "area_m2": float(sl.polygon.area),
-                                "geometry_wkt": sl.polygon.wkt, "geometry_lonlat_wkt": to_ll(sl.polygon).wkt})
+                objects.append(
+                    {
+                        "id": sl.id,
+                        "category": "oil_slick",
+                        "length_m": sl.length,
+                        "width_m": sl.width,
+                        "damping_db": sl.damping_db,
+                        "area_m2": float(sl.polygon.area),
+                        "geometry_wkt": sl.polygon.wkt,
+                        "geometry_lonlat_wkt": to_ll(sl.polygon).wkt,
+                    }
+                )
             for s in (q for q in targets.ships if q.date == d):
                 pos = positions.get(s.id)
                 if pos is None:
                     continue
                 # (pixel, line) plane, grown by the main-lobe half-width (anisotropic: scale, buffer, unscale)
                 pts = np.column_stack([pos["pixel"] / margin_p, pos["line"] / margin_l])
-                hull = affinity.scale(MultiPoint(pts).convex_hull.buffer(1.0), margin_p, margin_l, origin=(0, 0))
-                m = rasterize([(hull, 1)], out_shape=(L, W), transform=Affine.translation(-0.5, -0.5),
-                              fill=0, dtype="uint8").astype(bool)
+                hull = affinity.scale(
+                    MultiPoint(pts).convex_hull.buffer(1.0), margin_p, margin_l, origin=(0, 0)
+                )
+                m = rasterize(
+                    [(hull, 1)],
+                    out_shape=(L, W),
+                    transform=Affine.translation(-0.5, -0.5),
+                    fill=0,
+                    dtype="uint8",
+                ).astype(bool)
                 inst[m] = s.id
                 total = float(s.rcs[:, 0].sum())
-                objects.append({"id": s.id, "category": "ship", "length_m": s.length,
-                                "heading_deg": math.degrees(s.heading) % 360.0, "n_scatterers": int(s.sx.size),
-                                "rcs_vv_dbm2": 10 * math.log10(total), "geometry_wkt": s.hull.wkt,
-                                "geometry_lonlat_wkt": to_ll(s.hull).wkt})
+                objects.append(
+                    {
+                        "id": s.id,
+                        "category": "ship",
+                        "length_m": s.length,
+                        "heading_deg": math.degrees(s.heading) % 360.0,
+                        "n_scatterers": int(s.sx.size),
+                        "rcs_vv_dbm2": 10 * math.log10(total),
+                        "geometry_wkt": s.hull.wkt,
+                        "geometry_lonlat_wkt": to_ll(s.hull).wkt,
+                    }
+                )
             for o in objects:
                 o["bbox_line_pixel"] = _bbox(inst == o["id"])
                 o["area_px"] = int(np.count_nonzero(inst == o["id"]))
@@ -450,16 +556,38 @@ def write_target_truth(folder: Path, targets: SeaTargets, plans: list[Any], heig
             name = f"instances_{d}.tif"
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-                with rasterio.open(tmp / name, "w", driver="GTiff", width=W, height=L, count=2, dtype="uint16",
-                                   compress="deflate") as ds:
+                with rasterio.open(
+                    tmp / name,
+                    "w",
+                    driver="GTiff",
+                    width=W,
+                    height=L,
+                    count=2,
+                    dtype="uint16",
+                    compress="deflate",
+                ) as ds:
                     ds.write(inst, 1)
                     ds.write(sea.astype(np.uint16), 2)
                     ds.set_band_description(1, "target instance id (0: none)")
                     ds.set_band_description(2, "open sea (1)")
-            records.append({"date": d, "epoch": str(plan.epoch), "safe": safes[d].name, "instances": name,
-                            "shape": [L, W], "objects": objects})
-        meta = {"categories": CATEGORIES, "crs": targets.crs, "settings": asdict(targets.settings),
-                "sea_wkt": targets.sea.wkt, "psf_margin_lines": margin_l, "psf_margin_pixels": margin_p,
-                "dates": records}
+            records.append(
+                {
+                    "date": d,
+                    "epoch": str(plan.epoch),
+                    "safe": safes[d].name,
+                    "instances": name,
+                    "shape": [L, W],
+                    "objects": objects,
+                }
+            )
+        meta = {
+            "categories": CATEGORIES,
+            "crs": targets.crs,
+            "settings": asdict(targets.settings),
+            "sea_wkt": targets.sea.wkt,
+            "psf_margin_lines": margin_l,
+            "psf_margin_pixels": margin_p,
+            "dates": records,
+        }
         (tmp / "targets.json").write_text(json.dumps(meta, indent=1))
     return folder

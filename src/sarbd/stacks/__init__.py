@@ -76,8 +76,12 @@ def detect_format(path: str | os.PathLike[str]) -> str:
             return "gmtsar"
         if is_doris_stack(p):
             return "doris"
-    raise InputError("not a stack sarbd recognises (ISCE2 topsStack folder, SNAP .dim, GMTSAR folder of "
-                     ".PRM files, Doris stack folder)", path=p, hint="give the format explicitly")
+    raise InputError(
+        "not a stack sarbd recognises (ISCE2 topsStack folder, SNAP .dim, GMTSAR folder of "
+        ".PRM files, Doris stack folder)",
+        path=p,
+        hint="give the format explicitly",
+    )
 
 
 def open_stack(path: str | os.PathLike[str], format: str = "auto", **options: Any) -> ImportedStack:
@@ -88,10 +92,17 @@ def open_stack(path: str | os.PathLike[str], format: str = "auto", **options: An
     return _opener(fmt)(path, **options)
 
 
-def import_stack(path: str | os.PathLike[str], format: str = "auto", *, dem: Any = None,
-                 polarizations: list[str] | tuple[str, ...] | None = None, window: tuple[int, int] = (2, 10),
-                 chunks: tuple[int, int] = (512, 2048), aoi: tuple[int, int, int, int] | None = None,
-                 **options: Any) -> xr.Dataset:
+def import_stack(
+    path: str | os.PathLike[str],
+    format: str = "auto",
+    *,
+    dem: Any = None,
+    polarizations: list[str] | tuple[str, ...] | None = None,
+    window: tuple[int, int] = (2, 10),
+    chunks: tuple[int, int] = (512, 2048),
+    aoi: tuple[int, int, int, int] | None = None,
+    **options: Any,
+) -> xr.Dataset:
     """The lazy sarbd stack (``docs/formats.md``) of another processor's coregistered stack.
 
     ``options`` go to the format's reader (``polarization``, ``reference`` for GMTSAR).
@@ -99,4 +110,6 @@ def import_stack(path: str | os.PathLike[str], format: str = "auto", *, dem: Any
     from sarbd.stacks.assemble import assemble_stack
 
     stack = open_stack(path, format, chunks=chunks, **options)
-    return assemble_stack(stack, dem=dem, polarizations=polarizations, window=window, chunks=chunks, aoi=aoi)
+    return assemble_stack(
+        stack, dem=dem, polarizations=polarizations, window=window, chunks=chunks, aoi=aoi
+    )

@@ -75,24 +75,35 @@ def assemble_stack(
 
     stack = _crop(stack, aoi)
     ref = stack.reference
-    pols = tuple(p.upper() for p in (polarizations if polarizations is not None else ref.polarizations))
+    pols = tuple(
+        p.upper() for p in (polarizations if polarizations is not None else ref.polarizations)
+    )
     for s in stack.dates:
         missing = [p for p in pols if p not in s.polarizations]
         if missing:
-            raise InputError(f"polarisation(s) {', '.join(missing)} missing in a date of the {stack.processor} stack",
-                             path=s.metadata.get("source_path", stack.source),
-                             hint=f"the stack has {'/'.join(s.polarizations)}; set inputs.polarizations")
+            raise InputError(
+                f"polarisation(s) {', '.join(missing)} missing in a date of the {stack.processor} stack",
+                path=s.metadata.get("source_path", stack.source),
+                hint=f"the stack has {'/'.join(s.polarizations)}; set inputs.polarizations",
+            )
     g = ref.radar_grid
     dem_obj = _as_dem(dem, ref)
     geo = reference_geometry(ref, dem_obj)
     height = np.asarray(geo["height"].values)
     if not np.isfinite(height).any():
-        raise InputError("no reference pixel has a height (is the DEM outside the stack?)",
-                         path=getattr(dem_obj, "path", None))
+        raise InputError(
+            "no reference pixel has a height (is the DEM outside the stack?)",
+            path=getattr(dem_obj, "path", None),
+        )
     h_min, h_max = float(np.nanmin(height)), float(np.nanmax(height))
-    levels = height_levels(h_min, h_max, n_height_levels) if dem_obj is not None and h_max > h_min else \
-        np.array([float(np.nanmean(height))])
-    height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(np.float32)
+    levels = (
+        height_levels(h_min, h_max, n_height_levels)
+        if dem_obj is not None and h_max > h_min
+        else np.array([float(np.nanmean(height))])
+    )
+    height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(
+        np.float32
+    )
     out_chunks = da.core.normalize_chunks(chunks, g.shape)
     h_da = da.from_array(height_filled, chunks=out_chunks)
 
@@ -100,19 +111,33 @@ def assemble_stack(
     phases = [da.zeros(g.shape, chunks=out_chunks, dtype=np.float64)]
     for sec in stack.secondaries:
         if sec.orbit is ref.orbit:
-            notes.append(f"{sec.metadata.get('date', '?')}: no orbit of its own; interferogram phase not flattened")
+            notes.append(
+                f"{sec.metadata.get('date', '?')}: no orbit of its own; interferogram phase not flattened"
+            )
             phases.append(da.zeros(g.shape, chunks=out_chunks, dtype=np.float64))
             continue
-        model = geometric_offsets(g, ref.orbit, sec.radar_grid, sec.orbit, heights=levels, step=(64, 64))
+        model = geometric_offsets(
+            g, ref.orbit, sec.radar_grid, sec.orbit, heights=levels, step=(64, 64)
+        )
         phases.append(geometric_phase_array(model, g, sec.radar_grid, h_da))
 
-    times = np.array([s.radar_grid.sensing_start_datetime for s in stack.dates], dtype="datetime64[ns]")
+    times = np.array(
+        [s.radar_grid.sensing_start_datetime for s in stack.dates], dtype="datetime64[ns]"
+    )
     if np.unique(times).size != times.size:
         raise InputError("two dates of the stack have the same acquisition time", path=stack.source)
     coords: dict[str, Any] = {
         "time": ("time", times, {"long_name": "acquisition time (first line), UTC"}),
-        "line": ("line", np.arange(g.first_line, g.first_line + g.length), {"long_name": "line index in the reference root grid"}),
-        "pixel": ("pixel", np.arange(g.first_pixel, g.first_pixel + g.width), {"long_name": "pixel index in the reference root grid"}),
+        "line": (
+            "line",
+            np.arange(g.first_line, g.first_line + g.length),
+            {"long_name": "line index in the reference root grid"},
+        ),
+        "pixel": (
+            "pixel",
+            np.arange(g.first_pixel, g.first_pixel + g.width),
+            {"long_name": "pixel index in the reference root grid"},
+        ),
         "latitude": geo["latitude"].variable,
         "longitude": geo["longitude"].variable,
     }
@@ -122,23 +147,51 @@ def assemble_stack(
         p = pol.lower()
         slcs = [s.slc(pol).data.rechunk(out_chunks) for s in stack.dates]
         cube = da.stack(slcs)
-        data_vars[f"slc_{p}"] = (("time", "line", "pixel"), cube, {
-            "long_name": f"coregistered SLC ({pol}) from {stack.processor}, radiometrically uncalibrated DN",
-            "units": "1", "polarization": pol})
-        ifgs = [(slcs[0] * np.conj(s) * np.exp(-1j * ph)).astype(np.complex64) for s, ph in zip(slcs, phases, strict=True)]
+        data_vars[f"slc_{p}"] = (
+            ("time", "line", "pixel"),
+            cube,
+            {
+                "long_name": f"coregistered SLC ({pol}) from {stack.processor}, radiometrically uncalibrated DN",
+                "units": "1",
+                "polarization": pol,
+            },
+        )
+        ifgs = [
+            (slcs[0] * np.conj(s) * np.exp(-1j * ph)).astype(np.complex64)
+            for s, ph in zip(slcs, phases, strict=True)
+        ]
         ifg = da.stack(ifgs)
-        pw = (cube.real ** 2 + cube.imag ** 2).astype(np.float32)
+        pw = (cube.real**2 + cube.imag**2).astype(np.float32)
         p_ref = da.broadcast_to(pw[0], pw.shape).rechunk(pw.chunks)
-        data_vars[f"interferogram_{p}"] = (("time", "line", "pixel"), ifg, {
-            "long_name": f"interferogram against the reference date ({pol}), flat-earth and topographic phase removed",
-            "units": "1", "sarbd_formula": "ref * conj(sec) * exp(-j * phi_geom), phi_geom = -4 pi / lambda (R_ref - R_sec)"})
-        data_vars[f"coherence_{p}"] = (("time", "line", "pixel"), coherence_fn(ifg, p_ref, pw, window=win), {
-            "long_name": f"coherence magnitude against the reference date ({pol})", "units": "1",
-            "coherence_window_line": win[0], "coherence_window_pixel": win[1], "valid_min": 0.0, "valid_max": 1.0})
+        data_vars[f"interferogram_{p}"] = (
+            ("time", "line", "pixel"),
+            ifg,
+            {
+                "long_name": f"interferogram against the reference date ({pol}), flat-earth and topographic phase removed",
+                "units": "1",
+                "sarbd_formula": "ref * conj(sec) * exp(-j * phi_geom), phi_geom = -4 pi / lambda (R_ref - R_sec)",
+            },
+        )
+        data_vars[f"coherence_{p}"] = (
+            ("time", "line", "pixel"),
+            coherence_fn(ifg, p_ref, pw, window=win),
+            {
+                "long_name": f"coherence magnitude against the reference date ({pol})",
+                "units": "1",
+                "coherence_window_line": win[0],
+                "coherence_window_pixel": win[1],
+                "valid_min": 0.0,
+                "valid_max": 1.0,
+            },
+        )
     data_vars["height"] = (("line", "pixel"), h_da.astype(np.float32), dict(geo["height"].attrs))
     for name in ("incidence_angle", "local_incidence_angle", "layover_shadow_mask"):
         if name in geo:
-            data_vars[name] = (("line", "pixel"), da.from_array(geo[name].values, chunks=out_chunks), dict(geo[name].attrs))
+            data_vars[name] = (
+                ("line", "pixel"),
+                da.from_array(geo[name].values, chunks=out_chunks),
+                dict(geo[name].attrs),
+            )
     t0 = times[0]
     perp, par = [0.0], [0.0]
     for s in stack.secondaries:
@@ -146,17 +199,42 @@ def assemble_stack(
         perp.append(bp)
         par.append(bq)
     n = len(stack.dates)
-    data_vars["temporal_baseline"] = ("time", ((times - t0) / np.timedelta64(1, "D")).astype(np.float32),
-                                      {"units": "day", "long_name": "time since the reference date"})
-    data_vars["perpendicular_baseline"] = ("time", np.array(perp, np.float32), {"units": "m", "long_name": "perpendicular baseline to the reference at scene centre"})
-    data_vars["parallel_baseline"] = ("time", np.array(par, np.float32), {"units": "m", "long_name": "parallel baseline to the reference at scene centre"})
-    data_vars["orbit_source"] = ("time", np.array([str(s.orbit.source) for s in stack.dates], dtype=object), {"long_name": "orbit used for geometry"})
+    data_vars["temporal_baseline"] = (
+        "time",
+        ((times - t0) / np.timedelta64(1, "D")).astype(np.float32),
+        {"units": "day", "long_name": "time since the reference date"},
+    )
+    data_vars["perpendicular_baseline"] = (
+        "time",
+        np.array(perp, np.float32),
+        {"units": "m", "long_name": "perpendicular baseline to the reference at scene centre"},
+    )
+    data_vars["parallel_baseline"] = (
+        "time",
+        np.array(par, np.float32),
+        {"units": "m", "long_name": "parallel baseline to the reference at scene centre"},
+    )
+    data_vars["orbit_source"] = (
+        "time",
+        np.array([str(s.orbit.source) for s in stack.dates], dtype=object),
+        {"long_name": "orbit used for geometry"},
+    )
     nan = np.full(n, np.nan, np.float32)
     nan[0] = 0.0
-    for name, what in (("residual_line_shift", "lines"), ("residual_pixel_shift", "pixels"),
-                       ("esd_azimuth_correction", "lines")):
-        data_vars[name] = ("time", nan.copy(), {"units": "1", "long_name": f"{name.replace('_', ' ')} ({what}); "
-                                                f"NaN: applied by {stack.processor}, not known to sarbd"})
+    for name, what in (
+        ("residual_line_shift", "lines"),
+        ("residual_pixel_shift", "pixels"),
+        ("esd_azimuth_correction", "lines"),
+    ):
+        data_vars[name] = (
+            "time",
+            nan.copy(),
+            {
+                "units": "1",
+                "long_name": f"{name.replace('_', ' ')} ({what}); "
+                f"NaN: applied by {stack.processor}, not known to sarbd",
+            },
+        )
     ds = xr.Dataset(data_vars, coords=coords)
     ods = orbit_to_dataset(ref.orbit)
     ds = ds.assign_coords(orbit_time=ods["orbit_time"], xyz=ods["xyz"])
@@ -167,16 +245,21 @@ def assemble_stack(
         if isinstance(v, str | int | float | bool | np.integer | np.floating):
             attrs[k] = v.item() if isinstance(v, np.generic) else v
     attrs.update(g.to_attrs())
-    attrs.update({
-        "reference_date": str(np.datetime64(times[0], "s")),
-        "coherence_window_line": win[0], "coherence_window_pixel": win[1],
-        "orbit_reference_epoch": str(ref.orbit.reference_epoch), "orbit_source": ref.orbit.source,
-        "sarbd_coregistration": f"imported: coregistered by {stack.processor}",
-        "sarbd_stack_source": str(stack.source),
-        "sarbd_stack_notes": "; ".join(notes) if notes else "none",
-        "sarbd_offset_height_levels_m": [float(x) for x in levels],
-        "sarbd_dem": getattr(dem_obj, "description", "") or ("none (ellipsoid)" if dem_obj is None else str(dem)),
-    })
+    attrs.update(
+        {
+            "reference_date": str(np.datetime64(times[0], "s")),
+            "coherence_window_line": win[0],
+            "coherence_window_pixel": win[1],
+            "orbit_reference_epoch": str(ref.orbit.reference_epoch),
+            "orbit_source": ref.orbit.source,
+            "sarbd_coregistration": f"imported: coregistered by {stack.processor}",
+            "sarbd_stack_source": str(stack.source),
+            "sarbd_stack_notes": "; ".join(notes) if notes else "none",
+            "sarbd_offset_height_levels_m": [float(x) for x in levels],
+            "sarbd_dem": getattr(dem_obj, "description", "")
+            or ("none (ellipsoid)" if dem_obj is None else str(dem)),
+        }
+    )
     for note in notes:
         log.warning("%s stack %s: %s", stack.processor, stack.source, note)
     ds.attrs = attrs

@@ -89,8 +89,11 @@ def read_res(path: str | os.PathLike[str]) -> dict[str, dict[str, str] | list[li
             key, value = line.split(":", 1)
             section[key.strip()] = value.strip()
     if "readfiles" not in out:
-        raise ProductError("not a Doris result file (no readfiles section)", path=path,
-                           hint="give the stack folder with YYYYMMDD/slave.res files")
+        raise ProductError(
+            "not a Doris result file (no readfiles section)",
+            path=path,
+            hint="give the stack folder with YYYYMMDD/slave.res files",
+        )
     return out
 
 
@@ -104,9 +107,13 @@ def _is_number(text: str) -> bool:
 
 def parse_doris_time(text: str, path: str | os.PathLike[str]) -> np.datetime64:
     """``01-Mar-2018 17:19:09.165000`` -> ``datetime64[ns]`` (fraction kept to the ns)."""
-    m = re.fullmatch(r"\s*(\d{1,2}-[A-Za-z]{3}-\d{4})\s+(\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?\s*", text)
+    m = re.fullmatch(
+        r"\s*(\d{1,2}-[A-Za-z]{3}-\d{4})\s+(\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?\s*", text
+    )
     if not m:
-        raise ProductError(f"cannot read the time {text!r} (expected DD-Mon-YYYY HH:MM:SS.ffffff)", path=path)
+        raise ProductError(
+            f"cannot read the time {text!r} (expected DD-Mon-YYYY HH:MM:SS.ffffff)", path=path
+        )
     try:
         day = _dt.datetime.strptime(m.group(1).title(), "%d-%b-%Y")
     except ValueError:
@@ -117,11 +124,16 @@ def parse_doris_time(text: str, path: str | os.PathLike[str]) -> np.datetime64:
     return base + np.timedelta64(seconds, "s") + np.timedelta64(int(frac), "ns")
 
 
-def _section(res: dict[str, dict[str, str] | list[list[float]]], name: str, path: Path) -> dict[str, str]:
+def _section(
+    res: dict[str, dict[str, str] | list[list[float]]], name: str, path: Path
+) -> dict[str, str]:
     sec = res.get(name)
     if not isinstance(sec, dict):
-        raise ProductError(f"the result file has no {name} section", path=path,
-                           hint=f"run Doris up to {name}" if name != "readfiles" else None)
+        raise ProductError(
+            f"the result file has no {name} section",
+            path=path,
+            hint=f"run Doris up to {name}" if name != "readfiles" else None,
+        )
     return sec
 
 
@@ -132,14 +144,21 @@ def _orbit(res: dict[str, dict[str, str] | list[list[float]]], day: np.datetime6
             sec = res.get(step)
             declared = sec.get("NUMBER_OF_DATAPOINTS") if isinstance(sec, dict) else None
             if declared is not None and int(float(declared)) != len(pts):
-                raise ProductError(f"{step}: NUMBER_OF_DATAPOINTS says {declared}, {len(pts)} rows found", path=path)
+                raise ProductError(
+                    f"{step}: NUMBER_OF_DATAPOINTS says {declared}, {len(pts)} rows found",
+                    path=path,
+                )
             a: NDArray[np.float64] = np.asarray(pts, dtype=np.float64)
             times = day + np.round(a[:, 0] * 1e9).astype("timedelta64[ns]")
             return orbit_from_positions(times, a[:, 1:], source=f"doris {step}", path=path)
-    raise ProductError("the result file has no orbit (precise_orbits or leader_datapoints)", path=path)
+    raise ProductError(
+        "the result file has no orbit (precise_orbits or leader_datapoints)", path=path
+    )
 
 
-def _readfiles(res: dict[str, dict[str, str] | list[list[float]]], path: Path) -> dict[str, float | np.datetime64]:
+def _readfiles(
+    res: dict[str, dict[str, str] | list[list[float]]], path: Path
+) -> dict[str, float | np.datetime64]:
     rf = _section(res, "readfiles", path)
     key = "First_pixel_azimuth_time (UTC)"
     if key not in rf:
@@ -147,25 +166,35 @@ def _readfiles(res: dict[str, dict[str, str] | list[list[float]]], path: Path) -
     return {
         "start": parse_doris_time(rf[key], path),
         "prf": read_number(rf, "Pulse_Repetition_Frequency (computed, Hz)", path, positive=True),
-        "range_time": read_number(rf, "Range_time_to_first_pixel (2way) (ms)", path, positive=True) * 1e-3,
+        "range_time": read_number(rf, "Range_time_to_first_pixel (2way) (ms)", path, positive=True)
+        * 1e-3,
         "rsr": read_number(rf, "Range_sampling_rate (computed, MHz)", path, positive=True) * 1e6,
         "wavelength": read_number(rf, "Radar_wavelength (m)", path, positive=True),
     }
 
 
 def _window(rs: dict[str, str], path: Path) -> tuple[int, int, int, int]:
-    vals = [int(read_number(rs, f"{k} (w.r.t. original_master)", path)) for k in
-            ("First_line", "Last_line", "First_pixel", "Last_pixel")]
+    vals = [
+        int(read_number(rs, f"{k} (w.r.t. original_master)", path))
+        for k in ("First_line", "Last_line", "First_pixel", "Last_pixel")
+    ]
     if vals[0] < 1 or vals[2] < 1 or vals[1] < vals[0] or vals[3] < vals[2]:
-        raise ProductError(f"resample window lines {vals[0]}..{vals[1]}, pixels {vals[2]}..{vals[3]} is not valid",
-                           path=path)
+        raise ProductError(
+            f"resample window lines {vals[0]}..{vals[1]}, pixels {vals[2]}..{vals[3]} is not valid",
+            path=path,
+        )
     return vals[0], vals[1], vals[2], vals[3]
 
 
-def _raster(folder: Path, rs: dict[str, str], res_path: Path, shape: tuple[int, int]) -> tuple[str, str]:
+def _raster(
+    folder: Path, rs: dict[str, str], res_path: Path, shape: tuple[int, int]
+) -> tuple[str, str]:
     fmt = rs.get("Data_output_format", "").strip()
     if fmt not in _FORMATS:
-        raise ProductError(f"Data_output_format {fmt!r} is not supported (complex_real4, complex_short)", path=res_path)
+        raise ProductError(
+            f"Data_output_format {fmt!r} is not supported (complex_real4, complex_short)",
+            path=res_path,
+        )
     name = rs.get("Data_output_file", "slave_rsmp.raw").strip()
     return str(folder / name), _FORMATS[fmt]
 
@@ -173,13 +202,18 @@ def _raster(folder: Path, rs: dict[str, str], res_path: Path, shape: tuple[int, 
 def is_doris_stack(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a folder of ``YYYYMMDD/slave.res`` (or such stacks per polarisation)."""
     p = Path(path)
-    return p.is_dir() and (any(p.glob("[12][0-9][0-9][0-9][01][0-9][0-3][0-9]/slave.res"))
-                           or any(p.glob("stack_*/[12]*/slave.res")))
+    return p.is_dir() and (
+        any(p.glob("[12][0-9][0-9][0-9][01][0-9][0-3][0-9]/slave.res"))
+        or any(p.glob("stack_*/[12]*/slave.res"))
+    )
 
 
 def _date_folders(stack_dir: Path) -> list[Path]:
-    folders = sorted(f for f in stack_dir.iterdir() if f.is_dir() and re.fullmatch(r"\d{8}", f.name)
-                     and (f / "slave.res").exists())
+    folders = sorted(
+        f
+        for f in stack_dir.iterdir()
+        if f.is_dir() and re.fullmatch(r"\d{8}", f.name) and (f / "slave.res").exists()
+    )
     if not folders:
         raise InputError("no YYYYMMDD/slave.res in the Doris stack folder", path=stack_dir)
     return folders
@@ -192,8 +226,12 @@ def _pol_stacks(path: Path, polarization: str | None) -> dict[str, Path]:
     return {(polarization or "VV").upper(): path}
 
 
-def open_doris_stack(path: str | os.PathLike[str], *, polarization: str | None = None,
-                     chunks: tuple[int, int] = (512, 2048)) -> ImportedStack:
+def open_doris_stack(
+    path: str | os.PathLike[str],
+    *,
+    polarization: str | None = None,
+    chunks: tuple[int, int] = (512, 2048),
+) -> ImportedStack:
     """Open a Doris stack (one folder per polarisation, ``stack_<pol>/``, or one stack).
 
     Parameters
@@ -222,8 +260,11 @@ def open_doris_stack(path: str | os.PathLike[str], *, polarization: str | None =
             if window is None:
                 window = w
             elif w != window:
-                raise ProductError(f"resample window {w} differs from the stack's {window}", path=res_path,
-                                   hint="every date of a stack is resampled onto the same reference window")
+                raise ProductError(
+                    f"resample window {w} differs from the stack's {window}",
+                    path=res_path,
+                    hint="every date of a stack is resampled onto the same reference window",
+                )
             shape = (w[1] - w[0] + 1, w[3] - w[2] + 1)
             per_pol.setdefault(pol, {})[folder.name] = _raster(folder, rs, res_path, shape)
             if folder.name not in dates_info:
@@ -242,39 +283,70 @@ def open_doris_stack(path: str | os.PathLike[str], *, polarization: str | None =
     info, ref_orbit, mres = ref_info
     l0, l1, p0, p1 = window
     shape = (l1 - l0 + 1, p1 - p0 + 1)
-    start = np.datetime64(info["start"], "ns") + np.timedelta64(round((l0 - 1) / float(info["prf"]) * 1e9), "ns")  # type: ignore[call-overload]
+    start = np.datetime64(info["start"], "ns") + np.timedelta64(
+        round((l0 - 1) / float(info["prf"]) * 1e9), "ns"
+    )  # type: ignore[call-overload]
     r0 = SPEED_OF_LIGHT / 2 * (float(info["range_time"]) + (p0 - 1) / float(info["rsr"]))  # type: ignore[arg-type]
-    g = make_grid(start=start, azimuth_time_interval=1 / float(info["prf"]), starting_range=r0,  # type: ignore[arg-type]
-                  range_pixel_spacing=SPEED_OF_LIGHT / (2 * float(info["rsr"])), shape=shape,  # type: ignore[arg-type]
-                  wavelength=float(info["wavelength"]), look_side="right", path=mres)  # type: ignore[arg-type]
+    g = make_grid(
+        start=start,
+        azimuth_time_interval=1 / float(info["prf"]),
+        starting_range=r0,  # type: ignore[arg-type]
+        range_pixel_spacing=SPEED_OF_LIGHT / (2 * float(info["rsr"])),
+        shape=shape,  # type: ignore[arg-type]
+        wavelength=float(info["wavelength"]),
+        look_side="right",
+        path=mres,
+    )  # type: ignore[arg-type]
     ref_day = str(np.datetime64(info["start"], "D")).replace("-", "")
     pols = tuple(per_pol)
     for pol in pols:
         if ref_day not in per_pol[pol]:
-            raise InputError(f"the reference date {ref_day} has no folder in the {pol} stack "
-                             "(its slave_rsmp.raw is the reference SLC)", path=stacks[pol])
+            raise InputError(
+                f"the reference date {ref_day} has no folder in the {pol} stack "
+                "(its slave_rsmp.raw is the reference SLC)",
+                path=stacks[pol],
+            )
 
     def source(day: str) -> RawSource:
         elements = {per_pol[p][day][1] for p in pols}
         if len(elements) != 1:
-            raise ProductError(f"the polarisations of {day} are stored in different sample types", path=path)
+            raise ProductError(
+                f"the polarisations of {day} are stored in different sample types", path=path
+            )
         src = RawSource({p: (per_pol[p][day][0],) for p in pols}, elements.pop(), shape)
         src.check()
         return src
 
     common = set.intersection(*(set(per_pol[p]) for p in pols))
-    meta = {"mission": "unknown", "processor": "doris", "source_path": str(mres), "date": ref_day,
-            "product_name": f"doris stack {path.name}",
-            "sarbd_stack_caveat": "Doris-5 TOPS stacks hold deramped SLCs (slave_rsmp.raw): interferograms "
-                                  "and coherence are unaffected, the phase of a single date is not the product's"}
-    reference = Scene(radar_grid=g, orbit=ref_orbit, polarizations=pols, metadata=meta, pixels=source(ref_day),
-                      chunks=chunks)
+    meta = {
+        "mission": "unknown",
+        "processor": "doris",
+        "source_path": str(mres),
+        "date": ref_day,
+        "product_name": f"doris stack {path.name}",
+        "sarbd_stack_caveat": "Doris-5 TOPS stacks hold deramped SLCs (slave_rsmp.raw): interferograms "
+        "and coherence are unaffected, the phase of a single date is not the product's",
+    }
+    reference = Scene(
+        radar_grid=g,
+        orbit=ref_orbit,
+        polarizations=pols,
+        metadata=meta,
+        pixels=source(ref_day),
+        chunks=chunks,
+    )
     secondaries = []
     for day in sorted(common - {ref_day}):
         sinfo, orbit, res_path = dates_info[day]
-        secondaries.append(secondary_scene(
-            reference, sensing_start=np.datetime64(sinfo["start"], "ns")  # type: ignore[call-overload]
-            + np.timedelta64(round((l0 - 1) / float(sinfo["prf"]) * 1e9), "ns"), orbit=orbit,  # type: ignore[arg-type]
-            wavelength=float(sinfo["wavelength"]), pixels=source(day),  # type: ignore[arg-type]
-            metadata={"source_path": str(res_path), "date": day, "processor": "doris"}))
+        secondaries.append(
+            secondary_scene(
+                reference,
+                sensing_start=np.datetime64(sinfo["start"], "ns")  # type: ignore[call-overload]
+                + np.timedelta64(round((l0 - 1) / float(sinfo["prf"]) * 1e9), "ns"),
+                orbit=orbit,  # type: ignore[arg-type]
+                wavelength=float(sinfo["wavelength"]),
+                pixels=source(day),  # type: ignore[arg-type]
+                metadata={"source_path": str(res_path), "date": day, "processor": "doris"},
+            )
+        )
     return ImportedStack(reference, secondaries, "doris", path, [])

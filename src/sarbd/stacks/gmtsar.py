@@ -61,7 +61,9 @@ def _day_time(year: int, doy_frac: Decimal, path: Path) -> np.datetime64:
     """Year + GMTSAR day of year (0 = 1 January) + fraction of the day -> UTC."""
     doy = int(doy_frac)
     if not 0 <= doy <= 365:
-        raise ProductError(f"day of year {doy} is out of range (GMTSAR counts 0..365 from 1 January)", path=path)
+        raise ProductError(
+            f"day of year {doy} is out of range (GMTSAR counts 0..365 from 1 January)", path=path
+        )
     day = np.datetime64(f"{year:04d}-01-01", "ns") + np.timedelta64(doy, "D")
     return day + np.timedelta64(int((doy_frac - doy) * Decimal(86400 * 10**9)), "ns")
 
@@ -76,9 +78,13 @@ def prm_start_time(prm: dict[str, str], path: str | os.PathLike[str]) -> np.date
         year = int(sc) // 1000
         doy = Decimal(prm["clock_start"].split()[0]) if "clock_start" in prm else sc - year * 1000
     except (InvalidOperation, IndexError):
-        raise ProductError(f"SC_clock_start {prm['SC_clock_start']!r} is not YYYYDDD.fraction", path=path) from None
+        raise ProductError(
+            f"SC_clock_start {prm['SC_clock_start']!r} is not YYYYDDD.fraction", path=path
+        ) from None
     if not 1900 < year < 2200:
-        raise ProductError(f"SC_clock_start {prm['SC_clock_start']!r} is not YYYYDDD.fraction", path=path)
+        raise ProductError(
+            f"SC_clock_start {prm['SC_clock_start']!r} is not YYYYDDD.fraction", path=path
+        )
     return _day_time(year, doy, path)
 
 
@@ -86,24 +92,37 @@ def read_led(path: str | os.PathLike[str]) -> Orbit:
     """The orbit of a GMTSAR ``.LED`` file."""
     path = Path(path)
     try:
-        rows = [line.split() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+        rows = [
+            line.split() for line in path.read_text(errors="replace").splitlines() if line.strip()
+        ]
     except OSError as exc:
         raise InputError(f"cannot read the LED orbit file ({exc.strerror})", path=path) from None
     if not rows or len(rows[0]) < 5:
         raise OrbitError("the LED file has no header line 'n year doy sec dt'", path=path)
     try:
         n = int(float(rows[0][0]))
-        data = np.array([[float(x) for x in r[:9]] for r in rows[1:] if len(r) >= 9], dtype=np.float64)
+        data = np.array(
+            [[float(x) for x in r[:9]] for r in rows[1:] if len(r) >= 9], dtype=np.float64
+        )
     except ValueError:
         raise OrbitError("the LED file holds a non-numeric value", path=path) from None
     if data.shape[0] != n:
-        raise OrbitError(f"the LED header says {n} state vectors, {data.shape[0]} rows found", path=path)
+        raise OrbitError(
+            f"the LED header says {n} state vectors, {data.shape[0]} rows found", path=path
+        )
     times = []
     for year, doy, sec in data[:, :3]:
-        base = np.datetime64(f"{int(year):04d}-01-01", "ns") + np.timedelta64(int(doy), "D")  # 0-based day
+        base = np.datetime64(f"{int(year):04d}-01-01", "ns") + np.timedelta64(
+            int(doy), "D"
+        )  # 0-based day
         times.append(base + np.timedelta64(round(sec * 1e9), "ns"))
     try:
-        return Orbit(times=np.array(times), positions=data[:, 3:6], velocities=data[:, 6:9], source="gmtsar LED")
+        return Orbit(
+            times=np.array(times),
+            positions=data[:, 3:6],
+            velocities=data[:, 6:9],
+            source="gmtsar LED",
+        )
     except OrbitError as exc:
         raise OrbitError(exc.message, path=path) from None
 
@@ -118,16 +137,26 @@ def _reference_stem(folder: Path, stems: list[str], reference: str | None) -> st
                     reference = Path(first[0].split(":")[0]).stem
                     break
     if reference is None:
-        raise InputError("the GMTSAR stack does not say which date is the reference", path=folder,
-                         hint="give reference: YYYYMMDD (or the PRM name) in the stack options")
+        raise InputError(
+            "the GMTSAR stack does not say which date is the reference",
+            path=folder,
+            hint="give reference: YYYYMMDD (or the PRM name) in the stack options",
+        )
     hits = [s for s in stems if s == reference or reference in s]
     if len(hits) != 1:
-        raise InputError(f"reference {reference!r} matches {len(hits)} of the PRM files {stems}", path=folder)
+        raise InputError(
+            f"reference {reference!r} matches {len(hits)} of the PRM files {stems}", path=folder
+        )
     return hits[0]
 
 
-def open_gmtsar_stack(path: str | os.PathLike[str], *, reference: str | None = None,
-                      polarization: str | None = None, chunks: tuple[int, int] = (512, 2048)) -> ImportedStack:
+def open_gmtsar_stack(
+    path: str | os.PathLike[str],
+    *,
+    reference: str | None = None,
+    polarization: str | None = None,
+    chunks: tuple[int, int] = (512, 2048),
+) -> ImportedStack:
     """Open a folder of aligned GMTSAR ``.PRM``/``.SLC``/``.LED`` files (``SLC/`` of a GMTSAR run)."""
     folder = Path(path)
     if not folder.is_dir():
@@ -146,8 +175,11 @@ def open_gmtsar_stack(path: str | os.PathLike[str], *, reference: str | None = N
         width = int(read_number(prm, "num_rng_bins", prm_path, positive=True))
         bpl = int(read_number(prm, "bytes_per_line", prm_path, positive=True))
         if bpl not in (4 * width, 8 * width):
-            raise ProductError(f"bytes_per_line {bpl} is neither 4 (int16 I/Q) nor 8 (float32 I/Q) x num_rng_bins "
-                               f"{width}", path=prm_path)
+            raise ProductError(
+                f"bytes_per_line {bpl} is neither 4 (int16 I/Q) nor 8 (float32 I/Q) x num_rng_bins "
+                f"{width}",
+                path=prm_path,
+            )
         slc = folder / Path(prm.get("SLC_file", f"{stem}.SLC")).name
         led = folder / Path(prm.get("led_file", f"{stem}.LED")).name
         if not led.exists():
@@ -159,28 +191,48 @@ def open_gmtsar_stack(path: str | os.PathLike[str], *, reference: str | None = N
     prm, prm_path, start, orbit, src = date(ref_stem)
     look = {"R": "right", "L": "left"}.get(prm.get("lookdir", "R").strip().upper()[:1], "?")
     fs = read_number(prm, "rng_samp_rate", prm_path, positive=True)
-    g = make_grid(start=start, azimuth_time_interval=1 / read_number(prm, "PRF", prm_path, positive=True),
-                  starting_range=read_number(prm, "near_range", prm_path, positive=True),
-                  range_pixel_spacing=SPEED_OF_LIGHT / (2 * fs), shape=src.shape,
-                  wavelength=read_number(prm, "radar_wavelength", prm_path, positive=True), look_side=look,
-                  path=prm_path)
+    g = make_grid(
+        start=start,
+        azimuth_time_interval=1 / read_number(prm, "PRF", prm_path, positive=True),
+        starting_range=read_number(prm, "near_range", prm_path, positive=True),
+        range_pixel_spacing=SPEED_OF_LIGHT / (2 * fs),
+        shape=src.shape,
+        wavelength=read_number(prm, "radar_wavelength", prm_path, positive=True),
+        look_side=look,
+        path=prm_path,
+    )
     day = re.search(r"(\d{8})", ref_stem)
-    meta = {"mission": "unknown", "processor": "gmtsar", "source_path": str(prm_path),
-            "product_name": ref_stem, "date": day.group(1) if day else str(np.datetime64(start, "D"))}
-    ref = Scene(radar_grid=g, orbit=orbit, polarizations=(pol,), metadata=meta, pixels=src, chunks=chunks)
+    meta = {
+        "mission": "unknown",
+        "processor": "gmtsar",
+        "source_path": str(prm_path),
+        "product_name": ref_stem,
+        "date": day.group(1) if day else str(np.datetime64(start, "D")),
+    }
+    ref = Scene(
+        radar_grid=g, orbit=orbit, polarizations=(pol,), metadata=meta, pixels=src, chunks=chunks
+    )
     secondaries = []
     for stem in stems:
         if stem == ref_stem:
             continue
         sprm, spath, sstart, sorbit, ssrc = date(stem)
         if ssrc.shape != src.shape:
-            raise ProductError(f"{stem} is {ssrc.shape[0]} x {ssrc.shape[1]}, the reference {src.shape[0]} x "
-                               f"{src.shape[1]}: not aligned onto the reference", path=spath,
-                               hint="run GMTSAR's alignment (align_tops.csh / align_batch.csh) first")
-        secondaries.append(secondary_scene(ref, sensing_start=sstart, orbit=sorbit,
-                                           wavelength=read_number(sprm, "radar_wavelength", spath, positive=True),
-                                           pixels=ssrc, metadata={"source_path": str(spath), "product_name": stem}))
+            raise ProductError(
+                f"{stem} is {ssrc.shape[0]} x {ssrc.shape[1]}, the reference {src.shape[0]} x "
+                f"{src.shape[1]}: not aligned onto the reference",
+                path=spath,
+                hint="run GMTSAR's alignment (align_tops.csh / align_batch.csh) first",
+            )
+        secondaries.append(
+            secondary_scene(
+                ref,
+                sensing_start=sstart,
+                orbit=sorbit,
+                wavelength=read_number(sprm, "radar_wavelength", spath, positive=True),
+                pixels=ssrc,
+                metadata={"source_path": str(spath), "product_name": stem},
+            )
+        )
     secondaries.sort(key=lambda s: s.radar_grid.sensing_start_datetime)
     return ImportedStack(ref, secondaries, "gmtsar", folder, [])
-
-

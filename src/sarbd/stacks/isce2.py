@@ -89,16 +89,29 @@ def _vector(text: str, path: Path, what: str) -> list[float]:
 def _orbit(burst: Any, path: Path, what: str) -> Orbit:
     orbit = _child(burst, "component", "orbit")
     svs = None if orbit is None else _child(orbit, "component", "state_vectors")
-    vectors = [] if svs is None else [c for c in svs.findall("component") if _name(c).startswith("statevector")]
+    vectors = (
+        []
+        if svs is None
+        else [c for c in svs.findall("component") if _name(c).startswith("statevector")]
+    )
     if len(vectors) < 2:
-        raise OrbitError(f"{what}: the orbit holds {len(vectors)} state vectors (2 or more needed)", path=path)
-    t = [to_time(_value(v, "time", path, what).replace(" ", "T"), f"{what} state vector time", path) for v in vectors]
+        raise OrbitError(
+            f"{what}: the orbit holds {len(vectors)} state vectors (2 or more needed)", path=path
+        )
+    t = [
+        to_time(_value(v, "time", path, what).replace(" ", "T"), f"{what} state vector time", path)
+        for v in vectors
+    ]
     pos = [_vector(_value(v, "position", path, what), path, f"{what} position") for v in vectors]
     vel = [_vector(_value(v, "velocity", path, what), path, f"{what} velocity") for v in vectors]
     order = np.argsort(np.array(t, dtype="datetime64[ns]"))
     try:
-        return Orbit(times=np.array(t, dtype="datetime64[ns]")[order], positions=np.array(pos)[order],
-                     velocities=np.array(vel)[order], source="isce2 product xml")
+        return Orbit(
+            times=np.array(t, dtype="datetime64[ns]")[order],
+            positions=np.array(pos)[order],
+            velocities=np.array(vel)[order],
+            source="isce2 product xml",
+        )
     except OrbitError as exc:
         raise OrbitError(f"{what}: {exc.message}", path=path) from None
 
@@ -111,20 +124,43 @@ def read_isce_product(paths: list[Path]) -> dict[str, Any]:
         root = parse_xml(path.read_bytes(), path)
         inst = _child(root, "component", "instance")
         comp = _child(inst if inst is not None else root, "component", "bursts")
-        items = [] if comp is None else [c for c in comp.findall("component") if _name(c).startswith("burst")]
+        items = (
+            []
+            if comp is None
+            else [c for c in comp.findall("component") if _name(c).startswith("burst")]
+        )
         if not items:
-            raise ProductError("no bursts/burst<k> components (not an ISCE2 TOPS product XML)", path=path)
+            raise ProductError(
+                "no bursts/burst<k> components (not an ISCE2 TOPS product XML)", path=path
+            )
         for b in items:
             what = f"burst {b.get('name')}"
-            start = to_time(_value(b, "sensingstart", path, what).replace(" ", "T"), f"{what} sensingstart", path)
-            bursts.append((start, _float(b, "startingrange", path, what), _float(b, "rangepixelsize", path, what),
-                           _float(b, "azimuthtimeinterval", path, what), _float(b, "radarwavelength", path, what), path))
+            start = to_time(
+                _value(b, "sensingstart", path, what).replace(" ", "T"),
+                f"{what} sensingstart",
+                path,
+            )
+            bursts.append(
+                (
+                    start,
+                    _float(b, "startingrange", path, what),
+                    _float(b, "rangepixelsize", path, what),
+                    _float(b, "azimuthtimeinterval", path, what),
+                    _float(b, "radarwavelength", path, what),
+                    path,
+                )
+            )
             if orbit is None:
                 orbit = _orbit(b, path, what)
     assert orbit is not None
-    return {"start": min(b[0] for b in bursts), "starting_range": min(b[1] for b in bursts),
-            "range_pixel_size": bursts[0][2], "azimuth_time_interval": bursts[0][3], "wavelength": bursts[0][4],
-            "orbit": orbit}
+    return {
+        "start": min(b[0] for b in bursts),
+        "starting_range": min(b[1] for b in bursts),
+        "range_pixel_size": bursts[0][2],
+        "azimuth_time_interval": bursts[0][3],
+        "wavelength": bursts[0][4],
+        "orbit": orbit,
+    }
 
 
 def read_raster_header(raster: Path) -> tuple[tuple[int, int], str, int]:
@@ -137,18 +173,25 @@ def read_raster_header(raster: Path) -> tuple[tuple[int, int], str, int]:
             raise ProductError("no VRTRasterBand", path=vrt)
         dtype = _VRT_TYPES.get(str(band.get("dataType")))
         if dtype is None:
-            raise ProductError(f"dataType {band.get('dataType')!r} is not complex (CFloat32/CInt16)", path=vrt)
+            raise ProductError(
+                f"dataType {band.get('dataType')!r} is not complex (CFloat32/CInt16)", path=vrt
+            )
         order = "<" if (band.findtext("ByteOrder") or "LSB").strip().upper() == "LSB" else ">"
         try:
             shape = (int(root.get("rasterYSize")), int(root.get("rasterXSize")))
             offset = int(band.findtext("ImageOffset") or 0)
         except (TypeError, ValueError):
-            raise ProductError("rasterXSize/rasterYSize/ImageOffset are not integers", path=vrt) from None
+            raise ProductError(
+                "rasterXSize/rasterYSize/ImageOffset are not integers", path=vrt
+            ) from None
         return shape, order + dtype, offset
     if xml.exists():
         root = parse_xml(xml.read_bytes(), xml)
         try:
-            shape = (int(_value(root, "length", xml, "image")), int(_value(root, "width", xml, "image")))
+            shape = (
+                int(_value(root, "length", xml, "image")),
+                int(_value(root, "width", xml, "image")),
+            )
         except ValueError:
             raise ProductError("width/length are not integers", path=xml) from None
         kind = _value(root, "data_type", xml, "image").upper()
@@ -167,24 +210,41 @@ def _slc(stack: Path, day: str) -> Path:
     raise InputError(f"no merged SLC for {day}", path=stack / "merged" / "SLC" / day)
 
 
-def open_isce2_stack(path: str | os.PathLike[str], *, polarization: str | None = None,
-                     chunks: tuple[int, int] = (512, 2048)) -> ImportedStack:
+def open_isce2_stack(
+    path: str | os.PathLike[str],
+    *,
+    polarization: str | None = None,
+    chunks: tuple[int, int] = (512, 2048),
+) -> ImportedStack:
     """Open an ISCE2 topsStack folder (``reference/``, ``secondarys/``, ``merged/SLC/``)."""
     stack = Path(path)
     if not (stack / "merged" / "SLC").is_dir():
-        raise InputError("an ISCE2 stack folder holds merged/SLC/YYYYMMDD/ (run the stack's merge step)", path=stack)
+        raise InputError(
+            "an ISCE2 stack folder holds merged/SLC/YYYYMMDD/ (run the stack's merge step)",
+            path=stack,
+        )
     if (stack / "referenceShelve").exists() and not (stack / "reference").is_dir():
-        raise InputError("ISCE2 stripmapStack metadata are Python shelve pickles, which sarbd cannot read",
-                         path=stack / "referenceShelve",
-                         hint="export the stack to a format sarbd reads (e.g. SNAP BEAM-DIMAP), or use topsStack")
+        raise InputError(
+            "ISCE2 stripmapStack metadata are Python shelve pickles, which sarbd cannot read",
+            path=stack / "referenceShelve",
+            hint="export the stack to a format sarbd reads (e.g. SNAP BEAM-DIMAP), or use topsStack",
+        )
     ref_xml = sorted((stack / "reference").glob("IW*.xml"))
     if not ref_xml:
-        raise InputError("no reference/IW*.xml (the reference's TOPS product)", path=stack / "reference")
+        raise InputError(
+            "no reference/IW*.xml (the reference's TOPS product)", path=stack / "reference"
+        )
     info = read_isce_product(ref_xml)
-    days = sorted(d.name for d in (stack / "merged" / "SLC").iterdir() if d.is_dir() and re.fullmatch(r"\d{8}", d.name))
+    days = sorted(
+        d.name
+        for d in (stack / "merged" / "SLC").iterdir()
+        if d.is_dir() and re.fullmatch(r"\d{8}", d.name)
+    )
     ref_day = str(np.datetime64(info["start"], "D")).replace("-", "")
     if ref_day not in days:
-        raise InputError(f"no merged SLC of the reference date {ref_day}", path=stack / "merged" / "SLC")
+        raise InputError(
+            f"no merged SLC of the reference date {ref_day}", path=stack / "merged" / "SLC"
+        )
     pol = (polarization or "VV").upper()
 
     def source(day: str) -> RawSource:
@@ -195,28 +255,64 @@ def open_isce2_stack(path: str | os.PathLike[str], *, polarization: str | None =
         return src
 
     src = source(ref_day)
-    g = make_grid(start=info["start"], azimuth_time_interval=info["azimuth_time_interval"],
-                  starting_range=info["starting_range"], range_pixel_spacing=info["range_pixel_size"],
-                  shape=src.shape, wavelength=info["wavelength"], look_side="right", path=ref_xml[0])
-    meta = {"mission": "Sentinel-1", "processor": "isce2 topsStack", "source_path": str(ref_xml[0]),
-            "product_name": f"isce2 stack {stack.name}", "date": ref_day}
-    ref = Scene(radar_grid=g, orbit=info["orbit"], polarizations=(pol,), metadata=meta, pixels=src, chunks=chunks)
+    g = make_grid(
+        start=info["start"],
+        azimuth_time_interval=info["azimuth_time_interval"],
+        starting_range=info["starting_range"],
+        range_pixel_spacing=info["range_pixel_size"],
+        shape=src.shape,
+        wavelength=info["wavelength"],
+        look_side="right",
+        path=ref_xml[0],
+    )
+    meta = {
+        "mission": "Sentinel-1",
+        "processor": "isce2 topsStack",
+        "source_path": str(ref_xml[0]),
+        "product_name": f"isce2 stack {stack.name}",
+        "date": ref_day,
+    }
+    ref = Scene(
+        radar_grid=g,
+        orbit=info["orbit"],
+        polarizations=(pol,),
+        metadata=meta,
+        pixels=src,
+        chunks=chunks,
+    )
     secondaries, notes = [], []
     for day in days:
         if day == ref_day:
             continue
         ssrc = source(day)
         if ssrc.shape != src.shape:
-            raise ProductError(f"merged SLC of {day} is {ssrc.shape}, the reference's {src.shape}", path=_slc(stack, day))
+            raise ProductError(
+                f"merged SLC of {day} is {ssrc.shape}, the reference's {src.shape}",
+                path=_slc(stack, day),
+            )
         sec_xml = sorted((stack / "secondarys" / day).glob("IW*.xml"))
         if sec_xml:
             sinfo = read_isce_product(sec_xml)
-            secondaries.append(secondary_scene(ref, sensing_start=sinfo["start"], orbit=sinfo["orbit"],
-                                               wavelength=sinfo["wavelength"], pixels=ssrc,
-                                               metadata={"source_path": str(sec_xml[0]), "date": day}))
+            secondaries.append(
+                secondary_scene(
+                    ref,
+                    sensing_start=sinfo["start"],
+                    orbit=sinfo["orbit"],
+                    wavelength=sinfo["wavelength"],
+                    pixels=ssrc,
+                    metadata={"source_path": str(sec_xml[0]), "date": day},
+                )
+            )
         else:
             notes.append(f"{day}: no secondarys/{day}/IW*.xml; the reference orbit is used")
-            secondaries.append(secondary_scene(ref, sensing_start=np.datetime64(
-                f"{day[:4]}-{day[4:6]}-{day[6:]}", "ns") + (info["start"] - np.datetime64(info["start"], "D")),
-                orbit=None, pixels=ssrc, metadata={"source_path": str(_slc(stack, day)), "date": day}))
+            secondaries.append(
+                secondary_scene(
+                    ref,
+                    sensing_start=np.datetime64(f"{day[:4]}-{day[4:6]}-{day[6:]}", "ns")
+                    + (info["start"] - np.datetime64(info["start"], "D")),
+                    orbit=None,
+                    pixels=ssrc,
+                    metadata={"source_path": str(_slc(stack, day)), "date": day},
+                )
+            )
     return ImportedStack(ref, secondaries, "isce2", stack, notes)

@@ -20,9 +20,11 @@ from sarbd.errors import InputError
 
 __all__ = ["is_opera_cslc", "refuse_opera_cslc"]
 
-HINT = ("start from the Sentinel-1 SLC bursts themselves (inputs.products: SAFE files; sarbd coregisters "
-        "them in radar geometry), or from a radar-geometry stack (ISCE2 topsStack, SNAP, GMTSAR, Doris); "
-        "for backscatter-only work in map geometry use OPERA RTC-S1")
+HINT = (
+    "start from the Sentinel-1 SLC bursts themselves (inputs.products: SAFE files; sarbd coregisters "
+    "them in radar geometry), or from a radar-geometry stack (ISCE2 topsStack, SNAP, GMTSAR, Doris); "
+    "for backscatter-only work in map geometry use OPERA RTC-S1"
+)
 
 
 def is_opera_cslc(path: str | os.PathLike[str]) -> bool:
@@ -46,5 +48,9 @@ def is_opera_cslc(path: str | os.PathLike[str]) -> bool:
 
 def refuse_opera_cslc(path: str | os.PathLike[str], **_: object) -> None:
     """Raise the error that explains why a CSLC-S1 cannot start a sarbd build."""
-    raise InputError("OPERA CSLC-S1 is geocoded (a UTM map grid), not radar geometry: sarbd's labels, "
-                     "radarcoding and layover tests need a zero-Doppler radar grid", path=path, hint=HINT)
+    raise InputError(
+        "OPERA CSLC-S1 is geocoded (a UTM map grid), not radar geometry: sarbd's labels, "
+        "radarcoding and layover tests need a zero-Doppler radar grid",
+        path=path,
+        hint=HINT,
+    )

@@ -70,7 +70,10 @@ def _orbit(meta: Any, path: Path, what: str) -> Orbit:
     osv = _elem(meta, "Orbit_State_Vectors")
     vectors = [] if osv is None else osv.findall("MDElem")
     if len(vectors) < 2:
-        raise OrbitError(f"{what}: Orbit_State_Vectors holds {len(vectors)} vectors (2 or more needed)", path=path)
+        raise OrbitError(
+            f"{what}: Orbit_State_Vectors holds {len(vectors)} vectors (2 or more needed)",
+            path=path,
+        )
     times, pos, vel = [], [], []
     for v in vectors:
         a = _attrs(v)
@@ -81,8 +84,12 @@ def _orbit(meta: Any, path: Path, what: str) -> Orbit:
         vel.append([read_number(a, k, path) for k in ("x_vel", "y_vel", "z_vel")])
     order = np.argsort(np.array(times, dtype="datetime64[ns]"))
     try:
-        return Orbit(times=np.array(times, dtype="datetime64[ns]")[order], positions=np.array(pos)[order],
-                     velocities=np.array(vel)[order], source="snap Orbit_State_Vectors")
+        return Orbit(
+            times=np.array(times, dtype="datetime64[ns]")[order],
+            positions=np.array(pos)[order],
+            velocities=np.array(vel)[order],
+            source="snap Orbit_State_Vectors",
+        )
     except OrbitError as exc:
         raise OrbitError(f"{what}: {exc.message}", path=path) from None
 
@@ -100,14 +107,19 @@ def _element(header: dict[str, str], path: Path, shape: tuple[int, int]) -> str:
         order = ">" if int(header.get("byte order", "0")) == 1 else "<"
         samples, lines = int(header["samples"]), int(header["lines"])
     except (KeyError, ValueError):
-        raise ProductError("ENVI header lacks samples/lines/data type (2 int16 or 4 float32 supported)",
-                           path=path) from None
+        raise ProductError(
+            "ENVI header lacks samples/lines/data type (2 int16 or 4 float32 supported)", path=path
+        ) from None
     if (lines, samples) != shape:
-        raise ProductError(f"band is {lines} x {samples}, the product {shape[0]} x {shape[1]}", path=path)
+        raise ProductError(
+            f"band is {lines} x {samples}, the product {shape[0]} x {shape[1]}", path=path
+        )
     return order + dtype
 
 
-def open_snap_stack(path: str | os.PathLike[str], *, chunks: tuple[int, int] = (512, 2048)) -> ImportedStack:
+def open_snap_stack(
+    path: str | os.PathLike[str], *, chunks: tuple[int, int] = (512, 2048)
+) -> ImportedStack:
     """Open a SNAP BEAM-DIMAP coregistered stack (the ``.dim`` file, or its ``.data`` folder)."""
     path = Path(path)
     dim = path.with_suffix(".dim") if path.suffix == ".data" else path
@@ -118,21 +130,31 @@ def open_snap_stack(path: str | os.PathLike[str], *, chunks: tuple[int, int] = (
     meta_root = root.find("Dataset_Sources/MDElem[@name='metadata']")
     abstracted = _elem(meta_root, "Abstracted_Metadata")
     if abstracted is None:
-        raise ProductError("no Abstracted_Metadata in Dataset_Sources (not a SNAP SAR product)", path=dim)
+        raise ProductError(
+            "no Abstracted_Metadata in Dataset_Sources (not a SNAP SAR product)", path=dim
+        )
     a = _attrs(abstracted)
     if a.get("srgr_flag", "0").strip() not in ("0", "false"):
-        raise ProductError("the product is in ground range (srgr_flag 1): not an SLC stack", path=dim)
-    shape = (int(read_number(a, "num_output_lines", dim, positive=True)),
-             int(read_number(a, "num_samples_per_line", dim, positive=True)))
+        raise ProductError(
+            "the product is in ground range (srgr_flag 1): not an SLC stack", path=dim
+        )
+    shape = (
+        int(read_number(a, "num_output_lines", dim, positive=True)),
+        int(read_number(a, "num_samples_per_line", dim, positive=True)),
+    )
     if "first_line_time" not in a:
         raise ProductError("Abstracted_Metadata has no first_line_time", path=dim)
     look = a.get("antenna_pointing", "right").strip().lower()
-    g = make_grid(start=parse_doris_time(a["first_line_time"], dim),
-                  azimuth_time_interval=read_number(a, "line_time_interval", dim, positive=True),
-                  starting_range=read_number(a, "slant_range_to_first_pixel", dim, positive=True),
-                  range_pixel_spacing=read_number(a, "range_spacing", dim, positive=True), shape=shape,
-                  wavelength=SPEED_OF_LIGHT / (read_number(a, "radar_frequency", dim, positive=True) * 1e6),
-                  look_side=look, path=dim)
+    g = make_grid(
+        start=parse_doris_time(a["first_line_time"], dim),
+        azimuth_time_interval=read_number(a, "line_time_interval", dim, positive=True),
+        starting_range=read_number(a, "slant_range_to_first_pixel", dim, positive=True),
+        range_pixel_spacing=read_number(a, "range_spacing", dim, positive=True),
+        shape=shape,
+        wavelength=SPEED_OF_LIGHT / (read_number(a, "radar_frequency", dim, positive=True) * 1e6),
+        look_side=look,
+        path=dim,
+    )
     ref_orbit = _orbit(abstracted, dim, "Abstracted_Metadata")
 
     # bands: {date: {pol: (i_img, q_img, element)}}, and each date's role
@@ -145,14 +167,23 @@ def open_snap_stack(path: str | os.PathLike[str], *, chunks: tuple[int, int] = (
             continue
         part, pol, role, day = m.groups()
         img, hdr = _band_files(data_dir, name, dim)
-        dates.setdefault(day, {}).setdefault(pol, {})[part] = (img, _element(hdr, data_dir / f"{name}.hdr", shape))
+        dates.setdefault(day, {}).setdefault(pol, {})[part] = (
+            img,
+            _element(hdr, data_dir / f"{name}.hdr", shape),
+        )
         roles[day] = role or "mst"
     if not dates:
-        raise ProductError("no complex bands i_<POL>_..._<DDMonYYYY> / q_... in the product", path=dim,
-                           hint="export the coregistered stack with its i/q bands (not intensity only)")
+        raise ProductError(
+            "no complex bands i_<POL>_..._<DDMonYYYY> / q_... in the product",
+            path=dim,
+            hint="export the coregistered stack with its i/q bands (not intensity only)",
+        )
     ref_days = [d for d, r in roles.items() if r in ("mst", "ref")]
     if len(ref_days) != 1:
-        raise ProductError(f"{len(ref_days)} reference dates among the bands (one _mst_/_ref_ date expected)", path=dim)
+        raise ProductError(
+            f"{len(ref_days)} reference dates among the bands (one _mst_/_ref_ date expected)",
+            path=dim,
+        )
     pols = tuple(sorted(dates[ref_days[0]]))
 
     def source(day: str) -> RawSource:
@@ -161,7 +192,9 @@ def open_snap_stack(path: str | os.PathLike[str], *, chunks: tuple[int, int] = (
         for pol in pols:
             parts = dates[day].get(pol, {})
             if set(parts) != {"i", "q"}:
-                raise ProductError(f"{day} {pol}: an i band without its q band (or the reverse)", path=dim)
+                raise ProductError(
+                    f"{day} {pol}: an i band without its q band (or the reverse)", path=dim
+                )
             files[pol] = (str(parts["i"][0]), str(parts["q"][0]))
             elements |= {parts["i"][1], parts["q"][1]}
         if len(elements) != 1:
@@ -170,15 +203,26 @@ def open_snap_stack(path: str | os.PathLike[str], *, chunks: tuple[int, int] = (
         src.check()
         return src
 
-    meta = {"mission": a.get("MISSION", "unknown"), "product_name": a.get("PRODUCT", dim.stem),
-            "processor": "snap", "source_path": str(dim), "date": ref_days[0]}
-    reference = Scene(radar_grid=g, orbit=ref_orbit, polarizations=pols, metadata=meta, pixels=source(ref_days[0]),
-                      chunks=chunks)
+    meta = {
+        "mission": a.get("MISSION", "unknown"),
+        "product_name": a.get("PRODUCT", dim.stem),
+        "processor": "snap",
+        "source_path": str(dim),
+        "date": ref_days[0],
+    }
+    reference = Scene(
+        radar_grid=g,
+        orbit=ref_orbit,
+        polarizations=pols,
+        metadata=meta,
+        pixels=source(ref_days[0]),
+        chunks=chunks,
+    )
     sec_meta = _elem(meta_root, "Slave_Metadata")
     if sec_meta is None:
         sec_meta = _elem(meta_root, "Secondary_Metadata")
     by_day: dict[str, Any] = {}
-    for e in ([] if sec_meta is None else sec_meta.findall("MDElem")):
+    for e in [] if sec_meta is None else sec_meta.findall("MDElem"):
         ea = _attrs(e)
         if "first_line_time" in ea:
             t = parse_doris_time(ea["first_line_time"], dim)
@@ -188,16 +232,35 @@ def open_snap_stack(path: str | os.PathLike[str], *, chunks: tuple[int, int] = (
     for day in sorted(set(dates) - {ref_days[0]}, key=lambda d: _parse_dmy(d)):
         e = by_day.get(day)
         if e is None:
-            notes.append(f"{day}: no Slave_Metadata element; the reference orbit and timing are used")
-            secondaries.append(secondary_scene(reference, sensing_start=np.datetime64(_parse_dmy(day), "ns"), orbit=None,
-                                               pixels=source(day), metadata={"date": day, "source_path": str(dim)}))
+            notes.append(
+                f"{day}: no Slave_Metadata element; the reference orbit and timing are used"
+            )
+            secondaries.append(
+                secondary_scene(
+                    reference,
+                    sensing_start=np.datetime64(_parse_dmy(day), "ns"),
+                    orbit=None,
+                    pixels=source(day),
+                    metadata={"date": day, "source_path": str(dim)},
+                )
+            )
             continue
         ea = _attrs(e)
-        secondaries.append(secondary_scene(
-            reference, sensing_start=parse_doris_time(ea["first_line_time"], dim),
-            orbit=_orbit(e, dim, f"Slave_Metadata/{e.get('name')}"),
-            wavelength=SPEED_OF_LIGHT / (read_number(ea, "radar_frequency", dim, positive=True) * 1e6),
-            pixels=source(day), metadata={"date": day, "source_path": str(dim), "product_name": ea.get("PRODUCT", "")}))
+        secondaries.append(
+            secondary_scene(
+                reference,
+                sensing_start=parse_doris_time(ea["first_line_time"], dim),
+                orbit=_orbit(e, dim, f"Slave_Metadata/{e.get('name')}"),
+                wavelength=SPEED_OF_LIGHT
+                / (read_number(ea, "radar_frequency", dim, positive=True) * 1e6),
+                pixels=source(day),
+                metadata={
+                    "date": day,
+                    "source_path": str(dim),
+                    "product_name": ea.get("PRODUCT", ""),
+                },
+            )
+        )
     return ImportedStack(reference, secondaries, "snap", dim, notes)
 
 

@@ -27,7 +27,14 @@ from pathlib import Path
 
 from sarbd.errors import OutputError
 
-__all__ = ["MARKER", "atomic_output", "check_replaceable", "claim_folder", "is_environment_error", "output_error"]
+__all__ = [
+    "MARKER",
+    "atomic_output",
+    "check_replaceable",
+    "claim_folder",
+    "is_environment_error",
+    "output_error",
+]
 
 #: Marker file inside every folder :func:`atomic_output` writes: "sarbd created this, it may replace it".
 MARKER = ".sarbd-output"
@@ -52,8 +59,11 @@ def output_error(exc: OSError, target: str | os.PathLike[str]) -> OutputError:
     """The one-line :class:`OutputError` for an OS refusal to write ``target``."""
     what = _ENVIRONMENT_ERRNOS.get(exc.errno or -1, exc.strerror or str(exc))
     where = exc.filename if exc.filename else target
-    return OutputError(f"cannot write the output: {what}", path=where,
-                       hint="free some space or choose another output folder; the previous output is unchanged")
+    return OutputError(
+        f"cannot write the output: {what}",
+        path=where,
+        hint="free some space or choose another output folder; the previous output is unchanged",
+    )
 
 
 def check_replaceable(target: str | os.PathLike[str], *, directory: bool) -> None:
@@ -68,26 +78,42 @@ def check_replaceable(target: str | os.PathLike[str], *, directory: bool) -> Non
     """
     p = Path(target)
     if p.is_symlink():
-        raise OutputError("exists and is a symbolic link; sarbd does not replace links", path=p,
-                          hint="remove it or choose another output name")
+        raise OutputError(
+            "exists and is a symbolic link; sarbd does not replace links",
+            path=p,
+            hint="remove it or choose another output name",
+        )
     if not p.exists():
         return
     if directory:
         if not p.is_dir():
-            raise OutputError("exists and is not a folder; a folder output would replace it", path=p,
-                              hint="remove it or choose another output name")
+            raise OutputError(
+                "exists and is not a folder; a folder output would replace it",
+                path=p,
+                hint="remove it or choose another output name",
+            )
         if (p / MARKER).is_file() or not any(p.iterdir()):
             return
-        raise OutputError("exists and holds files sarbd did not write; it is not replaced", path=p,
-                          hint="remove it yourself or choose another output name")
+        raise OutputError(
+            "exists and holds files sarbd did not write; it is not replaced",
+            path=p,
+            hint="remove it yourself or choose another output name",
+        )
     if p.is_dir():
-        raise OutputError("exists and is a folder; sarbd writes a file here and never replaces a folder",
-                          path=p, hint="choose a file name (e.g. with the right suffix) or remove the folder")
+        raise OutputError(
+            "exists and is a folder; sarbd writes a file here and never replaces a folder",
+            path=p,
+            hint="choose a file name (e.g. with the right suffix) or remove the folder",
+        )
     if not p.is_file():
-        raise OutputError("exists and is not a regular file", path=p, hint="choose another output name")
+        raise OutputError(
+            "exists and is not a regular file", path=p, hint="choose another output name"
+        )
 
 
-def claim_folder(path: str | os.PathLike[str], *, accept: tuple[str, ...] = (), what: str = "output folder") -> Path:
+def claim_folder(
+    path: str | os.PathLike[str], *, accept: tuple[str, ...] = (), what: str = "output folder"
+) -> Path:
     """Create ``path`` as a folder sarbd writes into, or accept it if sarbd made it.
 
     An existing folder is accepted when it is empty, carries :data:`MARKER`, or holds one
@@ -96,11 +122,21 @@ def claim_folder(path: str | os.PathLike[str], *, accept: tuple[str, ...] = (), 
     """
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise OutputError(f"exists and is a file, the {what} was expected here", path=p,
-                          hint="choose another output folder")
-    if p.is_dir() and any(p.iterdir()) and not any((p / name).exists() for name in (MARKER, *accept)):
-        raise OutputError(f"exists and is not a sarbd {what}; sarbd does not write into it", path=p,
-                          hint="choose a new or empty output folder")
+        raise OutputError(
+            f"exists and is a file, the {what} was expected here",
+            path=p,
+            hint="choose another output folder",
+        )
+    if (
+        p.is_dir()
+        and any(p.iterdir())
+        and not any((p / name).exists() for name in (MARKER, *accept))
+    ):
+        raise OutputError(
+            f"exists and is not a sarbd {what}; sarbd does not write into it",
+            path=p,
+            hint="choose a new or empty output folder",
+        )
     try:
         p.mkdir(parents=True, exist_ok=True)
         if not (p / MARKER).exists():
@@ -135,10 +171,13 @@ def atomic_output(target: str | os.PathLike[str], *, directory: bool = False) ->
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+            tmp = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            )
         else:
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix,
-                                        dir=target.parent)
+            fd, name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent
+            )
             os.close(fd)
             tmp = Path(name)
     except OSError as exc:
@@ -148,7 +187,9 @@ def atomic_output(target: str | os.PathLike[str], *, directory: bool = False) ->
     try:
         yield tmp
         if directory:
-            (tmp / MARKER).write_text(json.dumps({"written_by": "sarbd", "name": target.name}) + "\n")
+            (tmp / MARKER).write_text(
+                json.dumps({"written_by": "sarbd", "name": target.name}) + "\n"
+            )
         # mkstemp/mkdtemp create private (0600/0700) entries; outputs get the usual umask-based modes
         umask = os.umask(0)
         os.umask(umask)

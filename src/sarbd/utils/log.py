@@ -28,7 +28,11 @@ def get_logger(name: str) -> logging.Logger:
 def configure_logging(verbosity: int = 0, quiet: bool = False) -> None:
     """Set up the ``sarbd`` logger: WARNING by default, INFO with -v, DEBUG with -vv, ERROR with -q."""
     _state["quiet"] = quiet
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
+    )
     logger = logging.getLogger("sarbd")
     logger.setLevel(level)
     if not logger.handlers:
@@ -67,4 +71,6 @@ def progress(items: Iterable[T], description: str, total: int | None = None) -> 
         return
     from rich.progress import track
 
-    yield from track(items, description=description, total=total, console=_stderr_console(), transient=True)
+    yield from track(
+        items, description=description, total=total, console=_stderr_console(), transient=True
+    )
