@@ -1,0 +1,64 @@
+"""compute_to_zarr's direct fused band writer (sarbd.signatures.banded) against the Dask path."""
+
+from __future__ import annotations
+
+import json
+
+import dask
+import numpy as np
+import pytest
+import xarray as xr
+
+import sarbd.signatures as S
+from sarbd.signatures.fused import FUSED
+from tests.signatures.test_fused import _close, _stack
+
+SMALL = {"time": -1, "line": 8, "pixel": 16}  # 31 x 40 image: a short last band, three pixel chunks
+
+
+def _meta(store):
+    """Every variable's .zarray and .zattrs (chunks, codecs, fill value, attributes)."""
+    return {p.parent.name + "/" + p.name: json.loads(p.read_text())
+            for p in sorted(store.glob("*/.z*"))}
+
+
+@pytest.mark.parametrize(("window", "zero_is_nodata", "workers"), [((3, 3), False, 2), ((4, 2), True, 1)])
+def test_direct_bands_equal_the_dask_path(tmp_path, window, zero_is_nodata, workers):
+    st = _stack(7)
+    names = [*FUSED, "backscatter_mean"]  # a non-fused signature too: it goes through Dask
+    kw = {"window": window, "chunks": SMALL, "zero_is_nodata": zero_is_nodata, "band_lines": 16}
+    with dask.config.set(scheduler="threads", num_workers=workers):
+        S.compute_to_zarr(st, tmp_path / "direct.zarr", names, **kw)
+        S.compute_to_zarr(st, tmp_path / "dask.zarr", names, direct=False, **kw)
+    slow = S.compute(st, names, window=window, fused=False, zero_is_nodata=zero_is_nodata).load()
+    fast = xr.open_zarr(tmp_path / "direct.zarr").load()
+    ref = xr.open_zarr(tmp_path / "dask.zarr").load()
+    assert set(fast.data_vars) == set(ref.data_vars) == set(slow.data_vars)
+    for v in ref.data_vars:
+        _close(fast[v].values, ref[v].values, v)
+        _close(fast[v].values, slow[v].values, v)
+    assert np.isnan(fast["entropy_vv_vh"].values[1, 4:9, 5:12]).any()  # the hole reaches the output
+    # the same store layout: chunks, codecs, fill values, attributes and chunk files
+    assert _meta(tmp_path / "direct.zarr") == _meta(tmp_path / "dask.zarr")
+    files = {p.relative_to(tmp_path / "direct.zarr") for p in (tmp_path / "direct.zarr").rglob("*") if p.is_file()}
+    assert files == {p.relative_to(tmp_path / "dask.zarr") for p in (tmp_path / "dask.zarr").rglob("*") if p.is_file()}
+
+
+def test_direct_bands_with_a_quantize_filter_and_date_chunks(tmp_path):
+    """The build's encoding (one date per chunk, bit rounding) is the store's, whoever writes it."""
+    from sarbd.export.cube import stage_encoding
+
+    st = _stack(8)
+    names = ["entropy", "intensity_ratio"]
+    kw = {"window": (3, 3), "chunks": SMALL}
+    enc = stage_encoding(S.compute(st, names, **kw), (8, 16), quantize={"keepbits": 7})
+    S.compute_to_zarr(st, tmp_path / "direct.zarr", names, encoding=enc, **kw)
+    S.compute_to_zarr(st, tmp_path / "dask.zarr", names, encoding=enc, direct=False, **kw)
+    meta = _meta(tmp_path / "direct.zarr")
+    assert meta == _meta(tmp_path / "dask.zarr")
+    assert meta["entropy_vv_vh/.zarray"]["chunks"] == [1, 8, 16]
+    fast, ref = xr.open_zarr(tmp_path / "direct.zarr").load(), xr.open_zarr(tmp_path / "dask.zarr").load()
+    for v in ref.data_vars:
+        np.testing.assert_array_equal(np.isnan(fast[v].values), np.isnan(ref[v].values), err_msg=v)
+        same = np.mean(fast[v].values[~np.isnan(ref[v].values)] == ref[v].values[~np.isnan(ref[v].values)])
+        assert same > 0.99, v  # bit rounding keeps 7 bits: at most a rare float64-order flip
