@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 import sarbd.signatures as S
+from sarbd.signatures.banded import _LineStream
 from sarbd.signatures.fused import FUSED
 from tests.signatures.test_fused import _close, _stack
 
@@ -22,9 +23,12 @@ def _meta(store):
             for p in sorted(store.glob("*/.z*"))}
 
 
-@pytest.mark.parametrize(("window", "zero_is_nodata", "workers"), [((3, 3), False, 2), ((4, 2), True, 1)])
-def test_direct_bands_equal_the_dask_path(tmp_path, window, zero_is_nodata, workers):
+@pytest.mark.parametrize(("window", "zero_is_nodata", "workers", "stored_lines"),
+                         [((3, 3), False, 2, 5), ((4, 2), True, 1, None)])
+def test_direct_bands_equal_the_dask_path(tmp_path, window, zero_is_nodata, workers, stored_lines):
     st = _stack(7)
+    if stored_lines:  # input chunks (as read from a store) that bands and halos cross
+        st = st.chunk({"time": 1, "line": stored_lines, "pixel": -1})
     names = [*FUSED, "backscatter_mean"]  # a non-fused signature too: it goes through Dask
     kw = {"window": window, "chunks": SMALL, "zero_is_nodata": zero_is_nodata, "band_lines": 16}
     with dask.config.set(scheduler="threads", num_workers=workers):
@@ -62,3 +66,22 @@ def test_direct_bands_with_a_quantize_filter_and_date_chunks(tmp_path):
         np.testing.assert_array_equal(np.isnan(fast[v].values), np.isnan(ref[v].values), err_msg=v)
         same = np.mean(fast[v].values[~np.isnan(ref[v].values)] == ref[v].values[~np.isnan(ref[v].values)])
         assert same > 0.99, v  # bit rounding keeps 7 bits: at most a rare float64-order flip
+
+
+def test_line_stream_returns_the_lines_asked_and_decodes_each_chunk_once():
+    import dask.array as da
+
+    x = np.arange(2 * 23 * 3, dtype=np.float32).reshape(2, 23, 3)
+    reads = []
+
+    def mark(block, block_info=None):
+        reads.append(block_info[0]["array-location"][1])
+        return block
+
+    d = da.from_array(x, chunks=(1, 5, 3)).map_blocks(mark, dtype=np.float32)
+    s = _LineStream(d, np.float32, 1)
+    for lo, hi in [(0, 3), (1, 7), (6, 12), (11, 11), (12, 23), (22, 23)]:
+        np.testing.assert_array_equal(s.take(lo, hi), x[:, lo:hi], err_msg=f"{lo}-{hi}")
+    assert sorted(reads) == sorted((a, a + 5 if a < 20 else 23) for a in range(0, 23, 5) for _ in range(2))
+    with pytest.raises(ValueError, match="dropped"):
+        s.take(10, 12)

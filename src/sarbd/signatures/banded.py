@@ -27,6 +27,8 @@ Cloude, S. R. (2007), Proc. PolInSAR 2007, ESA SP-644 (see :mod:`sarbd.signature
 
 from __future__ import annotations
 
+import ctypes
+import itertools
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -81,28 +83,45 @@ class _LineStream:
         if hi > b1:
             r0 = int(self.edges[np.searchsorted(self.edges, max(b1, lo), side="right") - 1])
             r1 = int(self.edges[np.searchsorted(self.edges, hi, side="left")])
-            new = self.data[:, r0:r1, :]
-            if isinstance(new, da.Array):
-                new = new.compute(scheduler="threads", num_workers=self.workers)
-            new = np.asarray(new, dtype=self.dtype)
-            if lo < b1:  # then r0 == b1: the held lines continue into the new ones
-                self.buf, self.b0 = np.concatenate((self.buf[:, lo - self.b0:], new), axis=1), lo
+            keep = self.buf[:, lo - self.b0:] if lo < b1 else self.buf[:, :0]  # lo < b1: then r0 == b1
+            first = lo if lo < b1 else r0
+            buf = np.empty((self.buf.shape[0], r1 - first, self.buf.shape[2]), self.dtype)
+            buf[:, : keep.shape[1]] = keep
+            self.buf = keep = None  # type: ignore[assignment]  # the old lines are freed before the read
+            if isinstance(self.data, da.Array):  # the stored chunks straight into the buffer (no concatenation)
+                da.store(self.data[:, r0:r1, :].astype(self.dtype), buf[:, r0 - first:], lock=False,
+                         scheduler="threads", num_workers=self.workers)
             else:
-                self.buf, self.b0 = new, r0
+                buf[:, r0 - first:] = self.data[:, r0:r1, :]
+            self.buf, self.b0 = buf, first
         self.buf, self.b0 = self.buf[:, lo - self.b0:], lo
         return self.buf[:, : hi - lo]
 
 
-def _band(stream: _LineStream, lines: tuple[int, int], halo: tuple[int, int], n_lines: int) -> np.ndarray:
-    """Lines ``[l0 - hl, l1 + hl)`` with ``hp`` pixels each side, NaN outside the array."""
+def _band(stream: _LineStream, lines: tuple[int, int], halo: tuple[int, int], n_lines: int,
+          dates: slice) -> np.ndarray:
+    """Lines ``[l0 - hl, l1 + hl)`` of ``dates`` with ``hp`` pixels each side, NaN outside the array."""
     (l0, l1), (hl, hp) = lines, halo
     lo, hi = max(0, l0 - hl), min(n_lines, l1 + hl)
-    data = stream.take(lo, hi)
+    data = stream.take(lo, hi)[dates]
     nt, _, npx = data.shape
     out = np.empty((nt, l1 - l0 + 2 * hl, npx + 2 * hp), dtype=stream.dtype)
     out[...] = np.nan
     out[:, lo - (l0 - hl):hi - (l0 - hl), hp:hp + npx] = data
     return out
+
+
+def _trim_heap() -> None:
+    """Give freed heap memory back to the OS (glibc ``malloc_trim``; nothing elsewhere).
+
+    The band's padded inputs and compression buffers are tens of MiB each, below
+    glibc's (grown) mmap threshold, so without it their freed pages stay resident
+    and count towards the peak.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def write_fused_bands(
@@ -158,14 +177,24 @@ def write_fused_bands(
             for b0 in range(0, n_lines, band):
                 b1 = min(b0 + band, n_lines)
                 for streams, has1, has2, rows, variables in plan:
-                    b = [_band(s, (b0, b1), halo, n_lines) for s in streams]
-                    rest = b[4:]
-                    n1 = rest.pop(0) if has1 else None
-                    n2 = rest.pop(0) if has2 else None
-                    with np.errstate(all="ignore"):
-                        out = dualpol_fused(b[0], b[1], b[2], b[3], n1, n2, w, halo, rows,
-                                            negative=neg, floor=floor, zero_is_nodata=zero)
-                    del b, rest, n1, n2
+                    nt, npx = streams[0].data.shape[0], streams[0].data.shape[2]
+                    out = np.empty((len(rows), nt, b1 - b0, npx), np.float32)
+                    # split where the window would reach into the next stored chunk row, so that a
+                    # stream holds one chunk row (plus the halo) at a time, not one and a half
+                    edges = sorted({int(e) - halo[0] for st in streams for e in st.edges})
+                    cuts = [b0, *[e for e in edges if b0 < e < b1], b1]
+                    for a, c in itertools.pairwise(cuts):
+                        for t0 in range(0, nt, n):  # n dates per call (one per Numba thread)
+                            dates = slice(t0, min(nt, t0 + n))
+                            b = [_band(s, (a, c), halo, n_lines, dates) for s in streams]
+                            rest = b[4:]
+                            n1 = rest.pop(0) if has1 else None
+                            n2 = rest.pop(0) if has2 else None
+                            with np.errstate(all="ignore"):
+                                out[:, dates, a - b0:c - b0] = dualpol_fused(
+                                    b[0], b[1], b[2], b[3], n1, n2, w, halo, rows, negative=neg, floor=floor,
+                                    zero_is_nodata=zero)
+                            del b, rest, n1, n2
 
                     def put(r: int, var: str, b0: int = b0, b1: int = b1, out: np.ndarray = out) -> None:
                         arrays[var][:, b0:b1, :] = out[r]
@@ -173,6 +202,7 @@ def write_fused_bands(
                     for f in [pool.submit(put, r, var) for r, var in enumerate(variables)]:
                         f.result()
                     del out
+                _trim_heap()
                 log.info("signatures (fused): lines %d-%d of %d written", b0, b1, n_lines)
     finally:
         numba.set_num_threads(before)
