@@ -52,14 +52,18 @@ def test_direct_bands_with_a_quantize_filter_and_date_chunks(tmp_path):
     """The build's encoding (one date per chunk, bit rounding) is the store's, whoever writes it."""
     from sarbd.export.cube import stage_encoding
 
-    st = _stack(8)
-    names = ["entropy", "intensity_ratio"]
+    st = _stack(8).chunk({"line": 8})  # lazy (line, pixel) coordinates: written by the Dask pass
+    assert st["latitude"].chunks is not None
+    names = ["entropy", "intensity_ratio"]  # all fused
     kw = {"window": (3, 3), "chunks": SMALL}
     enc = stage_encoding(S.compute(st, names, **kw), (8, 16), quantize={"keepbits": 7})
     S.compute_to_zarr(st, tmp_path / "direct.zarr", names, encoding=enc, **kw)
     S.compute_to_zarr(st, tmp_path / "dask.zarr", names, encoding=enc, direct=False, **kw)
     meta = _meta(tmp_path / "direct.zarr")
     assert meta == _meta(tmp_path / "dask.zarr")
+    files = {p.relative_to(tmp_path / "direct.zarr") for p in (tmp_path / "direct.zarr").rglob("*") if p.is_file()}
+    assert files == {p.relative_to(tmp_path / "dask.zarr") for p in (tmp_path / "dask.zarr").rglob("*") if p.is_file()}
+    np.testing.assert_array_equal(xr.open_zarr(tmp_path / "direct.zarr")["latitude"], st["latitude"])
     assert meta["entropy_vv_vh/.zarray"]["chunks"] == [1, 8, 16]
     fast, ref = xr.open_zarr(tmp_path / "direct.zarr").load(), xr.open_zarr(tmp_path / "dask.zarr").load()
     for v in ref.data_vars:
@@ -85,3 +89,28 @@ def test_line_stream_returns_the_lines_asked_and_decodes_each_chunk_once():
     assert sorted(reads) == sorted((a, a + 5 if a < 20 else 23) for a in range(0, 23, 5) for _ in range(2))
     with pytest.raises(ValueError, match="dropped"):
         s.take(10, 12)
+
+
+@pytest.mark.parametrize("filters", [None, "bitround"])
+def test_write_lines_writes_the_chunk_files_zarr_writes(tmp_path, filters):
+    import numcodecs
+    import zarr
+
+    from sarbd.signatures.banded import write_lines
+
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 21, 10), dtype=np.float32)
+    x[1, 2, 3] = np.nan
+    kw = {"shape": x.shape, "chunks": (2, 8, 4), "dtype": "float32", "zarr_format": 2, "fill_value": np.nan,
+          "compressors": [numcodecs.Blosc(cname="lz4", clevel=5, shuffle=1)],
+          "filters": [numcodecs.BitRound(keepbits=7)] if filters else None}
+    for name in ("mine", "zarrs"):
+        zarr.create_array(tmp_path / "s.zarr", name=name, **kw)
+    g = zarr.open_group(tmp_path / "s.zarr", mode="r+")
+    for l0 in (0, 8, 16):
+        write_lines(g["mine"], tmp_path / "s.zarr", "mine", l0, min(l0 + 8, 21), x[:, l0:l0 + 8])
+    g["zarrs"].with_config({"write_empty_chunks": True})[:] = x
+    mine = {p.name: p.read_bytes() for p in (tmp_path / "s.zarr" / "mine").iterdir() if not p.name.startswith(".")}
+    theirs = {p.name: p.read_bytes() for p in (tmp_path / "s.zarr" / "zarrs").iterdir() if not p.name.startswith(".")}
+    assert len(mine) == 2 * 3 * 3 and mine == theirs
+    np.testing.assert_array_equal(zarr.open_group(tmp_path / "s.zarr")["mine"][:], g["zarrs"][:])

@@ -41,7 +41,7 @@ import numpy as np
 
 from sarbd.signatures.fused import dualpol_fused, fused_input_names
 
-__all__ = ["direct_scheduler", "write_fused_bands"]
+__all__ = ["direct_scheduler", "write_fused_bands", "write_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,46 @@ def _band(stream: _LineStream, lines: tuple[int, int], halo: tuple[int, int], n_
     out[...] = np.nan
     out[:, lo - (l0 - hl):hi - (l0 - hl), hp:hp + npx] = data
     return out
+
+
+def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndarray) -> None:
+    """``arr[:, l0:l1, :] = data`` for a ``(time, line, pixel)`` Zarr array, ``l0`` on a chunk edge.
+
+    For a format-2 array in a local directory (``store``/``name``) the chunks are
+    encoded here exactly as Zarr does (edge chunks padded with the fill value, the
+    array's filters then its compressor, C order) and written as files: a third of
+    the time of Zarr's ``__setitem__``, whose per-chunk overhead was twice the
+    compression itself. Anything else goes through ``__setitem__``.
+    """
+    meta = arr.metadata
+    ok = (getattr(meta, "zarr_format", None) == 2 and getattr(meta, "order", "C") == "C"
+          and os.path.isdir(os.path.join(os.fspath(store), name)) and l0 % arr.chunks[1] == 0)
+    if not ok:
+        arr[:, l0:l1, :] = data
+        return
+    ct, cl, cp = arr.chunks
+    nt, _, npx = arr.shape
+    sep = getattr(meta, "dimension_separator", ".") or "."
+    filters = list(meta.filters or ())
+    comp = meta.compressor
+    fill = meta.fill_value
+    folder = os.path.join(os.fspath(store), name)
+    for i0 in range(l0, l1, cl):
+        for t0 in range(0, nt, ct):
+            for p0 in range(0, npx, cp):
+                block = data[t0:t0 + ct, i0 - l0:min(i0 + cl, l1) - l0, p0:p0 + cp]
+                if block.shape != (ct, cl, cp):
+                    full = np.full((ct, cl, cp), fill, dtype=arr.dtype)
+                    full[: block.shape[0], : block.shape[1], : block.shape[2]] = block
+                    block = full
+                chunk: Any = np.ascontiguousarray(block, dtype=arr.dtype)
+                for f in filters:
+                    chunk = f.encode(chunk)
+                if comp is not None:
+                    chunk = comp.encode(chunk)
+                key = sep.join(str(k) for k in (t0 // ct, i0 // cl, p0 // cp))
+                with open(os.path.join(folder, key), "wb") as fh:
+                    fh.write(np.ascontiguousarray(chunk).tobytes() if isinstance(chunk, np.ndarray) else chunk)
 
 
 def _trim_heap() -> None:
@@ -197,7 +237,7 @@ def write_fused_bands(
                             del b, rest, n1, n2
 
                     def put(r: int, var: str, b0: int = b0, b1: int = b1, out: np.ndarray = out) -> None:
-                        arrays[var][:, b0:b1, :] = out[r]
+                        write_lines(arrays[var], store, var, b0, b1, out[r])
 
                     for f in [pool.submit(put, r, var) for r, var in enumerate(variables)]:
                         f.result()

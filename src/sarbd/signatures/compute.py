@@ -386,8 +386,7 @@ def compute_to_zarr(
             if groups:
                 write_fused_bands(inputs, groups, tmp, n_lines, band)
                 written = {var for items in groups.values() for var, _ in items}
-        rest = [n for n in full.data_vars if n not in written]
-        for b0 in range(0, n_lines, band) if rest else ():
+        for b0 in range(0, n_lines, band):  # the rest, and the (line, pixel) coordinates
             b1 = min(b0 + band, n_lines)
             lo, hi = max(0, b0 - halo), min(n_lines, b1 + halo)
             lo -= lo % align
@@ -395,7 +394,7 @@ def compute_to_zarr(
             kw["chunks"] = {"time": -1, "line": cl, "pixel": cp}
             part = compute(stack.isel(line=slice(lo, hi)), names, **kw)
             part = part.isel(line=slice(b0 - lo, b1 - lo))
-            part = part[rest]
+            part = part.drop_vars([n for n in written if n in part.variables])
             part = part.drop_vars([n for n in part.variables if "line" not in part[n].dims])
             part = part.chunk({d: c for d, c in chunking.items() if d in part.dims})
             for v in part.variables.values():
