@@ -148,7 +148,7 @@ def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndar
                     chunk = comp.encode(chunk)
                 key = sep.join(str(k) for k in (t0 // ct, i0 // cl, p0 // cp))
                 with open(os.path.join(folder, key), "wb") as fh:
-                    fh.write(np.ascontiguousarray(chunk).tobytes() if isinstance(chunk, np.ndarray) else chunk)
+                    fh.write(chunk)  # bytes, or a contiguous array (buffer protocol): no copy
 
 
 def _trim_heap() -> None:
@@ -236,12 +236,11 @@ def write_fused_bands(
                                     zero_is_nodata=zero)
                             del b, rest, n1, n2
 
-                    def put(r: int, var: str, b0: int = b0, b1: int = b1, out: np.ndarray = out) -> None:
-                        write_lines(arrays[var], store, var, b0, b1, out[r])
-
-                    for f in [pool.submit(put, r, var) for r, var in enumerate(variables)]:
+                    futures = [pool.submit(write_lines, arrays[var], store, var, b0, b1, out[r])
+                               for r, var in enumerate(variables)]
+                    for f in futures:
                         f.result()
-                    del out
+                    del out, futures  # nothing may keep this band's rows alive into the next band
                 _trim_heap()
                 log.info("signatures (fused): lines %d-%d of %d written", b0, b1, n_lines)
     finally:
