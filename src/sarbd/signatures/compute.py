@@ -97,6 +97,19 @@ def _attrs(sig: Signature, key: Any, inputs: StackInputs) -> dict[str, Any]:
     return a
 
 
+def _stack_inputs(stack: xr.Dataset, *, window: int | tuple[int, int] = (5, 5), filter: Any = None,
+                  filter_kwargs: dict[str, Any] | None = None, phase_filter: str | None = None,
+                  phase_filter_kwargs: dict[str, Any] | None = None, backscatter: str | None = None,
+                  noise_removal: bool = True, negative: str = "nan", floor: float = 1e-5,
+                  ps_threshold: float = 0.25, zero_is_nodata: bool = False, chunks: ChunksLike = None,
+                  **_: Any) -> StackInputs:
+    """The :class:`StackInputs` of :func:`compute`'s keyword arguments."""
+    return StackInputs(stack, window=window, backscatter=backscatter, noise_removal=noise_removal,
+                       negative=negative, floor=floor, speckle_filter=filter, filter_kwargs=filter_kwargs,
+                       phase_filter=phase_filter, phase_filter_kwargs=phase_filter_kwargs,
+                       ps_threshold=ps_threshold, zero_is_nodata=zero_is_nodata, chunks=chunks)
+
+
 def compute(
     stack: xr.Dataset,
     names: Sequence[str] | None = None,
@@ -166,21 +179,10 @@ def compute(
         signatures and ``(line, pixel)`` for temporal ones, with the stack's
         coordinates and CF attributes. Undefined values are NaN, never inf.
     """
-    inputs = StackInputs(
-        stack,
-        window=window,
-        backscatter=backscatter,
-        noise_removal=noise_removal,
-        negative=negative,
-        floor=floor,
-        speckle_filter=filter,
-        filter_kwargs=filter_kwargs,
-        phase_filter=phase_filter,
-        phase_filter_kwargs=phase_filter_kwargs,
-        ps_threshold=ps_threshold,
-        zero_is_nodata=zero_is_nodata,
-        chunks=chunks,
-    )
+    inputs = _stack_inputs(stack, window=window, filter=filter, filter_kwargs=filter_kwargs,
+                           phase_filter=phase_filter, phase_filter_kwargs=phase_filter_kwargs,
+                           backscatter=backscatter, noise_removal=noise_removal, negative=negative,
+                           floor=floor, ps_threshold=ps_threshold, zero_is_nodata=zero_is_nodata, chunks=chunks)
     todo = plan(inputs, names)
     coords: dict[str, Any] = {}
     for c in ("time", "line", "pixel", *_COORDS_2D):
@@ -310,6 +312,7 @@ def compute_to_zarr(
     *,
     band_lines: int | None = None,
     encoding: dict[str, dict[str, Any]] | None = None,
+    direct: bool = True,
     **kwargs: Any,
 ) -> xr.Dataset:
     """Compute signatures band by band and write them to Zarr atomically.
@@ -331,11 +334,19 @@ def compute_to_zarr(
         of chunks per band (peak memory grows with the band).
     encoding
         Per-variable Zarr encoding overrides (default Blosc LZ4 + shuffle).
+    direct
+        Write the fused dual-pol signatures (``fused=True``, the default) band by band
+        straight into the store (:func:`sarbd.signatures.banded.write_fused_bands`: no
+        Dask graph, both cores busy) when the local Dask scheduler is in use; the other
+        signatures, and all with ``False``, go through Dask and ``to_zarr``. Same chunks,
+        codecs and attributes either way; values agree to float32 rounding.
 
     Returns
     -------
     The lazy signature dataset of the whole stack (for its metadata).
     """
+    from sarbd.signatures.banded import direct_scheduler, write_fused_bands
+    from sarbd.signatures.fused import fused_rows
     from sarbd.utils.files import atomic_output
 
     full = compute(stack, names, **kwargs)
@@ -366,7 +377,16 @@ def compute_to_zarr(
         # fill value (a tenth of the write time; signature chunks are never all-NaN in practice)
         template.to_zarr(tmp, mode="w", compute=False, consolidated=True, encoding=enc, zarr_format=2,
                          write_empty_chunks=True)
-        for b0 in range(0, n_lines, band):
+        written: set[str] = set()
+        if direct and kwargs.get("fused", True) and direct_scheduler():
+            # the fused rows straight into the store, band by band (no Dask graph, no to_zarr)
+            kw = {**kwargs, "chunks": chunking}
+            inputs = _stack_inputs(stack, **kw)
+            groups = fused_rows(inputs, plan(inputs, names))
+            if groups:
+                write_fused_bands(inputs, groups, tmp, n_lines, band)
+                written = {var for items in groups.values() for var, _ in items}
+        for b0 in range(0, n_lines, band):  # the rest, and the (line, pixel) coordinates
             b1 = min(b0 + band, n_lines)
             lo, hi = max(0, b0 - halo), min(n_lines, b1 + halo)
             lo -= lo % align
@@ -374,6 +394,7 @@ def compute_to_zarr(
             kw["chunks"] = {"time": -1, "line": cl, "pixel": cp}
             part = compute(stack.isel(line=slice(lo, hi)), names, **kw)
             part = part.isel(line=slice(b0 - lo, b1 - lo))
+            part = part.drop_vars([n for n in written if n in part.variables])
             part = part.drop_vars([n for n in part.variables if "line" not in part[n].dims])
             part = part.chunk({d: c for d, c in chunking.items() if d in part.dims})
             for v in part.variables.values():

@@ -49,7 +49,7 @@ from sarbd.signatures.kernels import (
     ratio_scalar,
 )
 
-__all__ = ["FUSED", "ROWS", "dualpol_fused", "fused_block", "fused_rows"]
+__all__ = ["FUSED", "ROWS", "dualpol_fused", "fused_block", "fused_input_names", "fused_rows"]
 
 #: Output rows of :func:`dualpol_fused`, by name (amplitude/backscatter of the pair's
 #: first and second channel, C2 elements and what derives from them).
@@ -364,6 +364,19 @@ def fused_rows(inputs: Any, todo: Sequence[tuple[Any, Any, str]]) -> dict[tuple[
     return groups
 
 
+def fused_input_names(inputs: Any, pair: tuple[str, str]) -> tuple[list[str], bool, bool]:
+    """Stack variables the fused pass of ``pair`` reads, and whether each channel has noise.
+
+    Names: the two SLCs, their calibration factors of the backscatter kind, then
+    ``noise_<pol>`` of each channel with noise removal, in channel order.
+    """
+    kind = inputs.backscatter_kind
+    has1, has2 = (inputs.noise_power(p, kind) is not None for p in pair)
+    names = [f"slc_{pair[0]}", f"slc_{pair[1]}", f"cal_{kind}_{pair[0]}", f"cal_{kind}_{pair[1]}"]
+    names += [f"noise_{p}" for p, has in zip(pair, (has1, has2), strict=True) if has]
+    return names, has1, has2
+
+
 def fused_block(inputs: Any, pair: tuple[str, str], rows: Sequence[str]) -> da.Array:
     """Dask array ``(len(rows), time, line, pixel)`` of :func:`dualpol_fused` for a pair.
 
@@ -373,10 +386,7 @@ def fused_block(inputs: Any, pair: tuple[str, str], rows: Sequence[str]) -> da.A
     """
     from sarbd.signatures.kernels import serial
 
-    kind = inputs.backscatter_kind
-    noise = [inputs.noise_power(p, kind) is not None for p in pair]
-    names = [f"slc_{pair[0]}", f"slc_{pair[1]}", f"cal_{kind}_{pair[0]}", f"cal_{kind}_{pair[1]}"]
-    names += [f"noise_{p}" for p, has in zip(pair, noise, strict=True) if has]
+    names, has1, has2 = fused_input_names(inputs, pair)
     arrays = [inputs.var(n) for n in names]
     arrays = [a.astype(np.complex64) if i < 2 else a.astype(np.float32) for i, a in enumerate(arrays)]
     w = inputs.window
@@ -390,7 +400,6 @@ def fused_block(inputs: Any, pair: tuple[str, str], rows: Sequence[str]) -> da.A
         for a in arrays
     ]
     rows = tuple(rows)
-    has1, has2 = noise
     neg, floor, zero = inputs.negative, inputs.floor, inputs.zero_is_nodata
 
     def block(*b: np.ndarray) -> np.ndarray:

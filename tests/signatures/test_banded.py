@@ -1,0 +1,116 @@
+"""compute_to_zarr's direct fused band writer (sarbd.signatures.banded) against the Dask path."""
+
+from __future__ import annotations
+
+import json
+
+import dask
+import numpy as np
+import pytest
+import xarray as xr
+
+import sarbd.signatures as S
+from sarbd.signatures.banded import _LineStream
+from sarbd.signatures.fused import FUSED
+from tests.signatures.test_fused import _close, _stack
+
+SMALL = {"time": -1, "line": 8, "pixel": 16}  # 31 x 40 image: a short last band, three pixel chunks
+
+
+def _meta(store):
+    """Every variable's .zarray and .zattrs (chunks, codecs, fill value, attributes)."""
+    return {p.parent.name + "/" + p.name: json.loads(p.read_text())
+            for p in sorted(store.glob("*/.z*"))}
+
+
+@pytest.mark.parametrize(("window", "zero_is_nodata", "workers", "stored_lines"),
+                         [((3, 3), False, 2, 5), ((4, 2), True, 1, None)])
+def test_direct_bands_equal_the_dask_path(tmp_path, window, zero_is_nodata, workers, stored_lines):
+    st = _stack(7)
+    if stored_lines:  # input chunks (as read from a store) that bands and halos cross
+        st = st.chunk({"time": 1, "line": stored_lines, "pixel": -1})
+    names = [*FUSED, "backscatter_mean"]  # a non-fused signature too: it goes through Dask
+    kw = {"window": window, "chunks": SMALL, "zero_is_nodata": zero_is_nodata, "band_lines": 16}
+    with dask.config.set(scheduler="threads", num_workers=workers):
+        S.compute_to_zarr(st, tmp_path / "direct.zarr", names, **kw)
+        S.compute_to_zarr(st, tmp_path / "dask.zarr", names, direct=False, **kw)
+    slow = S.compute(st, names, window=window, fused=False, zero_is_nodata=zero_is_nodata).load()
+    fast = xr.open_zarr(tmp_path / "direct.zarr").load()
+    ref = xr.open_zarr(tmp_path / "dask.zarr").load()
+    assert set(fast.data_vars) == set(ref.data_vars) == set(slow.data_vars)
+    for v in ref.data_vars:
+        _close(fast[v].values, ref[v].values, v)
+        _close(fast[v].values, slow[v].values, v)
+    assert np.isnan(fast["entropy_vv_vh"].values[1, 4:9, 5:12]).any()  # the hole reaches the output
+    # the same store layout: chunks, codecs, fill values, attributes and chunk files
+    assert _meta(tmp_path / "direct.zarr") == _meta(tmp_path / "dask.zarr")
+    files = {p.relative_to(tmp_path / "direct.zarr") for p in (tmp_path / "direct.zarr").rglob("*") if p.is_file()}
+    assert files == {p.relative_to(tmp_path / "dask.zarr") for p in (tmp_path / "dask.zarr").rglob("*") if p.is_file()}
+
+
+def test_direct_bands_with_a_quantize_filter_and_date_chunks(tmp_path):
+    """The build's encoding (one date per chunk, bit rounding) is the store's, whoever writes it."""
+    from sarbd.export.cube import stage_encoding
+
+    st = _stack(8).chunk({"line": 8})  # lazy (line, pixel) coordinates: written by the Dask pass
+    assert st["latitude"].chunks is not None
+    names = ["entropy", "intensity_ratio"]  # all fused
+    kw = {"window": (3, 3), "chunks": SMALL}
+    enc = stage_encoding(S.compute(st, names, **kw), (8, 16), quantize={"keepbits": 7})
+    S.compute_to_zarr(st, tmp_path / "direct.zarr", names, encoding=enc, **kw)
+    S.compute_to_zarr(st, tmp_path / "dask.zarr", names, encoding=enc, direct=False, **kw)
+    meta = _meta(tmp_path / "direct.zarr")
+    assert meta == _meta(tmp_path / "dask.zarr")
+    files = {p.relative_to(tmp_path / "direct.zarr") for p in (tmp_path / "direct.zarr").rglob("*") if p.is_file()}
+    assert files == {p.relative_to(tmp_path / "dask.zarr") for p in (tmp_path / "dask.zarr").rglob("*") if p.is_file()}
+    np.testing.assert_array_equal(xr.open_zarr(tmp_path / "direct.zarr")["latitude"], st["latitude"])
+    assert meta["entropy_vv_vh/.zarray"]["chunks"] == [1, 8, 16]
+    fast, ref = xr.open_zarr(tmp_path / "direct.zarr").load(), xr.open_zarr(tmp_path / "dask.zarr").load()
+    for v in ref.data_vars:
+        np.testing.assert_array_equal(np.isnan(fast[v].values), np.isnan(ref[v].values), err_msg=v)
+        same = np.mean(fast[v].values[~np.isnan(ref[v].values)] == ref[v].values[~np.isnan(ref[v].values)])
+        assert same > 0.99, v  # bit rounding keeps 7 bits: at most a rare float64-order flip
+
+
+def test_line_stream_returns_the_lines_asked_and_decodes_each_chunk_once():
+    import dask.array as da
+
+    x = np.arange(2 * 23 * 3, dtype=np.float32).reshape(2, 23, 3)
+    reads = []
+
+    def mark(block, block_info=None):
+        reads.append(block_info[0]["array-location"][1])
+        return block
+
+    d = da.from_array(x, chunks=(1, 5, 3)).map_blocks(mark, dtype=np.float32)
+    s = _LineStream(d, np.float32, 1)
+    for lo, hi in [(0, 3), (1, 7), (6, 12), (11, 11), (12, 23), (22, 23)]:
+        np.testing.assert_array_equal(s.take(lo, hi), x[:, lo:hi], err_msg=f"{lo}-{hi}")
+    assert sorted(reads) == sorted((a, a + 5 if a < 20 else 23) for a in range(0, 23, 5) for _ in range(2))
+    with pytest.raises(ValueError, match="dropped"):
+        s.take(10, 12)
+
+
+@pytest.mark.parametrize("filters", [None, "bitround"])
+def test_write_lines_writes_the_chunk_files_zarr_writes(tmp_path, filters):
+    import numcodecs
+    import zarr
+
+    from sarbd.signatures.banded import write_lines
+
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 21, 10), dtype=np.float32)
+    x[1, 2, 3] = np.nan
+    kw = {"shape": x.shape, "chunks": (2, 8, 4), "dtype": "float32", "zarr_format": 2, "fill_value": np.nan,
+          "compressors": [numcodecs.Blosc(cname="lz4", clevel=5, shuffle=1)],
+          "filters": [numcodecs.BitRound(keepbits=7)] if filters else None}
+    for name in ("mine", "zarrs"):
+        zarr.create_array(tmp_path / "s.zarr", name=name, **kw)
+    g = zarr.open_group(tmp_path / "s.zarr", mode="r+")
+    for l0 in (0, 8, 16):
+        write_lines(g["mine"], tmp_path / "s.zarr", "mine", l0, min(l0 + 8, 21), x[:, l0:l0 + 8])
+    g["zarrs"].with_config({"write_empty_chunks": True})[:] = x
+    mine = {p.name: p.read_bytes() for p in (tmp_path / "s.zarr" / "mine").iterdir() if not p.name.startswith(".")}
+    theirs = {p.name: p.read_bytes() for p in (tmp_path / "s.zarr" / "zarrs").iterdir() if not p.name.startswith(".")}
+    assert len(mine) == 2 * 3 * 3 and mine == theirs
+    np.testing.assert_array_equal(zarr.open_group(tmp_path / "s.zarr")["mine"][:], g["zarrs"][:])
