@@ -44,8 +44,15 @@ from pathlib import Path
 from typing import Any
 
 #: sarbd's equivalents of the reference code's eight signatures (10 variables: two amplitudes).
-ALIGNSAR_EIGHT = ("amplitude", "intensity_sum", "intensity_difference", "intensity_ratio",
-                  "pol_correlation", "cross_product", "entropy")
+ALIGNSAR_EIGHT = (
+    "amplitude",
+    "intensity_sum",
+    "intensity_difference",
+    "intensity_ratio",
+    "pol_correlation",
+    "cross_product",
+    "entropy",
+)
 
 
 def _generate(path: str, dates: int, shape: tuple[int, int], chunks: tuple[int, int]) -> None:
@@ -70,7 +77,9 @@ def _ref_boxcar_3d(arr: Any, win: int) -> Any:
     from scipy import signal
 
     kern = np.ones((win, win)) / win**2
-    out = np.empty((arr.shape[0] - win + 1, arr.shape[1] - win + 1, arr.shape[2]), dtype=np.complex64)
+    out = np.empty(
+        (arr.shape[0] - win + 1, arr.shape[1] - win + 1, arr.shape[2]), dtype=np.complex64
+    )
     for i in range(arr.shape[-1]):
         out[..., i] = signal.convolve2d(arr[..., i], kern, boundary="symm", mode="valid")
     return out
@@ -89,8 +98,14 @@ def _reference(stack_path: str, q: Any, win: int = 3) -> None:
     m, n, e = vv.shape
     mv, nv = m - win + 1, n - win + 1
     # covariance with VH first (the reference passes VV, VH as its "vv", "hh" arguments)
-    cov = np.dstack((_ref_boxcar_3d(np.absolute(vh) ** 2, win), _ref_boxcar_3d(vh * np.conj(vv), win),
-                     _ref_boxcar_3d(vv * np.conj(vh), win), _ref_boxcar_3d(np.absolute(vv) ** 2, win)))
+    cov = np.dstack(
+        (
+            _ref_boxcar_3d(np.absolute(vh) ** 2, win),
+            _ref_boxcar_3d(vh * np.conj(vv), win),
+            _ref_boxcar_3d(vv * np.conj(vh), win),
+            _ref_boxcar_3d(np.absolute(vv) ** 2, win),
+        )
+    )
     cov = cov.reshape(mv, nv, 4, e).transpose(0, 1, 3, 2).reshape(mv, nv, e, 2, 2)
     cov = np.pad(cov, ((win // 2, win // 2), (win // 2, win // 2), (0, 0), (0, 0), (0, 0)))
     with np.errstate(all="ignore"):
@@ -102,7 +117,9 @@ def _reference(stack_path: str, q: Any, win: int = 3) -> None:
             "intensity_sum": np.square(vv_amp) + np.square(vh_amp),
             "intensity_difference": np.square(vv_amp) - np.square(vh_amp),
             "intensity_ratio": np.square(vv_amp) / np.square(vh_amp),
-            "cross_pol_correlation": np.absolute(cov[..., 0, 1] / np.sqrt(cov[..., 0, 0] * cov[..., 1, 1])),
+            "cross_pol_correlation": np.absolute(
+                cov[..., 0, 1] / np.sqrt(cov[..., 0, 0] * cov[..., 1, 1])
+            ),
             "cross_product": np.absolute(cov[..., 0, 0] - cov[..., 1, 1]),
         }
         lam = np.sort(np.absolute(LA.eigvals(cov)), axis=3)
@@ -117,8 +134,16 @@ def _reference(stack_path: str, q: Any, win: int = 3) -> None:
 
 
 # -- sarbd ---------------------------------------------------------------------------------------
-def _sarbd(stack_path: str, out_path: str, opts: dict[str, Any], names: Any, workers: int, sink: str,
-           chunks: tuple[int, int], q: Any) -> None:
+def _sarbd(
+    stack_path: str,
+    out_path: str,
+    opts: dict[str, Any],
+    names: Any,
+    workers: int,
+    sink: str,
+    chunks: tuple[int, int],
+    q: Any,
+) -> None:
     import dask
     import numba
     import xarray as xr
@@ -128,7 +153,9 @@ def _sarbd(stack_path: str, out_path: str, opts: dict[str, Any], names: Any, wor
 
     numba.set_num_threads(max(1, min(workers, numba.config.NUMBA_NUM_THREADS)))
     # warm the Numba caches on a tiny stack so compile time is not counted
-    S.compute(synthetic_stack(2, (16, 16)), names, window=opts["window"], filter=opts["filter"]).load()
+    S.compute(
+        synthetic_stack(2, (16, 16)), names, window=opts["window"], filter=opts["filter"]
+    ).load()
     stack = xr.open_zarr(stack_path)
     t0, c0 = time.perf_counter(), _usage()[0]
     with dask.config.set(scheduler="threads", num_workers=workers):
@@ -148,7 +175,8 @@ def _sarbd(stack_path: str, out_path: str, opts: dict[str, Any], names: Any, wor
             for b0 in range(0, n, band):
                 lo, hi = max(0, b0 - halo), min(n, b0 + band + halo)
                 part = S.compute(stack.isel(line=slice(lo, hi)), names, **opts).isel(
-                    line=slice(b0 - lo, min(b0 + band, n) - lo))
+                    line=slice(b0 - lo, min(b0 + band, n) - lo)
+                )
                 arrays = [v.data for v in part.data_vars.values()]
                 da.store(arrays, [_Null() for _ in arrays], lock=False)
     wall = time.perf_counter() - t0
@@ -157,8 +185,20 @@ def _sarbd(stack_path: str, out_path: str, opts: dict[str, Any], names: Any, wor
     if "pol_correlation_vv_vh" in feats and sink == "zarr":
         import numpy as np
 
-        check = float(np.nanmedian(xr.open_zarr(out_path)["pol_correlation_vv_vh"][0, 100:200, 100:200].values))
-    q.put({"wall": wall, "cpu": cpu - c0, "peak": peak, "n_vars": len(feats.data_vars), "check": check})
+        check = float(
+            np.nanmedian(
+                xr.open_zarr(out_path)["pol_correlation_vv_vh"][0, 100:200, 100:200].values
+            )
+        )
+    q.put(
+        {
+            "wall": wall,
+            "cpu": cpu - c0,
+            "peak": peak,
+            "n_vars": len(feats.data_vars),
+            "check": check,
+        }
+    )
 
 
 def _run(target: Any, *args: Any) -> dict[str, Any]:
@@ -182,30 +222,56 @@ def _run(target: Any, *args: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--burst", action="store_true", help="one full IW burst, 1500 x 25000 pixels")
     ap.add_argument("--lines", type=int, default=None)
     ap.add_argument("--pixels", type=int, default=None)
     ap.add_argument("--dates", type=int, default=7)
     ap.add_argument("--workers", type=int, default=2, help="Dask threads (and Numba threads)")
-    ap.add_argument("--catalogue", choices=("alignsar", "all"), default="alignsar",
-                    help="the reference code's eight signatures (default) or the whole catalogue")
-    ap.add_argument("--window", type=int, nargs=2, default=None,
-                    help="signature window (default 3 3 for --catalogue alignsar, like the reference; else 5 5)")
-    ap.add_argument("--filter", default=None, help="speckle filter (boxcar, lee, refined_lee, quegan_yu)")
+    ap.add_argument(
+        "--catalogue",
+        choices=("alignsar", "all"),
+        default="alignsar",
+        help="the reference code's eight signatures (default) or the whole catalogue",
+    )
+    ap.add_argument(
+        "--window",
+        type=int,
+        nargs=2,
+        default=None,
+        help="signature window (default 3 3 for --catalogue alignsar, like the reference; else 5 5)",
+    )
+    ap.add_argument(
+        "--filter", default=None, help="speckle filter (boxcar, lee, refined_lee, quegan_yu)"
+    )
     ap.add_argument("--chunk-lines", type=int, default=256)
     ap.add_argument("--chunk-pixels", type=int, default=4096)
-    ap.add_argument("--sink", choices=("zarr", "null"), default="zarr",
-                    help="write the features to Zarr (default) or compute and discard them (no output IO)")
-    ap.add_argument("--no-reference", action="store_true", help="skip the AlignSAR reference method")
-    ap.add_argument("--no-fused", action="store_true",
-                    help="sarbd's step-by-step path instead of the fused dual-pol pass (signatures.fused)")
-    ap.add_argument("--keep", type=Path, default=None, help="keep the stack and features in this folder")
+    ap.add_argument(
+        "--sink",
+        choices=("zarr", "null"),
+        default="zarr",
+        help="write the features to Zarr (default) or compute and discard them (no output IO)",
+    )
+    ap.add_argument(
+        "--no-reference", action="store_true", help="skip the AlignSAR reference method"
+    )
+    ap.add_argument(
+        "--no-fused",
+        action="store_true",
+        help="sarbd's step-by-step path instead of the fused dual-pol pass (signatures.fused)",
+    )
+    ap.add_argument(
+        "--keep", type=Path, default=None, help="keep the stack and features in this folder"
+    )
     args = ap.parse_args()
     shape = (1500, 25000) if args.burst else (940, 2350)
     shape = (args.lines or shape[0], args.pixels or shape[1])
     names = list(ALIGNSAR_EIGHT) if args.catalogue == "alignsar" else None
-    window = tuple(args.window) if args.window else ((3, 3) if args.catalogue == "alignsar" else (5, 5))
+    window = (
+        tuple(args.window) if args.window else ((3, 3) if args.catalogue == "alignsar" else (5, 5))
+    )
     chunks = (args.chunk_lines, min(args.chunk_pixels, shape[1]))
     store_chunks = (512, min(4096, shape[1]))
     work = Path(tempfile.mkdtemp(prefix="sarbd-bench-")) if args.keep is None else args.keep
@@ -213,32 +279,57 @@ def main() -> None:
     stack_path, out_path = work / "stack.zarr", work / "features.zarr"
     try:
         t0 = time.perf_counter()
-        p = mp.get_context("spawn").Process(target=_generate, args=(str(stack_path), args.dates, shape, store_chunks))
+        p = mp.get_context("spawn").Process(
+            target=_generate, args=(str(stack_path), args.dates, shape, store_chunks)
+        )
         p.start()
         p.join()
         if p.exitcode:
             raise SystemExit(f"stack generation failed ({p.exitcode})")
         t_gen = time.perf_counter() - t0
-        opts = {"window": window, "filter": args.filter, "fused": not args.no_fused,
-                "chunks": {"time": -1, "line": chunks[0], "pixel": chunks[1]}}
+        opts = {
+            "window": window,
+            "filter": args.filter,
+            "fused": not args.no_fused,
+            "chunks": {"time": -1, "line": chunks[0], "pixel": chunks[1]},
+        }
         n_pix = args.dates * shape[0] * shape[1]
-        print(f"stack: {args.dates} dates x {shape[0]} x {shape[1]} px, VV+VH (generated in {t_gen:.1f} s)")
-        s = _run(_sarbd, str(stack_path), str(out_path), opts, names, args.workers, args.sink, chunks)
-        size = sum(f.stat().st_size for f in out_path.rglob("*") if f.is_file()) / 1024**2 \
-            if args.sink == "zarr" and out_path.exists() else 0
-        print(f"sarbd: {s['n_vars']} variables ({args.catalogue}), window {window}, filter {args.filter or 'none'}, "
-              f"{args.workers} threads, chunks {chunks}, sink {args.sink}, "
-              f"{'step-by-step path' if args.no_fused else 'fused dual-pol pass'}")
-        print(f"  time {s['wall']:.2f} s   CPU {s['cpu']:.1f} s   {n_pix / s['wall'] / 1e6:.2f} M pixel-dates/s   "
-              f"peak RSS {s['peak']:.2f} GiB   output {size:.0f} MiB   (median VV/VH correlation {s['check']:.3f})")
+        print(
+            f"stack: {args.dates} dates x {shape[0]} x {shape[1]} px, VV+VH (generated in {t_gen:.1f} s)"
+        )
+        s = _run(
+            _sarbd, str(stack_path), str(out_path), opts, names, args.workers, args.sink, chunks
+        )
+        size = (
+            sum(f.stat().st_size for f in out_path.rglob("*") if f.is_file()) / 1024**2
+            if args.sink == "zarr" and out_path.exists()
+            else 0
+        )
+        print(
+            f"sarbd: {s['n_vars']} variables ({args.catalogue}), window {window}, filter {args.filter or 'none'}, "
+            f"{args.workers} threads, chunks {chunks}, sink {args.sink}, "
+            f"{'step-by-step path' if args.no_fused else 'fused dual-pol pass'}"
+        )
+        print(
+            f"  time {s['wall']:.2f} s   CPU {s['cpu']:.1f} s   {n_pix / s['wall'] / 1e6:.2f} M pixel-dates/s   "
+            f"peak RSS {s['peak']:.2f} GiB   output {size:.0f} MiB   (median VV/VH correlation {s['check']:.3f})"
+        )
         if not args.no_reference:
             r = _run(_reference, str(stack_path))
-            print(f"reference (AlignSAR method, {r['n_vars']} signatures, 3 x 3 window, in RAM, no output IO):")
-            print(f"  time {r['wall']:.2f} s   CPU {r['cpu']:.1f} s   {n_pix / r['wall'] / 1e6:.2f} M pixel-dates/s   "
-                  f"peak RSS {r['peak']:.2f} GiB   (median VV/VH correlation {r['check']:.3f})")
-            print(f"speed-up sarbd / reference: {r['wall'] / s['wall']:.1f} x wall, {r['cpu'] / s['cpu']:.1f} x CPU")
-        print("(on a machine shared with other jobs wall times are inflated; CPU / threads is the wall time "
-              "with idle cores)")
+            print(
+                f"reference (AlignSAR method, {r['n_vars']} signatures, 3 x 3 window, in RAM, no output IO):"
+            )
+            print(
+                f"  time {r['wall']:.2f} s   CPU {r['cpu']:.1f} s   {n_pix / r['wall'] / 1e6:.2f} M pixel-dates/s   "
+                f"peak RSS {r['peak']:.2f} GiB   (median VV/VH correlation {r['check']:.3f})"
+            )
+            print(
+                f"speed-up sarbd / reference: {r['wall'] / s['wall']:.1f} x wall, {r['cpu'] / s['cpu']:.1f} x CPU"
+            )
+        print(
+            "(on a machine shared with other jobs wall times are inflated; CPU / threads is the wall time "
+            "with idle cores)"
+        )
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

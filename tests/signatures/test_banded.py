@@ -19,12 +19,15 @@ SMALL = {"time": -1, "line": 8, "pixel": 16}  # 31 x 40 image: a short last band
 
 def _meta(store):
     """Every variable's .zarray and .zattrs (chunks, codecs, fill value, attributes)."""
-    return {p.parent.name + "/" + p.name: json.loads(p.read_text())
-            for p in sorted(store.glob("*/.z*"))}
+    return {
+        p.parent.name + "/" + p.name: json.loads(p.read_text()) for p in sorted(store.glob("*/.z*"))
+    }
 
 
-@pytest.mark.parametrize(("window", "zero_is_nodata", "workers", "stored_lines"),
-                         [((3, 3), False, 2, 5), ((4, 2), True, 1, None)])
+@pytest.mark.parametrize(
+    ("window", "zero_is_nodata", "workers", "stored_lines"),
+    [((3, 3), False, 2, 5), ((4, 2), True, 1, None)],
+)
 def test_direct_bands_equal_the_dask_path(tmp_path, window, zero_is_nodata, workers, stored_lines):
     st = _stack(7)
     if stored_lines:  # input chunks (as read from a store) that bands and halos cross
@@ -44,8 +47,16 @@ def test_direct_bands_equal_the_dask_path(tmp_path, window, zero_is_nodata, work
     assert np.isnan(fast["entropy_vv_vh"].values[1, 4:9, 5:12]).any()  # the hole reaches the output
     # the same store layout: chunks, codecs, fill values, attributes and chunk files
     assert _meta(tmp_path / "direct.zarr") == _meta(tmp_path / "dask.zarr")
-    files = {p.relative_to(tmp_path / "direct.zarr") for p in (tmp_path / "direct.zarr").rglob("*") if p.is_file()}
-    assert files == {p.relative_to(tmp_path / "dask.zarr") for p in (tmp_path / "dask.zarr").rglob("*") if p.is_file()}
+    files = {
+        p.relative_to(tmp_path / "direct.zarr")
+        for p in (tmp_path / "direct.zarr").rglob("*")
+        if p.is_file()
+    }
+    assert files == {
+        p.relative_to(tmp_path / "dask.zarr")
+        for p in (tmp_path / "dask.zarr").rglob("*")
+        if p.is_file()
+    }
 
 
 def test_direct_bands_with_a_quantize_filter_and_date_chunks(tmp_path):
@@ -61,14 +72,29 @@ def test_direct_bands_with_a_quantize_filter_and_date_chunks(tmp_path):
     S.compute_to_zarr(st, tmp_path / "dask.zarr", names, encoding=enc, direct=False, **kw)
     meta = _meta(tmp_path / "direct.zarr")
     assert meta == _meta(tmp_path / "dask.zarr")
-    files = {p.relative_to(tmp_path / "direct.zarr") for p in (tmp_path / "direct.zarr").rglob("*") if p.is_file()}
-    assert files == {p.relative_to(tmp_path / "dask.zarr") for p in (tmp_path / "dask.zarr").rglob("*") if p.is_file()}
-    np.testing.assert_array_equal(xr.open_zarr(tmp_path / "direct.zarr")["latitude"], st["latitude"])
+    files = {
+        p.relative_to(tmp_path / "direct.zarr")
+        for p in (tmp_path / "direct.zarr").rglob("*")
+        if p.is_file()
+    }
+    assert files == {
+        p.relative_to(tmp_path / "dask.zarr")
+        for p in (tmp_path / "dask.zarr").rglob("*")
+        if p.is_file()
+    }
+    np.testing.assert_array_equal(
+        xr.open_zarr(tmp_path / "direct.zarr")["latitude"], st["latitude"]
+    )
     assert meta["entropy_vv_vh/.zarray"]["chunks"] == [1, 8, 16]
-    fast, ref = xr.open_zarr(tmp_path / "direct.zarr").load(), xr.open_zarr(tmp_path / "dask.zarr").load()
+    fast, ref = (
+        xr.open_zarr(tmp_path / "direct.zarr").load(),
+        xr.open_zarr(tmp_path / "dask.zarr").load(),
+    )
     for v in ref.data_vars:
         np.testing.assert_array_equal(np.isnan(fast[v].values), np.isnan(ref[v].values), err_msg=v)
-        same = np.mean(fast[v].values[~np.isnan(ref[v].values)] == ref[v].values[~np.isnan(ref[v].values)])
+        same = np.mean(
+            fast[v].values[~np.isnan(ref[v].values)] == ref[v].values[~np.isnan(ref[v].values)]
+        )
         assert same > 0.99, v  # bit rounding keeps 7 bits: at most a rare float64-order flip
 
 
@@ -86,7 +112,9 @@ def test_line_stream_returns_the_lines_asked_and_decodes_each_chunk_once():
     s = _LineStream(d, np.float32, 1)
     for lo, hi in [(0, 3), (1, 7), (6, 12), (11, 11), (12, 23), (22, 23)]:
         np.testing.assert_array_equal(s.take(lo, hi), x[:, lo:hi], err_msg=f"{lo}-{hi}")
-    assert sorted(reads) == sorted((a, a + 5 if a < 20 else 23) for a in range(0, 23, 5) for _ in range(2))
+    assert sorted(reads) == sorted(
+        (a, a + 5 if a < 20 else 23) for a in range(0, 23, 5) for _ in range(2)
+    )
     with pytest.raises(ValueError, match="dropped"):
         s.take(10, 12)
 
@@ -101,16 +129,30 @@ def test_write_lines_writes_the_chunk_files_zarr_writes(tmp_path, filters):
     rng = np.random.default_rng(0)
     x = rng.random((3, 21, 10), dtype=np.float32)
     x[1, 2, 3] = np.nan
-    kw = {"shape": x.shape, "chunks": (2, 8, 4), "dtype": "float32", "zarr_format": 2, "fill_value": np.nan,
-          "compressors": [numcodecs.Blosc(cname="lz4", clevel=5, shuffle=1)],
-          "filters": [numcodecs.BitRound(keepbits=7)] if filters else None}
+    kw = {
+        "shape": x.shape,
+        "chunks": (2, 8, 4),
+        "dtype": "float32",
+        "zarr_format": 2,
+        "fill_value": np.nan,
+        "compressors": [numcodecs.Blosc(cname="lz4", clevel=5, shuffle=1)],
+        "filters": [numcodecs.BitRound(keepbits=7)] if filters else None,
+    }
     for name in ("mine", "zarrs"):
         zarr.create_array(tmp_path / "s.zarr", name=name, **kw)
     g = zarr.open_group(tmp_path / "s.zarr", mode="r+")
     for l0 in (0, 8, 16):
-        write_lines(g["mine"], tmp_path / "s.zarr", "mine", l0, min(l0 + 8, 21), x[:, l0:l0 + 8])
+        write_lines(g["mine"], tmp_path / "s.zarr", "mine", l0, min(l0 + 8, 21), x[:, l0 : l0 + 8])
     g["zarrs"].with_config({"write_empty_chunks": True})[:] = x
-    mine = {p.name: p.read_bytes() for p in (tmp_path / "s.zarr" / "mine").iterdir() if not p.name.startswith(".")}
-    theirs = {p.name: p.read_bytes() for p in (tmp_path / "s.zarr" / "zarrs").iterdir() if not p.name.startswith(".")}
+    mine = {
+        p.name: p.read_bytes()
+        for p in (tmp_path / "s.zarr" / "mine").iterdir()
+        if not p.name.startswith(".")
+    }
+    theirs = {
+        p.name: p.read_bytes()
+        for p in (tmp_path / "s.zarr" / "zarrs").iterdir()
+        if not p.name.startswith(".")
+    }
     assert len(mine) == 2 * 3 * 3 and mine == theirs
     np.testing.assert_array_equal(zarr.open_group(tmp_path / "s.zarr")["mine"][:], g["zarrs"][:])

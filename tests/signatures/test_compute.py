@@ -24,12 +24,36 @@ def features(stack):
 
 def test_catalogue_complete_and_cf_attributes(features):
     names = set(features.data_vars)
-    for n in ["amplitude_vv", "intensity_vh", "sigma0_vv", "sigma0_db_vh", "beta0_vv", "gamma0_db_vv",
-              "slc_phase_vv", "interferometric_phase_vv", "coherence_vv", "c2_11_vv_vh", "c2_12_imag_vv_vh",
-              "span_vv_vh", "intensity_ratio_db_vv_vh", "pol_correlation_vv_vh", "cross_product_vv_vh",
-              "entropy_vv_vh", "anisotropy_vv_vh", "alpha_vv_vh", "degree_of_polarization_vv_vh", "dprvi_vv_vh",
-              "rvi_vv_vh", "halpha_zone_vv_vh", "backscatter_mean_vv", "backscatter_cv_vh",
-              "amplitude_dispersion_vv", "ps_candidate_vv", "coherence_mean_vh", "soil_moisture_index_vv"]:
+    for n in [
+        "amplitude_vv",
+        "intensity_vh",
+        "sigma0_vv",
+        "sigma0_db_vh",
+        "beta0_vv",
+        "gamma0_db_vv",
+        "slc_phase_vv",
+        "interferometric_phase_vv",
+        "coherence_vv",
+        "c2_11_vv_vh",
+        "c2_12_imag_vv_vh",
+        "span_vv_vh",
+        "intensity_ratio_db_vv_vh",
+        "pol_correlation_vv_vh",
+        "cross_product_vv_vh",
+        "entropy_vv_vh",
+        "anisotropy_vv_vh",
+        "alpha_vv_vh",
+        "degree_of_polarization_vv_vh",
+        "dprvi_vv_vh",
+        "rvi_vv_vh",
+        "halpha_zone_vv_vh",
+        "backscatter_mean_vv",
+        "backscatter_cv_vh",
+        "amplitude_dispersion_vv",
+        "ps_candidate_vv",
+        "coherence_mean_vh",
+        "soil_moisture_index_vv",
+    ]:
         assert n in names, n
     for name, v in features.data_vars.items():
         assert v.dtype == np.float32
@@ -37,11 +61,17 @@ def test_catalogue_complete_and_cf_attributes(features):
         for key in ("units", "long_name", "sarbd_category", "sarbd_formula"):
             assert key in v.attrs, (name, key)
         assert v.dims[-2:] == ("line", "pixel")
-    assert features["sigma0_vv"].attrs["standard_name"] == "surface_backwards_scattering_coefficient_of_radar_wave"
+    assert (
+        features["sigma0_vv"].attrs["standard_name"]
+        == "surface_backwards_scattering_coefficient_of_radar_wave"
+    )
     assert "standard_name" not in features["sigma0_db_vv"].attrs
     assert features["entropy_vv_vh"].dims == ("time", "line", "pixel")
     assert features["backscatter_mean_vv"].dims == ("line", "pixel")
-    assert features["halpha_zone_vv_vh"].attrs["flag_meanings"].split()[0] == "high_entropy_multiple_scattering"
+    assert (
+        features["halpha_zone_vv_vh"].attrs["flag_meanings"].split()[0]
+        == "high_entropy_multiple_scattering"
+    )
     assert "latitude" in features.coords and int(features.line[0]) == 500
     assert features.attrs["sarbd_backscatter"] == "sigma0"
 
@@ -58,7 +88,9 @@ def test_calibration_relations(stack, features):
     direct = (dn2 - stack.noise_vv.values) * stack.cal_sigma0_vv.values
     direct = np.where(direct < 0, np.nan, direct)
     np.testing.assert_allclose(s, direct, rtol=1e-4, equal_nan=True)
-    np.testing.assert_allclose(features.sigma0_db_vv.values, 10 * np.log10(direct), atol=1e-3, equal_nan=True)
+    np.testing.assert_allclose(
+        features.sigma0_db_vv.values, 10 * np.log10(direct), atol=1e-3, equal_nan=True
+    )
     np.testing.assert_allclose(features.amplitude_vv.values, np.sqrt(dn2), rtol=1e-5)
 
 
@@ -79,19 +111,27 @@ def test_negative_rule_nan_and_floor():
     assert np.array_equal(np.isnan(nan_rule.sigma0_vh), np.isnan(nan_rule.sigma0_db_vh))
     floor = S.compute(st, ["sigma0_vh", "sigma0_db_vh"], negative="floor", floor=1e-4).load()
     assert float(floor.sigma0_vh.min()) == pytest.approx(1e-4)
-    assert not np.isnan(floor.sigma0_db_vh).any() and float(floor.sigma0_db_vh.min()) == pytest.approx(-40.0)
+    assert not np.isnan(floor.sigma0_db_vh).any() and float(
+        floor.sigma0_db_vh.min()
+    ) == pytest.approx(-40.0)
     no_noise = S.compute(st, ["sigma0_vh"], noise_removal=False).load()
     assert not np.isnan(no_noise.sigma0_vh).any()
 
 
 def test_identical_and_independent_channels():
-    same = synthetic_stack(1, (50, 50), power={"vv": 0.05, "vh": 0.05}, pol_correlation=1.0, nesz_db=None, seed=3)
-    f = S.compute(same, ["entropy", "rvi", "pol_correlation", "cross_product", "span"], window=(5, 5)).load()
+    same = synthetic_stack(
+        1, (50, 50), power={"vv": 0.05, "vh": 0.05}, pol_correlation=1.0, nesz_db=None, seed=3
+    )
+    f = S.compute(
+        same, ["entropy", "rvi", "pol_correlation", "cross_product", "span"], window=(5, 5)
+    ).load()
     assert float(np.nanmax(f.entropy_vv_vh)) < 1e-3
     np.testing.assert_allclose(f.rvi_vv_vh, 2.0, atol=1e-4)
     np.testing.assert_allclose(f.pol_correlation_vv_vh, 1.0, atol=1e-4)
     np.testing.assert_allclose(f.cross_product_vv_vh, f.span_vv_vh / 2, rtol=1e-4)
-    indep = synthetic_stack(1, (80, 80), power={"vv": 0.05, "vh": 0.05}, pol_correlation=0.0, nesz_db=None, seed=4)
+    indep = synthetic_stack(
+        1, (80, 80), power={"vv": 0.05, "vh": 0.05}, pol_correlation=0.0, nesz_db=None, seed=4
+    )
     f = S.compute(indep, ["entropy", "rvi", "dprvi", "alpha"], window=(15, 15)).load()
     inner = dict(line=slice(507, 573), pixel=slice(16007, 16073))
     h = f.entropy_vv_vh.sel(inner)
@@ -129,7 +169,9 @@ def test_coherence_estimator_bias_matches_touzi(gamma):
         assert expected == pytest.approx(np.sqrt(np.pi / 36), rel=0.1)
     # mean of ~22000 estimates (correlated by the window, ~2500 independent): error < 0.01
     assert est.mean() == pytest.approx(expected, abs=0.012)
-    np.testing.assert_allclose(f.coherence_vv.isel(time=0), 1.0, atol=1e-5)  # the reference with itself
+    np.testing.assert_allclose(
+        f.coherence_vv.isel(time=0), 1.0, atol=1e-5
+    )  # the reference with itself
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -160,7 +202,15 @@ def test_constant_amplitude_gives_zero_dispersion():
     amp = rng.uniform(10, 100, (30, 30))
     phase = rng.uniform(-np.pi, np.pi, (5, 30, 30))
     st["slc_vv"] = (("time", "line", "pixel"), (amp * np.exp(1j * phase)).astype(np.complex64))
-    f = S.compute(st, ["amplitude_dispersion_vv", "ps_candidate_vv", "backscatter_cv_vv", "soil_moisture_index_vv"]).load()
+    f = S.compute(
+        st,
+        [
+            "amplitude_dispersion_vv",
+            "ps_candidate_vv",
+            "backscatter_cv_vv",
+            "soil_moisture_index_vv",
+        ],
+    ).load()
     np.testing.assert_allclose(f.amplitude_dispersion_vv, 0.0, atol=1e-6)
     assert (f.ps_candidate_vv == 1).all()
     np.testing.assert_allclose(f.backscatter_cv_vv, 0.0, atol=1e-6)
@@ -169,19 +219,42 @@ def test_constant_amplitude_gives_zero_dispersion():
 
 def test_chunking_does_not_change_results():
     st = synthetic_stack(3, (70, 90), seed=7)
-    names = ["sigma0", "entropy", "alpha", "coherence", "backscatter_cv", "pol_correlation", "soil_moisture_index"]
-    big = S.compute(st, names, filter="refined_lee", chunks={"time": 3, "line": 70, "pixel": 90}).load()
-    small = S.compute(st, names, filter="refined_lee", chunks={"time": 1, "line": 17, "pixel": 23}).load()
+    names = [
+        "sigma0",
+        "entropy",
+        "alpha",
+        "coherence",
+        "backscatter_cv",
+        "pol_correlation",
+        "soil_moisture_index",
+    ]
+    big = S.compute(
+        st, names, filter="refined_lee", chunks={"time": 3, "line": 70, "pixel": 90}
+    ).load()
+    small = S.compute(
+        st, names, filter="refined_lee", chunks={"time": 1, "line": 17, "pixel": 23}
+    ).load()
     assert set(big.data_vars) == set(small.data_vars)
     for v in big.data_vars:
-        np.testing.assert_allclose(small[v], big[v], rtol=1e-4, atol=1e-6, equal_nan=True, err_msg=v)
+        np.testing.assert_allclose(
+            small[v], big[v], rtol=1e-4, atol=1e-6, equal_nan=True, err_msg=v
+        )
 
 
 def test_copol_and_quad_pairs():
     st = synthetic_stack(2, (40, 40), pols=("hh", "hv", "vh", "vv"), nesz_db=None, seed=8)
-    plan = [var for _, _, var in S.plan(S.StackInputs(st), ["entropy", "rvi", "copol_phase_difference_std"])]
-    assert plan == ["entropy_vv_vh", "entropy_hh_hv", "entropy_hh_vv", "rvi_vv_vh", "rvi_hh_hv",
-                    "copol_phase_difference_std_hh_vv"]
+    plan = [
+        var
+        for _, _, var in S.plan(S.StackInputs(st), ["entropy", "rvi", "copol_phase_difference_std"])
+    ]
+    assert plan == [
+        "entropy_vv_vh",
+        "entropy_hh_hv",
+        "entropy_hh_vv",
+        "rvi_vv_vh",
+        "rvi_hh_hv",
+        "copol_phase_difference_std_hh_vv",
+    ]
     # identical HH and VV phases -> zero co-pol phase spread; random -> large
     st2 = synthetic_stack(1, (40, 40), pols=("hh", "vv"), pol_correlation=1.0, nesz_db=None, seed=9)
     f = S.compute(st2, ["copol_phase_difference_std", "pol_correlation"]).load()
@@ -189,9 +262,15 @@ def test_copol_and_quad_pairs():
     st3 = synthetic_stack(1, (40, 40), pols=("hh", "vv"), pol_correlation=0.0, nesz_db=None, seed=9)
     f3 = S.compute(st3, ["copol_phase_difference_std"], window=(7, 7)).load()
     assert float(f3.copol_phase_difference_std_hh_vv.mean()) > 1.3
-    f4 = S.compute(st3, ["copol_phase_difference_std"], window=(7, 7),
-                   chunks={"time": 1, "line": 11, "pixel": 13}).load()
-    np.testing.assert_allclose(f4.copol_phase_difference_std_hh_vv, f3.copol_phase_difference_std_hh_vv, rtol=1e-5)
+    f4 = S.compute(
+        st3,
+        ["copol_phase_difference_std"],
+        window=(7, 7),
+        chunks={"time": 1, "line": 11, "pixel": 13},
+    ).load()
+    np.testing.assert_allclose(
+        f4.copol_phase_difference_std_hh_vv, f3.copol_phase_difference_std_hh_vv, rtol=1e-5
+    )
 
 
 def test_selection_errors(stack):
@@ -199,8 +278,10 @@ def test_selection_errors(stack):
         S.compute(stack, ["no_such_signature"])
     f = S.compute(stack, ["entropy_vv_vh", "sigma0"])
     assert sorted(f.data_vars) == ["entropy_vv_vh", "sigma0_vh", "sigma0_vv"]
-    bs_only = xr.Dataset({"gamma0_vv": (("time", "line", "pixel"), np.ones((2, 5, 5), np.float32))},
-                         coords={"time": np.array(["2022-01-01", "2022-01-13"], "datetime64[ns]")})
+    bs_only = xr.Dataset(
+        {"gamma0_vv": (("time", "line", "pixel"), np.ones((2, 5, 5), np.float32))},
+        coords={"time": np.array(["2022-01-01", "2022-01-13"], "datetime64[ns]")},
+    )
     with pytest.raises(InputError):
         S.compute(bs_only, ["entropy"])  # no VH, no SLC
     with pytest.raises(InputError, match="needs"):
@@ -210,17 +291,31 @@ def test_selection_errors(stack):
 def test_filters_in_compute():
     import torch
 
-    stack = synthetic_stack(6, (60, 70), coherence=0.0, seed=11)  # independent speckle between dates
+    stack = synthetic_stack(
+        6, (60, 70), coherence=0.0, seed=11
+    )  # independent speckle between dates
     raw = S.compute(stack, ["sigma0_vv"], noise_removal=False).load().sigma0_vv
-    for flt, kw in [("lee", {"window": 7}), ("quegan_yu", {"window": 7}), ("boxcar", {"window": 5})]:
-        filt = S.compute(stack, ["sigma0_vv"], filter=flt, filter_kwargs=kw, noise_removal=False).load().sigma0_vv
+    for flt, kw in [
+        ("lee", {"window": 7}),
+        ("quegan_yu", {"window": 7}),
+        ("boxcar", {"window": 5}),
+    ]:
+        filt = (
+            S.compute(stack, ["sigma0_vv"], filter=flt, filter_kwargs=kw, noise_removal=False)
+            .load()
+            .sigma0_vv
+        )
         assert float(filt.std()) < 0.6 * float(raw.std()), flt
         assert float(filt.mean()) == pytest.approx(float(raw.mean()), rel=0.05), flt
     avg = torch.nn.Conv2d(1, 1, 3, padding=1, bias=False)
     with torch.no_grad():
         avg.weight.fill_(1 / 9)
-    f = S.compute(stack, ["sigma0_vv"], filter=avg, filter_kwargs={"depth": 2}, noise_removal=False).load()
-    box = S.compute(stack, ["sigma0_vv"], filter="boxcar", filter_kwargs={"window": 3}, noise_removal=False).load()
+    f = S.compute(
+        stack, ["sigma0_vv"], filter=avg, filter_kwargs={"depth": 2}, noise_removal=False
+    ).load()
+    box = S.compute(
+        stack, ["sigma0_vv"], filter="boxcar", filter_kwargs={"window": 3}, noise_removal=False
+    ).load()
     inner = dict(line=slice(501, 558), pixel=slice(16001, 16068))
     np.testing.assert_allclose(f.sigma0_vv.sel(inner), box.sigma0_vv.sel(inner), rtol=1e-4)
     with pytest.raises(ConfigError):
@@ -229,19 +324,36 @@ def test_filters_in_compute():
 
 def test_goldstein_phase_filter_in_compute(stack):
     raw = S.compute(stack, ["interferometric_phase_vv"]).load()
-    filt = S.compute(stack, ["interferometric_phase_vv"], phase_filter="goldstein",
-                     phase_filter_kwargs={"alpha": 0.0, "block": 16, "step": 4}).load()
-    np.testing.assert_allclose(filt.interferometric_phase_vv, raw.interferometric_phase_vv, atol=2e-3)
+    filt = S.compute(
+        stack,
+        ["interferometric_phase_vv"],
+        phase_filter="goldstein",
+        phase_filter_kwargs={"alpha": 0.0, "block": 16, "step": 4},
+    ).load()
+    np.testing.assert_allclose(
+        filt.interferometric_phase_vv, raw.interferometric_phase_vv, atol=2e-3
+    )
 
 
 def test_write_zarr_roundtrip(tmp_path, stack):
-    f = S.compute(stack, ["sigma0_db", "entropy", "backscatter_mean"], chunks={"time": 1, "line": 32, "pixel": 32})
+    f = S.compute(
+        stack,
+        ["sigma0_db", "entropy", "backscatter_mean"],
+        chunks={"time": 1, "line": 32, "pixel": 32},
+    )
     out = tmp_path / "features.zarr"
     S.write(f, out)
     back = xr.open_zarr(out)
-    assert set(back.data_vars) == {"sigma0_db_vv", "sigma0_db_vh", "entropy_vv_vh", "backscatter_mean_vv",
-                                   "backscatter_mean_vh"}
-    np.testing.assert_allclose(back.entropy_vv_vh, f.entropy_vv_vh.compute(), rtol=1e-6, equal_nan=True)
+    assert set(back.data_vars) == {
+        "sigma0_db_vv",
+        "sigma0_db_vh",
+        "entropy_vv_vh",
+        "backscatter_mean_vv",
+        "backscatter_mean_vh",
+    }
+    np.testing.assert_allclose(
+        back.entropy_vv_vh, f.entropy_vv_vh.compute(), rtol=1e-6, equal_nan=True
+    )
     assert back.entropy_vv_vh.attrs["sarbd_category"] == "2"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
     assert (out / ".zmetadata").is_file()  # Zarr format 2, consolidated, like the stack
@@ -256,16 +368,36 @@ def test_dask_lazy_until_computed():
 @pytest.mark.parametrize("flt", [None, "refined_lee"])
 def test_banded_zarr_equals_whole_computation(tmp_path, flt):
     st = synthetic_stack(3, (75, 60), seed=12)
-    names = ["sigma0_db", "entropy", "coherence", "backscatter_cv", "soil_moisture_index", "interferometric_phase"]
-    kw = {"filter": flt, "phase_filter": "goldstein", "phase_filter_kwargs": {"alpha": 0.5, "block": 8, "step": 2}}
+    names = [
+        "sigma0_db",
+        "entropy",
+        "coherence",
+        "backscatter_cv",
+        "soil_moisture_index",
+        "interferometric_phase",
+    ]
+    kw = {
+        "filter": flt,
+        "phase_filter": "goldstein",
+        "phase_filter_kwargs": {"alpha": 0.5, "block": 8, "step": 2},
+    }
     whole = S.compute(st, names, window=(5, 5), **kw).load()
     out = tmp_path / "banded.zarr"
-    S.compute_to_zarr(st, out, names, window=(5, 5), band_lines=16,
-                      chunks={"time": -1, "line": 16, "pixel": 32}, **kw)
+    S.compute_to_zarr(
+        st,
+        out,
+        names,
+        window=(5, 5),
+        band_lines=16,
+        chunks={"time": -1, "line": 16, "pixel": 32},
+        **kw,
+    )
     back = xr.open_zarr(out).load()
     assert set(back.data_vars) == set(whole.data_vars)
     for v in whole.data_vars:
-        np.testing.assert_allclose(back[v], whole[v], rtol=1e-4, atol=1e-5, equal_nan=True, err_msg=v)
+        np.testing.assert_allclose(
+            back[v], whole[v], rtol=1e-4, atol=1e-5, equal_nan=True, err_msg=v
+        )
     assert back.entropy_vv_vh.attrs["units"] == "1" and "sarbd_backscatter" in back.attrs
     np.testing.assert_array_equal(back.line, st.line)
 

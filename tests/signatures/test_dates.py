@@ -10,8 +10,10 @@ def test_coherence_and_temporal_statistics_need_two_dates_backscatter_does_not()
     by_name = {s.name: s for s in all_signatures()}
     assert needs_two_dates(by_name["coherence_mean"])
     assert not needs_two_dates(by_name["sigma0_db"])
-    assert all(needs_two_dates(s) == any(r.partition(":")[0] in MULTI_DATE_INPUTS for r in s.inputs)
-               for s in all_signatures())
+    assert all(
+        needs_two_dates(s) == any(r.partition(":")[0] in MULTI_DATE_INPUTS for r in s.inputs)
+        for s in all_signatures()
+    )
 
 
 def test_date_attributes():

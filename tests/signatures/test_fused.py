@@ -10,8 +10,15 @@ from sarbd.filters.boxcar import nan_window_mean
 from sarbd.signatures.fused import FUSED, dualpol_fused
 from sarbd.signatures.synthetic import synthetic_stack
 
-EIGHT = ["amplitude", "intensity_sum", "intensity_difference", "intensity_ratio", "pol_correlation",
-         "cross_product", "entropy"]
+EIGHT = [
+    "amplitude",
+    "intensity_sum",
+    "intensity_difference",
+    "intensity_ratio",
+    "pol_correlation",
+    "cross_product",
+    "entropy",
+]
 SMALL = {"time": -1, "line": 7, "pixel": 9}  # many block edges (halo exchange) on a 31 x 40 image
 
 
@@ -32,17 +39,24 @@ def _close(got, want, name):
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5, atol=2e-6 * scale, err_msg=name)
 
 
-@pytest.mark.parametrize(("window", "zero_is_nodata"), [((3, 3), False), ((4, 2), True), ((5, 3), False)])
+@pytest.mark.parametrize(
+    ("window", "zero_is_nodata"), [((3, 3), False), ((4, 2), True), ((5, 3), False)]
+)
 def test_fused_equals_the_step_by_step_path(window, zero_is_nodata):
     st = _stack()
     names = list(FUSED)
     fast = S.compute(st, names, window=window, chunks=SMALL, zero_is_nodata=zero_is_nodata).load()
     slow = S.compute(st, names, window=window, fused=False, zero_is_nodata=zero_is_nodata).load()
-    assert set(fast.data_vars) == set(slow.data_vars) and len(fast.data_vars) == len(FUSED) + 1  # two amplitudes
+    assert (
+        set(fast.data_vars) == set(slow.data_vars) and len(fast.data_vars) == len(FUSED) + 1
+    )  # two amplitudes
     for v in slow.data_vars:
         assert fast[v].dtype == np.float32 and not np.isinf(fast[v].values).any(), v
         _close(fast[v].values, slow[v].values, v)
-        assert fast[v].attrs.keys() == slow[v].attrs.keys() and fast[v].attrs["long_name"] == slow[v].attrs["long_name"], v
+        assert (
+            fast[v].attrs.keys() == slow[v].attrs.keys()
+            and fast[v].attrs["long_name"] == slow[v].attrs["long_name"]
+        ), v
     assert np.isnan(slow["intensity_ratio_vv_vh"].values).any()  # the NaN cases occur
 
 
@@ -81,10 +95,14 @@ def test_fused_eight_equal_the_formulas():
         h = -np.nansum(np.where(p > 0, p * np.log2(p), 0.0), -1)
         h[~good] = np.nan
     want = {
-        "amplitude_vv": np.abs(s1), "amplitude_vh": np.abs(s2),
-        "intensity_sum_vv_vh": b1 + b2, "intensity_difference_vv_vh": b1 - b2,
+        "amplitude_vv": np.abs(s1),
+        "amplitude_vh": np.abs(s2),
+        "intensity_sum_vv_vh": b1 + b2,
+        "intensity_difference_vv_vh": b1 - b2,
         "intensity_ratio_vv_vh": np.where(b2 > 0, b1 / b2, np.nan),
-        "pol_correlation_vv_vh": rho, "cross_product_vv_vh": np.abs(c12), "entropy_vv_vh": h,
+        "pol_correlation_vv_vh": rho,
+        "cross_product_vv_vh": np.abs(c12),
+        "entropy_vv_vh": h,
     }
     assert set(f.data_vars) == set(want)
     for name, ref in want.items():
@@ -94,8 +112,9 @@ def test_fused_eight_equal_the_formulas():
         np.testing.assert_array_equal(np.isnan(got), ~np.isfinite(ref), err_msg=name)
         # entropy: log of near-degenerate eigenvalues; ratio: float32 cancellation of |s|^2 k - eta k
         tol = 1e-4 if name in ("entropy_vv_vh", "intensity_ratio_vv_vh") else 1e-5
-        np.testing.assert_allclose(got[ok], ref[ok], rtol=tol, atol=tol * float(np.max(np.abs(ref[ok]))),
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            got[ok], ref[ok], rtol=tol, atol=tol * float(np.max(np.abs(ref[ok]))), err_msg=name
+        )
 
 
 def test_fused_kernel_border_is_a_halo_and_rows_are_independent():

@@ -16,8 +16,11 @@ R = {name: i for i, name in enumerate(DESCRIPTORS)}
 
 
 def _desc(c11, c22, c12):
-    return c2_descriptors(np.atleast_1d(np.float32(c11)), np.atleast_1d(np.float32(c22)),
-                          np.atleast_1d(np.complex64(c12)))[:, 0]
+    return c2_descriptors(
+        np.atleast_1d(np.float32(c11)),
+        np.atleast_1d(np.float32(c22)),
+        np.atleast_1d(np.complex64(c12)),
+    )[:, 0]
 
 
 def test_identical_channels_give_zero_entropy():
@@ -56,8 +59,11 @@ def test_matches_lapack_on_random_covariances():
     k = rng.normal(size=(n, 2, 9)) + 1j * rng.normal(size=(n, 2, 9))
     k[:, 1] *= rng.uniform(0.05, 2.0, size=(n, 1))
     c = np.einsum("nil,njl->nij", k, k.conj()) / 9
-    d = c2_descriptors(c[:, 0, 0].real.astype(np.float32), c[:, 1, 1].real.astype(np.float32),
-                       c[:, 0, 1].astype(np.complex64))
+    d = c2_descriptors(
+        c[:, 0, 0].real.astype(np.float32),
+        c[:, 1, 1].real.astype(np.float32),
+        c[:, 0, 1].astype(np.complex64),
+    )
     w, v = np.linalg.eigh(c)  # ascending
     l1, l2 = w[:, 1], w[:, 0]
     p = np.stack([l1, l2]) / (l1 + l2)
@@ -77,16 +83,28 @@ def test_matches_lapack_on_random_covariances():
 
 
 def test_invalid_matrices_are_nan_not_inf():
-    d = c2_descriptors(np.array([0.0, -1.0, 1.0, np.nan], np.float32), np.array([0.0, 1.0, 1.0, 1.0], np.float32),
-                       np.array([0, 0, 2.0, 0], np.complex64))
+    d = c2_descriptors(
+        np.array([0.0, -1.0, 1.0, np.nan], np.float32),
+        np.array([0.0, 1.0, 1.0, 1.0], np.float32),
+        np.array([0, 0, 2.0, 0], np.complex64),
+    )
     assert np.isnan(d).all()  # zero trace, negative power, det < 0, NaN
 
 
 def test_zones():
     from sarbd.signatures.polarimetry_kernels import halpha_zone
 
-    cases = {(0.95, 60): 1, (0.95, 45): 2, (0.95, 30): 3, (0.7, 55): 4, (0.7, 45): 5, (0.7, 20): 6,
-             (0.2, 50): 7, (0.2, 45): 8, (0.2, 10): 9}
+    cases = {
+        (0.95, 60): 1,
+        (0.95, 45): 2,
+        (0.95, 30): 3,
+        (0.7, 55): 4,
+        (0.7, 45): 5,
+        (0.7, 20): 6,
+        (0.2, 50): 7,
+        (0.2, 45): 8,
+        (0.2, 10): 9,
+    }
     for (h, a), z in cases.items():
         assert halpha_zone(h, a) == z
 
@@ -103,7 +121,9 @@ def test_circular_phase_std():
     # uniform random phase: deviations uniform on (-pi, pi] -> std pi/sqrt(3)
     z = np.exp(1j * rng.uniform(-np.pi, np.pi, (90, 90)))
     # (large window: the fitted mean direction slightly reduces the spread of few samples)
-    assert np.nanmean(circular_phase_std(z, (31, 31))[15:-15, 15:-15]) == pytest.approx(np.pi / np.sqrt(3), rel=0.03)
+    assert np.nanmean(circular_phase_std(z, (31, 31))[15:-15, 15:-15]) == pytest.approx(
+        np.pi / np.sqrt(3), rel=0.03
+    )
     # small Gaussian spread sigma about a mean: the sample std over n = 49 samples
     sigma = 0.2
     z = np.exp(1j * (2.0 + rng.normal(scale=sigma, size=shape)))
@@ -128,11 +148,12 @@ from sarbd.signatures.kernels import (  # noqa: E402
 
 def _numpy_c2(s1, s2, k1, k2, n1, n2, window, negative="nan", floor=1e-5):
     """The step-by-step NumPy path: products, NaN-aware boxcar (image edges excluded), noise, rule."""
+
     def mean(x):
         pad = [(0, 0), (window[0] // 2,) * 2, (window[1] // 2,) * 2]
         xp = np.pad(x, pad, constant_values=np.nan)
         out = nan_window_mean(xp, window)
-        return out[:, pad[1][0]:out.shape[1] - pad[1][1], pad[2][0]:out.shape[2] - pad[2][1]]
+        return out[:, pad[1][0] : out.shape[1] - pad[1][1], pad[2][0] : out.shape[2] - pad[2][1]]
 
     def rule(c):
         return np.where(c < 0, np.nan, c) if negative == "nan" else np.where(c < floor, floor, c)
@@ -167,7 +188,9 @@ def test_fused_c2_equals_the_numpy_path(window, negative, noise):
     # an undefined complex mean is NaN in both parts (NumPy's where() gives nan + 0j)
     imag = np.where(np.isnan(ref[2].real), np.nan, ref[2].imag)
     assert np.isnan(ref[0]).any() or not noise or negative == "floor"  # the cases occur
-    for got, want in zip((out[0], out[1], out[2], out[3]), (ref[0], ref[1], ref[2].real, imag), strict=True):
+    for got, want in zip(
+        (out[0], out[1], out[2], out[3]), (ref[0], ref[1], ref[2].real, imag), strict=True
+    ):
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
         ok = ~np.isnan(want)
         scale = np.nanmax(np.abs(want))
@@ -197,14 +220,25 @@ def test_elementwise_kernels():
         s = np.array([3 + 4j, 1 + 0j, 0j], np.complex64)
         k = np.float32(0.5)
         # (25 - 5) * 0.5 = 10; (1 - 5) * 0.5 < 0 -> NaN or the floor; 0 - 2.5 -> NaN
-        np.testing.assert_array_equal(noise_corrected_power(s, k, np.float32(5), True, True, np.float32(1e-3)),
-                                      [10.0, nan, nan])
-        np.testing.assert_array_equal(noise_corrected_power(s, k, np.float32(5), True, False, np.float32(1e-3)),
-                                      np.array([10.0, 1e-3, 1e-3], np.float32))
-        np.testing.assert_array_equal(noise_corrected_power(s, k, np.float32(5), False, True, np.float32(1e-3)),
-                                      [12.5, 0.5, 0.0])
-        rho = correlation_magnitude(np.array([4.0, 1.0, 0.0, 1.0], np.float32), np.array([1.0, 1.0, 1.0, 1.0], np.float32),
-                                    np.array([1.2, 3.0, 1.0, nan], np.float32), np.array([1.6, 0.0, 0.0, 0.0], np.float32))
+        np.testing.assert_array_equal(
+            noise_corrected_power(s, k, np.float32(5), True, True, np.float32(1e-3)),
+            [10.0, nan, nan],
+        )
+        np.testing.assert_array_equal(
+            noise_corrected_power(s, k, np.float32(5), True, False, np.float32(1e-3)),
+            np.array([10.0, 1e-3, 1e-3], np.float32),
+        )
+        np.testing.assert_array_equal(
+            noise_corrected_power(s, k, np.float32(5), False, True, np.float32(1e-3)),
+            [12.5, 0.5, 0.0],
+        )
+        rho = correlation_magnitude(
+            np.array([4.0, 1.0, 0.0, 1.0], np.float32),
+            np.array([1.0, 1.0, 1.0, 1.0], np.float32),
+            np.array([1.2, 3.0, 1.0, nan], np.float32),
+            np.array([1.6, 0.0, 0.0, 0.0], np.float32),
+        )
         np.testing.assert_array_equal(rho, np.array([1.0, 1.0, nan, nan], np.float32))
-        assert correlation_magnitude(np.float32(4.0), np.float32(1.0), np.float32(0.6), np.float32(0.8)) == \
-            pytest.approx(0.5)
+        assert correlation_magnitude(
+            np.float32(4.0), np.float32(1.0), np.float32(0.6), np.float32(0.8)
+        ) == pytest.approx(0.5)

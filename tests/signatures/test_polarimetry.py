@@ -20,7 +20,14 @@ QUAD = ("hh", "hv", "vh", "vv")
 
 
 def _t3_args(t: np.ndarray) -> tuple[np.ndarray, ...]:
-    return (t[..., 0, 0].real, t[..., 1, 1].real, t[..., 2, 2].real, t[..., 0, 1], t[..., 0, 2], t[..., 1, 2])
+    return (
+        t[..., 0, 0].real,
+        t[..., 1, 1].real,
+        t[..., 2, 2].real,
+        t[..., 0, 1],
+        t[..., 0, 2],
+        t[..., 1, 2],
+    )
 
 
 def _random_t3(n: int, looks: int = 4, seed: int = 0) -> np.ndarray:
@@ -33,7 +40,10 @@ def _random_t3(n: int, looks: int = 4, seed: int = 0) -> np.ndarray:
 def _stack(hh: np.ndarray, hv: np.ndarray, vh: np.ndarray, vv: np.ndarray) -> xr.Dataset:
     """A one-date quad-pol stack of calibrated channels (no calibration factors: RSLC-like)."""
     dims = ("time", "line", "pixel")
-    data = {f"slc_{p}": (dims, np.asarray(v, np.complex64)[None]) for p, v in zip(QUAD, (hh, hv, vh, vv), strict=True)}
+    data = {
+        f"slc_{p}": (dims, np.asarray(v, np.complex64)[None])
+        for p, v in zip(QUAD, (hh, hv, vh, vv), strict=True)
+    }
     return xr.Dataset(data, coords={"time": [np.datetime64("2020-01-01", "ns")]})
 
 
@@ -56,12 +66,15 @@ def test_jacobi_matches_numpy_eigh():
     np.testing.assert_allclose(out[5], alpha, atol=1e-3)
 
 
-@pytest.mark.parametrize(("t3", "h", "alpha", "zone"), [
-    (np.diag([2.0, 0, 0]), 0.0, 0.0, 9),       # trihedral / sphere: s_HH = s_VV
-    (np.diag([0.0, 2, 0]), 0.0, 90.0, 7),      # dihedral: s_HH = -s_VV
-    (np.diag([0.0, 0, 2]), 0.0, 90.0, 7),      # 45-degree dihedral
-    (np.eye(3), 1.0, 60.0, 1),                 # fully random: T3 ~ I
-])
+@pytest.mark.parametrize(
+    ("t3", "h", "alpha", "zone"),
+    [
+        (np.diag([2.0, 0, 0]), 0.0, 0.0, 9),  # trihedral / sphere: s_HH = s_VV
+        (np.diag([0.0, 2, 0]), 0.0, 90.0, 7),  # dihedral: s_HH = -s_VV
+        (np.diag([0.0, 0, 2]), 0.0, 90.0, 7),  # 45-degree dihedral
+        (np.eye(3), 1.0, 60.0, 1),  # fully random: T3 ~ I
+    ],
+)
 def test_eigen_of_canonical_targets(t3, h, alpha, zone):
     out = K.t3_eigen(*_t3_args(t3.astype(complex)[None]))[:, 0]
     assert out[3] == pytest.approx(h, abs=1e-6)
@@ -83,16 +96,22 @@ def test_dipole_and_rotation_invariance():
         r = np.array([[1, 0, 0], [0, c, s], [0, -s, c]])
         rot = K.t3_eigen(*_t3_args(r @ t @ r.T))
         for row in (0, 1, 2, 3, 4, 5):  # eigenvalues, H, A, alpha
-            np.testing.assert_allclose(rot[row], ref[row], rtol=1e-4, atol=1e-4, err_msg=K.EIGEN_DESCRIPTORS[row])
+            np.testing.assert_allclose(
+                rot[row], ref[row], rtol=1e-4, atol=1e-4, err_msg=K.EIGEN_DESCRIPTORS[row]
+            )
         assert not np.allclose(r @ t @ r.T, t)  # the matrices did change
 
 
 def test_freeman_durden_and_yamaguchi_models():
     # Freeman-Durden volume (randomly oriented thin cylinders), C3 = fv [[1,0,1/3],[0,2/3,0],[1/3,0,1]]
-    fd = K.freeman_durden(np.array([1.0]), np.array([2 / 3]), np.array([1.0]), np.array([1 / 3 + 0j]))[:, 0]
+    fd = K.freeman_durden(
+        np.array([1.0]), np.array([2 / 3]), np.array([1.0]), np.array([1 / 3 + 0j])
+    )[:, 0]
     np.testing.assert_allclose(fd, [0.0, 0.0, 8 / 3], atol=1e-6)
     t = c3_to_t3_np(np.array([[1, 0, 1 / 3], [0, 2 / 3, 0], [1 / 3, 0, 1]], complex))
-    y4 = K.yamaguchi4(t[0, 0].real, t[1, 1].real, t[2, 2].real, t[0, 1], t[1, 2], np.array(1.0), np.array(1.0))
+    y4 = K.yamaguchi4(
+        t[0, 0].real, t[1, 1].real, t[2, 2].real, t[0, 1], t[1, 2], np.array(1.0), np.array(1.0)
+    )
     np.testing.assert_allclose(y4, [0.0, 0.0, 8 / 3, 0.0], atol=1e-6)
     # pure surface (Bragg, beta = 0.5) and pure dihedral (alpha = -0.4 + 0.3j)
     for vec, want in (([0.5, 0, 1], 0), ([-0.4 + 0.3j, 0, 1], 1)):
@@ -102,7 +121,9 @@ def test_freeman_durden_and_yamaguchi_models():
         span = np.trace(c).real
         assert fd[want] == pytest.approx(span, rel=1e-5) and fd[2] == pytest.approx(0, abs=1e-6)
         t = c3_to_t3_np(c)
-        y4 = K.yamaguchi4(t[0, 0].real, t[1, 1].real, t[2, 2].real, t[0, 1], t[1, 2], c[0, 0].real, c[2, 2].real)
+        y4 = K.yamaguchi4(
+            t[0, 0].real, t[1, 1].real, t[2, 2].real, t[0, 1], t[1, 2], c[0, 0].real, c[2, 2].real
+        )
         assert y4[want] == pytest.approx(span, rel=1e-5) and y4[2] == pytest.approx(0, abs=1e-6)
 
 
@@ -121,20 +142,30 @@ def test_decompositions_conserve_power_and_negative_rules():
     u = np.array([[1, 0, 1], [1, 0, -1], [0, math.sqrt(2), 0]]) / math.sqrt(2)
     c = np.conj(u.T) @ t @ u  # C3 = U^H T3 U
     span = np.trace(t, axis1=1, axis2=2).real
-    y4 = K.yamaguchi4(t[:, 0, 0].real, t[:, 1, 1].real, t[:, 2, 2].real, t[:, 0, 1], t[:, 1, 2],
-                      c[:, 0, 0].real, c[:, 2, 2].real)
+    y4 = K.yamaguchi4(
+        t[:, 0, 0].real,
+        t[:, 1, 1].real,
+        t[:, 2, 2].real,
+        t[:, 0, 1],
+        t[:, 1, 2],
+        c[:, 0, 0].real,
+        c[:, 2, 2].real,
+    )
     assert (y4 >= 0).all()
     np.testing.assert_allclose(y4.sum(0), span, rtol=1e-4)
     fd = K.freeman_durden(c[:, 0, 0].real, c[:, 1, 1].real, c[:, 2, 2].real, c[:, 0, 2])
     assert (fd >= 0).all()
-    realisable = np.abs(c[:, 0, 2] - c[:, 1, 1].real / 2) ** 2 <= (c[:, 0, 0].real - 1.5 * c[:, 1, 1].real) * (
-        c[:, 2, 2].real - 1.5 * c[:, 1, 1].real)
+    realisable = np.abs(c[:, 0, 2] - c[:, 1, 1].real / 2) ** 2 <= (
+        c[:, 0, 0].real - 1.5 * c[:, 1, 1].real
+    ) * (c[:, 2, 2].real - 1.5 * c[:, 1, 1].real)
     np.testing.assert_allclose(fd.sum(0)[realisable], span[realisable], rtol=1e-4)
     # cross-pol stronger than the co-pol: everything is volume (FD) / volume + helix (Y4)
     fd = K.freeman_durden(np.array(0.1), np.array(1.0), np.array(0.1), np.array(0j))
     np.testing.assert_allclose(fd, [0, 0, 1.2], atol=1e-6)
     # NaN in, NaN out; zero span -> NaN
-    assert np.isnan(K.freeman_durden(np.array(np.nan), np.array(1.0), np.array(1.0), np.array(0j))).all()
+    assert np.isnan(
+        K.freeman_durden(np.array(np.nan), np.array(1.0), np.array(1.0), np.array(0j))
+    ).all()
     assert np.isnan(K.t3_eigen(*(np.zeros(1),) * 3, *(np.zeros(1, complex),) * 3)).all()
 
 
@@ -142,11 +173,23 @@ def test_decompositions_conserve_power_and_negative_rules():
 def test_quad_stack_gets_polarimetry_automatically():
     quad = synthetic_stack(1, (20, 20), pols=QUAD, seed=1)
     names = [v for _, _, v in S.plan(S.StackInputs(quad))]
-    for v in ("quad_entropy", "quad_alpha", "t3_11", "c3_13_imag", "freeman_volume", "yamaguchi_helix",
-              "quad_rvi", "copol_correlation", "pauli_surface", "entropy_vv_vh"):
+    for v in (
+        "quad_entropy",
+        "quad_alpha",
+        "t3_11",
+        "c3_13_imag",
+        "freeman_volume",
+        "yamaguchi_helix",
+        "quad_rvi",
+        "copol_correlation",
+        "pauli_surface",
+        "entropy_vv_vh",
+    ):
         assert v in names, v
     dual = synthetic_stack(1, (20, 20), seed=1)
-    assert not any(v.startswith(("quad_", "t3_", "freeman")) for _, _, v in S.plan(S.StackInputs(dual)))
+    assert not any(
+        v.startswith(("quad_", "t3_", "freeman")) for _, _, v in S.plan(S.StackInputs(dual))
+    )
     with pytest.raises(InputError, match="does not apply"):
         S.compute(dual, ["quad_entropy"])
     assert S.get("quad_entropy").variable_name(QUAD) == "quad_entropy"
@@ -155,15 +198,28 @@ def test_quad_stack_gets_polarimetry_automatically():
 def test_trihedral_dihedral_and_random_volume_stacks():
     a = _speckle((30, 30), 1) * 3.0
     zero = np.zeros_like(a)
-    names = ["quad_entropy", "quad_alpha", "freeman_surface", "freeman_double_bounce", "freeman_volume",
-             "yamaguchi_surface", "yamaguchi_double_bounce", "quad_span", "pauli_surface", "quad_rvi", "t3_11"]
+    names = [
+        "quad_entropy",
+        "quad_alpha",
+        "freeman_surface",
+        "freeman_double_bounce",
+        "freeman_volume",
+        "yamaguchi_surface",
+        "yamaguchi_double_bounce",
+        "quad_span",
+        "pauli_surface",
+        "quad_rvi",
+        "t3_11",
+    ]
     tri = S.compute(_stack(a, zero, zero, a), names).load()
     np.testing.assert_allclose(tri.quad_entropy, 0.0, atol=1e-4)
     np.testing.assert_allclose(tri.quad_alpha, 0.0, atol=0.05)
     np.testing.assert_allclose(tri.freeman_surface, tri.quad_span, rtol=1e-4)
     np.testing.assert_allclose(tri.yamaguchi_surface, tri.quad_span, rtol=1e-4)
     np.testing.assert_allclose(tri.freeman_volume, 0.0, atol=1e-6)
-    np.testing.assert_allclose(tri.pauli_surface[0], 2 * np.abs(a) ** 2, rtol=1e-5)  # |hh + vv|^2 / 2
+    np.testing.assert_allclose(
+        tri.pauli_surface[0], 2 * np.abs(a) ** 2, rtol=1e-5
+    )  # |hh + vv|^2 / 2
     np.testing.assert_allclose(tri.quad_rvi, 0.0, atol=1e-6)
     dih = S.compute(_stack(a, zero, zero, -a), names).load()
     np.testing.assert_allclose(dih.quad_alpha, 90.0, atol=0.05)
@@ -171,14 +227,20 @@ def test_trihedral_dihedral_and_random_volume_stacks():
     np.testing.assert_allclose(dih.yamaguchi_double_bounce, dih.quad_span, rtol=1e-4)
     # independent channels of equal power: T3 -> I (H -> 1) as the looks grow
     ch = [_speckle((60, 60), s) for s in (2, 3, 4, 5)]
-    vol = S.compute(_stack(*ch), names, window=(15, 15)).load().isel(line=slice(7, -7), pixel=slice(7, -7))
+    vol = (
+        S.compute(_stack(*ch), names, window=(15, 15))
+        .load()
+        .isel(line=slice(7, -7), pixel=slice(7, -7))
+    )
     assert float(vol.quad_entropy.mean()) > 0.97
     # near-degenerate eigenvalues: the eigenvectors are random, E|e(1)|^2 = 1/3, and the mean
     # alpha lies between arccos(1/sqrt3) = 54.7 and the exact-degeneracy value 60 degrees
     assert 54.0 < float(vol.quad_alpha.mean()) < 60.5
     # reciprocity: HV and VH averaged, so s_x = (1 + 1)/2 -> T33 = 2 |s_x|^2 window mean
     one = np.ones((9, 9), complex)
-    rec = S.compute(_stack(0 * one, one, 3 * one, 0 * one), ["t3_33", "quad_rvi"], window=(3, 3)).load()
+    rec = S.compute(
+        _stack(0 * one, one, 3 * one, 0 * one), ["t3_33", "quad_rvi"], window=(3, 3)
+    ).load()
     np.testing.assert_allclose(rec.t3_33, 8.0, rtol=1e-6)  # 2 |(1 + 3)/2|^2
     np.testing.assert_allclose(rec.quad_rvi, 4.0, rtol=1e-6)
 
@@ -189,7 +251,9 @@ def test_calibration_and_noise_and_chunking():
     big = S.compute(st, names).load()
     small = S.compute(st, names, chunks={"time": 1, "line": 13, "pixel": 17}).load()
     for v in names:
-        np.testing.assert_allclose(small[v], big[v], rtol=1e-4, atol=1e-6, equal_nan=True, err_msg=v)
+        np.testing.assert_allclose(
+            small[v], big[v], rtol=1e-4, atol=1e-6, equal_nan=True, err_msg=v
+        )
     # the calibration factors are applied: sigma0 power of the synthetic stack (about -12 dB
     # co-pol), not DN^2; noise removal lowers the cross-pol power
     c11 = S.compute(st, ["c3_11"], window=(9, 9)).load().c3_11
@@ -204,8 +268,17 @@ def test_calibration_and_noise_and_chunking():
 def test_compact_pol_from_simulated_ctlr():
     a = _speckle((20, 20), 7) * 2.0
     zero = np.zeros_like(a)
-    names = ["cp_degree_of_polarization", "cp_relative_phase", "mchi_surface", "mchi_double_bounce",
-             "mchi_volume", "mdelta_surface", "cprvi", "stokes_s0", "stokes_s3"]
+    names = [
+        "cp_degree_of_polarization",
+        "cp_relative_phase",
+        "mchi_surface",
+        "mchi_double_bounce",
+        "mchi_volume",
+        "mdelta_surface",
+        "cprvi",
+        "stokes_s0",
+        "stokes_s3",
+    ]
     tri = S.compute(simulate_ctlr(_stack(a, zero, zero, a)), names).load()
     np.testing.assert_allclose(tri.cp_degree_of_polarization, 1.0, atol=1e-5)
     np.testing.assert_allclose(tri.stokes_s3, -tri.stokes_s0, rtol=1e-5)
@@ -217,11 +290,16 @@ def test_compact_pol_from_simulated_ctlr():
     np.testing.assert_allclose(dih.cp_relative_phase, 90.0, atol=1e-3)
     np.testing.assert_allclose(dih.mchi_double_bounce, dih.stokes_s0, rtol=1e-5)
     ch = [_speckle((50, 50), s) for s in (2, 3, 4, 5)]
-    vol = S.compute(simulate_ctlr(_stack(*ch)), names, window=(15, 15)).load().isel(
-        line=slice(7, -7), pixel=slice(7, -7))
+    vol = (
+        S.compute(simulate_ctlr(_stack(*ch)), names, window=(15, 15))
+        .load()
+        .isel(line=slice(7, -7), pixel=slice(7, -7))
+    )
     assert float(vol.cp_degree_of_polarization.mean()) < 0.15
     assert float(vol.cprvi.mean()) > 0.8
-    np.testing.assert_allclose(vol.mchi_volume + vol.mchi_surface + vol.mchi_double_bounce, vol.stokes_s0, rtol=1e-4)
+    np.testing.assert_allclose(
+        vol.mchi_volume + vol.mchi_surface + vol.mchi_double_bounce, vol.stokes_s0, rtol=1e-4
+    )
     with pytest.raises(InputError, match="slc_vh"):
         simulate_ctlr(_stack(a, zero, zero, a).drop_vars("slc_vh"))
 
@@ -237,8 +315,23 @@ def alos(shared_data: Path) -> xr.Dataset:
 
 
 def test_alos_corner_reflector_is_odd_bounce(alos):
-    f = S.compute(alos, ["quad_entropy", "quad_alpha", "pauli_surface", "freeman_surface", "quad_span",
-                         "yamaguchi_surface", "quad_halpha_zone"], window=(3, 3)).load().isel(time=0)
+    f = (
+        S.compute(
+            alos,
+            [
+                "quad_entropy",
+                "quad_alpha",
+                "pauli_surface",
+                "freeman_surface",
+                "quad_span",
+                "yamaguchi_surface",
+                "quad_halpha_zone",
+            ],
+            window=(3, 3),
+        )
+        .load()
+        .isel(time=0)
+    )
     i, j = np.unravel_index(int(np.nanargmax(f.pauli_surface.values)), f.pauli_surface.shape)
     assert (i, j) == (50, 25)  # the trihedral near the centre of the crop
     h, alpha = float(f.quad_entropy[i, j]), float(f.quad_alpha[i, j])
@@ -247,7 +340,7 @@ def test_alos_corner_reflector_is_odd_bounce(alos):
     assert float(f.yamaguchi_surface[i, j]) > 0.95 * float(f.quad_span[i, j])
     assert int(f.quad_halpha_zone[i, j]) == 9  # low-entropy surface scattering
     away = np.ones(f.quad_entropy.shape, bool)
-    away[i - 6:i + 7, j - 6:j + 7] = False  # outside the reflector's response
+    away[i - 6 : i + 7, j - 6 : j + 7] = False  # outside the reflector's response
     h_bg = f.quad_entropy.values[away]
     assert np.nanmedian(h_bg) > 0.5 and np.nanpercentile(h_bg, 5) > 3 * h
 
@@ -299,7 +392,9 @@ def test_rotation_about_line_of_sight_through_the_stack():
         r = np.array([[c, s], [-s, c]])
         m = np.array([[hh, hv], [hv, vv]])  # (2, 2, line, pixel)
         rot = np.einsum("ij,jkab,lk->ilab", r, m, r)
-        out = S.compute(_stack(rot[0, 0], rot[0, 1], rot[1, 0], rot[1, 1]), names, window=(7, 7)).load()
+        out = S.compute(
+            _stack(rot[0, 0], rot[0, 1], rot[1, 0], rot[1, 1]), names, window=(7, 7)
+        ).load()
         assert not np.allclose(rot[0, 0], hh)
         for v in names:
             np.testing.assert_allclose(out[v], ref[v], rtol=2e-3, atol=2e-3, err_msg=v)

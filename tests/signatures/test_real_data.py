@@ -51,9 +51,21 @@ def _nan_boxcar(x: np.ndarray, w: int) -> np.ndarray:
 
 
 def test_rtc_ratio_rvi_and_temporal_statistics(rtc):
-    names = ["gamma0_db", "intensity_ratio", "intensity_ratio_db", "rvi", "dprvic", "span", "backscatter_mean",
-             "backscatter_mean_db", "backscatter_std", "backscatter_cv", "backscatter_min", "backscatter_max",
-             "soil_moisture_index"]
+    names = [
+        "gamma0_db",
+        "intensity_ratio",
+        "intensity_ratio_db",
+        "rvi",
+        "dprvic",
+        "span",
+        "backscatter_mean",
+        "backscatter_mean_db",
+        "backscatter_std",
+        "backscatter_cv",
+        "backscatter_min",
+        "backscatter_max",
+        "soil_moisture_index",
+    ]
     f = S.compute(rtc, names, window=(5, 5)).load()
     assert f.attrs["sarbd_backscatter"] == "gamma0"
     vv = rtc.gamma0_vv.values.astype(np.float64)
@@ -82,7 +94,9 @@ def test_rtc_ratio_rvi_and_temporal_statistics(rtc):
     np.testing.assert_allclose(f.backscatter_min_vv, vv.min(0), rtol=1e-6)
     np.testing.assert_allclose(f.backscatter_max_vh, vh.max(0), rtol=1e-6)
     db = 10 * np.log10(vv)
-    np.testing.assert_allclose(f.soil_moisture_index_vv, (db - db.min(0)) / (db.max(0) - db.min(0)), atol=1e-4)
+    np.testing.assert_allclose(
+        f.soil_moisture_index_vv, (db - db.min(0)) / (db.max(0) - db.min(0)), atol=1e-4
+    )
     # and the values are plausible for C-band gamma0 of natural land surfaces (here dry
     # chaparral/grassland: VV about -16 dB, VH about -28 dB; sea would be far lower in VH
     # and towns far higher)
@@ -126,15 +140,26 @@ def terceira_stack(shared_data: Path) -> xr.Dataset:
             "slc_vv": (dims, slc.data[None]),
             "cal_sigma0_vv": (dims, cal_sigma[None]),
             "cal_beta0_vv": (dims, cal_beta[None]),
-            "incidence_angle": (("line", "pixel"), np.broadcast_to(inc, slc.shape).astype(np.float32)),
+            "incidence_angle": (
+                ("line", "pixel"),
+                np.broadcast_to(inc, slc.shape).astype(np.float32),
+            ),
         },
-        coords={"time": [np.datetime64("2022-09-18T07:49:21", "ns")], "line": slc.line, "pixel": slc.pixel},
+        coords={
+            "time": [np.datetime64("2022-09-18T07:49:21", "ns")],
+            "line": slc.line,
+            "pixel": slc.pixel,
+        },
     )
 
 
 def test_terceira_sigma0_sea_and_land(terceira_stack):
-    f = S.compute(terceira_stack, ["sigma0", "sigma0_db", "beta0_db", "amplitude"], filter="boxcar",
-                  filter_kwargs={"window": (5, 15)}).load()
+    f = S.compute(
+        terceira_stack,
+        ["sigma0", "sigma0_db", "beta0_db", "amplitude"],
+        filter="boxcar",
+        filter_kwargs={"window": (5, 15)},
+    ).load()
     s_db = f.sigma0_db_vv.isel(time=0).values
     # direct computation from the pixels
     dn2 = np.abs(terceira_stack.slc_vv.values[0].astype(np.complex128)) ** 2

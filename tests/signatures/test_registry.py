@@ -45,9 +45,16 @@ def test_plugin_through_entry_points(monkeypatch):
         return (b1 - b2) / (b1 + b2)
 
     plugin = S.Signature(
-        name="test_ndpi", long_name="normalised difference of {pair}", units="1", category="2",
-        formula="(b1 - b2) / (b1 + b2)", inputs=("backscatter",), valid_range=(-1.0, 1.0),
-        reference="test", compute=load_ndi, scope="cross_pair",
+        name="test_ndpi",
+        long_name="normalised difference of {pair}",
+        units="1",
+        category="2",
+        formula="(b1 - b2) / (b1 + b2)",
+        inputs=("backscatter",),
+        valid_range=(-1.0, 1.0),
+        reference="test",
+        compute=load_ndi,
+        scope="cross_pair",
     )
     import sys
     import types
@@ -56,7 +63,9 @@ def test_plugin_through_entry_points(monkeypatch):
     mod.SIGNATURES = [plugin]
     monkeypatch.setitem(sys.modules, "sarbd_test_plugin", mod)
     ep = EntryPoint(name="ndpi", value="sarbd_test_plugin:SIGNATURES", group=S.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == S.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(
+        registry, "entry_points", lambda group: [ep] if group == S.ENTRY_POINT_GROUP else []
+    )
     try:
         S.load_plugins(reload=True)
         assert S.get("test_ndpi") is plugin
@@ -123,8 +132,25 @@ def test_cli_compute_writes_zarr(tmp_path, capsys):
     st = synthetic_stack(2, (24, 30), seed=3)
     st.to_zarr(tmp_path / "stack.zarr")
     out = tmp_path / "features.zarr"
-    rc = main(["signatures", str(tmp_path / "stack.zarr"), "--out", str(out), "--select", "sigma0_db",
-               "--select", "rvi", "--filter", "lee", "--filter-window", "5", "--window", "3", "3"])
+    rc = main(
+        [
+            "signatures",
+            str(tmp_path / "stack.zarr"),
+            "--out",
+            str(out),
+            "--select",
+            "sigma0_db",
+            "--select",
+            "rvi",
+            "--filter",
+            "lee",
+            "--filter-window",
+            "5",
+            "--window",
+            "3",
+            "3",
+        ]
+    )
     assert rc == 0, capsys.readouterr()
     f = xr.open_zarr(out)
     assert set(f.data_vars) == {"sigma0_db_vv", "sigma0_db_vh", "rvi_vv_vh"}
@@ -132,5 +158,8 @@ def test_cli_compute_writes_zarr(tmp_path, capsys):
     assert np.isfinite(f.rvi_vv_vh).all()
     # user errors: one line, exit 2
     assert main(["signatures", str(tmp_path / "missing.zarr"), "--out", str(out)]) == 2
-    assert main(["signatures", str(tmp_path / "stack.zarr"), "--out", str(out), "--select", "nope"]) == 2
+    assert (
+        main(["signatures", str(tmp_path / "stack.zarr"), "--out", str(out), "--select", "nope"])
+        == 2
+    )
     assert "unknown signature" in capsys.readouterr().err

@@ -61,8 +61,14 @@ _product_entries, _entry_fingerprint = product_entries, entry_fingerprint
 log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
-STAGE_VERSIONS = {"ingest": "1", "coregister": "2", "signatures": "4", "radarcode": "5", "label": "4",
-                  "export": "6"}
+STAGE_VERSIONS = {
+    "ingest": "1",
+    "coregister": "2",
+    "signatures": "4",
+    "radarcode": "5",
+    "label": "4",
+    "export": "6",
+}
 
 CACHE_FOLDER = ".sarbd-cache"
 
@@ -88,7 +94,18 @@ class BuildResult:
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "sarbd": __version__}
-    for pkg in ("numpy", "xarray", "dask", "numba", "zarr", "rasterio", "pyproj", "geopandas", "pystac", "torch"):
+    for pkg in (
+        "numpy",
+        "xarray",
+        "dask",
+        "numba",
+        "zarr",
+        "rasterio",
+        "pyproj",
+        "geopandas",
+        "pystac",
+        "torch",
+    ):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -97,6 +114,7 @@ def _versions() -> dict[str, str]:
 
 
 # -- what the stages share --------------------------------------------------------------
+
 
 @dataclass
 class _Build:
@@ -108,10 +126,14 @@ class _Build:
     settings: dict[str, Any]
     notify: Callable[[str, str], None]
     reference: Scene | None = None  # the (cropped) reference scene, once ingested
-    imported: Any = None  # another processor's coregistered stack (sarbd.stacks), if the input is one
+    imported: Any = (
+        None  # another processor's coregistered stack (sarbd.stacks), if the input is one
+    )
     _dem: Any = None
 
-    def run(self, name: str, key: str, compute: Callable[[Path], dict[str, Any] | None]) -> StageRecord:
+    def run(
+        self, name: str, key: str, compute: Callable[[Path], dict[str, Any] | None]
+    ) -> StageRecord:
         """Run one stage through the cache (``compute(folder)`` only when its key is not complete)."""
         cached = self.cache.is_complete(name, key)
         self.notify(name, "cached" if cached else "start")
@@ -121,8 +143,11 @@ class _Build:
 
     def dem_fingerprint(self) -> Any:
         inputs = self.config.inputs
-        return {"file": file_fingerprint(inputs.dem), "vertical_datum": inputs.dem_vertical_datum} \
-            if inputs.dem else None
+        return (
+            {"file": file_fingerprint(inputs.dem), "vertical_datum": inputs.dem_vertical_datum}
+            if inputs.dem
+            else None
+        )
 
     def dem(self) -> Any:
         """The DEM over the reference footprint, read once, with its vertical datum (or the assumption)."""
@@ -135,12 +160,15 @@ class _Build:
             bounds = footprint_bounds(self.reference)
             if inputs.dem is None:
                 # sea level, not the bare ellipsoid (which is 50-100 m off the geoid in places)
-                log.warning("no DEM (inputs.dem): the terrain is taken at 0 m above the EGM96 geoid; "
-                            "land above sea level is misplaced by its height over tan(incidence)")
+                log.warning(
+                    "no DEM (inputs.dem): the terrain is taken at 0 m above the EGM96 geoid; "
+                    "land above sea level is misplaced by its height over tan(incidence)"
+                )
                 self._dem = Dem.geoid_surface(bounds, 0.0, spacing=0.01)
             else:
-                self._dem = Dem.open(inputs.dem, vertical_datum=inputs.dem_vertical_datum,
-                                     bounds=bounds, margin=0.1)
+                self._dem = Dem.open(
+                    inputs.dem, vertical_datum=inputs.dem_vertical_datum, bounds=bounds, margin=0.1
+                )
         return self._dem
 
 
@@ -167,32 +195,51 @@ def _signature_filter(config: BuildConfig) -> tuple[str | None, dict[str, Any] |
 
 # -- the stages ---------------------------------------------------------------------------
 
+
 def run_ingest(b: _Build) -> tuple[_Stage, Scene, list[Scene]]:
     """Which products, which window: the reference scene (cropped to the AOI) and the secondaries."""
     config, inputs = b.config, b.config.inputs
     entries, ref_index = product_entries(config)
     stack_in = inputs.stack  # another processor's coregistered stack (sarbd.stacks), or None
-    key = stage_key("ingest", STAGE_VERSIONS["ingest"], {
-        "products": [entry_fingerprint(e) for e in entries],
-        "reference": str(product_main(entries[ref_index])) if entries else None,
-        "swath": inputs.swath, "polarizations": inputs.polarizations,
-        "orbits": file_fingerprint(inputs.orbits) if inputs.orbits else None,
-        "aoi": b.settings["aoi"],
-        **({"stack": {**stack_in.model_dump(mode="json"), "files": file_fingerprint(stack_in.path)}}
-           if stack_in else {}),
-    }, [])
+    key = stage_key(
+        "ingest",
+        STAGE_VERSIONS["ingest"],
+        {
+            "products": [entry_fingerprint(e) for e in entries],
+            "reference": str(product_main(entries[ref_index])) if entries else None,
+            "swath": inputs.swath,
+            "polarizations": inputs.polarizations,
+            "orbits": file_fingerprint(inputs.orbits) if inputs.orbits else None,
+            "aoi": b.settings["aoi"],
+            **(
+                {
+                    "stack": {
+                        **stack_in.model_dump(mode="json"),
+                        "files": file_fingerprint(stack_in.path),
+                    }
+                }
+                if stack_in
+                else {}
+            ),
+        },
+        [],
+    )
     if stack_in is not None:
         from sarbd.stacks import open_stack
 
-        b.imported = open_stack(stack_in.path, stack_in.format, chunks=config.compute.chunks,
-                                **stack_in.options())
+        b.imported = open_stack(
+            stack_in.path, stack_in.format, chunks=config.compute.chunks, **stack_in.options()
+        )
         reference, secondaries = b.imported.reference, b.imported.secondaries
     else:
         reference, secondaries = open_scenes(config)
 
     def compute(folder: Path) -> dict[str, Any]:
-        info = {"window": aoi_window(config, reference), "reference": reference.metadata.get("product_name"),
-                "dates": [str(s.metadata.get("start_time")) for s in [reference, *secondaries]]}
+        info = {
+            "window": aoi_window(config, reference),
+            "reference": reference.metadata.get("product_name"),
+            "dates": [str(s.metadata.get("start_time")) for s in [reference, *secondaries]],
+        }
         (folder / "ingest.json").write_text(json.dumps(info, default=str, indent=2))
         return info
 
@@ -206,23 +253,35 @@ def run_ingest(b: _Build) -> tuple[_Stage, Scene, list[Scene]]:
 
 
 def _coregister_key(b: _Build, ingest: _Stage) -> str:
-    settings = {**b.settings["coregistration"], "dem": b.dem_fingerprint(),
-                "polarizations": b.config.inputs.polarizations}
+    settings = {
+        **b.settings["coregistration"],
+        "dem": b.dem_fingerprint(),
+        "polarizations": b.config.inputs.polarizations,
+    }
     return stage_key("coregister", STAGE_VERSIONS["coregister"], settings, [ingest.key])
 
 
 def _signatures_key(b: _Build, coregister_key: str) -> str:
     # stored with the dataset's chunks and codecs (and quantisation): the export links them
-    storage = {"chunks": list(b.config.compute.chunks), "quantize": b.settings["outputs"]["quantize"]}
-    return stage_key("signatures", STAGE_VERSIONS["signatures"], {**b.settings["signatures"], "storage": storage},
-                     [coregister_key])
+    storage = {
+        "chunks": list(b.config.compute.chunks),
+        "quantize": b.settings["outputs"]["quantize"],
+    }
+    return stage_key(
+        "signatures",
+        STAGE_VERSIONS["signatures"],
+        {**b.settings["signatures"], "storage": storage},
+        [coregister_key],
+    )
 
 
 def run_coregister(b: _Build, ingest: _Stage, reference: Scene, secondaries: list[Scene]) -> _Stage:
     """Geometry + resampling + InSAR: ``stack.zarr`` on the reference grid."""
     config = b.config
     key = _coregister_key(b, ingest)
-    if b.cache.is_pruned("coregister", key) and not b.cache.is_complete("signatures", _signatures_key(b, key)):
+    if b.cache.is_pruned("coregister", key) and not b.cache.is_complete(
+        "signatures", _signatures_key(b, key)
+    ):
         b.cache.discard("coregister", key)  # the new signatures need the SLCs compact mode dropped
 
     def compute(folder: Path) -> dict[str, Any]:
@@ -233,18 +292,32 @@ def run_coregister(b: _Build, ingest: _Stage, reference: Scene, secondaries: lis
             from sarbd.stacks.assemble import assemble_stack
 
             window = ingest.record.info.get("window")
-            stack = assemble_stack(b.imported, dem=b.dem(), polarizations=config.inputs.polarizations,
-                                   window=co.coherence_window, chunks=config.compute.chunks,
-                                   aoi=tuple(window) if window else None)
+            stack = assemble_stack(
+                b.imported,
+                dem=b.dem(),
+                polarizations=config.inputs.polarizations,
+                window=co.coherence_window,
+                chunks=config.compute.chunks,
+                aoi=tuple(window) if window else None,
+            )
         else:
             stack = coregister(
-                reference, secondaries, dem=b.dem(), polarizations=config.inputs.polarizations,
-                window=co.coherence_window, kernel_taps=co.kernel_taps, chunks=config.compute.chunks,
-                refine=co.refine, esd=co.esd, tops_reramp=co.tops_reramp,
+                reference,
+                secondaries,
+                dem=b.dem(),
+                polarizations=config.inputs.polarizations,
+                window=co.coherence_window,
+                kernel_taps=co.kernel_taps,
+                chunks=config.compute.chunks,
+                refine=co.refine,
+                esd=co.esd,
+                tops_reramp=co.tops_reramp,
             )
         write_stack(stack, folder / "stack.zarr")
-        return {"dates": int(stack.sizes.get("time", 1)), "shape": [int(stack.sizes["line"]),
-                                                                   int(stack.sizes["pixel"])]}
+        return {
+            "dates": int(stack.sizes.get("time", 1)),
+            "shape": [int(stack.sizes["line"]), int(stack.sizes["pixel"])],
+        }
 
     rec = b.run("coregister", key, compute)
     return _Stage(key, rec, {"stack": xr.open_zarr(rec.path / "stack.zarr")})
@@ -264,43 +337,68 @@ def run_signatures(b: _Build, coreg: _Stage) -> _Stage:
         left_out: list[str] = []
         if stack.sizes.get("time", 1) < 2:
             names, left_out = single_date_selection(stack, names)
-            log.warning("one date: the %d signatures that need two or more dates are left out (%s); "
-                        "give more products for temporal statistics and coherence", len(left_out),
-                        ", ".join(left_out))
+            log.warning(
+                "one date: the %d signatures that need two or more dates are left out (%s); "
+                "give more products for temporal statistics and coherence",
+                len(left_out),
+                ", ".join(left_out),
+            )
         filter_name, filter_kwargs = _signature_filter(config)
-        kwargs: dict[str, Any] = {"window": config.signatures.window, "filter": filter_name,
-                                  "filter_kwargs": filter_kwargs}
+        kwargs: dict[str, Any] = {
+            "window": config.signatures.window,
+            "filter": filter_name,
+            "filter_kwargs": filter_kwargs,
+        }
         lazy = sig.compute(stack, names, **kwargs)
         # the store's chunks are those compute_to_zarr writes: the signatures' own Dask chunks
         first = next(iter(lazy.data_vars.values()))
         blocks = first.chunks or tuple((n,) for n in first.shape)
         chunks = (blocks[first.dims.index("line")][0], blocks[first.dims.index("pixel")][0])
-        quantize = {k: v for k, v in (b.settings["outputs"]["quantize"] or {}).items() if v is not None}
+        quantize = {
+            k: v for k, v in (b.settings["outputs"]["quantize"] or {}).items() if v is not None
+        }
         encoding = stage_encoding(lazy, chunks, quantize=quantize)
-        features = sig.compute_to_zarr(stack, folder / "features.zarr", names, encoding=encoding, **kwargs)
+        features = sig.compute_to_zarr(
+            stack, folder / "features.zarr", names, encoding=encoding, **kwargs
+        )
         quantized = record_quantization(folder / "features.zarr")
         valid = valid_samples(stack)  # read here, while the stack still holds its SLCs
         if valid is not None:
             write_stage(valid.to_dataset(), folder / VALID_SAMPLES, config.compute.chunks)
-        return {"signatures": len(features.data_vars), "quantized": len(quantized),
-                "dates": int(stack.sizes.get("time", 1)), "left_out_single_date": left_out}
+        return {
+            "signatures": len(features.data_vars),
+            "quantized": len(quantized),
+            "dates": int(stack.sizes.get("time", 1)),
+            "left_out_single_date": left_out,
+        }
 
     rec = b.run("signatures", key, compute)
-    valid = (xr.open_zarr(rec.path / VALID_SAMPLES)["valid_samples"]
-             if (rec.path / VALID_SAMPLES).exists() else None)
-    return _Stage(key, rec, {"features": xr.open_zarr(rec.path / "features.zarr"), "valid_samples": valid})
+    valid = (
+        xr.open_zarr(rec.path / VALID_SAMPLES)["valid_samples"]
+        if (rec.path / VALID_SAMPLES).exists()
+        else None
+    )
+    return _Stage(
+        key, rec, {"features": xr.open_zarr(rec.path / "features.zarr"), "valid_samples": valid}
+    )
 
 
 def run_radarcode(b: _Build, coreg: _Stage) -> _Stage:
     """Reference layers (vectors, categorical rasters) -> per-class fractions on the radar grid."""
     config, inputs, stack = b.config, b.config.inputs, coreg.data["stack"]
     if not inputs.reference:
-        raise ConfigError("inputs.reference is empty: a SARbd dataset needs reference geodata for L2/L3",
-                          hint="add reference layers (e.g. a GeoPackage of buildings, roads, water)")
+        raise ConfigError(
+            "inputs.reference is empty: a SARbd dataset needs reference geodata for L2/L3",
+            hint="add reference layers (e.g. a GeoPackage of buildings, roads, water)",
+        )
     settings = {
-        "layers": [{**layer.model_dump(mode="json"), "fingerprint": file_fingerprint(layer.path)}
-                   for layer in inputs.reference],
-        "dem": b.dem_fingerprint(), "buffer": config.labels.l3_buffer_m, "threshold": config.labels.l2_threshold,
+        "layers": [
+            {**layer.model_dump(mode="json"), "fingerprint": file_fingerprint(layer.path)}
+            for layer in inputs.reference
+        ],
+        "dem": b.dem_fingerprint(),
+        "buffer": config.labels.l3_buffer_m,
+        "threshold": config.labels.l2_threshold,
     }
     key = stage_key("radarcode", STAGE_VERSIONS["radarcode"], settings, [coreg.key])
 
@@ -316,24 +414,51 @@ def run_radarcode(b: _Build, coreg: _Stage) -> _Stage:
             gdf = read_reference_layers(vectors)
             width_field = "sarbd_width" if "sarbd_width" in gdf.columns else None
             height_field = "sarbd_height" if "sarbd_height" in gdf.columns else None
-            parts.append(radarcode(
-                gdf, stack, class_field="sarbd_class", dem=dem, buffer=lab.l3_buffer_m, threshold=lab.l2_threshold,
-                width_field=width_field, height_field=height_field, chunks=chunks,
-            ))
+            parts.append(
+                radarcode(
+                    gdf,
+                    stack,
+                    class_field="sarbd_class",
+                    dem=dem,
+                    buffer=lab.l3_buffer_m,
+                    threshold=lab.l2_threshold,
+                    width_field=width_field,
+                    height_field=height_field,
+                    chunks=chunks,
+                )
+            )
             found |= {str(c) for c in gdf["sarbd_class"].unique()}
         for layer in rasters:  # categorical rasters (land cover) fill what the vectors leave
             classes = raster_classes(layer)
-            parts.append(radarcode_raster(layer.path, stack, kind="categorical", dem=dem, classes=classes,
-                                          threshold=lab.l2_threshold, buffer=lab.l3_buffer_m, chunks=chunks))
+            parts.append(
+                radarcode_raster(
+                    layer.path,
+                    stack,
+                    kind="categorical",
+                    dem=dem,
+                    classes=classes,
+                    threshold=lab.l2_threshold,
+                    buffer=lab.l3_buffer_m,
+                    chunks=chunks,
+                )
+            )
             found |= set(classes.values())
         codes = {n: i + 1 for i, n in enumerate(inputs.classes)}
-        result = parts[0] if len(parts) == 1 else stack_reference_layers(parts, lab.l2_threshold, codes)
+        result = (
+            parts[0] if len(parts) == 1 else stack_reference_layers(parts, lab.l2_threshold, codes)
+        )
         write_stage(result, folder / "reference.zarr", chunks)
         return {"classes": sorted(found)}
 
     rec = b.run("radarcode", key, compute)
-    return _Stage(key, rec, {"reference": xr.open_zarr(rec.path / "reference.zarr"),
-                             "classes": _classes(config, rec.info.get("classes", []))})
+    return _Stage(
+        key,
+        rec,
+        {
+            "reference": xr.open_zarr(rec.path / "reference.zarr"),
+            "classes": _classes(config, rec.info.get("classes", [])),
+        },
+    )
 
 
 def _classes(config: BuildConfig, found: list[str]) -> list[dict[str, Any]]:
@@ -362,30 +487,69 @@ def run_label(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage) -> _Stage:
         if lab.l1_method == "wishart_h_alpha":  # unsupervised, quad-pol builds
             from sarbd.dataset.wishart import label_l1_wishart
 
-            l1 = label_l1_wishart(features, classes, lab.l1_cluster_classes, max_iterations=lab.l1_wishart_iterations)
+            l1 = label_l1_wishart(
+                features, classes, lab.l1_cluster_classes, max_iterations=lab.l1_wishart_iterations
+            )
         else:
             l1 = label_l1(features, [(r.class_name, r.expression) for r in lab.l1_rules], classes)
         l2 = label_l2(fractions, classes, lab.l2_threshold)
         features_present = [f for f in lab.l3_features if _expression_available(f, features)]
-        test = OutlierTest(tuple(features_present), method=lab.l3_outlier_method,
-                           alpha=1.0 - lab.l3_outlier_probability,
-                           region_min_pixels=lab.l3_region_min_pixels) if features_present else None
+        test = (
+            OutlierTest(
+                tuple(features_present),
+                method=lab.l3_outlier_method,
+                alpha=1.0 - lab.l3_outlier_probability,
+                region_min_pixels=lab.l3_region_min_pixels,
+            )
+            if features_present
+            else None
+        )
         filter_name, filter_kwargs = _signature_filter(config)
-        border = border_flags(sig.data["valid_samples"], window=config.signatures.window, filter=filter_name,
-                              filter_kwargs=filter_kwargs, coherence_window=config.coregistration.coherence_window,
-                              kernel_taps=config.coregistration.kernel_taps)
-        l3 = label_l3(l2, features, radarcoded["boundary_distance"], stack["layover_shadow_mask"],
-                      lab.l3_buffer_m, test, fractions, lab.l2_threshold, border=border,
-                      required=[str(v) for v, da in features.data_vars.items()
-                                if da.dims == ("line", "pixel") and da.dtype.kind == "f"])
+        border = border_flags(
+            sig.data["valid_samples"],
+            window=config.signatures.window,
+            filter=filter_name,
+            filter_kwargs=filter_kwargs,
+            coherence_window=config.coregistration.coherence_window,
+            kernel_taps=config.coregistration.kernel_taps,
+        )
+        l3 = label_l3(
+            l2,
+            features,
+            radarcoded["boundary_distance"],
+            stack["layover_shadow_mask"],
+            lab.l3_buffer_m,
+            test,
+            fractions,
+            lab.l2_threshold,
+            border=border,
+            required=[
+                str(v)
+                for v, da in features.data_vars.items()
+                if da.dims == ("line", "pixel") and da.dtype.kind == "f"
+            ],
+        )
         chips = config.chips
-        split = assign_splits(l2, chips.block, chips.buffer,
-                              dict(zip(("train", "validation", "test"), chips.fractions, strict=True)), chips.seed)
-        labels = xr.merge([l1.rename("label_l1"), l2.rename("label_l2"), l3, split.rename("split")],
-                          combine_attrs="drop_conflicts")
+        split = assign_splits(
+            l2,
+            chips.block,
+            chips.buffer,
+            dict(zip(("train", "validation", "test"), chips.fractions, strict=True)),
+            chips.seed,
+        )
+        labels = xr.merge(
+            [l1.rename("label_l1"), l2.rename("label_l2"), l3, split.rename("split")],
+            combine_attrs="drop_conflicts",
+        )
         write_stage(labels, folder / "labels.zarr", config.compute.chunks)
-        labels = xr.open_zarr(folder / "labels.zarr")  # counted from the store: the lazy levels are not recomputed
-        return {"counts": {lvl: class_counts(labels[f"label_{lvl}"], classes) for lvl in ("l1", "l2", "l3")}}
+        labels = xr.open_zarr(
+            folder / "labels.zarr"
+        )  # counted from the store: the lazy levels are not recomputed
+        return {
+            "counts": {
+                lvl: class_counts(labels[f"label_{lvl}"], classes) for lvl in ("l1", "l2", "l3")
+            }
+        }
 
     rec = b.run("label", key, compute)
     return _Stage(key, rec, {"labels": xr.open_zarr(rec.path / "labels.zarr")})
@@ -401,10 +565,16 @@ def run_export(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage) -
     """The dataset folder: ``outputs.formats`` (dataset.zarr linking the stage stores, netCDF,
     COGs, Parquet, STAC), staged in ``.sarbd-export-*`` and swapped into place."""
     config, out = b.config, b.out
-    key = stage_key("export", STAGE_VERSIONS["export"], b.settings["outputs"], [lab.key, sig.key, rc.key])
+    key = stage_key(
+        "export", STAGE_VERSIONS["export"], b.settings["outputs"], [lab.key, sig.key, rc.key]
+    )
     records_so_far = b.cache.records
-    stack, features, radarcoded, labels = (coreg.data["stack"], sig.data["features"], rc.data["reference"],
-                                           lab.data["labels"])
+    stack, features, radarcoded, labels = (
+        coreg.data["stack"],
+        sig.data["features"],
+        rc.data["reference"],
+        lab.data["labels"],
+    )
 
     def compute(folder: Path) -> dict[str, Any]:
         from sarbd.dataset.assemble import assemble_dataset
@@ -412,14 +582,31 @@ def run_export(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage) -
         from sarbd.export.dataset import write_dataset
 
         info = sig.record.info
-        ds = assemble_dataset(stack, features, radarcoded,
-                              [labels["label_l1"], labels["label_l2"], labels[["label_l3", "quality_flags"]]],
-                              rc.data["classes"], labels["split"],
-                              attrs=date_attributes(int(info.get("dates", 0)), info.get("left_out_single_date") or []))
+        ds = assemble_dataset(
+            stack,
+            features,
+            radarcoded,
+            [labels["label_l1"], labels["label_l2"], labels[["label_l3", "quality_flags"]]],
+            rc.data["classes"],
+            labels["split"],
+            attrs=date_attributes(
+                int(info.get("dates", 0)), info.get("left_out_single_date") or []
+            ),
+        )
         run_log = {
-            "sarbd_version": __version__, "versions": _versions(), "config": b.settings,
-            "stages": [{"name": r.name, "key": r.key, "cached": r.cached, "seconds": round(r.seconds, 3),
-                        "info": r.info} for r in records_so_far],
+            "sarbd_version": __version__,
+            "versions": _versions(),
+            "config": b.settings,
+            "stages": [
+                {
+                    "name": r.name,
+                    "key": r.key,
+                    "cached": r.cached,
+                    "seconds": round(r.seconds, 3),
+                    "info": r.info,
+                }
+                for r in records_so_far
+            ],
         }
         # everything is written beside the dataset first and swapped in by renames at the end: a
         # failed export (disk full, read-only, killed) leaves the previous dataset as it was
@@ -427,15 +614,26 @@ def run_export(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage) -
         staging = Path(tempfile.mkdtemp(prefix=EXPORT_STAGING, dir=out))
         try:
             summary = write_dataset(
-                ds, staging, chip_sizes=config.chips.sizes, geocode=config.outputs.cog_geocode,
-                cog_variables=config.outputs.cog_variables, formats=config.outputs.formats,
-                table_features=config.outputs.table_features, dem=config.inputs.dem, run_log=run_log,
-                stac={"collection_id": config.outputs.name, "license": config.outputs.license,
-                      "authors": config.outputs.authors},
-                links={**zarr_links(stack, coreg.path / "stack.zarr"),
-                       **zarr_links(features, sig.path / "features.zarr"),
-                       **zarr_links(radarcoded, rc.path / "reference.zarr"),
-                       **zarr_links(labels, lab.path / "labels.zarr")},
+                ds,
+                staging,
+                chip_sizes=config.chips.sizes,
+                geocode=config.outputs.cog_geocode,
+                cog_variables=config.outputs.cog_variables,
+                formats=config.outputs.formats,
+                table_features=config.outputs.table_features,
+                dem=config.inputs.dem,
+                run_log=run_log,
+                stac={
+                    "collection_id": config.outputs.name,
+                    "license": config.outputs.license,
+                    "authors": config.outputs.authors,
+                },
+                links={
+                    **zarr_links(stack, coreg.path / "stack.zarr"),
+                    **zarr_links(features, sig.path / "features.zarr"),
+                    **zarr_links(radarcoded, rc.path / "reference.zarr"),
+                    **zarr_links(labels, lab.path / "labels.zarr"),
+                },
             )
             swap_into(staging, out, keep=(CACHE_FOLDER,))
         finally:
@@ -443,8 +641,13 @@ def run_export(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage) -
         return json.loads(json.dumps(summary, default=str).replace(str(staging), str(out)))
 
     formats = config.outputs.formats
-    main_output = out / ("dataset.zarr" if "zarr" in formats else "dataset.nc" if "netcdf" in formats
-                         else "run_log.json")
+    main_output = out / (
+        "dataset.zarr"
+        if "zarr" in formats
+        else "dataset.nc"
+        if "netcdf" in formats
+        else "run_log.json"
+    )
     if b.cache.is_complete("export", key) and not main_output.exists():
         # the dataset was deleted by hand: write it again
         shutil.rmtree(b.cache.path_for("export", key), ignore_errors=True)
@@ -458,10 +661,16 @@ def _compact(b: _Build, coreg: _Stage) -> None:
     radarcode, label and export read (geometry, coordinates, per-date 1-D metadata) stays.
     """
     if b.config.outputs.cache == "compact":
-        b.cache.prune("coregister", coreg.key, "stack.zarr", lambda name, dims: {"time", "line", "pixel"} <= set(dims))
+        b.cache.prune(
+            "coregister",
+            coreg.key,
+            "stack.zarr",
+            lambda name, dims: {"time", "line", "pixel"} <= set(dims),
+        )
 
 
 # -- the build -----------------------------------------------------------------------
+
 
 def build(
     config: BuildConfig | str | Path,
@@ -496,11 +705,18 @@ def _dataset_folder(out: Path) -> Path:
     return claim_folder(out, accept=(CACHE_FOLDER,), what="dataset folder")
 
 
-def _build_locked(config: BuildConfig, out: Path, on_stage: Callable[[str, str], None] | None) -> BuildResult:
+def _build_locked(
+    config: BuildConfig, out: Path, on_stage: Callable[[str, str], None] | None
+) -> BuildResult:
     start = time.perf_counter()
     remove_stale_staging(out)  # left by a killed export
-    b = _Build(config, out, StageCache(out / CACHE_FOLDER), config.resolved(),
-               on_stage or (lambda name, state: None))
+    b = _Build(
+        config,
+        out,
+        StageCache(out / CACHE_FOLDER),
+        config.resolved(),
+        on_stage or (lambda name, state: None),
+    )
     ingest, reference, secondaries = run_ingest(b)
     coreg = run_coregister(b, ingest, reference, secondaries)
     sig = run_signatures(b, coreg)

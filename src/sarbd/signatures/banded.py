@@ -83,23 +83,33 @@ class _LineStream:
         if hi > b1:
             r0 = int(self.edges[np.searchsorted(self.edges, max(b1, lo), side="right") - 1])
             r1 = int(self.edges[np.searchsorted(self.edges, hi, side="left")])
-            keep = self.buf[:, lo - self.b0:] if lo < b1 else self.buf[:, :0]  # lo < b1: then r0 == b1
+            keep = (
+                self.buf[:, lo - self.b0 :] if lo < b1 else self.buf[:, :0]
+            )  # lo < b1: then r0 == b1
             first = lo if lo < b1 else r0
             buf = np.empty((self.buf.shape[0], r1 - first, self.buf.shape[2]), self.dtype)
             buf[:, : keep.shape[1]] = keep
             self.buf = keep = None  # type: ignore[assignment]  # the old lines are freed before the read
-            if isinstance(self.data, da.Array):  # the stored chunks straight into the buffer (no concatenation)
-                da.store(self.data[:, r0:r1, :].astype(self.dtype), buf[:, r0 - first:], lock=False,
-                         scheduler="threads", num_workers=self.workers)
+            if isinstance(
+                self.data, da.Array
+            ):  # the stored chunks straight into the buffer (no concatenation)
+                da.store(
+                    self.data[:, r0:r1, :].astype(self.dtype),
+                    buf[:, r0 - first :],
+                    lock=False,
+                    scheduler="threads",
+                    num_workers=self.workers,
+                )
             else:
-                buf[:, r0 - first:] = self.data[:, r0:r1, :]
+                buf[:, r0 - first :] = self.data[:, r0:r1, :]
             self.buf, self.b0 = buf, first
-        self.buf, self.b0 = self.buf[:, lo - self.b0:], lo
+        self.buf, self.b0 = self.buf[:, lo - self.b0 :], lo
         return self.buf[:, : hi - lo]
 
 
-def _band(stream: _LineStream, lines: tuple[int, int], halo: tuple[int, int], n_lines: int,
-          dates: slice) -> np.ndarray:
+def _band(
+    stream: _LineStream, lines: tuple[int, int], halo: tuple[int, int], n_lines: int, dates: slice
+) -> np.ndarray:
     """Lines ``[l0 - hl, l1 + hl)`` of ``dates`` with ``hp`` pixels each side, NaN outside the array."""
     (l0, l1), (hl, hp) = lines, halo
     lo, hi = max(0, l0 - hl), min(n_lines, l1 + hl)
@@ -107,7 +117,7 @@ def _band(stream: _LineStream, lines: tuple[int, int], halo: tuple[int, int], n_
     nt, _, npx = data.shape
     out = np.empty((nt, l1 - l0 + 2 * hl, npx + 2 * hp), dtype=stream.dtype)
     out[...] = np.nan
-    out[:, lo - (l0 - hl):hi - (l0 - hl), hp:hp + npx] = data
+    out[:, lo - (l0 - hl) : hi - (l0 - hl), hp : hp + npx] = data
     return out
 
 
@@ -121,8 +131,12 @@ def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndar
     compression itself. Anything else goes through ``__setitem__``.
     """
     meta = arr.metadata
-    ok = (getattr(meta, "zarr_format", None) == 2 and getattr(meta, "order", "C") == "C"
-          and os.path.isdir(os.path.join(os.fspath(store), name)) and l0 % arr.chunks[1] == 0)
+    ok = (
+        getattr(meta, "zarr_format", None) == 2
+        and getattr(meta, "order", "C") == "C"
+        and os.path.isdir(os.path.join(os.fspath(store), name))
+        and l0 % arr.chunks[1] == 0
+    )
     if not ok:
         arr[:, l0:l1, :] = data
         return
@@ -136,7 +150,7 @@ def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndar
     for i0 in range(l0, l1, cl):
         for t0 in range(0, nt, ct):
             for p0 in range(0, npx, cp):
-                block = data[t0:t0 + ct, i0 - l0:min(i0 + cl, l1) - l0, p0:p0 + cp]
+                block = data[t0 : t0 + ct, i0 - l0 : min(i0 + cl, l1) - l0, p0 : p0 + cp]
                 if block.shape != (ct, cl, cp):
                     full = np.full((ct, cl, cp), fill, dtype=arr.dtype)
                     full[: block.shape[0], : block.shape[1], : block.shape[2]] = block
@@ -207,8 +221,10 @@ def write_fused_bands(
     plan = []
     for pair, items in groups.items():
         names, has1, has2 = fused_input_names(inputs, pair)
-        streams = [_LineStream(inputs.ds[nm].data, np.complex64 if i < 2 else np.float32, n)
-                   for i, nm in enumerate(names)]
+        streams = [
+            _LineStream(inputs.ds[nm].data, np.complex64 if i < 2 else np.float32, n)
+            for i, nm in enumerate(names)
+        ]
         plan.append((streams, has1, has2, [r for _, r in items], [v for v, _ in items]))
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(n, int(numba.config.NUMBA_NUM_THREADS))))  # type: ignore[attr-defined]
@@ -231,13 +247,26 @@ def write_fused_bands(
                             n1 = rest.pop(0) if has1 else None
                             n2 = rest.pop(0) if has2 else None
                             with np.errstate(all="ignore"):
-                                out[:, dates, a - b0:c - b0] = dualpol_fused(
-                                    b[0], b[1], b[2], b[3], n1, n2, w, halo, rows, negative=neg, floor=floor,
-                                    zero_is_nodata=zero)
+                                out[:, dates, a - b0 : c - b0] = dualpol_fused(
+                                    b[0],
+                                    b[1],
+                                    b[2],
+                                    b[3],
+                                    n1,
+                                    n2,
+                                    w,
+                                    halo,
+                                    rows,
+                                    negative=neg,
+                                    floor=floor,
+                                    zero_is_nodata=zero,
+                                )
                             del b, rest, n1, n2
 
-                    futures = [pool.submit(write_lines, arrays[var], store, var, b0, b1, out[r])
-                               for r, var in enumerate(variables)]
+                    futures = [
+                        pool.submit(write_lines, arrays[var], store, var, b0, b1, out[r])
+                        for r, var in enumerate(variables)
+                    ]
                     for f in futures:
                         f.result()
                     del out, futures  # nothing may keep this band's rows alive into the next band

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 _COORDS_2D = ("latitude", "longitude")
 
 
-def plan(inputs: StackInputs, names: Sequence[str] | None = None) -> list[tuple[Signature, Any, str]]:
+def plan(
+    inputs: StackInputs, names: Sequence[str] | None = None
+) -> list[tuple[Signature, Any, str]]:
     """Which (signature, key, variable name) to compute for a stack.
 
     With ``names=None`` every registered signature whose inputs the stack has.
@@ -56,7 +58,10 @@ def plan(inputs: StackInputs, names: Sequence[str] | None = None) -> list[tuple[
                     f"signature {name!r} does not apply to this stack (polarisations: {', '.join(inputs.pols)})",
                     hint="run `sarbd signatures --list` to see which polarisations each signature needs",
                 )
-            raise ConfigError(f"unknown signature {name!r}", hint="run `sarbd signatures --list` for the catalogue")
+            raise ConfigError(
+                f"unknown signature {name!r}",
+                hint="run `sarbd signatures --list` for the catalogue",
+            )
         for sig, key, var, missing in hits:
             if missing:
                 raise InputError(
@@ -97,17 +102,39 @@ def _attrs(sig: Signature, key: Any, inputs: StackInputs) -> dict[str, Any]:
     return a
 
 
-def _stack_inputs(stack: xr.Dataset, *, window: int | tuple[int, int] = (5, 5), filter: Any = None,
-                  filter_kwargs: dict[str, Any] | None = None, phase_filter: str | None = None,
-                  phase_filter_kwargs: dict[str, Any] | None = None, backscatter: str | None = None,
-                  noise_removal: bool = True, negative: str = "nan", floor: float = 1e-5,
-                  ps_threshold: float = 0.25, zero_is_nodata: bool = False, chunks: ChunksLike = None,
-                  **_: Any) -> StackInputs:
+def _stack_inputs(
+    stack: xr.Dataset,
+    *,
+    window: int | tuple[int, int] = (5, 5),
+    filter: Any = None,
+    filter_kwargs: dict[str, Any] | None = None,
+    phase_filter: str | None = None,
+    phase_filter_kwargs: dict[str, Any] | None = None,
+    backscatter: str | None = None,
+    noise_removal: bool = True,
+    negative: str = "nan",
+    floor: float = 1e-5,
+    ps_threshold: float = 0.25,
+    zero_is_nodata: bool = False,
+    chunks: ChunksLike = None,
+    **_: Any,
+) -> StackInputs:
     """The :class:`StackInputs` of :func:`compute`'s keyword arguments."""
-    return StackInputs(stack, window=window, backscatter=backscatter, noise_removal=noise_removal,
-                       negative=negative, floor=floor, speckle_filter=filter, filter_kwargs=filter_kwargs,
-                       phase_filter=phase_filter, phase_filter_kwargs=phase_filter_kwargs,
-                       ps_threshold=ps_threshold, zero_is_nodata=zero_is_nodata, chunks=chunks)
+    return StackInputs(
+        stack,
+        window=window,
+        backscatter=backscatter,
+        noise_removal=noise_removal,
+        negative=negative,
+        floor=floor,
+        speckle_filter=filter,
+        filter_kwargs=filter_kwargs,
+        phase_filter=phase_filter,
+        phase_filter_kwargs=phase_filter_kwargs,
+        ps_threshold=ps_threshold,
+        zero_is_nodata=zero_is_nodata,
+        chunks=chunks,
+    )
 
 
 def compute(
@@ -179,15 +206,28 @@ def compute(
         signatures and ``(line, pixel)`` for temporal ones, with the stack's
         coordinates and CF attributes. Undefined values are NaN, never inf.
     """
-    inputs = _stack_inputs(stack, window=window, filter=filter, filter_kwargs=filter_kwargs,
-                           phase_filter=phase_filter, phase_filter_kwargs=phase_filter_kwargs,
-                           backscatter=backscatter, noise_removal=noise_removal, negative=negative,
-                           floor=floor, ps_threshold=ps_threshold, zero_is_nodata=zero_is_nodata, chunks=chunks)
+    inputs = _stack_inputs(
+        stack,
+        window=window,
+        filter=filter,
+        filter_kwargs=filter_kwargs,
+        phase_filter=phase_filter,
+        phase_filter_kwargs=phase_filter_kwargs,
+        backscatter=backscatter,
+        noise_removal=noise_removal,
+        negative=negative,
+        floor=floor,
+        ps_threshold=ps_threshold,
+        zero_is_nodata=zero_is_nodata,
+        chunks=chunks,
+    )
     todo = plan(inputs, names)
     coords: dict[str, Any] = {}
     for c in ("time", "line", "pixel", *_COORDS_2D):
         if c in stack.coords or c in stack.variables:
-            coords[c] = stack[c].variable  # latitude/longitude become coordinates even if stored as data
+            coords[c] = stack[
+                c
+            ].variable  # latitude/longitude become coordinates even if stored as data
     variables: dict[str, xr.DataArray] = {}
     precomputed: dict[str, da.Array] = {}
     if fused:
@@ -264,8 +304,15 @@ def write(
             enc[str(name)] = _default_encoding()
     enc.update(encoding or {})
     with atomic_output(path, directory=True) as tmp:
-        ds.to_zarr(tmp, mode="w", consolidated=True, compute=True, encoding=enc, zarr_format=2,
-                   **(compute_kwargs or {}))
+        ds.to_zarr(
+            tmp,
+            mode="w",
+            consolidated=True,
+            compute=True,
+            encoding=enc,
+            zarr_format=2,
+            **(compute_kwargs or {}),
+        )
 
 
 def _default_encoding() -> dict[str, Any]:
@@ -365,7 +412,11 @@ def compute_to_zarr(
     halo = required_halo(**kwargs)
     # Goldstein blocks are anchored to the first line of the array they see: start
     # every band's context on the same block grid as the whole stack
-    align = int((kwargs.get("phase_filter_kwargs") or {}).get("step", 8)) if kwargs.get("phase_filter") else 1
+    align = (
+        int((kwargs.get("phase_filter_kwargs") or {}).get("step", 8))
+        if kwargs.get("phase_filter")
+        else 1
+    )
     enc: dict[str, dict[str, Any]] = {str(n): _default_encoding() for n in full.data_vars}
     enc.update(encoding or {})
     chunking = {"time": -1, "line": cl, "pixel": cp}
@@ -375,8 +426,15 @@ def compute_to_zarr(
             v.encoding = {}  # the stack's encoding (chunks, Zarr 3 codecs) does not apply here
         # write_empty_chunks: every chunk is written, no per-chunk comparison with the
         # fill value (a tenth of the write time; signature chunks are never all-NaN in practice)
-        template.to_zarr(tmp, mode="w", compute=False, consolidated=True, encoding=enc, zarr_format=2,
-                         write_empty_chunks=True)
+        template.to_zarr(
+            tmp,
+            mode="w",
+            compute=False,
+            consolidated=True,
+            encoding=enc,
+            zarr_format=2,
+            write_empty_chunks=True,
+        )
         written: set[str] = set()
         if direct and kwargs.get("fused", True) and direct_scheduler():
             # the fused rows straight into the store, band by band (no Dask graph, no to_zarr)

@@ -26,7 +26,9 @@ def needs_two_dates(sig: Any) -> bool:
     return any(r.partition(":")[0] in MULTI_DATE_INPUTS for r in sig.inputs)
 
 
-def single_date_selection(stack: xr.Dataset, names: list[str] | None) -> tuple[list[str], list[str]]:
+def single_date_selection(
+    stack: xr.Dataset, names: list[str] | None
+) -> tuple[list[str], list[str]]:
     """Signatures to compute on a one-date stack, and those left out because they need two dates.
 
     Parameters
@@ -50,14 +52,20 @@ def single_date_selection(stack: xr.Dataset, names: list[str] | None) -> tuple[l
     from sarbd.signatures.registry import all_signatures
 
     inputs = StackInputs(stack)
-    left_out = [sig.variable_name(key) for sig in all_signatures() if needs_two_dates(sig)
-                for key in inputs.keys(sig.scope)]
+    left_out = [
+        sig.variable_name(key)
+        for sig in all_signatures()
+        if needs_two_dates(sig)
+        for key in inputs.keys(sig.scope)
+    ]
     chosen = plan(inputs, names)
     if names is not None:
         bad = [var for sig, _, var in chosen if needs_two_dates(sig)]
         if bad:
-            raise ConfigError(f"signatures.select: {', '.join(bad)} need two or more dates, and this build has one",
-                              hint="add products (dates) or drop them from signatures.select")
+            raise ConfigError(
+                f"signatures.select: {', '.join(bad)} need two or more dates, and this build has one",
+                hint="add products (dates) or drop them from signatures.select",
+            )
     return [var for sig, _, var in chosen if not needs_two_dates(sig)], left_out
 
 
@@ -67,6 +75,8 @@ def date_attributes(dates: int, left_out: Sequence[str] = ()) -> dict[str, Any]:
     if left_out:
         attrs["sarbd_single_date"] = 1
         attrs["sarbd_signatures_left_out"] = ", ".join(left_out)
-        attrs["sarbd_signatures_left_out_reason"] = ("one date: temporal statistics, coherence and "
-                                                     "interferometric phase need two or more dates")
+        attrs["sarbd_signatures_left_out_reason"] = (
+            "one date: temporal statistics, coherence and "
+            "interferometric phase need two or more dates"
+        )
     return attrs

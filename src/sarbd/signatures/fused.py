@@ -53,12 +53,37 @@ __all__ = ["FUSED", "ROWS", "dualpol_fused", "fused_block", "fused_input_names",
 
 #: Output rows of :func:`dualpol_fused`, by name (amplitude/backscatter of the pair's
 #: first and second channel, C2 elements and what derives from them).
-ROWS = ("amplitude_1", "amplitude_2", "intensity_sum", "intensity_difference", "intensity_ratio",
-        "c2_11", "c2_22", "c2_12_real", "c2_12_imag", "span", "pol_correlation", "cross_product",
-        "lambda1", "lambda2", "entropy", "anisotropy", "alpha", "degree_of_polarization", "dprvi", "halpha_zone")
+ROWS = (
+    "amplitude_1",
+    "amplitude_2",
+    "intensity_sum",
+    "intensity_difference",
+    "intensity_ratio",
+    "c2_11",
+    "c2_22",
+    "c2_12_real",
+    "c2_12_imag",
+    "span",
+    "pol_correlation",
+    "cross_product",
+    "lambda1",
+    "lambda2",
+    "entropy",
+    "anisotropy",
+    "alpha",
+    "degree_of_polarization",
+    "dprvi",
+    "halpha_zone",
+)
 _CODE = {name: i for i, name in enumerate(ROWS)}
 _DESC0 = _CODE["lambda1"]  # rows from here on are _descriptors_one's outputs, in its order
-_POINTWISE = ("amplitude_1", "amplitude_2", "intensity_sum", "intensity_difference", "intensity_ratio")
+_POINTWISE = (
+    "amplitude_1",
+    "amplitude_2",
+    "intensity_sum",
+    "intensity_difference",
+    "intensity_ratio",
+)
 
 #: Registered signatures (base names) the fused pass computes, and the module whose
 #: compute function it replaces (a plug-in that re-registers the name is not fused).
@@ -146,17 +171,68 @@ def _diag(sp, cp, sn, cn, has_noise, neg_nan, floor):  # type: ignore[no-untyped
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _dualpol(s1, s2, k1, k2, n1, n2, has_n1, has_n2, zero_nodata, hl, hp, bl, bp, neg_nan, floor,  # type: ignore[no-untyped-def]
-             rows, out):
+def _dualpol(
+    s1,
+    s2,
+    k1,
+    k2,
+    n1,
+    n2,
+    has_n1,
+    has_n2,
+    zero_nodata,
+    hl,
+    hp,
+    bl,
+    bp,
+    neg_nan,
+    floor,  # type: ignore[no-untyped-def]
+    rows,
+    out,
+):
     # inputs (T, L, P) padded by (bl, bp); out (R, T, L - 2 bl, P - 2 bp); one date per iteration
     for t in numba.prange(s1.shape[0]):
-        _dualpol_date(s1[t], s2[t], k1[t], k2[t], n1[t], n2[t], has_n1, has_n2, zero_nodata, hl, hp, bl, bp,
-                      neg_nan, floor, rows, out[:, t])
+        _dualpol_date(
+            s1[t],
+            s2[t],
+            k1[t],
+            k2[t],
+            n1[t],
+            n2[t],
+            has_n1,
+            has_n2,
+            zero_nodata,
+            hl,
+            hp,
+            bl,
+            bp,
+            neg_nan,
+            floor,
+            rows,
+            out[:, t],
+        )
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _dualpol_date(s1, s2, k1, k2, n1, n2, has_n1, has_n2, zero_nodata, hl, hp, bl, bp, neg_nan, floor,  # type: ignore[no-untyped-def]
-                  rows, out):
+def _dualpol_date(
+    s1,
+    s2,
+    k1,
+    k2,
+    n1,
+    n2,
+    has_n1,
+    has_n2,
+    zero_nodata,
+    hl,
+    hp,
+    bl,
+    bp,
+    neg_nan,
+    floor,  # type: ignore[no-untyped-def]
+    rows,
+    out,
+):
     # one date: inputs (L, P) padded by (bl, bp), out (R, L - 2 bl, P - 2 bp). The window reaches
     # hl[0] lines before and hl[1] after (hp: pixels); its line sums sit in a ring buffer and
     # the vertical sums are running sums (a line added, the one leaving the window removed).
@@ -198,8 +274,22 @@ def _dualpol_date(s1, s2, k1, k2, n1, n2, has_n1, has_n2, zero_nodata, hl, hp, b
                 removed += 1
             while added <= hi:
                 slot = ring[added % wl]
-                _line_sums(s1, s2, k1, k2, n1, n2, c2_noise, zero_nodata, added, hp[0], hp[1], bp, v,
-                           slot.reshape((nq, op)))
+                _line_sums(
+                    s1,
+                    s2,
+                    k1,
+                    k2,
+                    n1,
+                    n2,
+                    c2_noise,
+                    zero_nodata,
+                    added,
+                    hp[0],
+                    hp[1],
+                    bp,
+                    v,
+                    slot.reshape((nq, op)),
+                )
                 for x in range(nq * op):
                     m[x] += slot[x]
                 added += 1
@@ -210,22 +300,34 @@ def _dualpol_date(s1, s2, k1, k2, n1, n2, has_n1, has_n2, zero_nodata, hl, hp, b
         if need_c2:
             mq = m.reshape((nq, op))
             for jo in range(op):
-                lc[0, jo] = _diag(mq[0, jo], mq[6, jo], mq[1, jo], mq[7, jo], c2_noise, neg_nan, floor)
-                lc[1, jo] = _diag(mq[2, jo], mq[8, jo], mq[3, jo], mq[9, jo], c2_noise, neg_nan, floor)
+                lc[0, jo] = _diag(
+                    mq[0, jo], mq[6, jo], mq[1, jo], mq[7, jo], c2_noise, neg_nan, floor
+                )
+                lc[1, jo] = _diag(
+                    mq[2, jo], mq[8, jo], mq[3, jo], mq[9, jo], c2_noise, neg_nan, floor
+                )
                 c = mq[10, jo]
                 lc[2, jo] = np.float32(mq[4, jo] / c) if c >= 0.5 else nan
                 lc[3, jo] = np.float32(mq[5, jo] / c) if c >= 0.5 else nan
         if need_bs:
             for jo in range(op):
                 j = jo + bp
-                lb[0, jo] = noise_corrected_scalar(_sample(s1[i, j], zero_nodata), k1[i, j], n1[i, j], has_n1,
-                                                   neg_nan, floor)
-                lb[1, jo] = noise_corrected_scalar(_sample(s2[i, j], zero_nodata), k2[i, j], n2[i, j], has_n2,
-                                                   neg_nan, floor)
+                lb[0, jo] = noise_corrected_scalar(
+                    _sample(s1[i, j], zero_nodata), k1[i, j], n1[i, j], has_n1, neg_nan, floor
+                )
+                lb[1, jo] = noise_corrected_scalar(
+                    _sample(s2[i, j], zero_nodata), k2[i, j], n2[i, j], has_n2, neg_nan, floor
+                )
         if need_desc:
             for jo in range(op):
-                d = _descriptors_one(np.float64(lc[0, jo]), np.float64(lc[1, jo]), np.float64(lc[2, jo]),
-                                     np.float64(lc[3, jo]), need_h, need_alpha)
+                d = _descriptors_one(
+                    np.float64(lc[0, jo]),
+                    np.float64(lc[1, jo]),
+                    np.float64(lc[2, jo]),
+                    np.float64(lc[3, jo]),
+                    need_h,
+                    need_alpha,
+                )
                 for q in range(8):
                     ld[q, jo] = d[q]
         for r in range(nr):
@@ -328,12 +430,31 @@ def dualpol_fused(
         hl = np.array([window[0] // 2, (window[0] - 1) // 2], dtype=np.int64)
         hp = np.array([window[1] // 2, (window[1] - 1) // 2], dtype=np.int64)
         codes = np.array([_CODE[r] for r in rows], dtype=np.int64)
-        _dualpol(s1, s2, k1, k2, n1, n2, has1, has2, bool(zero_is_nodata), hl, hp, bl, bp,
-                 negative == "nan", np.float32(floor), codes, out)
+        _dualpol(
+            s1,
+            s2,
+            k1,
+            k2,
+            n1,
+            n2,
+            has1,
+            has2,
+            bool(zero_is_nodata),
+            hl,
+            hp,
+            bl,
+            bp,
+            negative == "nan",
+            np.float32(floor),
+            codes,
+            out,
+        )
     return out
 
 
-def fused_rows(inputs: Any, todo: Sequence[tuple[Any, Any, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+def fused_rows(
+    inputs: Any, todo: Sequence[tuple[Any, Any, str]]
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """Which planned signatures the fused pass computes: ``{pair: [(variable, row), ...]}``.
 
     ``inputs`` is a :class:`sarbd.signatures.inputs.StackInputs`, ``todo`` the output of
@@ -388,15 +509,25 @@ def fused_block(inputs: Any, pair: tuple[str, str], rows: Sequence[str]) -> da.A
 
     names, has1, has2 = fused_input_names(inputs, pair)
     arrays = [inputs.var(n) for n in names]
-    arrays = [a.astype(np.complex64) if i < 2 else a.astype(np.float32) for i, a in enumerate(arrays)]
+    arrays = [
+        a.astype(np.complex64) if i < 2 else a.astype(np.float32) for i, a in enumerate(arrays)
+    ]
     w = inputs.window
     dl, dp = w[0] // 2, w[1] // 2
     ref = arrays[0]
-    chunks = (ref.chunks[0], ensure_minimum_chunksize(max(dl, 1), ref.chunks[1]),
-              ensure_minimum_chunksize(max(dp, 1), ref.chunks[2]))
+    chunks = (
+        ref.chunks[0],
+        ensure_minimum_chunksize(max(dl, 1), ref.chunks[1]),
+        ensure_minimum_chunksize(max(dp, 1), ref.chunks[2]),
+    )
     padded = [
-        da.overlap.overlap(a.rechunk(chunks), depth={0: 0, 1: dl, 2: dp}, boundary={0: "none", 1: np.nan, 2: np.nan})
-        if (dl or dp) else a.rechunk(chunks)
+        da.overlap.overlap(
+            a.rechunk(chunks),
+            depth={0: 0, 1: dl, 2: dp},
+            boundary={0: "none", 1: np.nan, 2: np.nan},
+        )
+        if (dl or dp)
+        else a.rechunk(chunks)
         for a in arrays
     ]
     rows = tuple(rows)
@@ -407,9 +538,28 @@ def fused_block(inputs: Any, pair: tuple[str, str], rows: Sequence[str]) -> da.A
         n1 = rest.pop(0) if has1 else None
         n2 = rest.pop(0) if has2 else None
         with np.errstate(all="ignore"):
-            return serial(dualpol_fused)(b[0], b[1], b[2], b[3], n1, n2, w, (dl, dp), rows,
-                                         negative=neg, floor=floor, zero_is_nodata=zero)
+            return serial(dualpol_fused)(
+                b[0],
+                b[1],
+                b[2],
+                b[3],
+                n1,
+                n2,
+                w,
+                (dl, dp),
+                rows,
+                negative=neg,
+                floor=floor,
+                zero_is_nodata=zero,
+            )
 
     name = f"dualpol-fused-{tokenize(*padded, w, rows, neg, floor, zero)}"
-    return da.map_blocks(block, *padded, new_axis=0, chunks=((len(rows),), *chunks), dtype=np.float32,
-                         meta=np.empty((0, 0, 0, 0), np.float32), name=name)
+    return da.map_blocks(
+        block,
+        *padded,
+        new_axis=0,
+        chunks=((len(rows),), *chunks),
+        dtype=np.float32,
+        meta=np.empty((0, 0, 0, 0), np.float32),
+        name=name,
+    )

@@ -87,8 +87,9 @@ def elementwise(ufunc: Any, *arrays: Any, scalars: tuple[Any, ...] = ()) -> Any:
     arrays = tuple(a if isinstance(a, da.Array) else da.asarray(a) for a in arrays)
     # an explicit name: tokenising the closure would pickle the compiled ufunc (seconds)
     name = f"{ufunc.__name__}-{tokenize(*arrays, scalars)}"
-    return da.map_blocks(run, *arrays, dtype=np.float32, meta=np.empty((0,) * arrays[0].ndim, np.float32),
-                         name=name)
+    return da.map_blocks(
+        run, *arrays, dtype=np.float32, meta=np.empty((0,) * arrays[0].ndim, np.float32), name=name
+    )
 
 
 def safe_ratio(num: Any, den: Any) -> Any:
@@ -171,7 +172,9 @@ class StackInputs:
         self.ps_threshold = float(ps_threshold)
         self.zero_is_nodata = bool(zero_is_nodata)
         if phase_filter not in (None, "goldstein"):
-            raise ConfigError(f"unknown phase filter {phase_filter!r}", hint="use 'goldstein' or none")
+            raise ConfigError(
+                f"unknown phase filter {phase_filter!r}", hint="use 'goldstein' or none"
+            )
         self.ds = stack
         self.chunks = stack_chunks(chunks, stack.sizes["time"], stack.sizes["pixel"])
         self.pols = self._detect_pols()
@@ -206,7 +209,9 @@ class StackInputs:
         return name in self.ds.variables
 
     def has_backscatter(self, pol: str, kind: str) -> bool:
-        return self.has(f"{kind}_{pol}") or (self.has(f"slc_{pol}") and self.has(f"cal_{kind}_{pol}"))
+        return self.has(f"{kind}_{pol}") or (
+            self.has(f"slc_{pol}") and self.has(f"cal_{kind}_{pol}")
+        )
 
     def pairs(self, scope: str) -> list[tuple[str, str]]:
         """Polarisation pairs of a scope, co-pol first (VV/VH, HH/HV; HH/VV)."""
@@ -235,13 +240,19 @@ class StackInputs:
         if req == "calibration":
             return all(self.has_backscatter(p, arg) for p in pols)
         if req == "c2":
-            return all(self.has(f"slc_{p}") and self.has(f"cal_{self.backscatter_kind}_{p}") for p in pols)
+            return all(
+                self.has(f"slc_{p}") and self.has(f"cal_{self.backscatter_kind}_{p}") for p in pols
+            )
         if req == "interferogram":
             return all(self.has(f"interferogram_{p}") for p in pols)
         if req == "coherence":
             return all(
                 self.has(f"coherence_{p}")
-                or (self.has(f"interferogram_{p}") and self.has(f"slc_{p}") and self.reference_index() is not None)
+                or (
+                    self.has(f"interferogram_{p}")
+                    and self.has(f"slc_{p}")
+                    and self.reference_index() is not None
+                )
                 for p in pols
             )
         if req == "time2":
@@ -304,14 +315,23 @@ class StackInputs:
                 p = self.var(f"{kind}_{pol}").astype(np.float32)
                 p = da.where(da.isfinite(p), p, np.nan)
             else:
-                raise InputError(f"the stack has neither slc_{pol} + cal_{kind}_{pol} nor {kind}_{pol}")
+                raise InputError(
+                    f"the stack has neither slc_{pol} + cal_{kind}_{pol} nor {kind}_{pol}"
+                )
             self._cache[key] = p
         return self._cache[key]
 
     def noise_power(self, pol: str, kind: str) -> da.Array | None:
         """eta / A^2 if noise removal applies (SLC stacks with noise_<pol>), else None."""
-        if self.noise_removal and self.has(f"noise_{pol}") and self.has(f"slc_{pol}") and self.has(f"cal_{kind}_{pol}"):
-            return (self.var(f"noise_{pol}").astype(np.float32) * self.var(f"cal_{kind}_{pol}").astype(np.float32))
+        if (
+            self.noise_removal
+            and self.has(f"noise_{pol}")
+            and self.has(f"slc_{pol}")
+            and self.has(f"cal_{kind}_{pol}")
+        ):
+            return self.var(f"noise_{pol}").astype(np.float32) * self.var(
+                f"cal_{kind}_{pol}"
+            ).astype(np.float32)
         return None
 
     def apply_negative_rule(self, x: da.Array) -> da.Array:
@@ -336,7 +356,8 @@ class StackInputs:
             }
             if f not in funcs:
                 raise ConfigError(
-                    f"unknown speckle filter {f!r}", hint=f"use one of {', '.join(funcs)}, or a torch module"
+                    f"unknown speckle filter {f!r}",
+                    hint=f"use one of {', '.join(funcs)}, or a torch module",
                 )
             return funcs[f](x, **kw).astype(np.float32)
         try:
@@ -356,7 +377,11 @@ class StackInputs:
         kind = kind or self.backscatter_kind
         key = ("bs", pol, kind)
         if key not in self._cache:
-            if self.speckle_filter is None and self.has(f"slc_{pol}") and self.has(f"cal_{kind}_{pol}"):
+            if (
+                self.speckle_filter is None
+                and self.has(f"slc_{pol}")
+                and self.has(f"cal_{kind}_{pol}")
+            ):
                 # unfiltered SLC stack: one fused element-wise pass (same float32 steps)
                 from sarbd.signatures.kernels import noise_corrected_power
 
@@ -364,7 +389,10 @@ class StackInputs:
                 n = self.noise_power(pol, kind)
                 eta = self.var(f"noise_{pol}").astype(np.float32) if n is not None else cal
                 self._cache[key] = elementwise(
-                    noise_corrected_power, self.slc(pol), cal, eta,
+                    noise_corrected_power,
+                    self.slc(pol),
+                    cal,
+                    eta,
                     scalars=(n is not None, self.negative == "nan", np.float32(self.floor)),
                 )
                 return self._cache[key]
@@ -424,20 +452,32 @@ class StackInputs:
             from sarbd.signatures.kernels import c2_fused, serial
 
             kind = self.backscatter_kind
-            arrays = [self.slc(pair[0]), self.slc(pair[1]),
-                      self.var(f"cal_{kind}_{pair[0]}").astype(np.float32),
-                      self.var(f"cal_{kind}_{pair[1]}").astype(np.float32)]
-            noise = self.noise_power(pair[0], kind) is not None and self.noise_power(pair[1], kind) is not None
+            arrays = [
+                self.slc(pair[0]),
+                self.slc(pair[1]),
+                self.var(f"cal_{kind}_{pair[0]}").astype(np.float32),
+                self.var(f"cal_{kind}_{pair[1]}").astype(np.float32),
+            ]
+            noise = (
+                self.noise_power(pair[0], kind) is not None
+                and self.noise_power(pair[1], kind) is not None
+            )
             if noise:
                 arrays += [self.var(f"noise_{p}").astype(np.float32) for p in pair]
             w = self.window
             dl, dp = w[0] // 2, w[1] // 2
             ref = arrays[0]
-            chunks = (ref.chunks[0], ensure_minimum_chunksize(max(dl, 1), ref.chunks[1]),
-                      ensure_minimum_chunksize(max(dp, 1), ref.chunks[2]))
+            chunks = (
+                ref.chunks[0],
+                ensure_minimum_chunksize(max(dl, 1), ref.chunks[1]),
+                ensure_minimum_chunksize(max(dp, 1), ref.chunks[2]),
+            )
             padded = [
-                da.overlap.overlap(a.rechunk(chunks), depth={0: 0, 1: dl, 2: dp},
-                                   boundary={0: "none", 1: np.nan, 2: np.nan})
+                da.overlap.overlap(
+                    a.rechunk(chunks),
+                    depth={0: 0, 1: dl, 2: dp},
+                    boundary={0: "none", 1: np.nan, 2: np.nan},
+                )
                 for a in arrays
             ]
 
@@ -447,12 +487,20 @@ class StackInputs:
 
             def block(*b: np.ndarray) -> np.ndarray:
                 n1, n2 = (b[4], b[5]) if noise else (None, None)
-                return serial(c2_fused)(b[0], b[1], b[2], b[3], n1, n2, w, (dl, dp),
-                                        negative=negative, floor=floor)
+                return serial(c2_fused)(
+                    b[0], b[1], b[2], b[3], n1, n2, w, (dl, dp), negative=negative, floor=floor
+                )
 
             name = f"c2-fused-{tokenize(*padded, w, self.negative, self.floor)}"
-            self._cache[key] = da.map_blocks(block, *padded, new_axis=0, chunks=((4,), *chunks),
-                                             dtype=np.float32, meta=np.empty((0, 0, 0, 0), np.float32), name=name)
+            self._cache[key] = da.map_blocks(
+                block,
+                *padded,
+                new_axis=0,
+                chunks=((4,), *chunks),
+                dtype=np.float32,
+                meta=np.empty((0, 0, 0, 0), np.float32),
+                name=name,
+            )
         return self._cache[key]
 
     def c12_abs(self, pair: tuple[str, str]) -> da.Array:
@@ -481,8 +529,11 @@ class StackInputs:
             names = tuple(rows or DESCRIPTORS)
             self._cache[key] = da.map_blocks(
                 lambda x: serial(c2_descriptors_ri)(x[0], x[1], x[2], x[3], names),
-                b, chunks=((len(names),), *b.chunks[1:]), dtype=np.float32,
-                meta=np.empty((0, 0, 0, 0), np.float32), name=f"c2-descriptors-{tokenize(b, names)}",
+                b,
+                chunks=((len(names),), *b.chunks[1:]),
+                dtype=np.float32,
+                meta=np.empty((0, 0, 0, 0), np.float32),
+                name=f"c2-descriptors-{tokenize(b, names)}",
             )
         return self._cache[key]
 

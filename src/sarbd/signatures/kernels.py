@@ -38,7 +38,16 @@ __all__ = [
 ]
 
 #: Row order of :func:`c2_descriptors`' output.
-DESCRIPTORS = ("lambda1", "lambda2", "entropy", "anisotropy", "alpha", "degree_of_polarization", "dprvi", "zone")
+DESCRIPTORS = (
+    "lambda1",
+    "lambda2",
+    "entropy",
+    "anisotropy",
+    "alpha",
+    "degree_of_polarization",
+    "dprvi",
+    "zone",
+)
 
 #: H-alpha plane zones (Cloude & Pottier 1997), code -> CF flag meaning (one table for dual- and quad-pol).
 ZONES = HALPHA_ZONES
@@ -64,7 +73,14 @@ def _descriptors_one(a, b, cr, ci, need_h, need_alpha):  # type: ignore[no-untyp
     nan = np.nan
     cc = cr * cr + ci * ci
     tr = a + b
-    ok = math.isfinite(a) and math.isfinite(b) and math.isfinite(cc) and a >= 0.0 and b >= 0.0 and tr > 0.0
+    ok = (
+        math.isfinite(a)
+        and math.isfinite(b)
+        and math.isfinite(cc)
+        and a >= 0.0
+        and b >= 0.0
+        and tr > 0.0
+    )
     det = a * b - cc
     if ok and det < -DET_TOLERANCE * tr * tr:
         ok = False  # not a covariance matrix (e.g. noise over-subtracted)
@@ -108,8 +124,14 @@ def _descriptors_flat(c11, c22, c12r, c12i, rows, out):  # type: ignore[no-untyp
         need_h = need_h or r == 2 or r == 7
         need_alpha = need_alpha or r == 4 or r == 7
     for k in numba.prange(n):
-        d = _descriptors_one(np.float64(c11[k]), np.float64(c22[k]), np.float64(c12r[k]), np.float64(c12i[k]),
-                             need_h, need_alpha)
+        d = _descriptors_one(
+            np.float64(c11[k]),
+            np.float64(c22[k]),
+            np.float64(c12r[k]),
+            np.float64(c12i[k]),
+            need_h,
+            need_alpha,
+        )
         for i in range(rows.shape[0]):
             out[i, k] = d[rows[i]]
 
@@ -153,7 +175,11 @@ def c2_descriptors(
 
 
 def c2_descriptors_ri(
-    c11: np.ndarray, c22: np.ndarray, c12r: np.ndarray, c12i: np.ndarray, rows: tuple[str, ...] | None = None
+    c11: np.ndarray,
+    c22: np.ndarray,
+    c12r: np.ndarray,
+    c12i: np.ndarray,
+    rows: tuple[str, ...] | None = None,
 ) -> np.ndarray:
     """:func:`c2_descriptors` with C12 given as real and imaginary parts."""
     shape = np.shape(c11)
@@ -165,7 +191,9 @@ def c2_descriptors_ri(
     return out.reshape((idx.size, *shape))
 
 
-def eig2x2_hermitian(c11: np.ndarray, c22: np.ndarray, c12: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def eig2x2_hermitian(
+    c11: np.ndarray, c22: np.ndarray, c12: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eigenvalues (lambda1 >= lambda2) and |e1(1)|^2 of 2 x 2 Hermitian matrices (NumPy).
 
     Closed form (module docstring); float64. A reference for the Numba kernel and
@@ -362,8 +390,12 @@ def _c2_fused(s1, s2, k1, k2, n1, n2, has_noise, hl, hp, bl, bp, neg_nan, floor,
             io = i - bl
             for jo in range(op):
                 # window means rounded to float32 before the subtraction, as in the NumPy path
-                out[0, t, io, jo] = _diag(m[0, jo], m[6, jo], m[1, jo], m[7, jo], has_noise, neg_nan, floor)
-                out[1, t, io, jo] = _diag(m[2, jo], m[8, jo], m[3, jo], m[9, jo], has_noise, neg_nan, floor)
+                out[0, t, io, jo] = _diag(
+                    m[0, jo], m[6, jo], m[1, jo], m[7, jo], has_noise, neg_nan, floor
+                )
+                out[1, t, io, jo] = _diag(
+                    m[2, jo], m[8, jo], m[3, jo], m[9, jo], has_noise, neg_nan, floor
+                )
                 c = m[10, jo]
                 if c < 0.5:
                     out[2, t, io, jo] = np.nan
@@ -435,7 +467,22 @@ def c2_fused(
     if out.size:
         hl = np.array([window[0] // 2, (window[0] - 1) // 2], dtype=np.int64)
         hp = np.array([window[1] // 2, (window[1] - 1) // 2], dtype=np.int64)
-        _c2_fused(s1, s2, k1, k2, n1, n2, has_noise, hl, hp, bl, bp, negative == "nan", np.float32(floor), out)
+        _c2_fused(
+            s1,
+            s2,
+            k1,
+            k2,
+            n1,
+            n2,
+            has_noise,
+            hl,
+            hp,
+            bl,
+            bp,
+            negative == "nan",
+            np.float32(floor),
+            out,
+        )
     return out
 
 
@@ -532,5 +579,11 @@ def correlation_magnitude(c11, c22, cr, ci):  # type: ignore[no-untyped-def]
 
 
 # fixed loops: inputs are cast to them by NumPy's rules; never compile new ones at run time
-for _uf in (finite_or_nan, ratio_or_nan, slc_amplitude, noise_corrected_power, correlation_magnitude):
+for _uf in (
+    finite_or_nan,
+    ratio_or_nan,
+    slc_amplitude,
+    noise_corrected_power,
+    correlation_magnitude,
+):
     _uf.disable_compile()

@@ -160,12 +160,16 @@ def _eigen_flat(t11, t22, t33, t12r, t12i, t13r, t13i, t23r, t23i, out):  # type
             d2 = np.float64(t22[k])
             d3 = np.float64(t33[k])
             span = d1 + d2 + d3
-            ok = math.isfinite(span) and span > 0.0 and min(d1, d2, d3) >= -NEGATIVE_TOLERANCE * span
+            ok = (
+                math.isfinite(span) and span > 0.0 and min(d1, d2, d3) >= -NEGATIVE_TOLERANCE * span
+            )
             d1, d2, d3 = max(d1, 0.0), max(d2, 0.0), max(d3, 0.0)
             o12 = complex(t12r[k], t12i[k])
             o13 = complex(t13r[k], t13i[k])
             o23 = complex(t23r[k], t23i[k])
-            if ok and not (math.isfinite(o12.real + o12.imag + o13.real + o13.imag + o23.real + o23.imag)):
+            if ok and not (
+                math.isfinite(o12.real + o12.imag + o13.real + o13.imag + o23.real + o23.imag)
+            ):
                 ok = False
             if not ok:
                 for r in range(7):
@@ -214,8 +218,14 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.ravel(x))
 
 
-def t3_eigen(t11: np.ndarray, t22: np.ndarray, t33: np.ndarray,
-             t12: np.ndarray, t13: np.ndarray, t23: np.ndarray) -> np.ndarray:
+def t3_eigen(
+    t11: np.ndarray,
+    t22: np.ndarray,
+    t33: np.ndarray,
+    t12: np.ndarray,
+    t13: np.ndarray,
+    t23: np.ndarray,
+) -> np.ndarray:
     """Cloude-Pottier eigen-descriptors of coherency matrices T3, element-wise.
 
     Parameters
@@ -248,8 +258,18 @@ def t3_eigen(t11: np.ndarray, t22: np.ndarray, t33: np.ndarray,
     t12, t13, t23 = (np.asarray(x) for x in (t12, t13, t23))
     out = np.empty((7, int(np.prod(shape))), dtype=np.float32)
     if out.shape[1]:
-        _eigen_flat(_flat(t11), _flat(t22), _flat(t33), _flat(t12.real), _flat(t12.imag),
-                    _flat(t13.real), _flat(t13.imag), _flat(t23.real), _flat(t23.imag), out)
+        _eigen_flat(
+            _flat(t11),
+            _flat(t22),
+            _flat(t33),
+            _flat(t12.real),
+            _flat(t12.imag),
+            _flat(t13.real),
+            _flat(t13.imag),
+            _flat(t23.real),
+            _flat(t23.imag),
+            out,
+        )
     return out.reshape((7, *shape))
 
 
@@ -279,7 +299,11 @@ def _freeman_flat(c11, c22, c33, c13r, c13i, out):  # type: ignore[no-untyped-de
         cr = np.float64(c13r[k])
         ci = np.float64(c13i[k])
         span = a0 + x + b0
-        if not (math.isfinite(span + cr + ci) and span > 0.0 and min(a0, x, b0) >= -NEGATIVE_TOLERANCE * span):
+        if not (
+            math.isfinite(span + cr + ci)
+            and span > 0.0
+            and min(a0, x, b0) >= -NEGATIVE_TOLERANCE * span
+        ):
             out[0, k] = np.nan
             out[1, k] = np.nan
             out[2, k] = np.nan
@@ -318,7 +342,9 @@ def _freeman_flat(c11, c22, c33, c13r, c13i, out):  # type: ignore[no-untyped-de
         out[2, k] = 8.0 * fv / 3.0
 
 
-def freeman_durden(c11: np.ndarray, c22: np.ndarray, c33: np.ndarray, c13: np.ndarray) -> np.ndarray:
+def freeman_durden(
+    c11: np.ndarray, c22: np.ndarray, c33: np.ndarray, c13: np.ndarray
+) -> np.ndarray:
     """Freeman-Durden three-component powers (surface, double bounce, volume), element-wise.
 
     Model (C3 of ``k_L``): ``<|S_HH|^2> = fs |beta|^2 + fd |alpha|^2 + fv``,
@@ -359,8 +385,11 @@ def _yamaguchi_flat(t11, t22, t33, t12r, t12i, t23i, c11, c33, out):  # type: ig
         hh = np.float64(c11[k])
         vv = np.float64(c33[k])
         tp = d1 + d2 + d3
-        if not (math.isfinite(tp + t12r[k] + t12i[k] + t23i[k] + hh + vv) and tp > 0.0
-                and min(d1, d2, d3) >= -NEGATIVE_TOLERANCE * tp):
+        if not (
+            math.isfinite(tp + t12r[k] + t12i[k] + t23i[k] + hh + vv)
+            and tp > 0.0
+            and min(d1, d2, d3) >= -NEGATIVE_TOLERANCE * tp
+        ):
             for r in range(4):
                 out[r, k] = np.nan
             continue
@@ -422,8 +451,15 @@ def _yamaguchi_flat(t11, t22, t33, t12r, t12i, t23i, c11, c33, out):  # type: ig
         out[3, k] = pc
 
 
-def yamaguchi4(t11: np.ndarray, t22: np.ndarray, t33: np.ndarray, t12: np.ndarray, t23: np.ndarray,
-               c11: np.ndarray, c33: np.ndarray) -> np.ndarray:
+def yamaguchi4(
+    t11: np.ndarray,
+    t22: np.ndarray,
+    t33: np.ndarray,
+    t12: np.ndarray,
+    t23: np.ndarray,
+    c11: np.ndarray,
+    c33: np.ndarray,
+) -> np.ndarray:
     """Yamaguchi four-component powers (surface, double bounce, volume, helix), element-wise.
 
     The original decomposition with reflection symmetry not assumed (Yamaguchi et al.
@@ -455,14 +491,32 @@ def yamaguchi4(t11: np.ndarray, t22: np.ndarray, t33: np.ndarray, t12: np.ndarra
     t12, t23 = np.asarray(t12), np.asarray(t23)
     out = np.empty((4, int(np.prod(shape))), dtype=np.float32)
     if out.shape[1]:
-        _yamaguchi_flat(_flat(t11), _flat(t22), _flat(t33), _flat(t12.real), _flat(t12.imag),
-                        _flat(t23.imag), _flat(c11), _flat(c33), out)
+        _yamaguchi_flat(
+            _flat(t11),
+            _flat(t22),
+            _flat(t33),
+            _flat(t12.real),
+            _flat(t12.imag),
+            _flat(t23.imag),
+            _flat(c11),
+            _flat(c33),
+            out,
+        )
     return out.reshape((4, *shape))
 
 
 #: Row order of :func:`compact_descriptors`' output.
-COMPACT_DESCRIPTORS = ("degree_of_polarization", "relative_phase", "mchi_surface", "mchi_double_bounce",
-                       "mchi_volume", "mdelta_surface", "mdelta_double_bounce", "mdelta_volume", "cprvi")
+COMPACT_DESCRIPTORS = (
+    "degree_of_polarization",
+    "relative_phase",
+    "mchi_surface",
+    "mchi_double_bounce",
+    "mchi_volume",
+    "mdelta_surface",
+    "mdelta_double_bounce",
+    "mdelta_volume",
+    "cprvi",
+)
 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FM)
@@ -493,7 +547,11 @@ def _compact_flat(s0a, s1a, s2a, s3a, out):  # type: ignore[no-untyped-def]
         out[7, k] = s0 * (1.0 - m)
         # CpRVI (Mandal et al. 2020): geodesic distance of the Kennaugh matrix to the
         # depolariser, GD = (2/pi) arccos(S0 / sqrt(S0^2 + 2 S1^2 + 2 S2^2 + S3^2))
-        gd = 2.0 / math.pi * math.acos(min(s0 / math.sqrt(s0 * s0 + 2.0 * s1 * s1 + 2.0 * s2 * s2 + s3 * s3), 1.0))
+        gd = (
+            2.0
+            / math.pi
+            * math.acos(min(s0 / math.sqrt(s0 * s0 + 2.0 * s1 * s1 + 2.0 * s2 * s2 + s3 * s3), 1.0))
+        )
         ell = 1.5 * gd
         sc = 0.5 * (s0 - s3)
         oc = 0.5 * (s0 + s3)
@@ -502,7 +560,9 @@ def _compact_flat(s0a, s1a, s2a, s3a, out):  # type: ignore[no-untyped-def]
         out[8, k] = (1.0 - ell) * ratio ** (2.0 * ell)
 
 
-def compact_descriptors(s0: np.ndarray, s1: np.ndarray, s2: np.ndarray, s3: np.ndarray) -> np.ndarray:
+def compact_descriptors(
+    s0: np.ndarray, s1: np.ndarray, s2: np.ndarray, s3: np.ndarray
+) -> np.ndarray:
     """Compact-pol (CTLR) descriptors from the window-averaged Stokes vector, element-wise.
 
     Stokes vector of the received field ``(E_RH, E_RV)`` (Raney 2007):

@@ -262,7 +262,9 @@ def update_doc(path: str) -> bool:
     p = Path(path)
     text = p.read_text(encoding="utf-8")
     if DOC_BEGIN not in text or DOC_END not in text:
-        raise ConfigError("the catalogue markers are missing", path=p, hint=f"add {DOC_BEGIN} and {DOC_END}")
+        raise ConfigError(
+            "the catalogue markers are missing", path=p, hint=f"add {DOC_BEGIN} and {DOC_END}"
+        )
     head, rest = text.split(DOC_BEGIN, 1)
     _, tail = rest.split(DOC_END, 1)
     new = f"{head}{DOC_BEGIN}\n{markdown_table()}{DOC_END}{tail}"

@@ -43,28 +43,32 @@ def _coherence(inp: StackInputs, pol: str) -> Any:
     return inp.coherence(pol)
 
 
-register(Signature(
-    name="amplitude",
-    long_name="SLC amplitude |DN| of {pol} (uncalibrated digital number)",
-    units="1",
-    category="1",
-    formula="A = |DN|",
-    inputs=("slc",),
-    valid_range=(0.0, None),
-    reference="Lee, J.-S. & Pottier, E. (2009), Polarimetric Radar Imaging, CRC Press, ch. 4",
-    compute=_amplitude,
-))
-register(Signature(
-    name="intensity",
-    long_name="SLC intensity |DN|^2 of {pol} (uncalibrated digital number squared, power)",
-    units="1",
-    category="1",
-    formula="I = |DN|^2",
-    inputs=("slc",),
-    valid_range=(0.0, None),
-    reference="Lee, J.-S. & Pottier, E. (2009), Polarimetric Radar Imaging, CRC Press, ch. 4",
-    compute=_intensity,
-))
+register(
+    Signature(
+        name="amplitude",
+        long_name="SLC amplitude |DN| of {pol} (uncalibrated digital number)",
+        units="1",
+        category="1",
+        formula="A = |DN|",
+        inputs=("slc",),
+        valid_range=(0.0, None),
+        reference="Lee, J.-S. & Pottier, E. (2009), Polarimetric Radar Imaging, CRC Press, ch. 4",
+        compute=_amplitude,
+    )
+)
+register(
+    Signature(
+        name="intensity",
+        long_name="SLC intensity |DN|^2 of {pol} (uncalibrated digital number squared, power)",
+        units="1",
+        category="1",
+        formula="I = |DN|^2",
+        inputs=("slc",),
+        valid_range=(0.0, None),
+        reference="Lee, J.-S. & Pottier, E. (2009), Polarimetric Radar Imaging, CRC Press, ch. 4",
+        compute=_intensity,
+    )
+)
 
 
 def _make_backscatter(kind: str) -> None:
@@ -76,65 +80,77 @@ def _make_backscatter(kind: str) -> None:
     def db(inp: StackInputs, pol: str) -> Any:
         return safe_db(inp.backscatter(pol, kind))
 
-    formula = f"{kind} = (|DN|^2 - eta) / A_{kind}^2 (LUTs bilinearly interpolated; < 0 -> NaN or floor)"
-    register(Signature(
-        name=kind,
-        long_name=f"calibrated backscatter coefficient {greek} of {{pol}}, thermal noise removed (linear power)",
-        units="1",
-        category="1",
-        formula=formula,
-        inputs=(f"calibration:{kind}",),
-        valid_range=(0.0, None),
-        reference=f"{ESA_CAL}; {NOISE_REF}",
-        compute=lin,
-        standard_name=SIGMA0_STD if kind == "sigma0" else None,
-    ))
-    register(Signature(
-        name=f"{kind}_db",
-        long_name=f"calibrated backscatter coefficient {greek} of {{pol}}, thermal noise removed, in decibels",
-        units="dB",
-        category="1",
-        formula=f"10 log10({kind}); NaN where {kind} <= 0",
-        inputs=(f"calibration:{kind}",),
-        valid_range=(None, None),
-        reference=ESA_CAL,
-        compute=db,
-    ))
+    formula = (
+        f"{kind} = (|DN|^2 - eta) / A_{kind}^2 (LUTs bilinearly interpolated; < 0 -> NaN or floor)"
+    )
+    register(
+        Signature(
+            name=kind,
+            long_name=f"calibrated backscatter coefficient {greek} of {{pol}}, thermal noise removed (linear power)",
+            units="1",
+            category="1",
+            formula=formula,
+            inputs=(f"calibration:{kind}",),
+            valid_range=(0.0, None),
+            reference=f"{ESA_CAL}; {NOISE_REF}",
+            compute=lin,
+            standard_name=SIGMA0_STD if kind == "sigma0" else None,
+        )
+    )
+    register(
+        Signature(
+            name=f"{kind}_db",
+            long_name=f"calibrated backscatter coefficient {greek} of {{pol}}, thermal noise removed, in decibels",
+            units="dB",
+            category="1",
+            formula=f"10 log10({kind}); NaN where {kind} <= 0",
+            inputs=(f"calibration:{kind}",),
+            valid_range=(None, None),
+            reference=ESA_CAL,
+            compute=db,
+        )
+    )
 
 
 for _kind in ("sigma0", "beta0", "gamma0"):
     _make_backscatter(_kind)
 
-register(Signature(
-    name="slc_phase",
-    long_name="SLC phase of {pol}",
-    units="rad",
-    category="1",
-    formula="phi = arg(DN) in (-pi, pi]",
-    inputs=("slc",),
-    valid_range=(-np.pi, np.pi),
-    reference="Hanssen, R. F. (2001), Radar Interferometry, Kluwer, ch. 2",
-    compute=_slc_phase,
-))
-register(Signature(
-    name="interferometric_phase",
-    long_name="interferometric phase of {pol} against the reference date, flat-earth and topographic phase removed (wrapped)",
-    units="rad",
-    category="1",
-    formula="phi = arg(ref * conj(sec) * exp(-j phi_geom)) in (-pi, pi] (optionally Goldstein-filtered)",
-    inputs=("interferogram",),
-    valid_range=(-np.pi, np.pi),
-    reference="Hanssen, R. F. (2001), Radar Interferometry, Kluwer, ch. 2; Goldstein, R. M. & Werner, C. L. (1998), GRL 25(21):4035-4038",
-    compute=_ifg_phase,
-))
-register(Signature(
-    name="coherence",
-    long_name="interferometric coherence magnitude of {pol} against the reference date",
-    units="1",
-    category="1",
-    formula="|<ref sec* e^{-j phi_geom}>| / sqrt(<|ref|^2><|sec|^2>) over the window (the stack's coherence_<pol> when present)",
-    inputs=("coherence",),
-    valid_range=(0.0, 1.0),
-    reference="Touzi, R. et al. (1999), Coherence estimation for SAR imagery, IEEE TGRS 37(1):135-149",
-    compute=_coherence,
-))
+register(
+    Signature(
+        name="slc_phase",
+        long_name="SLC phase of {pol}",
+        units="rad",
+        category="1",
+        formula="phi = arg(DN) in (-pi, pi]",
+        inputs=("slc",),
+        valid_range=(-np.pi, np.pi),
+        reference="Hanssen, R. F. (2001), Radar Interferometry, Kluwer, ch. 2",
+        compute=_slc_phase,
+    )
+)
+register(
+    Signature(
+        name="interferometric_phase",
+        long_name="interferometric phase of {pol} against the reference date, flat-earth and topographic phase removed (wrapped)",
+        units="rad",
+        category="1",
+        formula="phi = arg(ref * conj(sec) * exp(-j phi_geom)) in (-pi, pi] (optionally Goldstein-filtered)",
+        inputs=("interferogram",),
+        valid_range=(-np.pi, np.pi),
+        reference="Hanssen, R. F. (2001), Radar Interferometry, Kluwer, ch. 2; Goldstein, R. M. & Werner, C. L. (1998), GRL 25(21):4035-4038",
+        compute=_ifg_phase,
+    )
+)
+register(
+    Signature(
+        name="coherence",
+        long_name="interferometric coherence magnitude of {pol} against the reference date",
+        units="1",
+        category="1",
+        formula="|<ref sec* e^{-j phi_geom}>| / sqrt(<|ref|^2><|sec|^2>) over the window (the stack's coherence_<pol> when present)",
+        inputs=("coherence",),
+        valid_range=(0.0, 1.0),
+        reference="Touzi, R. et al. (1999), Coherence estimation for SAR imagery, IEEE TGRS 37(1):135-149",
+        compute=_coherence,
+    )
+)

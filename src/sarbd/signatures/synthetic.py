@@ -34,7 +34,9 @@ BETA0_A = 237.0
 
 
 def _cgauss(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return ((rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)).astype(np.complex64)
+    return ((rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)).astype(
+        np.complex64
+    )
 
 
 def _slc_block(
@@ -148,7 +150,9 @@ def synthetic_stack(
         for t in range(n_dates):
             template = da.zeros(shape, chunks=ch, dtype=np.complex64)
 
-            def gen(block: np.ndarray, block_info: Any = None, *, t: int = t, k: int = k, pol: str = pol) -> np.ndarray:
+            def gen(
+                block: np.ndarray, block_info: Any = None, *, t: int = t, k: int = k, pol: str = pol
+            ) -> np.ndarray:
                 if block_info is None:
                     return np.zeros(block.shape, dtype=np.complex64)
                 _, (p0, p1) = block_info[0]["array-location"]
@@ -156,9 +160,16 @@ def synthetic_stack(
                 scale = np.sqrt(pw[pol] * gains_a[t] / cal).astype(np.float32)
                 namp = np.sqrt(nesz / cal).astype(np.float32)
                 return _slc_block(
-                    block.shape, tuple(block_info[0]["chunk-location"]), seed=seed, pol_index=k, date=t,
-                    ref=reference, coherence=coherence, pol_correlation=pol_correlation,
-                    scale=scale, noise_amp=namp,
+                    block.shape,
+                    tuple(block_info[0]["chunk-location"]),
+                    seed=seed,
+                    pol_index=k,
+                    date=t,
+                    ref=reference,
+                    coherence=coherence,
+                    pol_correlation=pol_correlation,
+                    scale=scale,
+                    noise_amp=namp,
                 )
 
             dates.append(template.map_blocks(gen, dtype=np.complex64))
@@ -168,10 +179,12 @@ def synthetic_stack(
         ds_vars[f"slc_{pol}"] = (dims3, slc)
         for kind in ("sigma0", "beta0", "gamma0"):
             ds_vars[f"cal_{kind}_{pol}"] = (
-                dims3, per_date(field2d(lambda l0, l1, p0, p1, kind=kind: cal_of(kind, p0, p1)[None, :]))
+                dims3,
+                per_date(field2d(lambda l0, l1, p0, p1, kind=kind: cal_of(kind, p0, p1)[None, :])),
             )
         ds_vars[f"noise_{pol}"] = (
-            dims3, per_date(field2d(lambda l0, l1, p0, p1: (nesz / cal_of("sigma0", p0, p1))[None, :]))
+            dims3,
+            per_date(field2d(lambda l0, l1, p0, p1: (nesz / cal_of("sigma0", p0, p1))[None, :])),
         )
         ds_vars[f"interferogram_{pol}"] = (dims3, ifg)
         if with_coherence:
@@ -185,21 +198,40 @@ def synthetic_stack(
     ds_vars["layover_shadow_mask"] = (("line", "pixel"), da.zeros(shape, chunks=ch, dtype=np.uint8))
     tb = ((np.arange(n_dates) - reference) * 6.0).astype(np.float32)
     ds_vars["temporal_baseline"] = (("time",), tb)
-    ds_vars["perpendicular_baseline"] = (("time",), np.linspace(-50, 50, n_dates).astype(np.float32))
+    ds_vars["perpendicular_baseline"] = (
+        ("time",),
+        np.linspace(-50, 50, n_dates).astype(np.float32),
+    )
     ds_vars["parallel_baseline"] = (("time",), np.zeros(n_dates, dtype=np.float32))
     ds_vars["orbit_source"] = (("time",), np.array(["simulated"] * n_dates))
-    lat = field2d(lambda l0, l1, p0, p1: 53.2 - 1.2e-4 * np.arange(l0, l1)[:, None] + 1e-5 * np.arange(p0, p1)[None, :],
-                  np.float64)
-    lon = field2d(lambda l0, l1, p0, p1: 6.5 + 2.0e-5 * np.arange(p0, p1)[None, :] + 1e-5 * np.arange(l0, l1)[:, None],
-                  np.float64)
+    lat = field2d(
+        lambda l0, l1, p0, p1: (
+            53.2 - 1.2e-4 * np.arange(l0, l1)[:, None] + 1e-5 * np.arange(p0, p1)[None, :]
+        ),
+        np.float64,
+    )
+    lon = field2d(
+        lambda l0, l1, p0, p1: (
+            6.5 + 2.0e-5 * np.arange(p0, p1)[None, :] + 1e-5 * np.arange(l0, l1)[:, None]
+        ),
+        np.float64,
+    )
     ds = xr.Dataset(
         ds_vars,
         coords={
             "time": ("time", times),
             "line": ("line", line.astype(np.int64)),
             "pixel": ("pixel", pixel.astype(np.int64)),
-            "latitude": (("line", "pixel"), lat, {"standard_name": "latitude", "units": "degrees_north"}),
-            "longitude": (("line", "pixel"), lon, {"standard_name": "longitude", "units": "degrees_east"}),
+            "latitude": (
+                ("line", "pixel"),
+                lat,
+                {"standard_name": "latitude", "units": "degrees_north"},
+            ),
+            "longitude": (
+                ("line", "pixel"),
+                lon,
+                {"standard_name": "longitude", "units": "degrees_east"},
+            ),
         },
         attrs={
             "title": "sarbd synthetic stack",

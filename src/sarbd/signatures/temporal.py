@@ -122,7 +122,9 @@ def _dispersion(inp: StackInputs, pol: str) -> Any:
 
 def _ps(inp: StackInputs, pol: str) -> Any:
     d = _dispersion(inp, pol)
-    return da.where(da.isfinite(d), (d < inp.ps_threshold).astype(np.float32), np.nan).astype(np.float32)
+    return da.where(da.isfinite(d), (d < inp.ps_threshold).astype(np.float32), np.nan).astype(
+        np.float32
+    )
 
 
 def _coh_mean(inp: StackInputs, pol: str) -> Any:
@@ -141,35 +143,136 @@ def _smi(inp: StackInputs, pol: str) -> Any:
     return da.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def _t(name: str, long_name: str, units: str, formula: str, inputs: tuple[str, ...],
-       valid: tuple[float | None, float | None], ref: str, fn: Any, *, per_date: bool = False,
-       flags: dict[int, str] | None = None) -> None:
-    register(Signature(name=name, long_name=long_name, units=units, category="temporal", formula=formula,
-                       inputs=inputs, valid_range=valid, reference=ref, compute=fn, per_date=per_date,
-                       flags=flags))
+def _t(
+    name: str,
+    long_name: str,
+    units: str,
+    formula: str,
+    inputs: tuple[str, ...],
+    valid: tuple[float | None, float | None],
+    ref: str,
+    fn: Any,
+    *,
+    per_date: bool = False,
+    flags: dict[int, str] | None = None,
+) -> None:
+    register(
+        Signature(
+            name=name,
+            long_name=long_name,
+            units=units,
+            category="temporal",
+            formula=formula,
+            inputs=inputs,
+            valid_range=valid,
+            reference=ref,
+            compute=fn,
+            per_date=per_date,
+            flags=flags,
+        )
+    )
 
 
 _B = "backscatter (the calibration chosen by `backscatter`, default sigma0)"
-_t("backscatter_mean", f"temporal mean of the {_B} of {{pol}}", "1", "mean_t b(t)", ("backscatter",),
-   (0.0, None), QUEGAN, _row(1))
-_t("backscatter_mean_db", f"temporal mean of the {_B} of {{pol}}, in decibels", "dB",
-   "10 log10(mean_t b(t)) (averaged in linear power)", ("backscatter",), (None, None), QUEGAN, _mean_db)
-_t("backscatter_std", f"temporal standard deviation of the {_B} of {{pol}}", "1",
-   "sqrt(sum_t (b(t) - mean)^2 / (N - 1))", ("backscatter", "time2"), (0.0, None), QUEGAN, _row(2))
-_t("backscatter_cv", f"temporal coefficient of variation of the {_B} of {{pol}}", "1", "std_t b / mean_t b",
-   ("backscatter", "time2"), (0.0, None), QUEGAN, _cv)
-_t("backscatter_min", f"temporal minimum of the {_B} of {{pol}}", "1", "min_t b(t)", ("backscatter",),
-   (0.0, None), QUEGAN, _row(3))
-_t("backscatter_max", f"temporal maximum of the {_B} of {{pol}}", "1", "max_t b(t)", ("backscatter",),
-   (0.0, None), QUEGAN, _row(4))
-_t("amplitude_dispersion", "amplitude dispersion index D_A of {pol} (calibrated amplitudes, unfiltered)", "1",
-   "D_A = std_t A / mean_t A, A = |DN| / A_cal", ("backscatter", "time2"), (0.0, None), FERRETTI, _dispersion)
-_t("ps_candidate", "persistent-scatterer candidate of {pol} (amplitude dispersion below the threshold)", "1",
-   "1 if D_A < threshold (default 0.25) else 0", ("backscatter", "time2"), (0.0, 1.0), FERRETTI, _ps,
-   flags={0: "not_ps_candidate", 1: "ps_candidate"})
-_t("coherence_mean", "temporal mean coherence of {pol} over the secondary dates", "1",
-   "mean over t != reference of coherence(t)", ("coherence",), (0.0, 1.0),
-   "Touzi, R. et al. (1999), IEEE TGRS 37(1):135-149", _coh_mean)
-_t("soil_moisture_index", "change-detection relative soil-moisture index of {pol}", "1",
-   "(b_dB(t) - min_t b_dB) / (max_t b_dB - min_t b_dB): driest (0) to wettest (1) observed date",
-   ("backscatter", "time2"), (0.0, 1.0), WAGNER, _smi, per_date=True)
+_t(
+    "backscatter_mean",
+    f"temporal mean of the {_B} of {{pol}}",
+    "1",
+    "mean_t b(t)",
+    ("backscatter",),
+    (0.0, None),
+    QUEGAN,
+    _row(1),
+)
+_t(
+    "backscatter_mean_db",
+    f"temporal mean of the {_B} of {{pol}}, in decibels",
+    "dB",
+    "10 log10(mean_t b(t)) (averaged in linear power)",
+    ("backscatter",),
+    (None, None),
+    QUEGAN,
+    _mean_db,
+)
+_t(
+    "backscatter_std",
+    f"temporal standard deviation of the {_B} of {{pol}}",
+    "1",
+    "sqrt(sum_t (b(t) - mean)^2 / (N - 1))",
+    ("backscatter", "time2"),
+    (0.0, None),
+    QUEGAN,
+    _row(2),
+)
+_t(
+    "backscatter_cv",
+    f"temporal coefficient of variation of the {_B} of {{pol}}",
+    "1",
+    "std_t b / mean_t b",
+    ("backscatter", "time2"),
+    (0.0, None),
+    QUEGAN,
+    _cv,
+)
+_t(
+    "backscatter_min",
+    f"temporal minimum of the {_B} of {{pol}}",
+    "1",
+    "min_t b(t)",
+    ("backscatter",),
+    (0.0, None),
+    QUEGAN,
+    _row(3),
+)
+_t(
+    "backscatter_max",
+    f"temporal maximum of the {_B} of {{pol}}",
+    "1",
+    "max_t b(t)",
+    ("backscatter",),
+    (0.0, None),
+    QUEGAN,
+    _row(4),
+)
+_t(
+    "amplitude_dispersion",
+    "amplitude dispersion index D_A of {pol} (calibrated amplitudes, unfiltered)",
+    "1",
+    "D_A = std_t A / mean_t A, A = |DN| / A_cal",
+    ("backscatter", "time2"),
+    (0.0, None),
+    FERRETTI,
+    _dispersion,
+)
+_t(
+    "ps_candidate",
+    "persistent-scatterer candidate of {pol} (amplitude dispersion below the threshold)",
+    "1",
+    "1 if D_A < threshold (default 0.25) else 0",
+    ("backscatter", "time2"),
+    (0.0, 1.0),
+    FERRETTI,
+    _ps,
+    flags={0: "not_ps_candidate", 1: "ps_candidate"},
+)
+_t(
+    "coherence_mean",
+    "temporal mean coherence of {pol} over the secondary dates",
+    "1",
+    "mean over t != reference of coherence(t)",
+    ("coherence",),
+    (0.0, 1.0),
+    "Touzi, R. et al. (1999), IEEE TGRS 37(1):135-149",
+    _coh_mean,
+)
+_t(
+    "soil_moisture_index",
+    "change-detection relative soil-moisture index of {pol}",
+    "1",
+    "(b_dB(t) - min_t b_dB) / (max_t b_dB - min_t b_dB): driest (0) to wettest (1) observed date",
+    ("backscatter", "time2"),
+    (0.0, 1.0),
+    WAGNER,
+    _smi,
+    per_date=True,
+)
