@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import dask.array as da
 import numpy as np
 import xarray as xr
+from numpy.typing import NDArray
 
 from sarbd.core.capabilities import CalibrationProvider
 from sarbd.core.chunks import ChunksLike, as_chunks
@@ -179,6 +181,87 @@ def reference_geometry(scene: Scene, dem: Any = None, *, block_lines: int = 256)
 _GEOMETRY_LAYERS = ("incidence_angle", "local_incidence_angle", "layover_shadow_mask")
 
 
+@dataclass(frozen=True)
+class ReferenceTerrain:
+    """The reference grid's geometry and the heights the geometric offsets are modelled at."""
+
+    dem: Any  # the DEM the geometry was computed on (None: the ellipsoid)
+    geometry: xr.Dataset  # :func:`reference_geometry`
+    levels: NDArray[np.float64]  # height levels of the offset model (m)
+    height_filled: NDArray[np.float32]  # heights, gaps at the mean height (m)
+    chunks: tuple[tuple[int, ...], tuple[int, ...]]  # Dask blocks of the stack's rasters
+    height: da.Array  # ``height_filled`` in those blocks
+
+
+def reference_terrain(
+    ref: Scene, dem: Any, n_height_levels: int, chunks: ChunksLike = None
+) -> ReferenceTerrain:
+    """Reference geometry on the DEM and the height levels of the offset model.
+
+    Shared by :func:`coregister` and :func:`sarbd.stacks.assemble_stack`. Without a DEM, or
+    on flat terrain, one level at the mean height; missing heights are filled with the mean.
+    """
+    dem_obj = _as_dem(dem, ref)
+    geo = reference_geometry(ref, dem_obj)
+    height = np.asarray(geo["height"].values)
+    if not np.isfinite(height).any():
+        raise InputError(
+            "no reference pixel has a height (is the DEM outside the scene?)",
+            path=getattr(dem_obj, "path", None),
+        )
+    h_min, h_max = float(np.nanmin(height)), float(np.nanmax(height))
+    levels = (
+        height_levels(h_min, h_max, n_height_levels)
+        if dem_obj is not None and h_max > h_min
+        else np.array([float(np.nanmean(height))])
+    )
+    height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(
+        np.float32
+    )
+    out_chunks = da.core.normalize_chunks(as_chunks(chunks), ref.radar_grid.shape)
+    return ReferenceTerrain(
+        dem_obj,
+        geo,
+        levels,
+        height_filled,
+        out_chunks,
+        da.from_array(height_filled, chunks=out_chunks),
+    )
+
+
+def date_variables(
+    ref: Scene, dates: Sequence[Scene], baselines: Sequence[tuple[float, float]]
+) -> dict[str, Any]:
+    """The per-date variables every stack has: temporal, perpendicular and parallel baselines
+    and the orbit source (``dates[0]`` is the reference; ``baselines`` are the secondaries')."""
+    t0 = ref.radar_grid.sensing_start_datetime
+    temporal = [(s.radar_grid.sensing_start_datetime - t0) / np.timedelta64(1, "D") for s in dates]
+    perp = [0.0] + [b[0] for b in baselines]
+    par = [0.0] + [b[1] for b in baselines]
+    return {
+        "temporal_baseline": (
+            "time",
+            np.array(temporal, np.float32),
+            {"units": "day", "long_name": "time since the reference date"},
+        ),
+        "perpendicular_baseline": (
+            "time",
+            np.array(perp, np.float32),
+            {"units": "m", "long_name": "perpendicular baseline to the reference at scene centre"},
+        ),
+        "parallel_baseline": (
+            "time",
+            np.array(par, np.float32),
+            {"units": "m", "long_name": "parallel baseline to the reference at scene centre"},
+        ),
+        "orbit_source": (
+            "time",
+            np.array([str(s.orbit.source) for s in dates], dtype=object),
+            {"long_name": "orbit used for geometry"},
+        ),
+    }
+
+
 def _common_pols(ref: Scene, secs: list[Scene], wanted: Any) -> tuple[str, ...]:
     pols = tuple(p.upper() for p in (wanted if wanted is not None else ref.polarizations))
     for s in [ref, *secs]:
@@ -262,28 +345,12 @@ def coregister(
     ref = _as_scene(reference, swath)
     secs = [_as_scene(s, swath) for s in secondaries]
     pols = _common_pols(ref, secs, polarizations)
-    dem_obj = _as_dem(dem, ref)
     kernel = knab_kernel(kernel_taps, kernel_bandwidth)
     g = ref.radar_grid
-    geo = reference_geometry(ref, dem_obj)
-    height = np.asarray(geo["height"].values)
-    if not np.isfinite(height).any():
-        raise InputError(
-            "no reference pixel has a height (is the DEM outside the scene?)",
-            path=getattr(dem_obj, "path", None),
-        )
-    h_min, h_max = float(np.nanmin(height)), float(np.nanmax(height))
-    levels = (
-        height_levels(h_min, h_max, n_height_levels)
-        if dem_obj is not None and h_max > h_min
-        else np.array([float(np.nanmean(height))])
-    )
-    height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(
-        np.float32
-    )
+    terrain = reference_terrain(ref, dem, n_height_levels, chunks)
+    dem_obj, geo, levels = terrain.dem, terrain.geometry, terrain.levels
+    height_filled, out_chunks, h_da = terrain.height_filled, terrain.chunks, terrain.height
     read_height = height_reader(height_filled)
-    out_chunks = da.core.normalize_chunks(as_chunks(chunks), g.shape)
-    h_da = da.from_array(height_filled, chunks=out_chunks)
 
     results: list[DateResult] = []
     for sec in secs:
@@ -536,34 +603,8 @@ def _add_geometry_layers(
 
 
 def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResult]) -> None:
-    t0 = ref.radar_grid.sensing_start_datetime
     dates = [ref] + [r.scene for r in results]
-    temporal = [(s.radar_grid.sensing_start_datetime - t0) / np.timedelta64(1, "D") for s in dates]
-    perp, par = [0.0], [0.0]
-    for s in dates[1:]:
-        bp, bq = _baselines(ref, s)
-        perp.append(bp)
-        par.append(bq)
-    data_vars["temporal_baseline"] = (
-        "time",
-        np.array(temporal, np.float32),
-        {"units": "day", "long_name": "time since the reference date"},
-    )
-    data_vars["perpendicular_baseline"] = (
-        "time",
-        np.array(perp, np.float32),
-        {"units": "m", "long_name": "perpendicular baseline to the reference at scene centre"},
-    )
-    data_vars["parallel_baseline"] = (
-        "time",
-        np.array(par, np.float32),
-        {"units": "m", "long_name": "parallel baseline to the reference at scene centre"},
-    )
-    data_vars["orbit_source"] = (
-        "time",
-        np.array([str(s.orbit.source) for s in dates], dtype=object),
-        {"long_name": "orbit used for geometry"},
-    )
+    data_vars.update(date_variables(ref, dates, [_baselines(ref, s) for s in dates[1:]]))
     shifts = [(0.0, 0.0, 0.0, 0.0)] + [
         (r.refinement.line, r.refinement.pixel, r.refinement.line_std, r.refinement.pixel_std)
         if r.refinement

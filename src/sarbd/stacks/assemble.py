@@ -69,8 +69,8 @@ def assemble_stack(
         Height levels of the geometric-phase model (as in :func:`~sarbd.coregistration.coregister`).
     """
     from sarbd.coregistration.fields import geometric_phase_array
-    from sarbd.coregistration.geometric import geometric_offsets, height_levels
-    from sarbd.coregistration.stack import _as_dem, _baselines, reference_geometry
+    from sarbd.coregistration.geometric import geometric_offsets
+    from sarbd.coregistration.stack import _baselines, date_variables, reference_terrain
     from sarbd.insar import coherence as coherence_fn
 
     stack = _crop(stack, aoi)
@@ -87,25 +87,9 @@ def assemble_stack(
                 hint=f"the stack has {'/'.join(s.polarizations)}; set inputs.polarizations",
             )
     g = ref.radar_grid
-    dem_obj = _as_dem(dem, ref)
-    geo = reference_geometry(ref, dem_obj)
-    height = np.asarray(geo["height"].values)
-    if not np.isfinite(height).any():
-        raise InputError(
-            "no reference pixel has a height (is the DEM outside the stack?)",
-            path=getattr(dem_obj, "path", None),
-        )
-    h_min, h_max = float(np.nanmin(height)), float(np.nanmax(height))
-    levels = (
-        height_levels(h_min, h_max, n_height_levels)
-        if dem_obj is not None and h_max > h_min
-        else np.array([float(np.nanmean(height))])
-    )
-    height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(
-        np.float32
-    )
-    out_chunks = da.core.normalize_chunks(chunks, g.shape)
-    h_da = da.from_array(height_filled, chunks=out_chunks)
+    terrain = reference_terrain(ref, dem, n_height_levels, chunks)
+    dem_obj, geo, levels = terrain.dem, terrain.geometry, terrain.levels
+    out_chunks, h_da = terrain.chunks, terrain.height
 
     notes = list(stack.notes)
     phases = [da.zeros(g.shape, chunks=out_chunks, dtype=np.float64)]
@@ -192,33 +176,13 @@ def assemble_stack(
                 da.from_array(geo[name].values, chunks=out_chunks),
                 dict(geo[name].attrs),
             )
-    t0 = times[0]
-    perp, par = [0.0], [0.0]
-    for s in stack.secondaries:
-        bp, bq = _baselines(ref, s) if s.orbit is not ref.orbit else (np.nan, np.nan)
-        perp.append(bp)
-        par.append(bq)
+    # a date without its own orbit (the reference's) has no baseline to speak of
+    baselines = [
+        _baselines(ref, s) if s.orbit is not ref.orbit else (np.nan, np.nan)
+        for s in stack.secondaries
+    ]
+    data_vars.update(date_variables(ref, stack.dates, baselines))
     n = len(stack.dates)
-    data_vars["temporal_baseline"] = (
-        "time",
-        ((times - t0) / np.timedelta64(1, "D")).astype(np.float32),
-        {"units": "day", "long_name": "time since the reference date"},
-    )
-    data_vars["perpendicular_baseline"] = (
-        "time",
-        np.array(perp, np.float32),
-        {"units": "m", "long_name": "perpendicular baseline to the reference at scene centre"},
-    )
-    data_vars["parallel_baseline"] = (
-        "time",
-        np.array(par, np.float32),
-        {"units": "m", "long_name": "parallel baseline to the reference at scene centre"},
-    )
-    data_vars["orbit_source"] = (
-        "time",
-        np.array([str(s.orbit.source) for s in stack.dates], dtype=object),
-        {"long_name": "orbit used for geometry"},
-    )
     nan = np.full(n, np.nan, np.float32)
     nan[0] = 0.0
     for name, what in (
