@@ -305,3 +305,19 @@ def test_reference_date_layers_are_undefined_not_features():
     assert "sarbd_undefined_dates" not in out["sigma0_vv"].attrs
     np.testing.assert_array_equal(out["sigma0_vv"].values, sig)
     assert "sarbd_undefined_dates" not in out["height"].attrs
+
+
+@pytest.mark.parametrize("method", ["mahalanobis", "mad"])
+def test_class_without_spread_is_not_tested_and_does_not_crash(method, caplog):
+    """A class whose fitting sample has no spread (e.g. a stack of identical dates) is left
+    untested with a warning, instead of FAST-MCD's ValueError or every pixel an outlier."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.full((1, 400, 2), 3.0), rng.normal(size=(1, 400, 2))], axis=1)
+    labels = np.repeat([1, 2], 400)[None].astype(np.uint8)
+    with caplog.at_level("WARNING", logger="sarbd.dataset.labels"):
+        models = fit_outlier_model(x, labels, labels > 0, OutlierTest(("a", "b"), method=method))
+    assert not models[1].tested and models[1].n_fit == 400
+    assert models[2].tested
+    assert any("class 1 not tested" in r.getMessage() for r in caplog.records)
+    _, out = outlier_scores(x, labels, models, method)
+    assert not out[labels == 1].any()

@@ -25,6 +25,7 @@ that cross block seams are merged (block labelling + connected components).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -331,6 +332,13 @@ def _features(
     return da.stack(layers).rechunk({0: -1})
 
 
+log = logging.getLogger(__name__)
+
+
+class DegenerateSample(ValueError):
+    """A class's fitting sample has no spread to model (e.g. every date identical)."""
+
+
 #: Pixels per class given to FAST-MCD; its cost grows steeply above 500 (scikit-learn splits the data).
 MCD_SAMPLES = 500
 #: Quantile of the chi-square distribution that trims the reweighting steps.
@@ -358,7 +366,10 @@ def _robust_gaussian(
     start = (
         x if x.shape[0] <= MCD_SAMPLES else x[rng.choice(x.shape[0], MCD_SAMPLES, replace=False)]
     )
-    mcd = MinCovDet(random_state=seed).fit(start)
+    try:
+        mcd = MinCovDet(random_state=seed).fit(start)
+    except ValueError as err:  # scikit-learn: "the covariance matrix of the support data is 0"
+        raise DegenerateSample(str(err)) from err
     location, covariance = mcd.location_, mcd.covariance_
     c = stats.chi2.ppf(REWEIGHT_QUANTILE, k)
     factor = REWEIGHT_QUANTILE / stats.chi2.cdf(c, k + 2)
@@ -421,7 +432,16 @@ def fit_class_models(
             raise RuntimeError("the fitting sample's draws were not replayed identically")
         sample = np.asarray(samples[cid], np.float64).reshape(-1, k)
         if test.method == "mahalanobis":
-            location, covariance = _robust_gaussian(sample, rng, test.seed)
+            try:
+                location, covariance = _robust_gaussian(sample, rng, test.seed)
+            except DegenerateSample as err:
+                # a class model needs spread; without it every pixel would be an outlier
+                # (or FAST-MCD fails), so the class is kept untested, as a small class is
+                log.warning(
+                    "L3: class %d not tested: its fitting sample has no spread (%s)", cid, err
+                )
+                models[cid] = ClassModel(cid, int(positions.size), False)
+                continue
             cutoff = float(stats.chi2.ppf(1.0 - test.alpha, k))
             models[cid] = ClassModel(
                 cid, int(positions.size), True, location.tolist(), covariance.tolist(), cutoff
@@ -429,6 +449,10 @@ def fit_class_models(
         else:
             med = np.median(sample, axis=0)
             sigma = 1.4826 * np.median(np.abs(sample - med), axis=0)
+            if np.any(np.ptp(sample, axis=0) == 0):
+                log.warning("L3: class %d not tested: a feature is constant in its sample", cid)
+                models[cid] = ClassModel(cid, int(positions.size), False)
+                continue
             p = 1.0 - (1.0 - test.alpha) ** (1.0 / k)
             cutoff = float(stats.norm.ppf(1.0 - p / 2.0))
             models[cid] = ClassModel(

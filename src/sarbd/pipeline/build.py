@@ -66,7 +66,7 @@ STAGE_VERSIONS = {
     "coregister": "2",
     "signatures": "4",
     "radarcode": "5",
-    "label": "4",
+    "label": "5",
     "export": "6",
 }
 
