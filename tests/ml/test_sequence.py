@@ -50,6 +50,9 @@ def ts_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_layout_values_equal_the_dataset_per_date_values(ts_dataset: Path) -> None:
     src = xr.open_zarr(ts_dataset / "dataset.zarr", consolidated=False)
     ts = xr.open_zarr(ts_dataset / "timeseries.zarr", consolidated=False)
+    # Zarr v2, as every other store of a dataset (v3 has no stable string dtype yet)
+    assert (ts_dataset / "timeseries.zarr" / ".zgroup").is_file()
+    assert not (ts_dataset / "timeseries.zarr" / "zarr.json").exists()
     names = [str(f) for f in ts["feature"].values]
     assert {
         "backscatter_db_vv",

@@ -162,7 +162,7 @@ def radarcode(
     directory = out.suffix == ".zarr"
     with atomic_output(out, directory=directory) as tmp:
         if directory:
-            ds.to_zarr(tmp, mode="w")
+            ds.to_zarr(tmp, mode="w", zarr_format=2)
         else:
             ds.to_netcdf(tmp, engine="h5netcdf")
     summary: dict[str, object] = {

@@ -245,5 +245,5 @@ def write_timeseries(
         v.encoding.clear()
     ts["feature"] = ts["feature"].astype(str)
     with atomic_output(target, directory=True) as tmp:
-        ts.to_zarr(tmp, mode="w", consolidated=False)
+        ts.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
     return target

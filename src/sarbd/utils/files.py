@@ -8,7 +8,8 @@ sarbd never removes or replaces what it did not create:
 
 * a file output replaces only a regular file (never a folder, a link or a device);
 * a folder output replaces only an empty folder or one that sarbd wrote, which
-  carries the marker file :data:`MARKER` (written into every folder made here);
+  carries the marker file :data:`MARKER` (written into every folder made here), or, for a
+  Zarr v2 store, the root attribute :data:`ZARR_CLAIM`;
 * anything else at the target is an :class:`~sarbd.errors.OutputError`, raised
   before any work is done.
 """
@@ -29,10 +30,12 @@ from sarbd.errors import OutputError
 
 __all__ = [
     "MARKER",
+    "ZARR_CLAIM",
     "atomic_output",
     "check_replaceable",
     "claim_folder",
     "is_environment_error",
+    "is_sarbd_folder",
     "output_error",
 ]
 
@@ -66,6 +69,49 @@ def output_error(exc: OSError, target: str | os.PathLike[str]) -> OutputError:
     )
 
 
+#: Root attribute of a Zarr v2 store that carries the claim instead of :data:`MARKER` (a file
+#: zarr-python does not know would be reported as "not recognized" on every unconsolidated open).
+ZARR_CLAIM = "sarbd_output"
+
+
+def is_sarbd_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether sarbd wrote the folder ``path``: it holds :data:`MARKER`, or it is a Zarr v2
+    store whose root attributes carry :data:`ZARR_CLAIM`."""
+    p = Path(path)
+    if (p / MARKER).is_file():
+        return True
+    try:
+        attrs = json.loads((p / ".zattrs").read_text()) if (p / ".zgroup").is_file() else {}
+    except (OSError, ValueError):
+        return False
+    return isinstance(attrs, dict) and ZARR_CLAIM in attrs
+
+
+def _replace_json(path: Path, value: object) -> None:
+    """Write ``value`` as JSON into a new file at ``path`` (renamed over it: a hard-linked
+    original, e.g. a stage-cache file, is left untouched)."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(json.dumps(value, indent=4, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _mark(folder: Path, claim: dict[str, str]) -> None:
+    """Claim a finished folder: a Zarr v2 store in its root attributes (and its consolidated
+    metadata, kept consistent), any other folder with the :data:`MARKER` file."""
+    if not (folder / ".zgroup").is_file():
+        (folder / MARKER).write_text(json.dumps(claim) + "\n")
+        return
+    attrs_file = folder / ".zattrs"
+    attrs = json.loads(attrs_file.read_text()) if attrs_file.is_file() else {}
+    attrs[ZARR_CLAIM] = json.dumps(claim)  # a string: attributes stay netCDF-writable
+    _replace_json(attrs_file, attrs)
+    consolidated = folder / ".zmetadata"
+    if consolidated.is_file():
+        meta = json.loads(consolidated.read_text())
+        meta.setdefault("metadata", {})[".zattrs"] = attrs
+        _replace_json(consolidated, meta)
+
+
 def check_replaceable(target: str | os.PathLike[str], *, directory: bool) -> None:
     """Raise :class:`OutputError` unless ``target`` is absent or may be replaced by a new output.
 
@@ -92,7 +138,7 @@ def check_replaceable(target: str | os.PathLike[str], *, directory: bool) -> Non
                 path=p,
                 hint="remove it or choose another output name",
             )
-        if (p / MARKER).is_file() or not any(p.iterdir()):
+        if is_sarbd_folder(p) or not any(p.iterdir()):
             return
         raise OutputError(
             "exists and holds files sarbd did not write; it is not replaced",
@@ -130,7 +176,8 @@ def claim_folder(
     if (
         p.is_dir()
         and any(p.iterdir())
-        and not any((p / name).exists() for name in (MARKER, *accept))
+        and not is_sarbd_folder(p)
+        and not any((p / name).exists() for name in accept)
     ):
         raise OutputError(
             f"exists and is not a sarbd {what}; sarbd does not write into it",
@@ -187,9 +234,7 @@ def atomic_output(target: str | os.PathLike[str], *, directory: bool = False) ->
     try:
         yield tmp
         if directory:
-            (tmp / MARKER).write_text(
-                json.dumps({"written_by": "sarbd", "name": target.name}) + "\n"
-            )
+            _mark(tmp, {"written_by": "sarbd", "name": target.name})
         # mkstemp/mkdtemp create private (0600/0700) entries; outputs get the usual umask-based modes
         umask = os.umask(0)
         os.umask(umask)
