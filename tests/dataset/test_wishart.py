@@ -69,6 +69,25 @@ def test_wishart_separates_surface_and_volume():
     assert (zones.values[:, 3:27] == 9).mean() > 0.9 and np.isfinite(h_alpha).all()
 
 
+def test_wishart_blocked_equals_one_block():
+    """On Dask blocks (lazy T3, read block by block per pass) the clusters, passes and
+    centres are those of the whole image in one block."""
+    import json
+
+    feats = S.compute(_two_region_stack(), list(T3_VARIABLES), window=(5, 5)).load()
+    whole = wishart_h_alpha(feats)
+    lazy = feats.chunk({"line": 16, "pixel": 25})
+    blocked = wishart_h_alpha(lazy)
+    assert lazy["t3_11"].chunks is not None  # the input stayed lazy
+    np.testing.assert_array_equal(blocked.values, whole.values)
+    assert blocked.attrs["sarbd_wishart_iterations"] == whole.attrs["sarbd_wishart_iterations"]
+    a = json.loads(blocked.attrs["sarbd_wishart_centres"])
+    b = json.loads(whole.attrs["sarbd_wishart_centres"])
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-12)
+
+
 def test_wishart_errors():
     feats = S.compute(_two_region_stack(), list(T3_VARIABLES), window=(3, 3)).load()
     with pytest.raises(InputError, match="t3_33"):

@@ -25,6 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import dask.array as da
 import numba
 import numpy as np
 import xarray as xr
@@ -94,7 +95,9 @@ def _assign(t, inv, logdet, out):  # type: ignore[no-untyped-def]
 
 def _t3_of(
     signatures: xr.Dataset | Mapping[str, xr.DataArray], date: int | None
-) -> tuple[np.ndarray, xr.DataArray]:
+) -> tuple[da.Array, xr.DataArray]:
+    """The nine real T3 elements as one lazy ``(9, line, pixel)`` float64 array (the
+    ``(line, pixel)`` blocks of the signatures, all elements per block) and a template."""
     missing = [v for v in T3_VARIABLES if v not in signatures]
     if missing:
         raise InputError(
@@ -109,9 +112,75 @@ def _t3_of(
             a = a.isel(time=date) if date is not None else a.mean("time", skipna=False)
         a = a.transpose("line", "pixel")
         template = a if template is None else template
-        layers.append(np.asarray(a.values, np.float64))
+        data = a.data if isinstance(a.data, da.Array) else da.from_array(np.asarray(a.values))
+        layers.append(data.astype(np.float64))
     assert template is not None
-    return np.stack(layers), template
+    chunks = layers[0].chunks
+    return da.stack([x.rechunk(chunks) for x in layers]).rechunk({0: -1}), template
+
+
+def _zone_block(t: np.ndarray) -> np.ndarray:
+    """Initial cluster codes of one block: the H-alpha zone, 0 where T3 is not valid."""
+    flat = t.reshape(9, -1)
+    z = t3_eigen(
+        flat[0],
+        flat[1],
+        flat[2],
+        flat[3] + 1j * flat[4],
+        flat[5] + 1j * flat[6],
+        flat[7] + 1j * flat[8],
+    )
+    zone = z[6]
+    valid = np.isfinite(zone) & np.isfinite(flat).all(axis=0)
+    return np.where(valid, np.nan_to_num(zone), 0).astype(np.uint8).reshape(t.shape[1:])
+
+
+def _sums(t: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``(10, 10)``: per cluster code (columns) the pixel count (row 0) and the sums of the nine
+    T3 elements (rows 1-9) of one block; code 0 (invalid) gathers nothing usable."""
+    flat = t.reshape(9, -1)
+    c = codes.reshape(-1).astype(np.int64)
+    out = np.empty((10, 10))
+    out[0] = np.bincount(c, minlength=10)
+    for i, row in enumerate(flat):
+        out[i + 1] = np.bincount(c, weights=np.where(c > 0, row, 0.0), minlength=10)
+    return out
+
+
+def _first_block(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Initial codes of a block and their cluster sums."""
+    codes = _zone_block(t)
+    return codes, _sums(t, codes)
+
+
+def _assign_block(
+    t: np.ndarray, codes: np.ndarray, inv: np.ndarray, logdet: np.ndarray, present: np.ndarray
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """One reassignment pass over a block: new codes, pixels changed, their cluster sums."""
+    flat = np.ascontiguousarray(t.reshape(9, -1))
+    idx = np.empty(flat.shape[1], np.int64)
+    _assign(flat, inv, logdet, idx)
+    old = codes.reshape(-1)
+    new = np.where((old > 0) & (idx >= 0), present[np.maximum(idx, 0)], 0).astype(np.uint8)
+    new = new.reshape(codes.shape)
+    return new, int(np.count_nonzero(new != codes)), _sums(t, new)
+
+
+def _block_slices(chunks: tuple[tuple[int, ...], ...]) -> list[tuple[slice, slice]]:
+    edges = [np.cumsum((0, *c)) for c in chunks]
+    return [
+        (
+            slice(int(edges[0][i]), int(edges[0][i + 1])),
+            slice(int(edges[1][j]), int(edges[1][j + 1])),
+        )
+        for i in range(len(chunks[0]))
+        for j in range(len(chunks[1]))
+    ]
+
+
+def _centres_of(sums: np.ndarray) -> dict[int, np.ndarray]:
+    """Mean T3 (9 real elements) of every non-empty cluster from the summed block tables."""
+    return {c: sums[1:, c] / sums[0, c] for c in sorted(HALPHA_ZONES) if sums[0, c] > 0}
 
 
 def wishart_h_alpha(
@@ -122,6 +191,11 @@ def wishart_h_alpha(
     date: int | None = None,
 ) -> xr.DataArray:
     """Wishart H-alpha clusters of a quad-pol signature dataset (module doc).
+
+    Runs block by block on the signatures' ``(line, pixel)`` Dask blocks: each pass reads
+    the T3 blocks once and keeps only the uint8 cluster codes of the image and the class
+    sums (memory: one byte per pixel plus the blocks in flight, at any scene size). Block
+    sums are added in a fixed order, so the result does not depend on the scheduler.
 
     Parameters
     ----------
@@ -141,51 +215,49 @@ def wishart_h_alpha(
         started from, 0 where T3 is not valid. Attributes: CF flags, iterations run,
         fraction changed in the last pass, and the cluster centres (JSON).
     """
+    import dask
+
     if max_iterations < 0 or not 0.0 <= tolerance < 1.0:
         raise ConfigError("max_iterations must be >= 0 and tolerance in [0, 1)")
     t, template = _t3_of(signatures, date)
-    shape = t.shape[1:]
-    flat = t.reshape(9, -1)
-    z = t3_eigen(
-        flat[0],
-        flat[1],
-        flat[2],
-        flat[3] + 1j * flat[4],
-        flat[5] + 1j * flat[6],
-        flat[7] + 1j * flat[8],
-    )
-    zone = z[6]
-    valid = np.isfinite(zone) & np.isfinite(flat).all(axis=0)
-    codes = np.where(valid, np.nan_to_num(zone), 0).astype(np.int64)
+    slices = _block_slices(t.chunks[1:])
+    blocks = list(t.to_delayed().ravel())
+    first = dask.compute(*[dask.delayed(_first_block)(b) for b in blocks])
+    codes = np.zeros(t.shape[1:], np.uint8)
+    for (ls, ps), (c, _) in zip(slices, first, strict=True):
+        codes[ls, ps] = c
+    sums = np.sum([s for _, s in first], axis=0)
+    n_valid = int(sums[0, 1:].sum())
+    centres = _centres_of(sums)
     iterations, changed = 0, 0.0
-    n_valid = int(valid.sum())
-    centres = _centres(codes, valid, flat)
     for it in range(max_iterations):
         if n_valid == 0:
             break
-        present = sorted(centres)
+        present = np.asarray(sorted(centres), np.int64)
         inv = np.empty((len(present), 3, 3), np.complex128)
         logdet = np.empty(len(present))
         for i, c in enumerate(present):
-            v = _matrix(centres[c])
+            v = _matrix(centres[int(c)])
             sign, ld = np.linalg.slogdet(v)
-            if sign <= 0 or not np.isfinite(
-                ld
-            ):  # singular centre (a pure-target class): regularise
+            if sign <= 0 or not np.isfinite(ld):  # singular centre (a pure-target class)
                 v = v + np.eye(3) * 1e-6 * np.trace(v).real
                 sign, ld = np.linalg.slogdet(v)
             inv[i] = np.linalg.inv(v)
             logdet[i] = ld
-        idx = np.empty(flat.shape[1], np.int64)
-        _assign(np.ascontiguousarray(flat), inv, logdet, idx)
-        new = np.where(valid & (idx >= 0), np.asarray(present)[np.maximum(idx, 0)], 0)
-        changed = float(np.count_nonzero(new != codes)) / n_valid
-        codes = new
-        centres = _centres(codes, valid, flat)
+        passes = dask.compute(
+            *[
+                dask.delayed(_assign_block)(b, codes[ls, ps], inv, logdet, present)
+                for b, (ls, ps) in zip(blocks, slices, strict=True)
+            ]
+        )
+        for (ls, ps), (c, _, _) in zip(slices, passes, strict=True):
+            codes[ls, ps] = c
+        changed = sum(n for _, n, _ in passes) / n_valid
+        centres = _centres_of(np.sum([s for _, _, s in passes], axis=0))
         iterations = it + 1
         if changed < tolerance:
             break
-    out = codes.reshape(shape).astype(np.uint8)
+    out = codes
     attrs = {
         "long_name": "Wishart H-alpha cluster (initial Cloude-Pottier zone code)",
         "units": "1",
@@ -205,15 +277,6 @@ def wishart_h_alpha(
     return xr.DataArray(
         out, dims=("line", "pixel"), coords=coords, name="wishart_cluster", attrs=attrs
     )
-
-
-def _centres(codes: np.ndarray, valid: np.ndarray, flat: np.ndarray) -> dict[int, np.ndarray]:
-    """Mean T3 (9 real elements) of every non-empty cluster."""
-    counts = np.bincount(codes, minlength=10).astype(np.float64)
-    sums = np.stack(
-        [np.bincount(codes, weights=np.where(valid, row, 0.0), minlength=10) for row in flat]
-    )
-    return {c: sums[:, c] / counts[c] for c in sorted(HALPHA_ZONES) if counts[c] > 0}
 
 
 def _matrix(v: np.ndarray) -> np.ndarray:
