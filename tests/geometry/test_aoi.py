@@ -11,14 +11,14 @@ from sarbd.geometry import rdr2geo
 from sarbd.geometry.aoi import aoi_geometry, aoi_window
 
 
-def _corners_lonlat(grid, orbit, l0, p0, nl, npx):
+def _corners_lonlat(grid, orbit, l0, p0, nl, npx, height=0.0):
     lines = np.array([l0, l0, l0 + nl - 1, l0 + nl - 1], float)
     pixels = np.array([p0, p0 + npx - 1, p0, p0 + npx - 1], float)
     lat, lon, _ = rdr2geo(
         grid.line_to_azimuth_time(lines),
         grid.pixel_to_slant_range(pixels),
         orbit,
-        height=0.0,
+        height=height,
         look_side=grid.look_side,
         wavelength=grid.wavelength,
     )
@@ -54,3 +54,37 @@ def test_a_polygon_without_crs_is_refused(tmp_path):
         )
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326")
     assert aoi_geometry(None, gdf).equals(shapely.box(0, 0, 1, 1))
+
+
+def test_window_covers_an_aoi_on_high_terrain_only_with_its_heights(kepler_orbit, burst_grid):
+    """Terrain 2500 m above the ellipsoid is imaged ~h / tan(incidence) nearer in range: a
+    window from height 0 cuts it, one over the AOI's height range covers it."""
+    scene = Scene(burst_grid, kepler_orbit, ("VV",))
+    lon, lat = _corners_lonlat(burst_grid, kepler_orbit, 400, 150, 300, 200, height=2500.0)
+    aoi = aoi_geometry((lon.min(), lat.min(), lon.max(), lat.max()))
+
+    def covers(w):
+        l0, p0, nl, npx = w
+        return l0 <= 400 and p0 <= 150 and l0 + nl >= 700 and p0 + npx >= 350
+
+    assert not covers(aoi_window(scene, aoi))  # at the ellipsoid: off by hundreds of pixels
+    assert covers(aoi_window(scene, aoi, heights=(0.0, 2500.0)))
+    assert covers(aoi_window(scene, aoi, heights=(2500.0, 2500.0)))
+    with pytest.raises(InputError, match="finite"):
+        aoi_window(scene, aoi, heights=(10.0, 0.0))
+
+
+def test_terrain_range_of_a_dem_over_an_aoi():
+    from rasterio.transform import from_origin
+
+    from sarbd.geometry import Dem
+    from sarbd.geometry.aoi import terrain_range
+
+    # 0.01 deg posts over 4.0-5.0 E, 52.0-53.0 N; height = 100 * (lon - 4) * 100 m
+    lon = 4.0 + 0.01 * (np.arange(100) + 0.5)
+    data = np.repeat((100.0 * (lon - 4.0) * 100.0)[None, :], 100, axis=0)
+    dem = Dem.from_array(data, from_origin(4.0, 53.0, 0.01, 0.01), "EPSG:4326", description="ramp")
+    lo, hi = terrain_range(dem, aoi_geometry((4.2, 52.2, 4.4, 52.4)))
+    assert lo == pytest.approx(2000.0, abs=60.0) and hi == pytest.approx(4000.0, abs=60.0)
+    with pytest.raises(InputError, match="no valid height"):
+        terrain_range(dem, aoi_geometry((10.0, 10.0, 10.5, 10.5)))

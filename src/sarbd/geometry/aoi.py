@@ -1,11 +1,12 @@
 """An area of interest on the ground -> the window of a radar grid that covers it.
 
 The AOI's envelope (lon/lat, EPSG:4326) is densified to 0.001 deg (about 100 m) so
-that the curvature of its image in radar geometry is followed, every vertex is
-mapped by :func:`sarbd.geometry.geo2rdr` at ellipsoid height 0 (terrain height is not
-taken into account: it shifts the image by about ``h / tan(incidence)`` in ground
-range), and the window is the bounding box of the mapped vertices, rounded outwards
-and clipped to the grid.
+that the curvature of its image in radar geometry is followed, and every vertex is
+mapped by :func:`sarbd.geometry.geo2rdr` at the lowest and at the highest ellipsoidal
+height of the terrain in the AOI (terrain at height ``h`` is imaged about
+``h / tan(incidence)`` nearer in ground range than at the ellipsoid, so a window from
+one height cuts off the slopes that face or turn away from the radar). The window is the
+bounding box of the mapped vertices, rounded outwards and clipped to the grid.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from sarbd.core.scene import Scene
 from sarbd.errors import InputError
 
-__all__ = ["aoi_geometry", "aoi_window"]
+__all__ = ["aoi_geometry", "aoi_window", "terrain_range"]
 
 #: Densification step of the AOI envelope, degrees.
 SEGMENT_DEG = 0.001
@@ -57,7 +58,12 @@ def aoi_geometry(
 
 
 def aoi_window(
-    scene: Scene, geometry: Any, *, name: Any = None, path: str | Path | None = None
+    scene: Scene,
+    geometry: Any,
+    *,
+    heights: tuple[float, float] = (0.0, 0.0),
+    name: Any = None,
+    path: str | Path | None = None,
 ) -> tuple[int, int, int, int]:
     """The window ``(first_line, first_pixel, lines, pixels)`` of ``scene``'s grid covering ``geometry``.
 
@@ -67,6 +73,10 @@ def aoi_window(
         The reference scene (its radar grid and orbit).
     geometry
         Shapely geometry in lon/lat (EPSG:4326), e.g. from :func:`aoi_geometry`.
+    heights
+        Lowest and highest WGS84 ellipsoidal height (m) of the terrain in the AOI, e.g.
+        :func:`terrain_range` of the build's DEM; the window covers the AOI at every
+        height between them.
     name, path
         How the AOI is named in errors (its bbox or file), and its file.
 
@@ -79,12 +89,18 @@ def aoi_window(
 
     from sarbd.geometry.solve import geo2rdr
 
+    lo, hi = (float(h) for h in heights)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+        raise InputError(f"AOI terrain heights {heights} are not a finite (low, high) pair")
     ring = np.asarray(shapely.segmentize(geometry.envelope, SEGMENT_DEG).exterior.coords)
+    levels = (lo,) if lo == hi else (lo, hi)
+    ring = np.concatenate([ring] * len(levels))
+    h = np.repeat(levels, len(ring) // len(levels))
     grid = scene.radar_grid.with_epoch(scene.orbit.reference_epoch)
     t, r, ok = geo2rdr(
         ring[:, 1],
         ring[:, 0],
-        np.zeros(len(ring)),
+        h,
         scene.orbit,
         look_side=grid.look_side,
         wavelength=grid.wavelength,
@@ -103,3 +119,9 @@ def aoi_window(
             hint="check the AOI coordinates (lon_min, lat_min, lon_max, lat_max) against `sarbd info`",
         )
     return (l0, p0, l1 - l0, p1 - p0)
+
+
+def terrain_range(dem: Any, geometry: Any) -> tuple[float, float]:
+    """Lowest and highest ellipsoidal height (m) of ``dem`` over the envelope of ``geometry``
+    (:meth:`sarbd.geometry.Dem.height_range`), for :func:`aoi_window`'s ``heights``."""
+    return tuple(dem.height_range(geometry.envelope.bounds))  # type: ignore[return-value]

@@ -461,6 +461,32 @@ class Dem:
         return self.geographic().bounds
 
     # -- sampling ----------------------------------------------------------------------
+    def height_range(self, bounds: tuple[float, float, float, float]) -> tuple[float, float]:
+        """Lowest and highest height (m) over ``bounds`` ``(west, south, east, north)``, degrees.
+
+        The DEM posts inside the bounds, plus the bounds' outline sampled every 0.001 deg
+        (a DEM coarser than the area may have no post inside it).
+
+        Raises
+        ------
+        InputError
+            No valid height inside the bounds.
+        """
+        import shapely
+
+        w, s, e, n = bounds
+        lat, lon = self._pixel_latlon()
+        inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+        outline = np.asarray(shapely.segmentize(shapely.box(w, s, e, n), 0.001).exterior.coords)
+        h = np.concatenate([self.data[inside], self.height_at(outline[:, 1], outline[:, 0])])
+        h = h[np.isfinite(h)]
+        if h.size == 0:
+            raise InputError(
+                f"the DEM has no valid height in ({w:.5f}, {s:.5f}, {e:.5f}, {n:.5f})",
+                path=self.path,
+            )
+        return float(h.min()), float(h.max())
+
     def height_at(self, latitude: ArrayLike, longitude: ArrayLike) -> NDArray[np.float64]:
         """Ellipsoidal height (m) at latitude/longitude (degrees); NaN outside.
 

@@ -62,7 +62,7 @@ log = get_logger(__name__)
 
 #: Bump a stage's version when its code changes what it writes.
 STAGE_VERSIONS = {
-    "ingest": "1",
+    "ingest": "2",
     "coregister": "2",
     "signatures": "4",
     "radarcode": "5",
@@ -211,6 +211,15 @@ def run_ingest(b: _Build) -> tuple[_Stage, Scene, list[Scene]]:
             "polarizations": inputs.polarizations,
             "orbits": file_fingerprint(inputs.orbits) if inputs.orbits else None,
             "aoi": b.settings["aoi"],
+            # an AOI's window covers its terrain's height range (geometry.aoi)
+            **(
+                {
+                    "aoi_dem": file_fingerprint(inputs.dem) if inputs.dem else None,
+                    "aoi_dem_datum": inputs.dem_vertical_datum,
+                }
+                if config.aoi.bbox is not None or config.aoi.polygon is not None
+                else {}
+            ),
             **(
                 {
                     "stack": {

@@ -104,4 +104,24 @@ def aoi_window(config: BuildConfig, reference: Scene) -> tuple[int, int, int, in
         return None
     polygon = read_vector(aoi.polygon) if aoi.bbox is None and aoi.polygon is not None else None
     geometry = aoi_geometry(aoi.bbox, polygon, path=aoi.polygon)
-    return window_of(reference, geometry, name=aoi.bbox or aoi.polygon, path=aoi.polygon)
+    heights = aoi_terrain_range(config, geometry)
+    return window_of(
+        reference, geometry, heights=heights, name=aoi.bbox or aoi.polygon, path=aoi.polygon
+    )
+
+
+def aoi_terrain_range(config: BuildConfig, geometry: Any) -> tuple[float, float]:
+    """Ellipsoidal height range (m) of the terrain in the AOI: from ``inputs.dem``, or, without
+    a DEM, of the EGM96 geoid (the build's terrain then lies at 0 m above it)."""
+    from sarbd.geometry import Dem
+    from sarbd.geometry.aoi import terrain_range
+
+    inputs = config.inputs
+    w, s, e, n = geometry.envelope.bounds
+    if inputs.dem is None:
+        dem = Dem.geoid_surface((w, s, e, n), 0.0, spacing=0.01)
+    else:
+        dem = Dem.open(
+            inputs.dem, vertical_datum=inputs.dem_vertical_datum, bounds=(w, s, e, n), margin=0.01
+        )
+    return terrain_range(dem, geometry)
