@@ -612,8 +612,11 @@ def _add_geometry_layers(
 
 
 def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResult]) -> None:
+    from sarbd.geometry.baseline import centre_baselines
+
     dates = [ref] + [r.scene for r in results]
-    data_vars.update(date_variables(ref, dates, [_baselines(ref, s) for s in dates[1:]]))
+    baselines = [centre_baselines(ref.radar_grid, ref.orbit, s.orbit) for s in dates[1:]]
+    data_vars.update(date_variables(ref, dates, baselines))
     shifts = [(0.0, 0.0, 0.0, 0.0)] + [
         (r.refinement.line, r.refinement.pixel, r.refinement.line_std, r.refinement.pixel_std)
         if r.refinement
@@ -648,21 +651,6 @@ def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResul
             "long_name": "azimuth correction from enhanced spectral diversity (lines; NaN when not TOPS)",
         },
     )
-
-
-def _baselines(ref: Scene, sec: Scene) -> tuple[float, float]:
-    """Perpendicular and parallel baselines at the reference scene centre, height 0 (m; NaN if none).
-
-    :func:`sarbd.geometry.baselines` (its module has the definition: Hanssen 2001, sec. 2.4).
-    """
-    from sarbd.errors import GeometryError
-    from sarbd.geometry import baselines
-
-    try:
-        perp, par = baselines(ref.radar_grid, ref.orbit, sec.orbit, height=0.0)
-    except GeometryError:
-        return float("nan"), float("nan")
-    return float(perp), float(par)
 
 
 # -- output --------------------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ def assemble_stack(
     """
     from sarbd.coregistration.fields import geometric_phase_array
     from sarbd.coregistration.geometric import geometric_offsets
-    from sarbd.coregistration.stack import _baselines, date_variables, reference_terrain
+    from sarbd.coregistration.stack import date_variables, reference_terrain
+    from sarbd.geometry.baseline import centre_baselines
     from sarbd.insar import coherence as coherence_fn
 
     stack = _crop(stack, aoi)
@@ -181,7 +182,9 @@ def assemble_stack(
             )
     # a date without its own orbit (the reference's) has no baseline to speak of
     baselines = [
-        _baselines(ref, s) if s.orbit is not ref.orbit else (np.nan, np.nan)
+        centre_baselines(ref.radar_grid, ref.orbit, s.orbit)
+        if s.orbit is not ref.orbit
+        else (np.nan, np.nan)
         for s in stack.secondaries
     ]
     data_vars.update(date_variables(ref, stack.dates, baselines))
