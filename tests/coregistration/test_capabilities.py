@@ -12,6 +12,8 @@ from sarbd.core.capabilities import (
     AcquisitionMode,
     AzimuthRampProvider,
     CalibrationProvider,
+    FootprintPolygon,
+    GeolocationGridProvider,
     ProcessedRangeBand,
     TopsBurstTiming,
     is_tops_product,
@@ -38,6 +40,8 @@ def test_nisar_rslc_is_explicitly_stripmap_without_a_ramp(shared_data, caplog) -
     assert (
         isinstance(p, ProcessedRangeBand) and p.processed_range_bandwidth > 0
     )  # the common-band filter's input
+    assert isinstance(p, FootprintPolygon) and not isinstance(p, GeolocationGridProvider)
+    assert not isinstance(p, CalibrationProvider)
     with caplog.at_level(logging.DEBUG, logger="sarbd.coregistration.ramps"):
         assert azimuth_ramp(scene) is None
     assert "NisarProduct, not TOPS) annotates no azimuth ramp" in caplog.text
@@ -57,6 +61,22 @@ def test_sentinel1_tops_provides_timing_and_ramp(shared_data) -> None:
         p, CalibrationProvider
     )  # (empty here: the crop comes without its calibration XML)
     assert not isinstance(p, ProcessedRangeBand)
+    assert isinstance(p, GeolocationGridProvider) and len(p.geolocation_grid) > 0
+    assert not isinstance(p, FootprintPolygon)
     assert not is_tops_swath(scene)  # a crop in TIFF lines, not a debursted swath
     ramp = azimuth_ramp(scene)
     assert ramp is not None and ramp.steering_rate != 0.0  # TOPS: the antenna steering term
+
+
+def test_a_height_source_without_its_protocol_is_refused() -> None:
+    """radarcode's terrain is a HeightSource (height_at and description), not a guess."""
+    from sarbd.radarcode.target import ConstantHeight, HeightSource, heights_from
+
+    class HeightsOnly:  # no description: not a HeightSource
+        def height_at(self, latitude, longitude):  # type: ignore[no-untyped-def]
+            return latitude
+
+    assert isinstance(ConstantHeight(5.0, "flat"), HeightSource)
+    assert not isinstance(HeightsOnly(), HeightSource)
+    with pytest.raises(sarbd.errors.InputError, match="cannot use a HeightsOnly as a DEM"):
+        heights_from(HeightsOnly(), None, None)  # type: ignore[arg-type]

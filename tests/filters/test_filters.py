@@ -149,3 +149,51 @@ def test_refined_lee_window_is_fixed():
     np.testing.assert_array_equal(refined_lee(x, window=7), refined_lee(x))
     with pytest.raises(ConfigError, match="fixed 7 x 7"):
         refined_lee(x, window=5)
+
+
+def test_boxcar_edge_rules_on_a_small_array():
+    """The three edge rules against hand-computed means of a 1 x 4 ramp, window 1 x 3."""
+    x = np.array([[1.0, 2.0, 4.0, 8.0]])
+    # shrink: the edge windows hold the two samples inside the image
+    np.testing.assert_allclose(boxcar(x, (1, 3)), [[1.5, 7 / 3, 14 / 3, 6.0]])
+    # reflect (d c b a | a b c d): the edge sample counted twice
+    np.testing.assert_allclose(boxcar(x, (1, 3), edges="reflect"), [[4 / 3, 7 / 3, 14 / 3, 20 / 3]])
+    # nearest: the same here (the repeated sample is the edge sample)
+    np.testing.assert_allclose(boxcar(x, (1, 3), edges="nearest"), [[4 / 3, 7 / 3, 14 / 3, 20 / 3]])
+    y = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    np.testing.assert_allclose(boxcar(y, (1, 5), edges="reflect")[0, 0], (2 + 1 + 1 + 2 + 3) / 5)
+    np.testing.assert_allclose(boxcar(y, (1, 5), edges="nearest")[0, 0], (1 + 1 + 1 + 2 + 3) / 5)
+
+
+def test_boxcar_nan_rules():
+    x = np.array([[1.0, np.nan, 4.0, 8.0, 16.0]])
+    omit = boxcar(x, (1, 3))
+    np.testing.assert_allclose(omit, [[1.0, 2.5, 6.0, 28 / 3, 12.0]])
+    prop = boxcar(x, (1, 3), nan="propagate")
+    assert np.isnan(prop[0, :3]).all()
+    np.testing.assert_allclose(prop[0, 3:], [28 / 3, 12.0])  # shrinking at the edge still
+    with pytest.raises(Exception, match="edges must be one of"):
+        boxcar(x, 3, edges="wrap")
+    with pytest.raises(Exception, match="nan must be one of"):
+        boxcar(x, 3, nan="zero")
+
+
+@pytest.mark.parametrize(
+    ("edges", "nan"), [("reflect", "propagate"), ("reflect", "omit"), ("shrink", "propagate")]
+)
+def test_boxcar_rules_chunked_equal_unchunked(edges, nan):
+    x = _speckle((3, 41, 37), seed=4)
+    x[0, 5:8, 2:4] = np.nan
+    full = boxcar(x, (4, 5), edges=edges, nan=nan)
+    chunked = boxcar(da.from_array(x, chunks=(1, 9, 11)), (4, 5), edges=edges, nan=nan).compute()
+    np.testing.assert_allclose(chunked, full, rtol=1e-12, equal_nan=True)
+    if nan == "propagate":  # NaN exactly where the window (4 x 5: 2 before, 1 after) reaches one
+        reach = np.zeros(x.shape, bool)
+        reach[0, 5 - 1 : 8 + 2, 2 - 2 : 4 + 2] = True
+        np.testing.assert_array_equal(np.isnan(full), reach)
+    if edges == "reflect" and nan == "propagate":
+        from scipy.ndimage import uniform_filter
+
+        clean = _speckle((3, 41, 37), seed=4)
+        want = uniform_filter(clean, size=(1, 4, 5), mode="reflect")
+        np.testing.assert_allclose(boxcar(clean, (4, 5), edges=edges, nan=nan), want, rtol=1e-12)

@@ -8,7 +8,7 @@ import pytest
 from sarbd.core import Orbit
 from sarbd.errors import GeometryError
 from sarbd.geometry import baselines, rdr2geo
-from sarbd.geometry.baseline import baseline_components
+from sarbd.geometry.baseline import baseline_components, centre_baselines
 
 
 def _shifted(orbit: Orbit, radial: float, along: float = 0.0, dt: float = 0.0) -> Orbit:
@@ -69,6 +69,24 @@ def test_secondary_orbit_not_covering_is_an_error(kepler_orbit, burst_grid):
     far = Orbit(EPOCH + (t * 1e9).astype("timedelta64[ns]"), pos, vel, reference_epoch=EPOCH)
     with pytest.raises(GeometryError, match="secondary orbit"):
         baselines(burst_grid, kepler_orbit, far)
+    # a stack's per-date baseline: NaN for such a date rather than no stack
+    assert np.isnan(centre_baselines(burst_grid, kepler_orbit, far)).all()
+
+
+def test_centre_baselines_are_the_scene_centre_baselines_at_height_zero(kepler_orbit, burst_grid):
+    sec = _shifted(kepler_orbit, 100.0)
+    perp, par = centre_baselines(burst_grid, kepler_orbit, sec)
+    want = baselines(
+        burst_grid,
+        kepler_orbit,
+        sec,
+        lines=(burst_grid.length - 1) / 2,
+        pixels=(burst_grid.width - 1) / 2,
+        height=0.0,
+    )
+    assert isinstance(perp, float) and isinstance(par, float)
+    np.testing.assert_allclose((perp, par), want, rtol=0, atol=1e-9)
+    assert 0 < perp < 100.0 and par < 0  # the radial offset split by the look angle
 
 
 @pytest.mark.parametrize("alpha_deg", [-60.0, 0.0, 35.0, 90.0, 150.0])

@@ -121,3 +121,70 @@ def test_multilook_numpy_dask_xarray() -> None:
     np.testing.assert_array_equal(mx.values, ml)
     np.testing.assert_allclose(mx["line"].values, [0.5, 2.5, 4.5])
     assert multilook(np.ones((5, 7)), (2, 3)).shape == (2, 2)
+
+
+def test_border_windows_are_touzi_with_the_samples_inside() -> None:
+    """edges="shrink": a border window is the equal-weight estimator over the L' samples
+    inside the image, so its mean is E|gamma_hat| for L' looks (Touzi et al. 1999);
+    "reflect" counts edge samples twice (fewer effective looks: more bias)."""
+    m, s = _pair(0.0, (20000, 24), seed=7)
+    ifg, p1, p2 = interferogram(m, s), np.abs(m) ** 2, np.abs(s) ** 2
+    window = (2, 10)  # pixel j spans j - 5 .. j + 4: pixel 1 sees 6 pixels inside
+    shrink = coherence(ifg, p1, p2, window)
+    reflect = coherence(ifg, p1, p2, window, edges="reflect")
+    # 10 000 non-overlapping windows per column: standard error ~0.0015
+    assert float(shrink[:, 1].mean()) == pytest.approx(
+        float(expected_coherence(0.0, 12)), abs=0.006
+    )
+    assert float(shrink[:, 12].mean()) == pytest.approx(
+        float(expected_coherence(0.0, 20)), abs=0.006
+    )
+    # reflected: weights 2,2,2,2,1,1 on the same 6 pixels: (sum w)^2 / sum w^2 = 5.6 of 6
+    assert float(reflect[:, 1].mean()) > float(shrink[:, 1].mean()) + 0.004
+    np.testing.assert_array_equal(reflect[:, 8:-8], shrink[:, 8:-8])  # inside: the same estimator
+    # by hand, one border window (line 7, pixel 1: lines 6-7, pixels 0-5)
+    sl = (slice(6, 8), slice(0, 6))
+    want = abs(ifg[sl].astype(np.complex128).sum()) / np.sqrt(
+        p1[sl].astype(np.float64).sum() * p2[sl].astype(np.float64).sum()
+    )
+    assert float(shrink[7, 1]) == pytest.approx(want, rel=1e-6)
+
+
+def test_nan_samples_are_left_out_of_all_three_sums() -> None:
+    m, s = _pair(0.7, (40, 60), seed=8)
+    ifg, p1, p2 = interferogram(m, s), np.abs(m) ** 2, np.abs(s) ** 2
+    p2 = p2.copy()
+    p2[10, 20] = np.nan  # no data in one input: the sample leaves all three sums
+    ifg[30:, 40:] = np.nan  # a no-data corner
+    g = coherence(ifg, p1, p2, (3, 5))
+    sl = (slice(9, 12), slice(18, 23))
+    ok = np.isfinite(p2[sl])
+    want = abs(ifg[sl][ok].astype(np.complex128).sum()) / np.sqrt(
+        p1[sl][ok].astype(np.float64).sum() * p2[sl][ok].astype(np.float64).sum()
+    )
+    assert float(g[10, 20]) == pytest.approx(want, rel=1e-6)
+    assert np.isnan(g[32:, 43:]).all()  # windows without a valid sample
+    assert np.isfinite(g[:29]).all() and np.isfinite(g[:, :39]).all()  # nothing else is lost
+    # "propagate": NaN only where a window reaches a NaN (never along the rest of a line)
+    gp = coherence(ifg, p1, p2, (3, 5), nan="propagate")
+    assert np.isnan(gp[9:12, 18:23]).all() and np.isfinite(gp[:8]).all()
+    assert np.isfinite(gp[:, :38]).sum() == gp[:, :38].size - 15
+
+
+def test_chunked_equals_unchunked_with_edges_nan_and_a_broadcast_reference() -> None:
+    m, s = _pair(0.5, (61, 83), seed=9)
+    ifg = np.stack([interferogram(m, s), interferogram(m, m)])  # (time, line, pixel)
+    ifg[0, 3:6, 7:9] = np.nan
+    p_ref = (np.abs(m) ** 2)[None]  # one reference date, broadcast over time
+    p_sec = np.stack([np.abs(s) ** 2, np.abs(m) ** 2])
+    for edges in ("shrink", "reflect"):
+        whole = coherence(ifg, p_ref, p_sec, (4, 7), edges=edges)
+        chunked = coherence(
+            da.from_array(ifg, chunks=(1, 13, 20)),
+            da.from_array(p_ref, chunks=(1, 13, 20)),
+            da.from_array(p_sec, chunks=(1, 13, 20)),
+            (4, 7),
+            edges=edges,
+        )
+        np.testing.assert_array_equal(chunked.compute(), whole)
+        np.testing.assert_allclose(whole[1], 1.0, atol=1e-6)  # a date against itself

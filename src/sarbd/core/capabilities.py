@@ -1,10 +1,12 @@
 """What a reader's product object provides: typed joints between readers and coregistration.
 
-``Scene.product`` is reader-specific. Code that needs a capability of it checks the
-capability's :class:`typing.Protocol` here with ``isinstance`` (all are
-``runtime_checkable``) instead of guessing attribute by attribute, and every reader
-states :attr:`AcquisitionMode.is_tops` explicitly (Sentinel-1 from its bursts; NISAR,
-UAVSAR, Radarsat-2, Envisat/ERS are stripmap: ``False``).
+``Scene.product`` is reader-specific; its type is :data:`ProductDetails` (an
+:class:`AcquisitionMode`, or ``None`` for a scene without product information, e.g. an
+imported stack's reference). Code that needs more of it checks the capability's
+:class:`typing.Protocol` here with ``isinstance`` (all are ``runtime_checkable``)
+instead of guessing attribute by attribute, and every reader states
+:attr:`AcquisitionMode.is_tops` explicitly (Sentinel-1 from its bursts; NISAR, UAVSAR,
+Radarsat-2, Envisat/ERS are stripmap: ``False``).
 
 - :class:`AcquisitionMode`: ``is_tops``; every reader's product implements it.
 - :class:`AzimuthRampProvider`: the annotation of the azimuth phase ramp (Doppler
@@ -13,8 +15,12 @@ UAVSAR, Radarsat-2, Envisat/ERS are stripmap: ``False``).
   Radarsat-2, Envisat) are resampled without a ramp.
 - :class:`TopsBurstTiming`: the bursts of a TOPS swath and how a debursted swath's
   lines map onto them (Sentinel-1 IW/EW).
-- :class:`CalibrationProvider`: radiometric calibration LUTs per polarisation
-  (Sentinel-1, Radarsat-2, Envisat).
+- :class:`CalibrationProvider`: radiometric calibration and noise LUTs per polarisation,
+  on measurement-raster (TIFF) lines (Sentinel-1, Radarsat-2, Envisat).
+- :class:`GeolocationGridProvider`: the annotation's tie-point grid (Sentinel-1,
+  Radarsat-2, Envisat), for metadata and the annotation height model.
+- :class:`FootprintPolygon`: a footprint polygon as WKT (NISAR/UAVSAR RSLC), for
+  metadata when there is no geolocation grid.
 - :class:`ProcessedRangeBand`: the processed range band (NISAR/UAVSAR RSLC), for the
   common-band filter of coregistration.
 
@@ -25,10 +31,13 @@ The ramp itself is :class:`sarbd.coregistration.tops.AzimuthRamp`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AcquisitionMode",
@@ -38,7 +47,10 @@ __all__ = [
     "DeburstMap",
     "DopplerPolynomial",
     "FmRatePolynomial",
+    "FootprintPolygon",
+    "GeolocationGridProvider",
     "ProcessedRangeBand",
+    "ProductDetails",
     "TopsBurstTiming",
     "is_tops_product",
 ]
@@ -151,12 +163,45 @@ class TopsBurstTiming(Protocol):
     def deburst(self) -> DeburstMap | None: ...
 
 
+#: The type of ``Scene.product``: every reader's product states its acquisition mode;
+#: ``None`` is a scene without product information.
+ProductDetails: TypeAlias = "AcquisitionMode | None"
+
+
 @runtime_checkable
 class CalibrationProvider(Protocol):
-    """A product with calibration LUTs: polarisation -> LUT (``sarbd.products.calibration``)."""
+    """A product with calibration and noise LUTs: polarisation -> LUT (``sarbd.products.calibration``).
+
+    The LUTs' lines are lines of the measurement raster (TIFF); :meth:`tiff_lines` maps
+    the scene's root-grid lines onto them (-1 where a line has no TIFF line).
+    """
 
     @property
     def calibration(self) -> Mapping[str, object]: ...
+    @property
+    def noise(self) -> Mapping[str, object]: ...
+    def tiff_lines(self, lines: NDArray[np.int64]) -> NDArray[np.int64]: ...
+
+
+@runtime_checkable
+class GeolocationGridProvider(Protocol):
+    """A product with an annotation geolocation grid: a DataFrame of tie points.
+
+    Columns ``line``, ``pixel`` (root-grid indices), ``azimuth_time``, ``slant_range_time``,
+    ``latitude``, ``longitude``, ``height`` (ellipsoidal, m), ``incidence_angle`` ...
+    (``sarbd.products.radarsat2.complete_geolocation_grid`` fills them for non-S1 readers).
+    """
+
+    @property
+    def geolocation_grid(self) -> pd.DataFrame: ...
+
+
+@runtime_checkable
+class FootprintPolygon(Protocol):
+    """A product stating its footprint as a WKT polygon (``None`` when the file has none)."""
+
+    @property
+    def bounding_polygon(self) -> str | None: ...
 
 
 @runtime_checkable

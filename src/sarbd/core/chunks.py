@@ -31,6 +31,7 @@ from sarbd.errors import ConfigError
 __all__ = [
     "DEFAULT_CHUNKS",
     "STACK_CHUNK_SAMPLES",
+    "BlockChunks",
     "Chunks",
     "ChunksLike",
     "as_chunks",
@@ -68,6 +69,10 @@ DEFAULT_CHUNKS = Chunks(512, 1024)
 
 #: What a ``chunks`` argument may be (see the module docstring).
 ChunksLike: TypeAlias = "Chunks | tuple[int, int] | Sequence[Any] | Mapping[str, Any] | int | None"
+
+#: Dask's normalised block sizes of a 2-D raster, ``((lines per block...), (pixels per block...))``:
+#: what the per-date coregistration steps lay their arrays out in.
+BlockChunks: TypeAlias = tuple[tuple[int, ...], tuple[int, ...]]
 
 #: Samples (all dates together) per chunk of a stack read without configured chunks.
 STACK_CHUNK_SAMPLES = 4_000_000

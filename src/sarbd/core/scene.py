@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sarbd.core.capabilities import ProductDetails
 from sarbd.core.chunks import DEFAULT_CHUNKS as _DEFAULT_CHUNKS
 from sarbd.core.chunks import Chunks
 from sarbd.core.orbit import Orbit
@@ -116,7 +117,10 @@ class Scene:
     product
         Reader-specific product information (bursts, Doppler and FM-rate
         polynomials, calibration and noise LUTs, geolocation grid ...). Each
-        reader documents the object it puts here.
+        reader documents the object it puts here; it states at least
+        ``is_tops`` (:class:`~sarbd.core.capabilities.AcquisitionMode`), and what
+        else it provides is checked with the Protocols of
+        :mod:`sarbd.core.capabilities`. ``None``: no product information.
     chunks
         Default Dask chunk shape for :meth:`slc`.
     """
@@ -126,7 +130,7 @@ class Scene:
     polarizations: tuple[str, ...]
     metadata: dict[str, Any] = field(default_factory=dict)
     pixels: PixelSource | None = None
-    product: Any = None
+    product: ProductDetails = None
     chunks: tuple[int, int] = DEFAULT_CHUNKS
 
     @property

@@ -29,6 +29,8 @@ import dask.array as da
 import numpy as np
 from numpy.typing import NDArray
 
+from sarbd.core.capabilities import DeburstMap, TopsBurstTiming
+from sarbd.core.chunks import BlockChunks
 from sarbd.core.radar_grid import RadarGrid
 from sarbd.core.scene import Scene
 from sarbd.coregistration.date import DateResult
@@ -146,8 +148,27 @@ class BurstOffsets:
         return self._concat(parts, h_da, np.float64)
 
 
+def _timing(scene: Scene) -> TopsBurstTiming:
+    """The scene's TOPS burst timing (its product must provide it)."""
+    p = scene.product
+    if not isinstance(p, TopsBurstTiming):
+        raise TypeError(
+            f"{type(p).__name__} provides no TOPS burst timing "
+            "(sarbd.core.capabilities.TopsBurstTiming)"
+        )
+    return p
+
+
+def _deburst(scene: Scene) -> DeburstMap:
+    """How the lines of a debursted TOPS swath map onto its bursts (see ``ramps.is_tops_swath``)."""
+    plan = _timing(scene).deburst
+    if plan is None:
+        raise TypeError(f"{scene} is not a debursted TOPS swath (its product has no deburst map)")
+    return plan
+
+
 def _burst_time(scene: Scene, k: int) -> float:
-    b = scene.product.bursts[k]
+    b = _timing(scene).bursts[k]
     return float((b.azimuth_time - scene.radar_grid.reference_epoch) / np.timedelta64(1, "s"))
 
 
@@ -157,13 +178,13 @@ def _segments(
     from sarbd.geometry import geo2rdr, rdr2geo
     from sarbd.products import burst_scene
 
-    plan = ref.product.deburst
+    plan, ref_timing, sec_timing = _deburst(ref), _timing(ref), _timing(sec)
     g = ref.radar_grid
     lines = np.arange(g.first_line, g.first_line + g.length)
     bursts = plan.burst[lines]
     tiff = plan.tiff_line[lines]
-    sec_plan = sec.product.deburst
-    sec_times = np.array([_burst_time(sec, m) for m in range(len(sec.product.bursts))])
+    sec_plan = _deburst(sec)
+    sec_times = np.array([_burst_time(sec, m) for m in range(len(sec_timing.bursts))])
     segments = []
     for k in np.unique(bursts[bursts >= 0]):
         rows = np.flatnonzero((bursts == k) & (tiff >= 0))
@@ -171,7 +192,7 @@ def _segments(
             continue
         a, b = int(rows[0]), int(rows[-1]) + 1
         rb = burst_scene(ref, int(k))
-        burst = ref.product.bursts[int(k)]
+        burst = ref_timing.bursts[int(k)]
         u0 = int(tiff[a]) - burst.line_offset - (rb.radar_grid.first_line - burst.line_offset)
         seg_grid = rb.radar_grid.window(u0, 0, b - a, rb.radar_grid.width)
         # the secondary burst whose centre is closest in time to when the secondary saw
@@ -191,7 +212,7 @@ def _segments(
             (sec.orbit.to_datetime(np.atleast_1d(t_sec))[0] - sec.radar_grid.reference_epoch)
             / np.timedelta64(1, "s")
         )
-        sec_mid = sec_times + sec.product.lines_per_burst / 2 * sec.radar_grid.azimuth_time_interval
+        sec_mid = sec_times + sec_timing.lines_per_burst / 2 * sec.radar_grid.azimuth_time_interval
         m = int(np.argmin(np.abs(sec_mid - t_sec_grid)))
         sb = burst_scene(sec, m)
         model = geometric_offsets(
@@ -219,8 +240,8 @@ def _segments(
     return segments
 
 
-def _valid_mask_rows(ref: Scene, a: int, b: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
-    plan = ref.product.deburst
+def _valid_mask_rows(ref: Scene, a: int, b: int) -> tuple[NDArray[np.integer], NDArray[np.integer]]:
+    plan = _deburst(ref)
     g = ref.radar_grid
     lines = np.arange(g.first_line + a, g.first_line + b)
     return plan.first_valid[lines] - g.first_pixel, plan.last_valid[lines] - g.first_pixel
@@ -232,7 +253,7 @@ def _resample_segments(
     pol: str,
     kernel: InterpolationKernel,
     height: NDArray[np.float32],
-    chunks: Any,
+    chunks: BlockChunks,
     reramp_with: str = "secondary",
 ) -> da.Array:
     g = ref.radar_grid
@@ -304,8 +325,8 @@ def _overlap_ifgs(
     for s1, s2 in itertools.pairwise(segments):
         if s2.ref_burst != s1.ref_burst + 1:
             continue
-        b1 = ref.product.bursts[s1.ref_burst]
-        b2 = ref.product.bursts[s2.ref_burst]
+        b1 = _timing(ref).bursts[s1.ref_burst]
+        b2 = _timing(ref).bursts[s2.ref_burst]
         v1 = b1.valid_lines
         v2 = b2.valid_lines
         # the overlap in burst-1 local lines: from where burst 2's valid lines start to
@@ -428,7 +449,7 @@ def coregister_tops(
     levels: NDArray[np.float64],
     height: NDArray[np.float32],
     offset_step: tuple[int, int],
-    chunks: Any,
+    chunks: BlockChunks,
     esd: bool = True,
     esd_iterations: int = 2,
     reramp_with: str = "secondary",

@@ -14,13 +14,14 @@ resampling, range common band, refinement. TOPS swaths: :mod:`sarbd.coregistrati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import dask.array as da
 import numpy as np
 from numpy.typing import NDArray
 
 from sarbd.core.capabilities import ProcessedRangeBand
+from sarbd.core.chunks import BlockChunks
 from sarbd.core.scene import Scene
 from sarbd.coregistration.fields import DateOffsets
 from sarbd.coregistration.geometric import geometric_offsets
@@ -65,7 +66,7 @@ def _band(scene: Scene) -> tuple[float, float] | None:
         fc, bw = p.processed_center_frequency, p.processed_range_bandwidth
     if fc is None or bw is None:
         fc = scene.metadata.get("radar_frequency")
-        bw = getattr(p, "range_bandwidth", None) or scene.metadata.get("range_bandwidth")
+        bw = scene.metadata.get("range_bandwidth")
     if fc is None or bw is None:
         return None
     return float(fc), float(bw)
@@ -103,7 +104,7 @@ def _resampled(
     *,
     kernel: InterpolationKernel,
     read_height: HeightReader,
-    chunks: Any,
+    chunks: BlockChunks,
     band: tuple[float, float] | None,
 ) -> dict[str, da.Array]:
     ramp = azimuth_ramp(sec)
@@ -132,7 +133,7 @@ def coregister_frame(
     levels: NDArray[np.float64],
     read_height: HeightReader,
     offset_step: tuple[int, int],
-    chunks: Any,
+    chunks: BlockChunks,
 ) -> DateResult:
     """Stripmap (or any single-frame) scene: one offset model, one ramp.
 
@@ -157,7 +158,7 @@ def refine_frame(
     mode: Refine,
     kernel: InterpolationKernel,
     read_height: HeightReader,
-    chunks: Any,
+    chunks: BlockChunks,
     sec: Scene,
 ) -> DateResult:
     """Estimate the residual constant shift by intensity cross-correlation (and apply it: ``mode="apply"``)."""

@@ -27,7 +27,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dask.array as da
 import numpy as np
@@ -35,7 +35,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from sarbd.core.capabilities import CalibrationProvider
-from sarbd.core.chunks import ChunksLike, as_chunks
+from sarbd.core.chunks import BlockChunks, ChunksLike, as_chunks
 from sarbd.core.scene import Scene
 from sarbd.core.serialization import orbit_to_dataset
 from sarbd.coregistration.date import (
@@ -59,6 +59,9 @@ from sarbd.coregistration.sources import height_reader
 from sarbd.errors import InputError
 from sarbd.insar.interferogram import interferogram
 from sarbd.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from sarbd.geometry.dem import Dem, DemInput
 
 __all__ = [
     "MIN_SHIFT",
@@ -106,7 +109,7 @@ def _footprint(scene: Scene) -> tuple[float, float, float, float]:
     )
 
 
-def _as_dem(dem: Any, scene: Scene) -> Any:
+def _as_dem(dem: DemInput, scene: Scene) -> Dem | None:
     if dem is None:
         return None
     from sarbd.geometry import Dem
@@ -117,7 +120,7 @@ def _as_dem(dem: Any, scene: Scene) -> Any:
 
 
 # -- reference geometry ---------------------------------------------------------------------------
-def reference_geometry(scene: Scene, dem: Any = None, *, block_lines: int = 256) -> xr.Dataset:
+def reference_geometry(scene: Scene, dem: DemInput = None, *, block_lines: int = 256) -> xr.Dataset:
     """Geometry of every reference pixel: rdr2geo with the DEM (``sarbd.geometry.rdr2geo_grid``).
 
     Returns an in-memory dataset on the scene's ``(line, pixel)`` coordinates with
@@ -185,16 +188,23 @@ _GEOMETRY_LAYERS = ("incidence_angle", "local_incidence_angle", "layover_shadow_
 class ReferenceTerrain:
     """The reference grid's geometry and the heights the geometric offsets are modelled at."""
 
-    dem: Any  # the DEM the geometry was computed on (None: the ellipsoid)
+    dem: Dem | None  # the DEM the geometry was computed on (None: the ellipsoid)
     geometry: xr.Dataset  # :func:`reference_geometry`
     levels: NDArray[np.float64]  # height levels of the offset model (m)
     height_filled: NDArray[np.float32]  # heights, gaps at the mean height (m)
-    chunks: tuple[tuple[int, ...], tuple[int, ...]]  # Dask blocks of the stack's rasters
+    chunks: BlockChunks  # Dask blocks of the stack's rasters
     height: da.Array  # ``height_filled`` in those blocks
+
+    @property
+    def dem_description(self) -> str:
+        """The stack's ``sarbd_dem`` attribute: how the heights were obtained."""
+        if self.dem is None:
+            return "none (ellipsoid)"
+        return self.dem.description or str(self.dem.path)
 
 
 def reference_terrain(
-    ref: Scene, dem: Any, n_height_levels: int, chunks: ChunksLike = None
+    ref: Scene, dem: DemInput, n_height_levels: int, chunks: ChunksLike = None
 ) -> ReferenceTerrain:
     """Reference geometry on the DEM and the height levels of the offset model.
 
@@ -207,7 +217,7 @@ def reference_terrain(
     if not np.isfinite(height).any():
         raise InputError(
             "no reference pixel has a height (is the DEM outside the scene?)",
-            path=getattr(dem_obj, "path", None),
+            path=dem_obj.path if dem_obj is not None else None,
         )
     h_min, h_max = float(np.nanmin(height)), float(np.nanmax(height))
     levels = (
@@ -279,7 +289,7 @@ def coregister(
     reference: Scene | str | os.PathLike[str],
     secondaries: Sequence[Scene | str | os.PathLike[str]],
     *,
-    dem: Any = None,
+    dem: DemInput = None,
     polarizations: list[str] | tuple[str, ...] | None = None,
     window: tuple[int, int] = (2, 10),
     kernel_taps: int = 8,
@@ -529,8 +539,7 @@ def coregister(
             "sarbd_coregistration_kernel": f"Knab-windowed sinc, {kernel.taps} taps, bandwidth {kernel.bandwidth}, "
             f"{kernel.oversampling} sub-pixel table rows",
             "sarbd_offset_height_levels_m": [float(x) for x in levels],
-            "sarbd_dem": getattr(dem_obj, "description", "")
-            or ("none (ellipsoid)" if dem_obj is None else str(dem)),
+            "sarbd_dem": terrain.dem_description,
             "sarbd_tops_reramp": tops_reramp if is_tops_swath(ref) else "n/a",
         }
     )
@@ -548,7 +557,7 @@ def _shifted_factor(field_: xr.DataArray, sec: Scene, offsets: DateOffsets, ref:
 
 
 def _add_radiometry(
-    data_vars: dict[str, Any], ref: Scene, results: list[DateResult], pol: str, chunks: Any
+    data_vars: dict[str, Any], ref: Scene, results: list[DateResult], pol: str, chunks: BlockChunks
 ) -> None:
     """``cal_{sigma0,beta0,gamma0}_<pol>`` and ``noise_<pol>`` when the products carry LUTs."""
     if not isinstance(ref.product, CalibrationProvider) or pol not in ref.product.calibration:
@@ -589,7 +598,7 @@ def _add_radiometry(
 
 
 def _add_geometry_layers(
-    data_vars: dict[str, Any], ref: Scene, geo: xr.Dataset, dem: Any, chunks: Any
+    data_vars: dict[str, Any], ref: Scene, geo: xr.Dataset, dem: Dem | None, chunks: BlockChunks
 ) -> None:
     """Incidence, local incidence and layover/shadow from the reference geometry."""
     for name in ("incidence_angle", "local_incidence_angle", "layover_shadow_mask"):
@@ -603,8 +612,11 @@ def _add_geometry_layers(
 
 
 def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResult]) -> None:
+    from sarbd.geometry.baseline import centre_baselines
+
     dates = [ref] + [r.scene for r in results]
-    data_vars.update(date_variables(ref, dates, [_baselines(ref, s) for s in dates[1:]]))
+    baselines = [centre_baselines(ref.radar_grid, ref.orbit, s.orbit) for s in dates[1:]]
+    data_vars.update(date_variables(ref, dates, baselines))
     shifts = [(0.0, 0.0, 0.0, 0.0)] + [
         (r.refinement.line, r.refinement.pixel, r.refinement.line_std, r.refinement.pixel_std)
         if r.refinement
@@ -639,21 +651,6 @@ def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResul
             "long_name": "azimuth correction from enhanced spectral diversity (lines; NaN when not TOPS)",
         },
     )
-
-
-def _baselines(ref: Scene, sec: Scene) -> tuple[float, float]:
-    """Perpendicular and parallel baselines at the reference scene centre, height 0 (m; NaN if none).
-
-    :func:`sarbd.geometry.baselines` (its module has the definition: Hanssen 2001, sec. 2.4).
-    """
-    from sarbd.errors import GeometryError
-    from sarbd.geometry import baselines
-
-    try:
-        perp, par = baselines(ref.radar_grid, ref.orbit, sec.orbit, height=0.0)
-    except GeometryError:
-        return float("nan"), float("nan")
-    return float(perp), float(par)
 
 
 # -- output --------------------------------------------------------------------------------------------

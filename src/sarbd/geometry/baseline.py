@@ -37,7 +37,7 @@ from sarbd.errors import GeometryError
 from sarbd.geometry.dem import Dem
 from sarbd.geometry.solve import geo2rdr, rdr2geo
 
-__all__ = ["baseline_components", "baselines"]
+__all__ = ["baseline_components", "baselines", "centre_baselines"]
 
 
 def baselines(
@@ -100,6 +100,22 @@ def baselines(
     s1, v1, _ = ref.interpolate(t1)
     s2 = secondary_orbit.position(t2)
     return baseline_components(s1, v1, s2, p)
+
+
+def centre_baselines(
+    reference_grid: RadarGrid, reference_orbit: Orbit, secondary_orbit: Orbit
+) -> tuple[float, float]:
+    """Perpendicular and parallel baselines (m) at the reference scene centre, height 0.
+
+    The per-date baselines of a stack (``coregister`` and ``stacks.assemble_stack``):
+    :func:`baselines` at the default point, ``(nan, nan)`` when the centre has no
+    zero-Doppler time on the secondary orbit (a stack then still has its other dates).
+    """
+    try:
+        perp, par = baselines(reference_grid, reference_orbit, secondary_orbit, height=0.0)
+    except GeometryError:
+        return float("nan"), float("nan")
+    return float(perp), float(par)
 
 
 def baseline_components(

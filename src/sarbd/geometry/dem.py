@@ -30,7 +30,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import numba
 import numpy as np
@@ -41,13 +41,17 @@ from sarbd.geometry.geoid import geoid_height
 from sarbd.geometry.kernels import BILINEAR, BIQUINTIC, dem_interp
 from sarbd.utils.log import get_logger
 
-__all__ = ["NO_DEM", "Dem", "DemArrays", "GeographicDem"]
+__all__ = ["NO_DEM", "Dem", "DemArrays", "DemInput", "GeographicDem"]
 
 log = get_logger(__name__)
 
 VERTICAL_DATUMS = ("auto", "egm96", "egm2008", "ellipsoid")
 #: What ``"auto"`` takes when the file does not say (SRTM, Copernicus DEM): always with a warning.
 ASSUMED_VERTICAL_DATUM = "egm96"
+
+#: A DEM as the stages take it: a :class:`Dem`, a DEM file (opened over the scene), or
+#: ``None`` (the ellipsoid).
+DemInput: TypeAlias = "Dem | str | os.PathLike[str] | None"
 
 
 class DemArrays(NamedTuple):

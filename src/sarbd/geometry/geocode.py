@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sarbd.core.capabilities import GeolocationGridProvider
 from sarbd.core.scene import Scene
 from sarbd.errors import InputError
 from sarbd.geometry.dem import Dem
@@ -118,7 +119,7 @@ def _height_model(
     if height_above_geoid is not None:
         w, s, e, n = footprint_bounds(scene, height_above_geoid)
         return HeightModel.above_geoid(height_above_geoid, (w - 0.05, s - 0.05, e + 0.05, n + 0.05))
-    if getattr(scene.product, "geolocation_grid", None) is not None:
+    if isinstance(scene.product, GeolocationGridProvider):
         return annotation_height_model(scene)
     raise InputError(
         "no height model: this product has no geolocation grid",

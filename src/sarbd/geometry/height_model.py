@@ -19,15 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from sarbd.core.capabilities import GeolocationGridProvider
 from sarbd.core.radar_grid import SPEED_OF_LIGHT
+from sarbd.core.scene import Scene
 from sarbd.errors import InputError
 from sarbd.geometry.dem import Dem
 from sarbd.geometry.geoid import geoid_height
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["HeightModel", "annotation_height_model"]
 
@@ -129,7 +134,7 @@ class _GridInterpolator:
 
 
 def annotation_height_model(
-    geolocation_grid: Any,
+    geolocation_grid: pd.DataFrame | Scene | None,
     *,
     floor_at_geoid: bool = True,
     geoid_model: str = "egm96",
@@ -159,8 +164,9 @@ def annotation_height_model(
         burst lines overlap in time.
     """
     grid = geolocation_grid
-    if hasattr(grid, "product") and hasattr(grid, "radar_grid"):  # a Scene
-        grid = getattr(grid.product, "geolocation_grid", None)
+    if isinstance(grid, Scene):
+        p = grid.product
+        grid = p.geolocation_grid if isinstance(p, GeolocationGridProvider) else None
     if grid is None:
         raise InputError(
             "this product has no geolocation grid to build a height model from",

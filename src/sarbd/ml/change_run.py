@@ -58,14 +58,11 @@ def _chips(
 
 def threshold_change(chips: ChangeChips, ratio_db: float) -> NDArray[np.bool_]:
     """The non-learned reference: ``|log-ratio| >= ratio_db`` (VV or VH) of the 3 x 3-mean intensities per chip."""
-    from scipy import ndimage
+    from sarbd.filters import boxcar
 
     def smooth(db: NDArray[np.float32]) -> NDArray[np.float64]:
-        return np.asarray(
-            ndimage.uniform_filter(
-                10.0 ** (db.astype(np.float64) / 10.0), size=(1, 1, 3, 3), mode="nearest"
-            )
-        )
+        lin = 10.0 ** (db.astype(np.float64) / 10.0)
+        return np.asarray(boxcar(lin, 3, edges="nearest", nan="propagate"))
 
     lr = 10.0 * np.log10(smooth(chips.after) / smooth(chips.before))
     return np.asarray((np.abs(lr) >= ratio_db).any(axis=1))

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from sarbd.dataset.detection_labels import DetectionChips
+from sarbd.filters import boxcar
 from sarbd.ml.detection_metrics import mean_average_precision
 
 __all__ = ["evaluate_threshold_detector", "threshold_detect"]
@@ -57,8 +58,8 @@ def threshold_detect(
             scores.append(float(image_db[rs, cs][m].max() - sea))
             labels.append(categories.index("ship"))
     if "oil_slick" in categories:
-        lin = ndimage.uniform_filter(
-            10.0 ** (image_db.astype(np.float64) / 10.0), 3, mode="nearest"
+        lin = boxcar(
+            10.0 ** (image_db.astype(np.float64) / 10.0), 3, edges="nearest", nan="propagate"
         )
         smooth = 10.0 * np.log10(np.maximum(lin, 1e-12))
         for rs, cs, m in _components(smooth < sea - dark_db, min_slick_px):

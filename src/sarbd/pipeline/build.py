@@ -63,7 +63,7 @@ log = get_logger(__name__)
 #: Bump a stage's version when its code changes what it writes.
 STAGE_VERSIONS = {
     "ingest": "2",
-    "coregister": "2",
+    "coregister": "3",
     "signatures": "4",
     "radarcode": "5",
     "label": "5",

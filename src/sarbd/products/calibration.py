@@ -19,16 +19,17 @@ extrapolation). Everything is lazy (Dask) with the scene's chunks.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import dask.array as da
 import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from sarbd.core.capabilities import CalibrationProvider
 from sarbd.core.scene import Scene
 from sarbd.errors import InputError
-from sarbd.products.s1_annotation import NoiseLut
+from sarbd.products.s1_annotation import CalibrationLut, NoiseLut
 
 __all__ = ["calibrate", "calibration_factor", "interpolate_lut", "noise_power"]
 
@@ -36,10 +37,10 @@ KINDS = ("sigma0", "beta0", "gamma0", "dn")
 _STANDARD_NAMES = {"sigma0": "surface_backwards_scattering_coefficient_of_radar_wave"}
 
 
-def _product(scene: Scene, polarization: str) -> tuple[Any, str]:
+def _product(scene: Scene, polarization: str) -> tuple[CalibrationProvider, str]:
     pol = polarization.upper()
     product = scene.product
-    if not hasattr(product, "calibration"):
+    if not isinstance(product, CalibrationProvider):
         raise InputError(
             "radiometric calibration needs a Sentinel-1 scene",
             path=scene.metadata.get("source_path"),
@@ -101,10 +102,15 @@ def interpolate_lut(
     return out
 
 
-def _field(scene: Scene, block_fn: Any, name: str, attrs: dict[str, Any]) -> xr.DataArray:
+def _field(
+    scene: Scene,
+    product: CalibrationProvider,
+    block_fn: Any,
+    name: str,
+    attrs: dict[str, Any],
+) -> xr.DataArray:
     """A lazy (line, pixel) float32 field computed block-wise from TIFF lines and pixels."""
     g = scene.radar_grid
-    product = scene.product
     lines = np.arange(g.first_line, g.first_line + g.length)
     pixels = np.arange(g.first_pixel, g.first_pixel + g.width)
     tiff = product.tiff_lines(lines).astype(np.float64)
@@ -153,7 +159,7 @@ def calibration_factor(scene: Scene, polarization: str, kind: str = "sigma0") ->
             path=scene.metadata.get("source_path"),
             hint="open the SAFE product, or give the calibration XML next to the annotation",
         )
-    lut = product.calibration[pol]
+    lut = cast(CalibrationLut, product.calibration[pol])
     table = lut.table(kind)
 
     def fn(t: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -162,6 +168,7 @@ def calibration_factor(scene: Scene, polarization: str, kind: str = "sigma0") ->
 
     return _field(
         scene,
+        product,
         fn,
         f"cal_{kind}_{pol.lower()}",
         {
@@ -213,15 +220,21 @@ def noise_power(scene: Scene, polarization: str, *, missing: str = "raise") -> x
     if pol not in product.noise:
         if missing == "zero":
             return _field(
-                scene, lambda t, p: np.zeros((t.size, p.size)), f"noise_{pol.lower()}", attrs
+                scene,
+                product,
+                lambda t, p: np.zeros((t.size, p.size)),
+                f"noise_{pol.lower()}",
+                attrs,
             )
         raise InputError(
             f"the product has no noise LUT for {pol}",
             path=scene.metadata.get("source_path"),
             hint="open the SAFE product, or use remove_noise=False",
         )
-    noise = product.noise[pol]
-    return _field(scene, lambda t, p: _noise_block(noise, t, p), f"noise_{pol.lower()}", attrs)
+    noise = cast(NoiseLut, product.noise[pol])
+    return _field(
+        scene, product, lambda t, p: _noise_block(noise, t, p), f"noise_{pol.lower()}", attrs
+    )
 
 
 def calibrate(

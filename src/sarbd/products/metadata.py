@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sarbd.core.capabilities import FootprintPolygon, GeolocationGridProvider
 from sarbd.core.radar_grid import SPEED_OF_LIGHT
 from sarbd.errors import InputError
 
@@ -77,7 +78,8 @@ def geolocation_at(scene: Any, lines: Any, pixels: Any, column: str) -> NDArray[
     (footprints, scene-centre angles), not for geometry: use :mod:`sarbd.geometry`.
     ``None`` when the product has no usable geolocation grid.
     """
-    grid = getattr(scene.product, "geolocation_grid", None)
+    p = scene.product
+    grid = p.geolocation_grid if isinstance(p, GeolocationGridProvider) else None
     if grid is None or not len(grid):
         return None
     from scipy.interpolate import RegularGridInterpolator
@@ -113,7 +115,7 @@ def _bounds(scene: Any) -> tuple[float, float, float, float] | None:
     if lat is not None and lon is not None:
         return float(lat.min()), float(lat.max()), float(lon.min()), float(lon.max())
     product = scene.product
-    polygon = getattr(product, "bounding_polygon", None)
+    polygon = product.bounding_polygon if isinstance(product, FootprintPolygon) else None
     if polygon:
         import shapely
 

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sarbd.core.capabilities import GeolocationGridProvider
 from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import SPEED_OF_LIGHT, RadarGrid
 from sarbd.core.scene import DEFAULT_CHUNKS, Scene
@@ -557,6 +558,11 @@ def tie_point_errors(scene: Scene) -> pd.DataFrame:
     from sarbd.core.ellipsoid import llh_to_ecef
     from sarbd.geometry.solve import rdr2geo
 
+    if not isinstance(scene.product, GeolocationGridProvider):
+        raise InputError(
+            "the product has no geolocation grid (tie points) to compare with",
+            path=scene.metadata.get("source_path"),
+        )
     geo = scene.product.geolocation_grid
     grid = scene.radar_grid
     t = grid.line_to_azimuth_time(geo["line"].to_numpy() - grid.first_line)

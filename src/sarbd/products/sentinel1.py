@@ -27,7 +27,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -727,10 +727,9 @@ def open_sentinel1(
         scene = open_annotation(
             p, measurement=measurement, offset=offset, orbit=orbit, chunks=chunks
         )
-        if swath is not None and swath.upper() != scene.product.swath:
-            raise InputError(
-                f"swath {swath} asked for, the annotation is {scene.product.swath}", path=p
-            )
+        annotated = cast(Sentinel1Product, scene.product).swath
+        if swath is not None and swath.upper() != annotated:
+            raise InputError(f"swath {swath} asked for, the annotation is {annotated}", path=p)
         if polarizations is not None:
             _select_pols(list(scene.polarizations), _normalize_pols(polarizations), p)
         return scene

@@ -345,7 +345,7 @@ def radarcode(
     attrs = {
         **target.grid.to_attrs(),
         "sarbd_radarcode_reference": str(src_name) if src_name else "in-memory vectors",
-        "sarbd_radarcode_height_model": getattr(terrain, "description", type(terrain).__name__),
+        "sarbd_radarcode_height_model": terrain.description,
         "sarbd_radarcode_building_model": building_model,
         "sarbd_radarcode_priority": " ".join(priority)
         if priority
@@ -361,7 +361,7 @@ def radarcode(
 
 
 def _layover_shadow(
-    target: Target, terrain: Any, wanted: bool | None, chunks: tuple[int, int]
+    target: Target, terrain: HeightSource, wanted: bool | None, chunks: tuple[int, int]
 ) -> tuple[tuple[str, str], Any, dict[str, Any]] | None:
     """The layover/shadow mask: the stack's own, or computed on the DEM (rdr2geo_grid)."""
     if wanted is False:

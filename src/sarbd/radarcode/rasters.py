@@ -376,7 +376,7 @@ def radarcode_raster(
     attrs = {
         **target.grid.to_attrs(),
         "sarbd_radarcode_reference": str(path),
-        "sarbd_radarcode_height_model": getattr(terrain, "description", ""),
+        "sarbd_radarcode_height_model": terrain.description,
         "sarbd_radarcode_method": "exact footprint-area weighting of geo2rdr-projected raster cells",
     }
     data_vars: dict[str, Any] = {}

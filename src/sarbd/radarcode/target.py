@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 import shapely
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 GridSource: TypeAlias = "str | os.PathLike[str] | xr.Dataset | xr.DataArray | Scene | RadarGrid"
 
 
+@runtime_checkable
 class HeightSource(Protocol):
     """Anything that gives WGS84 ellipsoidal terrain heights (m) at latitude/longitude (deg)."""
 
@@ -520,8 +521,8 @@ def heights_from(
 
         d = Dem.open(dem, bounds=bounds)
         return d  # type: ignore[return-value]
-    if hasattr(dem, "height_at"):
-        return dem  # type: ignore[no-any-return]
+    if isinstance(dem, HeightSource):
+        return dem
     raise InputError(
         f"cannot use a {type(dem).__name__} as a DEM",
         hint="give a DEM file, a sarbd.geometry.Dem, or a constant ellipsoidal height",

@@ -46,7 +46,17 @@ from sarbd.errors import ConfigError, InputError
 from sarbd.filters import boxcar, goldstein
 from sarbd.filters._chunked import apply_spatial, as_window
 
-__all__ = ["BACKSCATTER_KINDS", "DEFAULT_CHUNKS", "POL_ORDER", "StackInputs", "default_chunks"]
+# the one coherence estimator (sarbd.insar.coherence), under the name the signatures export
+from sarbd.insar.coherence import coherence as coherence_estimate
+
+__all__ = [
+    "BACKSCATTER_KINDS",
+    "DEFAULT_CHUNKS",
+    "POL_ORDER",
+    "StackInputs",
+    "coherence_estimate",
+    "default_chunks",
+]
 
 log = logging.getLogger(__name__)
 
@@ -565,7 +575,7 @@ class StackInputs:
                     raise InputError("cannot find the reference date (no temporal_baseline == 0)")
                 z = self.var(f"interferogram_{pol}").astype(np.complex64)
                 p = self.intensity_dn(pol)
-                c = coherence_estimate(z, p[ref : ref + 1], p, self.window)
+                c = coherence_estimate(z, p[ref : ref + 1], p, self.window)  # NaN left out
             self._cache[key] = c.astype(np.float32)
         return self._cache[key]
 
@@ -576,32 +586,6 @@ class StackInputs:
         if ref is not None:
             mask[ref] = False
         return mask
-
-
-def coherence_estimate(ifg: Any, ref_power: Any, sec_power: Any, window: tuple[int, int]) -> Any:
-    """Sample coherence magnitude |<z>| / sqrt(<P_ref> <P_sec>) over a boxcar window.
-
-    ``z = ref * conj(sec) * exp(-j phi_geom)`` (reference and topographic phase
-    removed); NaN samples are left out of all three sums alike. Biased upwards for
-    few looks (Touzi et al. 1999): E|gamma_hat| at gamma = 0 is about sqrt(pi / (4 L)).
-
-    References
-    ----------
-    Touzi, R., Lopes, A., Bruniquel, J. & Vachon, P. W. (1999), Coherence estimation
-    for SAR imagery, IEEE TGRS 37(1):135-149.
-    """
-    z = ifg if isinstance(ifg, da.Array) else da.asarray(ifg)
-    pr = ref_power if isinstance(ref_power, da.Array) else da.asarray(ref_power)
-    ps = sec_power if isinstance(sec_power, da.Array) else da.asarray(sec_power)
-    pr = da.broadcast_to(pr, ps.shape).rechunk(ps.chunks)
-    z = z.rechunk(ps.chunks)
-    valid = da.isfinite(z) & da.isfinite(pr) & da.isfinite(ps)
-    z = da.where(valid, z, np.complex64(np.nan))
-    pr = da.where(valid, pr, np.nan)
-    ps = da.where(valid, ps, np.nan)
-    num = da.absolute(boxcar(z.astype(np.complex64), window))
-    den = da.sqrt(boxcar(pr.astype(np.float32), window) * boxcar(ps.astype(np.float32), window))
-    return da.clip(safe_ratio(num, den), 0, 1).astype(np.float32)
 
 
 def phase_std_lazy(z: da.Array, window: tuple[int, int]) -> da.Array:

@@ -14,7 +14,7 @@ SLCs are uncalibrated DN); ``residual_*_shift`` and ``esd_azimuth_correction`` a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask.array as da
 import numpy as np
@@ -24,6 +24,9 @@ from sarbd.core.serialization import orbit_to_dataset
 from sarbd.errors import InputError
 from sarbd.stacks.base import ImportedStack
 from sarbd.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from sarbd.geometry.dem import DemInput
 
 __all__ = ["assemble_stack"]
 
@@ -41,7 +44,7 @@ def _crop(stack: ImportedStack, window: tuple[int, int, int, int] | None) -> Imp
 def assemble_stack(
     stack: ImportedStack,
     *,
-    dem: Any = None,
+    dem: DemInput = None,
     polarizations: list[str] | tuple[str, ...] | None = None,
     window: tuple[int, int] = (2, 10),
     chunks: tuple[int, int] = (512, 2048),
@@ -70,7 +73,8 @@ def assemble_stack(
     """
     from sarbd.coregistration.fields import geometric_phase_array
     from sarbd.coregistration.geometric import geometric_offsets
-    from sarbd.coregistration.stack import _baselines, date_variables, reference_terrain
+    from sarbd.coregistration.stack import date_variables, reference_terrain
+    from sarbd.geometry.baseline import centre_baselines
     from sarbd.insar import coherence as coherence_fn
 
     stack = _crop(stack, aoi)
@@ -88,7 +92,7 @@ def assemble_stack(
             )
     g = ref.radar_grid
     terrain = reference_terrain(ref, dem, n_height_levels, chunks)
-    dem_obj, geo, levels = terrain.dem, terrain.geometry, terrain.levels
+    geo, levels = terrain.geometry, terrain.levels
     out_chunks, h_da = terrain.chunks, terrain.height
 
     notes = list(stack.notes)
@@ -178,7 +182,9 @@ def assemble_stack(
             )
     # a date without its own orbit (the reference's) has no baseline to speak of
     baselines = [
-        _baselines(ref, s) if s.orbit is not ref.orbit else (np.nan, np.nan)
+        centre_baselines(ref.radar_grid, ref.orbit, s.orbit)
+        if s.orbit is not ref.orbit
+        else (np.nan, np.nan)
         for s in stack.secondaries
     ]
     data_vars.update(date_variables(ref, stack.dates, baselines))
@@ -220,8 +226,7 @@ def assemble_stack(
             "sarbd_stack_source": str(stack.source),
             "sarbd_stack_notes": "; ".join(notes) if notes else "none",
             "sarbd_offset_height_levels_m": [float(x) for x in levels],
-            "sarbd_dem": getattr(dem_obj, "description", "")
-            or ("none (ellipsoid)" if dem_obj is None else str(dem)),
+            "sarbd_dem": terrain.dem_description,
         }
     )
     for note in notes:
