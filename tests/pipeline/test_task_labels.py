@@ -57,6 +57,13 @@ def task_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return scene.root, result.directory
 
 
+def test_rebuild_recomputes_nothing(task_build: tuple[Path, Path]) -> None:
+    from sarbd.pipeline.build import build
+
+    scene, _ = task_build
+    assert build(scene / "build.yaml").recomputed == []
+
+
 def _boxes(dataset: Path) -> dict[tuple[int, int], list[float]]:
     """Each object's box on the root grid, ``(date, id) -> [l0, p0, l1, p1]``, the union of its chips' boxes."""
     out: dict[tuple[int, int], list[float]] = {}

@@ -23,6 +23,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from sarbd.core.chunks import ChunksLike, as_chunks
+from sarbd.core.orbit import Orbit
 from sarbd.radarcode.coverage import coverage, rings_from_polygons
 from sarbd.radarcode.project import dissolve_overlaps
 from sarbd.radarcode.target import GridSource, resolve_target
@@ -70,6 +71,7 @@ def radarcode_instances(
     grow: Mapping[int, tuple[float, float]] | None = None,
     min_fraction: float = 0.5,
     chunks: ChunksLike = None,
+    orbit: Orbit | None = None,
 ) -> xr.DataArray:
     """Radarcode every feature of ``reference`` as its own instance; returns ``instance_id(line, pixel)``.
 
@@ -90,6 +92,8 @@ def radarcode_instances(
         pixel centre inside the feature).
     chunks
         Output Dask chunks.
+    orbit
+        Orbit of a bare RadarGrid ``grid``.
 
     Returns
     -------
@@ -103,7 +107,7 @@ def radarcode_instances(
     if (ids <= 0).any() or ids.duplicated().any():
         raise ValueError(f"{id_field!r} must hold unique positive integers")
     gdf[_ID_CLASS] = ids.astype(str)
-    target = resolve_target(grid)
+    target = resolve_target(grid, orbit)
     proj = project_reference(
         gdf,
         target,
