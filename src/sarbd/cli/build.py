@@ -24,10 +24,11 @@ def build(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the build summary as JSON."),
 ) -> None:
-    """Build a labelled SARbd dataset: ingest, coregister, signatures, radarcode, label, export.
+    """Build a labelled SARbd dataset: ingest, coregister, signatures, radarcode, label, tasks, export.
 
     Re-running an unchanged build recomputes nothing; after a change only the stages
-    that depend on it run again; an interrupted build resumes.
+    that depend on it run again; an interrupted build resumes. The tasks stage runs when
+    the configuration asks for detection or change labels (labels.detection, labels.change).
 
     `sarbd simulate --out sim` writes sim/build.yaml for its scene; examples/ holds
     configurations for the real Sentinel-1 crop (terceira.yaml), the UAVSAR pair

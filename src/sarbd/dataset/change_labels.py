@@ -51,7 +51,15 @@ from numpy.typing import NDArray
 
 from sarbd.errors import InputError
 
-__all__ = ["ChangeChips", "build_change_dataset", "change_evidence", "load_change_dataset"]
+__all__ = [
+    "ChangeChips",
+    "PairMaps",
+    "build_change_dataset",
+    "change_evidence",
+    "load_change_dataset",
+    "pair_labels",
+    "write_change_folder",
+]
 
 
 @dataclass
@@ -161,9 +169,6 @@ def build_change_dataset(
     from scipy import ndimage
     from shapely.geometry import shape
 
-    from sarbd.dataset.detection_labels import split_blocks
-    from sarbd.utils.files import atomic_output
-
     scene_dir = Path(scene_dir)
     folder = scene_dir / "truth" / "changes"
     if not (folder / "changes.json").is_file():
@@ -200,16 +205,10 @@ def build_change_dataset(
     if len({d[0].shape for d in data}) != 1 or data[0][0].shape[1:] != kmap.shape:
         raise InputError("the dates' SLCs and the change map differ in shape", path=folder)
     inten = [_look(np.abs(dn) ** 2 * fac, looks) for dn, fac in data]
-    sm = [ndimage.uniform_filter(v, size=(1, 3, 3), mode="nearest") for v in inten]
     win = (coh_window, coh_window)
-    maps: dict[str, Any] = {}
-    rows = []
     pairs = [(i, i + 1) for i in range(len(safes) - 1)]
-    Ll, Wl = inten[0].shape[1:]
-    nl, nw = Ll // chip_size, Wl // chip_size
-    split = split_blocks((nl, nw), block, np.ones((nl, nw), bool), seed)
-    counts: dict[str, Any] = {}
-    for p, (i, j) in enumerate(pairs):
+    pair_maps = []
+    for i, j in pairs:
         a, b = data[i][0][0], data[j][0][0]
         cross = a * np.conj(b)
         num = ndimage.uniform_filter(cross.real, win) + 1j * ndimage.uniform_filter(cross.imag, win)
@@ -218,86 +217,23 @@ def build_change_dataset(
             * ndimage.uniform_filter(np.abs(b) ** 2, win)
         )
         coh = _look(np.abs(num) / np.maximum(den, 1e-30), looks).astype(np.float32)
-        ratio, anyev = change_evidence(sm[i], sm[j], coh, ratio_db, coherence_max)
         inside = np.zeros(kmap.shape, bool)
         for k, geom in ref:
             if i < k <= j:
                 inside |= shapely.contains_xy(geom, lon, lat)
-        l2 = _look(inside.astype(np.float32), looks) >= 0.5
-        edge = ndimage.binary_dilation(l2, iterations=buffer_px) & ~ndimage.binary_erosion(
-            l2, iterations=buffer_px
-        )
-        L2 = np.where(edge, -1, l2.astype(np.int8)).astype(np.int8)
-        L3 = np.full_like(L2, -1)
-        L3[(L2 == 1) & anyev] = 1
-        L3[(L2 == 0) & ~ratio] = 0
         truth = (_look(((kmap > i) & (kmap <= j)).astype(np.float32), looks) >= 0.5).astype(np.int8)
-        db = [10 * np.log10(np.maximum(v, 1e-12)).astype(np.float32) for v in (inten[i], inten[j])]
-        maps.update(
-            {
-                f"before_{p}": db[0],
-                f"after_{p}": db[1],
-                f"coherence_{p}": coh,
-                f"l2_{p}": L2,
-                f"l3_{p}": L3,
-                f"truth_{p}": truth,
-            }
-        )
-        counts[f"{i}-{j}"] = {
-            lev: {
-                "change": int((m == 1).sum()),
-                "no_change": int((m == 0).sum()),
-                "ignored": int((m == -1).sum()),
-            }
-            for lev, m in (("L2", L2), ("L3", L3), ("truth", truth))
-        }
-        for r in range(nl):
-            for c in range(nw):
-                sl = (
-                    slice(r * chip_size, (r + 1) * chip_size),
-                    slice(c * chip_size, (c + 1) * chip_size),
-                )
-                rows.append(
-                    (
-                        db[0][(slice(None), *sl)],
-                        db[1][(slice(None), *sl)],
-                        coh[sl],
-                        L2[sl],
-                        L3[sl],
-                        truth[sl],
-                        int(split[r, c]),
-                        p,
-                        r * chip_size,
-                        c * chip_size,
-                    )
-                )
-    if not rows:
-        raise InputError(
-            f"the looked grid {Ll} x {Wl} holds no {chip_size}-pixel chip", path=scene_dir
-        )
-    cols = list(zip(*rows, strict=True))
-    chips = ChangeChips(
-        *(
-            np.stack(v).astype(t)
-            for v, t in zip(
-                cols,
-                (
-                    np.float32,
-                    np.float32,
-                    np.float32,
-                    np.int8,
-                    np.int8,
-                    np.int8,
-                    np.int64,
-                    np.int64,
-                    np.int64,
-                    np.int64,
-                ),
-                strict=True,
+        pair_maps.append(
+            pair_labels(
+                _look(inside.astype(np.float32), looks),
+                inten[i],
+                inten[j],
+                coh,
+                truth=truth,
+                buffer_px=buffer_px,
+                ratio_db=ratio_db,
+                coherence_max=coherence_max,
             )
         )
-    )
-    maps["split"] = np.kron(split, np.ones((chip_size, chip_size), np.int64))
     meta = {
         "scene": str(scene_dir.resolve()),
         "pairs": pairs,
@@ -310,13 +246,159 @@ def build_change_dataset(
         "coherence_max": coherence_max,
         "coh_window": coh_window,
         "seed": seed,
-        "pixels": counts,
+        "truth": "the simulator's change map (truth/changes/change_map.tif)",
     }
-    with atomic_output(Path(out_dir), directory=True) as tmp:
+    return write_change_folder(
+        Path(out_dir),
+        pairs,
+        pair_maps,
+        chip_size=chip_size,
+        block=block,
+        seed=seed,
+        meta=meta,
+        where=scene_dir,
+    )
+
+
+@dataclass
+class PairMaps:
+    """The looked maps of one date pair: dB of both dates ``(pol, L, W)``, coherence and labels ``(L, W)``."""
+
+    before: NDArray[np.float32]
+    after: NDArray[np.float32]
+    coherence: NDArray[np.float32]
+    l2: NDArray[np.int8]
+    l3: NDArray[np.int8]
+    truth: NDArray[np.int8]
+
+
+def pair_labels(
+    reference_fraction: NDArray[np.floating[Any]],
+    i1: NDArray[np.floating[Any]],
+    i2: NDArray[np.floating[Any]],
+    coherence: NDArray[np.floating[Any]],
+    *,
+    truth: NDArray[np.int8] | None = None,
+    buffer_px: int = 1,
+    ratio_db: float = 3.0,
+    coherence_max: float = 0.3,
+) -> PairMaps:
+    """L2 and L3 of one pair on the looked grid (module docstring).
+
+    Parameters
+    ----------
+    reference_fraction
+        ``(L, W)`` share of each looked pixel covered by the reference features dated
+        inside the pair; L2 change where it is at least 0.5.
+    i1, i2
+        ``(pol, L, W)`` looked linear intensities (sigma0) of the two dates.
+    coherence
+        ``(L, W)`` coherence of the pair.
+    truth
+        Known change mask (1/0), or None (real data: all -1, unknown).
+    """
+    from scipy import ndimage
+
+    sm1 = ndimage.uniform_filter(np.asarray(i1, np.float64), size=(1, 3, 3), mode="nearest")
+    sm2 = ndimage.uniform_filter(np.asarray(i2, np.float64), size=(1, 3, 3), mode="nearest")
+    ratio, anyev = change_evidence(sm1, sm2, coherence, ratio_db, coherence_max)
+    l2 = np.asarray(reference_fraction) >= 0.5
+    edge = ndimage.binary_dilation(l2, iterations=buffer_px) & ~ndimage.binary_erosion(
+        l2, iterations=buffer_px
+    )
+    L2 = np.where(edge, -1, l2.astype(np.int8)).astype(np.int8)
+    L3 = np.full_like(L2, -1)
+    L3[(L2 == 1) & anyev] = 1
+    L3[(L2 == 0) & ~ratio] = 0
+    db = [10 * np.log10(np.maximum(v, 1e-12)).astype(np.float32) for v in (i1, i2)]
+    return PairMaps(
+        db[0],
+        db[1],
+        np.asarray(coherence, np.float32),
+        L2,
+        L3,
+        np.full_like(L2, -1) if truth is None else np.asarray(truth, np.int8),
+    )
+
+
+def write_change_folder(
+    out: Path,
+    pairs: list[tuple[int, int]],
+    maps: list[PairMaps],
+    *,
+    chip_size: int,
+    block: int,
+    seed: int,
+    meta: dict[str, Any],
+    where: str | Path,
+) -> ChangeChips:
+    """Cut the pairs' maps into chips, split them by blocks and write ``chips.npz``, ``maps.npz``, ``labels.json``.
+
+    Raises
+    ------
+    InputError
+        The looked grid holds no chip (``where`` is named).
+    """
+    from sarbd.dataset.detection_labels import split_blocks
+    from sarbd.utils.files import atomic_output
+
+    Ll, Wl = maps[0].l2.shape
+    nl, nw = Ll // chip_size, Wl // chip_size
+    if nl == 0 or nw == 0:
+        raise InputError(f"the looked grid {Ll} x {Wl} holds no {chip_size}-pixel chip", path=where)
+    split = split_blocks((nl, nw), block, np.ones((nl, nw), bool), seed)
+    out_maps: dict[str, Any] = {}
+    rows = []
+    counts: dict[str, Any] = {}
+    for p, ((i, j), m) in enumerate(zip(pairs, maps, strict=True)):
+        out_maps.update(
+            {
+                f"before_{p}": m.before,
+                f"after_{p}": m.after,
+                f"coherence_{p}": m.coherence,
+                f"l2_{p}": m.l2,
+                f"l3_{p}": m.l3,
+                f"truth_{p}": m.truth,
+            }
+        )
+        counts[f"{i}-{j}"] = {
+            lev: {
+                "change": int((v == 1).sum()),
+                "no_change": int((v == 0).sum()),
+                "ignored": int((v == -1).sum()),
+            }
+            for lev, v in (("L2", m.l2), ("L3", m.l3), ("truth", m.truth))
+        }
+        for r in range(nl):
+            for c in range(nw):
+                sl = (
+                    slice(r * chip_size, (r + 1) * chip_size),
+                    slice(c * chip_size, (c + 1) * chip_size),
+                )
+                rows.append(
+                    (
+                        m.before[(slice(None), *sl)],
+                        m.after[(slice(None), *sl)],
+                        m.coherence[sl],
+                        m.l2[sl],
+                        m.l3[sl],
+                        m.truth[sl],
+                        int(split[r, c]),
+                        p,
+                        r * chip_size,
+                        c * chip_size,
+                    )
+                )
+    cols = list(zip(*rows, strict=True))
+    types = (np.float32,) * 3 + (np.int8,) * 3 + (np.int64,) * 4
+    chips = ChangeChips(*(np.stack(v).astype(t) for v, t in zip(cols, types, strict=True)))
+    out_maps["split"] = np.kron(split, np.ones((chip_size, chip_size), np.int64))
+    meta = {**meta, "pixels": counts}
+    with atomic_output(Path(out), directory=True) as tmp:
         np.savez_compressed(
             tmp / "chips.npz", **{f: getattr(chips, f) for f in chips.__dataclass_fields__}
         )
-        np.savez_compressed(tmp / "maps.npz", **maps)
+        np.savez_compressed(tmp / "maps.npz", **out_maps)
         (tmp / "labels.json").write_text(json.dumps(meta, indent=1))
     return chips
 

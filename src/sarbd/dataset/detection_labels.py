@@ -46,12 +46,17 @@ from numpy.typing import NDArray
 from sarbd.errors import InputError
 
 __all__ = [
+    "DateLayers",
     "DetectionChips",
+    "LabelSource",
     "build_detection_dataset",
+    "chip_fractions",
+    "cut_chips",
     "load_detection_dataset",
     "mask_to_rle",
     "rle_to_mask",
     "split_blocks",
+    "write_detection_folder",
 ]
 
 SPLITS = {1: "train", 2: "validation", 3: "test"}
@@ -182,86 +187,101 @@ def _sigma0_vv(safe: Path) -> NDArray[np.float64]:
         )
 
 
-def build_detection_dataset(
-    scene_dir: str | Path,
-    out_dir: str | Path,
+@dataclass
+class LabelSource:
+    """Where detection labels came from: what the COCO info, the STAC item and the GeoJSON say.
+
+    Attributes
+    ----------
+    name
+        Item id prefix (scene or dataset name).
+    category_ids
+        ``{category name: COCO id}`` (ids from 1).
+    dates
+        Per date index ``{"datetime": ISO 8601 UTC, "product": name, "href": link}``.
+    features
+        Every labelled object as ``(lon/lat shapely geometry, properties)``; the
+        properties hold ``category`` and ``date`` (index).
+    extent
+        The labels' area (lon/lat shapely geometry): the item's geometry.
+    contributor, description
+        COCO ``info.contributor`` and STAC ``label:description``.
+    origin
+        ``(first_line, first_pixel)`` of the looked grid's sample 0 in the root grid.
+    """
+
+    name: str
+    category_ids: dict[str, int]
+    dates: list[dict[str, str]]
+    features: list[tuple[Any, dict[str, Any]]]
+    extent: Any
+    contributor: str
+    description: str
+    origin: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class DateLayers:
+    """One date's looked layers: the chips are cut from these.
+
+    ``db``: sigma0 (or intensity) in dB; ``instances``: instance id per looked pixel
+    (the largest id of its samples; 0 none); ``keep``: the chip-grid cells kept (e.g.
+    enough open sea); ``category``: ``{instance id: category index}``.
+    """
+
+    date: int
+    db: NDArray[np.float32]
+    instances: NDArray[np.integer[Any]]
+    keep: NDArray[np.bool_]
+    category: dict[int, int]
+
+
+def chip_fractions(fraction: NDArray[np.floating[Any]], chip_size: int) -> NDArray[np.float64]:
+    """Mean of a looked ``fraction`` layer over each cell of the ``chip_size`` chip grid (edges trimmed)."""
+    nr, nc = fraction.shape[0] // chip_size, fraction.shape[1] // chip_size
+    f = np.asarray(fraction[: nr * chip_size, : nc * chip_size], dtype=np.float64)
+    return f.reshape(nr, chip_size, nc, chip_size).mean(axis=(1, 3))
+
+
+def cut_chips(
+    layers: list[DateLayers],
+    categories: list[str],
     *,
-    chip_size: int = 64,
-    looks: tuple[int, int] = (1, 4),
-    min_sea: float = 0.5,
-    min_pixels: int = 4,
-    block: int = 2,
-    seed: int = 0,
-) -> DetectionChips:
-    """Write the detection labels of a simulated scene with targets (see the module docstring).
+    chip_size: int,
+    min_pixels: int,
+    block: int,
+    seed: int,
+    where: str | Path,
+) -> tuple[DetectionChips, list[list[dict[str, Any]]]]:
+    """Chips of every date, each object's mask and box in every chip holding ``min_pixels`` of it.
+
+    The spatial split is one for all dates (:func:`split_blocks` of the chip grid over
+    the cells any date keeps).
 
     Raises
     ------
     InputError
-        The scene has no ``truth/targets/targets.json`` (simulate with targets) or
-        no chip is on open sea.
+        No chip is kept (``where`` is named in the message).
     """
-    import warnings
-
-    import rasterio
-
-    from sarbd.utils.files import atomic_output
-
-    scene_dir = Path(scene_dir)
-    meta_file = scene_dir / "truth" / "targets" / "targets.json"
-    if not meta_file.is_file():
-        raise InputError(
-            "no detection targets in this scene",
-            path=meta_file,
-            hint="simulate with targets, e.g. `sarbd simulate --targets`",
-        )
-    meta = json.loads(meta_file.read_text())
-    cats = sorted(meta["categories"], key=lambda k: meta["categories"][k])
-    cat_index = {c: i for i, c in enumerate(cats)}
+    keep_grid = None
+    for lay in layers:
+        nr, nc = lay.db.shape[0] // chip_size, lay.db.shape[1] // chip_size
+        if nr == 0 or nc == 0:
+            raise InputError(
+                f"looked image {lay.db.shape} smaller than one {chip_size}-pixel chip", path=where
+            )
+        keep_grid = lay.keep if keep_grid is None else keep_grid | lay.keep
+    if keep_grid is None or not keep_grid.any():
+        raise InputError(f"no {chip_size}-pixel chip is kept (none on the chip region)", path=where)
+    grid_split = split_blocks(keep_grid.shape, block, keep_grid, seed)
     images: list[NDArray[np.float32]] = []
     rec: list[tuple[int, int, int]] = []
     objects: list[list[dict[str, Any]]] = []
-    keep_grid: NDArray[np.bool_] | None = None
-    per_date = []
-    for entry in meta["dates"]:
-        d = int(entry["date"])
-        sig = _sigma0_vv(scene_dir / entry["safe"])
-        with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore", rasterio.errors.NotGeoreferencedWarning
-            )  # radar geometry
-            with rasterio.open(scene_dir / "truth" / "targets" / entry["instances"]) as src:
-                inst_full, sea_full = src.read(1), src.read(2)
-        if inst_full.shape != sig.shape:
-            raise InputError(
-                f"instance raster {inst_full.shape} does not match the SLC {sig.shape}",
-                path=scene_dir / "truth" / "targets" / entry["instances"],
-            )
-        db = (10.0 * np.log10(np.maximum(_look(sig, looks, "mean"), 1e-6))).astype(np.float32)
-        inst = _look(inst_full, looks, "max")
-        sea = _look(sea_full.astype(np.float64), looks, "mean")
-        nr, nc = db.shape[0] // chip_size, db.shape[1] // chip_size
-        if nr == 0 or nc == 0:
-            raise InputError(
-                f"looked image {db.shape} smaller than one {chip_size}-pixel chip", path=scene_dir
-            )
-        sea_frac = (
-            sea[: nr * chip_size, : nc * chip_size]
-            .reshape(nr, chip_size, nc, chip_size)
-            .mean(axis=(1, 3))
-        )
-        kg = sea_frac >= min_sea
-        keep_grid = kg if keep_grid is None else keep_grid | kg
-        cat_of = {o["id"]: cat_index[o["category"]] for o in entry["objects"]}
-        per_date.append((d, db, inst, kg, cat_of))
-    assert keep_grid is not None
-    if not keep_grid.any():
-        raise InputError(f"no {chip_size}-pixel chip has {min_sea:.0%} open sea", path=scene_dir)
-    grid_split = split_blocks(keep_grid.shape, block, keep_grid, seed)
-    for d, db, inst, kg, cat_of in per_date:
-        for r, c in zip(*np.nonzero(kg), strict=True):
+    for lay in layers:
+        inst, cat_of = lay.instances, lay.category
+        for r, c in zip(*np.nonzero(lay.keep), strict=True):
             l0, p0 = int(r) * chip_size, int(c) * chip_size
-            chip = db[l0 : l0 + chip_size, p0 : p0 + chip_size]
+            chip = lay.db[l0 : l0 + chip_size, p0 : p0 + chip_size]
             ci = inst[l0 : l0 + chip_size, p0 : p0 + chip_size]
             objs = []
             for oid in np.unique(ci[ci > 0]):
@@ -285,7 +305,7 @@ def build_detection_dataset(
                     }
                 )
             images.append(chip)
-            rec.append((d, l0, p0))
+            rec.append((lay.date, l0, p0))
             objects.append(objs)
     split = np.array([grid_split[lo // chip_size, po // chip_size] for _, lo, po in rec], np.int64)
     chips = DetectionChips(
@@ -296,24 +316,162 @@ def build_detection_dataset(
         np.array([r[2] for r in rec], np.int64),
         [np.array([o["box"] for o in objs], np.float64).reshape(-1, 4) for objs in objects],
         [np.array([o["category"] for o in objs], np.int64) for objs in objects],
-        cats,
+        list(categories),
     )
-    out = Path(out_dir)
-    with atomic_output(out, directory=True) as tmp:
-        _write_formats(tmp, chips, objects, meta, scene_dir, looks, chip_size)
+    return chips, objects
+
+
+def build_detection_dataset(
+    scene_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    chip_size: int = 64,
+    looks: tuple[int, int] = (1, 4),
+    min_sea: float = 0.5,
+    min_pixels: int = 4,
+    block: int = 2,
+    seed: int = 0,
+) -> DetectionChips:
+    """Write the detection labels of a simulated scene with targets (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        The scene has no ``truth/targets/targets.json`` (simulate with targets) or
+        no chip is on open sea.
+    """
+    import warnings
+
+    import rasterio
+
+    scene_dir = Path(scene_dir)
+    meta_file = scene_dir / "truth" / "targets" / "targets.json"
+    if not meta_file.is_file():
+        raise InputError(
+            "no detection targets in this scene",
+            path=meta_file,
+            hint="simulate with targets, e.g. `sarbd simulate --targets`",
+        )
+    meta = json.loads(meta_file.read_text())
+    cats = sorted(meta["categories"], key=lambda k: meta["categories"][k])
+    cat_index = {c: i for i, c in enumerate(cats)}
+    layers = []
+    for entry in meta["dates"]:
+        d = int(entry["date"])
+        sig = _sigma0_vv(scene_dir / entry["safe"])
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore", rasterio.errors.NotGeoreferencedWarning
+            )  # radar geometry
+            with rasterio.open(scene_dir / "truth" / "targets" / entry["instances"]) as src:
+                inst_full, sea_full = src.read(1), src.read(2)
+        if inst_full.shape != sig.shape:
+            raise InputError(
+                f"instance raster {inst_full.shape} does not match the SLC {sig.shape}",
+                path=scene_dir / "truth" / "targets" / entry["instances"],
+            )
+        db = (10.0 * np.log10(np.maximum(_look(sig, looks, "mean"), 1e-6))).astype(np.float32)
+        sea = _look(sea_full.astype(np.float64), looks, "mean")
+        if db.shape[0] < chip_size or db.shape[1] < chip_size:
+            raise InputError(
+                f"looked image {db.shape} smaller than one {chip_size}-pixel chip", path=scene_dir
+            )
+        layers.append(
+            DateLayers(
+                d,
+                db,
+                _look(inst_full, looks, "max"),
+                chip_fractions(sea, chip_size) >= min_sea,
+                {o["id"]: cat_index[o["category"]] for o in entry["objects"]},
+            )
+        )
+    try:
+        chips, objects = cut_chips(
+            layers,
+            cats,
+            chip_size=chip_size,
+            min_pixels=min_pixels,
+            block=block,
+            seed=seed,
+            where=scene_dir,
+        )
+    except InputError:
+        raise InputError(
+            f"no {chip_size}-pixel chip has {min_sea:.0%} open sea", path=scene_dir
+        ) from None
+    source = _simulated_source(meta, scene_dir)
+    write_detection_folder(Path(out_dir), chips, objects, source, looks, chip_size)
     return chips
+
+
+def _simulated_source(meta: dict[str, Any], scene_dir: Path) -> LabelSource:
+    """The :class:`LabelSource` of a simulated scene's ``truth/targets/targets.json``."""
+    import shapely
+    from shapely import wkt
+
+    from sarbd.simulate.imaging import _to_map
+
+    feats = []
+    for entry in meta["dates"]:
+        for o in entry["objects"]:
+            props = {k: v for k, v in o.items() if not k.startswith("geometry")}
+            props.update(
+                {
+                    "date": entry["date"],
+                    "datetime": entry["epoch"][:19] + "Z",
+                    "safe": entry["safe"],
+                }
+            )
+            feats.append((wkt.loads(o["geometry_lonlat_wkt"]), props))
+    _, inv = _to_map(meta["crs"])
+    sea = wkt.loads(meta["sea_wkt"])
+    sea_ll = shapely.transform(sea, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
+    return LabelSource(
+        name=scene_dir.name,
+        category_ids=dict(meta["categories"]),
+        dates=[
+            {
+                "datetime": e["epoch"][:19] + "Z",
+                "product": e["safe"],
+                "href": f"../{scene_dir.name}/{e['safe']}",
+            }
+            for e in meta["dates"]
+        ],
+        features=feats,
+        extent=shapely.box(*sea_ll.bounds),
+        contributor="sarbd.simulate (known truth)",
+        description=(
+            "Ships and oil slicks placed by the sarbd simulator (known truth), one "
+            "feature per object and date; per-chip boxes and masks in COCO and YOLO "
+            "format beside this item"
+        ),
+    )
 
 
 def _chip_name(d: int, l0: int, p0: int) -> str:
     return f"d{d}_l{l0:05d}_p{p0:05d}"
 
 
+def write_detection_folder(
+    out: Path,
+    chips: DetectionChips,
+    objects: list[list[dict[str, Any]]],
+    source: LabelSource,
+    looks: tuple[int, int],
+    size: int,
+) -> None:
+    """Write ``out`` atomically: ``chips.npz``, COCO, YOLO, ``labels.geojson`` and the STAC label item."""
+    from sarbd.utils.files import atomic_output
+
+    with atomic_output(out, directory=True) as tmp:
+        _write_formats(tmp, chips, objects, source, looks, size)
+
+
 def _write_formats(
     root: Path,
     chips: DetectionChips,
     objects: list[list[dict[str, Any]]],
-    meta: dict[str, Any],
-    scene_dir: Path,
+    source: LabelSource,
     looks: tuple[int, int],
     size: int,
 ) -> None:
@@ -329,7 +487,7 @@ def _write_formats(
         looks=np.array(looks),
     )
     categories = [
-        {"id": meta["categories"][c], "name": c, "supercategory": "sea target"}
+        {"id": source.category_ids[c], "name": c, "supercategory": "target"}
         for c in chips.categories
     ]
     ann_id = 1
@@ -339,9 +497,9 @@ def _write_formats(
         (root / "labels" / name).mkdir(parents=True)
         coco: dict[str, Any] = {
             "info": {
-                "description": f"sarbd detection chips ({name} split) of a simulated scene",
+                "description": f"sarbd detection chips ({name} split) of {source.name}",
                 "version": "1",
-                "contributor": "sarbd.simulate (known truth)",
+                "contributor": source.contributor,
             },
             "images": [],
             "annotations": [],
@@ -363,10 +521,11 @@ def _write_formats(
                     "width": size,
                     "height": size,
                     "sarbd:date": d,
-                    "sarbd:line0": l0 * looks[0],
-                    "sarbd:pixel0": p0 * looks[1],
+                    "sarbd:datetime": source.dates[d]["datetime"],
+                    "sarbd:line0": source.origin[0] + l0 * looks[0],
+                    "sarbd:pixel0": source.origin[1] + p0 * looks[1],
                     "sarbd:looks": list(looks),
-                    "sarbd:safe": meta["dates"][d]["safe"],
+                    "sarbd:product": source.dates[d]["product"],
                 }
             )
             lines = []
@@ -378,7 +537,7 @@ def _write_formats(
                     {
                         "id": ann_id,
                         "image_id": image_id,
-                        "category_id": meta["categories"][cname],
+                        "category_id": source.category_ids[cname],
                         "bbox": [x0, y0, x1 - x0, y1 - y0],
                         "area": int(o["mask"].sum()),
                         "iscrowd": 0,
@@ -399,7 +558,7 @@ def _write_formats(
         f"# YOLO (ultralytics) dataset file\npath: .\ntrain: images/train\n"
         f"val: images/validation\ntest: images/test\nnames:\n{names}"
     )
-    item, geojson = label_item(meta, scene_dir, counts)
+    item, geojson = label_item(source, counts)
     (root / "labels.geojson").write_text(json.dumps(geojson))
     (root / "item.json").write_text(json.dumps(item, indent=1))
     errors = validate_label_item(item)
@@ -411,41 +570,22 @@ def _write_formats(
 
 
 def label_item(
-    meta: dict[str, Any], scene_dir: Path, counts: dict[str, int]
+    source: LabelSource, counts: dict[str, int]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The STAC label item (vector, detection + segmentation) and its GeoJSON of every object."""
     import shapely
-    from shapely import wkt
 
-    feats = []
-    geoms = []
-    for entry in meta["dates"]:
-        for o in entry["objects"]:
-            g = wkt.loads(o["geometry_lonlat_wkt"])
-            geoms.append(g)
-            props = {k: v for k, v in o.items() if not k.startswith("geometry")}
-            props.update(
-                {
-                    "date": entry["date"],
-                    "datetime": entry["epoch"][:19] + "Z",
-                    "safe": entry["safe"],
-                }
-            )
-            feats.append(
-                {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props}
-            )
-    sea = wkt.loads(meta["sea_wkt"])
-    from sarbd.simulate.imaging import _to_map
-
-    _, inv = _to_map(meta["crs"])
-    sea_ll = shapely.transform(sea, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
-    env = shapely.box(*sea_ll.bounds)
-    epochs = sorted(e["epoch"][:19] + "Z" for e in meta["dates"])
+    feats = [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props}
+        for g, props in source.features
+    ]
+    env = source.extent
+    epochs = sorted(e["datetime"] for e in source.dates)
     item = {
         "type": "Feature",
         "stac_version": "1.1.0",
         "stac_extensions": [LABEL_EXTENSION],
-        "id": f"{scene_dir.name}-detection-labels",
+        "id": f"{source.name}-detection-labels",
         "geometry": shapely.geometry.mapping(env),
         "bbox": list(env.bounds),
         "properties": {
@@ -456,11 +596,7 @@ def label_item(
             "label:tasks": ["detection", "segmentation"],
             "label:properties": ["category"],
             "label:methods": ["automated"],
-            "label:description": (
-                "Ships and oil slicks placed by the sarbd simulator (known truth), one "
-                "feature per object and date; per-chip boxes and masks in COCO and YOLO "
-                "format beside this item"
-            ),
+            "label:description": source.description,
             "label:classes": [{"name": "category", "classes": sorted(counts)}],
             "label:overviews": [
                 {
@@ -472,11 +608,11 @@ def label_item(
         "links": [
             {
                 "rel": "source",
-                "href": f"../{scene_dir.name}/{e['safe']}",
+                "href": e["href"],
                 "type": "application/xml",
-                "title": f"SAR product of date {e['date']}",
+                "title": f"SAR product of date {d}",
             }
-            for e in meta["dates"]
+            for d, e in enumerate(source.dates)
         ],
         "assets": {
             "labels": {

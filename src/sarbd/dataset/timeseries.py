@@ -9,9 +9,12 @@ one array ``x(line, pixel, time, feature)`` float32 with, per polarisation ``p``
   uncalibrated stack). NaN where the backscatter is not positive or undefined.
 - ``coherence_ref_<p>``: coherence magnitude to the reference date (``coherence_<p>``).
   The reference date's own value is 1 (a date's coherence with itself, exactly).
-- ``coherence_prev_<p>``: coherence to the previous date, only where the dataset carries
-  ``coherence_seq_<p>`` (``sarbd coregister --sequential``; ``sarbd build`` does not compute
-  it, so it is absent from built datasets). Its first date is 1 (the reference's own pair).
+- ``coherence_prev_<p>``: coherence to the previous date, where the dataset carries
+  ``coherence_seq_<p>``, the stack's coherence of consecutive dates
+  (:func:`sarbd.insar.coherence.coherence` of ``s_(k-1) s_k* exp(-j (phi_k - phi_(k-1)))``,
+  written by ``sarbd build`` with ``outputs.timeseries`` (``previous_coherence``, the
+  default) or ``labels.change``, and by ``sarbd coregister --sequential``). Its first date
+  is 1 (it has no previous date; its own pair).
 - ``phase_cos_<p>``, ``phase_sin_<p>``: ``cos`` / ``sin`` of the interferometric phase to the
   reference (``interferometric_phase_<p>``, flat-earth and topographic phase removed),
   the phase history as a continuous, wrap-free pair. The reference date's is (1, 0).
@@ -75,7 +78,7 @@ class SequenceSource:
     """One feature of the layout: ``name`` from per-date variable ``var`` by ``transform``.
 
     ``transform`` is ``"db"`` (as is), ``"to_db"`` (10 log10, NaN where <= 0),
-    ``"coherence"`` (as is, reference date 1), ``"cos"`` / ``"sin"`` (of a phase in
+    ``"coherence"`` (as is, reference date 1), ``"coherence_prev"`` (as is, first date 1), ``"cos"`` / ``"sin"`` (of a phase in
     radians, reference date 1 / 0).
     """
 
@@ -116,7 +119,9 @@ def sequence_sources(ds: xr.Dataset) -> list[SequenceSource]:
         if _per_date(ds, f"coherence_{p}"):
             out.append(SequenceSource(f"coherence_ref_{p}", f"coherence_{p}", "coherence"))
         if _per_date(ds, f"coherence_seq_{p}"):
-            out.append(SequenceSource(f"coherence_prev_{p}", f"coherence_seq_{p}", "coherence"))
+            out.append(
+                SequenceSource(f"coherence_prev_{p}", f"coherence_seq_{p}", "coherence_prev")
+            )
         if _per_date(ds, f"interferometric_phase_{p}"):
             out.append(SequenceSource(f"phase_cos_{p}", f"interferometric_phase_{p}", "cos"))
             out.append(SequenceSource(f"phase_sin_{p}", f"interferometric_phase_{p}", "sin"))
@@ -136,6 +141,9 @@ def _transform(a: da.Array, transform: str, ref_index: int = 0) -> da.Array:
         ref = np.float32(1.0 if transform == "cos" else 0.0)
     elif transform == "coherence":
         v, ref = a, np.float32(1.0)
+    elif transform == "coherence_prev":
+        # the first date has no previous one: its "pair" is itself, coherence 1 by definition
+        v, ref, ref_index = a, np.float32(1.0), 0
     else:
         raise ValueError(f"unknown transform {transform!r}")
     own = da.full_like(v[:1], ref)

@@ -67,7 +67,8 @@ STAGE_VERSIONS = {
     "signatures": "4",
     "radarcode": "5",
     "label": "5",
-    "export": "6",
+    "tasks": "1",
+    "export": "7",
 }
 
 CACHE_FOLDER = ".sarbd-cache"
@@ -266,8 +267,17 @@ def _coregister_key(b: _Build, ingest: _Stage) -> str:
         **b.settings["coregistration"],
         "dem": b.dem_fingerprint(),
         "polarizations": b.config.inputs.polarizations,
+        # only when asked for, so that the keys of builds without it stay as they were
+        **({"sequential": True} if _sequential(b.config) else {}),
     }
     return stage_key("coregister", STAGE_VERSIONS["coregister"], settings, [ingest.key])
+
+
+def _sequential(config: BuildConfig) -> bool:
+    """Whether the stack needs the coherence of consecutive dates (``coherence_seq_<p>``):
+    for the change labels' pair coherence and the time series' coherence to the previous date."""
+    ts = config.outputs.timeseries
+    return config.labels.change is not None or (ts is not None and ts.previous_coherence)
 
 
 def _signatures_key(b: _Build, coregister_key: str) -> str:
@@ -288,10 +298,13 @@ def run_coregister(b: _Build, ingest: _Stage, reference: Scene, secondaries: lis
     """Geometry + resampling + InSAR: ``stack.zarr`` on the reference grid."""
     config = b.config
     key = _coregister_key(b, ingest)
-    if b.cache.is_pruned("coregister", key) and not b.cache.is_complete(
-        "signatures", _signatures_key(b, key)
+    tasks_key = _tasks_key(b, key)
+    if b.cache.is_pruned("coregister", key) and (
+        not b.cache.is_complete("signatures", _signatures_key(b, key))
+        or (tasks_key is not None and not b.cache.is_complete("tasks", tasks_key))
     ):
-        b.cache.discard("coregister", key)  # the new signatures need the SLCs compact mode dropped
+        # the new signatures (or detection/change labels) need the SLCs compact mode dropped
+        b.cache.discard("coregister", key)
 
     def compute(folder: Path) -> dict[str, Any]:
         from sarbd.coregistration import coregister, write_stack
@@ -321,6 +334,7 @@ def run_coregister(b: _Build, ingest: _Stage, reference: Scene, secondaries: lis
                 refine=co.refine,
                 esd=co.esd,
                 tops_reramp=co.tops_reramp,
+                sequential=_sequential(config),
             )
         write_stack(stack, folder / "stack.zarr")
         return {
@@ -570,13 +584,258 @@ def _expression_available(expression: str, ds: xr.Dataset) -> bool:
     return all(name in ds for name in variables_in(expression))
 
 
-def run_export(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage) -> _Stage:
-    """The dataset folder: ``outputs.formats`` (dataset.zarr linking the stage stores, netCDF,
-    COGs, Parquet, STAC), staged in ``.sarbd-export-*`` and swapped into place."""
-    config, out = b.config, b.out
-    key = stage_key(
-        "export", STAGE_VERSIONS["export"], b.settings["outputs"], [lab.key, sig.key, rc.key]
+# -- detection and change labels (opt-in: labels.detection, labels.change) -----------------
+
+
+def _tasks_key(b: _Build, coregister_key: str) -> str | None:
+    """The key of the tasks stage, or None when the configuration asks for neither product."""
+    det, chg = b.config.labels.detection, b.config.labels.change
+    if det is None and chg is None:
+        return None
+    settings: dict[str, Any] = {"dem": b.dem_fingerprint()}
+    if det is not None:
+        settings["detection"] = {
+            **det.model_dump(mode="json"),
+            "reference": file_fingerprint(det.reference),
+            "region": file_fingerprint(det.region) if det.region else None,
+        }
+    if chg is not None:
+        settings["change"] = {
+            **chg.model_dump(mode="json"),
+            "reference": file_fingerprint(chg.reference),
+            "polarizations": b.config.inputs.polarizations,
+        }
+    return stage_key("tasks", STAGE_VERSIONS["tasks"], settings, [coregister_key])
+
+
+def run_tasks(b: _Build, coreg: _Stage) -> _Stage | None:
+    """Detection labels (``detection/``) and change labels (``change/``) of the coregistered stack.
+
+    Detection: each date's target outlines radarcoded one instance per feature
+    (:func:`sarbd.radarcode.instances.radarcode_instances`), chips, boxes and masks
+    (:func:`sarbd.dataset.stack_labels.detection_from_stack`). Change: per consecutive
+    pair the features dated inside it radarcoded (:func:`sarbd.radarcode.radarcode`),
+    L2/L3 with the stack's log-ratio and consecutive-date coherence
+    (:func:`sarbd.dataset.stack_labels.change_from_stack`). None when neither is configured.
+    """
+    key = _tasks_key(b, coreg.key)
+    if key is None:
+        return None
+    config, stack = b.config, coreg.data["stack"]
+
+    def compute(folder: Path) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        if config.labels.detection is not None:
+            info["detection"] = _detection_labels(b, stack, folder / "detection")
+        if config.labels.change is not None:
+            info["change"] = _change_labels(b, stack, folder / "change")
+        return info
+
+    rec = b.run("tasks", key, compute)
+    return _Stage(key, rec)
+
+
+def _acquisition_times(stack: xr.Dataset) -> Any:
+    import numpy as np
+
+    return np.asarray(stack["time"].values, "datetime64[ns]").reshape(-1)
+
+
+def _radarcoded_fraction(b: _Build, gdf: Any, stack: xr.Dataset, name: str) -> xr.DataArray:
+    """Area fraction of the features of ``gdf`` on the stack's grid (zeros when none falls on it)."""
+    import dask.array as da
+    import numpy as np
+
+    from sarbd.errors import NoOverlapError
+    from sarbd.radarcode import radarcode
+
+    template = xr.zeros_like(stack["height"], dtype=np.float32).chunk(
+        dict(zip(("line", "pixel"), b.config.compute.chunks, strict=True))
     )
+    if len(gdf) == 0:
+        return template
+    g = gdf[[gdf.geometry.name]].copy()
+    g["sarbd_class"] = name
+    try:
+        ds = radarcode(
+            g,
+            stack,
+            class_field="sarbd_class",
+            dem=b.dem(),
+            threshold=0.5,
+            layover_shadow=False,
+            chunks=b.config.compute.chunks,
+        )
+    except NoOverlapError:
+        return template
+    out = ds[f"fraction_{name}"]
+    return out if isinstance(out.data, da.Array) else out.chunk()
+
+
+def _detection_labels(b: _Build, stack: xr.Dataset, out: Path) -> dict[str, Any]:
+    import numpy as np
+    import shapely
+
+    from sarbd.dataset.detection_labels import LabelSource
+    from sarbd.dataset.stack_labels import detection_from_stack, match_dates
+    from sarbd.errors import NoOverlapError
+    from sarbd.geometry.geocode import footprint_bounds
+    from sarbd.pipeline.input_files import read_detection_reference, read_vector
+    from sarbd.radarcode.instances import radarcode_instances
+
+    cfg = b.config.labels.detection
+    assert cfg is not None and b.reference is not None
+    gdf = read_detection_reference(cfg)
+    times = _acquisition_times(stack)
+    if cfg.date_field is None:
+        dates = [np.arange(times.size)] * len(gdf)
+    else:
+        idx = match_dates(times, gdf["sarbd_time"].to_numpy(), cfg.date_tolerance_s)
+        dates = [np.array([i]) if i >= 0 else np.zeros(0, np.int64) for i in idx]
+    categories = list(cfg.categories) or sorted(set(gdf["sarbd_category"]))
+    cat_index = {c: i for i, c in enumerate(categories)}
+    category_of = {
+        int(i): cat_index[c] for i, c in zip(gdf["sarbd_id"], gdf["sarbd_category"], strict=True)
+    }
+    zeros = xr.zeros_like(stack["height"], dtype=np.int64).chunk(
+        dict(zip(("line", "pixel"), b.config.compute.chunks, strict=True))
+    )
+    instances, feats, matched = [], [], 0
+    lonlat = gdf.to_crs("EPSG:4326")
+    for d in range(times.size):
+        on = np.array([d in ds for ds in dates], dtype=bool)
+        sub = gdf[on]
+        matched += int(on.sum())
+        inst = zeros
+        if len(sub):
+            grow = {
+                int(i): tuple(cfg.grow[c])
+                for i, c in zip(sub["sarbd_id"], sub["sarbd_category"], strict=True)
+                if c in cfg.grow
+            }
+            try:
+                inst = radarcode_instances(
+                    sub,
+                    stack,
+                    id_field="sarbd_id",
+                    dem=b.dem(),
+                    height_field="sarbd_height" if "sarbd_height" in sub.columns else None,
+                    grow=grow,  # type: ignore[arg-type]
+                    min_fraction=cfg.min_fraction,
+                    chunks=b.config.compute.chunks,
+                )
+            except NoOverlapError:
+                inst = zeros
+        instances.append(inst)
+        when = str(np.datetime64(times[d], "s")) + "Z"
+        for (_, row), geom in zip(sub.iterrows(), lonlat.geometry[on], strict=True):
+            feats.append(
+                (
+                    geom,
+                    {
+                        "id": int(row["sarbd_id"]),
+                        "category": str(row["sarbd_category"]),
+                        "date": d,
+                        "datetime": when,
+                    },
+                )
+            )
+    if cfg.date_field is not None and matched < len(gdf):
+        log.warning(
+            "%d of %d detection reference features match no acquisition within %g s; left out",
+            len(gdf) - matched,
+            len(gdf),
+            cfg.date_tolerance_s,
+        )
+    region = None
+    if cfg.region is not None:
+        region = _radarcoded_fraction(b, read_vector(cfg.region), stack, "region")
+    source = LabelSource(
+        name=b.config.outputs.name,
+        category_ids={c: i + 1 for i, c in enumerate(categories)},
+        dates=[
+            {
+                "datetime": str(np.datetime64(t, "s")) + "Z",
+                "product": f"date {d} of dataset.zarr",
+                "href": "../dataset.zarr",
+            }
+            for d, t in enumerate(times)
+        ],
+        features=feats,
+        extent=shapely.box(*footprint_bounds(b.reference)),
+        contributor=f"sarbd build ({cfg.reference.name} radarcoded on the reference grid)",
+        description=(
+            f"Objects of {cfg.reference.name} radarcoded onto the dataset's reference radar grid, "
+            "one feature per object and date; per-chip boxes and masks in COCO and YOLO format "
+            "beside this item"
+        ),
+    )
+    chips = detection_from_stack(
+        stack,
+        instances,
+        category_of,
+        categories,
+        source,
+        out,
+        region=region,
+        polarization=cfg.polarization,
+        chip_size=cfg.chip_size,
+        looks=cfg.looks,
+        min_region=cfg.min_region,
+        min_pixels=cfg.min_pixels,
+        block=cfg.block,
+        seed=b.config.chips.seed,
+    )
+    return {
+        "chips": int(chips.images.shape[0]),
+        "objects": int(sum(len(x) for x in chips.labels)),
+        "features_matched": matched,
+    }
+
+
+def _change_labels(b: _Build, stack: xr.Dataset, out: Path) -> dict[str, Any]:
+    import numpy as np
+
+    from sarbd.dataset.stack_labels import change_from_stack
+    from sarbd.pipeline.input_files import read_change_reference
+
+    cfg = b.config.labels.change
+    assert cfg is not None
+    gdf = read_change_reference(cfg)
+    times = _acquisition_times(stack)
+    start, end = gdf["sarbd_start"].to_numpy(), gdf["sarbd_end"].to_numpy()
+    fractions = []
+    for k in range(times.size - 1):
+        t0, t1 = times[k], times[k + 1]
+        inside = ((start > t0) & (start <= t1)) | (~np.isnat(end) & (end > t0) & (end <= t1))
+        fractions.append(_radarcoded_fraction(b, gdf[inside], stack, "change"))
+    chips = change_from_stack(
+        stack,
+        fractions,
+        out,
+        polarizations=list(b.config.inputs.polarizations),
+        chip_size=cfg.chip_size,
+        looks=cfg.looks,
+        block=cfg.block,
+        buffer_px=cfg.buffer_px,
+        ratio_db=cfg.ratio_db,
+        coherence_max=cfg.coherence_max,
+        seed=b.config.chips.seed,
+        meta={"reference": str(cfg.reference), "date_field": cfg.date_field},
+    )
+    return {"chips": int(chips.before.shape[0]), "pairs": int(times.size - 1)}
+
+
+def run_export(
+    b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage, tasks: _Stage | None = None
+) -> _Stage:
+    """The dataset folder: ``outputs.formats`` (dataset.zarr linking the stage stores, netCDF,
+    COGs, Parquet, STAC), the detection/change label folders of the tasks stage and
+    ``timeseries.zarr`` (``outputs.timeseries``), staged in ``.sarbd-export-*`` and swapped
+    into place."""
+    config, out = b.config, b.out
+    upstream = [lab.key, sig.key, rc.key] + ([tasks.key] if tasks is not None else [])
+    key = stage_key("export", STAGE_VERSIONS["export"], b.settings["outputs"], upstream)
     records_so_far = b.cache.records
     stack, features, radarcoded, labels = (
         coreg.data["stack"],
@@ -591,9 +850,11 @@ def run_export(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage) -
         from sarbd.export.dataset import write_dataset
 
         info = sig.record.info
+        # the coherence of consecutive dates (time series: coherence to the previous date)
+        seq = [v for v in map(str, stack.data_vars) if v.startswith("coherence_seq_")]
         ds = assemble_dataset(
             stack,
-            features,
+            xr.merge([features, stack[seq]], compat="override", join="exact") if seq else features,
             radarcoded,
             [labels["label_l1"], labels["label_l2"], labels[["label_l3", "quality_flags"]]],
             rc.data["classes"],
@@ -644,6 +905,7 @@ def run_export(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage) -
                     **zarr_links(labels, lab.path / "labels.zarr"),
                 },
             )
+            summary.update(_export_tasks(b, staging, tasks))
             swap_into(staging, out, keep=(CACHE_FOLDER,))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -661,6 +923,40 @@ def run_export(b: _Build, coreg: _Stage, sig: _Stage, rc: _Stage, lab: _Stage) -
         # the dataset was deleted by hand: write it again
         shutil.rmtree(b.cache.path_for("export", key), ignore_errors=True)
     return _Stage(key, b.run("export", key, compute))
+
+
+def _export_tasks(b: _Build, staging: Path, tasks: _Stage | None) -> dict[str, Any]:
+    """Link the tasks stage's label folders into the export and write ``timeseries.zarr``."""
+    summary: dict[str, Any] = {}
+    if tasks is not None:
+        for name in ("detection", "change"):
+            src = tasks.path / name
+            if src.is_dir():
+                shutil.copytree(src, staging / name, copy_function=_link_or_copy)
+                summary[f"{name}_labels"] = tasks.record.info.get(name, {})
+    ts = b.config.outputs.timeseries
+    if ts is not None:
+        from sarbd.dataset.timeseries import write_timeseries
+
+        if not (staging / "dataset.zarr").exists():
+            raise ConfigError(
+                "outputs.timeseries is made from dataset.zarr: add zarr to outputs.formats"
+            )
+        write_timeseries(
+            staging, staging / "timeseries.zarr", chunk_lines=ts.chunk, chunk_pixels=ts.chunk
+        )
+        summary["timeseries"] = "timeseries.zarr"
+    return summary
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """Hard-link a stage file into the export (no second copy), or copy it across file systems."""
+    import os
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _compact(b: _Build, coreg: _Stage) -> None:
@@ -731,6 +1027,7 @@ def _build_locked(
     sig = run_signatures(b, coreg)
     rc = run_radarcode(b, coreg)
     lab = run_label(b, coreg, sig, rc)
-    export = run_export(b, coreg, sig, rc, lab)
+    tasks = run_tasks(b, coreg)
+    export = run_export(b, coreg, sig, rc, lab, tasks)
     _compact(b, coreg)
     return BuildResult(out, list(b.cache.records), export.record.info, time.perf_counter() - start)

@@ -28,9 +28,11 @@ from sarbd.errors import ConfigError
 __all__ = [
     "AOIConfig",
     "BuildConfig",
+    "ChangeLabelsConfig",
     "ChipsConfig",
     "ComputeConfig",
     "CoregistrationConfig",
+    "DetectionLabelsConfig",
     "InputsConfig",
     "LabelRule",
     "LabelsConfig",
@@ -38,6 +40,7 @@ __all__ = [
     "ProductSpec",
     "QuantizeConfig",
     "ReferenceLayer",
+    "TimeseriesOutput",
     "load_config",
     "product_main",
 ]
@@ -327,6 +330,102 @@ class LabelRule(_Strict):
     )
 
 
+class DetectionLabelsConfig(_Strict):
+    """Object-detection labels (COCO, YOLO, STAC label item) from a vector file of target outlines."""
+
+    reference: Path = Field(
+        description="Vector file of the target outlines (any OGR format and CRS), one feature per object "
+        "and acquisition (ships move between dates)."
+    )
+    layer: str | None = Field(None, description="Layer of a multi-layer file; None: the first.")
+    class_field: str = Field("category", description="Attribute with each object's category.")
+    categories: list[str] = Field(
+        default_factory=list,
+        description="Category names in COCO id order (ids 1..N); empty: the values found, sorted.",
+    )
+    id_field: str | None = Field(
+        None,
+        description="Attribute with a unique positive integer id per object; None: the feature's row "
+        "number + 1.",
+    )
+    date_field: str | None = Field(
+        "datetime",
+        description="Attribute with each object's time (ISO 8601, UTC), matched to the nearest "
+        "acquisition within date_tolerance_s; None: every object is on every date.",
+    )
+    date_tolerance_s: float = Field(
+        3600.0, gt=0.0, description="Largest |object time - acquisition start|, seconds."
+    )
+    height_field: str | None = Field(
+        None,
+        description="Attribute with object heights above the terrain, m (layover of superstructures).",
+    )
+    grow: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="{category: (lines, pixels)}: elliptical dilation of that category's radar outlines in "
+        "samples, e.g. the impulse response's main-lobe half-width around ships.",
+    )
+    region: Path | None = Field(
+        None,
+        description="Vector file of the area chips are cut from (e.g. open sea); None: every chip.",
+    )
+    min_region: float = Field(
+        0.5, ge=0.0, le=1.0, description="Least share of a chip inside `region` for it to be kept."
+    )
+    polarization: str = Field("VV", description="Polarisation of the chip images.")
+    chip_size: int = Field(64, ge=8, description="Chip edge, looked pixels.")
+    looks: tuple[int, int] = Field((1, 1), description="(azimuth, range) samples averaged.")
+    min_fraction: float = Field(
+        0.5, gt=0.0, le=1.0, description="Least covered share of a pixel to belong to an object."
+    )
+    min_pixels: int = Field(
+        4, ge=1, description="Least pixels of an object in a chip for it to be labelled there."
+    )
+    block: int = Field(2, ge=1, description="Split blocks of block x block chips.")
+
+    @field_validator("looks")
+    @classmethod
+    def _looks(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if min(value) < 1:
+            raise ValueError("looks must be >= 1")
+        return value
+
+
+class ChangeLabelsConfig(_Strict):
+    """Change labels per consecutive date pair from a vector file of dated features."""
+
+    reference: Path = Field(
+        description="Vector file of the changed features (any OGR format and CRS), each with the time it "
+        "appeared (new building, clearing, flood)."
+    )
+    layer: str | None = Field(None, description="Layer of a multi-layer file; None: the first.")
+    date_field: str = Field(
+        "change_date",
+        description="Attribute with the time (ISO 8601) each feature appeared: a change of every pair "
+        "(t_i, t_j] holding it.",
+    )
+    end_field: str | None = Field(
+        None,
+        description="Attribute with the time a feature disappeared (demolition, flood receding), also a "
+        "change of the pair holding it; None: features stay.",
+    )
+    chip_size: int = Field(16, ge=8, description="Chip edge, looked pixels.")
+    looks: tuple[int, int] = Field((2, 2), description="(azimuth, range) samples averaged.")
+    block: int = Field(2, ge=1, description="Split blocks of block x block chips.")
+    buffer_px: int = Field(1, ge=0, description="Looked pixels about L2 outlines left unlabelled.")
+    ratio_db: float = Field(3.0, gt=0.0, description="|log-ratio| (dB) that is change evidence.")
+    coherence_max: float = Field(
+        0.3, gt=0.0, lt=1.0, description="Coherence below this is change evidence."
+    )
+
+    @field_validator("looks")
+    @classmethod
+    def _looks(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if min(value) < 1:
+            raise ValueError("looks must be >= 1")
+        return value
+
+
 class LabelsConfig(_Strict):
     """Labelling rules of the three SARbd levels."""
 
@@ -381,6 +480,14 @@ class LabelsConfig(_Strict):
         "temporal mean backscatter (dB, speckle-filtered) and mean coherence, which are defined "
         "everywhere and near-Gaussian per class; per-date single-look values are too noisy and "
         "NaN where noise removal goes negative.",
+    )
+
+    detection: DetectionLabelsConfig | None = Field(
+        None,
+        description="Object-detection labels (COCO, YOLO, STAC label item) in DATASET/detection; None: none.",
+    )
+    change: ChangeLabelsConfig | None = Field(
+        None, description="Change labels per consecutive date pair in DATASET/change; None: none."
     )
 
     @model_validator(mode="after")
@@ -451,6 +558,17 @@ class QuantizeConfig(_Strict):
         return self
 
 
+class TimeseriesOutput(_Strict):
+    """The time-series layout ``timeseries.zarr`` (docs/ml.md, "Time series")."""
+
+    previous_coherence: bool = Field(
+        True,
+        description="Add the coherence to the previous date (coherence_prev_<p>; the coregistration "
+        "computes the consecutive-date coherence of the stack for it).",
+    )
+    chunk: int = Field(64, ge=8, description="Chunk edge (lines = pixels) of timeseries.zarr.")
+
+
 class OutputsConfig(_Strict):
     """Where and what to write."""
 
@@ -479,9 +597,22 @@ class OutputsConfig(_Strict):
         description="Signature columns of tables/pixels.parquet: 'temporal' (no per-date columns), 'all' "
         "(one column per date too; as large as the cube) or variable names.",
     )
+    timeseries: TimeseriesOutput | None = Field(
+        None,
+        description="Also write DATASET/timeseries.zarr, the per-pixel time series for sequence models "
+        "(`true` or a mapping {previous_coherence, chunk}); None: not written.",
+    )
     name: str = Field("sarbd-dataset", description="Dataset name (STAC collection id, README).")
     license: str = "CC-BY-4.0"
     authors: list[str] = Field(default_factory=lambda: ["sarbd user"])
+
+    @field_validator("timeseries", mode="before")
+    @classmethod
+    def _timeseries_flag(cls, value: Any) -> Any:
+        # `timeseries: true` turns the layout on with its defaults, `false` off
+        if value is True:
+            return {}
+        return None if value is False else value
 
 
 class ComputeConfig(_Strict):
@@ -723,5 +854,10 @@ def _resolve_paths(config: BuildConfig, base: Path) -> BuildConfig:
     for layer in inputs.reference:
         layer.path = fix(layer.path)  # type: ignore[assignment]
     config.aoi.polygon = fix(config.aoi.polygon)
+    if config.labels.detection is not None:
+        config.labels.detection.reference = fix(config.labels.detection.reference)  # type: ignore[assignment]
+        config.labels.detection.region = fix(config.labels.detection.region)
+    if config.labels.change is not None:
+        config.labels.change.reference = fix(config.labels.change.reference)  # type: ignore[assignment]
     config.outputs.directory = fix(config.outputs.directory)  # type: ignore[assignment]
     return config

@@ -28,6 +28,7 @@ __all__ = [
     "demo_config",
     "label_purity",
     "run_full_demo",
+    "task_labels_config",
     "write_scene_config",
 ]
 
@@ -173,6 +174,7 @@ def write_scene_config(scene: Any, *, size: str, seed: int) -> Path:
         layer["path"] = rel(layer["path"])
     cfg["outputs"]["name"] = f"{root.name}-sarbd"
     cfg["outputs"]["authors"] = ["sarbd simulate (simulated data)"]
+    cfg["labels"].update(task_labels_config(root, size=size))
     header = (
         f"# Build configuration for the simulated scene in this folder (written by sarbd simulate,\n"
         f"# size {size}, seed {seed}). Paths are relative to this file. Run:\n"
@@ -182,6 +184,49 @@ def write_scene_config(scene: Any, *, size: str, seed: int) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(header + yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def task_labels_config(root: Path, *, size: str) -> dict[str, Any]:
+    """``labels.detection`` / ``labels.change`` for a scene simulated with targets / changes.
+
+    They name the reference files the simulator writes beside its truth
+    (``truth/targets/reference_targets.geojson`` and ``sea.geojson``,
+    ``truth/changes/reference_changes.geojson``), relative to the scene folder; ships'
+    outlines are grown by the impulse response's main-lobe half-width the simulator
+    used (``targets.json``), as their image is wider than their hull. Empty for a scene
+    without either.
+    """
+    from sarbd.simulate.targets import REFERENCE_TARGETS, SEA_REGION
+
+    out: dict[str, Any] = {}
+    targets = root / "truth" / "targets"
+    if (targets / REFERENCE_TARGETS).is_file():
+        meta = json.loads((targets / "targets.json").read_text())
+        out["detection"] = {
+            "reference": f"truth/targets/{REFERENCE_TARGETS}",
+            "class_field": "category",
+            "categories": sorted(meta["categories"], key=lambda k: meta["categories"][k]),
+            "id_field": "id",
+            "date_field": "datetime",
+            "height_field": "height_m",
+            "grow": {
+                "ship": [
+                    round(float(meta["psf_margin_lines"]), 4),
+                    round(float(meta["psf_margin_pixels"]), 4),
+                ]
+            },
+            "region": f"truth/targets/{SEA_REGION}",
+            "chip_size": 32 if size == "tiny" else 64,
+            "looks": [1, 1],
+        }
+    if (root / "truth" / "changes" / "reference_changes.geojson").is_file():
+        out["change"] = {
+            "reference": "truth/changes/reference_changes.geojson",
+            "date_field": "change_date",
+            "chip_size": 16,
+            "looks": [2, 2],
+        }
+    return out
 
 
 #: The simulator's two truth maps on the radar grid (docs/simulator.md, "Truth"): the class

@@ -2,7 +2,9 @@
 
 :func:`check_inputs` runs before any stage: every product, orbit, DEM, reference
 layer and AOI polygon must exist and open, a GeoPackage ``layer:`` must be in its
-file, and no product may be listed twice. :func:`read_vector` is how the stages
+file, and no product may be listed twice; the detection and change references
+(``labels.detection``, ``labels.change``) are read and their id, category and date
+attributes checked (:func:`read_detection_reference`, :func:`read_change_reference`). :func:`read_vector` is how the stages
 then read vector files, so that a file that breaks later (truncated in the middle,
 a feature GDAL cannot decode) is still one :class:`~sarbd.errors.InputError`
 naming the file and the layer, never a GDAL traceback.
@@ -13,6 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from sarbd.errors import ConfigError, InputError
 from sarbd.radarcode.formats import RASTER_SUFFIXES, is_raster_path
@@ -27,6 +31,8 @@ __all__ = [
     "check_raster",
     "is_raster",
     "raster_classes",
+    "read_change_reference",
+    "read_detection_reference",
     "read_reference_layers",
     "read_vector",
     "vector_layers",
@@ -188,6 +194,126 @@ def check_inputs(config: BuildConfig) -> None:
             )
     if config.aoi.polygon is not None:
         vector_layers(_exists(config.aoi.polygon, "AOI polygon file", "aoi.polygon"))
+    det, chg = config.labels.detection, config.labels.change
+    if det is not None:
+        read_detection_reference(det)
+        if det.region is not None:
+            read_vector(_exists(det.region, "chip region file", "labels.detection.region"))
+    if chg is not None:
+        read_change_reference(chg)
+
+
+def _feature_times(gdf: Any, field: str, path: Path, key: str, *, optional: bool = False) -> Any:
+    """``field`` of ``gdf`` as UTC datetime64 (NaT where empty, if ``optional``); errors name the file."""
+    import pandas as pd
+
+    if field not in gdf.columns:
+        raise InputError(
+            f"the features have no attribute {field!r} (they have {', '.join(map(str, gdf.columns))})",
+            path=path,
+            hint=f"fix {key} in the configuration",
+        )
+    try:
+        times = pd.to_datetime(gdf[field], utc=True, errors="raise")
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"attribute {field!r} holds a value that is not a date/time ({_first_line(exc)})",
+            path=path,
+            hint="give ISO 8601 times, e.g. 2022-02-14T05:40:02Z",
+        ) from None
+    if not optional and times.isna().any():
+        raise InputError(
+            f"{int(times.isna().sum())} feature(s) have no {field!r}",
+            path=path,
+            hint=f"every feature needs its time ({key})",
+        )
+    return times.dt.tz_localize(None).to_numpy("datetime64[ns]")
+
+
+def read_detection_reference(cfg: Any) -> Any:
+    """The target outlines of ``labels.detection`` as a GeoDataFrame with ``sarbd_id``,
+    ``sarbd_category`` and ``sarbd_time`` (NaT when ``date_field`` is None).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, an attribute that is not there, ids that are not
+        unique positive integers, a time that is not a time, no features.
+    """
+    path = _exists(cfg.reference, "detection reference file", "labels.detection.reference")
+    gdf = read_vector(path, cfg.layer)
+    if len(gdf) == 0:
+        raise InputError("the detection reference holds no features", path=path)
+    if gdf.crs is None:
+        raise InputError("the detection reference has no CRS", path=path)
+    for key, field in (("class_field", cfg.class_field), ("id_field", cfg.id_field)):
+        if field is not None and field not in gdf.columns:
+            raise InputError(
+                f"the features have no attribute {field!r} (they have "
+                f"{', '.join(map(str, gdf.columns))})",
+                path=path,
+                hint=f"fix labels.detection.{key} in the configuration",
+            )
+    out = gdf[[gdf.geometry.name]].copy()
+    out["sarbd_category"] = gdf[cfg.class_field].astype(str).to_numpy()
+    if cfg.categories:
+        unknown = sorted(set(out["sarbd_category"]) - set(cfg.categories))
+        if unknown:
+            raise InputError(
+                f"categories {unknown} are not in labels.detection.categories", path=path
+            )
+    if cfg.id_field is None:
+        out["sarbd_id"] = range(1, len(gdf) + 1)
+    else:
+        ids = gdf[cfg.id_field]
+        bad = not ids.notna().all()
+        if not bad:
+            num = ids.astype("float64")
+            bad = bool(((num % 1) != 0).any() or (num <= 0).any() or num.duplicated().any())
+        if bad:
+            raise InputError(
+                f"attribute {cfg.id_field!r} must hold unique positive integers", path=path
+            )
+        out["sarbd_id"] = ids.astype("int64").to_numpy()
+    if cfg.height_field is not None:
+        if cfg.height_field not in gdf.columns:
+            raise InputError(
+                f"the features have no attribute {cfg.height_field!r}",
+                path=path,
+                hint="fix labels.detection.height_field in the configuration",
+            )
+        out["sarbd_height"] = gdf[cfg.height_field].astype("float64").fillna(0.0).to_numpy()
+    if cfg.date_field is not None:
+        out["sarbd_time"] = _feature_times(gdf, cfg.date_field, path, "labels.detection.date_field")
+    else:
+        out["sarbd_time"] = np.datetime64("NaT", "ns")
+    return out
+
+
+def read_change_reference(cfg: Any) -> Any:
+    """The dated features of ``labels.change`` as a GeoDataFrame with ``sarbd_start``
+    (appeared) and ``sarbd_end`` (disappeared; NaT: stays).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, a date attribute that is missing or not a time, no features.
+    """
+    path = _exists(cfg.reference, "change reference file", "labels.change.reference")
+    gdf = read_vector(path, cfg.layer)
+    if len(gdf) == 0:
+        raise InputError("the change reference holds no features", path=path)
+    if gdf.crs is None:
+        raise InputError("the change reference has no CRS", path=path)
+    out = gdf[[gdf.geometry.name]].copy()
+    out["sarbd_start"] = _feature_times(gdf, cfg.date_field, path, "labels.change.date_field")
+    if cfg.end_field is not None:
+        out["sarbd_end"] = _feature_times(
+            gdf, cfg.end_field, path, "labels.change.end_field", optional=True
+        )
+    else:
+        out["sarbd_end"] = np.datetime64("NaT", "ns")
+    return out
 
 
 def check_chip_sizes(config: BuildConfig, shape: tuple[int, int]) -> None:

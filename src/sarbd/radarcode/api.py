@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
@@ -53,7 +54,7 @@ from sarbd.radarcode.tiling import (
 from sarbd.radarcode.vectors import ReferenceSource, read_reference
 from sarbd.utils.log import get_logger
 
-__all__ = ["DEFAULT_CHUNKS", "radarcode"]
+__all__ = ["DEFAULT_CHUNKS", "ProjectedReference", "project_reference", "radarcode"]
 
 log = get_logger(__name__)
 
@@ -189,87 +190,25 @@ def radarcode(
     """
     target = resolve_target(grid, orbit)
     chunk_shape: tuple[int, int] = as_chunks(chunks)
-
-    # scene footprint and local frame
-    h_ref = 0.0
-    if isinstance(dem, int | float):
-        h_ref = float(dem)
-    elif target.dataset is not None and "height" in target.dataset:
-        h_ref = float(np.nanmedian(np.asarray(target.dataset["height"].values)))
-    fp = target.footprint(height=h_ref)
-    # files: only features near the scene are read (READ_MARGIN_DEG covers any layover margin)
-    feats_in = read_reference(
+    proj = project_reference(
         reference,
+        target,
         layers=layers,
         class_field=class_field,
         class_map=class_map,
+        dem=dem,
+        widths=widths,
         width_field=width_field,
         height_field=height_field,
-        bbox=_bounds_with_margin(fp, READ_MARGIN_DEG),
+        building_model=building_model,
+        max_segment=max_segment,
+        priority=priority,
+        batch_features=batch_features,
     )
-    src_name = _reference_name(reference)
-    c = fp.centroid
-    frame = LocalFrame(float(c.y), float(c.x))
+    store, terrain, seg, src_name = proj.store, proj.terrain, proj.max_segment, proj.source
     d_az, d_rg = target.ground_spacing()
-    seg = float(max_segment) if max_segment is not None else DEFAULT_MAX_SEGMENT
-    h_max = max((float(np.max(f.heights)) for f in feats_in if f.heights.size), default=0.0)
-    margin = (
-        500.0 + 3.0 * h_max
-    )  # layover shift of a roof is < H / tan(theta) < 3 H for theta > 18 deg
-
-    # overlap check with both footprints in the message
-    ref_bounds = _reference_bounds_ll(feats_in)
-    terrain = heights_from(dem, target, _bounds_with_margin(fp, 0.05))
-    lookup = _scene_lookup(
-        target, terrain, fp, frame, margin, h_max, estimate_vertices(feats_in, seg)
-    )
-    project = _Projection(target, terrain, building_model, lookup)
-    wmap = dict(widths or {})
-    n_local = 0
-    if priority:
-        # priority cuts features by those of other classes: map-side, over all features at once
-        local = resolve_priority(
-            to_local(feats_in, frame, fp, margin=margin, max_segment=seg, widths=wmap),
-            list(priority),
-        )
-        del feats_in
-        n_local = local.geometry.size
-        for a in range(0, local.geometry.size, batch_features):
-            sl = slice(a, a + batch_features)
-            project(
-                LocalFeatures(local.geometry[sl], local.classes[sl], local.heights[sl], local.frame)
-            )
-        del local
-    else:
-        for batch in feature_batches(feats_in, batch_features, max_segment=seg):
-            local = to_local(batch, frame, fp, margin=margin, max_segment=seg, widths=wmap)
-            n_local += local.geometry.size
-            project(local)
-            del local, batch
-        del feats_in  # geometries are held once per stage only
-    if n_local == 0:
-        raise NoOverlapError(
-            f"the reference data ({_footprint_text(ref_bounds)}) do not overlap the radar grid "
-            f"({_footprint_text(fp)})",
-            path=src_name,
-            hint="check the CRS of the reference data and that it covers the scene",
-        )
-    store = project.store
-    if not store.touches(target.grid.shape):
-        raise NoOverlapError(
-            f"no reference feature falls inside the radar grid ({_footprint_text(fp)}); "
-            f"reference data cover {_footprint_text(ref_bounds)}",
-            path=src_name,
-            hint="the features are near but outside the scene",
-        )
-    names = list(project.classes)
+    names = proj.classes
     codes = _class_codes(names, class_codes)
-    log.debug(
-        "radarcoding: %d pieces (%.0f MiB) from %d features",
-        store.n_pieces,
-        store.nbytes / 2**20,
-        n_local,
-    )
 
     nclass = len(names)
     L, W = target.grid.shape
@@ -360,6 +299,140 @@ def radarcode(
     return ds
 
 
+@dataclass
+class ProjectedReference:
+    """Reference features projected onto a radar grid (the first pass of :func:`radarcode`).
+
+    Attributes
+    ----------
+    store
+        The compact (line, pixel) polygon pieces, class index per piece.
+    classes
+        Class names in class-index order (order of appearance).
+    terrain
+        The height source the features were placed on.
+    max_segment
+        Densification length used, m.
+    source
+        Name of the reference file, if one was given.
+    """
+
+    store: PieceStore
+    classes: list[str]
+    terrain: HeightSource
+    max_segment: float
+    source: str | None
+
+
+def project_reference(
+    reference: ReferenceSource,
+    target: Target,
+    *,
+    layers: Sequence[str] | None = None,
+    class_field: str | None = None,
+    class_map: Mapping[str, str | None] | None = None,
+    dem: DemSource = None,
+    widths: Mapping[str, float] | None = None,
+    width_field: str | None = None,
+    height_field: str | None = None,
+    building_model: BuildingModel = "volume",
+    max_segment: float | None = None,
+    priority: Sequence[str] | None = None,
+    batch_features: int = BATCH_FEATURES,
+    grow: Mapping[str, tuple[float, float]] | None = None,
+) -> ProjectedReference:
+    """Read, prepare and project reference features onto ``target`` (see :func:`radarcode`).
+
+    ``grow`` (``{class: (lines, pixels)}``) dilates the radar polygons of a class by an
+    elliptical margin of that many samples (anisotropic buffer: scale, buffer by 1,
+    scale back), e.g. the main-lobe half-width of the impulse response around point
+    targets, whose image is wider than their footprint.
+
+    Raises
+    ------
+    NoOverlapError
+        No feature falls inside the radar grid.
+    """
+    # scene footprint and local frame
+    h_ref = 0.0
+    if isinstance(dem, int | float):
+        h_ref = float(dem)
+    elif target.dataset is not None and "height" in target.dataset:
+        h_ref = float(np.nanmedian(np.asarray(target.dataset["height"].values)))
+    fp = target.footprint(height=h_ref)
+    # files: only features near the scene are read (READ_MARGIN_DEG covers any layover margin)
+    feats_in = read_reference(
+        reference,
+        layers=layers,
+        class_field=class_field,
+        class_map=class_map,
+        width_field=width_field,
+        height_field=height_field,
+        bbox=_bounds_with_margin(fp, READ_MARGIN_DEG),
+    )
+    src_name = _reference_name(reference)
+    c = fp.centroid
+    frame = LocalFrame(float(c.y), float(c.x))
+    seg = float(max_segment) if max_segment is not None else DEFAULT_MAX_SEGMENT
+    h_max = max((float(np.max(f.heights)) for f in feats_in if f.heights.size), default=0.0)
+    margin = (
+        500.0 + 3.0 * h_max
+    )  # layover shift of a roof is < H / tan(theta) < 3 H for theta > 18 deg
+
+    # overlap check with both footprints in the message
+    ref_bounds = _reference_bounds_ll(feats_in)
+    terrain = heights_from(dem, target, _bounds_with_margin(fp, 0.05))
+    lookup = _scene_lookup(
+        target, terrain, fp, frame, margin, h_max, estimate_vertices(feats_in, seg)
+    )
+    project = _Projection(target, terrain, building_model, lookup, grow)
+    wmap = dict(widths or {})
+    n_local = 0
+    if priority:
+        # priority cuts features by those of other classes: map-side, over all features at once
+        local = resolve_priority(
+            to_local(feats_in, frame, fp, margin=margin, max_segment=seg, widths=wmap),
+            list(priority),
+        )
+        del feats_in
+        n_local = local.geometry.size
+        for a in range(0, local.geometry.size, batch_features):
+            sl = slice(a, a + batch_features)
+            project(
+                LocalFeatures(local.geometry[sl], local.classes[sl], local.heights[sl], local.frame)
+            )
+        del local
+    else:
+        for batch in feature_batches(feats_in, batch_features, max_segment=seg):
+            local = to_local(batch, frame, fp, margin=margin, max_segment=seg, widths=wmap)
+            n_local += local.geometry.size
+            project(local)
+            del local, batch
+        del feats_in  # geometries are held once per stage only
+    if n_local == 0:
+        raise NoOverlapError(
+            f"the reference data ({_footprint_text(ref_bounds)}) do not overlap the radar grid "
+            f"({_footprint_text(fp)})",
+            path=src_name,
+            hint="check the CRS of the reference data and that it covers the scene",
+        )
+    store = project.store
+    if not store.touches(target.grid.shape):
+        raise NoOverlapError(
+            f"no reference feature falls inside the radar grid ({_footprint_text(fp)}); "
+            f"reference data cover {_footprint_text(ref_bounds)}",
+            path=src_name,
+            hint="the features are near but outside the scene",
+        )
+    log.debug(
+        "radarcoding: %d pieces (%.0f MiB) from %d features",
+        store.n_pieces,
+        store.nbytes / 2**20,
+        n_local,
+    )
+    return ProjectedReference(store, list(project.classes), terrain, seg, src_name)
+
+
 def _layover_shadow(
     target: Target, terrain: HeightSource, wanted: bool | None, chunks: tuple[int, int]
 ) -> tuple[tuple[str, str], Any, dict[str, Any]] | None:
@@ -426,6 +499,7 @@ class _Projection:
         terrain: HeightSource,
         building_model: BuildingModel,
         lookup: RadarLookup | None,
+        grow: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         self.target, self.terrain, self.building_model, self.lookup = (
             target,
@@ -433,6 +507,7 @@ class _Projection:
             building_model,
             lookup,
         )
+        self.grow = dict(grow or {})
         self.classes: dict[str, int] = {}
         self.store = PieceStore()
 
@@ -445,9 +520,27 @@ class _Projection:
         polys, owner, _tall = radar_polygons(
             local, self.target, self.terrain, building_model=self.building_model, lookup=self.lookup
         )
+        if self.grow:
+            polys = _grow(polys, local.classes[owner], self.grow)
         # (line, pixel) polygons are relative to the grid window; pieces keep that frame
         polys, cls_poly = split_by_tiles(polys, cls_idx[owner])
         self.store.add(polys, cls_poly)
+
+
+def _grow(
+    polys: NDArray[np.object_], classes: NDArray[np.str_], grow: Mapping[str, tuple[float, float]]
+) -> NDArray[np.object_]:
+    """Polygons (x = line, y = pixel) of the classes in ``grow`` dilated by an ellipse of ``(lines, pixels)``."""
+    out = polys.copy()
+    for name, (ml, mp) in grow.items():
+        sel = classes == name
+        if not sel.any() or (ml <= 0 and mp <= 0):
+            continue
+        ml, mp = max(float(ml), 1e-6), max(float(mp), 1e-6)
+        scaled = shapely.transform(out[sel], lambda xy, ml=ml, mp=mp: xy / np.array([ml, mp]))
+        grown = shapely.buffer(scaled, 1.0, quad_segs=8)
+        out[sel] = shapely.transform(grown, lambda xy, ml=ml, mp=mp: xy * np.array([ml, mp]))
+    return out
 
 
 def _scene_lookup(

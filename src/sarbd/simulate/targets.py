@@ -50,6 +50,12 @@ band 2: 1 on open sea), both on each date's own grid, the geometry of that date'
 A ship's mask is the convex hull of its scatterers' image positions grown by the
 PSF's main-lobe half-width (``1 / b`` samples, ``b`` the bandwidth ratio); a slick's
 mask is its polygon seen on the terrain.
+
+Reference (for ``sarbd build``, ``labels.detection``): ``reference_targets.geojson``, every
+imaged object as a lon/lat polygon with ``id``, ``category``, ``date_index``, ``datetime``
+(its acquisition's first line) and ``height_m`` (a ship: the convex hull of its scatterers
+on the map and the tallest one's height; a slick: its polygon, height 0), and
+``sea.geojson``, the open sea (the chip region).
 """
 
 from __future__ import annotations
@@ -541,6 +547,7 @@ def write_target_truth(
                     {
                         "id": s.id,
                         "category": "ship",
+                        "height_m": float(s.sh.max()),
                         "length_m": s.length,
                         "heading_deg": math.degrees(s.heading) % 360.0,
                         "n_scatterers": int(s.sx.size),
@@ -580,6 +587,7 @@ def write_target_truth(
                     "objects": objects,
                 }
             )
+        _write_reference_targets(tmp, targets, plans, records, to_ll)
         meta = {
             "categories": CATEGORIES,
             "crs": targets.crs,
@@ -591,3 +599,65 @@ def write_target_truth(
         }
         (tmp / "targets.json").write_text(json.dumps(meta, indent=1))
     return folder
+
+
+#: The reference files ``sarbd build`` reads for detection labels (``labels.detection``).
+REFERENCE_TARGETS = "reference_targets.geojson"
+SEA_REGION = "sea.geojson"
+
+
+def _write_reference_targets(
+    folder: Path, targets: SeaTargets, plans: list[Any], records: list[dict[str, Any]], to_ll: Any
+) -> None:
+    """``reference_targets.geojson`` (every object: lon/lat polygon, ``id``, ``category``,
+    ``datetime`` of its acquisition's first line, ``height_m``) and ``sea.geojson`` (the open sea).
+
+    These are the vectors a user would bring (ship outlines, slick outlines from a spill
+    report), so that ``sarbd build`` radarcodes them like any reference. A ship's outline
+    is the convex hull of its scatterers on the map (deck and superstructure, what the
+    radar images; the hull rectangle is in ``targets.json``) with the tallest scatterer's
+    height, so the radarcoded volume spans the scatterers' layover; slicks lie flat on the sea.
+    """
+    import shapely
+    from shapely.geometry import MultiPoint
+
+    hulls = {}
+    for ship in targets.ships:
+        hull = MultiPoint(np.column_stack([ship.sx, ship.sy])).convex_hull
+        hulls[ship.id] = hull if hull.geom_type == "Polygon" else hull.buffer(1.0)  # collinear
+    slicks = {s.id: s.polygon for s in targets.slicks}
+    feats = []
+    for d, rec in enumerate(records):
+        g = plans[d].grid
+        start = np.datetime64(plans[d].epoch, "ns") + np.timedelta64(
+            round(g.sensing_start * 1e9), "ns"
+        )
+        when = str(np.datetime64(start, "ms")) + "Z"
+        for o in rec["objects"]:
+            geom = hulls[o["id"]] if o["category"] == "ship" else slicks[o["id"]]
+            feats.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "id": o["id"],
+                        "category": o["category"],
+                        "date_index": d,
+                        "datetime": when,
+                        "height_m": float(o.get("height_m", 0.0)),
+                    },
+                    "geometry": shapely.geometry.mapping(to_ll(geom)),
+                }
+            )
+    collection = {"type": "FeatureCollection", "features": feats}
+    (folder / REFERENCE_TARGETS).write_text(json.dumps(collection, indent=1))
+    sea = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "open sea"},
+                "geometry": shapely.geometry.mapping(to_ll(targets.sea)),
+            }
+        ],
+    }
+    (folder / SEA_REGION).write_text(json.dumps(sea))
