@@ -58,8 +58,14 @@ def write_envisat_ims(
     pixels: int = 90,
     mission: str = "ENVISAT",
     pass_direction: str = "descending",
+    ads_time_shift: float = 0.0,
 ) -> dict[str, Any]:
-    """Write an IMS product to ``path``; returns the truth (grid, pixels, tie points, orbit)."""
+    """Write an IMS product to ``path``; returns the truth (grid, pixels, tie points, orbit).
+
+    ``ads_time_shift`` (s) mislabels the MPP ADS state vectors by that time (an along-track
+    error of ~7.5 km/s x shift, like a restituted orbit's), while the tie points stay on the
+    true orbit (``truth["orbit"]``, ``truth["elements"]``: what a precise DORIS file gives).
+    """
     lat0, lon0 = 41.9, 12.5
     el = design_orbit(lat0, lon0, 0.0, 23.0, pass_direction=pass_direction)
     epoch = np.datetime64("2008-06-12T09:30:00", "ns")
@@ -82,6 +88,7 @@ def write_envisat_ims(
     r0 = rc - dr * pixels / 2
     orbit = make_orbit(el, epoch, t0 - 12, t0 + 12, spacing=5.0)  # 5 or 6 vectors around the scene
     sv_idx = np.arange(5) + max(0, (len(orbit) - 5) // 2)
+    ads = make_orbit(el, epoch, t0 - 12, t0 + 12, spacing=5.0, time_shift=ads_time_shift)
 
     def at(t: float) -> np.datetime64:
         return epoch + np.timedelta64(round(t * 1e9), "ns")
@@ -100,9 +107,9 @@ def write_envisat_ims(
     mpp[1381:1385] = struct.pack(">f", ext_cal)
     for k, i in enumerate(sv_idx):
         o = 1765 + 36 * k
-        mpp[o : o + 12] = mjd(orbit.times[i])
-        pos = np.round(orbit.positions[i] * 100).astype(np.int64)  # 1e-2 m
-        vel = np.round(orbit.velocities[i] * 1e5).astype(np.int64)  # 1e-5 m/s
+        mpp[o : o + 12] = mjd(ads.times[i])
+        pos = np.round(ads.positions[i] * 100).astype(np.int64)  # 1e-2 m
+        vel = np.round(ads.velocities[i] * 1e5).astype(np.int64)  # 1e-5 m/s
         mpp[o + 12 : o + 36] = struct.pack(">6i", *pos.tolist(), *vel.tolist())
     # ---- Geolocation Grid ADS: granules of 40 lines, 11 tie points each edge ----
     samp = np.linspace(1, pixels, 11).round().astype(int)  # 1-based sample numbers
@@ -244,6 +251,9 @@ def write_envisat_ims(
         "pixels_iq": (i_, q_),
         "ties": ties,
         "orbit": orbit,
+        "ads_orbit": ads,
+        "elements": el,
+        "epoch": epoch,
         "sv_idx": sv_idx,
         "lines": lines,
         "pixels": pixels,

@@ -19,8 +19,9 @@ Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), interval
 number 1 (as isce2's Envisat reader), spacing ``c / (2 * RANGE_SAMP_RATE)``. The look side is
 right. Orbit: the 5 ADS state vectors (positions in 1e-2 m, velocities in 1e-5 m/s, ECEF),
 i.e. the orbit the processor used (DORIS precise or restituted, depending on the product;
-the product does not say which -- ``orbit.source`` is ``"MPP ADS"``); a precise
-:class:`~sarbd.core.Orbit` can be passed with ``orbit=``. DOR_VOR files are not read.
+the product does not say which -- ``orbit.source`` is ``"MPP ADS"``); a precise orbit
+can be passed with ``orbit=``: an :class:`~sarbd.core.Orbit`, or a DORIS ``DOR_VOR_AX``
+file or folder of them (:mod:`sarbd.products.doris_orbit`, one vector a minute).
 
 Calibration (ASAR Product Handbook sec. 2.6.2.1; the same formula as BEAM/SNAP's "ASAR NRCS"):
 ``sigma0 = |DN|^2 / K * sin(alpha)``, ``K`` the ``EXT_CAL_FACT`` of the MPP ADS, ``alpha`` the
@@ -48,6 +49,8 @@ from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import SPEED_OF_LIGHT, RadarGrid
 from sarbd.core.scene import DEFAULT_CHUNKS, Scene
 from sarbd.errors import InputError, OrbitError, ProductError
+from sarbd.products.envisat_format import MPH_SIZE, data_set_descriptors
+from sarbd.products.envisat_format import ascii_time as _ascii_time
 from sarbd.products.metadata import iso_time
 from sarbd.products.radarsat2 import complete_geolocation_grid
 from sarbd.products.s1_annotation import CalibrationLut
@@ -55,15 +58,8 @@ from sarbd.products.s1_annotation import CalibrationLut
 __all__ = ["EnvisatProduct", "is_envisat", "open_envisat", "tie_point_errors"]
 
 PathLike = str | os.PathLike[str]
-MPH_SIZE = 1247
 GEO_DSR_SIZE = 521
 MJD2000 = np.datetime64("2000-01-01T00:00:00", "ns")
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-    )
-}
 _POL = {"H/H": "HH", "V/V": "VV", "H/V": "HV", "V/H": "VH"}
 
 
@@ -142,14 +138,6 @@ def is_envisat(path: Path) -> bool:
         return f.read(8) == b"PRODUCT="
 
 
-def _ascii_time(text: str, what: str, path: PathLike) -> np.datetime64:
-    """``DD-MMM-YYYY hh:mm:ss.uuuuuu`` (Envisat ASCII UTC) -> ``datetime64[ns]``."""
-    m = re.fullmatch(r"\s*(\d{2})-([A-Z]{3})-(\d{4}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)\s*", text or "")
-    if m is None or m[2] not in _MONTHS:
-        raise ProductError(f"{what} is not an Envisat UTC time: {text!r}", path=path)
-    return np.datetime64(f"{m[3]}-{_MONTHS[m[2]]:02d}-{m[1]}T{m[4]}", "ns")
-
-
 def _mjd_text(text: str, what: str, path: PathLike) -> np.datetime64:
     """GDAL's ``"days, seconds, microseconds"`` rendering of an MJD2000 field."""
     try:
@@ -175,30 +163,6 @@ def _number(tags: dict[str, str], key: str, path: PathLike, *, positive: bool = 
             path=path,
         )
     return value
-
-
-def _dsds(path: Path, sph_size: int) -> dict[str, dict[str, Any]]:
-    """The data-set descriptors of the SPH: ``{name: {type, offset, size, num_dsr, dsr_size}}``."""
-    with open(path, "rb") as f:
-        f.seek(MPH_SIZE)
-        sph = f.read(sph_size).decode("ascii", "replace")
-    out: dict[str, dict[str, Any]] = {}
-    for block in sph.split("DS_NAME=")[1:]:
-        kv = dict(re.findall(r"^([A-Z_]+)=(.*)$", "DS_NAME=" + block, flags=re.M))
-
-        def num(key: str, kv: dict[str, str] = kv) -> int:
-            m = re.match(r"\s*([+-]?\d+)", kv.get(key, ""))
-            return int(m[1]) if m else 0
-
-        name = kv.get("DS_NAME", "").strip().strip('"').strip()
-        out[name] = {
-            "type": kv.get("DS_TYPE", "").strip(),
-            "offset": num("DS_OFFSET"),
-            "size": num("DS_SIZE"),
-            "num_dsr": num("NUM_DSR"),
-            "dsr_size": num("DSR_SIZE"),
-        }
-    return out
 
 
 def _geolocation_grid(path: Path, dsd: dict[str, Any]) -> pd.DataFrame:
@@ -291,7 +255,10 @@ def _orbit(records: dict[str, str], prefix: str, path: PathLike) -> Orbit:
 
 
 def open_envisat(
-    path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[int, int] | None = None
+    path: PathLike,
+    *,
+    orbit: Orbit | PathLike | None = None,
+    chunks: tuple[int, int] | None = None,
 ) -> Scene:
     """Open an ASAR IMS or ERS SLC product in Envisat format as a :class:`~sarbd.core.Scene`.
 
@@ -300,7 +267,11 @@ def open_envisat(
     path
         The ``.N1`` / ``.E1`` / ``.E2`` file.
     orbit
-        ``None`` (the 5 state vectors of the MPP ADS) or an :class:`~sarbd.core.Orbit`.
+        ``None`` (the 5 state vectors of the MPP ADS), an :class:`~sarbd.core.Orbit`, a
+        DORIS orbit file (``DOR_VOR_AX`` precise or ``DOR_POR_AX`` preliminary,
+        :mod:`sarbd.products.doris_orbit`) or a folder of them (the covering one is
+        picked, precise first). A file's state vectors are cropped to the image plus 6
+        vectors (6 minutes) on each side; ``orbit.source`` is ``"DOR_VOR"`` or ``"DOR_POR"``.
     chunks
         Default Dask chunk shape of :meth:`Scene.slc`.
     """
@@ -308,8 +279,12 @@ def open_envisat(
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     p = Path(path)
-    if orbit is not None and not isinstance(orbit, Orbit):
-        raise InputError("orbit= for an Envisat/ERS product must be an Orbit object", path=p)
+    if orbit is not None and not isinstance(orbit, (Orbit, str, os.PathLike)):
+        raise InputError(
+            "orbit= for an Envisat/ERS product must be an Orbit, a DORIS orbit file "
+            "(DOR_VOR_AX / DOR_POR_AX) or a folder of them",
+            path=p,
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -343,7 +318,7 @@ def open_envisat(
         if m is None:
             raise ProductError("the MPH has no SPH_SIZE", path=p)
         sph_size = int(m[1])
-    dsds = _dsds(p, sph_size)
+    dsds = data_set_descriptors(p, sph_size)
     if "GEOLOCATION GRID ADS" not in dsds:
         raise ProductError("the product has no Geolocation Grid ADS", path=p)
     geo = _geolocation_grid(p, dsds["GEOLOCATION GRID ADS"])
@@ -373,8 +348,15 @@ def open_envisat(
         SPEED_OF_LIGHT / fc,
         "right",
     )
-    orb = orbit if orbit is not None else _orbit(records, prefix, p)
     t_end = grid.line_to_datetime(shape[0] - 1)[()]
+    if orbit is None:
+        orb = _orbit(records, prefix, p)
+    elif isinstance(orbit, Orbit):
+        orb = orbit
+    else:
+        from sarbd.products.doris_orbit import resolve_doris_orbit
+
+        orb = resolve_doris_orbit(orbit, t0, np.datetime64(t_end, "ns"))
     if not orb.covers(t0, t_end):
         raise OrbitError(
             f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image {t0} .. {t_end}",
