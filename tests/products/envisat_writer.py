@@ -59,12 +59,15 @@ def write_envisat_ims(
     mission: str = "ENVISAT",
     pass_direction: str = "descending",
     ads_time_shift: float = 0.0,
+    scene_height: float = 0.0,
 ) -> dict[str, Any]:
     """Write an IMS product to ``path``; returns the truth (grid, pixels, tie points, orbit).
 
     ``ads_time_shift`` (s) mislabels the MPP ADS state vectors by that time (an along-track
     error of ~7.5 km/s x shift, like a restituted orbit's), while the tie points stay on the
     true orbit (``truth["orbit"]``, ``truth["elements"]``: what a precise DORIS file gives).
+    ``scene_height`` (m above the ellipsoid) goes into the MPP ADS's average scene height
+    (byte 1541) and the tie points are located at that height, as ASAR's processor does.
     """
     lat0, lon0 = 41.9, 12.5
     el = design_orbit(lat0, lon0, 0.0, 23.0, pass_direction=pass_direction)
@@ -105,6 +108,7 @@ def write_envisat_ims(
     mpp[983:991] = struct.pack(">ff", fs, fc)
     ext_cal = 46_383.0  # IS2 order of magnitude (ASAR external calibration constants, 10*log10 K ~ 46.7 dB)
     mpp[1381:1385] = struct.pack(">f", ext_cal)
+    mpp[1541:1545] = struct.pack(">f", scene_height)  # avg_scene_height_ellpsoid
     for k, i in enumerate(sv_idx):
         o = 1765 + 36 * k
         mpp[o : o + 12] = mjd(ads.times[i])
@@ -126,12 +130,12 @@ def write_envisat_ims(
             lat, lon, srt, inc = [], [], [], []
             for s in samp:
                 r = r0 + dr * (s - 1)
-                la, lo = _solve_ground(el, t, r, 0.0, (lat0, lon0))
+                la, lo = _solve_ground(el, t, r, scene_height, (lat0, lon0))
                 lat.append(round(la * 1e6))
                 lon.append(round(lo * 1e6))
                 srt.append(2 * r / C * 1e9)
                 pos = orbit_state_vectors(el, np.array([t]))[0][0]
-                gp = llh_to_ecef(np.array([la]), np.array([lo]), np.array([0.0]))[0]
+                gp = llh_to_ecef(np.array([la]), np.array([lo]), np.array([scene_height]))[0]
                 up = gp / np.linalg.norm(gp)
                 inc.append(float(np.degrees(np.arccos((pos - gp) @ up / np.linalg.norm(pos - gp)))))
                 ties.append((line, s - 1, la, lo))

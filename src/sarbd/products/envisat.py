@@ -14,12 +14,14 @@ sec. 2.6.2 (radiometric calibration). What comes from where:
   last line: sample numbers (1-based), two-way slant-range times (ns, float32), incidence
   angles (deg), latitudes and longitudes (1e-6 deg).
 
-Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), interval
-``LINE_TIME_INTERVAL``; pixel 0 at the slant range ``c/2 * t`` of the tie point with sample
+Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), the last line at its
+``LAST_LINE_TIME`` (interval ``(last - first) / (lines - 1)``, checked against
+``LINE_TIME_INTERVAL`` to 2 us over the image); pixel 0 at the slant range ``c/2 * t`` of the tie point with sample
 number 1 (as isce2's Envisat reader), spacing ``c / (2 * RANGE_SAMP_RATE)``. The look side is
 right. Orbit: the 5 ADS state vectors (positions in 1e-2 m, velocities in 1e-5 m/s, ECEF),
 i.e. the orbit the processor used (DORIS precise or restituted, depending on the product;
-the product does not say which -- ``orbit.source`` is ``"MPP ADS"``); a precise orbit
+the MPH's ``VECTOR_SOURCE`` says which: ``orbit.source`` is e.g. ``"MPP ADS (DP)"``, DORIS
+precise, and ``metadata["vector_source"]`` spells it out); a precise orbit
 can be passed with ``orbit=``: an :class:`~sarbd.core.Orbit`, or a DORIS ``DOR_VOR_AX``
 file or folder of them (:mod:`sarbd.products.doris_orbit`, one vector a minute).
 
@@ -68,8 +70,10 @@ class EnvisatProduct:
     """What an Envisat/ERS IMS scene knows about its product (``scene.product``).
 
     ``geolocation_grid`` holds the tie points in grid indices (0-based line and pixel;
-    columns ``line``, ``pixel``, ``latitude``, ``longitude``, ``height`` (0: the tie points
-    are on the ellipsoid), ``slant_range_time`` (two-way, s), ``incidence_angle`` (deg)).
+    columns ``line``, ``pixel``, ``latitude``, ``longitude``, ``height`` (``scene_height``
+    for every tie point), ``slant_range_time`` (two-way, s),
+    ``incidence_angle`` (deg)). ``scene_height`` is the MPP ADS's average scene height
+    above the WGS84 ellipsoid (m), 0 when the product does not give one.
     """
 
     @property
@@ -91,6 +95,7 @@ class EnvisatProduct:
     range_sampling_rate: float
     prf: float | None
     calibration_constant: float
+    scene_height: float
     geolocation_grid: pd.DataFrame
     calibration: dict[str, CalibrationLut] = field(default_factory=dict)
     noise: dict[str, Any] = field(default_factory=dict)
@@ -106,6 +111,7 @@ class EnvisatSource:
 
     path: str
     polarization: str
+    mds_end: int = 0  # byte after MDS1, from its DSD (0: unknown)
 
     def read(self, polarization: str, lines: slice, pixels: slice) -> NDArray[np.complex64]:
         import rasterio
@@ -126,6 +132,14 @@ class EnvisatSource:
                         ),
                     )
         except RasterioIOError as exc:
+            size = os.path.getsize(self.path)
+            if self.mds_end > size:
+                raise ProductError(
+                    f"cannot read the MDS1 pixels: the file is truncated ({size} bytes; MDS1 "
+                    f"ends at byte {self.mds_end})",
+                    path=self.path,
+                    hint="the metadata and geometry are usable, the pixels are not",
+                ) from None
             raise ProductError(f"cannot read the MDS1 pixels ({exc})", path=self.path) from None
         return np.asarray(data, dtype=np.complex64)
 
@@ -223,7 +237,73 @@ def _geolocation_grid(path: Path, dsd: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def _orbit(records: dict[str, str], prefix: str, path: PathLike) -> Orbit:
+#: Byte offset of ``avg_scene_height_ellpsoid`` (float32, m) in the MPP ADSR; the first 2009
+#: bytes of the record are laid out alike in its 2009- and 10069-byte versions (the
+#: calibration constant at 1381 and the state vectors at 1765 in both).
+_MPP_SCENE_HEIGHT = 1541
+
+
+def _scene_height(path: Path, dsd: dict[str, Any] | None) -> float:
+    """The MPP ADS's average scene height above the ellipsoid (m), the height of the tie points.
+
+    ASAR's processor computes the Geolocation Grid tie points at this one height (the
+    ADSR has no height field). On the real IMS product of the tests (pyroSAR's, Rome,
+    2004-07-03) it is 276.73 m, and it is the height at which all 286 tie points agree with
+    rdr2geo (0.18 m median); at height 0 they are 680-820 m off across track. 0 when the
+    record is too short to hold it, or not finite.
+    """
+    if dsd is None or dsd["dsr_size"] < _MPP_SCENE_HEIGHT + 4 or dsd["offset"] <= 0:
+        return 0.0
+    with open(path, "rb") as f:
+        f.seek(dsd["offset"] + _MPP_SCENE_HEIGHT)
+        raw = f.read(4)
+    if len(raw) < 4:
+        return 0.0
+    h = float(struct.unpack(">f", raw)[0])
+    return h if np.isfinite(h) and -1000.0 < h < 9000.0 else 0.0
+
+
+def _line_interval(
+    tags: dict[str, str], t0: np.datetime64, dt_sph: float, lines: int, path: PathLike
+) -> float:
+    """Zero-Doppler line interval (s): ``(LAST_LINE_TIME - FIRST_LINE_TIME) / (lines - 1)``.
+
+    The grid's last line is then the SPH's ``LAST_LINE_TIME``, the time of the MPP ADS's
+    last state vector in real products (ASAR/6.03 puts its 5 vectors at the first line, 1/4,
+    1/2, 3/4 and the last line): ``t0 + (lines - 1) * LINE_TIME_INTERVAL`` overshoots that by
+    up to 1 us (the ASCII times' microsecond resolution), which would put the last line outside
+    the orbit. The two must agree to 2 us over the image, else the header is inconsistent.
+    """
+    if lines < 2 or "SPH_LAST_LINE_TIME" not in tags:
+        return dt_sph
+    t1 = _ascii_time(tags["SPH_LAST_LINE_TIME"], "SPH LAST_LINE_TIME", path)
+    span = float((t1 - t0) / np.timedelta64(1, "ns")) * 1e-9
+    if abs(span - dt_sph * (lines - 1)) > 2e-6:
+        raise ProductError(
+            f"SPH LAST_LINE_TIME - FIRST_LINE_TIME = {span:.6f} s, but LINE_TIME_INTERVAL x "
+            f"({lines} - 1) lines = {dt_sph * (lines - 1):.6f} s",
+            path=path,
+            hint="the product header is inconsistent",
+        )
+    return span / (lines - 1)
+
+
+#: MPH ``VECTOR_SOURCE`` codes (PO-RS-MDA-GS-2009 vol. 5, MPH; ERS codes of the ERS
+#: reprocessing in Envisat format).
+VECTOR_SOURCES = {
+    "FP": "FOS predicted",
+    "DN": "DORIS navigator",
+    "FR": "FOS restituted",
+    "DI": "DORIS preliminary",
+    "DP": "DORIS precise",
+    "PD": "predicted",
+    "RS": "restituted",
+    "PL": "preliminary",
+    "PC": "precise",
+}
+
+
+def _orbit(records: dict[str, str], prefix: str, path: PathLike, vector_source: str) -> Orbit:
     times, pos, vel = [], [], []
     for k in range(1, 6):
         base = f"{prefix}ORBIT_STATE_VECTORS.{k}."
@@ -248,7 +328,7 @@ def _orbit(records: dict[str, str], prefix: str, path: PathLike) -> Orbit:
             np.array([times[i] for i in valid]),
             np.array([pos[i] for i in valid]),
             np.array([vel[i] for i in valid]),
-            source="MPP ADS",
+            source=f"MPP ADS ({vector_source})" if vector_source else "MPP ADS",
         )
     except OrbitError as exc:
         raise OrbitError(f"orbit state vectors of the MPP ADS: {exc.message}", path=path) from None
@@ -322,14 +402,17 @@ def open_envisat(
     if "GEOLOCATION GRID ADS" not in dsds:
         raise ProductError("the product has no Geolocation Grid ADS", path=p)
     geo = _geolocation_grid(p, dsds["GEOLOCATION GRID ADS"])
+    scene_height = _scene_height(p, dsds.get("MAIN PROCESSING PARAMS ADS"))
+    geo["height"] = scene_height
     prefix = "MAIN_PROCESSING_PARAMS_ADS_"
     if f"{prefix}RANGE_SAMP_RATE" not in records and f"{prefix}0_RANGE_SAMP_RATE" in records:
         prefix = "MAIN_PROCESSING_PARAMS_ADS_0_"
     fs = _number(records, f"{prefix}RANGE_SAMP_RATE", p, positive=True)
     fc = _number(records, f"{prefix}RADAR_FREQ", p, positive=True)
     k_cal = _number(records, f"{prefix}CALIBRATION_FACTORS.1.EXT_CAL_FACT", p, positive=True)
-    dt = _number(tags, "SPH_LINE_TIME_INTERVAL", p, positive=True)
+    dt_sph = _number(tags, "SPH_LINE_TIME_INTERVAL", p, positive=True)
     t0 = _ascii_time(tags.get("SPH_FIRST_LINE_TIME", ""), "SPH FIRST_LINE_TIME", p)
+    dt = _line_interval(tags, t0, dt_sph, shape[0], p)
     first = geo[geo["pixel"] == 0]
     if first.empty:
         raise ProductError(
@@ -349,8 +432,9 @@ def open_envisat(
         "right",
     )
     t_end = grid.line_to_datetime(shape[0] - 1)[()]
+    vector_source = tags.get("MPH_VECTOR_SOURCE", "").strip()
     if orbit is None:
-        orb = _orbit(records, prefix, p)
+        orb = _orbit(records, prefix, p, vector_source)
     elif isinstance(orbit, Orbit):
         orb = orbit
     else:
@@ -409,6 +493,7 @@ def open_envisat(
         if f"{prefix}IMAGE_PARAMETERS.PRF_VALUE" in records
         else None,
         calibration_constant=k_cal,
+        scene_height=scene_height,
         geolocation_grid=geo,
         calibration={pol: lut},
     )
@@ -446,13 +531,19 @@ def open_envisat(
         "lines": shape[0],
         "pixels": shape[1],
         "calibration_constant": k_cal,
+        "average_scene_height": scene_height,
+        "vector_source": VECTOR_SOURCES.get(vector_source, vector_source),
     }
     return Scene(
         grid,
         orb,
         (pol,),
         meta,
-        EnvisatSource(str(p.resolve()), pol),
+        EnvisatSource(
+            str(p.resolve()),
+            pol,
+            int(dsds["MDS1"]["offset"] + dsds["MDS1"]["size"]) if "MDS1" in dsds else 0,
+        ),
         product,
         chunks or DEFAULT_CHUNKS,
     )
