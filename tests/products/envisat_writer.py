@@ -146,6 +146,13 @@ def write_envisat_ims(
             rec[off + 176 : off + 220] = struct.pack(">11i", *lon)
         geo += rec
     n_geo = len(geo) // 521
+    # ---- Doppler Centroid ADS (one 55-byte record, mid-image) ----
+    dop_t0 = 2 * (r0 + dr * pixels / 2) / C
+    dop_coef = (-604.6025390625, -457815.625, 160870096.0, 0.0, 0.0)  # float32-exact values
+    dop = bytearray(55)
+    dop[0:12] = mjd(at(t0 + dt * lines / 2))
+    dop[13:37] = struct.pack(">6f", dop_t0 * 1e9, *dop_coef)
+    dop[37:41] = struct.pack(">f", 0.99)
     # ---- MDS1 ----
     rng = np.random.default_rng(3)
     i_ = rng.integers(-500, 500, size=(lines, pixels), dtype=np.int16)
@@ -160,6 +167,7 @@ def write_envisat_ims(
     dsds = [
         ("MDS1 SQ ADS", "A", 0, 0, 0),
         ("MAIN PROCESSING PARAMS ADS", "A", len(mpp), 1, 2009),
+        ("DOP CENTROID COEFFS ADS", "A", len(dop), 1, 55),
         ("GEOLOCATION GRID ADS", "A", len(geo), n_geo, 521),
         ("MDS1", "M", len(mds), lines, dsr),
     ]
@@ -185,7 +193,12 @@ def write_envisat_ims(
     sph_size = len(sph_text) + dsd_size * len(dsds)
     offset = 1247 + sph_size
     dsd_blob = bytearray()
-    payloads = {"MAIN PROCESSING PARAMS ADS": mpp, "GEOLOCATION GRID ADS": geo, "MDS1": mds}
+    payloads = {
+        "MAIN PROCESSING PARAMS ADS": mpp,
+        "DOP CENTROID COEFFS ADS": dop,
+        "GEOLOCATION GRID ADS": geo,
+        "MDS1": mds,
+    }
     for name, typ, size, num, rsize in dsds:
         off = offset if size else 0
         d = (
@@ -262,4 +275,5 @@ def write_envisat_ims(
         "lines": lines,
         "pixels": pixels,
         "ext_cal": ext_cal,
+        "doppler": (at(t0 + dt * lines / 2), float(np.float32(dop_t0 * 1e9)) * 1e-9, dop_coef),
     }

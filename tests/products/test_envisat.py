@@ -160,3 +160,15 @@ def test_truncated_pixels_say_so(tmp_path, asar):
     assert len(tie_point_errors(scene)) == 66
     with pytest.raises(ProductError, match="the file is truncated"):
         scene.slc().compute()
+
+
+def test_doppler_centroid_ads(asar):
+    path, truth = asar
+    dc = open_product(path).product.doppler_centroids
+    assert len(dc) == 1
+    t, t0, coef = truth["doppler"]
+    assert abs(dc[0].azimuth_time - t) < np.timedelta64(1, "us")  # MJD: microseconds
+    assert dc[0].t0 == pytest.approx(t0, abs=1e-15)
+    np.testing.assert_array_equal(dc[0].data_coefficients, coef)
+    assert np.isnan(dc[0].geometry_coefficients).all()  # ASAR annotates the data estimate only
+    assert dc[0].evaluate(t0 + 1e-5) == pytest.approx(coef[0] + coef[1] * 1e-5 + coef[2] * 1e-10)

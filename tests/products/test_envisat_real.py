@@ -98,6 +98,28 @@ def test_tie_points_match_rdr2geo_under_a_metre(real):
     )
 
 
+def test_doppler_centroid_matches_gdal(real):
+    """The Doppler Centroid ADS parsed here against GDAL's RECORDS rendering of it."""
+    import warnings
+
+    import rasterio
+
+    path, scene = real
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with rasterio.open(path) as ds:
+            rec = ds.tags(ns="RECORDS")
+    (dc,) = scene.product.doppler_centroids
+    gdal_coef = [float(x) for x in rec["DOP_CENTROID_COEFFS_ADS_DOP_COEF"].split()]
+    np.testing.assert_allclose(dc.data_coefficients, gdal_coef, rtol=1e-6)  # GDAL: 6 decimals
+    assert dc.t0 * 1e9 == pytest.approx(float(rec["DOP_CENTROID_COEFFS_ADS_SLANT_RANGE_TIME"]))
+    assert dc.azimuth_time == np.datetime64("2004-07-03T20:53:47.737101", "ns")
+    # -604 Hz at near range, -716 Hz at far range: about -0.4 PRF
+    g = scene.radar_grid
+    tau = 2 * (g.starting_range + np.array([0, 5176]) * g.range_pixel_spacing) / C
+    np.testing.assert_allclose(dc.evaluate(tau), [-604.0, -715.8], atol=0.1)
+
+
 def test_missing_pixels_are_reported(real):
     _, scene = real
     with pytest.raises(ProductError, match="the file is truncated"):

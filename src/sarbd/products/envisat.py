@@ -55,7 +55,7 @@ from sarbd.products.envisat_format import MPH_SIZE, data_set_descriptors
 from sarbd.products.envisat_format import ascii_time as _ascii_time
 from sarbd.products.metadata import iso_time
 from sarbd.products.radarsat2 import complete_geolocation_grid
-from sarbd.products.s1_annotation import CalibrationLut
+from sarbd.products.s1_annotation import CalibrationLut, DopplerCentroid
 
 __all__ = ["EnvisatProduct", "is_envisat", "open_envisat", "tie_point_errors"]
 
@@ -98,6 +98,7 @@ class EnvisatProduct:
     scene_height: float
     geolocation_grid: pd.DataFrame
     calibration: dict[str, CalibrationLut] = field(default_factory=dict)
+    doppler_centroids: tuple[DopplerCentroid, ...] = ()
     noise: dict[str, Any] = field(default_factory=dict)
 
     def tiff_lines(self, lines: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -235,6 +236,50 @@ def _geolocation_grid(path: Path, dsd: dict[str, Any]) -> pd.DataFrame:
     return (
         geo.drop_duplicates(["line", "pixel"]).sort_values(["line", "pixel"]).reset_index(drop=True)
     )
+
+
+DOP_DSR_SIZE = 55
+
+
+def _doppler_centroids(path: Path, dsd: dict[str, Any] | None) -> tuple[DopplerCentroid, ...]:
+    """The Doppler Centroid ADS (ASAR Product Handbook sec. 6.6.3, 55-byte records).
+
+    Each record: zero-Doppler time (MJD), attachment flag, the reference two-way slant-range
+    time ``t0`` (ns, float32), coefficients ``D0..D4`` (Hz, Hz/s, ... Hz/s^4, float32) of
+    ``f_dc = sum D_i (tau - t0)^i`` with ``tau`` the two-way slant-range time in seconds,
+    confidence, and integer deltas. These are estimates from the data: the
+    ``geometry_coefficients`` of the returned :class:`DopplerCentroid` are NaN (not annotated).
+    """
+    if dsd is None or dsd["num_dsr"] < 1 or dsd["offset"] <= 0:
+        return ()
+    if dsd["dsr_size"] != DOP_DSR_SIZE:
+        raise ProductError(
+            f"Doppler Centroid ADS has records of {dsd['dsr_size']} bytes (expected "
+            f"{DOP_DSR_SIZE})",
+            path=path,
+        )
+    with open(path, "rb") as f:
+        f.seek(dsd["offset"])
+        blob = f.read(dsd["num_dsr"] * DOP_DSR_SIZE)
+    if len(blob) != dsd["num_dsr"] * DOP_DSR_SIZE:
+        raise ProductError("the Doppler Centroid ADS is truncated", path=path)
+    out = []
+    for k in range(dsd["num_dsr"]):
+        rec = blob[k * DOP_DSR_SIZE : (k + 1) * DOP_DSR_SIZE]
+        days, sec, us = struct.unpack(">iII", rec[0:12])
+        t = MJD2000 + np.timedelta64(days * 86_400_000_000 + sec * 1_000_000 + us, "us")
+        t0_ns, *coef = struct.unpack(">6f", rec[13:37])
+        if not np.all(np.isfinite([t0_ns, *coef])):
+            raise ProductError(f"Doppler Centroid ADS record {k + 1} is not finite", path=path)
+        out.append(
+            DopplerCentroid(
+                np.datetime64(t, "ns"),
+                t0_ns * 1e-9,
+                np.full(5, np.nan),
+                np.asarray(coef, dtype=np.float64),
+            )
+        )
+    return tuple(out)
 
 
 #: Byte offset of ``avg_scene_height_ellpsoid`` (float32, m) in the MPP ADSR; the first 2009
@@ -403,6 +448,7 @@ def open_envisat(
         raise ProductError("the product has no Geolocation Grid ADS", path=p)
     geo = _geolocation_grid(p, dsds["GEOLOCATION GRID ADS"])
     scene_height = _scene_height(p, dsds.get("MAIN PROCESSING PARAMS ADS"))
+    dopplers = _doppler_centroids(p, dsds.get("DOP CENTROID COEFFS ADS"))
     geo["height"] = scene_height
     prefix = "MAIN_PROCESSING_PARAMS_ADS_"
     if f"{prefix}RANGE_SAMP_RATE" not in records and f"{prefix}0_RANGE_SAMP_RATE" in records:
@@ -495,6 +541,7 @@ def open_envisat(
         calibration_constant=k_cal,
         scene_height=scene_height,
         geolocation_grid=geo,
+        doppler_centroids=dopplers,
         calibration={pol: lut},
     )
     meta: dict[str, Any] = {
