@@ -42,3 +42,22 @@ def s1b_scenes(s1b_zip: Path):
     from sarbd.products import open_safe
 
     return open_safe(s1b_zip)
+
+
+#: Real ASAR IMS header + annotation (no MDS1): pyroSAR ``tests/data/`` at e16d63b (MIT), Rome
+#: 2004-07-03, DORIS-precise orbit. Kept in ``../shared/data/envisat_asar_ims/`` (or the folder
+#: in ``SARBD_ENVISAT_IMS_DIR``); see docs/products.md.
+ASAR_IMS_REAL = "ASA_IMS_1PNESA20040703_205338_000000182028_00172_12250_00001672562030318361237.N1"
+
+
+@pytest.fixture(scope="session")
+def asar_ims_real() -> Path:
+    import os
+
+    from tests.conftest import SHARED_DATA
+
+    folder = Path(os.environ.get("SARBD_ENVISAT_IMS_DIR", SHARED_DATA / "envisat_asar_ims"))
+    path = folder / ASAR_IMS_REAL
+    if not path.is_file():
+        pytest.skip(f"real ASAR IMS sample not found at {path} (pyroSAR tests/data, MIT)")
+    return path

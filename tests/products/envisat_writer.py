@@ -58,8 +58,17 @@ def write_envisat_ims(
     pixels: int = 90,
     mission: str = "ENVISAT",
     pass_direction: str = "descending",
+    ads_time_shift: float = 0.0,
+    scene_height: float = 0.0,
 ) -> dict[str, Any]:
-    """Write an IMS product to ``path``; returns the truth (grid, pixels, tie points, orbit)."""
+    """Write an IMS product to ``path``; returns the truth (grid, pixels, tie points, orbit).
+
+    ``ads_time_shift`` (s) mislabels the MPP ADS state vectors by that time (an along-track
+    error of ~7.5 km/s x shift, like a restituted orbit's), while the tie points stay on the
+    true orbit (``truth["orbit"]``, ``truth["elements"]``: what a precise DORIS file gives).
+    ``scene_height`` (m above the ellipsoid) goes into the MPP ADS's average scene height
+    (byte 1541) and the tie points are located at that height, as ASAR's processor does.
+    """
     lat0, lon0 = 41.9, 12.5
     el = design_orbit(lat0, lon0, 0.0, 23.0, pass_direction=pass_direction)
     epoch = np.datetime64("2008-06-12T09:30:00", "ns")
@@ -82,6 +91,7 @@ def write_envisat_ims(
     r0 = rc - dr * pixels / 2
     orbit = make_orbit(el, epoch, t0 - 12, t0 + 12, spacing=5.0)  # 5 or 6 vectors around the scene
     sv_idx = np.arange(5) + max(0, (len(orbit) - 5) // 2)
+    ads = make_orbit(el, epoch, t0 - 12, t0 + 12, spacing=5.0, time_shift=ads_time_shift)
 
     def at(t: float) -> np.datetime64:
         return epoch + np.timedelta64(round(t * 1e9), "ns")
@@ -98,11 +108,12 @@ def write_envisat_ims(
     mpp[983:991] = struct.pack(">ff", fs, fc)
     ext_cal = 46_383.0  # IS2 order of magnitude (ASAR external calibration constants, 10*log10 K ~ 46.7 dB)
     mpp[1381:1385] = struct.pack(">f", ext_cal)
+    mpp[1541:1545] = struct.pack(">f", scene_height)  # avg_scene_height_ellpsoid
     for k, i in enumerate(sv_idx):
         o = 1765 + 36 * k
-        mpp[o : o + 12] = mjd(orbit.times[i])
-        pos = np.round(orbit.positions[i] * 100).astype(np.int64)  # 1e-2 m
-        vel = np.round(orbit.velocities[i] * 1e5).astype(np.int64)  # 1e-5 m/s
+        mpp[o : o + 12] = mjd(ads.times[i])
+        pos = np.round(ads.positions[i] * 100).astype(np.int64)  # 1e-2 m
+        vel = np.round(ads.velocities[i] * 1e5).astype(np.int64)  # 1e-5 m/s
         mpp[o + 12 : o + 36] = struct.pack(">6i", *pos.tolist(), *vel.tolist())
     # ---- Geolocation Grid ADS: granules of 40 lines, 11 tie points each edge ----
     samp = np.linspace(1, pixels, 11).round().astype(int)  # 1-based sample numbers
@@ -119,12 +130,12 @@ def write_envisat_ims(
             lat, lon, srt, inc = [], [], [], []
             for s in samp:
                 r = r0 + dr * (s - 1)
-                la, lo = _solve_ground(el, t, r, 0.0, (lat0, lon0))
+                la, lo = _solve_ground(el, t, r, scene_height, (lat0, lon0))
                 lat.append(round(la * 1e6))
                 lon.append(round(lo * 1e6))
                 srt.append(2 * r / C * 1e9)
                 pos = orbit_state_vectors(el, np.array([t]))[0][0]
-                gp = llh_to_ecef(np.array([la]), np.array([lo]), np.array([0.0]))[0]
+                gp = llh_to_ecef(np.array([la]), np.array([lo]), np.array([scene_height]))[0]
                 up = gp / np.linalg.norm(gp)
                 inc.append(float(np.degrees(np.arccos((pos - gp) @ up / np.linalg.norm(pos - gp)))))
                 ties.append((line, s - 1, la, lo))
@@ -135,6 +146,13 @@ def write_envisat_ims(
             rec[off + 176 : off + 220] = struct.pack(">11i", *lon)
         geo += rec
     n_geo = len(geo) // 521
+    # ---- Doppler Centroid ADS (one 55-byte record, mid-image) ----
+    dop_t0 = 2 * (r0 + dr * pixels / 2) / C
+    dop_coef = (-604.6025390625, -457815.625, 160870096.0, 0.0, 0.0)  # float32-exact values
+    dop = bytearray(55)
+    dop[0:12] = mjd(at(t0 + dt * lines / 2))
+    dop[13:37] = struct.pack(">6f", dop_t0 * 1e9, *dop_coef)
+    dop[37:41] = struct.pack(">f", 0.99)
     # ---- MDS1 ----
     rng = np.random.default_rng(3)
     i_ = rng.integers(-500, 500, size=(lines, pixels), dtype=np.int16)
@@ -149,6 +167,7 @@ def write_envisat_ims(
     dsds = [
         ("MDS1 SQ ADS", "A", 0, 0, 0),
         ("MAIN PROCESSING PARAMS ADS", "A", len(mpp), 1, 2009),
+        ("DOP CENTROID COEFFS ADS", "A", len(dop), 1, 55),
         ("GEOLOCATION GRID ADS", "A", len(geo), n_geo, 521),
         ("MDS1", "M", len(mds), lines, dsr),
     ]
@@ -174,7 +193,12 @@ def write_envisat_ims(
     sph_size = len(sph_text) + dsd_size * len(dsds)
     offset = 1247 + sph_size
     dsd_blob = bytearray()
-    payloads = {"MAIN PROCESSING PARAMS ADS": mpp, "GEOLOCATION GRID ADS": geo, "MDS1": mds}
+    payloads = {
+        "MAIN PROCESSING PARAMS ADS": mpp,
+        "DOP CENTROID COEFFS ADS": dop,
+        "GEOLOCATION GRID ADS": geo,
+        "MDS1": mds,
+    }
     for name, typ, size, num, rsize in dsds:
         off = offset if size else 0
         d = (
@@ -244,8 +268,12 @@ def write_envisat_ims(
         "pixels_iq": (i_, q_),
         "ties": ties,
         "orbit": orbit,
+        "ads_orbit": ads,
+        "elements": el,
+        "epoch": epoch,
         "sv_idx": sv_idx,
         "lines": lines,
         "pixels": pixels,
         "ext_cal": ext_cal,
+        "doppler": (at(t0 + dt * lines / 2), float(np.float32(dop_t0 * 1e9)) * 1e-9, dop_coef),
     }

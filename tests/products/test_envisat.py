@@ -26,7 +26,11 @@ def test_grid_orbit_and_metadata(asar):
     g = scene.radar_grid
     assert scene.shape == (truth["lines"], truth["pixels"])
     assert g.sensing_start_datetime == truth["t0"]
-    assert g.azimuth_time_interval == pytest.approx(truth["dt"], rel=1e-7)  # SPH text, 9 digits
+    # (LAST_LINE_TIME - FIRST_LINE_TIME) / (lines - 1): the ASCII times' microsecond
+    # resolution leaves < 1 us at the last line
+    assert abs(g.azimuth_time_interval - truth["dt"]) * (truth["lines"] - 1) < 1e-6
+    last = g.line_to_datetime(truth["lines"] - 1)[()]
+    assert last == np.datetime64(scene.metadata["stop_time"].rstrip("Z"), "ns")
     assert g.range_pixel_spacing == pytest.approx(truth["dr"], rel=1e-7)
     assert g.starting_range == pytest.approx(truth["r0"], abs=0.1)  # float32 ns slant-range time
     assert g.wavelength == pytest.approx(299_792_458.0 / truth["fc"], rel=1e-7)
@@ -45,7 +49,8 @@ def test_grid_orbit_and_metadata(asar):
     )
     assert (m["absolute_orbit"], m["relative_orbit"]) == (32912, 79)
     assert m["calibration_constant"] == pytest.approx(truth["ext_cal"])
-    assert m["orbit_source"] == "MPP ADS"
+    assert m["orbit_source"] == "MPP ADS (PC)"
+    assert m["vector_source"] == "precise"
 
 
 def test_pixels_through_gdal(asar):
@@ -119,3 +124,51 @@ def test_global_attributes(asar):
     )
     assert attrs["geospatial_lat_min"] == pytest.approx(geo["latitude"].min(), abs=1e-9)
     assert attrs["sar_pass_direction"] == "DESCENDING"
+
+
+def test_tie_points_at_the_average_scene_height(tmp_path):
+    """ASAR locates its tie points at the MPP ADS's average scene height, not on the ellipsoid."""
+    path = tmp_path / "ASA_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
+    write_envisat_ims(path, lines=60, pixels=50, scene_height=350.0)
+    scene = open_product(path)
+    assert scene.product.scene_height == pytest.approx(350.0)
+    assert scene.metadata["average_scene_height"] == pytest.approx(350.0)
+    geo = scene.product.geolocation_grid
+    np.testing.assert_array_equal(geo["height"].to_numpy(), 350.0)
+    assert tie_point_errors(scene)["horizontal_error"].max() < 0.3
+    # the same tie points taken on the ellipsoid would be ~800 m off across track
+    geo["height"] = 0.0
+    assert tie_point_errors(scene)["horizontal_error"].min() > 500
+
+
+def test_inconsistent_line_times_are_refused(tmp_path, asar):
+    path, _ = asar
+    data = path.read_bytes()
+    i = data.index(b"LINE_TIME_INTERVAL=+") + len(b"LINE_TIME_INTERVAL=+")
+    bad = tmp_path / path.name
+    bad.write_bytes(data[:i] + b"7" + data[i + 1 :])  # 6.05e-04 -> 7.05e-04
+    with pytest.raises(ProductError, match="LAST_LINE_TIME - FIRST_LINE_TIME"):
+        open_product(bad)
+
+
+def test_truncated_pixels_say_so(tmp_path, asar):
+    path, _ = asar
+    data = path.read_bytes()
+    cut = tmp_path / path.name
+    cut.write_bytes(data[: len(data) - 4 * 17 * 90])  # the last MDS1 lines are missing
+    scene = open_product(cut)  # metadata and tie points are before MDS1
+    assert len(tie_point_errors(scene)) == 66
+    with pytest.raises(ProductError, match="the file is truncated"):
+        scene.slc().compute()
+
+
+def test_doppler_centroid_ads(asar):
+    path, truth = asar
+    dc = open_product(path).product.doppler_centroids
+    assert len(dc) == 1
+    t, t0, coef = truth["doppler"]
+    assert abs(dc[0].azimuth_time - t) < np.timedelta64(1, "us")  # MJD: microseconds
+    assert dc[0].t0 == pytest.approx(t0, abs=1e-15)
+    np.testing.assert_array_equal(dc[0].data_coefficients, coef)
+    assert np.isnan(dc[0].geometry_coefficients).all()  # ASAR annotates the data estimate only
+    assert dc[0].evaluate(t0 + 1e-5) == pytest.approx(coef[0] + coef[1] * 1e-5 + coef[2] * 1e-10)

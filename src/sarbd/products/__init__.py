@@ -13,6 +13,7 @@ from typing import Any
 from sarbd.core.scene import Scene
 from sarbd.errors import InputError
 from sarbd.products.calibration import calibrate, calibration_factor, noise_power
+from sarbd.products.doris_orbit import find_doris_orbit, read_doris_orbit
 from sarbd.products.metadata import global_attributes, relative_orbit
 from sarbd.products.orbit_file import find_orbit_file, read_eof
 from sarbd.products.sentinel1 import (
@@ -28,12 +29,14 @@ __all__ = [
     "burst_scene",
     "calibrate",
     "calibration_factor",
+    "find_doris_orbit",
     "find_orbit_file",
     "global_attributes",
     "noise_power",
     "open_annotation",
     "open_product",
     "open_safe",
+    "read_doris_orbit",
     "read_eof",
     "relative_orbit",
 ]
@@ -75,7 +78,8 @@ def open_product(
     orbit
         ``None`` (the product's own state vectors), an :class:`~sarbd.core.Orbit`, an
         ESA ``.EOF`` orbit file, or a folder of them (the covering one is picked,
-        POEORB before RESORB).
+        POEORB before RESORB); for Envisat/ERS a DORIS ``DOR_VOR_AX`` / ``DOR_POR_AX``
+        file or a folder of them (precise first).
     measurement, offset
         For a bare annotation XML: its measurement TIFF and, for a crop, the crop's
         ``(first_line, first_pixel)`` in the full swath (0-based).

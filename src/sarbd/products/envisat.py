@@ -14,13 +14,16 @@ sec. 2.6.2 (radiometric calibration). What comes from where:
   last line: sample numbers (1-based), two-way slant-range times (ns, float32), incidence
   angles (deg), latitudes and longitudes (1e-6 deg).
 
-Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), interval
-``LINE_TIME_INTERVAL``; pixel 0 at the slant range ``c/2 * t`` of the tie point with sample
+Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), the last line at its
+``LAST_LINE_TIME`` (interval ``(last - first) / (lines - 1)``, checked against
+``LINE_TIME_INTERVAL`` to 2 us over the image); pixel 0 at the slant range ``c/2 * t`` of the tie point with sample
 number 1 (as isce2's Envisat reader), spacing ``c / (2 * RANGE_SAMP_RATE)``. The look side is
 right. Orbit: the 5 ADS state vectors (positions in 1e-2 m, velocities in 1e-5 m/s, ECEF),
 i.e. the orbit the processor used (DORIS precise or restituted, depending on the product;
-the product does not say which -- ``orbit.source`` is ``"MPP ADS"``); a precise
-:class:`~sarbd.core.Orbit` can be passed with ``orbit=``. DOR_VOR files are not read.
+the MPH's ``VECTOR_SOURCE`` says which: ``orbit.source`` is e.g. ``"MPP ADS (DP)"``, DORIS
+precise, and ``metadata["vector_source"]`` spells it out); a precise orbit
+can be passed with ``orbit=``: an :class:`~sarbd.core.Orbit`, or a DORIS ``DOR_VOR_AX``
+file or folder of them (:mod:`sarbd.products.doris_orbit`, one vector a minute).
 
 Calibration (ASAR Product Handbook sec. 2.6.2.1; the same formula as BEAM/SNAP's "ASAR NRCS"):
 ``sigma0 = |DN|^2 / K * sin(alpha)``, ``K`` the ``EXT_CAL_FACT`` of the MPP ADS, ``alpha`` the
@@ -48,22 +51,17 @@ from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import SPEED_OF_LIGHT, RadarGrid
 from sarbd.core.scene import DEFAULT_CHUNKS, Scene
 from sarbd.errors import InputError, OrbitError, ProductError
+from sarbd.products.envisat_format import MPH_SIZE, data_set_descriptors
+from sarbd.products.envisat_format import ascii_time as _ascii_time
 from sarbd.products.metadata import iso_time
 from sarbd.products.radarsat2 import complete_geolocation_grid
-from sarbd.products.s1_annotation import CalibrationLut
+from sarbd.products.s1_annotation import CalibrationLut, DopplerCentroid
 
 __all__ = ["EnvisatProduct", "is_envisat", "open_envisat", "tie_point_errors"]
 
 PathLike = str | os.PathLike[str]
-MPH_SIZE = 1247
 GEO_DSR_SIZE = 521
 MJD2000 = np.datetime64("2000-01-01T00:00:00", "ns")
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-    )
-}
 _POL = {"H/H": "HH", "V/V": "VV", "H/V": "HV", "V/H": "VH"}
 
 
@@ -72,8 +70,10 @@ class EnvisatProduct:
     """What an Envisat/ERS IMS scene knows about its product (``scene.product``).
 
     ``geolocation_grid`` holds the tie points in grid indices (0-based line and pixel;
-    columns ``line``, ``pixel``, ``latitude``, ``longitude``, ``height`` (0: the tie points
-    are on the ellipsoid), ``slant_range_time`` (two-way, s), ``incidence_angle`` (deg)).
+    columns ``line``, ``pixel``, ``latitude``, ``longitude``, ``height`` (``scene_height``
+    for every tie point), ``slant_range_time`` (two-way, s),
+    ``incidence_angle`` (deg)). ``scene_height`` is the MPP ADS's average scene height
+    above the WGS84 ellipsoid (m), 0 when the product does not give one.
     """
 
     @property
@@ -95,8 +95,10 @@ class EnvisatProduct:
     range_sampling_rate: float
     prf: float | None
     calibration_constant: float
+    scene_height: float
     geolocation_grid: pd.DataFrame
     calibration: dict[str, CalibrationLut] = field(default_factory=dict)
+    doppler_centroids: tuple[DopplerCentroid, ...] = ()
     noise: dict[str, Any] = field(default_factory=dict)
 
     def tiff_lines(self, lines: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -110,6 +112,7 @@ class EnvisatSource:
 
     path: str
     polarization: str
+    mds_end: int = 0  # byte after MDS1, from its DSD (0: unknown)
 
     def read(self, polarization: str, lines: slice, pixels: slice) -> NDArray[np.complex64]:
         import rasterio
@@ -130,6 +133,14 @@ class EnvisatSource:
                         ),
                     )
         except RasterioIOError as exc:
+            size = os.path.getsize(self.path)
+            if self.mds_end > size:
+                raise ProductError(
+                    f"cannot read the MDS1 pixels: the file is truncated ({size} bytes; MDS1 "
+                    f"ends at byte {self.mds_end})",
+                    path=self.path,
+                    hint="the metadata and geometry are usable, the pixels are not",
+                ) from None
             raise ProductError(f"cannot read the MDS1 pixels ({exc})", path=self.path) from None
         return np.asarray(data, dtype=np.complex64)
 
@@ -140,14 +151,6 @@ def is_envisat(path: Path) -> bool:
         return False
     with open(path, "rb") as f:
         return f.read(8) == b"PRODUCT="
-
-
-def _ascii_time(text: str, what: str, path: PathLike) -> np.datetime64:
-    """``DD-MMM-YYYY hh:mm:ss.uuuuuu`` (Envisat ASCII UTC) -> ``datetime64[ns]``."""
-    m = re.fullmatch(r"\s*(\d{2})-([A-Z]{3})-(\d{4}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)\s*", text or "")
-    if m is None or m[2] not in _MONTHS:
-        raise ProductError(f"{what} is not an Envisat UTC time: {text!r}", path=path)
-    return np.datetime64(f"{m[3]}-{_MONTHS[m[2]]:02d}-{m[1]}T{m[4]}", "ns")
 
 
 def _mjd_text(text: str, what: str, path: PathLike) -> np.datetime64:
@@ -175,30 +178,6 @@ def _number(tags: dict[str, str], key: str, path: PathLike, *, positive: bool = 
             path=path,
         )
     return value
-
-
-def _dsds(path: Path, sph_size: int) -> dict[str, dict[str, Any]]:
-    """The data-set descriptors of the SPH: ``{name: {type, offset, size, num_dsr, dsr_size}}``."""
-    with open(path, "rb") as f:
-        f.seek(MPH_SIZE)
-        sph = f.read(sph_size).decode("ascii", "replace")
-    out: dict[str, dict[str, Any]] = {}
-    for block in sph.split("DS_NAME=")[1:]:
-        kv = dict(re.findall(r"^([A-Z_]+)=(.*)$", "DS_NAME=" + block, flags=re.M))
-
-        def num(key: str, kv: dict[str, str] = kv) -> int:
-            m = re.match(r"\s*([+-]?\d+)", kv.get(key, ""))
-            return int(m[1]) if m else 0
-
-        name = kv.get("DS_NAME", "").strip().strip('"').strip()
-        out[name] = {
-            "type": kv.get("DS_TYPE", "").strip(),
-            "offset": num("DS_OFFSET"),
-            "size": num("DS_SIZE"),
-            "num_dsr": num("NUM_DSR"),
-            "dsr_size": num("DSR_SIZE"),
-        }
-    return out
 
 
 def _geolocation_grid(path: Path, dsd: dict[str, Any]) -> pd.DataFrame:
@@ -259,7 +238,117 @@ def _geolocation_grid(path: Path, dsd: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def _orbit(records: dict[str, str], prefix: str, path: PathLike) -> Orbit:
+DOP_DSR_SIZE = 55
+
+
+def _doppler_centroids(path: Path, dsd: dict[str, Any] | None) -> tuple[DopplerCentroid, ...]:
+    """The Doppler Centroid ADS (ASAR Product Handbook sec. 6.6.3, 55-byte records).
+
+    Each record: zero-Doppler time (MJD), attachment flag, the reference two-way slant-range
+    time ``t0`` (ns, float32), coefficients ``D0..D4`` (Hz, Hz/s, ... Hz/s^4, float32) of
+    ``f_dc = sum D_i (tau - t0)^i`` with ``tau`` the two-way slant-range time in seconds,
+    confidence, and integer deltas. These are estimates from the data: the
+    ``geometry_coefficients`` of the returned :class:`DopplerCentroid` are NaN (not annotated).
+    """
+    if dsd is None or dsd["num_dsr"] < 1 or dsd["offset"] <= 0:
+        return ()
+    if dsd["dsr_size"] != DOP_DSR_SIZE:
+        raise ProductError(
+            f"Doppler Centroid ADS has records of {dsd['dsr_size']} bytes (expected "
+            f"{DOP_DSR_SIZE})",
+            path=path,
+        )
+    with open(path, "rb") as f:
+        f.seek(dsd["offset"])
+        blob = f.read(dsd["num_dsr"] * DOP_DSR_SIZE)
+    if len(blob) != dsd["num_dsr"] * DOP_DSR_SIZE:
+        raise ProductError("the Doppler Centroid ADS is truncated", path=path)
+    out = []
+    for k in range(dsd["num_dsr"]):
+        rec = blob[k * DOP_DSR_SIZE : (k + 1) * DOP_DSR_SIZE]
+        days, sec, us = struct.unpack(">iII", rec[0:12])
+        t = MJD2000 + np.timedelta64(days * 86_400_000_000 + sec * 1_000_000 + us, "us")
+        t0_ns, *coef = struct.unpack(">6f", rec[13:37])
+        if not np.all(np.isfinite([t0_ns, *coef])):
+            raise ProductError(f"Doppler Centroid ADS record {k + 1} is not finite", path=path)
+        out.append(
+            DopplerCentroid(
+                np.datetime64(t, "ns"),
+                t0_ns * 1e-9,
+                np.full(5, np.nan),
+                np.asarray(coef, dtype=np.float64),
+            )
+        )
+    return tuple(out)
+
+
+#: Byte offset of ``avg_scene_height_ellpsoid`` (float32, m) in the MPP ADSR; the first 2009
+#: bytes of the record are laid out alike in its 2009- and 10069-byte versions (the
+#: calibration constant at 1381 and the state vectors at 1765 in both).
+_MPP_SCENE_HEIGHT = 1541
+
+
+def _scene_height(path: Path, dsd: dict[str, Any] | None) -> float:
+    """The MPP ADS's average scene height above the ellipsoid (m), the height of the tie points.
+
+    ASAR's processor computes the Geolocation Grid tie points at this one height (the
+    ADSR has no height field). On the real IMS product of the tests (pyroSAR's, Rome,
+    2004-07-03) it is 276.73 m, and it is the height at which all 286 tie points agree with
+    rdr2geo (0.18 m median); at height 0 they are 680-820 m off across track. 0 when the
+    record is too short to hold it, or not finite.
+    """
+    if dsd is None or dsd["dsr_size"] < _MPP_SCENE_HEIGHT + 4 or dsd["offset"] <= 0:
+        return 0.0
+    with open(path, "rb") as f:
+        f.seek(dsd["offset"] + _MPP_SCENE_HEIGHT)
+        raw = f.read(4)
+    if len(raw) < 4:
+        return 0.0
+    h = float(struct.unpack(">f", raw)[0])
+    return h if np.isfinite(h) and -1000.0 < h < 9000.0 else 0.0
+
+
+def _line_interval(
+    tags: dict[str, str], t0: np.datetime64, dt_sph: float, lines: int, path: PathLike
+) -> float:
+    """Zero-Doppler line interval (s): ``(LAST_LINE_TIME - FIRST_LINE_TIME) / (lines - 1)``.
+
+    The grid's last line is then the SPH's ``LAST_LINE_TIME``, the time of the MPP ADS's
+    last state vector in real products (ASAR/6.03 puts its 5 vectors at the first line, 1/4,
+    1/2, 3/4 and the last line): ``t0 + (lines - 1) * LINE_TIME_INTERVAL`` overshoots that by
+    up to 1 us (the ASCII times' microsecond resolution), which would put the last line outside
+    the orbit. The two must agree to 2 us over the image, else the header is inconsistent.
+    """
+    if lines < 2 or "SPH_LAST_LINE_TIME" not in tags:
+        return dt_sph
+    t1 = _ascii_time(tags["SPH_LAST_LINE_TIME"], "SPH LAST_LINE_TIME", path)
+    span = float((t1 - t0) / np.timedelta64(1, "ns")) * 1e-9
+    if abs(span - dt_sph * (lines - 1)) > 2e-6:
+        raise ProductError(
+            f"SPH LAST_LINE_TIME - FIRST_LINE_TIME = {span:.6f} s, but LINE_TIME_INTERVAL x "
+            f"({lines} - 1) lines = {dt_sph * (lines - 1):.6f} s",
+            path=path,
+            hint="the product header is inconsistent",
+        )
+    return span / (lines - 1)
+
+
+#: MPH ``VECTOR_SOURCE`` codes (PO-RS-MDA-GS-2009 vol. 5, MPH; ERS codes of the ERS
+#: reprocessing in Envisat format).
+VECTOR_SOURCES = {
+    "FP": "FOS predicted",
+    "DN": "DORIS navigator",
+    "FR": "FOS restituted",
+    "DI": "DORIS preliminary",
+    "DP": "DORIS precise",
+    "PD": "predicted",
+    "RS": "restituted",
+    "PL": "preliminary",
+    "PC": "precise",
+}
+
+
+def _orbit(records: dict[str, str], prefix: str, path: PathLike, vector_source: str) -> Orbit:
     times, pos, vel = [], [], []
     for k in range(1, 6):
         base = f"{prefix}ORBIT_STATE_VECTORS.{k}."
@@ -284,14 +373,17 @@ def _orbit(records: dict[str, str], prefix: str, path: PathLike) -> Orbit:
             np.array([times[i] for i in valid]),
             np.array([pos[i] for i in valid]),
             np.array([vel[i] for i in valid]),
-            source="MPP ADS",
+            source=f"MPP ADS ({vector_source})" if vector_source else "MPP ADS",
         )
     except OrbitError as exc:
         raise OrbitError(f"orbit state vectors of the MPP ADS: {exc.message}", path=path) from None
 
 
 def open_envisat(
-    path: PathLike, *, orbit: Orbit | None = None, chunks: tuple[int, int] | None = None
+    path: PathLike,
+    *,
+    orbit: Orbit | PathLike | None = None,
+    chunks: tuple[int, int] | None = None,
 ) -> Scene:
     """Open an ASAR IMS or ERS SLC product in Envisat format as a :class:`~sarbd.core.Scene`.
 
@@ -300,7 +392,11 @@ def open_envisat(
     path
         The ``.N1`` / ``.E1`` / ``.E2`` file.
     orbit
-        ``None`` (the 5 state vectors of the MPP ADS) or an :class:`~sarbd.core.Orbit`.
+        ``None`` (the 5 state vectors of the MPP ADS), an :class:`~sarbd.core.Orbit`, a
+        DORIS orbit file (``DOR_VOR_AX`` precise or ``DOR_POR_AX`` preliminary,
+        :mod:`sarbd.products.doris_orbit`) or a folder of them (the covering one is
+        picked, precise first). A file's state vectors are cropped to the image plus 6
+        vectors (6 minutes) on each side; ``orbit.source`` is ``"DOR_VOR"`` or ``"DOR_POR"``.
     chunks
         Default Dask chunk shape of :meth:`Scene.slc`.
     """
@@ -308,8 +404,12 @@ def open_envisat(
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     p = Path(path)
-    if orbit is not None and not isinstance(orbit, Orbit):
-        raise InputError("orbit= for an Envisat/ERS product must be an Orbit object", path=p)
+    if orbit is not None and not isinstance(orbit, (Orbit, str, os.PathLike)):
+        raise InputError(
+            "orbit= for an Envisat/ERS product must be an Orbit, a DORIS orbit file "
+            "(DOR_VOR_AX / DOR_POR_AX) or a folder of them",
+            path=p,
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -343,18 +443,22 @@ def open_envisat(
         if m is None:
             raise ProductError("the MPH has no SPH_SIZE", path=p)
         sph_size = int(m[1])
-    dsds = _dsds(p, sph_size)
+    dsds = data_set_descriptors(p, sph_size)
     if "GEOLOCATION GRID ADS" not in dsds:
         raise ProductError("the product has no Geolocation Grid ADS", path=p)
     geo = _geolocation_grid(p, dsds["GEOLOCATION GRID ADS"])
+    scene_height = _scene_height(p, dsds.get("MAIN PROCESSING PARAMS ADS"))
+    dopplers = _doppler_centroids(p, dsds.get("DOP CENTROID COEFFS ADS"))
+    geo["height"] = scene_height
     prefix = "MAIN_PROCESSING_PARAMS_ADS_"
     if f"{prefix}RANGE_SAMP_RATE" not in records and f"{prefix}0_RANGE_SAMP_RATE" in records:
         prefix = "MAIN_PROCESSING_PARAMS_ADS_0_"
     fs = _number(records, f"{prefix}RANGE_SAMP_RATE", p, positive=True)
     fc = _number(records, f"{prefix}RADAR_FREQ", p, positive=True)
     k_cal = _number(records, f"{prefix}CALIBRATION_FACTORS.1.EXT_CAL_FACT", p, positive=True)
-    dt = _number(tags, "SPH_LINE_TIME_INTERVAL", p, positive=True)
+    dt_sph = _number(tags, "SPH_LINE_TIME_INTERVAL", p, positive=True)
     t0 = _ascii_time(tags.get("SPH_FIRST_LINE_TIME", ""), "SPH FIRST_LINE_TIME", p)
+    dt = _line_interval(tags, t0, dt_sph, shape[0], p)
     first = geo[geo["pixel"] == 0]
     if first.empty:
         raise ProductError(
@@ -373,8 +477,16 @@ def open_envisat(
         SPEED_OF_LIGHT / fc,
         "right",
     )
-    orb = orbit if orbit is not None else _orbit(records, prefix, p)
     t_end = grid.line_to_datetime(shape[0] - 1)[()]
+    vector_source = tags.get("MPH_VECTOR_SOURCE", "").strip()
+    if orbit is None:
+        orb = _orbit(records, prefix, p, vector_source)
+    elif isinstance(orbit, Orbit):
+        orb = orbit
+    else:
+        from sarbd.products.doris_orbit import resolve_doris_orbit
+
+        orb = resolve_doris_orbit(orbit, t0, np.datetime64(t_end, "ns"))
     if not orb.covers(t0, t_end):
         raise OrbitError(
             f"orbit ({orb.start_time} .. {orb.end_time}) does not cover the image {t0} .. {t_end}",
@@ -427,7 +539,9 @@ def open_envisat(
         if f"{prefix}IMAGE_PARAMETERS.PRF_VALUE" in records
         else None,
         calibration_constant=k_cal,
+        scene_height=scene_height,
         geolocation_grid=geo,
+        doppler_centroids=dopplers,
         calibration={pol: lut},
     )
     meta: dict[str, Any] = {
@@ -464,13 +578,19 @@ def open_envisat(
         "lines": shape[0],
         "pixels": shape[1],
         "calibration_constant": k_cal,
+        "average_scene_height": scene_height,
+        "vector_source": VECTOR_SOURCES.get(vector_source, vector_source),
     }
     return Scene(
         grid,
         orb,
         (pol,),
         meta,
-        EnvisatSource(str(p.resolve()), pol),
+        EnvisatSource(
+            str(p.resolve()),
+            pol,
+            int(dsds["MDS1"]["offset"] + dsds["MDS1"]["size"]) if "MDS1" in dsds else 0,
+        ),
         product,
         chunks or DEFAULT_CHUNKS,
     )
