@@ -140,3 +140,52 @@ def test_speckle_filter_keeps_backscatter_on_the_step_by_step_path():
     slow = S.compute(st, ["intensity_sum", "entropy"], fused=False, **kw).load()
     np.testing.assert_array_equal(fast.intensity_sum_vv_vh.values, slow.intensity_sum_vv_vh.values)
     _close(fast.entropy_vv_vh.values, slow.entropy_vv_vh.values, "entropy")
+
+
+def test_fused_into_buffers_with_offsets_equals_the_padded_call():
+    """dualpol_into reading line ranges of larger buffers in place (banded) = dualpol_fused on NaN-padded copies."""
+    from sarbd.signatures.fused import dualpol_into
+
+    st = _stack(9)
+    names = ["slc_vv", "slc_vh", "cal_sigma0_vv", "cal_sigma0_vh", "noise_vv", "noise_vh"]
+    full = [np.ascontiguousarray(st[n].values) for n in names]
+    rows = ["amplitude_1", "intensity_ratio", "pol_correlation", "entropy", "alpha", "c2_12_imag"]
+    w, hl = (3, 5), 1
+    l0, l1 = 9, 20  # output lines; the kernel sees lines 8..20 (the halo)
+    padded = [
+        np.pad(a[:, l0 - hl : l1 + hl], ((0, 0), (0, 0), (2, 2)), constant_values=np.nan)
+        for a in full
+    ]
+    want = dualpol_fused(*padded, w, (hl, 2), rows)
+    # each input a buffer starting at a different line (streams hold different chunk rows)
+    starts = [0, 3, 8, 5, 1, 7]
+    bufs = [np.ascontiguousarray(a[:, s:]) for a, s in zip(full, starts, strict=True)]
+    out = np.full((len(rows), 3, 2 + l1 - l0, 40), -1.0, np.float32)
+    for block in (64, 4, 1):  # tasks of (date, block of lines): the same values
+        dualpol_into(
+            bufs,
+            out,
+            w,
+            rows,
+            lines=(hl, hl + l1 - l0),
+            offsets=[l0 - hl - s for s in starts],
+            n_lines=l1 - l0 + 2 * hl,
+            out_line=1,
+            block=block,
+        )
+        assert (out[:, :, 0] == -1).all() and (out[:, :, -1] == -1).all()
+        for r, name in enumerate(rows):
+            _close(out[r, :, 1:-1], want[r], name)
+    # the image's first lines: outside the kernel's line range there is no sample (NaN padding)
+    top = dualpol_fused(
+        *[np.pad(a[:, :6], ((0, 0), (1, 0), (0, 0)), constant_values=np.nan) for a in full],
+        w,
+        (1, 0),
+        rows,
+    )
+    got = np.empty((len(rows), 3, 5, 40), np.float32)
+    dualpol_into(full, got, w, rows, lines=(0, 5), n_lines=6)
+    for r, name in enumerate(rows):
+        _close(got[r], top[r][:, :5], name)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        dualpol_into([a[:, ::2] for a in full], got, w, rows, lines=(0, 5))

@@ -39,7 +39,7 @@ import dask.array as da
 import numba
 import numpy as np
 
-from sarbd.signatures.fused import dualpol_fused, fused_input_names
+from sarbd.signatures.fused import dualpol_into, fused_input_names
 
 __all__ = ["direct_scheduler", "write_fused_bands", "write_lines"]
 
@@ -61,9 +61,12 @@ def direct_scheduler() -> bool:
 class _LineStream:
     """Lines of a ``(time, line, pixel)`` array read in increasing order, each stored chunk decoded once.
 
-    ``take(lo, hi)`` returns lines ``[lo, hi)`` (``lo`` never decreasing); the stored
-    line chunks (the Dask chunks of the opened store) covering them are read whole
-    and kept until no later request can need them.
+    ``take(lo, hi)`` returns lines ``[lo, hi)`` (``lo`` never decreasing);
+    ``take_buffer`` the C-contiguous buffer holding them and the index of line ``lo`` in
+    it (what the fused kernel reads in place). The stored line chunks (the Dask chunks
+    of the opened store) covering them are read whole into one buffer, which holds
+    them until a request reaches past its end: then the lines still needed move to the
+    start of a new buffer and the next chunk row is read after them.
     """
 
     def __init__(self, data: Any, dtype: Any, workers: int) -> None:
@@ -73,23 +76,24 @@ class _LineStream:
         n = data.shape[1]
         chunks = data.chunks[1] if isinstance(data, da.Array) else (n,)
         self.edges = np.cumsum((0, *chunks))
-        self.buf = np.empty((data.shape[0], 0, data.shape[2]), dtype)
-        self.b0 = 0  # first line held in buf
+        self.base = np.empty((data.shape[0], 0, data.shape[2]), dtype)
+        self.b0 = 0  # first line held in base
+        self.lo = 0  # lowest line a request may still ask for
 
-    def take(self, lo: int, hi: int) -> np.ndarray:
-        if lo < self.b0:
-            raise ValueError(f"lines {lo}-{hi} requested after line {self.b0} was dropped")
-        b1 = self.b0 + self.buf.shape[1]  # always a chunk edge
+    def take_buffer(self, lo: int, hi: int) -> tuple[np.ndarray, int]:
+        """``(buffer, k)``: lines ``[lo, hi)`` are ``buffer[:, k : k + hi - lo]``."""
+        if lo < self.lo:
+            raise ValueError(f"lines {lo}-{hi} requested after line {self.lo} was dropped")
+        self.lo = lo
+        b1 = self.b0 + self.base.shape[1]  # always a chunk edge
         if hi > b1:
             r0 = int(self.edges[np.searchsorted(self.edges, max(b1, lo), side="right") - 1])
             r1 = int(self.edges[np.searchsorted(self.edges, hi, side="left")])
-            keep = (
-                self.buf[:, lo - self.b0 :] if lo < b1 else self.buf[:, :0]
-            )  # lo < b1: then r0 == b1
-            first = lo if lo < b1 else r0
-            buf = np.empty((self.buf.shape[0], r1 - first, self.buf.shape[2]), self.dtype)
-            buf[:, : keep.shape[1]] = keep
-            self.buf = keep = None  # type: ignore[assignment]  # the old lines are freed before the read
+            first = lo if lo < b1 else r0  # lo < b1: then r0 == b1
+            buf = np.empty((self.base.shape[0], r1 - first, self.base.shape[2]), self.dtype)
+            if lo < b1:
+                buf[:, : b1 - lo] = self.base[:, lo - self.b0 :]
+            self.base = None  # type: ignore[assignment]  # the old lines are freed before the read
             if isinstance(
                 self.data, da.Array
             ):  # the stored chunks straight into the buffer (no concatenation)
@@ -102,23 +106,12 @@ class _LineStream:
                 )
             else:
                 buf[:, r0 - first :] = self.data[:, r0:r1, :]
-            self.buf, self.b0 = buf, first
-        self.buf, self.b0 = self.buf[:, lo - self.b0 :], lo
-        return self.buf[:, : hi - lo]
+            self.base, self.b0 = buf, first
+        return self.base, lo - self.b0
 
-
-def _band(
-    stream: _LineStream, lines: tuple[int, int], halo: tuple[int, int], n_lines: int, dates: slice
-) -> np.ndarray:
-    """Lines ``[l0 - hl, l1 + hl)`` of ``dates`` with ``hp`` pixels each side, NaN outside the array."""
-    (l0, l1), (hl, hp) = lines, halo
-    lo, hi = max(0, l0 - hl), min(n_lines, l1 + hl)
-    data = stream.take(lo, hi)[dates]
-    nt, _, npx = data.shape
-    out = np.empty((nt, l1 - l0 + 2 * hl, npx + 2 * hp), dtype=stream.dtype)
-    out[...] = np.nan
-    out[:, lo - (l0 - hl) : hi - (l0 - hl), hp : hp + npx] = data
-    return out
+    def take(self, lo: int, hi: int) -> np.ndarray:
+        base, k = self.take_buffer(lo, hi)
+        return base[:, k : k + hi - lo]
 
 
 def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndarray) -> None:
@@ -240,28 +233,34 @@ def write_fused_bands(
                     edges = sorted({int(e) - halo[0] for st in streams for e in st.edges})
                     cuts = [b0, *[e for e in edges if b0 < e < b1], b1]
                     for a, c in itertools.pairwise(cuts):
-                        for t0 in range(0, nt, n):  # n dates per call (one per Numba thread)
-                            dates = slice(t0, min(nt, t0 + n))
-                            b = [_band(s, (a, c), halo, n_lines, dates) for s in streams]
-                            rest = b[4:]
-                            n1 = rest.pop(0) if has1 else None
-                            n2 = rest.pop(0) if has2 else None
-                            with np.errstate(all="ignore"):
-                                out[:, dates, a - b0 : c - b0] = dualpol_fused(
-                                    b[0],
-                                    b[1],
-                                    b[2],
-                                    b[3],
-                                    n1,
-                                    n2,
-                                    w,
-                                    halo,
-                                    rows,
-                                    negative=neg,
-                                    floor=floor,
-                                    zero_is_nodata=zero,
-                                )
-                            del b, rest, n1, n2
+                        lo, hi = max(0, a - halo[0]), min(n_lines, c + halo[0])
+                        bufs = [st.take_buffer(lo, hi) for st in streams]
+                        inp: list[np.ndarray | None] = [bufs[i][0] for i in range(4)]
+                        offsets = [bufs[i][1] for i in range(4)]
+                        rest = bufs[4:]
+                        for has in (has1, has2):  # the noise of each channel, or none
+                            if has:
+                                noise, k = rest.pop(0)
+                                inp.append(noise)
+                                offsets.append(k)
+                            else:
+                                inp.append(None)
+                                offsets.append(0)
+                        with np.errstate(all="ignore"):
+                            dualpol_into(
+                                inp,
+                                out,
+                                w,
+                                rows,
+                                lines=(a - lo, c - lo),
+                                offsets=offsets,
+                                n_lines=hi - lo,
+                                out_line=a - b0,
+                                negative=neg,
+                                floor=floor,
+                                zero_is_nodata=zero,
+                            )
+                        del bufs, inp, rest
 
                     futures = [
                         pool.submit(write_lines, arrays[var], store, var, b0, b1, out[r])

@@ -44,12 +44,21 @@ from sarbd.signatures.kernels import (
     _descriptors_one,
     amplitude_scalar,
     correlation_scalar,
+    entropy_scalar,
     finite_scalar,
     noise_corrected_scalar,
     ratio_scalar,
 )
 
-__all__ = ["FUSED", "ROWS", "dualpol_fused", "fused_block", "fused_input_names", "fused_rows"]
+__all__ = [
+    "FUSED",
+    "ROWS",
+    "dualpol_fused",
+    "dualpol_into",
+    "fused_block",
+    "fused_input_names",
+    "fused_rows",
+]
 
 #: Output rows of :func:`dualpol_fused`, by name (amplitude/backscatter of the pair's
 #: first and second channel, C2 elements and what derives from them).
@@ -96,22 +105,30 @@ _BACKSCATTER = ("intensity_sum", "intensity_difference", "intensity_ratio")
 _INF = np.float32(np.inf)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _line_sums(s1, s2, k1, k2, n1, n2, c2_noise, zero_nodata, i, hp0, hp1, bp, v, dst):  # type: ignore[no-untyped-def]
-    """Window sums along line ``i`` into ``dst`` (nq, op); ``v`` is scratch (nq, npx).
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _line_sums(s1, s2, k1, k2, n1, n2, off, c2_noise, zero_nodata, t, i, hp0, hp1, p0, v, dst):  # type: ignore[no-untyped-def]
+    """Window sums along kernel line ``i`` of date ``t`` into ``dst`` (nq, op); ``v`` is scratch (nq, npx).
 
-    Quantities: 0 P1, 1 N1, 2 P2, 3 N2, 4 Re C12, 5 Im C12, then the counts of finite
-    samples 6..10 (P1, N1, P2, N2, C12); invalid samples enter as 0. The products and
-    the order of the additions are those of :func:`sarbd.signatures.kernels.c2_fused`
+    Kernel line ``i`` is line ``i + off[k]`` of input ``k`` (s1, s2, k1, k2, n1, n2);
+    output pixel ``jo`` is input pixel ``p0 + jo``; pixels outside the input count as
+    missing. Quantities: 0 P1, 1 N1, 2 P2, 3 N2, 4 Re C12, 5 Im C12, then the counts of
+    finite samples 6..10 (P1, N1, P2, N2, C12); invalid samples enter as 0. The products
+    and the order of the additions are those of :func:`sarbd.signatures.kernels.c2_fused`
     (same float32/float64 results), the sums vectorised over the line.
     """
-    npx = s1.shape[1]
+    npx = s1.shape[2]
     op = dst.shape[1]
+    r1 = s1[t, i + off[0]]
+    r2 = s2[t, i + off[1]]
+    g1 = k1[t, i + off[2]]
+    g2 = k2[t, i + off[3]]
+    e1 = n1[t, i + off[4]]
+    e2 = n2[t, i + off[5]]
     for j in range(npx):
-        a1 = _sample(s1[i, j], zero_nodata)
-        a2 = _sample(s2[i, j], zero_nodata)
-        f1 = k1[i, j]
-        f2 = k2[i, j]
+        a1 = _sample(r1[j], zero_nodata)
+        a2 = _sample(r2[j], zero_nodata)
+        f1 = g1[j]
+        f2 = g2[j]
         p1 = np.float32(a1.real * a1.real + a1.imag * a1.imag) * f1
         p2 = np.float32(a2.real * a2.real + a2.imag * a2.imag) * f2
         g = np.float32(math.sqrt(f1 * f2))
@@ -130,8 +147,8 @@ def _line_sums(s1, s2, k1, k2, n1, n2, c2_noise, zero_nodata, i, hp0, hp1, bp, v
         v[5, j] = ci if okc else 0.0
         v[10, j] = 1.0 if okc else 0.0
         if c2_noise:
-            q1 = n1[i, j] * f1
-            q2 = n2[i, j] * f2
+            q1 = e1[j] * f1
+            q2 = e2[j] * f2
             okq1 = abs(q1) < _INF
             okq2 = abs(q2) < _INF
             v[1, j] = q1 if okq1 else 0.0
@@ -145,13 +162,13 @@ def _line_sums(s1, s2, k1, k2, n1, n2, c2_noise, zero_nodata, i, hp0, hp1, bp, v
             v[9, j] = 1.0
     dst[:] = 0.0
     for b in range(-hp0, hp1 + 1):  # ascending offsets: the addition order of c2_fused
-        lo = max(0, -(bp + b))
-        hi = min(op, npx - bp - b)
+        lo = max(0, -(p0 + b))
+        hi = min(op, npx - p0 - b)
         for q in range(v.shape[0]):
             vq = v[q]
             dq = dst[q]
             for jo in range(lo, hi):
-                dq[jo] += vq[jo + bp + b]
+                dq[jo] += vq[jo + p0 + b]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -178,77 +195,100 @@ def _dualpol(
     k2,
     n1,
     n2,
+    off,
+    nl,
     has_n1,
     has_n2,
     zero_nodata,
     hl,
     hp,
-    bl,
-    bp,
+    lines,
+    pixels,
     neg_nan,
     floor,  # type: ignore[no-untyped-def]
     rows,
     out,
+    out0,
+    block,
 ):
-    # inputs (T, L, P) padded by (bl, bp); out (R, T, L - 2 bl, P - 2 bp); one date per iteration
-    for t in numba.prange(s1.shape[0]):
-        _dualpol_date(
-            s1[t],
-            s2[t],
-            k1[t],
-            k2[t],
-            n1[t],
-            n2[t],
+    # Kernel lines 0..nl-1 (line i is line i + off[k] of input k, all (T, *, P)); the output
+    # lines [lines[0], lines[1]) and pixels [pixels[0], pixels[1]) go to out (R, T, *, *) from
+    # line out0 on. One task per (date, block of `block` output lines), spread over the Numba
+    # threads: every thread busy whatever the number of dates.
+    nt = s1.shape[0]
+    nb = (lines[1] - lines[0] + block - 1) // block
+    for task in numba.prange(nt * nb):
+        t = task // nb
+        i0 = lines[0] + (task % nb) * block
+        i1 = min(i0 + block, lines[1])
+        _dualpol_range(
+            s1,
+            s2,
+            k1,
+            k2,
+            n1,
+            n2,
+            off,
+            nl,
             has_n1,
             has_n2,
             zero_nodata,
             hl,
             hp,
-            bl,
-            bp,
+            t,
+            i0,
+            i1,
+            pixels[0],
             neg_nan,
             floor,
             rows,
-            out[:, t],
+            out,
+            out0 + i0 - lines[0],
         )
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _dualpol_date(
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _dualpol_range(
     s1,
     s2,
     k1,
     k2,
     n1,
     n2,
+    off,
+    nl,
     has_n1,
     has_n2,
     zero_nodata,
     hl,
     hp,
-    bl,
-    bp,
+    t,
+    i0,
+    i1,
+    p0,
     neg_nan,
     floor,  # type: ignore[no-untyped-def]
     rows,
     out,
+    o0,
 ):
-    # one date: inputs (L, P) padded by (bl, bp), out (R, L - 2 bl, P - 2 bp). The window reaches
-    # hl[0] lines before and hl[1] after (hp: pixels); its line sums sit in a ring buffer and
-    # the vertical sums are running sums (a line added, the one leaving the window removed).
-    nl, npx = s1.shape
-    op = npx - 2 * bp
+    # date t, output lines i0..i1-1 (kernel lines) into out[:, t, o0...], pixels from p0 on.
+    # The window reaches hl[0] lines before and hl[1] after (hp: pixels); its line sums
+    # sit in a ring buffer and the vertical sums are running sums (a line added, the one
+    # leaving the window removed), started at the first line the block's window reaches.
+    npx = s1.shape[2]
+    op = out.shape[3]
     nr = rows.shape[0]
     need_c2 = False
     need_bs = False
-    need_desc = False
+    need_desc = False  # a descriptor other than the entropy (the entropy has its own loop)
     need_h = False
     need_alpha = False
     for r in range(nr):
         code = rows[r]
         need_c2 = need_c2 or code >= 5
         need_bs = need_bs or 2 <= code <= 4
-        need_desc = need_desc or code >= 12
+        need_desc = need_desc or (code >= 12 and code != 14)
         need_h = need_h or code == 14 or code == 19
         need_alpha = need_alpha or code == 16 or code == 19
     c2_noise = has_n1 and has_n2
@@ -261,9 +301,9 @@ def _dualpol_date(
     lc = np.empty((4, op), np.float32)  # c11, c22, Re c12, Im c12 of the output line
     lb = np.empty((2, op), np.float32)  # backscatter b1, b2
     ld = np.empty((8, op), np.float32)  # eigen-descriptors
-    added = 0
-    removed = 0
-    for i in range(nl):
+    added = max(0, i0 - hl[0])
+    removed = added
+    for i in range(i0, i1):
         if need_c2:
             lo = max(0, i - hl[0])
             hi = min(nl - 1, i + hl[1])
@@ -281,21 +321,23 @@ def _dualpol_date(
                     k2,
                     n1,
                     n2,
+                    off,
                     c2_noise,
                     zero_nodata,
+                    t,
                     added,
                     hp[0],
                     hp[1],
-                    bp,
+                    p0,
                     v,
                     slot.reshape((nq, op)),
                 )
                 for x in range(nq * op):
                     m[x] += slot[x]
                 added += 1
-        if i < bl or i >= nl - bl:
-            continue
-        io = i - bl
+        io = o0 + i - i0
+        r1 = s1[t, i + off[0]]
+        r2 = s2[t, i + off[1]]
         # the line's shared intermediates, then one tight loop per output row
         if need_c2:
             mq = m.reshape((nq, op))
@@ -310,13 +352,17 @@ def _dualpol_date(
                 lc[2, jo] = np.float32(mq[4, jo] / c) if c >= 0.5 else nan
                 lc[3, jo] = np.float32(mq[5, jo] / c) if c >= 0.5 else nan
         if need_bs:
+            g1 = k1[t, i + off[2]]
+            g2 = k2[t, i + off[3]]
+            e1 = n1[t, i + off[4]]
+            e2 = n2[t, i + off[5]]
             for jo in range(op):
-                j = jo + bp
+                j = jo + p0
                 lb[0, jo] = noise_corrected_scalar(
-                    _sample(s1[i, j], zero_nodata), k1[i, j], n1[i, j], has_n1, neg_nan, floor
+                    _sample(r1[j], zero_nodata), g1[j], e1[j], has_n1, neg_nan, floor
                 )
                 lb[1, jo] = noise_corrected_scalar(
-                    _sample(s2[i, j], zero_nodata), k2[i, j], n2[i, j], has_n2, neg_nan, floor
+                    _sample(r2[j], zero_nodata), g2[j], e2[j], has_n2, neg_nan, floor
                 )
         if need_desc:
             for jo in range(op):
@@ -330,13 +376,21 @@ def _dualpol_date(
                 )
                 for q in range(8):
                     ld[q, jo] = d[q]
+        elif need_h:  # the entropy alone: a branch-free loop that vectorises
+            for jo in range(op):
+                ld[2, jo] = entropy_scalar(
+                    np.float64(lc[0, jo]),
+                    np.float64(lc[1, jo]),
+                    np.float64(lc[2, jo]),
+                    np.float64(lc[3, jo]),
+                )
         for r in range(nr):
             code = rows[r]
-            o = out[r, io]
+            o = out[r, t, io]
             if code == 0 or code == 1:
-                s = s1 if code == 0 else s2
+                s = r1 if code == 0 else r2
                 for jo in range(op):
-                    o[jo] = finite_scalar(amplitude_scalar(_sample(s[i, jo + bp], zero_nodata)))
+                    o[jo] = finite_scalar(amplitude_scalar(_sample(s[jo + p0], zero_nodata)))
             elif code == 2:
                 for jo in range(op):
                     o[jo] = finite_scalar(np.float32(lb[0, jo] + lb[1, jo]))
@@ -416,40 +470,119 @@ def dualpol_fused(
     """
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     c64 = lambda a: np.ascontiguousarray(a, dtype=np.complex64)  # noqa: E731
-    unknown = [r for r in rows if r not in _CODE]
-    if unknown:
-        raise ValueError(f"unknown fused rows {unknown}; known: {', '.join(ROWS)}")
     s1, s2, k1, k2 = c64(s1), c64(s2), f32(k1), f32(k2)
-    has1, has2 = n1 is not None, n2 is not None
-    n1 = f32(n1) if n1 is not None else k1
-    n2 = f32(n2) if n2 is not None else k2
+    n1 = f32(n1) if n1 is not None else None
+    n2 = f32(n2) if n2 is not None else None
     bl, bp = int(border[0]), int(border[1])
     nt, nl, npx = s1.shape
     out = np.empty((len(rows), nt, nl - 2 * bl, npx - 2 * bp), dtype=np.float32)
-    if out.size:
-        hl = np.array([window[0] // 2, (window[0] - 1) // 2], dtype=np.int64)
-        hp = np.array([window[1] // 2, (window[1] - 1) // 2], dtype=np.int64)
-        codes = np.array([_CODE[r] for r in rows], dtype=np.int64)
-        _dualpol(
-            s1,
-            s2,
-            k1,
-            k2,
-            n1,
-            n2,
-            has1,
-            has2,
-            bool(zero_is_nodata),
-            hl,
-            hp,
-            bl,
-            bp,
-            negative == "nan",
-            np.float32(floor),
-            codes,
-            out,
-        )
+    dualpol_into(
+        (s1, s2, k1, k2, n1, n2),
+        out,
+        window,
+        rows,
+        lines=(bl, nl - bl),
+        pixels=(bp, npx - bp),
+        negative=negative,
+        floor=floor,
+        zero_is_nodata=zero_is_nodata,
+    )
     return out
+
+
+def dualpol_into(
+    arrays: Sequence[np.ndarray | None],
+    out: np.ndarray,
+    window: tuple[int, int],
+    rows: Sequence[str],
+    *,
+    lines: tuple[int, int],
+    pixels: tuple[int, int] | None = None,
+    offsets: Sequence[int] | None = None,
+    n_lines: int | None = None,
+    out_line: int = 0,
+    negative: str = "nan",
+    floor: float = 1e-5,
+    zero_is_nodata: bool = False,
+    block: int = 64,
+) -> None:
+    """:func:`dualpol_fused` into a given array, the inputs read in place (no padded copies).
+
+    Parameters
+    ----------
+    arrays
+        ``(s1, s2, k1, k2, n1, n2)`` as for :func:`dualpol_fused`, C-contiguous complex64
+        / float32 ``(time, *, pixel)``, ``n1``/``n2`` None without noise removal.
+    out
+        float32 ``(len(rows), time, *, pixels[1] - pixels[0])``, C-contiguous.
+    window, rows, negative, floor, zero_is_nodata
+        As for :func:`dualpol_fused`.
+    lines
+        Output lines ``[lines[0], lines[1])`` of the kernel's line range ``[0, n_lines)``;
+        the window sees only lines in that range (outside it, as outside the pixels, no
+        sample: what NaN padding gives).
+    pixels
+        Output pixels ``[pixels[0], pixels[1])`` of the inputs (default all).
+    offsets
+        Kernel line ``i`` is line ``i + offsets[k]`` of ``arrays[k]`` (default 0): each
+        input may be a buffer holding more lines than the kernel sees.
+    n_lines
+        Kernel lines (default: the lines of ``s1`` after its offset).
+    out_line
+        Line of ``out`` receiving output line ``lines[0]``.
+    block
+        Output lines per task; tasks (date, block) are spread over the Numba threads.
+    """
+    unknown = [r for r in rows if r not in _CODE]
+    if unknown:
+        raise ValueError(f"unknown fused rows {unknown}; known: {', '.join(ROWS)}")
+    s1, s2, k1, k2, e1, e2 = arrays
+    if s1 is None or s2 is None or k1 is None or k2 is None:
+        raise ValueError("fused inputs: the SLCs and calibration factors are required")
+    has1, has2 = e1 is not None, e2 is not None
+    n1 = e1 if e1 is not None else k1
+    n2 = e2 if e2 is not None else k2
+    for a, dt in zip(
+        (s1, s2, k1, k2, n1, n2), (np.complex64,) * 2 + (np.float32,) * 4, strict=True
+    ):
+        if a.dtype != dt or not a.flags.c_contiguous or a.ndim != 3:
+            raise ValueError(f"fused inputs must be C-contiguous 3-D {np.dtype(dt)} arrays")
+    if out.dtype != np.float32 or not out.flags.c_contiguous or out.ndim != 4:
+        raise ValueError("fused output must be a C-contiguous 4-D float32 array")
+    off = np.zeros(6, np.int64) if offsets is None else np.asarray(offsets, dtype=np.int64)
+    npx = s1.shape[2]
+    pix = (0, npx) if pixels is None else (int(pixels[0]), int(pixels[1]))
+    nl = s1.shape[1] - int(off[0]) if n_lines is None else int(n_lines)
+    if out.shape[3] != pix[1] - pix[0] or out.shape[0] != len(rows):
+        raise ValueError(f"fused output of shape {out.shape} for {len(rows)} rows, {pix} pixels")
+    if lines[1] <= lines[0] or pix[1] <= pix[0] or s1.shape[0] == 0:
+        return
+    hl = np.array([window[0] // 2, (window[0] - 1) // 2], dtype=np.int64)
+    hp = np.array([window[1] // 2, (window[1] - 1) // 2], dtype=np.int64)
+    codes = np.array([_CODE[r] for r in rows], dtype=np.int64)
+    _dualpol(
+        s1,
+        s2,
+        k1,
+        k2,
+        n1,
+        n2,
+        off,
+        nl,
+        has1,
+        has2,
+        bool(zero_is_nodata),
+        hl,
+        hp,
+        np.array(lines, dtype=np.int64),
+        np.array(pix, dtype=np.int64),
+        negative == "nan",
+        np.float32(floor),
+        codes,
+        out,
+        int(out_line),
+        max(1, int(block)),
+    )
 
 
 def fused_rows(

@@ -18,6 +18,9 @@ from typing import Any
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 from sarbd.signatures.polarimetry_kernels import HALPHA_ZONES, halpha_zone
 
@@ -62,6 +65,105 @@ DET_TOLERANCE = 1e-5
 _FASTMATH = {"afn", "arcp", "contract", "nsz"}
 
 
+@intrinsic
+def _f64_bits(typingctx, x):  # type: ignore[no-untyped-def]
+    """The IEEE 754 bits of a float64 as an int64 (an LLVM bitcast: free, vectorisable)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_f64(typingctx, x):  # type: ignore[no-untyped-def]
+    """The float64 with IEEE 754 bits ``x`` (int64); inverse of :func:`_f64_bits`."""
+    if x != types.int64:
+        return None
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+_SQRT2 = math.sqrt(2.0)
+#: 2 / ((2 k + 1) ln 2), k = 0..6: log2(m) = sum_k c_k z^(2k+1), z = (m - 1)/(m + 1)
+_LOG2_SERIES = tuple(2.0 / ((2 * k + 1) * math.log(2.0)) for k in range(7))
+
+
+@numba.njit(cache=True, inline="always")
+def log2_positive(x):  # type: ignore[no-untyped-def]
+    """log2(x) of a positive, normal, finite float64, branch-free (vectorises without SVML).
+
+    x = 2^e m with m in [sqrt(2)/2, sqrt(2)); log2 m = (2/ln 2) atanh z, z = (m-1)/(m+1),
+    |z| <= 0.1716, summed to z^13: absolute error below 1e-12 (against libm's log2,
+    ``tests/signatures/test_kernels.py``). Subnormal, zero, negative or non-finite x give
+    meaningless values: callers select them away. A libm ``log2`` call is not inlined
+    and keeps LLVM from vectorising the loop around it; this is the cost of the entropy.
+    """
+    bits = _f64_bits(x)
+    e = ((bits >> 52) & 0x7FF) - 1023
+    m = _bits_f64((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)  # in [1, 2)
+    big = m > _SQRT2
+    m = m * 0.5 if big else m
+    e = e + 1 if big else e
+    z = (m - 1.0) / (m + 1.0)
+    z2 = z * z
+    c = _LOG2_SERIES
+    poly = c[0] + z2 * (c[1] + z2 * (c[2] + z2 * (c[3] + z2 * (c[4] + z2 * (c[5] + z2 * c[6])))))
+    return np.float64(e) + z * poly
+
+
+@numba.njit(cache=True, inline="always")
+def _xlog2x(p):  # type: ignore[no-untyped-def]
+    """p log2 p for 0 <= p <= 1 (0 at p = 0, and below the normal range where it is < 1e-305)."""
+    return p * log2_positive(p) if p >= 2.3e-308 else 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def _eigen_p(a, b, cr, ci):  # type: ignore[no-untyped-def]
+    """Validity, eigenvalues and their fractions of one C2 (float64), without branches.
+
+    Returns ``(ok, l1, l2, p1, p2)``; ``ok`` is false where the matrix is not a finite
+    covariance (negative diagonal, zero trace, det < -DET_TOLERANCE tr^2), and the other
+    values are then meaningless.
+    """
+    cc = cr * cr + ci * ci
+    tr = a + b
+    det = a * b - cc
+    # |x| < inf is false for NaN and +-inf: one comparison per value
+    ok = (abs(a) < np.inf) & (abs(b) < np.inf) & (abs(cc) < np.inf)
+    ok = ok & (a >= 0.0) & (b >= 0.0) & (tr > 0.0) & (det >= -DET_TOLERANCE * tr * tr)
+    det = max(det, 0.0)
+    disc = math.sqrt((a - b) * (a - b) + 4.0 * cc)
+    l1 = 0.5 * (tr + disc)
+    l1 = l1 if ok else 1.0  # keeps the divisions below quiet where not ok
+    l2 = min(det / l1, l1)
+    s = l1 + l2
+    return ok, l1, l2, l1 / s, l2 / s
+
+
+@numba.njit(cache=True, inline="always")
+def _entropy_p(p1, p2):  # type: ignore[no-untyped-def]
+    """H = -p1 log2 p1 - p2 log2 p2, clipped to [0, 1] (float64)."""
+    return min(max(-(_xlog2x(p1) + _xlog2x(p2)), 0.0), 1.0)
+
+
+@numba.njit(cache=True, inline="always")
+def entropy_scalar(a, b, cr, ci):  # type: ignore[no-untyped-def]
+    """Dual-pol entropy of one C2 (float64 in), NaN if not a covariance; branch-free.
+
+    The same value as the entropy of :func:`c2_descriptors` (both use :func:`_eigen_p`
+    and :func:`_entropy_p`); a loop over pixels calling it vectorises.
+    """
+    ok, _l1, _l2, p1, p2 = _eigen_p(a, b, cr, ci)
+    h = _entropy_p(p1, p2)
+    return h if ok else np.nan
+
+
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def _descriptors_one(a, b, cr, ci, need_h, need_alpha):  # type: ignore[no-untyped-def]
     """The eight descriptors of one matrix (float64 inputs), NaN if not a covariance.
@@ -71,37 +173,12 @@ def _descriptors_one(a, b, cr, ci, need_h, need_alpha):  # type: ignore[no-untyp
     cosines are most of the cost).
     """
     nan = np.nan
-    cc = cr * cr + ci * ci
-    tr = a + b
-    ok = (
-        math.isfinite(a)
-        and math.isfinite(b)
-        and math.isfinite(cc)
-        and a >= 0.0
-        and b >= 0.0
-        and tr > 0.0
-    )
-    det = a * b - cc
-    if ok and det < -DET_TOLERANCE * tr * tr:
-        ok = False  # not a covariance matrix (e.g. noise over-subtracted)
+    ok, l1, l2, p1, p2 = _eigen_p(a, b, cr, ci)
     if not ok:
         return nan, nan, nan, nan, nan, nan, nan, nan
-    det = max(det, 0.0)
-    disc = math.sqrt((a - b) * (a - b) + 4.0 * cc)
-    l1 = 0.5 * (tr + disc)
-    l2 = min(det / l1, l1)
     s = l1 + l2
-    p1 = l1 / s
-    p2 = l2 / s
     m = (l1 - l2) / s  # = sqrt(1 - 4 det / tr^2), equal to the anisotropy for 2 x 2
-    h = nan
-    if need_h:
-        h = 0.0
-        if p1 > 0.0:
-            h -= p1 * math.log2(p1)
-        if p2 > 0.0:
-            h -= p2 * math.log2(p2)
-        h = min(max(h, 0.0), 1.0)
+    h = _entropy_p(p1, p2) if need_h else nan
     alpha = nan
     if need_alpha:
         if l1 - l2 > 1e-12 * s:
