@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from sarbd.core.capabilities import CalibrationProvider
 from sarbd.core.chunks import BlockChunks, ChunksLike, as_chunks
+from sarbd.core.radar_grid import RadarGrid
 from sarbd.core.scene import Scene
 from sarbd.core.serialization import orbit_to_dataset
 from sarbd.coregistration.date import (
@@ -70,8 +71,12 @@ __all__ = [
     "common_range_band",
     "coregister",
     "estimate_residual_shift",
+    "geometry_layers",
     "reference_geometry",
+    "reference_pair_variables",
     "significant_shift",
+    "stack_coords",
+    "stack_dataset",
     "write_stack",
 ]
 
@@ -272,6 +277,137 @@ def date_variables(
     }
 
 
+def stack_coords(
+    grid: RadarGrid, times: Sequence[np.datetime64] | NDArray[np.datetime64], geometry: xr.Dataset
+) -> dict[str, Any]:
+    """The coordinates of every stack: time, root-grid line/pixel, latitude/longitude."""
+    g = grid
+    return {
+        "time": (
+            "time",
+            np.array(times, dtype="datetime64[ns]"),
+            {"long_name": "acquisition time (first line), UTC"},
+        ),
+        "line": (
+            "line",
+            np.arange(g.first_line, g.first_line + g.length),
+            {"long_name": "line index in the reference root grid"},
+        ),
+        "pixel": (
+            "pixel",
+            np.arange(g.first_pixel, g.first_pixel + g.width),
+            {"long_name": "pixel index in the reference root grid"},
+        ),
+        "latitude": geometry["latitude"].variable,
+        "longitude": geometry["longitude"].variable,
+    }
+
+
+def reference_pair_variables(
+    pol: str,
+    slcs: Sequence[da.Array],
+    phases: Sequence[da.Array],
+    window: tuple[int, int],
+    *,
+    slc_long_name: str,
+) -> tuple[dict[str, Any], list[da.Array], da.Array]:
+    """``slc_<pol>``, ``interferogram_<pol>`` and ``coherence_<pol>`` against date 0.
+
+    Interferograms from :func:`sarbd.insar.interferogram` with each date's geometric phase,
+    coherence from :func:`sarbd.insar.coherence`. Shared by :func:`coregister` and
+    :func:`sarbd.stacks.assemble_stack`. Returns the variables, the per-date interferograms
+    and the power cube ``|slc|^2`` (for the sequential pairs).
+    """
+    from sarbd.insar import coherence as coherence_fn
+
+    p = pol.lower()
+    cube = da.stack(slcs)
+    ifgs = [interferogram(slcs[0], s, ph) for s, ph in zip(slcs, phases, strict=True)]
+    ifg = da.stack(ifgs)
+    pw = (cube.real**2 + cube.imag**2).astype(np.float32)
+    p_ref = da.broadcast_to(pw[0], pw.shape).rechunk(pw.chunks)
+    data_vars: dict[str, Any] = {
+        f"slc_{p}": (
+            ("time", "line", "pixel"),
+            cube,
+            {"long_name": slc_long_name, "units": "1", "polarization": pol},
+        ),
+        f"interferogram_{p}": (
+            ("time", "line", "pixel"),
+            ifg,
+            {
+                "long_name": f"interferogram against the reference date ({pol}), flat-earth and topographic phase removed",
+                "units": "1",
+                "sarbd_formula": "ref * conj(sec) * exp(-j * phi_geom), phi_geom = -4 pi / lambda (R_ref - R_sec)",
+            },
+        ),
+        f"coherence_{p}": (
+            ("time", "line", "pixel"),
+            coherence_fn(ifg, p_ref, pw, window=window),
+            {
+                "long_name": f"coherence magnitude against the reference date ({pol})",
+                "units": "1",
+                "coherence_window_line": window[0],
+                "coherence_window_pixel": window[1],
+                "valid_min": 0.0,
+                "valid_max": 1.0,
+            },
+        ),
+    }
+    return data_vars, ifgs, pw
+
+
+def geometry_layers(geometry: xr.Dataset, chunks: BlockChunks) -> dict[str, Any]:
+    """Incidence, local incidence and layover/shadow of the reference geometry, when present."""
+    return {
+        name: (
+            ("line", "pixel"),
+            da.from_array(geometry[name].values, chunks=chunks),
+            dict(geometry[name].attrs),
+        )
+        for name in _GEOMETRY_LAYERS
+        if name in geometry
+    }
+
+
+def stack_dataset(
+    data_vars: dict[str, Any],
+    coords: dict[str, Any],
+    ref: Scene,
+    window: tuple[int, int],
+    attrs: dict[str, Any],
+) -> xr.Dataset:
+    """The stack dataset: variables, coordinates, the reference orbit and global attributes.
+
+    Global attributes: the reference scene's scalar metadata (datetimes as text), its radar
+    grid, the reference date, coherence window and orbit, then ``attrs``.
+    """
+    ds = xr.Dataset(data_vars, coords=coords)
+    ods = orbit_to_dataset(ref.orbit)
+    ds = ds.assign_coords(orbit_time=ods["orbit_time"], xyz=ods["xyz"])
+    ds["orbit_position"] = ods["orbit_position"]
+    ds["orbit_velocity"] = ods["orbit_velocity"]
+    out: dict[str, Any] = {}
+    for k, v in ref.metadata.items():
+        if isinstance(v, str | int | float | bool | np.integer | np.floating):
+            out[k] = v.item() if isinstance(v, np.generic) else v
+        elif isinstance(v, np.datetime64):
+            out[k] = str(v)
+    out.update(ref.radar_grid.to_attrs())
+    out.update(
+        {
+            "reference_date": str(np.datetime64(ds["time"].values[0], "s")),
+            "coherence_window_line": window[0],
+            "coherence_window_pixel": window[1],
+            "orbit_reference_epoch": str(ref.orbit.reference_epoch),
+            "orbit_source": ref.orbit.source,
+        }
+    )
+    out.update(attrs)
+    ds.attrs = out
+    return ds
+
+
 def _common_pols(ref: Scene, secs: list[Scene], wanted: Any) -> tuple[str, ...]:
     pols = tuple(p.upper() for p in (wanted if wanted is not None else ref.polarizations))
     for s in [ref, *secs]:
@@ -358,7 +494,7 @@ def coregister(
     kernel = knab_kernel(kernel_taps, kernel_bandwidth)
     g = ref.radar_grid
     terrain = reference_terrain(ref, dem, n_height_levels, chunks)
-    dem_obj, geo, levels = terrain.dem, terrain.geometry, terrain.levels
+    geo, levels = terrain.geometry, terrain.levels
     height_filled, out_chunks, h_da = terrain.height_filled, terrain.chunks, terrain.height
     read_height = height_reader(height_filled)
 
@@ -399,25 +535,7 @@ def coregister(
     times = [ref.radar_grid.sensing_start_datetime] + [
         r.scene.radar_grid.sensing_start_datetime for r in results
     ]
-    coords: dict[str, Any] = {
-        "time": (
-            "time",
-            np.array(times, dtype="datetime64[ns]"),
-            {"long_name": "acquisition time (first line), UTC"},
-        ),
-        "line": (
-            "line",
-            np.arange(g.first_line, g.first_line + g.length),
-            {"long_name": "line index in the reference root grid"},
-        ),
-        "pixel": (
-            "pixel",
-            np.arange(g.first_pixel, g.first_pixel + g.width),
-            {"long_name": "pixel index in the reference root grid"},
-        ),
-        "latitude": geo["latitude"].variable,
-        "longitude": geo["longitude"].variable,
-    }
+    coords = stack_coords(g, times, geo)
     data_vars: dict[str, Any] = {}
     window = (int(window[0]), int(window[1]))
     # geometric phase of every date (0 for the reference)
@@ -430,44 +548,15 @@ def coregister(
         )
     for pol in pols:
         p = pol.lower()
-        ref_slc = ref.slc(pol).data.rechunk(out_chunks)
-        slcs = [ref_slc] + [r.slc[pol] for r in results]
-        stack = da.stack(slcs)
-        data_vars[f"slc_{p}"] = (
-            ("time", "line", "pixel"),
-            stack,
-            {
-                "long_name": f"coregistered SLC ({pol}), radiometrically uncalibrated DN",
-                "units": "1",
-                "polarization": pol,
-            },
+        slcs = [ref.slc(pol).data.rechunk(out_chunks)] + [r.slc[pol] for r in results]
+        pair_vars, ifgs, pw = reference_pair_variables(
+            pol,
+            slcs,
+            phases,
+            window,
+            slc_long_name=f"coregistered SLC ({pol}), radiometrically uncalibrated DN",
         )
-        ifgs = [interferogram(ref_slc, s, ph) for s, ph in zip(slcs, phases, strict=True)]
-        ifg = da.stack(ifgs)
-        pw = (stack.real**2 + stack.imag**2).astype(np.float32)
-        p_ref = da.broadcast_to(pw[0], pw.shape).rechunk(pw.chunks)
-        coh = coherence_fn(ifg, p_ref, pw, window=window)
-        data_vars[f"interferogram_{p}"] = (
-            ("time", "line", "pixel"),
-            ifg,
-            {
-                "long_name": f"interferogram against the reference date ({pol}), flat-earth and topographic phase removed",
-                "units": "1",
-                "sarbd_formula": "ref * conj(sec) * exp(-j * phi_geom), phi_geom = -4 pi / lambda (R_ref - R_sec)",
-            },
-        )
-        data_vars[f"coherence_{p}"] = (
-            ("time", "line", "pixel"),
-            coh,
-            {
-                "long_name": f"coherence magnitude against the reference date ({pol})",
-                "units": "1",
-                "coherence_window_line": window[0],
-                "coherence_window_pixel": window[1],
-                "valid_min": 0.0,
-                "valid_max": 1.0,
-            },
-        )
+        data_vars.update(pair_vars)
         if sequential and len(slcs) > 1:
             seq = [ifgs[0]] + [
                 interferogram(slcs[k - 1], slcs[k], phases[k] - phases[k - 1])
@@ -515,36 +604,21 @@ def coregister(
             "(geometric offsets plus refinement, as used for resampling)",
         },
     )
-    _add_geometry_layers(data_vars, ref, geo, dem_obj, out_chunks)
+    data_vars.update(geometry_layers(geo, out_chunks))
     _add_per_date(data_vars, ref, results)
-    ds = xr.Dataset(data_vars, coords=coords)
-    ods = orbit_to_dataset(ref.orbit)
-    ds = ds.assign_coords(orbit_time=ods["orbit_time"], xyz=ods["xyz"])
-    ds["orbit_position"] = ods["orbit_position"]
-    ds["orbit_velocity"] = ods["orbit_velocity"]
-    attrs: dict[str, Any] = {}
-    for k, v in ref.metadata.items():
-        if isinstance(v, str | int | float | bool | np.integer | np.floating):
-            attrs[k] = v.item() if isinstance(v, np.generic) else v
-        elif isinstance(v, np.datetime64):
-            attrs[k] = str(v)
-    attrs.update(g.to_attrs())
-    attrs.update(
+    return stack_dataset(
+        data_vars,
+        coords,
+        ref,
+        window,
         {
-            "reference_date": str(np.datetime64(times[0], "s")),
-            "coherence_window_line": window[0],
-            "coherence_window_pixel": window[1],
-            "orbit_reference_epoch": str(ref.orbit.reference_epoch),
-            "orbit_source": ref.orbit.source,
             "sarbd_coregistration_kernel": f"Knab-windowed sinc, {kernel.taps} taps, bandwidth {kernel.bandwidth}, "
             f"{kernel.oversampling} sub-pixel table rows",
             "sarbd_offset_height_levels_m": [float(x) for x in levels],
             "sarbd_dem": terrain.dem_description,
             "sarbd_tops_reramp": tops_reramp if is_tops_swath(ref) else "n/a",
-        }
+        },
     )
-    ds.attrs = attrs
-    return ds
 
 
 def _shifted_factor(field_: xr.DataArray, sec: Scene, offsets: DateOffsets, ref: Scene) -> da.Array:
@@ -595,20 +669,6 @@ def _add_radiometry(
             "long_name": f"thermal noise power eta in DN^2 ({pol}); 0 where the product has none",
         },
     )
-
-
-def _add_geometry_layers(
-    data_vars: dict[str, Any], ref: Scene, geo: xr.Dataset, dem: Dem | None, chunks: BlockChunks
-) -> None:
-    """Incidence, local incidence and layover/shadow from the reference geometry."""
-    for name in ("incidence_angle", "local_incidence_angle", "layover_shadow_mask"):
-        if name in geo:
-            var = geo[name]
-            data_vars[name] = (
-                ("line", "pixel"),
-                da.from_array(var.values, chunks=chunks),
-                dict(var.attrs),
-            )
 
 
 def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResult]) -> None:

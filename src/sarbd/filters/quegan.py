@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import dask.array as da
 import numpy as np
+import xarray as xr
 
 from sarbd.filters._chunked import apply_spatial, as_window
 from sarbd.filters.boxcar import nan_window_mean
@@ -65,12 +67,11 @@ def quegan_yu(intensity: Any, window: int | tuple[int, int] = 7) -> Any:
     w = as_window(window)
     if intensity.ndim != 3:
         raise ValueError("quegan_yu expects a (time, line, pixel) stack")
-    data = intensity.data if hasattr(intensity, "dims") else intensity
-    if hasattr(data, "rechunk"):
-        data = data.rechunk({0: -1})
-        if hasattr(intensity, "dims"):
-            intensity = intensity.copy(data=data)
-        else:
-            intensity = data
+    # every date in one block: the kernel needs the whole time axis
+    if isinstance(intensity, xr.DataArray):
+        if isinstance(intensity.data, da.Array):
+            intensity = intensity.copy(data=intensity.data.rechunk({0: -1}))
+    elif isinstance(intensity, da.Array):
+        intensity = intensity.rechunk({0: -1})
     dtype = intensity.dtype if np.dtype(intensity.dtype).kind == "f" else np.float32
     return apply_spatial(_quegan_kernel, intensity, (w[0] // 2, w[1] // 2), dtype=dtype, window=w)

@@ -30,7 +30,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, TypeAlias
 
 import numba
 import numpy as np
@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from sarbd.errors import InputError, NoOverlapError
 from sarbd.geometry.geoid import geoid_height
-from sarbd.geometry.kernels import BILINEAR, BIQUINTIC, dem_interp
+from sarbd.geometry.kernels import BILINEAR, BIQUINTIC, NO_DEM, DemArrays, dem_interp
 from sarbd.utils.log import get_logger
 
 __all__ = ["NO_DEM", "Dem", "DemArrays", "DemInput", "GeographicDem"]
@@ -52,26 +52,6 @@ ASSUMED_VERTICAL_DATUM = "egm96"
 #: A DEM as the stages take it: a :class:`Dem`, a DEM file (opened over the scene), or
 #: ``None`` (the ellipsoid).
 DemInput: TypeAlias = "Dem | str | os.PathLike[str] | None"
-
-
-class DemArrays(NamedTuple):
-    """A geographic DEM as the Numba kernels take it (one argument; :attr:`GeographicDem.arrays`).
-
-    ``data[i, j]`` is the ellipsoidal height (m) at longitude ``x0 + j*dx`` and latitude
-    ``y0 + i*dy`` (degrees, pixel centres); ``method`` a :func:`~sarbd.geometry.kernels.dem_interp`
-    interpolation code.
-    """
-
-    data: NDArray[np.float64]
-    x0: float
-    y0: float
-    dx: float
-    dy: float
-    method: int
-
-
-#: The kernels' placeholder when there is no DEM (constant heights instead).
-NO_DEM = DemArrays(np.zeros((2, 2)), 0.0, 0.0, 1.0, 1.0, 0)
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,7 @@ def geocode_scene(
         }
     )
     gattrs.update(ds.attrs)  # height_model, orbit, radar grid, coarse step
-    if model.dem is not None and getattr(model.dem, "vertical_datum_source", None):
+    if model.dem is not None and model.dem.vertical_datum_source:
         gattrs["dem_vertical_datum"] = model.dem.vertical_datum
         gattrs["dem_vertical_datum_source"] = model.dem.vertical_datum_source
     # the orbit makes the file a radar grid others can map onto (sarbd radarcode --grid)

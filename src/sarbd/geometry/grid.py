@@ -203,50 +203,30 @@ def _theta_bounds(
     hi = np.full(times.size, np.nan)
     tmp = np.empty(4)
     relief = max(hmax - hmin, 1.0)
+
+    def angle(k: int, slant_range: float, height: float) -> float:
+        """The circle angle of the ground point at ``slant_range`` and ``height`` (NaN: none)."""
+        ok = rdr2geo_state(
+            pos[k],
+            vel[k],
+            slant_range,
+            height,
+            grid.wavelength,
+            0.0,
+            float(grid.look_sign),
+            math.nan,
+            RDR2GEO_MAX_ITER,
+            RDR2GEO_TOL,
+            tmp,
+        )
+        return float(tmp[3]) if ok else math.nan
+
     for k in range(times.size):  # a few lines only: the bounds vary slowly
         # near range at the lowest terrain, far range at the highest, plus a margin for shadows
-        if rdr2geo_state(
-            pos[k],
-            vel[k],
-            grid.starting_range - 4 * relief,
-            hmin,
-            grid.wavelength,
-            0.0,
-            float(grid.look_sign),
-            math.nan,
-            RDR2GEO_MAX_ITER,
-            RDR2GEO_TOL,
-            tmp,
-        ):
-            lo[k] = tmp[3]
-        elif rdr2geo_state(
-            pos[k],
-            vel[k],
-            grid.starting_range,
-            hmin,
-            grid.wavelength,
-            0.0,
-            float(grid.look_sign),
-            math.nan,
-            RDR2GEO_MAX_ITER,
-            RDR2GEO_TOL,
-            tmp,
-        ):
-            lo[k] = tmp[3]
-        if rdr2geo_state(
-            pos[k],
-            vel[k],
-            grid.ending_range + relief,
-            hmax,
-            grid.wavelength,
-            0.0,
-            float(grid.look_sign),
-            math.nan,
-            RDR2GEO_MAX_ITER,
-            RDR2GEO_TOL,
-            tmp,
-        ):
-            hi[k] = tmp[3]
+        lo[k] = angle(k, grid.starting_range - 4 * relief, hmin)
+        if not math.isfinite(lo[k]):
+            lo[k] = angle(k, grid.starting_range, hmin)
+        hi[k] = angle(k, grid.ending_range + relief, hmax)
     return lo, hi
 
 

@@ -33,11 +33,11 @@ from numpy.typing import NDArray
 
 from sarbd.core.ellipsoid import WGS84_A, WGS84_B, WGS84_E2, llh_to_xyz, xyz_to_llh
 from sarbd.core.orbit import OrbitArrays, interpolate_state
-from sarbd.geometry.dem import DemArrays
 from sarbd.geometry.kernels import (
+    DemArrays,
     circle_params,
     circle_solve,
-    dem_interp,
+    dem_at,
     dem_solve,
     geo2rdr_point,
     geo2rdr_table,
@@ -74,12 +74,7 @@ def _angles(
     lon,
     h,
     have_dem,
-    dem,
-    x0,
-    y0,
-    dx,
-    dy,
-    method,  # type: ignore[no-untyped-def]
+    dem,  # type: ignore[no-untyped-def]
     out,
     i,
     j,
@@ -111,10 +106,11 @@ def _angles(
     if have_dem:
         lond = math.degrees(lon)
         latd = math.degrees(lat)
-        he = dem_interp(dem, x0, y0, dx, dy, lond + abs(dx), latd, method)
-        hw = dem_interp(dem, x0, y0, dx, dy, lond - abs(dx), latd, method)
-        hn = dem_interp(dem, x0, y0, dx, dy, lond, latd + abs(dy), method)
-        hs = dem_interp(dem, x0, y0, dx, dy, lond, latd - abs(dy), method)
+        dx, dy = dem.dx, dem.dy
+        he = dem_at(dem, lond + abs(dx), latd)
+        hw = dem_at(dem, lond - abs(dx), latd)
+        hn = dem_at(dem, lond, latd + abs(dy))
+        hs = dem_at(dem, lond, latd - abs(dy))
         sin2 = sl * sl
         w = math.sqrt(1.0 - WGS84_E2 * sin2)
         rn = WGS84_A / w  # prime vertical radius of curvature
@@ -156,8 +152,6 @@ def _rdr2geo_line(
 ):
     """One line of :func:`rdr2geo_block` (a plain function: Numba optimises it fully)."""
     otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
-    dem, x0, y0 = dem_arrays.data, dem_arrays.x0, dem_arrays.y0
-    dx, dy, method = dem_arrays.dx, dem_arrays.dy, dem_arrays.method
     npx = ranges.shape[0]
     if not (otime[0] <= t <= otime[-1]):
         out[:, i, :] = math.nan
@@ -195,12 +189,7 @@ def _rdr2geo_line(
                 basis,
                 q,
                 rho,
-                dem,
-                x0,
-                y0,
-                dx,
-                dy,
-                method,
+                dem_arrays,
                 h,
                 guess,
                 h_lo,
@@ -217,12 +206,7 @@ def _rdr2geo_line(
                     basis,
                     q,
                     rho,
-                    dem,
-                    x0,
-                    y0,
-                    dx,
-                    dy,
-                    method,
+                    dem_arrays,
                     h_start,
                     math.nan,
                     h_lo,
@@ -261,12 +245,7 @@ def _rdr2geo_line(
                 tmp[1],
                 tmp[2],
                 have_dem,
-                dem,
-                x0,
-                y0,
-                dx,
-                dy,
-                method,
+                dem_arrays,
                 out,
                 i,
                 j,
@@ -370,8 +349,6 @@ def _layover_line(
 ):
     """One line of :func:`layover_shadow_block`."""
     otime, opos, ovel = orbit.time, orbit.position, orbit.velocity
-    dem, x0, y0 = dem_arrays.data, dem_arrays.x0, dem_arrays.y0
-    dx, dy, method = dem_arrays.dx, dem_arrays.dy, dem_arrays.method
     npx = p1 - p0
     nprof = max(oversample * width, 16)
     t = times[i]
@@ -399,7 +376,7 @@ def _layover_line(
             rng[k] = math.nan
             continue
         xyz_to_llh(pos[0] + r * d[0], pos[1] + r * d[1], pos[2] + r * d[2], llh)
-        hk = dem_interp(dem, x0, y0, dx, dy, math.degrees(llh[1]), math.degrees(llh[0]), method)
+        hk = dem_at(dem_arrays, math.degrees(llh[1]), math.degrees(llh[0]))
         if not math.isfinite(hk):
             rng[k] = math.nan
             continue

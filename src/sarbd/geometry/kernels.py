@@ -30,6 +30,7 @@ All angles inside kernels are radians; times are seconds since the orbit's epoch
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -39,8 +40,11 @@ from sarbd.core.ellipsoid import WGS84_A, WGS84_B, WGS84_E2, llh_to_xyz, xyz_to_
 from sarbd.core.orbit import eval_state, hermite_table, interpolate_state
 
 __all__ = [
+    "NO_DEM",
+    "DemArrays",
     "circle_params",
     "circle_solve",
+    "dem_at",
     "dem_height",
     "dem_interp",
     "dem_solve",
@@ -53,6 +57,27 @@ __all__ = [
     "rdr2geo_state",
     "rdr2geo_state_dem",
 ]
+
+
+class DemArrays(NamedTuple):
+    """A geographic DEM as the Numba kernels take it: one argument (:attr:`GeographicDem.arrays`).
+
+    ``data[i, j]`` is the ellipsoidal height (m) at longitude ``x0 + j*dx`` and latitude
+    ``y0 + i*dy`` (degrees, pixel centres); ``method`` a :func:`dem_interp` interpolation
+    code. Defined here, beside the kernels that read it; re-exported by
+    :mod:`sarbd.geometry.dem`.
+    """
+
+    data: NDArray[np.float64]
+    x0: float
+    y0: float
+    dx: float
+    dy: float
+    method: int
+
+
+#: The kernels' placeholder when there is no DEM (constant heights instead).
+NO_DEM = DemArrays(np.zeros((2, 2)), 0.0, 0.0, 1.0, 1.0, 0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -331,17 +356,18 @@ def dem_interp(
 
 
 @numba.njit(cache=True, nogil=True)
+def dem_at(dem: DemArrays, lon: float, lat: float) -> float:
+    """:func:`dem_interp` of a :class:`DemArrays` at ``(lon, lat)`` (degrees)."""
+    return dem_interp(dem.data, dem.x0, dem.y0, dem.dx, dem.dy, lon, lat, dem.method)
+
+
+@numba.njit(cache=True, nogil=True)
 def dem_solve(
     pos: NDArray[np.float64],
     basis: NDArray[np.float64],
     q: float,
     rho: float,
-    dem: NDArray[np.float64],
-    x0: float,
-    y0: float,
-    dx: float,
-    dy: float,
-    method: int,
+    dem: DemArrays,
     h_guess: float,
     theta_guess: float,
     h_lo: float,
@@ -378,7 +404,7 @@ def dem_solve(
             py = pos[1] + q * basis[0, 1] + rho * (ct * basis[1, 1] + st * basis[2, 1])
             pz = pos[2] + q * basis[0, 2] + rho * (ct * basis[1, 2] + st * basis[2, 2])
             xyz_to_llh(px, py, pz, out)
-            hd = dem_interp(dem, x0, y0, dx, dy, math.degrees(out[1]), math.degrees(out[0]), method)
+            hd = dem_at(dem, math.degrees(out[1]), math.degrees(out[0]))
             if not math.isfinite(hd):
                 break
             f = out[2] - hd
@@ -413,7 +439,7 @@ def dem_solve(
         if not circle_solve(pos, basis, q, rho, h, theta, max_iter, tol, out):
             break
         theta = out[3]
-        hn = dem_interp(dem, x0, y0, dx, dy, math.degrees(out[1]), math.degrees(out[0]), method)
+        hn = dem_at(dem, math.degrees(out[1]), math.degrees(out[0]))
         if not math.isfinite(hn):
             break
         g = hn - h
@@ -436,12 +462,12 @@ def dem_solve(
     if not circle_solve(pos, basis, q, rho, a, math.nan, max_iter, tol, out):
         out[:4] = math.nan
         return False
-    ga = dem_interp(dem, x0, y0, dx, dy, math.degrees(out[1]), math.degrees(out[0]), method) - a
+    ga = dem_at(dem, math.degrees(out[1]), math.degrees(out[0])) - a
     theta = out[3]
     if not circle_solve(pos, basis, q, rho, b, theta, max_iter, tol, out):
         out[:4] = math.nan
         return False
-    gb = dem_interp(dem, x0, y0, dx, dy, math.degrees(out[1]), math.degrees(out[0]), method) - b
+    gb = dem_at(dem, math.degrees(out[1]), math.degrees(out[0])) - b
     if not (math.isfinite(ga) and math.isfinite(gb)) or ga * gb > 0.0:
         out[:4] = math.nan
         return False
@@ -451,7 +477,7 @@ def dem_solve(
         if not circle_solve(pos, basis, q, rho, c, theta, max_iter, tol, out):
             break
         theta = out[3]
-        gc = dem_interp(dem, x0, y0, dx, dy, math.degrees(out[1]), math.degrees(out[0]), method) - c
+        gc = dem_at(dem, math.degrees(out[1]), math.degrees(out[0])) - c
         if not math.isfinite(gc):
             break
         if abs(gc) <= dem_tol:
@@ -512,12 +538,7 @@ def rdr2geo_state_dem(
         basis,
         q,
         rho,
-        dem,
-        x0,
-        y0,
-        dx,
-        dy,
-        method,
+        DemArrays(dem, x0, y0, dx, dy, method),
         h_guess,
         theta_guess,
         h_lo,

@@ -284,6 +284,13 @@ def _frame_features(
     )
 
 
+def _is_frame(value: object) -> bool:
+    """A GeoDataFrame (or GeoSeries) given in memory rather than a file."""
+    import geopandas as gpd
+
+    return isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries)
+
+
 def read_reference(
     reference: ReferenceSource,
     *,
@@ -375,7 +382,7 @@ def read_reference(
                     if forced:
                         feats.classes = np.full(feats.classes.size, forced["__class__"]).astype(str)
                     out.append(feats)
-        elif hasattr(ref, "geometry") and hasattr(ref, "crs"):
+        elif _is_frame(ref):
             name = forced["__class__"] if forced else str(getattr(ref, "name", None) or "reference")
             feats = _frame_features(
                 ref,

@@ -106,7 +106,11 @@ def safe_ratio(num: Any, den: Any) -> Any:
     """num / den in float32, NaN where den == 0 or either is NaN (never inf); one pass."""
     from sarbd.signatures.kernels import ratio_or_nan
 
-    f32 = lambda a: a.astype(np.float32) if hasattr(a, "astype") else np.float32(a)  # noqa: E731
+    f32 = lambda a: (  # noqa: E731
+        np.float32(a)
+        if isinstance(a, int | float | np.integer | np.floating)
+        else a.astype(np.float32)
+    )
     return elementwise(ratio_or_nan, f32(num), f32(den))
 
 

@@ -20,7 +20,6 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from sarbd.core.serialization import orbit_to_dataset
 from sarbd.errors import InputError
 from sarbd.stacks.base import ImportedStack
 from sarbd.utils.log import get_logger
@@ -73,9 +72,15 @@ def assemble_stack(
     """
     from sarbd.coregistration.fields import geometric_phase_array
     from sarbd.coregistration.geometric import geometric_offsets
-    from sarbd.coregistration.stack import date_variables, reference_terrain
+    from sarbd.coregistration.stack import (
+        date_variables,
+        geometry_layers,
+        reference_pair_variables,
+        reference_terrain,
+        stack_coords,
+        stack_dataset,
+    )
     from sarbd.geometry.baseline import centre_baselines
-    from sarbd.insar import coherence as coherence_fn
 
     stack = _crop(stack, aoi)
     ref = stack.reference
@@ -114,72 +119,21 @@ def assemble_stack(
     )
     if np.unique(times).size != times.size:
         raise InputError("two dates of the stack have the same acquisition time", path=stack.source)
-    coords: dict[str, Any] = {
-        "time": ("time", times, {"long_name": "acquisition time (first line), UTC"}),
-        "line": (
-            "line",
-            np.arange(g.first_line, g.first_line + g.length),
-            {"long_name": "line index in the reference root grid"},
-        ),
-        "pixel": (
-            "pixel",
-            np.arange(g.first_pixel, g.first_pixel + g.width),
-            {"long_name": "pixel index in the reference root grid"},
-        ),
-        "latitude": geo["latitude"].variable,
-        "longitude": geo["longitude"].variable,
-    }
+    coords = stack_coords(g, times, geo)
     data_vars: dict[str, Any] = {}
     win = (int(window[0]), int(window[1]))
     for pol in pols:
-        p = pol.lower()
         slcs = [s.slc(pol).data.rechunk(out_chunks) for s in stack.dates]
-        cube = da.stack(slcs)
-        data_vars[f"slc_{p}"] = (
-            ("time", "line", "pixel"),
-            cube,
-            {
-                "long_name": f"coregistered SLC ({pol}) from {stack.processor}, radiometrically uncalibrated DN",
-                "units": "1",
-                "polarization": pol,
-            },
+        pair_vars, _, _ = reference_pair_variables(
+            pol,
+            slcs,
+            phases,
+            win,
+            slc_long_name=f"coregistered SLC ({pol}) from {stack.processor}, radiometrically uncalibrated DN",
         )
-        ifgs = [
-            (slcs[0] * np.conj(s) * np.exp(-1j * ph)).astype(np.complex64)
-            for s, ph in zip(slcs, phases, strict=True)
-        ]
-        ifg = da.stack(ifgs)
-        pw = (cube.real**2 + cube.imag**2).astype(np.float32)
-        p_ref = da.broadcast_to(pw[0], pw.shape).rechunk(pw.chunks)
-        data_vars[f"interferogram_{p}"] = (
-            ("time", "line", "pixel"),
-            ifg,
-            {
-                "long_name": f"interferogram against the reference date ({pol}), flat-earth and topographic phase removed",
-                "units": "1",
-                "sarbd_formula": "ref * conj(sec) * exp(-j * phi_geom), phi_geom = -4 pi / lambda (R_ref - R_sec)",
-            },
-        )
-        data_vars[f"coherence_{p}"] = (
-            ("time", "line", "pixel"),
-            coherence_fn(ifg, p_ref, pw, window=win),
-            {
-                "long_name": f"coherence magnitude against the reference date ({pol})",
-                "units": "1",
-                "coherence_window_line": win[0],
-                "coherence_window_pixel": win[1],
-                "valid_min": 0.0,
-                "valid_max": 1.0,
-            },
-        )
+        data_vars.update(pair_vars)
     data_vars["height"] = (("line", "pixel"), h_da.astype(np.float32), dict(geo["height"].attrs))
-    for name in ("incidence_angle", "local_incidence_angle", "layover_shadow_mask"):
-        if name in geo:
-            data_vars[name] = (
-                ("line", "pixel"),
-                da.from_array(geo[name].values, chunks=out_chunks),
-                dict(geo[name].attrs),
-            )
+    data_vars.update(geometry_layers(geo, out_chunks))
     # a date without its own orbit (the reference's) has no baseline to speak of
     baselines = [
         centre_baselines(ref.radar_grid, ref.orbit, s.orbit)
@@ -205,31 +159,18 @@ def assemble_stack(
                 f"NaN: applied by {stack.processor}, not known to sarbd",
             },
         )
-    ds = xr.Dataset(data_vars, coords=coords)
-    ods = orbit_to_dataset(ref.orbit)
-    ds = ds.assign_coords(orbit_time=ods["orbit_time"], xyz=ods["xyz"])
-    ds["orbit_position"] = ods["orbit_position"]
-    ds["orbit_velocity"] = ods["orbit_velocity"]
-    attrs: dict[str, Any] = {}
-    for k, v in ref.metadata.items():
-        if isinstance(v, str | int | float | bool | np.integer | np.floating):
-            attrs[k] = v.item() if isinstance(v, np.generic) else v
-    attrs.update(g.to_attrs())
-    attrs.update(
+    for note in notes:
+        log.warning("%s stack %s: %s", stack.processor, stack.source, note)
+    return stack_dataset(
+        data_vars,
+        coords,
+        ref,
+        win,
         {
-            "reference_date": str(np.datetime64(times[0], "s")),
-            "coherence_window_line": win[0],
-            "coherence_window_pixel": win[1],
-            "orbit_reference_epoch": str(ref.orbit.reference_epoch),
-            "orbit_source": ref.orbit.source,
             "sarbd_coregistration": f"imported: coregistered by {stack.processor}",
             "sarbd_stack_source": str(stack.source),
             "sarbd_stack_notes": "; ".join(notes) if notes else "none",
             "sarbd_offset_height_levels_m": [float(x) for x in levels],
             "sarbd_dem": terrain.dem_description,
-        }
+        },
     )
-    for note in notes:
-        log.warning("%s stack %s: %s", stack.processor, stack.source, note)
-    ds.attrs = attrs
-    return ds
