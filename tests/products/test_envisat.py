@@ -17,7 +17,8 @@ def asar(tmp_path_factory):
         tmp_path_factory.mktemp("asar")
         / "ASA_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
     )
-    return path, write_envisat_ims(path)
+    # flags set as if corrected, to exercise the calibration formula (real IMS never are)
+    return path, write_envisat_ims(path, corrections_applied=True)
 
 
 def test_grid_orbit_and_metadata(asar):
@@ -172,3 +173,15 @@ def test_doppler_centroid_ads(asar):
     np.testing.assert_array_equal(dc[0].data_coefficients, coef)
     assert np.isnan(dc[0].geometry_coefficients).all()  # ASAR annotates the data estimate only
     assert dc[0].evaluate(t0 + 1e-5) == pytest.approx(coef[0] + coef[1] * 1e-5 + coef[2] * 1e-10)
+
+
+def test_uncorrected_ims_offers_no_calibration(tmp_path):
+    """Real ASAR IMS are not corrected for the antenna pattern or range spreading: no sigma0."""
+    path = tmp_path / "ASA_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
+    write_envisat_ims(path, lines=40, pixels=30)  # flags 0, as in every real IMS
+    scene = open_product(path)
+    assert scene.product.calibration == {}
+    assert not scene.metadata["antenna_pattern_applied"]
+    assert not scene.metadata["range_spreading_applied"]
+    with pytest.raises(InputError, match="ANT_ELEV_CORR_FLAG=0"):
+        calibrate(scene, "VV", "sigma0", remove_noise=False)

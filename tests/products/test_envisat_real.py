@@ -120,6 +120,18 @@ def test_doppler_centroid_matches_gdal(real):
     np.testing.assert_allclose(dc.evaluate(tau), [-604.0, -715.8], atol=0.1)
 
 
+def test_no_calibration_for_uncorrected_ims(real):
+    """MPP ADS: ANT_ELEV_CORR_FLAG = RANGE_SPREAD_COMP_FLAG = 0 (Rosich & Meadows 2004: all IMS)."""
+    from sarbd.errors import InputError
+    from sarbd.products import calibrate
+
+    _, scene = real
+    assert scene.product.calibration == {}
+    assert scene.metadata["calibration_constant"] == pytest.approx(32284.941406)
+    with pytest.raises(InputError, match="RANGE_SPREAD_COMP_FLAG=0"):
+        calibrate(scene, "VV", "beta0", remove_noise=False)
+
+
 def test_missing_pixels_are_reported(real):
     _, scene = real
     with pytest.raises(ProductError, match="the file is truncated"):

@@ -25,7 +25,14 @@ precise, and ``metadata["vector_source"]`` spells it out); a precise orbit
 can be passed with ``orbit=``: an :class:`~sarbd.core.Orbit`, or a DORIS ``DOR_VOR_AX``
 file or folder of them (:mod:`sarbd.products.doris_orbit`, one vector a minute).
 
-Calibration (ASAR Product Handbook sec. 2.6.2.1; the same formula as BEAM/SNAP's "ASAR NRCS"):
+Calibration is offered only for products whose MPP ADS flags say the antenna elevation
+pattern and range spreading loss were corrected (``ANT_ELEV_CORR_FLAG`` and
+``RANGE_SPREAD_COMP_FLAG`` both 1). ASAR IMS/APS products are never so corrected (Rosich, B.
+& Meadows, P., *Absolute calibration of ASAR Level 1 products*, ENVI-CLVL-EOPG-TN-03-0010,
+2004; the real IMS of the tests has both flags 0): their ``scene.product.calibration`` is
+empty, :func:`sarbd.products.calibrate` says why, and a stack built from them carries no
+``cal_*`` factors. The formula, where it applies
+(ASAR Product Handbook sec. 2.6.2.1; the same formula as BEAM/SNAP's "ASAR NRCS"):
 ``sigma0 = |DN|^2 / K * sin(alpha)``, ``K`` the ``EXT_CAL_FACT`` of the MPP ADS, ``alpha`` the
 incidence angle interpolated from the geolocation grid; ``beta0 = |DN|^2 / K`` and
 ``gamma0 = sigma0 / cos(alpha)``. They are stored as Sentinel-1-style amplitude LUTs
@@ -99,6 +106,9 @@ class EnvisatProduct:
     geolocation_grid: pd.DataFrame
     calibration: dict[str, CalibrationLut] = field(default_factory=dict)
     doppler_centroids: tuple[DopplerCentroid, ...] = ()
+    antenna_pattern_applied: bool = False
+    range_spreading_applied: bool = False
+    calibration_unavailable: str = ""
     noise: dict[str, Any] = field(default_factory=dict)
 
     def tiff_lines(self, lines: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -456,6 +466,8 @@ def open_envisat(
     fs = _number(records, f"{prefix}RANGE_SAMP_RATE", p, positive=True)
     fc = _number(records, f"{prefix}RADAR_FREQ", p, positive=True)
     k_cal = _number(records, f"{prefix}CALIBRATION_FACTORS.1.EXT_CAL_FACT", p, positive=True)
+    ant_applied = records.get(f"{prefix}ANT_ELEV_CORR_FLAG", "0").strip() == "1"
+    rsl_applied = records.get(f"{prefix}RANGE_SPREAD_COMP_FLAG", "0").strip() == "1"
     dt_sph = _number(tags, "SPH_LINE_TIME_INTERVAL", p, positive=True)
     t0 = _ascii_time(tags.get("SPH_FIRST_LINE_TIME", ""), "SPH FIRST_LINE_TIME", p)
     dt = _line_interval(tags, t0, dt_sph, shape[0], p)
@@ -542,7 +554,18 @@ def open_envisat(
         scene_height=scene_height,
         geolocation_grid=geo,
         doppler_centroids=dopplers,
-        calibration={pol: lut},
+        calibration={pol: lut} if ant_applied and rsl_applied else {},
+        antenna_pattern_applied=ant_applied,
+        range_spreading_applied=rsl_applied,
+        calibration_unavailable=""
+        if ant_applied and rsl_applied
+        else (
+            "the pixels are not corrected for the antenna elevation pattern "
+            f"(ANT_ELEV_CORR_FLAG={int(ant_applied)}) and range spreading loss "
+            f"(RANGE_SPREAD_COMP_FLAG={int(rsl_applied)}), as in every ASAR IMS/APS product "
+            "(Rosich & Meadows 2004); sigma0 = |DN|^2/K sin(alpha) needs them, and the "
+            "antenna patterns (ASA_XCA_AX auxiliary file) are not read"
+        ),
     )
     meta: dict[str, Any] = {
         "mission": mission,
@@ -579,6 +602,8 @@ def open_envisat(
         "pixels": shape[1],
         "calibration_constant": k_cal,
         "average_scene_height": scene_height,
+        "antenna_pattern_applied": ant_applied,
+        "range_spreading_applied": rsl_applied,
         "vector_source": VECTOR_SOURCES.get(vector_source, vector_source),
     }
     return Scene(
