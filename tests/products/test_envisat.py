@@ -185,3 +185,22 @@ def test_uncorrected_ims_offers_no_calibration(tmp_path):
     assert not scene.metadata["range_spreading_applied"]
     with pytest.raises(InputError, match="ANT_ELEV_CORR_FLAG=0"):
         calibrate(scene, "VV", "sigma0", remove_noise=False)
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_ers_ceos_is_refused_by_name(tmp_path, as_zip):
+    """ESA's ERS CEOS volume (pyroSAR's real SAR_IMS_1P...E1.zip has this layout) gets a clear refusal."""
+    import zipfile
+
+    folder = tmp_path / "SAR_IMS_1PXESA19951220_024320_00000015G152_00132_23166_0252.E1"
+    folder.mkdir()
+    for name in ("DAT_01.001", "LEA_01.001", "NUL_DAT.001", "VDF_DAT.001"):
+        (folder / name).write_bytes(b"\0" * 16)
+    path = folder
+    if as_zip:
+        path = tmp_path / f"{folder.name}.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            for f in folder.iterdir():
+                z.write(f, f"{folder.name}/{f.name}")
+    with pytest.raises(InputError, match="ERS SAR product in CEOS format"):
+        open_product(path)

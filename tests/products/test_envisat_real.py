@@ -136,3 +136,18 @@ def test_missing_pixels_are_reported(real):
     _, scene = real
     with pytest.raises(ProductError, match="the file is truncated"):
         scene.crop(0, 0, 8, 8).slc().compute()
+
+
+def test_other_real_ers_products_are_refused(asar_ims_real):
+    """pyroSAR's ERS precision image (Envisat format) and ERS IMS in CEOS format, when present beside it."""
+    from sarbd.errors import InputError
+
+    folder = asar_ims_real.parent
+    imp = folder / "SAR_IMP_1PXESA19960808_205906_00000017G158_00458_26498_2615.E1"
+    ceos = folder / "SAR_IMS_1PXESA19951220_024320_00000015G152_00132_23166_0252.E1.zip"
+    if not (imp.is_file() and ceos.is_file()):
+        pytest.skip(f"pyroSAR's ERS samples not found in {folder}")
+    with pytest.raises(InputError, match="this one is SAR_IMP_1P"):
+        open_product(imp)
+    with pytest.raises(InputError, match="ERS SAR product in CEOS format"):
+        open_product(ceos)
