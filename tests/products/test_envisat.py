@@ -204,3 +204,42 @@ def test_ers_ceos_is_refused_by_name(tmp_path, as_zip):
                 z.write(f, f"{folder.name}/{f.name}")
     with pytest.raises(InputError, match="ERS SAR product in CEOS format"):
         open_product(path)
+
+
+def test_geometric_fm_rate_and_azimuth_ramp(asar):
+    """k_a = -(2/lambda) R'' at zero Doppler, against a finite difference of the analytic orbit's range history."""
+    from sarbd.core.capabilities import AzimuthRampProvider
+    from sarbd.core.ellipsoid import llh_to_ecef
+    from sarbd.coregistration.ramps import azimuth_ramp
+    from sarbd.simulate.orbit import orbit_state_vectors
+    from tests.products.rs2_writer import _solve_ground
+
+    path, truth = asar
+    scene = open_product(path)
+    p = scene.product
+    assert isinstance(p, AzimuthRampProvider)
+    (fm,) = p.azimuth_fm_rates
+    (dc,) = p.doppler_centroids
+    assert fm.azimuth_time == dc.azimuth_time and fm.t0 == dc.t0
+    g = scene.radar_grid
+    el = truth["elements"]
+    t_dc = float((dc.azimuth_time - truth["epoch"]) / np.timedelta64(1, "ns")) * 1e-9
+    for pixel in (0.0, 45.0, 89.0):
+        r = g.starting_range + pixel * g.range_pixel_spacing
+        lat, lon = _solve_ground(el, t_dc, r, 0.0, (41.9, 12.5))
+        gp = llh_to_ecef(np.array([lat]), np.array([lon]), np.array([0.0]))[0]
+        d = 0.01
+        rng = [
+            np.linalg.norm(orbit_state_vectors(el, np.array([t_dc + k * d]))[0][0] - gp)
+            for k in (-1, 0, 1)
+        ]
+        ka_true = -2.0 / g.wavelength * (rng[0] - 2 * rng[1] + rng[2]) / d**2
+        ka = fm.evaluate(2 * r / 299_792_458.0)
+        assert ka == pytest.approx(ka_true, rel=2e-4), (pixel, ka, ka_true)
+    # stripmap: the ramp's Doppler is the annotated centroid everywhere
+    ramp = azimuth_ramp(scene)
+    assert ramp is not None and ramp.steering_rate == 0.0
+    lines, pixels = np.array([0.0, 60.0, 119.0]), np.array([0.0, 45.0, 89.0])
+    np.testing.assert_allclose(
+        ramp.instantaneous_doppler(lines, pixels), dc.evaluate(ramp.range_time(pixels)), rtol=1e-12
+    )

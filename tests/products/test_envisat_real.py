@@ -132,6 +132,25 @@ def test_no_calibration_for_uncorrected_ims(real):
         calibrate(scene, "VV", "beta0", remove_noise=False)
 
 
+def test_fm_rate_and_ramp(real):
+    """Geometric FM rate -2169 Hz/s near, -2064 Hz/s far (-2 V^2 / (lambda R) with V ~ 7.1 km/s)."""
+    from sarbd.coregistration.ramps import azimuth_ramp
+
+    _, scene = real
+    (fm,) = scene.product.azimuth_fm_rates
+    (dc,) = scene.product.doppler_centroids
+    g = scene.radar_grid
+    tau = g.starting_range_time + np.array([0, 5176]) / g.range_sampling_rate
+    np.testing.assert_allclose(fm.evaluate(tau), [-2169.2, -2063.6], atol=1.0)
+    ramp = azimuth_ramp(scene)
+    assert ramp is not None
+    np.testing.assert_allclose(
+        ramp.instantaneous_doppler(np.array([0.0, 30307.0]), np.array([0.0, 5176.0])),
+        dc.evaluate(tau),
+        rtol=1e-12,
+    )
+
+
 def test_missing_pixels_are_reported(real):
     _, scene = real
     with pytest.raises(ProductError, match="the file is truncated"):

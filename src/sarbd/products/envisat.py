@@ -62,7 +62,7 @@ from sarbd.products.envisat_format import MPH_SIZE, data_set_descriptors
 from sarbd.products.envisat_format import ascii_time as _ascii_time
 from sarbd.products.metadata import iso_time
 from sarbd.products.radarsat2 import complete_geolocation_grid
-from sarbd.products.s1_annotation import CalibrationLut, DopplerCentroid
+from sarbd.products.s1_annotation import AzimuthFmRate, CalibrationLut, DopplerCentroid
 
 __all__ = ["EnvisatProduct", "is_envisat", "open_envisat", "tie_point_errors"]
 
@@ -109,6 +109,15 @@ class EnvisatProduct:
     antenna_pattern_applied: bool = False
     range_spreading_applied: bool = False
     calibration_unavailable: str = ""
+    azimuth_fm_rates: tuple[AzimuthFmRate, ...] = ()
+    slant_range_time: float = 0.0
+    number_of_samples: int = 0
+
+    @property
+    def azimuth_steering_rate(self) -> float:
+        """0 deg/s: stripmap (for :class:`~sarbd.core.capabilities.AzimuthRampProvider`)."""
+        return 0.0
+
     noise: dict[str, Any] = field(default_factory=dict)
 
     def tiff_lines(self, lines: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -290,6 +299,37 @@ def _doppler_centroids(path: Path, dsd: dict[str, Any] | None) -> tuple[DopplerC
             )
         )
     return tuple(out)
+
+
+def _fm_rate(
+    azimuth_time: np.datetime64, t0: float, grid: RadarGrid, orbit: Orbit, height: float
+) -> AzimuthFmRate:
+    """The geometric azimuth FM rate at ``azimuth_time``: ``k_a = -(2 / lambda) R''`` at zero Doppler.
+
+    ASAR does not annotate it. For a ground point ``g`` fixed in ECEF and the satellite at
+    ``p``, ``v``, ``a``: ``d^2(R^2)/dt^2 = 2 (|v|^2 + a . (p - g))`` and, with ``R' = 0`` at
+    zero Doppler, ``R'' = (|v|^2 + a . (p - g)) / R`` (Cumming & Wong 2005, *Digital
+    Processing of SAR Data*, sec. 4.3, eq. 4.38 in its general form). Evaluated at 11 ranges
+    across the swath (ground points from rdr2geo at the scene height) and fitted with a
+    quadratic in ``tau - t0`` (two-way range time, ``t0`` the Doppler record's).
+    """
+    from sarbd.core.ellipsoid import llh_to_ecef
+    from sarbd.geometry.solve import rdr2geo
+
+    pixels = np.linspace(0, grid.width - 1, 11)
+    r = grid.starting_range + pixels * grid.range_pixel_spacing
+    tsec = float(
+        (np.datetime64(azimuth_time, "ns") - orbit.reference_epoch) / np.timedelta64(1, "ns")
+    )
+    t = np.full(r.size, tsec * 1e-9)
+    lat, lon, h = rdr2geo(t, r, orbit, height=np.full(r.size, height), look_side=grid.look_side)
+    g = llh_to_ecef(lat, lon, h)
+    pos, vel, acc = orbit.interpolate(t)
+    rdd = (np.sum(vel * vel, axis=1) + np.sum(acc * (pos - g), axis=1)) / r
+    ka = -2.0 / grid.wavelength * rdd
+    tau = 2.0 * r / SPEED_OF_LIGHT
+    coef = np.polynomial.polynomial.polyfit(tau - t0, ka, 2)
+    return AzimuthFmRate(np.datetime64(azimuth_time, "ns"), t0, np.asarray(coef, dtype=np.float64))
 
 
 #: Byte offset of ``avg_scene_height_ellpsoid`` (float32, m) in the MPP ADSR; the first 2009
@@ -507,6 +547,7 @@ def open_envisat(
         )
     orb = orb.with_epoch(epoch)
     geo = complete_geolocation_grid(geo, grid, orb)  # adds azimuth_time
+    fm_rates = tuple(_fm_rate(dc.azimuth_time, dc.t0, grid, orb, scene_height) for dc in dopplers)
     pol = _POL.get(tags.get("SPH_MDS1_TX_RX_POLAR", "").strip(), "VV")
     # calibration LUTs on the tie-point nodes (lines x 11 samples)
     g_lines = np.unique(geo["line"].to_numpy())
@@ -554,6 +595,9 @@ def open_envisat(
         scene_height=scene_height,
         geolocation_grid=geo,
         doppler_centroids=dopplers,
+        azimuth_fm_rates=fm_rates,
+        slant_range_time=grid.starting_range_time,
+        number_of_samples=shape[1],
         calibration={pol: lut} if ant_applied and rsl_applied else {},
         antenna_pattern_applied=ant_applied,
         range_spreading_applied=rsl_applied,
