@@ -12,12 +12,15 @@ sec. 2.6.2 (radiometric calibration). What comes from where:
   not expose the Geolocation Grid ADS): the data-set descriptors of the SPH and the
   521-byte Geolocation Grid ADS records -- per granule the 11 tie points of its first and
   last line: sample numbers (1-based), two-way slant-range times (ns, float32), incidence
-  angles (deg), latitudes and longitudes (1e-6 deg).
+  angles (deg), latitudes and longitudes (1e-6 deg), located at the MPP ADS's average scene
+  height (byte 1541); the 55-byte Doppler Centroid ADS records.
+* **Computed**: the azimuth FM rate (not annotated; :func:`_fm_rate`), so that the product
+  is an :class:`~sarbd.core.capabilities.AzimuthRampProvider` and coregistration deramps it.
 
 Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), the last line at its
 ``LAST_LINE_TIME`` (interval ``(last - first) / (lines - 1)``, checked against
-``LINE_TIME_INTERVAL`` to 2 us over the image); pixel 0 at the slant range ``c/2 * t`` of the tie point with sample
-number 1 (as isce2's Envisat reader), spacing ``c / (2 * RANGE_SAMP_RATE)``. The look side is
+``LINE_TIME_INTERVAL`` to 2 us over the image); pixel 0 at the slant range ``c/2 * t`` of
+the tie point with sample number 1 (as isce2's Envisat reader), spacing ``c / (2 * RANGE_SAMP_RATE)``. The look side is
 right. Orbit: the 5 ADS state vectors (positions in 1e-2 m, velocities in 1e-5 m/s, ECEF),
 i.e. the orbit the processor used (DORIS precise or restituted, depending on the product;
 the MPH's ``VECTOR_SOURCE`` says which: ``orbit.source`` is e.g. ``"MPP ADS (DP)"``, DORIS
