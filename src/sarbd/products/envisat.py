@@ -14,8 +14,8 @@ sec. 2.6.2 (radiometric calibration). What comes from where:
   last line: sample numbers (1-based), two-way slant-range times (ns, float32), incidence
   angles (deg), latitudes and longitudes (1e-6 deg), located at the MPP ADS's average scene
   height (byte 1541); the 55-byte Doppler Centroid ADS records.
-* **Computed**: the azimuth FM rate (not annotated; :func:`_fm_rate`), so that the product
-  is an :class:`~sarbd.core.capabilities.AzimuthRampProvider` and coregistration deramps it.
+* **Computed**: the azimuth FM rate (not annotated;
+  :func:`sarbd.products.fm_rate.geometric_fm_rate`), so that the product is an :class:`~sarbd.core.capabilities.AzimuthRampProvider` and coregistration deramps it.
 
 Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), the last line at its
 ``LAST_LINE_TIME`` (interval ``(last - first) / (lines - 1)``, checked against
@@ -63,6 +63,7 @@ from sarbd.core.scene import DEFAULT_CHUNKS, Scene
 from sarbd.errors import InputError, OrbitError, ProductError
 from sarbd.products.envisat_format import MPH_SIZE, data_set_descriptors
 from sarbd.products.envisat_format import ascii_time as _ascii_time
+from sarbd.products.fm_rate import geometric_fm_rate
 from sarbd.products.metadata import iso_time
 from sarbd.products.radarsat2 import complete_geolocation_grid
 from sarbd.products.s1_annotation import AzimuthFmRate, CalibrationLut, DopplerCentroid
@@ -304,37 +305,6 @@ def _doppler_centroids(path: Path, dsd: dict[str, Any] | None) -> tuple[DopplerC
     return tuple(out)
 
 
-def _fm_rate(
-    azimuth_time: np.datetime64, t0: float, grid: RadarGrid, orbit: Orbit, height: float
-) -> AzimuthFmRate:
-    """The geometric azimuth FM rate at ``azimuth_time``: ``k_a = -(2 / lambda) R''`` at zero Doppler.
-
-    ASAR does not annotate it. For a ground point ``g`` fixed in ECEF and the satellite at
-    ``p``, ``v``, ``a``: ``d^2(R^2)/dt^2 = 2 (|v|^2 + a . (p - g))`` and, with ``R' = 0`` at
-    zero Doppler, ``R'' = (|v|^2 + a . (p - g)) / R`` (Cumming & Wong 2005, *Digital
-    Processing of SAR Data*, sec. 4.3, eq. 4.38 in its general form). Evaluated at 11 ranges
-    across the swath (ground points from rdr2geo at the scene height) and fitted with a
-    quadratic in ``tau - t0`` (two-way range time, ``t0`` the Doppler record's).
-    """
-    from sarbd.core.ellipsoid import llh_to_ecef
-    from sarbd.geometry.solve import rdr2geo
-
-    pixels = np.linspace(0, grid.width - 1, 11)
-    r = grid.starting_range + pixels * grid.range_pixel_spacing
-    tsec = float(
-        (np.datetime64(azimuth_time, "ns") - orbit.reference_epoch) / np.timedelta64(1, "ns")
-    )
-    t = np.full(r.size, tsec * 1e-9)
-    lat, lon, h = rdr2geo(t, r, orbit, height=np.full(r.size, height), look_side=grid.look_side)
-    g = llh_to_ecef(lat, lon, h)
-    pos, vel, acc = orbit.interpolate(t)
-    rdd = (np.sum(vel * vel, axis=1) + np.sum(acc * (pos - g), axis=1)) / r
-    ka = -2.0 / grid.wavelength * rdd
-    tau = 2.0 * r / SPEED_OF_LIGHT
-    coef = np.polynomial.polynomial.polyfit(tau - t0, ka, 2)
-    return AzimuthFmRate(np.datetime64(azimuth_time, "ns"), t0, np.asarray(coef, dtype=np.float64))
-
-
 #: Byte offset of ``avg_scene_height_ellpsoid`` (float32, m) in the MPP ADSR; the first 2009
 #: bytes of the record are laid out alike in its 2009- and 10069-byte versions (the
 #: calibration constant at 1381 and the state vectors at 1765 in both).
@@ -550,7 +520,9 @@ def open_envisat(
         )
     orb = orb.with_epoch(epoch)
     geo = complete_geolocation_grid(geo, grid, orb)  # adds azimuth_time
-    fm_rates = tuple(_fm_rate(dc.azimuth_time, dc.t0, grid, orb, scene_height) for dc in dopplers)
+    fm_rates = tuple(
+        geometric_fm_rate(dc.azimuth_time, dc.t0, grid, orb, scene_height) for dc in dopplers
+    )
     pol = _POL.get(tags.get("SPH_MDS1_TX_RX_POLAR", "").strip(), "VV")
     # calibration LUTs on the tie-point nodes (lines x 11 samples)
     g_lines = np.unique(geo["line"].to_numpy())
