@@ -243,3 +243,45 @@ def test_geometric_fm_rate_and_azimuth_ramp(asar):
     np.testing.assert_allclose(
         ramp.instantaneous_doppler(lines, pixels), dc.evaluate(ramp.range_time(pixels)), rtol=1e-12
     )
+
+
+def test_resampling_with_the_product_ramp(asar):
+    """A secondary whose azimuth spectrum sits at the annotated Doppler (~ -0.37 PRF here) resamples
+    correctly only with the product's ramp (the library behaviour, now reached for Envisat)."""
+    from sarbd.coregistration.offsets import OffsetModel
+    from sarbd.coregistration.ramps import azimuth_ramp
+    from sarbd.coregistration.resample import knab_kernel
+    from sarbd.coregistration.warp import array_reader, resample_image
+
+    path, _ = asar
+    scene = open_product(path)
+    ramp = azimuth_ramp(scene)
+    assert ramp is not None
+    shape = scene.shape
+    prf = 1.0 / scene.radar_grid.azimuth_time_interval
+    assert -0.45 < ramp.doppler_centroid(ramp.range_time(np.array([45.0])))[0] / prf < -0.3
+    rng = np.random.default_rng(7)
+    freqs = rng.uniform(-0.08, 0.08, size=(6, 2))  # a band-limited baseband field (cycles/sample)
+    amps = rng.normal(size=6) + 1j * rng.normal(size=6)
+
+    def field(y, x):
+        return sum(
+            a * np.exp(2j * np.pi * (f[0] * y + f[1] * x)) for a, f in zip(amps, freqs, strict=True)
+        )
+
+    yy, xx = np.meshgrid(
+        np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij"
+    )
+    src = (field(yy, xx) * np.exp(1j * ramp(yy, xx))).astype(np.complex64)
+    model = OffsetModel.constant(0.37, -0.21, shape)
+    truth_img = field(yy + 0.37, xx - 0.21) * np.exp(1j * ramp(yy + 0.37, xx - 0.21))
+    kernel = knab_kernel(16, 0.6)
+    s = (slice(12, -12), slice(12, -12))
+
+    def rel(a):
+        return float(np.linalg.norm(a[s] - truth_img[s]) / np.linalg.norm(truth_img[s]))
+
+    with_ramp = resample_image(array_reader(src), shape, model, shape, kernel=kernel, ramp=ramp)
+    without = resample_image(array_reader(src), shape, model, shape, kernel=kernel)
+    assert rel(with_ramp.compute()) < 1e-3
+    assert rel(without.compute()) > 1e-2
