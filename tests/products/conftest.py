@@ -45,19 +45,13 @@ def s1b_scenes(s1b_zip: Path):
 
 
 #: Real ASAR IMS header + annotation (no MDS1): pyroSAR ``tests/data/`` at e16d63b (MIT), Rome
-#: 2004-07-03, DORIS-precise orbit. Kept in ``../shared/data/envisat_asar_ims/`` (or the folder
-#: in ``SARBD_ENVISAT_IMS_DIR``); see docs/products.md.
+#: 2004-07-03, DORIS-precise orbit; with two ERS headers in ``tests/data/envisat/`` (SOURCES.md).
 ASAR_IMS_REAL = "ASA_IMS_1PNESA20040703_205338_000000182028_00172_12250_00001672562030318361237.N1"
+ENVISAT_SAMPLES = Path(__file__).resolve().parents[1] / "data" / "envisat"
 
 
 @pytest.fixture(scope="session")
 def asar_ims_real() -> Path:
-    import os
-
-    from tests.conftest import SHARED_DATA
-
-    folder = Path(os.environ.get("SARBD_ENVISAT_IMS_DIR", SHARED_DATA / "envisat_asar_ims"))
-    path = folder / ASAR_IMS_REAL
-    if not path.is_file():
-        pytest.skip(f"real ASAR IMS sample not found at {path} (pyroSAR tests/data, MIT)")
+    path = ENVISAT_SAMPLES / ASAR_IMS_REAL
+    assert path.is_file(), f"{path} is part of the repository (tests/data/envisat/SOURCES.md)"
     return path

@@ -60,12 +60,15 @@ def write_envisat_ims(
     pass_direction: str = "descending",
     ads_time_shift: float = 0.0,
     scene_height: float = 0.0,
+    corrections_applied: bool = False,
 ) -> dict[str, Any]:
     """Write an IMS product to ``path``; returns the truth (grid, pixels, tie points, orbit).
 
     ``ads_time_shift`` (s) mislabels the MPP ADS state vectors by that time (an along-track
     error of ~7.5 km/s x shift, like a restituted orbit's), while the tie points stay on the
     true orbit (``truth["orbit"]``, ``truth["elements"]``: what a precise DORIS file gives).
+    ``corrections_applied`` sets the MPP ADS's antenna-pattern and range-spreading flags
+    (bytes 121 and 126; 0 in every real IMS, 1 to exercise the calibration path).
     ``scene_height`` (m above the ellipsoid) goes into the MPP ADS's average scene height
     (byte 1541) and the tie points are located at that height, as ASAR's processor does.
     """
@@ -104,6 +107,8 @@ def write_envisat_ims(
     mpp[44:56] = struct.pack(">fff", dr, 4.0, dt)
     mpp[56:64] = struct.pack(">II", lines, pixels)
     mpp[64:69] = b"SWORD"
+    mpp[120] = 1  # data_analysis_flag
+    mpp[121] = mpp[126] = int(corrections_applied)  # ant_elev_corr_flag, range_spread_comp_flag
     mpp[703:707] = struct.pack(">f", prf)
     mpp[983:991] = struct.pack(">ff", fs, fc)
     ext_cal = 46_383.0  # IS2 order of magnitude (ASAR external calibration constants, 10*log10 K ~ 46.7 dB)

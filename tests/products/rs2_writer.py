@@ -149,6 +149,10 @@ def write_rs2_product(
         f'    <fullResolutionImageData pole="{pol}">imagery_{pol}.tif</fullResolutionImageData>'
         for pol in pols
     )
+    # Doppler centroid estimate at mid-image, referenced to mid-swath (two-way range time)
+    dc_time = t_start + dt * (lines - 1) / 2
+    dc_t0 = 2 * (r_near + dr * (pixels - 1) / 2) / C
+    dc_coef = (31.25, -1.5e4, 2.0e6)
     xml = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <product xmlns="{NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <productId>PDS_TEST</productId>
@@ -185,6 +189,15 @@ def write_rs2_product(
       <incidenceAngleNearRange units="deg">34.9</incidenceAngleNearRange>
       <incidenceAngleFarRange units="deg">35.1</incidenceAngleFarRange>
     </sarProcessingInformation>
+    <dopplerCentroid>
+      <timeOfDopplerCentroidEstimate>{_iso(at(dc_time))}</timeOfDopplerCentroidEstimate>
+      <dopplerAmbiguity>0</dopplerAmbiguity>
+      <dopplerAmbiguityConfidence>1.0</dopplerAmbiguityConfidence>
+      <dopplerCentroidReferenceTime units="s">{dc_t0:.12e}</dopplerCentroidReferenceTime>
+      <dopplerCentroidPolynomialPeriod units="s">1.0</dopplerCentroidPolynomialPeriod>
+      <dopplerCentroidCoefficients>{" ".join(f"{c:.9e}" for c in dc_coef)}</dopplerCentroidCoefficients>
+      <dopplerCentroidConfidence>0.9</dopplerCentroidConfidence>
+    </dopplerCentroid>
   </imageGenerationParameters>
   <imageAttributes>
     <productFormat>GeoTIFF</productFormat>
@@ -221,6 +234,8 @@ def write_rs2_product(
         "gains": gains,
         "ties": ties,
         "orbit": orbit,
+        "elements": el,
+        "doppler": (at(dc_time), float(f"{dc_t0:.12e}"), dc_coef),
         "lines": lines,
         "pixels": pixels,
     }

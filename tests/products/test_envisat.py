@@ -17,7 +17,8 @@ def asar(tmp_path_factory):
         tmp_path_factory.mktemp("asar")
         / "ASA_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
     )
-    return path, write_envisat_ims(path)
+    # flags set as if corrected, to exercise the calibration formula (real IMS never are)
+    return path, write_envisat_ims(path, corrections_applied=True)
 
 
 def test_grid_orbit_and_metadata(asar):
@@ -172,3 +173,115 @@ def test_doppler_centroid_ads(asar):
     np.testing.assert_array_equal(dc[0].data_coefficients, coef)
     assert np.isnan(dc[0].geometry_coefficients).all()  # ASAR annotates the data estimate only
     assert dc[0].evaluate(t0 + 1e-5) == pytest.approx(coef[0] + coef[1] * 1e-5 + coef[2] * 1e-10)
+
+
+def test_uncorrected_ims_offers_no_calibration(tmp_path):
+    """Real ASAR IMS are not corrected for the antenna pattern or range spreading: no sigma0."""
+    path = tmp_path / "ASA_IMS_1PNPDE20080612_093012_000000162069_00079_32912_0001.N1"
+    write_envisat_ims(path, lines=40, pixels=30)  # flags 0, as in every real IMS
+    scene = open_product(path)
+    assert scene.product.calibration == {}
+    assert not scene.metadata["antenna_pattern_applied"]
+    assert not scene.metadata["range_spreading_applied"]
+    with pytest.raises(InputError, match="ANT_ELEV_CORR_FLAG=0"):
+        calibrate(scene, "VV", "sigma0", remove_noise=False)
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_ers_ceos_is_refused_by_name(tmp_path, as_zip):
+    """ESA's ERS CEOS volume (pyroSAR's real SAR_IMS_1P...E1.zip has this layout) gets a clear refusal."""
+    import zipfile
+
+    folder = tmp_path / "SAR_IMS_1PXESA19951220_024320_00000015G152_00132_23166_0252.E1"
+    folder.mkdir()
+    for name in ("DAT_01.001", "LEA_01.001", "NUL_DAT.001", "VDF_DAT.001"):
+        (folder / name).write_bytes(b"\0" * 16)
+    path = folder
+    if as_zip:
+        path = tmp_path / f"{folder.name}.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            for f in folder.iterdir():
+                z.write(f, f"{folder.name}/{f.name}")
+    with pytest.raises(InputError, match="ERS SAR product in CEOS format"):
+        open_product(path)
+
+
+def test_geometric_fm_rate_and_azimuth_ramp(asar):
+    """k_a = -(2/lambda) R'' at zero Doppler, against a finite difference of the analytic orbit's range history."""
+    from sarbd.core.capabilities import AzimuthRampProvider
+    from sarbd.core.ellipsoid import llh_to_ecef
+    from sarbd.coregistration.ramps import azimuth_ramp
+    from sarbd.simulate.orbit import orbit_state_vectors
+    from tests.products.rs2_writer import _solve_ground
+
+    path, truth = asar
+    scene = open_product(path)
+    p = scene.product
+    assert isinstance(p, AzimuthRampProvider)
+    (fm,) = p.azimuth_fm_rates
+    (dc,) = p.doppler_centroids
+    assert fm.azimuth_time == dc.azimuth_time and fm.t0 == dc.t0
+    g = scene.radar_grid
+    el = truth["elements"]
+    t_dc = float((dc.azimuth_time - truth["epoch"]) / np.timedelta64(1, "ns")) * 1e-9
+    for pixel in (0.0, 45.0, 89.0):
+        r = g.starting_range + pixel * g.range_pixel_spacing
+        lat, lon = _solve_ground(el, t_dc, r, 0.0, (41.9, 12.5))
+        gp = llh_to_ecef(np.array([lat]), np.array([lon]), np.array([0.0]))[0]
+        d = 0.01
+        rng = [
+            np.linalg.norm(orbit_state_vectors(el, np.array([t_dc + k * d]))[0][0] - gp)
+            for k in (-1, 0, 1)
+        ]
+        ka_true = -2.0 / g.wavelength * (rng[0] - 2 * rng[1] + rng[2]) / d**2
+        ka = fm.evaluate(2 * r / 299_792_458.0)
+        assert ka == pytest.approx(ka_true, rel=2e-4), (pixel, ka, ka_true)
+    # stripmap: the ramp's Doppler is the annotated centroid everywhere
+    ramp = azimuth_ramp(scene)
+    assert ramp is not None and ramp.steering_rate == 0.0
+    lines, pixels = np.array([0.0, 60.0, 119.0]), np.array([0.0, 45.0, 89.0])
+    np.testing.assert_allclose(
+        ramp.instantaneous_doppler(lines, pixels), dc.evaluate(ramp.range_time(pixels)), rtol=1e-12
+    )
+
+
+def test_resampling_with_the_product_ramp(asar):
+    """A secondary whose azimuth spectrum sits at the annotated Doppler (~ -0.37 PRF here) resamples
+    correctly only with the product's ramp (the library behaviour, now reached for Envisat)."""
+    from sarbd.coregistration.offsets import OffsetModel
+    from sarbd.coregistration.ramps import azimuth_ramp
+    from sarbd.coregistration.resample import knab_kernel
+    from sarbd.coregistration.warp import array_reader, resample_image
+
+    path, _ = asar
+    scene = open_product(path)
+    ramp = azimuth_ramp(scene)
+    assert ramp is not None
+    shape = scene.shape
+    prf = 1.0 / scene.radar_grid.azimuth_time_interval
+    assert -0.45 < ramp.doppler_centroid(ramp.range_time(np.array([45.0])))[0] / prf < -0.3
+    rng = np.random.default_rng(7)
+    freqs = rng.uniform(-0.08, 0.08, size=(6, 2))  # a band-limited baseband field (cycles/sample)
+    amps = rng.normal(size=6) + 1j * rng.normal(size=6)
+
+    def field(y, x):
+        return sum(
+            a * np.exp(2j * np.pi * (f[0] * y + f[1] * x)) for a, f in zip(amps, freqs, strict=True)
+        )
+
+    yy, xx = np.meshgrid(
+        np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float), indexing="ij"
+    )
+    src = (field(yy, xx) * np.exp(1j * ramp(yy, xx))).astype(np.complex64)
+    model = OffsetModel.constant(0.37, -0.21, shape)
+    truth_img = field(yy + 0.37, xx - 0.21) * np.exp(1j * ramp(yy + 0.37, xx - 0.21))
+    kernel = knab_kernel(16, 0.6)
+    s = (slice(12, -12), slice(12, -12))
+
+    def rel(a):
+        return float(np.linalg.norm(a[s] - truth_img[s]) / np.linalg.norm(truth_img[s]))
+
+    with_ramp = resample_image(array_reader(src), shape, model, shape, kernel=kernel, ramp=ramp)
+    without = resample_image(array_reader(src), shape, model, shape, kernel=kernel)
+    assert rel(with_ramp.compute()) < 1e-3
+    assert rel(without.compute()) > 1e-2

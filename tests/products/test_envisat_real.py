@@ -120,7 +120,53 @@ def test_doppler_centroid_matches_gdal(real):
     np.testing.assert_allclose(dc.evaluate(tau), [-604.0, -715.8], atol=0.1)
 
 
+def test_no_calibration_for_uncorrected_ims(real):
+    """MPP ADS: ANT_ELEV_CORR_FLAG = RANGE_SPREAD_COMP_FLAG = 0 (Rosich & Meadows 2004: all IMS)."""
+    from sarbd.errors import InputError
+    from sarbd.products import calibrate
+
+    _, scene = real
+    assert scene.product.calibration == {}
+    assert scene.metadata["calibration_constant"] == pytest.approx(32284.941406)
+    with pytest.raises(InputError, match="RANGE_SPREAD_COMP_FLAG=0"):
+        calibrate(scene, "VV", "beta0", remove_noise=False)
+
+
+def test_fm_rate_and_ramp(real):
+    """Geometric FM rate -2169 Hz/s near, -2064 Hz/s far (-2 V^2 / (lambda R) with V ~ 7.1 km/s)."""
+    from sarbd.coregistration.ramps import azimuth_ramp
+
+    _, scene = real
+    (fm,) = scene.product.azimuth_fm_rates
+    (dc,) = scene.product.doppler_centroids
+    g = scene.radar_grid
+    tau = g.starting_range_time + np.array([0, 5176]) / g.range_sampling_rate
+    np.testing.assert_allclose(fm.evaluate(tau), [-2169.2, -2063.6], atol=1.0)
+    ramp = azimuth_ramp(scene)
+    assert ramp is not None
+    np.testing.assert_allclose(
+        ramp.instantaneous_doppler(np.array([0.0, 30307.0]), np.array([0.0, 5176.0])),
+        dc.evaluate(tau),
+        rtol=1e-12,
+    )
+
+
 def test_missing_pixels_are_reported(real):
     _, scene = real
     with pytest.raises(ProductError, match="the file is truncated"):
         scene.crop(0, 0, 8, 8).slc().compute()
+
+
+def test_other_real_ers_products_are_refused(asar_ims_real):
+    """pyroSAR's ERS precision image (Envisat format) and ERS IMS in CEOS format, when present beside it."""
+    from sarbd.errors import InputError
+
+    folder = asar_ims_real.parent
+    imp = folder / "SAR_IMP_1PXESA19960808_205906_00000017G158_00458_26498_2615.E1"
+    ceos = folder / "SAR_IMS_1PXESA19951220_024320_00000015G152_00132_23166_0252.E1.zip"
+    if not (imp.is_file() and ceos.is_file()):
+        pytest.skip(f"pyroSAR's ERS samples not found in {folder}")
+    with pytest.raises(InputError, match="this one is SAR_IMP_1P"):
+        open_product(imp)
+    with pytest.raises(InputError, match="ERS SAR product in CEOS format"):
+        open_product(ceos)

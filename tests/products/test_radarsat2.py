@@ -194,3 +194,46 @@ def test_global_attributes_and_geolocation_columns(tmp_path):
     assert attrs["sar_scene_centre_incidence_angle"] == pytest.approx(35.0, abs=0.1)
     assert attrs["geospatial_lat_min"] == pytest.approx(geo["latitude"].min(), abs=1e-9)
     assert attrs["geospatial_lon_max"] == pytest.approx(geo["longitude"].max(), abs=1e-9)
+
+
+@pytest.mark.parametrize(("line_order", "pixel_order"), [ORDERS[0], ORDERS[3]])
+def test_doppler_centroid_fm_rate_and_ramp(tmp_path, line_order, pixel_order):
+    """dopplerCentroid read (absolute range time: the pixel order does not matter); geometric FM rate."""
+    from sarbd.core.capabilities import AzimuthRampProvider
+    from sarbd.core.ellipsoid import llh_to_ecef
+    from sarbd.coregistration.ramps import azimuth_ramp
+    from sarbd.simulate.orbit import orbit_state_vectors
+    from tests.products.rs2_writer import _solve_ground
+
+    truth = write_rs2_product(tmp_path, line_order=line_order, pixel_order=pixel_order)
+    scene = open_product(tmp_path / "product.xml")
+    p = scene.product
+    assert isinstance(p, AzimuthRampProvider)
+    (dc,) = p.doppler_centroids
+    t, t0, coef = truth["doppler"]
+    assert abs(dc.azimuth_time - t) < np.timedelta64(1, "us")  # product.xml times: microseconds
+    assert dc.t0 == t0
+    np.testing.assert_allclose(dc.data_coefficients, coef, rtol=1e-9)
+    (fm,) = p.azimuth_fm_rates
+    g = scene.radar_grid
+    el = truth["elements"]
+    t_dc = float((dc.azimuth_time - truth["epoch"]) / np.timedelta64(1, "ns")) * 1e-9
+    for pixel in (0.0, 75.0, 149.0):
+        r = g.starting_range + pixel * g.range_pixel_spacing
+        lat, lon = _solve_ground(el, t_dc, r, 0.0, (45.4, -75.7))
+        gp = llh_to_ecef(np.array([lat]), np.array([lon]), np.array([0.0]))[0]
+        d = 0.01
+        rng = [
+            np.linalg.norm(orbit_state_vectors(el, np.array([t_dc + k * d]))[0][0] - gp)
+            for k in (-1, 0, 1)
+        ]
+        ka_true = -2.0 / g.wavelength * (rng[0] - 2 * rng[1] + rng[2]) / d**2
+        assert fm.evaluate(2 * r / 299_792_458.0) == pytest.approx(ka_true, rel=2e-4)
+    ramp = azimuth_ramp(scene)
+    assert ramp is not None
+    pixels = np.array([0.0, 75.0, 149.0])
+    np.testing.assert_allclose(
+        ramp.instantaneous_doppler(np.array([0.0, 100.0, 199.0]), pixels),
+        dc.evaluate(ramp.range_time(pixels)),
+        rtol=1e-12,
+    )

@@ -11,8 +11,9 @@ Radarsat-2, Envisat/ERS are stripmap: ``False``).
 - :class:`AcquisitionMode`: ``is_tops``; every reader's product implements it.
 - :class:`AzimuthRampProvider`: the annotation of the azimuth phase ramp (Doppler
   centroid and azimuth FM-rate polynomials in two-way range time, antenna steering
-  rate): Sentinel-1 (TOPS and stripmap). Products without it (NISAR/UAVSAR RSLC,
-  Radarsat-2, Envisat) are resampled without a ramp.
+  rate): Sentinel-1 (TOPS and stripmap), Envisat/ERS IMS and Radarsat-2 (annotated Doppler
+  centroid, geometric FM rate; Radarsat-2 without a ``dopplerCentroid`` has no ramp).
+  Products without it (NISAR/UAVSAR RSLC) are resampled without a ramp.
 - :class:`TopsBurstTiming`: the bursts of a TOPS swath and how a debursted swath's
   lines map onto them (Sentinel-1 IW/EW).
 - :class:`CalibrationProvider`: radiometric calibration and noise LUTs per polarisation,

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,21 @@ def _is_hdf5(path: Path) -> bool:
         return False
     with open(path, "rb") as f:
         return f.read(8) == _HDF5_SIGNATURE
+
+
+_CEOS_MEMBERS = ("LEA_01.001", "DAT_01.001")
+
+
+def _is_ers_ceos(path: Path) -> bool:
+    """A folder or zip holding ESA's ERS CEOS volume (``LEA_01.001`` leader + ``DAT_01.001`` data)."""
+    if path.is_dir():
+        names = {q.name.upper() for q in path.iterdir()}
+    elif path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            names = {n.rstrip("/").rsplit("/", 1)[-1].upper() for n in z.namelist()}
+    else:
+        return False
+    return all(m in names for m in _CEOS_MEMBERS)
 
 
 def open_product(
@@ -132,6 +148,12 @@ def open_product(
                 path=p,
             )
         return open_radarsat2(p, polarizations=polarizations, orbit=orbit, chunks=chunks)
+    if _is_ers_ceos(p):
+        raise InputError(
+            "an ERS SAR product in CEOS format (VDF_DAT/LEA_01/DAT_01 files) is not read",
+            path=p,
+            hint="use the ERS SLC in Envisat format (SAR_IMS_1P .E1/.E2, ESA's reprocessing)",
+        )
     if _is_hdf5(p):
         from sarbd.products.nisar import open_nisar
 

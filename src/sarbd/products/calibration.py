@@ -154,10 +154,14 @@ def calibration_factor(scene: Scene, polarization: str, kind: str = "sigma0") ->
         raise InputError(f"unknown calibration kind {kind!r}; use one of {', '.join(KINDS)}")
     product, pol = _product(scene, polarization)
     if pol not in product.calibration:
+        # a reader that knows why it gives no LUT says so (Envisat IMS: uncorrected antenna pattern)
+        why = getattr(product, "calibration_unavailable", "")
         raise InputError(
-            f"the product has no calibration LUT for {pol}",
+            f"the product has no calibration LUT for {pol}" + (f": {why}" if why else ""),
             path=scene.metadata.get("source_path"),
-            hint="open the SAFE product, or give the calibration XML next to the annotation",
+            hint=None
+            if why
+            else "open the SAFE product, or give the calibration XML next to the annotation",
         )
     lut = cast(CalibrationLut, product.calibration[pol])
     table = lut.table(kind)

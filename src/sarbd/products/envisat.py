@@ -12,12 +12,15 @@ sec. 2.6.2 (radiometric calibration). What comes from where:
   not expose the Geolocation Grid ADS): the data-set descriptors of the SPH and the
   521-byte Geolocation Grid ADS records -- per granule the 11 tie points of its first and
   last line: sample numbers (1-based), two-way slant-range times (ns, float32), incidence
-  angles (deg), latitudes and longitudes (1e-6 deg).
+  angles (deg), latitudes and longitudes (1e-6 deg), located at the MPP ADS's average scene
+  height (byte 1541); the 55-byte Doppler Centroid ADS records.
+* **Computed**: the azimuth FM rate (not annotated;
+  :func:`sarbd.products.fm_rate.geometric_fm_rate`), so that the product is an :class:`~sarbd.core.capabilities.AzimuthRampProvider` and coregistration deramps it.
 
 Grid: line 0 at the SPH's ``FIRST_LINE_TIME`` (UTC, zero-Doppler), the last line at its
 ``LAST_LINE_TIME`` (interval ``(last - first) / (lines - 1)``, checked against
-``LINE_TIME_INTERVAL`` to 2 us over the image); pixel 0 at the slant range ``c/2 * t`` of the tie point with sample
-number 1 (as isce2's Envisat reader), spacing ``c / (2 * RANGE_SAMP_RATE)``. The look side is
+``LINE_TIME_INTERVAL`` to 2 us over the image); pixel 0 at the slant range ``c/2 * t`` of
+the tie point with sample number 1 (as isce2's Envisat reader), spacing ``c / (2 * RANGE_SAMP_RATE)``. The look side is
 right. Orbit: the 5 ADS state vectors (positions in 1e-2 m, velocities in 1e-5 m/s, ECEF),
 i.e. the orbit the processor used (DORIS precise or restituted, depending on the product;
 the MPH's ``VECTOR_SOURCE`` says which: ``orbit.source`` is e.g. ``"MPP ADS (DP)"``, DORIS
@@ -25,7 +28,14 @@ precise, and ``metadata["vector_source"]`` spells it out); a precise orbit
 can be passed with ``orbit=``: an :class:`~sarbd.core.Orbit`, or a DORIS ``DOR_VOR_AX``
 file or folder of them (:mod:`sarbd.products.doris_orbit`, one vector a minute).
 
-Calibration (ASAR Product Handbook sec. 2.6.2.1; the same formula as BEAM/SNAP's "ASAR NRCS"):
+Calibration is offered only for products whose MPP ADS flags say the antenna elevation
+pattern and range spreading loss were corrected (``ANT_ELEV_CORR_FLAG`` and
+``RANGE_SPREAD_COMP_FLAG`` both 1). ASAR IMS/APS products are never so corrected (Rosich, B.
+& Meadows, P., *Absolute calibration of ASAR Level 1 products*, ENVI-CLVL-EOPG-TN-03-0010,
+2004; the real IMS of the tests has both flags 0): their ``scene.product.calibration`` is
+empty, :func:`sarbd.products.calibrate` says why, and a stack built from them carries no
+``cal_*`` factors. The formula, where it applies
+(ASAR Product Handbook sec. 2.6.2.1; the same formula as BEAM/SNAP's "ASAR NRCS"):
 ``sigma0 = |DN|^2 / K * sin(alpha)``, ``K`` the ``EXT_CAL_FACT`` of the MPP ADS, ``alpha`` the
 incidence angle interpolated from the geolocation grid; ``beta0 = |DN|^2 / K`` and
 ``gamma0 = sigma0 / cos(alpha)``. They are stored as Sentinel-1-style amplitude LUTs
@@ -53,9 +63,10 @@ from sarbd.core.scene import DEFAULT_CHUNKS, Scene
 from sarbd.errors import InputError, OrbitError, ProductError
 from sarbd.products.envisat_format import MPH_SIZE, data_set_descriptors
 from sarbd.products.envisat_format import ascii_time as _ascii_time
+from sarbd.products.fm_rate import geometric_fm_rate
 from sarbd.products.metadata import iso_time
 from sarbd.products.radarsat2 import complete_geolocation_grid
-from sarbd.products.s1_annotation import CalibrationLut, DopplerCentroid
+from sarbd.products.s1_annotation import AzimuthFmRate, CalibrationLut, DopplerCentroid
 
 __all__ = ["EnvisatProduct", "is_envisat", "open_envisat", "tie_point_errors"]
 
@@ -99,6 +110,18 @@ class EnvisatProduct:
     geolocation_grid: pd.DataFrame
     calibration: dict[str, CalibrationLut] = field(default_factory=dict)
     doppler_centroids: tuple[DopplerCentroid, ...] = ()
+    antenna_pattern_applied: bool = False
+    range_spreading_applied: bool = False
+    calibration_unavailable: str = ""
+    azimuth_fm_rates: tuple[AzimuthFmRate, ...] = ()
+    slant_range_time: float = 0.0
+    number_of_samples: int = 0
+
+    @property
+    def azimuth_steering_rate(self) -> float:
+        """0 deg/s: stripmap (for :class:`~sarbd.core.capabilities.AzimuthRampProvider`)."""
+        return 0.0
+
     noise: dict[str, Any] = field(default_factory=dict)
 
     def tiff_lines(self, lines: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -456,6 +479,8 @@ def open_envisat(
     fs = _number(records, f"{prefix}RANGE_SAMP_RATE", p, positive=True)
     fc = _number(records, f"{prefix}RADAR_FREQ", p, positive=True)
     k_cal = _number(records, f"{prefix}CALIBRATION_FACTORS.1.EXT_CAL_FACT", p, positive=True)
+    ant_applied = records.get(f"{prefix}ANT_ELEV_CORR_FLAG", "0").strip() == "1"
+    rsl_applied = records.get(f"{prefix}RANGE_SPREAD_COMP_FLAG", "0").strip() == "1"
     dt_sph = _number(tags, "SPH_LINE_TIME_INTERVAL", p, positive=True)
     t0 = _ascii_time(tags.get("SPH_FIRST_LINE_TIME", ""), "SPH FIRST_LINE_TIME", p)
     dt = _line_interval(tags, t0, dt_sph, shape[0], p)
@@ -495,6 +520,9 @@ def open_envisat(
         )
     orb = orb.with_epoch(epoch)
     geo = complete_geolocation_grid(geo, grid, orb)  # adds azimuth_time
+    fm_rates = tuple(
+        geometric_fm_rate(dc.azimuth_time, dc.t0, grid, orb, scene_height) for dc in dopplers
+    )
     pol = _POL.get(tags.get("SPH_MDS1_TX_RX_POLAR", "").strip(), "VV")
     # calibration LUTs on the tie-point nodes (lines x 11 samples)
     g_lines = np.unique(geo["line"].to_numpy())
@@ -542,7 +570,21 @@ def open_envisat(
         scene_height=scene_height,
         geolocation_grid=geo,
         doppler_centroids=dopplers,
-        calibration={pol: lut},
+        azimuth_fm_rates=fm_rates,
+        slant_range_time=grid.starting_range_time,
+        number_of_samples=shape[1],
+        calibration={pol: lut} if ant_applied and rsl_applied else {},
+        antenna_pattern_applied=ant_applied,
+        range_spreading_applied=rsl_applied,
+        calibration_unavailable=""
+        if ant_applied and rsl_applied
+        else (
+            "the pixels are not corrected for the antenna elevation pattern "
+            f"(ANT_ELEV_CORR_FLAG={int(ant_applied)}) and range spreading loss "
+            f"(RANGE_SPREAD_COMP_FLAG={int(rsl_applied)}), as in every ASAR IMS/APS product "
+            "(Rosich & Meadows 2004); sigma0 = |DN|^2/K sin(alpha) needs them, and the "
+            "antenna patterns (ASA_XCA_AX auxiliary file) are not read"
+        ),
     )
     meta: dict[str, Any] = {
         "mission": mission,
@@ -579,6 +621,8 @@ def open_envisat(
         "pixels": shape[1],
         "calibration_constant": k_cal,
         "average_scene_height": scene_height,
+        "antenna_pattern_applied": ant_applied,
+        "range_spreading_applied": rsl_applied,
         "vector_source": VECTOR_SOURCES.get(vector_source, vector_source),
     }
     return Scene(

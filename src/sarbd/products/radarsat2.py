@@ -12,6 +12,10 @@ Layout (MDA, *RADARSAT-2 Product Format Definition*, RN-RP-51-2713, issue 1/14; 
     product/imageGenerationParameters/generalProcessingInformation/{productType, softwareVersion}
     product/imageGenerationParameters/sarProcessingInformation/{zeroDopplerTimeFirstLine,
         zeroDopplerTimeLastLine, slantRangeNearEdge, incidenceAngleNearRange, incidenceAngleFarRange}
+    product/imageGenerationParameters/dopplerCentroid/{timeOfDopplerCentroidEstimate,
+        dopplerCentroidReferenceTime, dopplerCentroidCoefficients}   (optional; with the
+        geometric FM rate of :mod:`sarbd.products.fm_rate` the product is an
+        ``AzimuthRampProvider``: coregistration deramps by it)
     product/imageAttributes/rasterAttributes/{dataType, numberOfSamplesPerLine, numberOfLines,
         sampledPixelSpacing, sampledLineSpacing, lineTimeOrdering, pixelTimeOrdering}
     product/imageAttributes/geographicInformation/geolocationGrid/imageTiePoint/
@@ -57,8 +61,9 @@ from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import SPEED_OF_LIGHT, RadarGrid
 from sarbd.core.scene import DEFAULT_CHUNKS, Scene
 from sarbd.errors import InputError, OrbitError, ProductError
+from sarbd.products.fm_rate import geometric_fm_rate
 from sarbd.products.metadata import iso_time
-from sarbd.products.s1_annotation import CalibrationLut
+from sarbd.products.s1_annotation import AzimuthFmRate, CalibrationLut, DopplerCentroid
 from sarbd.products.sources import read_tiff_window
 from sarbd.products.xml_values import (
     array_at,
@@ -130,6 +135,15 @@ class Radarsat2Product:
     lut_paths: dict[str, str]
     calibration: dict[str, CalibrationLut] = field(default_factory=dict)
     noise: dict[str, Any] = field(default_factory=dict)
+    doppler_centroids: tuple[DopplerCentroid, ...] = ()
+    azimuth_fm_rates: tuple[AzimuthFmRate, ...] = ()
+    slant_range_time: float = 0.0
+    number_of_samples: int = 0
+
+    @property
+    def azimuth_steering_rate(self) -> float:
+        """0 deg/s: no TOPS (for :class:`~sarbd.core.capabilities.AzimuthRampProvider`)."""
+        return 0.0
 
     @property
     def lines_flipped(self) -> bool:
@@ -287,6 +301,29 @@ def _orbit(root: Any, path: PathLike) -> Orbit:
         return Orbit(times, pos, vel, source=f"RS2 {source}".strip())
     except OrbitError as exc:
         raise OrbitError(f"orbit state vectors of product.xml: {exc.message}", path=path) from None
+
+
+def _doppler_centroids(root: Any, path: PathLike) -> tuple[DopplerCentroid, ...]:
+    """``imageGenerationParameters/dopplerCentroid`` elements (RN-RP-51-2713).
+
+    Each: ``timeOfDopplerCentroidEstimate`` (UTC), ``dopplerCentroidReferenceTime`` (two-way
+    slant-range time ``t0``, s) and ``dopplerCentroidCoefficients`` (Hz, Hz/s, ...) of
+    ``f_dc = sum c_i (tau - t0)^i``. The data estimate only (``geometry_coefficients`` NaN).
+    """
+    out = []
+    for el in root.findall("imageGenerationParameters/dopplerCentroid"):
+        coef = array_at(el, "dopplerCentroidCoefficients", path)
+        if coef.size == 0 or not np.all(np.isfinite(coef)):
+            raise ProductError("dopplerCentroidCoefficients is empty or not finite", path=path)
+        out.append(
+            DopplerCentroid(
+                time_at(el, "timeOfDopplerCentroidEstimate", path),
+                float_at(el, "dopplerCentroidReferenceTime", path, positive=True),
+                np.full(coef.size, np.nan),
+                coef.astype(np.float64),
+            )
+        )
+    return tuple(sorted(out, key=lambda d: d.azimuth_time))
 
 
 def open_radarsat2(
@@ -471,6 +508,17 @@ def _open_radarsat2(
         )
     orb = orb.with_epoch(epoch)
     geo = complete_geolocation_grid(geo, grid, orb) if len(geo) else geo
+    dopplers = _doppler_centroids(root, p)
+    h_ref = float(np.median(geo["height"])) if len(geo) else 0.0
+    fm_rates = tuple(
+        geometric_fm_rate(dc.azimuth_time, dc.t0, grid, orb, h_ref)
+        for dc in dopplers
+        if orb.covers(dc.azimuth_time)
+    )
+    if len(fm_rates) != len(dopplers):  # the FM rate needs the orbit at the estimate's time
+        raise OrbitError(
+            "a dopplerCentroid estimate lies outside the orbit's state vectors", path=p
+        )
 
     def txt(xpath: str, default: str = "") -> str:
         el = root.find(xpath)
@@ -507,6 +555,10 @@ def _open_radarsat2(
         image_paths={k: images[k] for k in wanted},
         lut_paths=luts,
         calibration=calibration,
+        doppler_centroids=dopplers,
+        azimuth_fm_rates=fm_rates,
+        slant_range_time=grid.starting_range_time,
+        number_of_samples=width,
     )
     inc = [x for x in (product.incidence_near, product.incidence_far) if x is not None]
     meta: dict[str, Any] = {
