@@ -229,6 +229,51 @@ def test_train_detection_and_change_on_the_build(
     assert "L3" in change["headline"]["split"]  # no truth in built labels: scored against L3
 
 
+@pytest.fixture(scope="module")
+def baseline_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A targets-only scene with the default geometry (baselines, timing errors, shifted grids)."""
+    from sarbd.pipeline.build import build
+    from sarbd.pipeline.demo import write_scene_config
+    from sarbd.simulate import simulate_scene
+
+    root = tmp_path_factory.mktemp("tasks_baseline")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scene = simulate_scene(
+            root / "scene", size="tiny", dates=3, seed=0, targets={"enabled": True, **TARGETS}
+        )
+    cfg_file = write_scene_config(scene, size="tiny", seed=0)
+    assert "change" not in yaml.safe_load(cfg_file.read_text())["labels"]
+    return scene.root, build(cfg_file).directory
+
+
+@pytest.mark.slow
+def test_build_detection_through_coregistration(baseline_build: tuple[Path, Path]) -> None:
+    """Dates on shifted grids: the build's boxes (reference grid) match each date's truth box
+    moved onto the reference grid by the simulator's true offsets."""
+    scene, dataset = baseline_build
+    truth = json.loads((scene / "truth" / "targets" / "targets.json").read_text())
+    offsets = xr.open_zarr(scene / "truth" / "truth.zarr")
+    l_off, p_off = offsets["offset_line"].values, offsets["offset_pixel"].values
+    assert np.abs(l_off[1:]).max() + np.abs(p_off[1:]).max() > 1.0  # the grids do differ
+    l_first, p_first = int(offsets["line"].values[0]), int(offsets["pixel"].values[0])
+    boxes = _boxes(dataset)
+    ious = []
+    for entry in truth["dates"]:
+        d = entry["date"]
+        for o in entry["objects"]:
+            if o["area_px"] < 8 or (d, o["id"]) not in boxes:
+                continue
+            l0, p0, l1, p1 = o["bbox_line_pixel"]  # on date d's own grid
+            r = min(max(int((l0 + l1) / 2) - l_first, 0), l_off.shape[1] - 1)
+            c = min(max(int((p0 + p1) / 2) - p_first, 0), l_off.shape[2] - 1)
+            dl, dp = float(l_off[d, r, c]), float(p_off[d, r, c])
+            t = [l0 - dl, p0 - dp, l1 - dl, p1 - dp]
+            ious.append(_iou(t, boxes[(d, o["id"])]))
+    assert len(ious) >= 12
+    assert np.median(ious) > 0.6 and np.mean(np.array(ious) > 0.4) > 0.85
+
+
 # -- configuration and input checks (fast) --------------------------------------------------
 
 
