@@ -376,6 +376,17 @@ def test_match_dates_nearest_within_tolerance() -> None:
     assert match_dates(times, when, 60.0).tolist() == [0, -1, -1]
 
 
+def test_in_pair_appear_and_disappear() -> None:
+    from sarbd.dataset.stack_labels import in_pair
+
+    t = np.array(["2022-02-14", "2022-02-26", "2022-03-10"], "datetime64[ns]")
+    start = np.array(["2022-02-20", "2022-02-26", "2022-01-01", "2022-03-01"], "datetime64[ns]")
+    end = np.array(["NaT", "NaT", "2022-02-15", "NaT"], "datetime64[ns]")
+    # appeared inside, appeared on the second date (in (t0, t1]), demolished inside, later
+    assert in_pair(start, end, t[0], t[1]).tolist() == [True, True, True, False]
+    assert in_pair(start, end, t[1], t[2]).tolist() == [False, False, False, True]
+
+
 def test_pair_labels_hand_case() -> None:
     """L2 from the reference, L3 kept only where the log-ratio or the coherence agree."""
     from sarbd.dataset.change_labels import pair_labels

@@ -42,6 +42,7 @@ from sarbd.errors import InputError
 __all__ = [
     "change_from_stack",
     "detection_from_stack",
+    "in_pair",
     "looked_intensity",
     "match_dates",
 ]
@@ -91,6 +92,18 @@ def match_dates(
     best = np.argmin(dist, axis=1)
     ok = dist[np.arange(w.size), best] <= tolerance_s * 1e9
     return np.where(ok, best, -1).astype(np.int64)
+
+
+def in_pair(
+    start: NDArray[np.datetime64], end: NDArray[np.datetime64], t0: np.datetime64, t1: np.datetime64
+) -> NDArray[np.bool_]:
+    """Features that changed between acquisitions ``t0 < t1``: appeared in ``(t0, t1]``, or
+    disappeared in ``(t0, t1]`` (``end`` NaT: never disappears)."""
+    start, end = np.asarray(start, "datetime64[ns]"), np.asarray(end, "datetime64[ns]")
+    t0, t1 = np.datetime64(t0, "ns"), np.datetime64(t1, "ns")
+    appeared = ~np.isnat(start) & (start > t0) & (start <= t1)
+    gone = ~np.isnat(end) & (end > t0) & (end <= t1)
+    return np.asarray(appeared | gone)
 
 
 def detection_from_stack(

@@ -785,9 +785,8 @@ def _detection_labels(b: _Build, stack: xr.Dataset, out: Path) -> dict[str, Any]
 
 
 def _change_labels(b: _Build, stack: xr.Dataset, out: Path) -> dict[str, Any]:
-    import numpy as np
 
-    from sarbd.dataset.stack_labels import change_from_stack
+    from sarbd.dataset.stack_labels import change_from_stack, in_pair
     from sarbd.pipeline.input_files import read_change_reference
 
     cfg = b.config.labels.change
@@ -797,8 +796,7 @@ def _change_labels(b: _Build, stack: xr.Dataset, out: Path) -> dict[str, Any]:
     start, end = gdf["sarbd_start"].to_numpy(), gdf["sarbd_end"].to_numpy()
     fractions = []
     for k in range(times.size - 1):
-        t0, t1 = times[k], times[k + 1]
-        inside = ((start > t0) & (start <= t1)) | (~np.isnat(end) & (end > t0) & (end <= t1))
+        inside = in_pair(start, end, times[k], times[k + 1])
         fractions.append(_radarcoded_fraction(b, gdf[inside], stack, "change"))
     chips = change_from_stack(
         stack,
