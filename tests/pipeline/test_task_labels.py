@@ -404,3 +404,18 @@ def test_pair_labels_hand_case() -> None:
     assert m.l3[3, 3] == 1 and m.l3[8, 8] == -1  # no SAR evidence: not L3
     assert m.l3[0, 11] == 0 and (m.truth == -1).all()
     np.testing.assert_allclose(m.after[0, 3, 3] - m.before[0, 3, 3], 10.0, atol=1e-5)
+
+
+def test_scene_config_leaves_out_classes_without_features(tmp_path: Path) -> None:
+    """A class whose reference layer is empty (the railway under a --targets sea) is not listed."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from sarbd.pipeline.demo import _reference_classes
+
+    gpkg = tmp_path / "reference.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:28992").to_file(
+        gpkg, layer="building"
+    )
+    gpd.GeoDataFrame({"id": []}, geometry=[], crs="EPSG:28992").to_file(gpkg, layer="railway")
+    assert _reference_classes(gpkg) == {"building"}
