@@ -64,6 +64,30 @@ def test_rebuild_recomputes_nothing(task_build: tuple[Path, Path]) -> None:
     assert build(scene / "build.yaml").recomputed == []
 
 
+@pytest.mark.slow
+def test_compact_cache_reexport_keeps_previous_coherence(
+    task_build: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """After `outputs.cache: compact` pruned the stack, a new export (outputs changed) still
+    has the consecutive-date coherence, and the labels come from the tasks stage's cache."""
+    from sarbd.pipeline.build import build
+
+    scene, _ = task_build
+    cfg = yaml.safe_load((scene / "build.yaml").read_text())
+    cfg["outputs"].update({"cache": "compact", "directory": str(tmp_path / "ds")})
+    f = scene / "build_compact.yaml"
+    f.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    build(f)
+    cfg["outputs"]["name"] = "renamed"
+    f.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    again = build(f)
+    assert again.recomputed == ["export"]
+    ts = xr.open_zarr(tmp_path / "ds" / "timeseries.zarr", consolidated=False)
+    assert "coherence_prev_vv" in [str(v) for v in ts["feature"].values]
+    assert (tmp_path / "ds" / "detection" / "coco_test.json").is_file()
+    assert (tmp_path / "ds" / "change" / "chips.npz").is_file()
+
+
 def _boxes(dataset: Path) -> dict[tuple[int, int], list[float]]:
     """Each object's box on the root grid, ``(date, id) -> [l0, p0, l1, p1]``, the union of its chips' boxes."""
     out: dict[tuple[int, int], list[float]] = {}

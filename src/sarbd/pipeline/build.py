@@ -951,15 +951,20 @@ def _link_or_copy(src: str, dst: str) -> None:
 def _compact(b: _Build, coreg: _Stage) -> None:
     """``outputs.cache: compact``: drop the stack's per-date rasters once the dataset is final.
 
-    Only the signatures stage reads them (SLCs, interferograms, calibration); what
-    radarcode, label and export read (geometry, coordinates, per-date 1-D metadata) stays.
+    Only the signatures and tasks stages read them (SLCs, interferograms, calibration); what
+    radarcode, label and export read (geometry, coordinates, per-date 1-D metadata, the
+    consecutive-date coherence) stays.
     """
     if b.config.outputs.cache == "compact":
         b.cache.prune(
             "coregister",
             coreg.key,
             "stack.zarr",
-            lambda name, dims: {"time", "line", "pixel"} <= set(dims),
+            # coherence_seq_<p> stays: the export puts it into dataset.zarr (hard links, so
+            # keeping it costs no space) and a later export (outputs changed) needs it again
+            lambda name, dims: (
+                {"time", "line", "pixel"} <= set(dims) and not name.startswith("coherence_seq_")
+            ),
         )
 
 
