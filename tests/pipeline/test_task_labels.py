@@ -64,6 +64,30 @@ def test_rebuild_recomputes_nothing(task_build: tuple[Path, Path]) -> None:
     assert build(scene / "build.yaml").recomputed == []
 
 
+@pytest.mark.slow
+def test_compact_cache_reexport_keeps_previous_coherence(
+    task_build: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """After `outputs.cache: compact` pruned the stack, a new export (outputs changed) still
+    has the consecutive-date coherence, and the labels come from the tasks stage's cache."""
+    from sarbd.pipeline.build import build
+
+    scene, _ = task_build
+    cfg = yaml.safe_load((scene / "build.yaml").read_text())
+    cfg["outputs"].update({"cache": "compact", "directory": str(tmp_path / "ds")})
+    f = scene / "build_compact.yaml"
+    f.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    build(f)
+    cfg["outputs"]["name"] = "renamed"
+    f.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    again = build(f)
+    assert again.recomputed == ["export"]
+    ts = xr.open_zarr(tmp_path / "ds" / "timeseries.zarr", consolidated=False)
+    assert "coherence_prev_vv" in [str(v) for v in ts["feature"].values]
+    assert (tmp_path / "ds" / "detection" / "coco_test.json").is_file()
+    assert (tmp_path / "ds" / "change" / "chips.npz").is_file()
+
+
 def _boxes(dataset: Path) -> dict[tuple[int, int], list[float]]:
     """Each object's box on the root grid, ``(date, id) -> [l0, p0, l1, p1]``, the union of its chips' boxes."""
     out: dict[tuple[int, int], list[float]] = {}
@@ -229,6 +253,51 @@ def test_train_detection_and_change_on_the_build(
     assert "L3" in change["headline"]["split"]  # no truth in built labels: scored against L3
 
 
+@pytest.fixture(scope="module")
+def baseline_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A targets-only scene with the default geometry (baselines, timing errors, shifted grids)."""
+    from sarbd.pipeline.build import build
+    from sarbd.pipeline.demo import write_scene_config
+    from sarbd.simulate import simulate_scene
+
+    root = tmp_path_factory.mktemp("tasks_baseline")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scene = simulate_scene(
+            root / "scene", size="tiny", dates=3, seed=0, targets={"enabled": True, **TARGETS}
+        )
+    cfg_file = write_scene_config(scene, size="tiny", seed=0)
+    assert "change" not in yaml.safe_load(cfg_file.read_text())["labels"]
+    return scene.root, build(cfg_file).directory
+
+
+@pytest.mark.slow
+def test_build_detection_through_coregistration(baseline_build: tuple[Path, Path]) -> None:
+    """Dates on shifted grids: the build's boxes (reference grid) match each date's truth box
+    moved onto the reference grid by the simulator's true offsets."""
+    scene, dataset = baseline_build
+    truth = json.loads((scene / "truth" / "targets" / "targets.json").read_text())
+    offsets = xr.open_zarr(scene / "truth" / "truth.zarr")
+    l_off, p_off = offsets["offset_line"].values, offsets["offset_pixel"].values
+    assert np.abs(l_off[1:]).max() + np.abs(p_off[1:]).max() > 1.0  # the grids do differ
+    l_first, p_first = int(offsets["line"].values[0]), int(offsets["pixel"].values[0])
+    boxes = _boxes(dataset)
+    ious = []
+    for entry in truth["dates"]:
+        d = entry["date"]
+        for o in entry["objects"]:
+            if o["area_px"] < 8 or (d, o["id"]) not in boxes:
+                continue
+            l0, p0, l1, p1 = o["bbox_line_pixel"]  # on date d's own grid
+            r = min(max(int((l0 + l1) / 2) - l_first, 0), l_off.shape[1] - 1)
+            c = min(max(int((p0 + p1) / 2) - p_first, 0), l_off.shape[2] - 1)
+            dl, dp = float(l_off[d, r, c]), float(p_off[d, r, c])
+            t = [l0 - dl, p0 - dp, l1 - dl, p1 - dp]
+            ious.append(_iou(t, boxes[(d, o["id"])]))
+    assert len(ious) >= 12
+    assert np.median(ious) > 0.6 and np.mean(np.array(ious) > 0.4) > 0.85
+
+
 # -- configuration and input checks (fast) --------------------------------------------------
 
 
@@ -331,6 +400,17 @@ def test_match_dates_nearest_within_tolerance() -> None:
     assert match_dates(times, when, 60.0).tolist() == [0, -1, -1]
 
 
+def test_in_pair_appear_and_disappear() -> None:
+    from sarbd.dataset.stack_labels import in_pair
+
+    t = np.array(["2022-02-14", "2022-02-26", "2022-03-10"], "datetime64[ns]")
+    start = np.array(["2022-02-20", "2022-02-26", "2022-01-01", "2022-03-01"], "datetime64[ns]")
+    end = np.array(["NaT", "NaT", "2022-02-15", "NaT"], "datetime64[ns]")
+    # appeared inside, appeared on the second date (in (t0, t1]), demolished inside, later
+    assert in_pair(start, end, t[0], t[1]).tolist() == [True, True, True, False]
+    assert in_pair(start, end, t[1], t[2]).tolist() == [False, False, False, True]
+
+
 def test_pair_labels_hand_case() -> None:
     """L2 from the reference, L3 kept only where the log-ratio or the coherence agree."""
     from sarbd.dataset.change_labels import pair_labels
@@ -348,3 +428,18 @@ def test_pair_labels_hand_case() -> None:
     assert m.l3[3, 3] == 1 and m.l3[8, 8] == -1  # no SAR evidence: not L3
     assert m.l3[0, 11] == 0 and (m.truth == -1).all()
     np.testing.assert_allclose(m.after[0, 3, 3] - m.before[0, 3, 3], 10.0, atol=1e-5)
+
+
+def test_scene_config_leaves_out_classes_without_features(tmp_path: Path) -> None:
+    """A class whose reference layer is empty (the railway under a --targets sea) is not listed."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from sarbd.pipeline.demo import _reference_classes
+
+    gpkg = tmp_path / "reference.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:28992").to_file(
+        gpkg, layer="building"
+    )
+    gpd.GeoDataFrame({"id": []}, geometry=[], crs="EPSG:28992").to_file(gpkg, layer="railway")
+    assert _reference_classes(gpkg) == {"building"}

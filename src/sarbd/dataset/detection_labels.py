@@ -279,6 +279,9 @@ def cut_chips(
     objects: list[list[dict[str, Any]]] = []
     for lay in layers:
         inst, cat_of = lay.instances, lay.category
+        # every object's pixel count on the whole date, once (not one full-image pass per chip)
+        ids, sizes = np.unique(inst[inst > 0], return_counts=True)
+        size_of = dict(zip(ids.tolist(), sizes.tolist(), strict=True))
         for r, c in zip(*np.nonzero(lay.keep), strict=True):
             l0, p0 = int(r) * chip_size, int(c) * chip_size
             chip = lay.db[l0 : l0 + chip_size, p0 : p0 + chip_size]
@@ -301,7 +304,7 @@ def cut_chips(
                             float(cols[-1] + 1),
                             float(rows[-1] + 1),
                         ],
-                        "truncated": bool(n_in < int((inst == oid).sum())),
+                        "truncated": bool(n_in < size_of[int(oid)]),
                     }
                 )
             images.append(chip)

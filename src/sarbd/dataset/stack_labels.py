@@ -42,6 +42,7 @@ from sarbd.errors import InputError
 __all__ = [
     "change_from_stack",
     "detection_from_stack",
+    "in_pair",
     "looked_intensity",
     "match_dates",
 ]
@@ -49,7 +50,7 @@ __all__ = [
 
 def looked_intensity(
     stack: xr.Dataset, polarization: str, looks: tuple[int, int], date: int
-) -> NDArray[np.float64]:
+) -> NDArray[np.float32]:
     """One date's looked sigma0 (or ``|DN|^2`` without calibration), ``(lines // la, pixels // lr)``."""
     p = polarization.lower()
     if f"slc_{p}" not in stack:
@@ -64,17 +65,19 @@ def looked_intensity(
         power = power * stack[cal].isel(time=date)
     la, lr = looks
     looked = power.astype(np.float64).coarsen(line=la, pixel=lr, boundary="trim").mean()
-    return np.asarray(looked.values, dtype=np.float64)
+    # float64 per Dask block (the mean of looks), float32 whole: half the memory of the date
+    return np.asarray(looked.astype(np.float32).values)
 
 
-def _look_max(a: xr.DataArray, looks: tuple[int, int]) -> NDArray[Any]:
-    return np.asarray(a.coarsen(line=looks[0], pixel=looks[1], boundary="trim").max().values)
+def _look_max(a: xr.DataArray, looks: tuple[int, int]) -> NDArray[np.int32]:
+    # instance ids (< 2^31): int32 on the whole looked grid
+    looked = a.coarsen(line=looks[0], pixel=looks[1], boundary="trim").max()
+    return np.asarray(looked.astype(np.int32).values)
 
 
 def _look_mean(a: xr.DataArray, looks: tuple[int, int]) -> NDArray[np.float64]:
-    return np.asarray(
-        a.astype(np.float64).coarsen(line=looks[0], pixel=looks[1], boundary="trim").mean().values
-    )
+    looked = a.astype(np.float64).coarsen(line=looks[0], pixel=looks[1], boundary="trim").mean()
+    return np.asarray(looked.values)
 
 
 def match_dates(
@@ -89,6 +92,18 @@ def match_dates(
     best = np.argmin(dist, axis=1)
     ok = dist[np.arange(w.size), best] <= tolerance_s * 1e9
     return np.where(ok, best, -1).astype(np.int64)
+
+
+def in_pair(
+    start: NDArray[np.datetime64], end: NDArray[np.datetime64], t0: np.datetime64, t1: np.datetime64
+) -> NDArray[np.bool_]:
+    """Features that changed between acquisitions ``t0 < t1``: appeared in ``(t0, t1]``, or
+    disappeared in ``(t0, t1]`` (``end`` NaT: never disappears)."""
+    start, end = np.asarray(start, "datetime64[ns]"), np.asarray(end, "datetime64[ns]")
+    t0, t1 = np.datetime64(t0, "ns"), np.datetime64(t1, "ns")
+    appeared = ~np.isnat(start) & (start > t0) & (start <= t1)
+    gone = ~np.isnat(end) & (end > t0) & (end <= t1)
+    return np.asarray(appeared | gone)
 
 
 def detection_from_stack(
@@ -135,7 +150,7 @@ def detection_from_stack(
     layers = []
     for d, inst in enumerate(instances):
         i1 = looked_intensity(stack, polarization, looks, d)
-        db = (10.0 * np.log10(np.maximum(i1, 1e-6))).astype(np.float32)
+        db = (10.0 * np.log10(np.maximum(i1, np.float32(1e-6)))).astype(np.float32)
         nr, nc = db.shape[0] // chip_size, db.shape[1] // chip_size
         layers.append(
             DateLayers(

@@ -794,9 +794,8 @@ def _detection_labels(b: _Build, stack: xr.Dataset, out: Path) -> dict[str, Any]
 
 
 def _change_labels(b: _Build, stack: xr.Dataset, out: Path) -> dict[str, Any]:
-    import numpy as np
 
-    from sarbd.dataset.stack_labels import change_from_stack
+    from sarbd.dataset.stack_labels import change_from_stack, in_pair
     from sarbd.pipeline.input_files import read_change_reference
 
     cfg = b.config.labels.change
@@ -806,8 +805,7 @@ def _change_labels(b: _Build, stack: xr.Dataset, out: Path) -> dict[str, Any]:
     start, end = gdf["sarbd_start"].to_numpy(), gdf["sarbd_end"].to_numpy()
     fractions = []
     for k in range(times.size - 1):
-        t0, t1 = times[k], times[k + 1]
-        inside = ((start > t0) & (start <= t1)) | (~np.isnat(end) & (end > t0) & (end <= t1))
+        inside = in_pair(start, end, times[k], times[k + 1])
         fractions.append(_radarcoded_fraction(b, gdf[inside], stack, "change"))
     chips = change_from_stack(
         stack,
@@ -962,15 +960,20 @@ def _link_or_copy(src: str, dst: str) -> None:
 def _compact(b: _Build, coreg: _Stage) -> None:
     """``outputs.cache: compact``: drop the stack's per-date rasters once the dataset is final.
 
-    Only the signatures stage reads them (SLCs, interferograms, calibration); what
-    radarcode, label and export read (geometry, coordinates, per-date 1-D metadata) stays.
+    Only the signatures and tasks stages read them (SLCs, interferograms, calibration); what
+    radarcode, label and export read (geometry, coordinates, per-date 1-D metadata, the
+    consecutive-date coherence) stays.
     """
     if b.config.outputs.cache == "compact":
         b.cache.prune(
             "coregister",
             coreg.key,
             "stack.zarr",
-            lambda name, dims: {"time", "line", "pixel"} <= set(dims),
+            # coherence_seq_<p> stays: the export puts it into dataset.zarr (hard links, so
+            # keeping it costs no space) and a later export (outputs changed) needs it again
+            lambda name, dims: (
+                {"time", "line", "pixel"} <= set(dims) and not name.startswith("coherence_seq_")
+            ),
         )
 
 

@@ -168,6 +168,10 @@ def write_scene_config(scene: Any, *, size: str, seed: int) -> Path:
         return Path(path).resolve().relative_to(root.resolve()).as_posix()
 
     inputs = cfg["inputs"]
+    # a class the scene has no reference feature of (e.g. the railway under the open sea of a
+    # --targets scene) has no fraction to label with: the build would stop on it
+    present = _reference_classes(Path(scene.reference_gpkg))
+    inputs["classes"] = [c for c in inputs["classes"] if c in present]
     inputs["products"] = [rel(p) for p in inputs["products"]]
     inputs["dem"] = rel(inputs["dem"])
     for layer in inputs["reference"]:
@@ -184,6 +188,18 @@ def write_scene_config(scene: Any, *, size: str, seed: int) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(header + yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def _reference_classes(gpkg: Path) -> set[str]:
+    """Layers (classes) of the simulator's reference GeoPackage that hold at least one feature."""
+    import geopandas as gpd
+    import pyogrio
+
+    out = set()
+    for name, _ in pyogrio.list_layers(gpkg):
+        if len(gpd.read_file(gpkg, layer=name, rows=1)):
+            out.add(str(name))
+    return out
 
 
 def task_labels_config(root: Path, *, size: str) -> dict[str, Any]:
