@@ -46,6 +46,7 @@ from sarbd.signatures.kernels import (
     correlation_scalar,
     entropy_scalar,
     finite_scalar,
+    hypot_scalar,
     noise_corrected_scalar,
     ratio_scalar,
 )
@@ -105,25 +106,10 @@ _BACKSCATTER = ("intensity_sum", "intensity_difference", "intensity_ratio")
 _INF = np.float32(np.inf)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
-def _line_sums(s1, s2, k1, k2, n1, n2, off, c2_noise, zero_nodata, t, i, hp0, hp1, p0, v, dst):  # type: ignore[no-untyped-def]
-    """Window sums along kernel line ``i`` of date ``t`` into ``dst`` (nq, op); ``v`` is scratch (nq, npx).
-
-    Kernel line ``i`` is line ``i + off[k]`` of input ``k`` (s1, s2, k1, k2, n1, n2);
-    output pixel ``jo`` is input pixel ``p0 + jo``; pixels outside the input count as
-    missing. Quantities: 0 P1, 1 N1, 2 P2, 3 N2, 4 Re C12, 5 Im C12, then the counts of
-    finite samples 6..10 (P1, N1, P2, N2, C12); invalid samples enter as 0. The products
-    and the order of the additions are those of :func:`sarbd.signatures.kernels.c2_fused`
-    (same float32/float64 results), the sums vectorised over the line.
-    """
-    npx = s1.shape[2]
-    op = dst.shape[1]
-    r1 = s1[t, i + off[0]]
-    r2 = s2[t, i + off[1]]
-    g1 = k1[t, i + off[2]]
-    g2 = k2[t, i + off[3]]
-    e1 = n1[t, i + off[4]]
-    e2 = n2[t, i + off[5]]
+@numba.njit(cache=True, inline="always")
+def _line_values(r1, r2, g1, g2, e1, e2, c2_noise, zero_nodata, v):  # type: ignore[no-untyped-def]
+    """Per-sample terms of one line into ``v`` (nq, npx): see :func:`_line_sums`."""
+    npx = r1.shape[0]
     for j in range(npx):
         a1 = _sample(r1[j], zero_nodata)
         a2 = _sample(r2[j], zero_nodata)
@@ -160,15 +146,49 @@ def _line_sums(s1, s2, k1, k2, n1, n2, off, c2_noise, zero_nodata, t, i, hp0, hp
             v[7, j] = 1.0
             v[3, j] = 0.0
             v[9, j] = 1.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _line_sums(s1, s2, k1, k2, n1, n2, off, c2_noise, zero_nodata, t, i, hp0, hp1, p0, v, dst):  # type: ignore[no-untyped-def]
+    """Window sums along kernel line ``i`` of date ``t`` into ``dst`` (nq, op); ``v`` is scratch (nq, npx).
+
+    Kernel line ``i`` is line ``i + off[k]`` of input ``k`` (s1, s2, k1, k2, n1, n2);
+    output pixel ``jo`` is input pixel ``p0 + jo``; pixels outside the input count as
+    missing. Quantities: 0 P1, 1 N1, 2 P2, 3 N2, 4 Re C12, 5 Im C12, then the counts of
+    finite samples 6..10 (P1, N1, P2, N2, C12); invalid samples enter as 0. The products
+    and the order of the additions are those of :func:`sarbd.signatures.kernels.c2_fused`
+    (same float32/float64 results), the sums vectorised over the line.
+    """
+    npx = s1.shape[2]
+    op = dst.shape[1]
+    r1 = s1[t, i + off[0]]
+    r2 = s2[t, i + off[1]]
+    g1 = k1[t, i + off[2]]
+    g2 = k2[t, i + off[3]]
+    e1 = n1[t, i + off[4]]
+    e2 = n2[t, i + off[5]]
+    # the flags as constants in each call: LLVM then drops their branches and vectorises
+    if zero_nodata:
+        if c2_noise:
+            _line_values(r1, r2, g1, g2, e1, e2, True, True, v)
+        else:
+            _line_values(r1, r2, g1, g2, e1, e2, False, True, v)
+    elif c2_noise:
+        _line_values(r1, r2, g1, g2, e1, e2, True, False, v)
+    else:
+        _line_values(r1, r2, g1, g2, e1, e2, False, False, v)
     dst[:] = 0.0
     for b in range(-hp0, hp1 + 1):  # ascending offsets: the addition order of c2_fused
         lo = max(0, -(p0 + b))
         hi = min(op, npx - p0 - b)
+        if hi <= lo:
+            continue
         for q in range(v.shape[0]):
-            vq = v[q]
-            dq = dst[q]
-            for jo in range(lo, hi):
-                dq[jo] += vq[jo + p0 + b]
+            # slices with zero-based loop indices: no wraparound checks, so the loop vectorises
+            vq = v[q, lo + p0 + b : hi + p0 + b]
+            dq = dst[q, lo:hi]
+            for x in range(hi - lo):
+                dq[x] += vq[x]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -336,8 +356,9 @@ def _dualpol_range(
                     m[x] += slot[x]
                 added += 1
         io = o0 + i - i0
-        r1 = s1[t, i + off[0]]
-        r2 = s2[t, i + off[1]]
+        # the output pixels of the line's samples (zero-based indices: loops vectorise)
+        r1 = s1[t, i + off[0], p0 : p0 + op]
+        r2 = s2[t, i + off[1], p0 : p0 + op]
         # the line's shared intermediates, then one tight loop per output row
         if need_c2:
             mq = m.reshape((nq, op))
@@ -352,17 +373,16 @@ def _dualpol_range(
                 lc[2, jo] = np.float32(mq[4, jo] / c) if c >= 0.5 else nan
                 lc[3, jo] = np.float32(mq[5, jo] / c) if c >= 0.5 else nan
         if need_bs:
-            g1 = k1[t, i + off[2]]
-            g2 = k2[t, i + off[3]]
-            e1 = n1[t, i + off[4]]
-            e2 = n2[t, i + off[5]]
+            g1 = k1[t, i + off[2], p0 : p0 + op]
+            g2 = k2[t, i + off[3], p0 : p0 + op]
+            e1 = n1[t, i + off[4], p0 : p0 + op]
+            e2 = n2[t, i + off[5], p0 : p0 + op]
             for jo in range(op):
-                j = jo + p0
                 lb[0, jo] = noise_corrected_scalar(
-                    _sample(r1[j], zero_nodata), g1[j], e1[j], has_n1, neg_nan, floor
+                    _sample(r1[jo], zero_nodata), g1[jo], e1[jo], has_n1, neg_nan, floor
                 )
                 lb[1, jo] = noise_corrected_scalar(
-                    _sample(r2[j], zero_nodata), g2[j], e2[j], has_n2, neg_nan, floor
+                    _sample(r2[jo], zero_nodata), g2[jo], e2[jo], has_n2, neg_nan, floor
                 )
         if need_desc:
             for jo in range(op):
@@ -390,7 +410,7 @@ def _dualpol_range(
             if code == 0 or code == 1:
                 s = r1 if code == 0 else r2
                 for jo in range(op):
-                    o[jo] = finite_scalar(amplitude_scalar(_sample(s[jo + p0], zero_nodata)))
+                    o[jo] = finite_scalar(amplitude_scalar(_sample(s[jo], zero_nodata)))
             elif code == 2:
                 for jo in range(op):
                     o[jo] = finite_scalar(np.float32(lb[0, jo] + lb[1, jo]))
@@ -411,7 +431,7 @@ def _dualpol_range(
                     o[jo] = correlation_scalar(lc[0, jo], lc[1, jo], lc[2, jo], lc[3, jo])
             elif code == 11:
                 for jo in range(op):
-                    o[jo] = finite_scalar(np.float32(math.hypot(lc[2, jo], lc[3, jo])))
+                    o[jo] = finite_scalar(hypot_scalar(lc[2, jo], lc[3, jo]))
             else:
                 for jo in range(op):
                     o[jo] = finite_scalar(ld[code - 12, jo])

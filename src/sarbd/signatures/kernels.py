@@ -609,9 +609,22 @@ def noise_corrected_scalar(s, k, eta, has_noise, neg_nan, floor):  # type: ignor
 
 
 @numba.njit(cache=True)
+def hypot_scalar(x, y):  # type: ignore[no-untyped-def]
+    """sqrt(x^2 + y^2) of float32 values, in float64 then rounded (float32).
+
+    What glibc's ``hypotf`` computes for finite input (as NumPy's complex64 ``abs``),
+    without its library call, so loops over it vectorise; +-inf and NaN give NaN or
+    inf (callers turn non-finite values into NaN).
+    """
+    xd = np.float64(x)
+    yd = np.float64(y)
+    return np.float32(math.sqrt(xd * xd + yd * yd))
+
+
+@numba.njit(cache=True)
 def correlation_scalar(c11, c22, cr, ci):  # type: ignore[no-untyped-def]
     """|c12| / sqrt(c11 c22) clipped to [0, 1]; NaN where undefined (float32)."""
-    num = np.float32(math.hypot(cr, ci))
+    num = hypot_scalar(cr, ci)
     den = np.float32(math.sqrt(np.float32(c11 * c22)))
     if den == 0 or not math.isfinite(den) or not math.isfinite(num):
         return np.float32(np.nan)
