@@ -99,7 +99,9 @@ class ProductSpec(_Strict):
         None, description="(first_line, first_pixel) of a crop in the full swath, 0-based."
     )
     orbit: Path | None = Field(
-        None, description="EOF orbit file or folder for this product (overrides inputs.orbits)."
+        None,
+        description="Orbit file or folder for this product (overrides inputs.orbits): Sentinel-1 "
+        "EOF, Envisat/ERS DORIS DOR_VOR/DOR_POR, or what the product's reader takes.",
     )
     frequency: Literal["A", "B"] | None = Field(
         None, description="NISAR/UAVSAR frequency (default A)."
@@ -208,7 +210,9 @@ class InputsConfig(_Strict):
     )
     polarizations: list[str] = Field(default_factory=lambda: ["VV", "VH"])
     orbits: Path | None = Field(
-        None, description="EOF orbit file or folder of them; default: annotation orbits."
+        None,
+        description="Orbit file or folder of them (Sentinel-1 EOF, Envisat/ERS DORIS DOR_VOR/DOR_POR; "
+        "the covering, most precise one is picked); default: the product's annotated orbit.",
     )
     verify_zip: Literal["auto", "always", "never"] = Field(
         "auto",
