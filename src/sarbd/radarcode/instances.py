@@ -8,8 +8,9 @@ takes the id of the feature covering the largest part of it, if that part is at 
 ``min_fraction``; 0 elsewhere.
 
 Memory: the projected pieces are kept compact (:class:`~sarbd.radarcode.tiling.PieceStore`)
-and each Dask block rasterises only the features whose pieces meet it, so a block costs
-``(features in the block) x lines x pixels`` floats, not ``(all features) x ...``.
+and each Dask block rasterises only the features whose pieces meet it, one at a time
+against a running maximum, so a block costs two ``lines x pixels`` layers whatever the
+number of features.
 """
 
 from __future__ import annotations
@@ -52,11 +53,17 @@ def instance_block(
         return out
     local, inverse = np.unique(classes, return_inverse=True)  # only the features in this block
     geoms, cls = dissolve_overlaps(geoms, inverse.astype(np.int64))
-    frac = coverage(rings_from_polygons(geoms, cls), local.size, (l0, p0, l1 - l0, p1 - p0))
-    best = np.argmax(frac, axis=0)
-    top = np.take_along_axis(frac, best[None], axis=0)[0]
-    hit = top >= min_fraction
-    out[hit] = ids[local[best[hit]]]
+    window = (l0, p0, l1 - l0, p1 - p0)
+    # one feature at a time with a running maximum: memory is two block-sized layers, not
+    # (features in the block) x the block; ties go to the earlier feature, as argmax would
+    top = np.zeros(out.shape, dtype=np.float64)
+    for k in range(local.size):
+        sel = cls == k
+        frac = coverage(rings_from_polygons(geoms[sel], 0), 1, window)[0]
+        better = frac > top
+        top[better] = frac[better]
+        out[better] = ids[local[k]]
+    out[top < min_fraction] = 0
     return out
 
 
