@@ -71,11 +71,10 @@ def test_sigkill_at_three_points_resumes_with_identical_arrays(tmp_path):
 
     scene = simulate_scene(tmp_path / "scene", size="tiny", dates=3, seed=3)
     cfg_file = tmp_path / "build.yaml"
-    cfg_file.write_text(
-        yaml.safe_dump(
-            demo_config(scene, tmp_path / "reference", size="tiny", seed=3), sort_keys=False
-        )
-    )
+    config = demo_config(scene, tmp_path / "reference", size="tiny", seed=3)
+    # netCDF is an export the configuration selects (not written by default): check it too
+    config["outputs"]["formats"] = ["zarr", "netcdf", "stac"]
+    cfg_file.write_text(yaml.safe_dump(config, sort_keys=False))
     reference = build(cfg_file)
 
     out = tmp_path / "interrupted"
