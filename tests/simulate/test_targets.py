@@ -168,7 +168,7 @@ def test_cli_train_evaluate_report_detection(
                 "--looks",
                 "1,1",
                 "--epochs",
-                "2",
+                "4",
                 "--seed",
                 "0",
                 "--out",

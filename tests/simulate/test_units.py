@@ -177,3 +177,16 @@ def test_parallel_splatting_equals_a_direct_sum() -> None:
                 if 0 <= a < 40 and 0 <= r < 30:
                     ref[a, r] += amp[k, 0] * va * vr
     assert np.allclose(img[0], ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("x", [0.0, 3.25, 17.5, -2.999999, 100.0 + 1e-13, 41.83])
+def test_fast_taps_equal_the_windowed_sinc(x: float) -> None:
+    """The recurrence taps of the splatting kernels are hamming_sinc's, normalised to unit energy."""
+    from sarbd.simulate.psf import HALF_WIDTH, _taps
+
+    for b, a in ((0.67, 0.7), (0.88, 0.75)):
+        out = np.empty(2 * HALF_WIDTH)
+        first = _taps(x, b, a, HALF_WIDTH, out)
+        ref = np.array([hamming_sinc(first + k - x, b, a) for k in range(2 * HALF_WIDTH)])
+        assert first == np.floor(x) - HALF_WIDTH + 1
+        np.testing.assert_allclose(out, ref / np.sqrt((ref**2).sum()), rtol=0, atol=1e-13)

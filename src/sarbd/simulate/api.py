@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -15,10 +16,10 @@ from sarbd.core.ellipsoid import llh_to_ecef
 from sarbd.simulate import sensor as S
 from sarbd.simulate.acquisition import DatePlan, plan_acquisitions
 from sarbd.simulate.config import CLASSES, SIZES, SimulationConfig
-from sarbd.simulate.imaging import _to_map, form_images, scatterer_frame
+from sarbd.simulate.imaging import BLOCK_LINES, TruthRows, _to_map, form_images, scatterer_frame
 from sarbd.simulate.landscape import Landscape, make_landscape, rasterize_classes, rasterize_heights
 from sarbd.simulate.reference import corrupt_reference
-from sarbd.simulate.safe import SafeContent, quantize, tops_phase, write_safe
+from sarbd.simulate.safe import SafeContent, SafeWriter, quantize, tops_phase
 from sarbd.utils.files import atomic_output
 from sarbd.utils.log import get_logger
 
@@ -108,6 +109,7 @@ def simulate_scene(
     dates: int = 7,
     seed: int = 0,
     mode: str = "stripmap",
+    block_lines: int = BLOCK_LINES,
     **options: Any,
 ) -> SimulatedScene:
     """Simulate a multi-date Sentinel-1-like scene with known truth.
@@ -125,6 +127,9 @@ def simulate_scene(
         Random seed; the same seed and options give the same bytes.
     mode
         ``"stripmap"`` or ``"tops"``.
+    block_lines
+        Lines per streamed block: the images and the truth are formed and written by blocks
+        of about this many lines (memory grows with it; the bytes written do not depend on it).
     **options
         Any other :class:`~sarbd.simulate.config.SimulationConfig` field
         (``hilly``, ``centre_lat``, ``centre_lon``, ``crs``, ``nesz_db``, ...).
@@ -193,50 +198,43 @@ def simulate_scene(
         assert ramps is not None
         return ramps[d](b, line, pixel)
 
-    result = form_images(
-        cfg,
-        plans,
-        land,
-        frame,
-        classes,
-        heights,
-        geoid,
-        ramp=ramp if ramps is not None else None,
-        targets=targets,
-        changes=changes,
-    )
-    stage(f"image formation ({result.n_scatterers} scatterers)")
-    safes = []
-    noise_info = []
-    for plan in plans:
-        content, line_times, footprint, info = _safe_content(
+    metas = [
+        _safe_content(cfg, plan, height_fn, None if ramps is None else ramps[plan.index])
+        for plan in plans
+    ]
+    with contextlib.ExitStack() as writing:
+        # the truth folder is entered first, so it is renamed into place last
+        truth = writing.enter_context(_TruthWriter(out / "truth", cfg, plans, classes, height_fn))
+        truth.set_calibration(metas[0])
+        writers = [
+            writing.enter_context(SafeWriter(out, m.content, m.line_times, m.footprint))
+            for m in metas
+        ]
+        sink = _SceneSink(cfg, plans, metas, writers, ramps, truth)
+        summary = form_images(
             cfg,
-            plan,
-            result.slc[plan.index],
-            height_fn,
-            None if ramps is None else ramps[plan.index],
+            plans,
+            land,
+            frame,
+            classes,
+            heights,
+            geoid,
+            ramp=ramp if ramps is not None else None,
+            targets=targets,
+            changes=changes,
+            sink=sink,
+            block_lines=block_lines,
         )
-        safes.append(write_safe(out, content, line_times, footprint))
-        noise_info.append(info)
-        result.slc[plan.index] = np.empty((2, 0, 0), np.complex64)  # free memory
-    stage("SAFE products")
-    truth_dir = _write_truth(
-        out / "truth",
-        cfg,
-        plans,
-        land,
-        classes,
-        result,
-        height_fn,
-        corruption_log,
-        noise_info,
-        safes,
-    )
+        stage(f"image formation and measurement lines ({summary.n_scatterers} scatterers)")
+        safes = [w.target for w in writers]
+        truth.finish(land, summary, corruption_log, metas, sink.clipped, safes)
+    truth_dir = out / "truth"
+    stage("SAFE products and truth")
     if targets is not None:
         from sarbd.simulate.targets import write_target_truth
 
         write_target_truth(
-            truth_dir / "targets", targets, plans, height_fn, result.target_positions, safes
+            truth_dir / "targets", targets, plans, height_fn, summary.target_positions, safes
         )
     if changes is not None:
         from sarbd.simulate.changes import write_change_truth
@@ -433,13 +431,24 @@ def _tops_ramp(plan: DatePlan, height_fn: Any) -> Any:
     return phi
 
 
+@dataclass
+class _SafeMeta:
+    """One date's SAFE metadata, and what turns its baseband lines into measurement lines."""
+
+    content: SafeContent
+    line_times: NDArray[np.datetime64]
+    footprint: list[tuple[float, float]]
+    info: dict[str, Any]
+    #: thermal noise power (DN^2) of every pixel
+    eta_pix: NDArray[np.float64]
+
+
 def _safe_content(
     cfg: SimulationConfig,
     plan: DatePlan,
-    slc: NDArray[np.complex64],
     height_fn: Any,
     ramp: Any = None,
-) -> tuple[SafeContent, NDArray[np.datetime64], list[tuple[float, float]], dict[str, Any]]:
+) -> _SafeMeta:
     g = plan.grid
     orbit = plan.orbit
     tops = cfg.mode == "tops"
@@ -457,7 +466,6 @@ def _safe_content(
     nesz = 10.0 ** (cfg.nesz_db / 10.0)
     noise_lut = nesz * sigma**2  # DN^2, so that noise / A_sigma^2 = NESZ
     eta_pix = np.interp(np.arange(g.width), lut_pixels, noise_lut)
-    nrng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 4, plan.index]))
     # TIFF layout
     if tops:
         lpb = plan.lines_per_burst
@@ -468,27 +476,11 @@ def _safe_content(
     n_lines = tiff_src.size
     times_s = g.line_to_azimuth_time(tiff_src)
     line_times = orbit.to_datetime(times_s)
-    data: dict[str, NDArray[np.complex64]] = {}
-    clipped = {}
     tau = 2.0 * g.pixel_to_slant_range(np.arange(g.width)) / 299_792_458.0
     tau0 = float(tau[0])
     speed = float(np.linalg.norm(vel_mid))
     fm_coef = ramp.fm_coef if ramp is not None else _fm_rate_poly(plan, tau, height_fn)
     dc_coef = np.zeros(3)
-    for k, pol in enumerate(("VV", "VH")):
-        if tops:
-            # baseband bursts times the burst's ramp exp(j phi) (see form_images)
-            img = np.concatenate([slc[b, k] for b in range(len(plan.burst_starts))]).astype(
-                np.complex128
-            )
-            bl, bp = np.mgrid[0:lpb, 0 : g.width]
-            for b in range(len(plan.burst_starts)):
-                img[b * lpb : (b + 1) * lpb] *= np.exp(1j * ramp(b, bl, bp))
-        else:
-            img = slc[k][tiff_src].astype(np.complex128)
-        noise = nrng.standard_normal((n_lines, g.width, 2)) * np.sqrt(eta_pix / 2.0)[None, :, None]
-        img += noise[..., 0] + 1j * noise[..., 1]
-        data[pol], clipped[pol] = quantize(img)
     # geolocation grid: 10 lines x 21 pixels (TOPS: the first line of every burst and the last)
     if tops:
         glines = np.append(np.arange(len(plan.burst_starts)) * lpb, n_lines - 1)
@@ -581,7 +573,7 @@ def _safe_content(
         orbit_times=orbit.times,
         orbit_pos=orbit.positions,
         orbit_vel=orbit.velocities,
-        data=data,
+        shape=(n_lines, g.width),
         sigma_lut=sigma,
         beta_lut=beta,
         gamma_lut=gamma,
@@ -596,13 +588,71 @@ def _safe_content(
         bursts=bursts,
     )
     info = {
-        "clipped": clipped,
         "incidence_lut": inc.tolist(),
         "lut_pixels": lut_pixels.tolist(),
         "fm_rate_polynomial": fm_coef.tolist(),
         "tau0": tau0,
     }
-    return content, line_times, footprint, info
+    return _SafeMeta(content, line_times, footprint, info, eta_pix)
+
+
+class _SceneSink:
+    """Turns :func:`form_images`' final baseband lines into measurement lines and its truth
+    accumulators into truth rows (an :class:`~sarbd.simulate.imaging.ImageSink`).
+
+    Measurement lines: TOPS bursts times their ramp ``exp(j phi)``, plus thermal noise
+    ``CN(0, eta)`` drawn from a generator of its own per (date, polarisation, TIFF line), so
+    the noise does not depend on how the lines are blocked; then CInt16 quantisation.
+    """
+
+    def __init__(
+        self,
+        cfg: SimulationConfig,
+        plans: list[DatePlan],
+        metas: list[_SafeMeta],
+        writers: list[SafeWriter],
+        ramps: dict[int, Any] | None,
+        truth: _TruthWriter,
+    ) -> None:
+        self.cfg = cfg
+        self.plans = plans
+        self.metas = metas
+        self.writers = writers
+        self.ramps = ramps
+        self.truth = truth
+        self.clipped: list[dict[str, int]] = [{"VV": 0, "VH": 0} for _ in plans]
+
+    def image_rows(self, date: int, segment: int, first: int, rows: NDArray[np.complex64]) -> None:
+        plan, meta = self.plans[date], self.metas[date]
+        n, width = rows.shape[1:]
+        phase = None
+        tiff0 = first
+        if self.ramps is not None:
+            # baseband bursts times the burst's ramp exp(j phi) (see form_images)
+            tiff0 = segment * plan.lines_per_burst + first
+            bl = np.arange(first, first + n)[:, None]
+            phase = np.exp(1j * self.ramps[date](segment, bl, np.arange(width)[None, :]))
+        scale = np.sqrt(meta.eta_pix / 2.0)[None, :, None]
+        for k, pol in enumerate(("VV", "VH")):
+            img = rows[k].astype(np.complex128)
+            if phase is not None:
+                img *= phase
+            noise = np.stack(
+                [
+                    np.random.default_rng(
+                        np.random.SeedSequence([self.cfg.seed, 4, plan.index, k, tiff0 + i])
+                    ).standard_normal((width, 2))
+                    for i in range(n)
+                ]
+            )
+            noise *= scale
+            img += noise[..., 0] + 1j * noise[..., 1]
+            q, c = quantize(img)
+            self.clipped[date][pol] += c
+            self.writers[date].write_lines(pol, tiff0, q)
+
+    def truth_rows(self, first: int, rows: TruthRows) -> None:
+        self.truth.write_rows(first, rows)
 
 
 def _fm_rate_poly(plan: DatePlan, tau: NDArray[np.float64], height_fn: Any) -> NDArray[np.float64]:
@@ -624,32 +674,62 @@ def _fm_rate_poly(plan: DatePlan, tau: NDArray[np.float64], height_fn: Any) -> N
 
 
 # -- truth -------------------------------------------------------------------------------
-def _write_truth(
-    folder: Path,
-    cfg: SimulationConfig,
-    plans: list[DatePlan],
-    land: Landscape,
-    classes: tuple[NDArray[np.uint8], Any],
-    result: Any,
-    height_fn: Any,
-    corruption_log: dict[str, Any],
-    noise_info: list[dict[str, Any]],
-    safes: list[Path],
-) -> Path:
-    import rasterio
-    import xarray as xr
-    from rasterio.crs import CRS
-    from scipy.ndimage import map_coordinates
+#: Lines x pixels of one chunk of ``truth.zarr`` (one chunk per date / class).
+TRUTH_CHUNKS = (256, 4096)
 
-    from sarbd.geometry.baseline import baseline_components
-    from sarbd.simulate.imaging import _geometry
 
-    _, geo2rdr = _geometry()
-    ref = plans[0].grid
-    L, W = ref.shape
-    with atomic_output(folder, directory=True) as tmp:
+class _TruthWriter:
+    """The truth folder (``class_map*.tif``, ``truth.zarr``, ``scene.json``,
+    ``corruption_log.json``), written as the reference lines become final.
+
+    A context manager around :func:`~sarbd.utils.files.atomic_output`: ``truth.zarr`` is laid
+    out on entry, :meth:`write_rows` fills a block of reference lines of every array (each
+    value a function of that line's accumulators only), :meth:`finish` writes the rest.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        cfg: SimulationConfig,
+        plans: list[DatePlan],
+        classes: tuple[NDArray[np.uint8], Any],
+        height_fn: Any,
+    ) -> None:
+        self.folder = folder
+        self.cfg = cfg
+        self.plans = plans
+        self.classes = classes
+        self.height_fn = height_fn
+        self._atomic: Any = None
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> _TruthWriter:
+        self._atomic = atomic_output(self.folder, directory=True)
+        self.tmp = self._atomic.__enter__()
+        try:
+            self._start()
+        except BaseException as err:
+            self._atomic.__exit__(type(err), err, err.__traceback__)
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self._atomic.__exit__(exc_type, exc, tb)
+
+    def _start(self) -> None:
+        import rasterio
+        import xarray as xr
+        from rasterio.crs import CRS
+
+        from sarbd.simulate.imaging import _geometry
+
+        cfg, plans, tmp = self.cfg, self.plans, self.tmp
+        assert tmp is not None
+        _, geo2rdr = _geometry()
+        ref = plans[0].grid
+        L, W = ref.shape
         # class map in map geometry
-        cm, transform = classes
+        cm, transform = self.classes
         with rasterio.open(
             tmp / "class_map.tif",
             "w",
@@ -668,23 +748,244 @@ def _write_truth(
                 flag_values=" ".join(str(c.code) for c in CLASSES),
                 flag_meanings=" ".join(c.name for c in CLASSES),
             )
-        cw = result.class_weight
+        self.cmr = np.zeros((L, W), np.uint8)
+        self.smr = np.zeros((L, W), np.uint8)
+        # true offsets on a coarse grid of the reference, interpolated bilinearly per block
+        step = 8
+        cl = np.unique(np.append(np.arange(0, L, step), L - 1))
+        cp = np.unique(np.append(np.arange(0, W, step), W - 1))
+        CL, CP = np.meshgrid(cl, cp, indexing="ij")
+        t0 = ref.line_to_azimuth_time(CL.ravel())
+        r0 = ref.pixel_to_slant_range(CP.ravel())
+        lat, lon, h = _terrain_rdr2geo(t0, r0, plans[0], self.height_fn)
+        self.fl = np.interp(np.arange(L), cl, np.arange(cl.size))
+        self.fp = np.interp(np.arange(W), cp, np.arange(cp.size))
+        self.coarse: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
+        for p in plans:
+            t, r, _ = geo2rdr(lat, lon, h, p.orbit)
+            ln = (t + p.timing_error - p.grid.sensing_start) / p.grid.azimuth_time_interval
+            px = (r - p.grid.starting_range) / p.grid.range_pixel_spacing
+            self.coarse.append(
+                ((ln - CL.ravel()).reshape(CL.shape), (px - CP.ravel()).reshape(CP.shape))
+            )
+        # truth.zarr laid out (metadata only): every block is written into it by write_rows
+        import dask.array as dsa
+
+        nd, nc = len(plans), len(CLASSES)
+        chunks = (min(L, TRUTH_CHUNKS[0]), min(W, TRUTH_CHUNKS[1]))
+
+        def lazy(*lead: int, dtype: Any = np.float32) -> Any:
+            return dsa.zeros((*lead, L, W), dtype=dtype, chunks=(*(1 for _ in lead), *chunks))
+
+        times = np.array([p.epoch for p in plans], dtype="datetime64[ns]")
+        names = [c.name for c in CLASSES]
+        flags = {
+            "flag_values": np.array([c.code for c in CLASSES], np.uint8),
+            "flag_meanings": " ".join(names),
+        }
+        tl, tlp = ("time", "line", "pixel"), ("line", "pixel")
+        variables = {
+            "class_map": (
+                tlp,
+                lazy(dtype=np.uint8),
+                {
+                    "long_name": "true land-cover class (largest ground-area share in the resolution cell)",
+                    **flags,
+                },
+            ),
+            "class_fraction": (
+                ("class", "line", "pixel"),
+                lazy(nc),
+                {
+                    "long_name": "share of the ground area of each class, weighted by |PSF|^2",
+                    "units": "1",
+                },
+            ),
+            "signal_class_map": (
+                tlp,
+                lazy(dtype=np.uint8),
+                {
+                    "long_name": "true class dominating the expected signal power (VV + VH) of the pixel",
+                    **flags,
+                },
+            ),
+            "class_power_fraction": (
+                ("class", "line", "pixel"),
+                lazy(nc),
+                {
+                    "long_name": "share of the expected signal power (VV + VH) of each class; double-bounce "
+                    "points count as building",
+                    "units": "1",
+                },
+            ),
+            "offset_line": (
+                tl,
+                lazy(nd),
+                {
+                    "long_name": "true line of the same terrain point in each date's grid minus reference line",
+                    "units": "lines",
+                },
+            ),
+            "offset_pixel": (
+                tl,
+                lazy(nd),
+                {
+                    "long_name": "true pixel of the same terrain point in each date's grid minus reference pixel",
+                    "units": "pixels",
+                },
+            ),
+            "coherence_vv": (
+                tl,
+                lazy(nd),
+                {
+                    "long_name": "true coherence magnitude with the reference date, VV (temporal x SNR)",
+                    "units": "1",
+                },
+            ),
+            "coherence_vh": (
+                tl,
+                lazy(nd),
+                {
+                    "long_name": "true coherence magnitude with the reference date, VH",
+                    "units": "1",
+                },
+            ),
+            "residual_phase": (
+                tl,
+                lazy(nd),
+                {
+                    "long_name": "true interferometric phase left after removing the flat-earth and DEM "
+                    "topographic phase (reference x conj(secondary))",
+                    "units": "rad",
+                },
+            ),
+            "sigma0_vv": (
+                tlp,
+                lazy(),
+                {"long_name": "expected (speckle- and noise-free) sigma0 VV", "units": "1"},
+            ),
+            "sigma0_vh": (
+                tlp,
+                lazy(),
+                {"long_name": "expected (speckle- and noise-free) sigma0 VH", "units": "1"},
+            ),
+        }
+        ds = xr.Dataset(
+            variables,
+            coords={
+                "time": times,
+                "line": np.arange(L) + ref.first_line,
+                "pixel": np.arange(W) + ref.first_pixel,
+                "class": names,
+            },
+            attrs={
+                "title": "sarbd simulated scene: truth on the reference radar grid",
+                "Conventions": "CF-1.10",
+                "reference_date": str(times[0]),
+                **{f"radar_grid_{k}": v for k, v in _grid_dict(ref).items()},
+            },
+        )
+        ds.to_zarr(tmp / "truth.zarr", mode="w", consolidated=True, zarr_format=2, compute=False)
+        import zarr
+
+        group = zarr.open_group(tmp / "truth.zarr", mode="r+", zarr_format=2)
+        self.store: dict[str, Any] = {name: group[name] for name in variables}
+        # expected calibrated intensity: A_sigma^2 of every pixel of the reference date
+        self.a_sigma2: NDArray[np.float64] | None = None
+
+    def set_calibration(self, meta: Any) -> None:
+        """The reference date's incidence LUT (for the expected sigma0 and SNR)."""
+        W = self.plans[0].grid.width
+        inc = np.interp(
+            np.arange(W), np.array(meta.info["lut_pixels"]), np.array(meta.info["incidence_lut"])
+        )
+        self.a_sigma2 = S.BETA_NOUGHT**2 / np.sin(np.radians(inc))
+
+    def write_rows(self, first: int, rows: TruthRows) -> None:
+        """Every truth array on reference lines ``first .. first + n - 1``."""
+        from scipy.ndimage import map_coordinates
+
+        assert self.a_sigma2 is not None
+        plans, z = self.plans, self.store
+        n = rows.class_sums.shape[2]
+        sl = slice(first, first + n)
+        cw = rows.class_weight
         tot = cw.sum(axis=0)
-        frac = np.where(tot > 0, cw / np.where(tot > 0, tot, 1), 0).astype(np.float32)
-        cmr = np.where(tot > 0, np.argmax(cw, axis=0) + 1, 0).astype(np.uint8)
+        z["class_fraction"][:, sl, :] = np.where(tot > 0, cw / np.where(tot > 0, tot, 1), 0).astype(
+            np.float32
+        )
+        self.cmr[sl] = np.where(tot > 0, np.argmax(cw, axis=0) + 1, 0).astype(np.uint8)
+        z["class_map"][sl, :] = self.cmr[sl]
         # the class whose scatterers give most of the pixel's signal: where a roof lays over
         # the ground in front of it, or a bright target's response reaches a dark neighbour,
         # the pixel shows the bright object whatever the ground-area shares
-        cp = result.class_power
+        cp = rows.class_power
         ptot = cp.sum(axis=0)
-        pfrac = np.where(ptot > 0, cp / np.where(ptot > 0, ptot, 1), 0).astype(np.float32)
-        smr = np.where(ptot > 0, np.argmax(cp, axis=0) + 1, 0).astype(np.uint8)
+        z["class_power_fraction"][:, sl, :] = np.where(
+            ptot > 0, cp / np.where(ptot > 0, ptot, 1), 0
+        ).astype(np.float32)
+        self.smr[sl] = np.where(ptot > 0, np.argmax(cp, axis=0) + 1, 0).astype(np.uint8)
+        z["signal_class_map"][sl, :] = self.smr[sl]
+        FL, FP = np.meshgrid(self.fl[sl], self.fp, indexing="ij")
+        nd = len(plans)
+        W = self.fp.size
+        off_l = np.zeros((nd, n, W), np.float32)
+        off_p = np.zeros((nd, n, W), np.float32)
+        for p in plans:
+            dl, dp = self.coarse[p.index]
+            off_l[p.index] = map_coordinates(dl, [FL, FP], order=1)
+            off_p[p.index] = map_coordinates(dp, [FL, FP], order=1)
+        z["offset_line"][:, sl, :] = off_l
+        z["offset_pixel"][:, sl, :] = off_p
+        del off_l, off_p, FL, FP
+        # expected (noise-free) calibrated intensity, SNR and coherence
+        nesz = 10.0 ** (self.cfg.nesz_db / 10.0)
+        power = rows.power
+        sig = power / self.a_sigma2[None, None, :]
+        snr = sig / nesz
+        # coherence of signal + independent noise: gamma_s * sqrt(SNR1/(1+SNR1) * SNR2/(1+SNR2))
+        snr_fac = snr / (1.0 + snr)
+        coh = np.ones((nd, 2, n, W), np.float32)
+        phase = np.zeros((nd, n, W), np.float32)
+        for k in range(1, nd):
+            c = rows.cross_power(k, plans[k].days)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                coh[k] = np.where(power > 0, np.abs(c) / np.where(power > 0, power, 1), 0) * snr_fac
+            phase[k] = np.angle(c[0])
+        z["coherence_vv"][:, sl, :] = coh[:, 0]
+        z["coherence_vh"][:, sl, :] = coh[:, 1]
+        z["residual_phase"][:, sl, :] = phase
+        z["sigma0_vv"][sl, :] = sig[0].astype(np.float32)
+        z["sigma0_vh"][sl, :] = sig[1].astype(np.float32)
+
+    def finish(
+        self,
+        land: Landscape,
+        summary: Any,
+        corruption_log: dict[str, Any],
+        metas: list[Any],
+        clipped: list[dict[str, int]],
+        safes: list[Path],
+    ) -> None:
+        """The radar class maps, ``scene.json`` and ``corruption_log.json`` (after every row)."""
         import warnings
 
+        import rasterio
+
+        from sarbd.geometry.baseline import baseline_components
+        from sarbd.simulate.imaging import _geometry
+
+        _, geo2rdr = _geometry()
+        cfg, plans, tmp = self.cfg, self.plans, self.tmp
+        assert tmp is not None
+        L, W = plans[0].grid.shape
         with warnings.catch_warnings():
             # radar geometry has no geotransform, on purpose
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            for name, raster in (("class_map_radar.tif", cmr), ("signal_class_map_radar.tif", smr)):
+            for name, raster in (
+                ("class_map_radar.tif", self.cmr),
+                ("signal_class_map_radar.tif", self.smr),
+            ):
                 with rasterio.open(
                     tmp / name,
                     "w",
@@ -697,49 +998,16 @@ def _write_truth(
                     compress="deflate",
                 ) as ds:
                     ds.write(raster, 1)
-        # true offsets on a coarse grid of the reference, interpolated bilinearly
-        step = 8
-        cl = np.unique(np.append(np.arange(0, L, step), L - 1))
-        cp = np.unique(np.append(np.arange(0, W, step), W - 1))
-        CL, CP = np.meshgrid(cl, cp, indexing="ij")
-        t0 = ref.line_to_azimuth_time(CL.ravel())
-        r0 = ref.pixel_to_slant_range(CP.ravel())
-        lat, lon, h = _terrain_rdr2geo(t0, r0, plans[0], height_fn)
-        fl = np.interp(np.arange(L), cl, np.arange(cl.size))
-        fp = np.interp(np.arange(W), cp, np.arange(cp.size))
-        FL, FP = np.meshgrid(fl, fp, indexing="ij")
-        off_l = np.zeros((len(plans), L, W), np.float32)
-        off_p = np.zeros((len(plans), L, W), np.float32)
-        records = []
-        p_c = llh_to_ecef(
-            cfg.centre_lat,
-            cfg.centre_lon,
-            float(height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0]),
-        )
-        t_ref_c, _, _ = geo2rdr(
-            cfg.centre_lat,
-            cfg.centre_lon,
-            float(height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0]),
-            plans[0].orbit,
-        )
+        h_c = float(self.height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0])
+        p_c = llh_to_ecef(cfg.centre_lat, cfg.centre_lon, h_c)
+        t_ref_c, _, _ = geo2rdr(cfg.centre_lat, cfg.centre_lon, h_c, plans[0].orbit)
         s0, v0, _ = plans[0].orbit.interpolate(t_ref_c)
+        records = []
         for p in plans:
-            t, r, _ = geo2rdr(lat, lon, h, p.orbit)
-            ln = (t + p.timing_error - p.grid.sensing_start) / p.grid.azimuth_time_interval
-            px = (r - p.grid.starting_range) / p.grid.range_pixel_spacing
-            dl = (ln - CL.ravel()).reshape(CL.shape)
-            dp = (px - CP.ravel()).reshape(CP.shape)
-            off_l[p.index] = map_coordinates(dl, [FL, FP], order=1)
-            off_p[p.index] = map_coordinates(dp, [FL, FP], order=1)
-            tc, _, _ = geo2rdr(
-                cfg.centre_lat,
-                cfg.centre_lon,
-                float(np.linalg.norm(p_c) * 0)
-                + float(height_fn(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0]),
-                p.orbit,
-            )
+            tc, _, _ = geo2rdr(cfg.centre_lat, cfg.centre_lon, h_c, p.orbit)
             sn = p.orbit.position(tc)
             bperp, bpar = (float(b) for b in baseline_components(s0, v0, sn, p_c))
+            info = metas[p.index].info
             records.append(
                 {
                     "index": p.index,
@@ -754,130 +1022,11 @@ def _write_truth(
                     "grid": _grid_dict(p.grid),
                     "burst_starts": list(p.burst_starts),
                     "lines_per_burst": p.lines_per_burst,
-                    "clipped_samples": noise_info[p.index]["clipped"],
-                    "fm_rate_polynomial": noise_info[p.index]["fm_rate_polynomial"],
-                    "fm_rate_t0": noise_info[p.index]["tau0"],
+                    "clipped_samples": clipped[p.index],
+                    "fm_rate_polynomial": info["fm_rate_polynomial"],
+                    "fm_rate_t0": info["tau0"],
                 }
             )
-        # expected (noise-free) calibrated intensity, SNR and coherence
-        lut_p = np.array(noise_info[0]["lut_pixels"])
-        inc = np.interp(np.arange(W), lut_p, np.array(noise_info[0]["incidence_lut"]))
-        a_sigma2 = S.BETA_NOUGHT**2 / np.sin(np.radians(inc))
-        nesz = 10.0 ** (cfg.nesz_db / 10.0)
-        power = result.power
-        sig = power / a_sigma2[None, None, :]
-        snr = sig / nesz
-        # coherence of signal + independent noise: gamma_s * sqrt(SNR1/(1+SNR1) * SNR2/(1+SNR2))
-        snr_fac = snr / (1.0 + snr)
-        coh = np.ones((len(plans), 2, L, W), np.float32)
-        phase = np.zeros((len(plans), L, W), np.float32)
-        for n in range(1, len(plans)):
-            c = result.cross_power(n, plans[n].days)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                coh[n] = np.where(power > 0, np.abs(c) / np.where(power > 0, power, 1), 0) * snr_fac
-            phase[n] = np.angle(c[0])
-        times = np.array([p.epoch for p in plans], dtype="datetime64[ns]")
-        line_c = np.arange(L) + ref.first_line
-        pix_c = np.arange(W) + ref.first_pixel
-        names = [c.name for c in CLASSES]
-        ds = xr.Dataset(
-            {
-                "class_map": (
-                    ("line", "pixel"),
-                    cmr,
-                    {
-                        "long_name": "true land-cover class (largest ground-area share in the resolution cell)",
-                        "flag_values": np.array([c.code for c in CLASSES], np.uint8),
-                        "flag_meanings": " ".join(names),
-                    },
-                ),
-                "class_fraction": (
-                    ("class", "line", "pixel"),
-                    frac,
-                    {
-                        "long_name": "share of the ground area of each class, weighted by |PSF|^2",
-                        "units": "1",
-                    },
-                ),
-                "signal_class_map": (
-                    ("line", "pixel"),
-                    smr,
-                    {
-                        "long_name": "true class dominating the expected signal power (VV + VH) of the pixel",
-                        "flag_values": np.array([c.code for c in CLASSES], np.uint8),
-                        "flag_meanings": " ".join(names),
-                    },
-                ),
-                "class_power_fraction": (
-                    ("class", "line", "pixel"),
-                    pfrac,
-                    {
-                        "long_name": "share of the expected signal power (VV + VH) of each class; double-bounce "
-                        "points count as building",
-                        "units": "1",
-                    },
-                ),
-                "offset_line": (
-                    ("time", "line", "pixel"),
-                    off_l,
-                    {
-                        "long_name": "true line of the same terrain point in each date's grid minus reference line",
-                        "units": "lines",
-                    },
-                ),
-                "offset_pixel": (
-                    ("time", "line", "pixel"),
-                    off_p,
-                    {
-                        "long_name": "true pixel of the same terrain point in each date's grid minus reference pixel",
-                        "units": "pixels",
-                    },
-                ),
-                "coherence_vv": (
-                    ("time", "line", "pixel"),
-                    coh[:, 0],
-                    {
-                        "long_name": "true coherence magnitude with the reference date, VV (temporal x SNR)",
-                        "units": "1",
-                    },
-                ),
-                "coherence_vh": (
-                    ("time", "line", "pixel"),
-                    coh[:, 1],
-                    {
-                        "long_name": "true coherence magnitude with the reference date, VH",
-                        "units": "1",
-                    },
-                ),
-                "residual_phase": (
-                    ("time", "line", "pixel"),
-                    phase,
-                    {
-                        "long_name": "true interferometric phase left after removing the flat-earth and DEM "
-                        "topographic phase (reference x conj(secondary))",
-                        "units": "rad",
-                    },
-                ),
-                "sigma0_vv": (
-                    ("line", "pixel"),
-                    sig[0].astype(np.float32),
-                    {"long_name": "expected (speckle- and noise-free) sigma0 VV", "units": "1"},
-                ),
-                "sigma0_vh": (
-                    ("line", "pixel"),
-                    sig[1].astype(np.float32),
-                    {"long_name": "expected (speckle- and noise-free) sigma0 VH", "units": "1"},
-                ),
-            },
-            coords={"time": times, "line": line_c, "pixel": pix_c, "class": names},
-            attrs={
-                "title": "sarbd simulated scene: truth on the reference radar grid",
-                "Conventions": "CF-1.10",
-                "reference_date": str(times[0]),
-                **{f"radar_grid_{k}": v for k, v in _grid_dict(ref).items()},
-            },
-        )
-        ds.to_zarr(tmp / "truth.zarr", mode="w", consolidated=True, zarr_format=2)
         config = _jsonable(asdict(cfg))
         if not config.get("targets"):
             config.pop("targets", None)  # scenes without targets keep their bytes
@@ -888,13 +1037,12 @@ def _write_truth(
             "dates": records,
             "classes": [asdict(c) for c in CLASSES],
             "sensor": {k: getattr(S, k) for k in S.__all__},
-            "n_scatterers": result.n_scatterers,
-            "n_point_scatterers": result.n_points,
+            "n_scatterers": summary.n_scatterers,
+            "n_point_scatterers": summary.n_points,
             "landscape": _jsonable(land.meta),
         }
         (tmp / "scene.json").write_text(json.dumps(scene, indent=1, default=str))
         (tmp / "corruption_log.json").write_text(json.dumps(corruption_log, indent=1))
-    return folder
 
 
 def _grid_dict(g: Any) -> dict[str, Any]:

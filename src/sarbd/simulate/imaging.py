@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numba
 import numpy as np
@@ -53,10 +53,24 @@ from sarbd.simulate import sensor as S
 from sarbd.simulate.acquisition import DatePlan
 from sarbd.simulate.config import CLASSES, SimulationConfig
 from sarbd.simulate.landscape import Landscape
-from sarbd.simulate.psf import sort_by_line, splat_class, splat_complex, splat_power
+from sarbd.simulate.psf import (
+    HALF_WIDTH,
+    sort_by_line,
+    splat_class,
+    splat_complex,
+    splat_power,
+)
+from sarbd.simulate.stream import RowWindow
 from sarbd.utils.log import get_logger
 
-__all__ = ["Frame", "ImagingResult", "form_images", "scatterer_frame"]
+__all__ = [
+    "Frame",
+    "ImageSink",
+    "ImagingSummary",
+    "TruthRows",
+    "form_images",
+    "scatterer_frame",
+]
 
 log = get_logger(__name__)
 
@@ -202,32 +216,26 @@ def scatterer_frame(
 
 
 @dataclass
-class ImagingResult:
-    """Images and truth accumulators.
+class TruthRows:
+    """Truth accumulators of a block of reference lines, final (every scatterer added).
 
-    ``slc[n]`` is ``(2, L, W)`` complex64 (VV, VH) in DN before noise;
-    ``class_sums`` ``(C + 1, 3, L, W)``: per class (the last entry: point scatterers)
+    ``class_sums`` ``(C + 1, 3, n, W)``: per class (the last entry: point scatterers)
     the ground area, and the expected VV and VH signal power (DN^2);
-    ``roof_correction[n]`` ``(4, L, W)``: Re/Im (VV, then VH) of the roofs' term of the
-    expected cross-power with the reference (``n >= 1``).
+    ``roof_correction[d]`` ``(4, n, W)``: Re/Im (VV, then VH) of the roofs' term of the
+    expected cross-power with the reference (``d >= 1``; ``None`` for the reference).
     """
 
-    slc: list[NDArray[np.complex64]]
     class_sums: NDArray[np.float32]
     roof_correction: list[NDArray[np.float32] | None]
-    n_scatterers: int
-    n_points: int
-    #: ``{ship id: {"line", "pixel"}}``: image positions of the ships' scatterers on their date's grid
-    target_positions: dict[int, dict[str, NDArray[np.float64]]] = field(default_factory=dict)
 
     @property
     def class_weight(self) -> NDArray[np.float32]:
-        """Ground area of each class, ``(C, L, W)``."""
+        """Ground area of each class, ``(C, n, W)``."""
         return self.class_sums[:_NCLASS, 0]
 
     @property
     def class_power(self) -> NDArray[np.float32]:
-        """Expected signal power (DN^2, VV + VH) of each class, ``(C, L, W)``; the
+        """Expected signal power (DN^2, VV + VH) of each class, ``(C, n, W)``; the
         double-bounce points count as buildings."""
         p = np.asarray(self.class_sums[:_NCLASS, 1:].sum(axis=1), dtype=np.float32)
         p[0] += self.class_sums[_NCLASS, 1:].sum(axis=0)  # class code 1: building
@@ -235,11 +243,11 @@ class ImagingResult:
 
     @property
     def power(self) -> NDArray[np.float32]:
-        """Expected signal power (DN^2), ``(2, L, W)`` for VV and VH."""
+        """Expected signal power (DN^2), ``(2, n, W)`` for VV and VH."""
         return np.asarray(self.class_sums[:, 1:].sum(axis=0), dtype=np.float32)
 
     def cross_power(self, n: int, days: float) -> NDArray[np.complex64]:
-        """Expected cross-power with the reference of date ``n`` (``days`` later), ``(2, L, W)``."""
+        """Expected cross-power with the reference of date ``n`` (``days`` later), ``(2, n, W)``."""
         gam = [c.coherence(days) for c in CLASSES] + [1.0]  # points are stable
         out = np.zeros(self.class_sums.shape[2:], np.complex64)[None].repeat(2, axis=0)
         for c, g in enumerate(gam):
@@ -249,6 +257,207 @@ class ImagingResult:
             out[0] += rc[0] + 1j * rc[1]
             out[1] += rc[2] + 1j * rc[3]
         return out
+
+
+class ImageSink(Protocol):
+    """Where :func:`form_images` hands its final lines (the SAFE and truth writers)."""
+
+    def image_rows(self, date: int, segment: int, first: int, rows: NDArray[np.complex64]) -> None:
+        """Noise-free baseband lines ``(2, n, W)`` (VV, VH) of a date's segment (TOPS: a
+        burst, rows counted from its first line; stripmap: the grid), from row ``first``."""
+
+    def truth_rows(self, first: int, rows: TruthRows) -> None:
+        """Truth accumulators of reference lines ``first .. first + n - 1``."""
+
+
+@dataclass
+class ImagingSummary:
+    """What :func:`form_images` counted: scatterers, double-bounce points, ships' image positions."""
+
+    n_scatterers: int
+    n_points: int
+    #: ``{ship id: {"line", "pixel"}}``: image positions of the ships' scatterers on their date's grid
+    target_positions: dict[int, dict[str, NDArray[np.float64]]] = field(default_factory=dict)
+
+
+@dataclass
+class _Scatterers:
+    """Scatterers of one date sorted by line (:func:`~sarbd.simulate.psf.sort_by_line`)."""
+
+    order: NDArray[np.int64]
+    sline: NDArray[np.float64]
+    line: NDArray[np.float64]
+    pix: NDArray[np.float64]
+    amp: NDArray[np.complex128]
+
+    @classmethod
+    def of(
+        cls, line: NDArray[np.float64], pix: NDArray[np.float64], amp: NDArray[np.complex128]
+    ) -> _Scatterers:
+        order, sline = sort_by_line(line)
+        return cls(order, sline, line, pix, amp)
+
+
+@dataclass
+class _Segment:
+    """A date's image part imaged on its own: a TOPS burst (grid lines ``start ..``) or the grid."""
+
+    start: int
+    window: RowWindow
+
+
+#: Lines below the lowest line of the current tile that a later tile may still reach
+#: (lattice jitter and the slight skew of lines across the swath are well under a line).
+STREAM_GUARD = 4
+
+#: Scatterers per imaging tile (the tiles' random draws are seeded by tile, so this is part
+#: of the scene definition; the streamed block size is not).
+TILE_SCATTERERS = 1_000_000
+
+#: Default lines per streamed block.
+BLOCK_LINES = 128
+
+
+class _Stream:
+    """The row windows of every date (and the truth accumulators) and when their rows are final.
+
+    Tiles come in azimuth order, so once a tile's lowest line is known no later tile reaches
+    more than :data:`STREAM_GUARD` lines below it: the rows under that (less the PSF's half
+    width) are final. They get the double-bounce points and ships (added after the tiles, as
+    the unstreamed sums did: each pixel's sum keeps its order, so the bytes do not depend on
+    the block size), then go to the sink. Every tile is checked against the rows already
+    released (:class:`~sarbd.simulate.stream.StreamingError`).
+    """
+
+    def __init__(
+        self,
+        plans: list[DatePlan],
+        ramp: Any,
+        sink: ImageSink,
+        block_lines: int,
+        points: list[_Scatterers] | None,
+        point_w3: NDArray[np.float64] | None,
+        ships: list[_Scatterers | None],
+    ) -> None:
+        self.plans = plans
+        self.ramp = ramp
+        self.sink = sink
+        self.block = max(1, int(block_lines))
+        self.points = points
+        self.point_w3 = point_w3
+        self.ships = ships
+        rows = self.block + 4 * HALF_WIDTH
+        self.segments: list[list[_Segment]] = []
+        for p in plans:
+            W = p.grid.width
+            if ramp is None:
+                self.segments.append(
+                    [_Segment(0, RowWindow((2,), p.grid.length, W, np.complex64, rows))]
+                )
+            else:
+                self.segments.append(
+                    [
+                        _Segment(s, RowWindow((2,), p.lines_per_burst, W, np.complex64, rows))
+                        for s in p.burst_starts
+                    ]
+                )
+        L, W = plans[0].grid.shape
+        self.class_sums = RowWindow((_NCLASS + 1, 3), L, W, np.float32, rows)
+        self.coh: list[RowWindow | None] = [None] + [
+            RowWindow((4,), L, W, np.float32, rows) for _ in plans[1:]
+        ]
+
+    # -- truth -------------------------------------------------------------------------
+    def _truth_windows(self) -> list[RowWindow]:
+        return [self.class_sums] + [w for w in self.coh if w is not None]
+
+    def advance_truth(self, first: NDArray[np.int64]) -> None:
+        """Before a tile's reference date: check, release final truth rows, reach the tile."""
+        for w in self._truth_windows():
+            w.check(first, HALF_WIDTH)
+        if first.size:
+            final = int(first.min()) - STREAM_GUARD
+            if final - self.class_sums.base >= self.block:
+                self._release_truth(final)
+            for w in self._truth_windows():
+                w.reach(int(first.max()) + 2 * HALF_WIDTH)
+
+    def _release_truth(self, hi: int) -> None:
+        cs = self.class_sums
+        hi = min(hi, cs.length)
+        lo = cs.base
+        if hi <= lo:
+            return
+        cs.reach(hi)
+        if self.points is not None and self.point_w3 is not None:
+            pt = self.points[0]
+            i0, i1 = _reach(pt.sline, lo, hi)
+            if i1 > i0:
+                splat_class(
+                    cs.rows(lo, hi),
+                    pt.order[i0:i1],
+                    np.ascontiguousarray(pt.sline[i0:i1] - lo),
+                    pt.pix,
+                    np.full(pt.pix.size, _NCLASS, np.int64),
+                    self.point_w3,
+                    _B_AZ,
+                    _A_AZ,
+                    _B_RG,
+                    _A_RG,
+                )
+        rows = TruthRows(cs.release(hi), [None if w is None else w.release(hi) for w in self.coh])
+        self.sink.truth_rows(lo, rows)
+
+    # -- images ------------------------------------------------------------------------
+    def advance_date(self, d: int, first: NDArray[np.int64]) -> None:
+        """Before a tile's date ``d``: check, release the final rows of each segment, reach the tile."""
+        for b, seg in enumerate(self.segments[d]):
+            local = first - seg.start
+            seg.window.check(local, HALF_WIDTH)
+            if first.size:
+                final = int(local.min()) - STREAM_GUARD
+                if final - seg.window.base >= self.block:
+                    self._release_rows(d, b, final)
+                if int(local.max()) + 2 * HALF_WIDTH > 0:
+                    seg.window.reach(int(local.max()) + 2 * HALF_WIDTH)
+
+    def _release_rows(self, d: int, b: int, hi: int) -> None:
+        seg = self.segments[d][b]
+        w = seg.window
+        hi = min(hi, w.length)
+        lo = w.base
+        if hi <= lo:
+            return
+        w.reach(hi)
+        for extra in (None if self.points is None else self.points[d], self.ships[d]):
+            if extra is not None:
+                _splat_segment(self.plans[d], d, b, seg, lo, hi, extra, self.ramp)
+        self.sink.image_rows(d, b, lo, w.release(hi))
+
+    def splat(self, d: int, sc: _Scatterers) -> None:
+        """Add a tile's scatterers of date ``d`` to every row its segments hold."""
+        for b, seg in enumerate(self.segments[d]):
+            _splat_segment(self.plans[d], d, b, seg, seg.window.base, seg.window.top, sc, self.ramp)
+
+    def finish(self) -> None:
+        """Release every row left (after the last tile)."""
+        self._release_truth(self.class_sums.length)
+        for d, segs in enumerate(self.segments):
+            for b, seg in enumerate(segs):
+                self._release_rows(d, b, seg.window.length)
+
+
+def _reach(sline: NDArray[np.float64], lo: float, hi: float) -> tuple[int, int]:
+    """Index range of the sorted lines whose taps reach rows ``[lo, hi)``."""
+    return (
+        int(np.searchsorted(sline, lo - HALF_WIDTH - 1.0)),
+        int(np.searchsorted(sline, hi + HALF_WIDTH + 0.0)),
+    )
+
+
+def _first_rows(line: NDArray[np.float64], keep: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """First PSF tap row of the scatterers that reach the image's columns (``keep``)."""
+    return np.floor(line[keep]).astype(np.int64) - HALF_WIDTH + 1
 
 
 def _seed(cfg: SimulationConfig, *key: int) -> np.random.Generator:
@@ -296,11 +505,14 @@ def form_images(
     geoid: Any,
     *,
     ramp: Any = None,
-    tile_scatterers: int = 1_000_000,
+    tile_scatterers: int | None = None,
     targets: Any = None,
     changes: Any = None,
-) -> ImagingResult:
-    """Form the noise-free images of every date and the truth accumulators (see module docstring).
+    sink: ImageSink,
+    block_lines: int = BLOCK_LINES,
+) -> ImagingSummary:
+    """Form the noise-free images of every date and the truth accumulators (see module docstring),
+    streamed by lines into ``sink``.
 
     Parameters
     ----------
@@ -326,22 +538,21 @@ def form_images(
         Optional :class:`~sarbd.simulate.changes.LandChanges`: from its date on, a changed
         scatterer's power is scaled to the new class and its states are redrawn
         (never on date 0, so the truth accumulators are untouched).
+    sink
+        Receives every date's final baseband lines and the truth accumulators' final reference
+        lines, in blocks of about ``block_lines`` (:class:`ImageSink`). The values do not depend
+        on ``block_lines``: only the memory does (a few blocks of every date and of the truth
+        accumulators, plus one tile's scatterers), so a full IW burst fits a laptop.
+    tile_scatterers
+        Scatterers per tile (default :data:`TILE_SCATTERERS`); part of the scene definition
+        (each tile has its own random draws).
     """
+    if tile_scatterers is None:
+        tile_scatterers = TILE_SCATTERERS
     rdr2geo, geo2rdr = _geometry()
     _, inv = _to_map(cfg.crs)
     ref = plans[0].grid
     nd = len(plans)
-    shape = ref.shape
-    if ramp is None:
-        slc = [np.zeros((2, p.grid.length, p.grid.width), np.complex64) for p in plans]
-    else:  # one baseband image per burst: (bursts, 2, lines per burst, W)
-        slc = [
-            np.zeros((len(p.burst_starts), 2, p.lines_per_burst, p.grid.width), np.complex64)
-            for p in plans
-        ]
-    # float32 accumulators: sums of ~100 positive terms, relative error ~1e-6
-    class_sums = np.zeros((_NCLASS + 1, 3, *shape), np.float32)
-    coh: list[Any] = [None] + [np.zeros((4, *shape), np.float32) for _ in range(1, nd)]
     c0, c1 = dn_scale(
         plans,
         height=float(geoid(np.array([cfg.centre_lat]), np.array([cfg.centre_lon]))[0])
@@ -355,6 +566,17 @@ def form_images(
     ginf = np.array([c.gamma_inf for c in CLASSES])
     tau = np.array([c.tau_days for c in CLASSES])
     days = np.array([p.days for p in plans])
+
+    # double-bounce points and ships: geometry now, added to each block of lines when it is final
+    points, point_w3, n_points = _point_scatterers(cfg, plans, land, geoid, c0, c1, r_mid)
+    ships: list[_Scatterers | None] = [None] * nd
+    positions: dict[int, dict[str, NDArray[np.float64]]] = {}
+    if targets is not None:
+        from sarbd.simulate.targets import ship_scatterers
+
+        ship_list, positions = ship_scatterers(targets, plans, geoid, land.terrain, c0, c1, r_mid)
+        ships = [None if v is None else _Scatterers.of(*v) for v in ship_list]
+    stream = _Stream(plans, ramp, sink, block_lines, points, point_w3, ships)
 
     na, nr = frame.shape
     rows_per_tile = max(1, tile_scatterers // nr)
@@ -440,15 +662,33 @@ def form_images(
             amp[~ok] = 0.0
             line = np.nan_to_num(line, nan=-1e9)
             pix = np.nan_to_num(pix, nan=-1e9)
-            order, sline = sort_by_line(line)
-            _splat_date(slc[d], plan, d, order, sline, line, pix, amp, ramp)
+            sc = _Scatterers.of(line, pix, amp)
+            order, sline = sc.order, sc.sline
+            first = _first_rows(line, ok & (pix > -HALF_WIDTH) & (pix < g.width + HALF_WIDTH - 1))
+            if d == 0:
+                stream.advance_truth(first)
+            stream.advance_date(d, first)
+            stream.splat(d, sc)
             if d == 0:
                 t_ref, r_ref = t, rr
                 w3 = np.column_stack([area, (kdn * kdn)[:, None] * var])
                 if gain is not None:
                     w3[:, 1:] *= gain[0][:, None]
                 w3[~ok] = 0.0
-                splat_class(class_sums, order, sline, pix, ci, w3, _B_AZ, _A_AZ, _B_RG, _A_RG)
+                cs = stream.class_sums
+                i0, i1 = _reach(sline, cs.base, cs.top)
+                splat_class(
+                    cs.rows(cs.base, cs.top),
+                    order[i0:i1],
+                    np.ascontiguousarray(sline[i0:i1] - cs.base),
+                    pix,
+                    ci,
+                    w3,
+                    _B_AZ,
+                    _A_AZ,
+                    _B_RG,
+                    _A_RG,
+                )
                 if roof.size:
                     # the terrain point seen at each roof scatterer's reference (time, range)
                     plat, plon, ph = rdr2geo(
@@ -477,8 +717,19 @@ def form_images(
                         wv[:, 1] * np.sin(resid),
                     ]
                 )
+                cw = stream.coh[d]
+                assert cw is not None
+                i0, i1 = _reach(roof_sort[1], cw.base, cw.top)
                 splat_power(
-                    coh[d], roof_sort[0], roof_sort[1], roof_pix, w4, _B_AZ, _A_AZ, _B_RG, _A_RG
+                    cw.rows(cw.base, cw.top),
+                    roof_sort[0][i0:i1],
+                    np.ascontiguousarray(roof_sort[1][i0:i1] - cw.base),
+                    roof_pix,
+                    w4,
+                    _B_AZ,
+                    _A_AZ,
+                    _B_RG,
+                    _A_RG,
                 )
         log.info(
             "imaging: scatterer rows %d/%d (%d scatterers)",
@@ -486,52 +737,47 @@ def form_images(
             na,
             n_total,
         )
-    n_points = _point_scatterers(cfg, plans, land, geoid, slc, class_sums, c0, c1, r_mid, ramp)
-    positions = {}
-    if targets is not None:
-        from sarbd.simulate.targets import splat_ships
-
-        positions = splat_ships(targets, plans, geoid, land.terrain, slc, c0, c1, r_mid, ramp)
-    return ImagingResult(slc, class_sums, coh, n_total, n_points, positions)
+    stream.finish()
+    return ImagingSummary(n_total, n_points, positions)
 
 
-def _splat_date(
-    img: NDArray[np.complex64],
+def _splat_segment(
     plan: DatePlan,
     d: int,
-    order: NDArray[np.int64],
-    sline: NDArray[np.float64],
-    line: NDArray[np.float64],
-    pix: NDArray[np.float64],
-    amp: NDArray[np.complex128],
+    b: int,
+    seg: _Segment,
+    lo: int,
+    hi: int,
+    sc: _Scatterers,
     ramp: Any,
 ) -> None:
-    """Splat one date: the whole grid (stripmap), or each burst with its carrier (TOPS)."""
-    if ramp is None:
-        splat_complex(img, order, sline, pix, amp, _B_AZ, _A_AZ, _B_RG, _A_RG)
+    """Add scatterers to rows ``[lo, hi)`` of a segment: the grid (stripmap), or burst ``b``
+    with its carrier (TOPS: amplitude ``a_k exp(-j phi(l_k, p_k))`` in the baseband burst)."""
+    if hi <= lo:
         return
-    lpb = plan.lines_per_burst
-    for b, s0 in enumerate(plan.burst_starts):
-        lo = int(np.searchsorted(sline, s0 - 5.0))
-        hi = int(np.searchsorted(sline, s0 + lpb + 5.0))
-        if hi <= lo:
-            continue
-        sel = order[lo:hi]
-        local = line[sel] - s0
-        phase = ramp(d, b, local, pix[sel])
-        amp_b = amp[sel] * np.exp(-1j * phase)[:, None]
-        idx = np.arange(sel.size)
-        splat_complex(
-            img[b],
-            idx,
-            np.ascontiguousarray(sline[lo:hi] - s0),
-            np.ascontiguousarray(pix[sel]),
-            np.ascontiguousarray(amp_b),
-            _B_AZ,
-            _A_AZ,
-            _B_RG,
-            _A_RG,
-        )
+    off = seg.start + lo  # grid line of the view's first row
+    i0, i1 = _reach(sc.sline, off, seg.start + hi)
+    if i1 <= i0:
+        return
+    view = seg.window.rows(lo, hi)
+    rel = np.ascontiguousarray(sc.sline[i0:i1] - off)
+    if ramp is None:
+        splat_complex(view, sc.order[i0:i1], rel, sc.pix, sc.amp, _B_AZ, _A_AZ, _B_RG, _A_RG)
+        return
+    sel = sc.order[i0:i1]
+    phase = ramp(d, b, sc.line[sel] - seg.start, sc.pix[sel])
+    amp_b = sc.amp[sel] * np.exp(-1j * phase)[:, None]
+    splat_complex(
+        view,
+        np.arange(sel.size),
+        rel,
+        np.ascontiguousarray(sc.pix[sel]),
+        np.ascontiguousarray(amp_b),
+        _B_AZ,
+        _A_AZ,
+        _B_RG,
+        _A_RG,
+    )
 
 
 def _cn(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.complex128]:
@@ -545,14 +791,14 @@ def _point_scatterers(
     plans: list[DatePlan],
     land: Landscape,
     geoid: Any,
-    slc: list[NDArray[np.complex64]],
-    class_sums: NDArray[np.float32],
     c0: float,
     c1: float,
     r_mid: float,
-    ramp: Any = None,
-) -> int:
+) -> tuple[list[_Scatterers] | None, NDArray[np.float64] | None, int]:
     """Double-bounce points: one per building, at the foot of its wall corner nearest the sensor.
+
+    Returns each date's points (sorted by line), their reference-date truth weights
+    ``(n, 3)`` (no area; expected VV and VH power) and their number.
 
     Radar cross-section log-uniform in 10-25 dBm^2 (VV), VH 12 dB lower; stable
     (coherence 1) with a fixed random phase (Franceschetti, G. et al. (2002),
@@ -563,7 +809,7 @@ def _point_scatterers(
     _, inv = _to_map(cfg.crs)
     b = land.layers["building"]
     if len(b) == 0:
-        return 0
+        return None, None, 0
     rng = _seed(cfg, 3)
     # the sensor is towards -e_r (near range) on the ground: pick the vertex with the smallest r
     ref = plans[0]
@@ -591,6 +837,8 @@ def _point_scatterers(
     rcs = np.column_stack([rcs_vv, rcs_vv * 10 ** (-1.2)])
     phase = np.exp(1j * rng.uniform(0, 2 * np.pi, (n, 2)))
     k_phase = 4.0 * math.pi / S.WAVELENGTH
+    out: list[_Scatterers] = []
+    w3 = np.zeros((n, 3))
     for d, plan in enumerate(plans):
         t, rr, ok = geo2rdr(lat, lon, h, plan.orbit)
         gd = plan.grid
@@ -601,20 +849,7 @@ def _point_scatterers(
         kdn = S.BETA_NOUGHT / np.sqrt((c0 + c1 * (rr - r_mid)) * gd.range_pixel_spacing)
         amp = (kdn * np.exp(-1j * k_phase * rr))[:, None] * np.sqrt(rcs) * phase
         amp[~ok] = 0
-        order, sline = sort_by_line(line)
-        _splat_date(slc[d], plan, d, order, sline, line, pix, amp, ramp)
+        out.append(_Scatterers.of(line, pix, amp))
         if d == 0:  # the points are the last "class" of the sums (no area, coherence 1)
             w3 = np.column_stack([np.zeros(n), (kdn * kdn)[:, None] * rcs])
-            splat_class(
-                class_sums,
-                order,
-                sline,
-                pix,
-                np.full(n, _NCLASS, np.int64),
-                w3,
-                _B_AZ,
-                _A_AZ,
-                _B_RG,
-                _A_RG,
-            )
-    return n
+    return out, w3, n

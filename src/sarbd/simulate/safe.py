@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from sarbd.simulate import sensor as S
 
-__all__ = ["SafeContent", "fm_rate_at", "tops_phase", "write_safe"]
+__all__ = ["SafeContent", "SafeWriter", "fm_rate_at", "tops_phase", "write_safe"]
 
 
 def _t(t: np.datetime64) -> str:
@@ -57,8 +57,8 @@ def _sub(parent: Any, tag: str, text: Any = None, **attrs: str) -> Any:
 class SafeContent:
     """Everything one SAFE needs (built by :mod:`sarbd.simulate.api`).
 
-    ``data`` holds ``{pol: (lines, samples) complex array}`` already in DN, laid out
-    as in the TIFF (bursts stacked for TOPS). ``azimuth_times`` gives the UTC
+    ``shape`` is the ``(lines, samples)`` of each measurement TIFF, laid out as the
+    TIFF is (bursts stacked for TOPS); the pixels are written by :class:`SafeWriter`. ``azimuth_times`` gives the UTC
     (datetime64) zero-Doppler time of every TIFF line; ``geolocation`` is a list of
     dicts with keys ``line, pixel, azimuth_time, slant_range_time, latitude,
     longitude, height, incidence, elevation``.
@@ -83,7 +83,7 @@ class SafeContent:
     orbit_times: NDArray[np.datetime64]
     orbit_pos: NDArray[np.float64]
     orbit_vel: NDArray[np.float64]
-    data: dict[str, NDArray[np.complex64]]
+    shape: tuple[int, int]
     sigma_lut: NDArray[np.float64]  # A_sigma at every 40th pixel (+ last)
     beta_lut: NDArray[np.float64]
     gamma_lut: NDArray[np.float64]
@@ -141,7 +141,7 @@ def _ads_header(root: Any, c: SafeContent, pol: str) -> None:
 
 def annotation_xml(c: SafeContent, pol: str) -> bytes:
     """The product annotation of one polarisation."""
-    lines, samples = c.data[pol].shape
+    lines, samples = c.shape
     root = etree.Element("product")
     _ads_header(root, c, pol)
     ga = _sub(root, "generalAnnotation")
@@ -295,7 +295,7 @@ def calibration_xml(c: SafeContent, pol: str, line_times: NDArray[np.datetime64]
 
 def noise_xml(c: SafeContent, pol: str, line_times: NDArray[np.datetime64]) -> bytes:
     """Noise annotation (IPF >= 2.9 layout): range vectors and one azimuth vector of ones."""
-    lines, samples = c.data[pol].shape
+    lines, samples = c.shape
     root = etree.Element("noise")
     _ads_header(root, c, pol)
     vl = _vector_lines(lines)
@@ -320,33 +320,6 @@ def noise_xml(c: SafeContent, pol: str, line_times: NDArray[np.datetime64]) -> b
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
-def _write_tiff(path: Path, data: NDArray[np.complex64], gcps: list[Any]) -> None:
-    import rasterio
-    from rasterio.crs import CRS
-
-    lines, samples = data.shape
-    profile = {
-        "driver": "GTiff",
-        "width": samples,
-        "height": lines,
-        "count": 1,
-        "dtype": "complex_int16",
-        "blockysize": 1,
-        "interleave": "band",
-        "compress": "none",
-    }
-    import warnings
-
-    if gcps:  # given at creation, so GDAL never sees a raster without georeferencing
-        profile.update(gcps=gcps, crs=CRS.from_epsg(4326))
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=False), warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", rasterio.errors.NotGeoreferencedWarning
-        )  # no GCPs: radar geometry
-        with rasterio.open(path, "w", **profile) as ds:
-            ds.write(data.astype(np.complex64), 1)
-
-
 def quantize(data: NDArray[np.complex128]) -> tuple[NDArray[np.complex64], int]:
     """Round to CInt16 (components clipped to +-32767); returns the values and the clip count."""
     re = np.rint(data.real)
@@ -359,7 +332,7 @@ def quantize(data: NDArray[np.complex128]) -> tuple[NDArray[np.complex64], int]:
 
 def manifest_xml(
     c: SafeContent,
-    files: dict[str, bytes | None],
+    files: dict[str, bytes | str | None],
     sizes: dict[str, int],
     footprint: list[tuple[float, float]],
 ) -> bytes:
@@ -488,9 +461,180 @@ def manifest_xml(
             size=str(sizes[rel]),
         )
         _sub(bs, "fileLocation", locatorType="URL", href=f"./{rel}")
-        md5 = hashlib.md5(content).hexdigest() if content is not None else ""
+        md5 = (
+            content
+            if isinstance(content, str)
+            else hashlib.md5(content).hexdigest()
+            if content is not None
+            else ""
+        )
         _sub(bs, "checksum", md5, checksumName="MD5")
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _tiff_profile(c: SafeContent) -> dict[str, Any]:
+    from rasterio.crs import CRS
+
+    lines, samples = c.shape
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": samples,
+        "height": lines,
+        "count": 1,
+        "dtype": "complex_int16",
+        "blockysize": 1,
+        "interleave": "band",
+        "compress": "none",
+    }
+    gcps = _gcps(c)
+    if gcps:  # given at creation, so GDAL never sees a raster without georeferencing
+        profile.update(gcps=gcps, crs=CRS.from_epsg(4326))
+    return profile
+
+
+def _quiet() -> Any:
+    """Silence rasterio's NotGeoreferencedWarning (a TIFF without GCPs is in radar geometry, on purpose)."""
+    import contextlib
+    import warnings
+
+    import rasterio
+
+    @contextlib.contextmanager
+    def quiet() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            yield
+
+    return quiet()
+
+
+def _md5(path: Path, block: int = 1 << 24) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class SafeWriter:
+    """Write ``<folder>/<product name>.SAFE`` atomically, the measurement lines as they come.
+
+    A context manager: on entry the temporary folder and both measurement TIFFs are
+    opened; :meth:`write_lines` writes a block of TIFF lines of one polarisation (in
+    any order; uncompressed strips of one line, as ESA writes them); on a clean exit
+    the TIFFs are closed, their MD5 streamed, the annotation, calibration, noise and
+    manifest written and the folder renamed into place; on an error nothing is left.
+    Memory stays that of one block, whatever the product size.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        c: SafeContent,
+        line_times: NDArray[np.datetime64],
+        footprint: list[tuple[float, float]],
+    ) -> None:
+        self.content = c
+        self.line_times = line_times
+        self.footprint = footprint
+        self.target = Path(folder) / (product_name(c) + ".SAFE")
+        self._stack: Any = None
+        self._tmp: Path | None = None
+        self._tiffs: dict[str, Any] = {}
+        self._pending: dict[str, dict[int, NDArray[np.complex64]]] = {}
+        self._next: dict[str, int] = {}
+
+    def __enter__(self) -> SafeWriter:
+        import contextlib
+
+        import rasterio
+
+        from sarbd.utils.files import atomic_output
+
+        stack = contextlib.ExitStack()
+        try:
+            self._tmp = stack.enter_context(atomic_output(self.target, directory=True))
+            (self._tmp / "annotation" / "calibration").mkdir(parents=True)
+            (self._tmp / "measurement").mkdir()
+            profile = _tiff_profile(self.content)
+            stack.enter_context(rasterio.Env(GDAL_TIFF_INTERNAL_MASK=False))
+            for pol in ("VH", "VV"):
+                rel = f"measurement/{file_stem(self.content, pol)}.tiff"
+                with _quiet():
+                    ds = rasterio.open(self._tmp / rel, "w", **profile)
+                self._tiffs[pol] = stack.enter_context(ds)
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def write_lines(self, pol: str, first: int, data: NDArray[np.complex64]) -> None:
+        """Write ``data`` (``(lines, samples)``, DN already quantised) at TIFF line ``first``.
+
+        Blocks may come in any order (TOPS bursts overlap, so a burst's first lines are final
+        before the previous burst's last ones); they are written in line order, a block that
+        comes early waiting for the lines before it, so the file's bytes do not depend on
+        the blocking.
+        """
+        from rasterio.windows import Window
+
+        pending = self._pending.setdefault(pol, {})
+        pending[int(first)] = np.asarray(data, np.complex64)
+        nxt = self._next.get(pol, 0)
+        while nxt in pending:
+            block = pending.pop(nxt)
+            n, w = block.shape
+            with _quiet():
+                self._tiffs[pol].write(block, 1, window=Window(0, nxt, w, n))
+            nxt += n
+        self._next[pol] = nxt
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        stack, self._stack = self._stack, None
+        if exc_type is not None:
+            stack.__exit__(exc_type, exc, tb)
+            return
+        try:
+            lines = self.content.shape[0]
+            if any(
+                self._next.get(pol, 0) != lines or self._pending.get(pol) for pol in self._tiffs
+            ):
+                raise RuntimeError(
+                    f"{self.target.name}: measurement lines missing (written up to "
+                    f"{dict(self._next)} of {lines})"
+                )
+            with _quiet():
+                for ds in self._tiffs.values():
+                    ds.close()
+            self._finish()
+        except BaseException as err:
+            stack.__exit__(type(err), err, err.__traceback__)
+            raise
+        stack.__exit__(None, None, None)
+
+    def _finish(self) -> None:
+        c, tmp = self.content, self._tmp
+        assert tmp is not None
+        files: dict[str, bytes | str | None] = {}
+        sizes: dict[str, int] = {}
+        for pol in ("VH", "VV"):
+            stem = file_stem(c, pol)
+            for rel, content in (
+                (f"annotation/{stem}.xml", annotation_xml(c, pol)),
+                (
+                    f"annotation/calibration/calibration-{stem}.xml",
+                    calibration_xml(c, pol, self.line_times),
+                ),
+                (f"annotation/calibration/noise-{stem}.xml", noise_xml(c, pol, self.line_times)),
+            ):
+                (tmp / rel).write_bytes(content)
+                files[rel] = content
+                sizes[rel] = len(content)
+            rel = f"measurement/{stem}.tiff"
+            files[rel] = _md5(tmp / rel)
+            sizes[rel] = (tmp / rel).stat().st_size
+        (tmp / "manifest.safe").write_bytes(manifest_xml(c, files, sizes, self.footprint))
 
 
 def write_safe(
@@ -498,38 +642,14 @@ def write_safe(
     c: SafeContent,
     line_times: NDArray[np.datetime64],
     footprint: list[tuple[float, float]],
+    data: dict[str, NDArray[np.complex64]],
 ) -> Path:
-    """Write the SAFE folder ``<folder>/<product name>.SAFE`` atomically; returns its path."""
-    from sarbd.utils.files import atomic_output
-
-    name = product_name(c) + ".SAFE"
-    target = Path(folder) / name
-    with atomic_output(target, directory=True) as tmp:
-        (tmp / "annotation" / "calibration").mkdir(parents=True)
-        (tmp / "measurement").mkdir()
-        files: dict[str, bytes | None] = {}
-        sizes: dict[str, int] = {}
-        gcps = _gcps(c)
-        for pol in ("VH", "VV"):
-            stem = file_stem(c, pol)
-            for rel, content in (
-                (f"annotation/{stem}.xml", annotation_xml(c, pol)),
-                (
-                    f"annotation/calibration/calibration-{stem}.xml",
-                    calibration_xml(c, pol, line_times),
-                ),
-                (f"annotation/calibration/noise-{stem}.xml", noise_xml(c, pol, line_times)),
-            ):
-                (tmp / rel).write_bytes(content)
-                files[rel] = content
-                sizes[rel] = len(content)
-            rel = f"measurement/{stem}.tiff"
-            _write_tiff(tmp / rel, c.data[pol], gcps)
-            raw = (tmp / rel).read_bytes()
-            files[rel] = raw
-            sizes[rel] = len(raw)
-        (tmp / "manifest.safe").write_bytes(manifest_xml(c, files, sizes, footprint))
-    return target
+    """Write the SAFE folder ``<folder>/<product name>.SAFE`` of pixels held in memory
+    (``{pol: (lines, samples)}``, quantised DN); returns its path."""
+    with SafeWriter(folder, c, line_times, footprint) as w:
+        for pol, values in data.items():
+            w.write_lines(pol, 0, values)
+    return w.target
 
 
 def _gcps(c: SafeContent) -> list[Any]:

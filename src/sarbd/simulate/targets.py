@@ -382,34 +382,40 @@ def draw_targets(
     return SeaTargets(settings, sea, ships, slicks, crs)
 
 
-def splat_ships(
+def ship_scatterers(
     targets: SeaTargets,
     plans: list[Any],
     geoid: Any,
     terrain: Any,
-    slc: list[Any],
     c0: float,
     c1: float,
     r_mid: float,
-    ramp: Any = None,
-) -> dict[int, dict[str, NDArray[np.float64]]]:
-    """Image every date's ships into that date's SLC; returns each ship's scatterer ``line``/``pixel``.
+) -> tuple[
+    list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.complex128]] | None],
+    dict[int, dict[str, NDArray[np.float64]]],
+]:
+    """Every date's ship scatterers as ``(line, pixel, amplitude (n, 2))`` on that date's grid
+    (``None`` for a date without ships; :func:`sarbd.simulate.imaging.form_images` splats them),
+    and each ship's scatterer ``line``/``pixel``.
 
     Same geometry, DN scaling and PSF as the double-bounce points of
     :func:`sarbd.simulate.imaging._point_scatterers`; ships are not in the truth
     accumulators of the land cover (their own truth is in ``truth/targets``).
     """
     from sarbd.simulate import sensor as S
-    from sarbd.simulate.imaging import _geometry, _splat_date, _to_map
-    from sarbd.simulate.psf import sort_by_line
+    from sarbd.simulate.imaging import _geometry, _to_map
 
     _, geo2rdr = _geometry()
     _, inv = _to_map(targets.crs)
     k_phase = 4.0 * math.pi / S.WAVELENGTH
     out: dict[int, dict[str, NDArray[np.float64]]] = {}
+    per_date: list[
+        tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.complex128]] | None
+    ] = []
     for d, plan in enumerate(plans):
         ships = [s for s in targets.ships if s.date == d]
         if not ships:
+            per_date.append(None)
             continue
         x = np.concatenate([s.sx for s in ships])
         y = np.concatenate([s.sy for s in ships])
@@ -427,14 +433,13 @@ def splat_ships(
         phase = np.exp(1j * np.concatenate([s.phase for s in ships]))
         amp = (kdn * np.exp(-1j * k_phase * rr))[:, None] * np.sqrt(rcs) * phase
         amp[~ok] = 0
-        order, sline = sort_by_line(line)
-        _splat_date(slc[d], plan, d, order, sline, line, pix, amp, ramp)
+        per_date.append((line, pix, amp))
         k = 0
         for s in ships:
             n = s.sx.size
             out[s.id] = {"line": line[k : k + n], "pixel": pix[k : k + n]}
             k += n
-    return out
+    return per_date, out
 
 
 def _map_coords(
