@@ -37,6 +37,15 @@ def test_simulated_example_matches_what_simulate_writes(tmp_path):
         root / "dem.tif",
         root / "reference.gpkg",
     )
+    # write_scene_config keeps the classes the reference GeoPackage holds features of:
+    # one layer per class, as the simulator writes it
+    import geopandas as gpd
+    import shapely
+
+    for name in cfg["inputs"]["classes"]:
+        gpd.GeoDataFrame(geometry=[shapely.box(6.0, 52.0, 6.001, 52.001)], crs="EPSG:4326").to_file(
+            scene.reference_gpkg, layer=name, engine="pyogrio"
+        )
     written = write_scene_config(scene, size="tiny", seed=1)
     assert written == root / "build.yaml"
     assert (
