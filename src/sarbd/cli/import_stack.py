@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from sarbd.cli.app import app
+from sarbd.core.chunks import DEFAULT_CHUNKS
 
 
 @app.command("import-stack")
@@ -38,7 +39,9 @@ def import_stack(
         (2, 10), "--window", help="Coherence window: LINES PIXELS."
     ),
     chunks: tuple[int, int] = typer.Option(
-        (512, 2048), "--chunks", help="Dask/Zarr chunks: LINES PIXELS."
+        (DEFAULT_CHUNKS.lines, DEFAULT_CHUNKS.pixels),
+        "--chunks",
+        help="Dask/Zarr chunks: LINES PIXELS.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import xarray as xr
 
+from sarbd.core.chunks import DEFAULT_CHUNKS
 from sarbd.errors import ConfigError, InputError
 from sarbd.stacks.base import ImportedStack
 
@@ -99,7 +100,7 @@ def import_stack(
     dem: Any = None,
     polarizations: list[str] | tuple[str, ...] | None = None,
     window: tuple[int, int] = (2, 10),
-    chunks: tuple[int, int] = (512, 2048),
+    chunks: tuple[int, int] = DEFAULT_CHUNKS,
     aoi: tuple[int, int, int, int] | None = None,
     **options: Any,
 ) -> xr.Dataset:

@@ -20,6 +20,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from sarbd.core.chunks import DEFAULT_CHUNKS
 from sarbd.errors import InputError
 from sarbd.stacks.base import ImportedStack
 from sarbd.utils.log import get_logger
@@ -46,7 +47,7 @@ def assemble_stack(
     dem: DemInput = None,
     polarizations: list[str] | tuple[str, ...] | None = None,
     window: tuple[int, int] = (2, 10),
-    chunks: tuple[int, int] = (512, 2048),
+    chunks: tuple[int, int] = DEFAULT_CHUNKS,
     aoi: tuple[int, int, int, int] | None = None,
     n_height_levels: int = 4,
 ) -> xr.Dataset:

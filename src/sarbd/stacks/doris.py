@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from sarbd.core.chunks import DEFAULT_CHUNKS
 from sarbd.core.radar_grid import SPEED_OF_LIGHT
 from sarbd.core.scene import Scene
 from sarbd.errors import InputError, ProductError
@@ -230,7 +231,7 @@ def open_doris_stack(
     path: str | os.PathLike[str],
     *,
     polarization: str | None = None,
-    chunks: tuple[int, int] = (512, 2048),
+    chunks: tuple[int, int] = DEFAULT_CHUNKS,
 ) -> ImportedStack:
     """Open a Doris stack (one folder per polarisation, ``stack_<pol>/``, or one stack).
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sarbd.core.chunks import DEFAULT_CHUNKS
 from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import SPEED_OF_LIGHT
 from sarbd.core.scene import Scene
@@ -155,7 +156,7 @@ def open_gmtsar_stack(
     *,
     reference: str | None = None,
     polarization: str | None = None,
-    chunks: tuple[int, int] = (512, 2048),
+    chunks: tuple[int, int] = DEFAULT_CHUNKS,
 ) -> ImportedStack:
     """Open a folder of aligned GMTSAR ``.PRM``/``.SLC``/``.LED`` files (``SLC/`` of a GMTSAR run)."""
     folder = Path(path)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from sarbd.core.chunks import DEFAULT_CHUNKS
 from sarbd.core.orbit import Orbit
 from sarbd.core.scene import Scene
 from sarbd.errors import InputError, OrbitError, ProductError
@@ -214,7 +215,7 @@ def open_isce2_stack(
     path: str | os.PathLike[str],
     *,
     polarization: str | None = None,
-    chunks: tuple[int, int] = (512, 2048),
+    chunks: tuple[int, int] = DEFAULT_CHUNKS,
 ) -> ImportedStack:
     """Open an ISCE2 topsStack folder (``reference/``, ``secondarys/``, ``merged/SLC/``)."""
     stack = Path(path)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from sarbd.core.chunks import DEFAULT_CHUNKS
 from sarbd.core.orbit import Orbit
 from sarbd.core.radar_grid import SPEED_OF_LIGHT
 from sarbd.core.scene import Scene
@@ -118,7 +119,7 @@ def _element(header: dict[str, str], path: Path, shape: tuple[int, int]) -> str:
 
 
 def open_snap_stack(
-    path: str | os.PathLike[str], *, chunks: tuple[int, int] = (512, 2048)
+    path: str | os.PathLike[str], *, chunks: tuple[int, int] = DEFAULT_CHUNKS
 ) -> ImportedStack:
     """Open a SNAP BEAM-DIMAP coregistered stack (the ``.dim`` file, or its ``.data`` folder)."""
     path = Path(path)
