@@ -30,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import logging
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -222,12 +223,18 @@ def write_fused_bands(
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(n, int(numba.config.NUMBA_NUM_THREADS))))  # type: ignore[attr-defined]
     try:
+        flat: np.ndarray | None = None
         with ThreadPoolExecutor(n) as pool:
             for b0 in range(0, n_lines, band):
                 b1 = min(b0 + band, n_lines)
                 for streams, has1, has2, rows, variables in plan:
                     nt, npx = streams[0].data.shape[0], streams[0].data.shape[2]
-                    out = np.empty((len(rows), nt, b1 - b0, npx), np.float32)
+                    shape = (len(rows), nt, b1 - b0, npx)
+                    if flat is None or flat.size < math.prod(shape):
+                        flat = None  # freed before the larger one is allocated
+                        flat = np.empty(math.prod(shape), np.float32)
+                    # one output buffer for every band and pair: its pages are faulted in once
+                    out = flat[: math.prod(shape)].reshape(shape)
                     # split where the window would reach into the next stored chunk row, so that a
                     # stream holds one chunk row (plus the halo) at a time, not one and a half
                     edges = sorted({int(e) - halo[0] for st in streams for e in st.edges})
@@ -268,7 +275,7 @@ def write_fused_bands(
                     ]
                     for f in futures:
                         f.result()
-                    del out, futures  # nothing may keep this band's rows alive into the next band
+                    del out, futures  # the writes are done: the buffer is free for the next band
                 _trim_heap()
                 log.info("signatures (fused): lines %d-%d of %d written", b0, b1, n_lines)
     finally:
