@@ -67,7 +67,8 @@ class _LineStream:
     it (what the fused kernel reads in place). The stored line chunks (the Dask chunks
     of the opened store) covering them are read whole into one buffer, which holds
     them until a request reaches past its end: then the lines still needed move to the
-    start of a new buffer and the next chunk row is read after them.
+    start of the buffer (one allocation, grown when a chunk row needs more) and the next
+    chunk row is read after them.
     """
 
     def __init__(self, data: Any, dtype: Any, workers: int) -> None:
@@ -78,6 +79,7 @@ class _LineStream:
         chunks = data.chunks[1] if isinstance(data, da.Array) else (n,)
         self.edges = np.cumsum((0, *chunks))
         self.base = np.empty((data.shape[0], 0, data.shape[2]), dtype)
+        self.flat = np.empty(0, dtype)  # the memory behind base
         self.b0 = 0  # first line held in base
         self.lo = 0  # lowest line a request may still ask for
 
@@ -91,10 +93,19 @@ class _LineStream:
             r0 = int(self.edges[np.searchsorted(self.edges, max(b1, lo), side="right") - 1])
             r1 = int(self.edges[np.searchsorted(self.edges, hi, side="left")])
             first = lo if lo < b1 else r0  # lo < b1: then r0 == b1
-            buf = np.empty((self.base.shape[0], r1 - first, self.base.shape[2]), self.dtype)
-            if lo < b1:
-                buf[:, : b1 - lo] = self.base[:, lo - self.b0 :]
-            self.base = None  # type: ignore[assignment]  # the old lines are freed before the read
+            nt, npx = self.base.shape[0], self.base.shape[2]
+            kept = self.base[:, lo - self.b0 :].copy() if lo < b1 else None  # a few halo lines
+            self.base = None  # type: ignore[assignment]
+            size = nt * (r1 - first) * npx
+            if self.flat.size < size:
+                self.flat = np.empty(0, self.dtype)  # the old memory is freed before the new
+                self.flat = np.empty(size, self.dtype)
+            # one allocation reused for every chunk row (fresh pages cost a fault and zeroing
+            # each); a C-contiguous view of the lines' shape
+            buf = self.flat[:size].reshape((nt, r1 - first, npx))
+            if kept is not None:
+                buf[:, : kept.shape[1]] = kept
+                kept = None
             if isinstance(
                 self.data, da.Array
             ):  # the stored chunks straight into the buffer (no concatenation)
