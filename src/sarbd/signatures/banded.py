@@ -8,9 +8,10 @@ instead of a Dask graph. Per band of output lines:
   variable, which decodes each of the stack's stored line chunks once (the band's
   halo lines come from the rows already decoded; reading each band with its halo
   from the store decoded every chunk row up to three times, 40 % of the run time);
-* :func:`sarbd.signatures.fused.dualpol_fused` computes every row of all dates in
-  one call, its dates spread over the Numba threads (NaN outside the image, as the
-  Dask overlap pads);
+* :func:`sarbd.signatures.fused.dualpol_into` computes every row of all dates in
+  one call, reading the streams' buffers in place (no padded copies), its tasks
+  (date, block of lines) spread over the Numba threads; lines and pixels outside the
+  image are missing samples, as the Dask overlap's NaN padding makes them;
 * each row is written into its line-aligned region of the store's arrays, which
   :func:`sarbd.signatures.compute_to_zarr` created from the template (same chunks,
   codecs, fill value and attributes as the Dask path writes).
