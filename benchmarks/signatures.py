@@ -27,7 +27,7 @@ timed). Then, each in its own process so that peak memories do not mix:
 Prints seconds, CPU seconds, throughput (pixel-dates per second) and peak resident
 memory of each, and the speed ratio.
 
-Usage: python benchmarks/signatures.py [--burst] [--workers 2] [--dates 7] [--catalogue alignsar|all]
+Usage: python benchmarks/signatures.py [--burst] [--workers 2] [--dates 7] [--catalogue alignsar|all] [--repeat 2]
 Targets: issue 14 item 4 -- Groningen size >= 20 x the reference, < 1 GiB peak;
 issue 14 item 2 -- a full burst stack under 2 GiB.
 """
@@ -265,6 +265,13 @@ def main() -> None:
     ap.add_argument(
         "--keep", type=Path, default=None, help="keep the stack and features in this folder"
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run sarbd and the reference this many times each (fresh processes) and report "
+        "the fastest run of each (on a shared machine: the run least slowed by other jobs)",
+    )
     args = ap.parse_args()
     shape = (1500, 25000) if args.burst else (940, 2350)
     shape = (args.lines or shape[0], args.pixels or shape[1])
@@ -297,14 +304,20 @@ def main() -> None:
         print(
             f"stack: {args.dates} dates x {shape[0]} x {shape[1]} px, VV+VH (generated in {t_gen:.1f} s)"
         )
-        s = _run(
-            _sarbd, str(stack_path), str(out_path), opts, names, args.workers, args.sink, chunks
-        )
+        runs = [
+            _run(
+                _sarbd, str(stack_path), str(out_path), opts, names, args.workers, args.sink, chunks
+            )
+            for _ in range(args.repeat)
+        ]
+        s = min(runs, key=lambda x: x["wall"])
         size = (
             sum(f.stat().st_size for f in out_path.rglob("*") if f.is_file()) / 1024**2
             if args.sink == "zarr" and out_path.exists()
             else 0
         )
+        if args.repeat > 1:
+            print("sarbd runs (wall s): " + ", ".join(f"{x['wall']:.2f}" for x in runs))
         print(
             f"sarbd: {s['n_vars']} variables ({args.catalogue}), window {window}, filter {args.filter or 'none'}, "
             f"{args.workers} threads, chunks {chunks}, sink {args.sink}, "
@@ -315,7 +328,10 @@ def main() -> None:
             f"peak RSS {s['peak']:.2f} GiB   output {size:.0f} MiB   (median VV/VH correlation {s['check']:.3f})"
         )
         if not args.no_reference:
-            r = _run(_reference, str(stack_path))
+            refs = [_run(_reference, str(stack_path)) for _ in range(args.repeat)]
+            r = min(refs, key=lambda x: x["wall"])
+            if args.repeat > 1:
+                print("reference runs (wall s): " + ", ".join(f"{x['wall']:.2f}" for x in refs))
             print(
                 f"reference (AlignSAR method, {r['n_vars']} signatures, 3 x 3 window, in RAM, no output IO):"
             )

@@ -8,9 +8,10 @@ instead of a Dask graph. Per band of output lines:
   variable, which decodes each of the stack's stored line chunks once (the band's
   halo lines come from the rows already decoded; reading each band with its halo
   from the store decoded every chunk row up to three times, 40 % of the run time);
-* :func:`sarbd.signatures.fused.dualpol_fused` computes every row of all dates in
-  one call, its dates spread over the Numba threads (NaN outside the image, as the
-  Dask overlap pads);
+* :func:`sarbd.signatures.fused.dualpol_into` computes every row of all dates in
+  one call, reading the streams' buffers in place (no padded copies), its tasks
+  (date, block of lines) spread over the Numba threads; lines and pixels outside the
+  image are missing samples, as the Dask overlap's NaN padding makes them;
 * each row is written into its line-aligned region of the store's arrays, which
   :func:`sarbd.signatures.compute_to_zarr` created from the template (same chunks,
   codecs, fill value and attributes as the Dask path writes).
@@ -30,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import logging
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -66,7 +68,8 @@ class _LineStream:
     it (what the fused kernel reads in place). The stored line chunks (the Dask chunks
     of the opened store) covering them are read whole into one buffer, which holds
     them until a request reaches past its end: then the lines still needed move to the
-    start of a new buffer and the next chunk row is read after them.
+    start of the buffer (one allocation, grown when a chunk row needs more) and the next
+    chunk row is read after them.
     """
 
     def __init__(self, data: Any, dtype: Any, workers: int) -> None:
@@ -77,6 +80,7 @@ class _LineStream:
         chunks = data.chunks[1] if isinstance(data, da.Array) else (n,)
         self.edges = np.cumsum((0, *chunks))
         self.base = np.empty((data.shape[0], 0, data.shape[2]), dtype)
+        self.flat = np.empty(0, dtype)  # the memory behind base
         self.b0 = 0  # first line held in base
         self.lo = 0  # lowest line a request may still ask for
 
@@ -90,10 +94,19 @@ class _LineStream:
             r0 = int(self.edges[np.searchsorted(self.edges, max(b1, lo), side="right") - 1])
             r1 = int(self.edges[np.searchsorted(self.edges, hi, side="left")])
             first = lo if lo < b1 else r0  # lo < b1: then r0 == b1
-            buf = np.empty((self.base.shape[0], r1 - first, self.base.shape[2]), self.dtype)
-            if lo < b1:
-                buf[:, : b1 - lo] = self.base[:, lo - self.b0 :]
-            self.base = None  # type: ignore[assignment]  # the old lines are freed before the read
+            nt, npx = self.base.shape[0], self.base.shape[2]
+            kept = self.base[:, lo - self.b0 :].copy() if lo < b1 else None  # a few halo lines
+            self.base = None  # type: ignore[assignment]
+            size = nt * (r1 - first) * npx
+            if self.flat.size < size:
+                self.flat = np.empty(0, self.dtype)  # the old memory is freed before the new
+                self.flat = np.empty(size, self.dtype)
+            # one allocation reused for every chunk row (fresh pages cost a fault and zeroing
+            # each); a C-contiguous view of the lines' shape
+            buf = self.flat[:size].reshape((nt, r1 - first, npx))
+            if kept is not None:
+                buf[:, : kept.shape[1]] = kept
+                kept = None
             if isinstance(
                 self.data, da.Array
             ):  # the stored chunks straight into the buffer (no concatenation)
@@ -222,12 +235,18 @@ def write_fused_bands(
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(n, int(numba.config.NUMBA_NUM_THREADS))))  # type: ignore[attr-defined]
     try:
+        flat: np.ndarray | None = None
         with ThreadPoolExecutor(n) as pool:
             for b0 in range(0, n_lines, band):
                 b1 = min(b0 + band, n_lines)
                 for streams, has1, has2, rows, variables in plan:
                     nt, npx = streams[0].data.shape[0], streams[0].data.shape[2]
-                    out = np.empty((len(rows), nt, b1 - b0, npx), np.float32)
+                    shape = (len(rows), nt, b1 - b0, npx)
+                    if flat is None or flat.size < math.prod(shape):
+                        flat = None  # freed before the larger one is allocated
+                        flat = np.empty(math.prod(shape), np.float32)
+                    # one output buffer for every band and pair: its pages are faulted in once
+                    out = flat[: math.prod(shape)].reshape(shape)
                     # split where the window would reach into the next stored chunk row, so that a
                     # stream holds one chunk row (plus the halo) at a time, not one and a half
                     edges = sorted({int(e) - halo[0] for st in streams for e in st.edges})
@@ -268,7 +287,7 @@ def write_fused_bands(
                     ]
                     for f in futures:
                         f.result()
-                    del out, futures  # nothing may keep this band's rows alive into the next band
+                    del out, futures  # the writes are done: the buffer is free for the next band
                 _trim_heap()
                 log.info("signatures (fused): lines %d-%d of %d written", b0, b1, n_lines)
     finally:

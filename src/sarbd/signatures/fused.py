@@ -267,7 +267,7 @@ def _dualpol(
         )
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")  # no fastmath: the ufuncs' rounding
 def _dualpol_range(
     s1,
     s2,
