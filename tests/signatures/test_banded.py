@@ -59,6 +59,55 @@ def test_direct_bands_equal_the_dask_path(tmp_path, window, zero_is_nodata, work
     }
 
 
+@pytest.mark.parametrize("tile_pixels", [16, 32])
+def test_column_tiles_equal_one_tile(tmp_path, tile_pixels):
+    """Column tiles (one or two pixel chunks, each with the window's halo of pixels from
+    its neighbours) write the values and chunk files of the whole-width pass."""
+    from sarbd.signatures.banded import write_fused_bands
+    from sarbd.signatures.compute import _stack_inputs, plan
+    from sarbd.signatures.fused import fused_rows
+
+    st = _stack(7)
+    names = list(FUSED)
+    kw = {"window": (3, 7), "chunks": SMALL, "band_lines": 16}
+    S.compute_to_zarr(st, tmp_path / "whole.zarr", names, **kw)
+    # the same store, its fused arrays rewritten tile by tile
+    import shutil
+
+    shutil.copytree(tmp_path / "whole.zarr", tmp_path / "tiles.zarr")
+    inputs = _stack_inputs(st, window=(3, 7), chunks=SMALL)
+    groups = fused_rows(inputs, plan(inputs, names))
+    fused = {var for items in groups.values() for var, _ in items}
+    assert fused
+    for var in fused:
+        for f in (tmp_path / "tiles.zarr" / var).glob("[0-9]*"):
+            f.unlink()
+    write_fused_bands(
+        inputs, groups, tmp_path / "tiles.zarr", st.sizes["line"], 16, tile_pixels=tile_pixels
+    )
+    whole = xr.open_zarr(tmp_path / "whole.zarr").load()
+    tiles = xr.open_zarr(tmp_path / "tiles.zarr").load()
+    for v in whole.data_vars:
+        _close(tiles[v].values, whole[v].values, v)
+    assert sorted(
+        p.relative_to(tmp_path / "tiles.zarr") for p in (tmp_path / "tiles.zarr").rglob("*")
+    ) == sorted(
+        p.relative_to(tmp_path / "whole.zarr") for p in (tmp_path / "whole.zarr").rglob("*")
+    )
+    with pytest.raises(ValueError, match="multiple of the pixel chunk"):
+        write_fused_bands(
+            inputs, groups, tmp_path / "tiles.zarr", st.sizes["line"], 16, tile_pixels=20
+        )
+
+
+def test_tile_width_fits_the_budget():
+    from sarbd.signatures.banded import tile_width
+
+    assert tile_width(2350, 1024, 100.0, budget=2**30) == 2350  # fits: one tile, no halo
+    assert tile_width(25000, 1024, 230e3, budget=2**30) == 4096  # a full IW burst: 4 chunks
+    assert tile_width(25000, 1024, 1e9, budget=2**30) == 1024  # at least one chunk
+
+
 def test_direct_bands_with_a_quantize_filter_and_date_chunks(tmp_path):
     """The build's encoding (one date per chunk, bit rounding) is the store's, whoever writes it."""
     from sarbd.export.cube import stage_encoding

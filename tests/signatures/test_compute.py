@@ -365,8 +365,10 @@ def test_dask_lazy_until_computed():
     assert all(isinstance(v.data, da.Array) for v in f.data_vars.values())
 
 
-@pytest.mark.parametrize("flt", [None, "refined_lee"])
-def test_banded_zarr_equals_whole_computation(tmp_path, flt):
+@pytest.mark.parametrize(("flt", "budget"), [(None, 2**30), ("refined_lee", 2**30), (None, 1)])
+def test_banded_zarr_equals_whole_computation(tmp_path, flt, budget):
+    """Bands of lines (and, with a budget too small for the width, column tiles of one
+    pixel chunk with their halo) give the whole computation's values."""
     st = synthetic_stack(3, (75, 60), seed=12)
     names = [
         "sigma0_db",
@@ -390,6 +392,7 @@ def test_banded_zarr_equals_whole_computation(tmp_path, flt):
         window=(5, 5),
         band_lines=16,
         chunks={"time": -1, "line": 16, "pixel": 32},
+        budget=budget,
         **kw,
     )
     back = xr.open_zarr(out).load()

@@ -43,7 +43,7 @@ import numpy as np
 
 from sarbd.signatures.fused import dualpol_into, fused_input_names
 
-__all__ = ["direct_scheduler", "write_fused_bands", "write_lines"]
+__all__ = ["direct_scheduler", "tile_width", "write_fused_bands", "write_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +127,11 @@ class _LineStream:
         return base[:, k : k + hi - lo]
 
 
-def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndarray) -> None:
-    """``arr[:, l0:l1, :] = data`` for a ``(time, line, pixel)`` Zarr array, ``l0`` on a chunk edge.
+def write_lines(
+    arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndarray, p0: int = 0
+) -> None:
+    """``arr[:, l0:l1, p0:p0 + w] = data`` for a ``(time, line, pixel)`` Zarr array, ``l0`` and
+    ``p0`` on chunk edges (``w``: the pixels of ``data``, ending on a chunk edge or the last pixel).
 
     For a format-2 array in a local directory (``store``/``name``) the chunks are
     encoded here exactly as Zarr does (edge chunks padded with the fill value, the
@@ -142,12 +145,13 @@ def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndar
         and getattr(meta, "order", "C") == "C"
         and os.path.isdir(os.path.join(os.fspath(store), name))
         and l0 % arr.chunks[1] == 0
+        and p0 % arr.chunks[2] == 0
     )
     if not ok:
-        arr[:, l0:l1, :] = data
+        arr[:, l0:l1, p0 : p0 + data.shape[2]] = data
         return
     ct, cl, cp = arr.chunks
-    nt, _, npx = arr.shape
+    nt, npx = arr.shape[0], data.shape[2]
     sep = getattr(meta, "dimension_separator", ".") or "."
     filters = list(meta.filters or ())
     comp = meta.compressor
@@ -155,8 +159,8 @@ def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndar
     folder = os.path.join(os.fspath(store), name)
     for i0 in range(l0, l1, cl):
         for t0 in range(0, nt, ct):
-            for p0 in range(0, npx, cp):
-                block = data[t0 : t0 + ct, i0 - l0 : min(i0 + cl, l1) - l0, p0 : p0 + cp]
+            for q0 in range(0, npx, cp):
+                block = data[t0 : t0 + ct, i0 - l0 : min(i0 + cl, l1) - l0, q0 : q0 + cp]
                 if block.shape != (ct, cl, cp):
                     full = np.full((ct, cl, cp), fill, dtype=arr.dtype)
                     full[: block.shape[0], : block.shape[1], : block.shape[2]] = block
@@ -166,7 +170,7 @@ def write_lines(arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndar
                     chunk = f.encode(chunk)
                 if comp is not None:
                     chunk = comp.encode(chunk)
-                key = sep.join(str(k) for k in (t0 // ct, i0 // cl, p0 // cp))
+                key = sep.join(str(k) for k in (t0 // ct, i0 // cl, (p0 + q0) // cp))
                 with open(os.path.join(folder, key), "wb") as fh:
                     fh.write(chunk)  # bytes, or a contiguous array (buffer protocol): no copy
 
@@ -184,6 +188,20 @@ def _trim_heap() -> None:
         pass
 
 
+def tile_width(
+    n_pixels: int, chunk_pixels: int, bytes_per_pixel: float, budget: float = 2**30
+) -> int:
+    """Pixels per column tile: whole chunks, as many as ``budget`` bytes allow (at least one).
+
+    ``bytes_per_pixel``: what one pixel column of a band costs (inputs, halo and outputs of
+    every date). A tile spanning the whole width needs no pixel halo; narrower tiles also
+    decode the neighbouring chunk columns for their halo.
+    """
+    per_chunk = max(bytes_per_pixel * chunk_pixels, 1.0)
+    tile = max(1, int(budget // per_chunk)) * chunk_pixels
+    return n_pixels if tile >= n_pixels else tile
+
+
 def write_fused_bands(
     inputs: Any,
     groups: dict[tuple[str, str], list[tuple[str, str]]],
@@ -192,8 +210,14 @@ def write_fused_bands(
     band: int,
     *,
     workers: int | None = None,
+    tile_pixels: int | None = None,
+    budget: float = 2**30,
 ) -> None:
-    """Compute the fused rows of each pair band by band and write them into ``store``.
+    """Compute the fused rows of each pair tile by tile and write them into ``store``.
+
+    The image is cut into column tiles of whole chunks (all pixels when they fit in
+    ``budget``); each tile is streamed down its lines band by band, with the window's
+    halo of pixels from its neighbours, so memory is bounded by the tile, not the width.
 
     Parameters
     ----------
@@ -209,6 +233,11 @@ def write_fused_bands(
     workers
         Threads for reading, the kernel (over dates) and compression (default: Dask's
         ``num_workers``, else the CPU count).
+    tile_pixels
+        Pixels per column tile, a multiple of the arrays' pixel chunk (default: from
+        ``budget`` with :func:`tile_width`).
+    budget
+        Bytes a tile's input buffers and output band may take (default 1 GiB).
     """
     import zarr
 
@@ -224,71 +253,124 @@ def write_fused_bands(
     w = inputs.window
     halo = (w[0] // 2, w[1] // 2)
     neg, floor, zero = inputs.negative, inputs.floor, inputs.zero_is_nodata
-    plan = []
+    pairs = []
     for pair, items in groups.items():
         names, has1, has2 = fused_input_names(inputs, pair)
-        streams = [
-            _LineStream(inputs.ds[nm].data, np.complex64 if i < 2 else np.float32, n)
-            for i, nm in enumerate(names)
-        ]
-        plan.append((streams, has1, has2, [r for _, r in items], [v for v, _ in items]))
+        pairs.append((names, has1, has2, [r for _, r in items], [v for v, _ in items]))
+    first = inputs.ds[pairs[0][0][0]].data if pairs else None
+    if first is None:
+        return
+    nt, npx = int(first.shape[0]), int(first.shape[2])
+    cp = next(iter(arrays.values())).chunks[2]
+    if tile_pixels is None:
+        # per pixel column: every pair's input lines (a chunk row and its halo) and output band
+        line_chunk = max(
+            (
+                int(max(d.chunks[1])) if isinstance(d, da.Array) else int(d.shape[1])
+                for pr in pairs
+                for d in (inputs.ds[nm].data for nm in pr[0])
+            ),
+            default=band,
+        )
+        per_pixel = sum(
+            nt * (line_chunk + 2 * halo[0]) * (8 * 2 + 4 * (len(pr[0]) - 2))
+            + 4 * len(pr[3]) * nt * band
+            for pr in pairs
+        )
+        tile_pixels = tile_width(npx, cp, per_pixel, budget)
+    if tile_pixels < npx and tile_pixels % cp:
+        raise ValueError(f"tile_pixels={tile_pixels} is not a multiple of the pixel chunk {cp}")
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(n, int(numba.config.NUMBA_NUM_THREADS))))  # type: ignore[attr-defined]
     try:
         flat: np.ndarray | None = None
         with ThreadPoolExecutor(n) as pool:
-            for b0 in range(0, n_lines, band):
-                b1 = min(b0 + band, n_lines)
-                for streams, has1, has2, rows, variables in plan:
-                    nt, npx = streams[0].data.shape[0], streams[0].data.shape[2]
-                    shape = (len(rows), nt, b1 - b0, npx)
-                    if flat is None or flat.size < math.prod(shape):
-                        flat = None  # freed before the larger one is allocated
-                        flat = np.empty(math.prod(shape), np.float32)
-                    # one output buffer for every band and pair: its pages are faulted in once
-                    out = flat[: math.prod(shape)].reshape(shape)
-                    # split where the window would reach into the next stored chunk row, so that a
-                    # stream holds one chunk row (plus the halo) at a time, not one and a half
-                    edges = sorted({int(e) - halo[0] for st in streams for e in st.edges})
-                    cuts = [b0, *[e for e in edges if b0 < e < b1], b1]
-                    for a, c in itertools.pairwise(cuts):
-                        lo, hi = max(0, a - halo[0]), min(n_lines, c + halo[0])
-                        bufs = [st.take_buffer(lo, hi) for st in streams]
-                        inp: list[np.ndarray | None] = [bufs[i][0] for i in range(4)]
-                        offsets = [bufs[i][1] for i in range(4)]
-                        rest = bufs[4:]
-                        for has in (has1, has2):  # the noise of each channel, or none
-                            if has:
-                                noise, k = rest.pop(0)
-                                inp.append(noise)
-                                offsets.append(k)
-                            else:
-                                inp.append(None)
-                                offsets.append(0)
-                        with np.errstate(all="ignore"):
-                            dualpol_into(
-                                inp,
-                                out,
-                                w,
-                                rows,
-                                lines=(a - lo, c - lo),
-                                offsets=offsets,
-                                n_lines=hi - lo,
-                                out_line=a - b0,
-                                negative=neg,
-                                floor=floor,
-                                zero_is_nodata=zero,
+            for p0 in range(0, npx, tile_pixels):
+                p1 = min(p0 + tile_pixels, npx)
+                # the tile's inputs with the window's halo of pixels on both sides
+                plo, phi = max(0, p0 - halo[1]), min(npx, p1 + halo[1])
+                plan = [
+                    (
+                        [
+                            _LineStream(
+                                inputs.ds[nm].data[:, :, plo:phi],
+                                np.complex64 if i < 2 else np.float32,
+                                n,
                             )
-                        del bufs, inp, rest
+                            for i, nm in enumerate(names)
+                        ],
+                        has1,
+                        has2,
+                        rows,
+                        variables,
+                    )
+                    for names, has1, has2, rows, variables in pairs
+                ]
+                for b0 in range(0, n_lines, band):
+                    b1 = min(b0 + band, n_lines)
+                    for streams, has1, has2, rows, variables in plan:
+                        shape = (len(rows), nt, b1 - b0, p1 - p0)
+                        if flat is None or flat.size < math.prod(shape):
+                            flat = None  # freed before the larger one is allocated
+                            flat = np.empty(math.prod(shape), np.float32)
+                        # one output buffer for every band and pair: its pages are faulted in once
+                        out = flat[: math.prod(shape)].reshape(shape)
+                        # split where the window would reach into the next stored chunk row, so
+                        # that a stream holds one chunk row (plus the halo) at a time, not 1.5
+                        edges = sorted({int(e) - halo[0] for st in streams for e in st.edges})
+                        cuts = [b0, *[e for e in edges if b0 < e < b1], b1]
+                        for a, c in itertools.pairwise(cuts):
+                            lo, hi = max(0, a - halo[0]), min(n_lines, c + halo[0])
+                            bufs = [st.take_buffer(lo, hi) for st in streams]
+                            inp: list[np.ndarray | None] = [bufs[i][0] for i in range(4)]
+                            offsets = [bufs[i][1] for i in range(4)]
+                            rest = bufs[4:]
+                            for has in (has1, has2):  # the noise of each channel, or none
+                                if has:
+                                    noise, k = rest.pop(0)
+                                    inp.append(noise)
+                                    offsets.append(k)
+                                else:
+                                    inp.append(None)
+                                    offsets.append(0)
+                            with np.errstate(all="ignore"):
+                                dualpol_into(
+                                    inp,
+                                    out,
+                                    w,
+                                    rows,
+                                    lines=(a - lo, c - lo),
+                                    pixels=(p0 - plo, p1 - plo),
+                                    offsets=offsets,
+                                    n_lines=hi - lo,
+                                    out_line=a - b0,
+                                    negative=neg,
+                                    floor=floor,
+                                    zero_is_nodata=zero,
+                                )
+                            del bufs, inp, rest
 
-                    futures = [
-                        pool.submit(write_lines, arrays[var], store, var, b0, b1, out[r])
-                        for r, var in enumerate(variables)
-                    ]
-                    for f in futures:
-                        f.result()
-                    del out, futures  # the writes are done: the buffer is free for the next band
+                        futures = [
+                            pool.submit(write_lines, arrays[var], store, var, b0, b1, out[r], p0)
+                            for r, var in enumerate(variables)
+                        ]
+                        for f in futures:
+                            f.result()
+                        del (
+                            out,
+                            futures,
+                        )  # the writes are done: the buffer is free for the next band
+                    _trim_heap()
+                    log.info(
+                        "signatures (fused): lines %d-%d, pixels %d-%d of %d x %d written",
+                        b0,
+                        b1,
+                        p0,
+                        p1,
+                        n_lines,
+                        npx,
+                    )
+                del plan
                 _trim_heap()
-                log.info("signatures (fused): lines %d-%d of %d written", b0, b1, n_lines)
     finally:
         numba.set_num_threads(before)

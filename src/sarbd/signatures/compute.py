@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Sequence
@@ -366,15 +367,17 @@ def compute_to_zarr(
     band_lines: int | None = None,
     encoding: dict[str, dict[str, Any]] | None = None,
     direct: bool = True,
+    budget: float = 2**30,
     **kwargs: Any,
 ) -> xr.Dataset:
     """Compute signatures band by band and write them to Zarr atomically.
 
-    Memory stays bounded whatever the scene size: the stack is processed in bands of
-    ``band_lines`` lines, each computed from the band plus :func:`required_halo`
-    lines of context on either side and cropped, so the result equals
-    ``write(compute(stack, ...))`` (the windows see the same samples) while Dask
-    never holds more than one band's intermediates.
+    Memory stays bounded whatever the scene size: the stack is processed in tiles of
+    ``band_lines`` lines by as many whole pixel chunks as ``budget`` allows (all pixels
+    when they fit), each computed from the tile plus :func:`required_halo` samples of
+    context on every side and cropped, so the result equals ``write(compute(stack,
+    ...))`` (the windows see the same samples) while Dask never holds more than one
+    tile's intermediates.
 
     Parameters
     ----------
@@ -387,6 +390,9 @@ def compute_to_zarr(
         of chunks per band (peak memory grows with the band).
     encoding
         Per-variable Zarr encoding overrides (default Blosc LZ4 + bit shuffle).
+    budget
+        Bytes a tile may hold (inputs, halo, intermediates and outputs; default 1 GiB):
+        sets the tile width. Narrower tiles decode the chunks of their pixel halo twice.
     direct
         Write the fused dual-pol signatures (``fused=True``, the default) band by band
         straight into the store (:func:`sarbd.signatures.banded.write_fused_bands`: no
@@ -398,7 +404,7 @@ def compute_to_zarr(
     -------
     The lazy signature dataset of the whole stack (for its metadata).
     """
-    from sarbd.signatures.banded import direct_scheduler, write_fused_bands
+    from sarbd.signatures.banded import direct_scheduler, tile_width, write_fused_bands
     from sarbd.signatures.fused import fused_rows
     from sarbd.utils.files import atomic_output
 
@@ -448,29 +454,59 @@ def compute_to_zarr(
             inputs = _stack_inputs(stack, **kw)
             groups = fused_rows(inputs, plan(inputs, names))
             if groups:
-                write_fused_bands(inputs, groups, tmp, n_lines, band)
+                write_fused_bands(inputs, groups, tmp, n_lines, band, budget=budget)
                 written = {var for items in groups.values() for var, _ in items}
         if written and written >= set(map(str, full.data_vars)):
             # every variable written directly: only the coordinates along lines are left,
             # sliced from the lazy result (no per-band recomputation of the signatures' graph)
             _write_line_coordinates(full, tmp, chunking, band)
             return full
-        for b0 in range(0, n_lines, band):  # the rest, and the (line, pixel) coordinates
-            b1 = min(b0 + band, n_lines)
+        rest = [n for n in full.data_vars if n not in written]
+        n_pixels = stack.sizes.get("pixel", 1)
+        # column tiles of whole chunks, as wide as the budget allows for what the band
+        # holds: each output of the band, counted four times (inputs, halo, intermediates)
+        per_pixel = 4 * sum(
+            full[n].dtype.itemsize * full[n].size / max(n_lines * n_pixels, 1) * band
+            for n in rest
+            if "pixel" in full[n].dims and "line" in full[n].dims
+        )
+        tile = tile_width(n_pixels, cp, per_pixel, budget)
+        for p0, b0 in itertools.product(range(0, n_pixels, tile), range(0, n_lines, band)):
+            # the rest and the (line, pixel) coordinates, tile by tile
+            b1, p1 = min(b0 + band, n_lines), min(p0 + tile, n_pixels)
             lo, hi = max(0, b0 - halo), min(n_lines, b1 + halo)
             lo -= lo % align
+            plo, phi = max(0, p0 - halo), min(n_pixels, p1 + halo)
+            plo -= plo % align
             kw = dict(kwargs)
             kw["chunks"] = {"time": -1, "line": cl, "pixel": cp}
-            part = compute(stack.isel(line=slice(lo, hi)), names, **kw)
-            part = part.isel(line=slice(b0 - lo, b1 - lo))
+            part = compute(stack.isel(line=slice(lo, hi), pixel=slice(plo, phi)), names, **kw)
+            part = part.isel(line=slice(b0 - lo, b1 - lo), pixel=slice(p0 - plo, p1 - plo))
             part = part.drop_vars([n for n in written if n in part.variables])
-            part = part.drop_vars([n for n in part.variables if "line" not in part[n].dims])
+            part = part.drop_vars(
+                [n for n in part.variables if "line" not in part[n].dims]
+                + [n for n in part.variables if "pixel" not in part[n].dims and p0 > 0]
+            )
             part = part.chunk({d: c for d, c in chunking.items() if d in part.dims})
             for v in part.variables.values():
                 v.encoding.clear()
             part.attrs = {}
-            part.to_zarr(tmp, region={"line": slice(b0, b1)}, mode="r+", write_empty_chunks=True)
-            log.info("signatures: lines %d-%d of %d written", b0, b1, n_lines)
+            region = {"line": slice(b0, b1), "pixel": slice(p0, p1)}
+            part.to_zarr(
+                tmp,
+                region={d: r for d, r in region.items() if d in part.dims},
+                mode="r+",
+                write_empty_chunks=True,
+            )
+            log.info(
+                "signatures: lines %d-%d, pixels %d-%d of %d x %d written",
+                b0,
+                b1,
+                p0,
+                p1,
+                n_lines,
+                n_pixels,
+            )
     return full
 
 
