@@ -15,7 +15,7 @@ from sarbd.coregistration.geometric import geometric_offsets, height_levels, ran
 from sarbd.coregistration.offsets import OffsetModel
 from sarbd.coregistration.refine import ShiftEstimate, cross_correlation_shift, esd_shift
 from sarbd.coregistration.resample import InterpolationKernel, knab_kernel, resample, resample_block
-from sarbd.coregistration.stack import coregister, write_stack
+from sarbd.coregistration.stack import coregister, coregister_to_zarr, write_stack
 from sarbd.coregistration.tops import AzimuthRamp
 from sarbd.coregistration.warp import resample_image
 
@@ -25,6 +25,7 @@ __all__ = [
     "OffsetModel",
     "ShiftEstimate",
     "coregister",
+    "coregister_to_zarr",
     "cross_correlation_shift",
     "esd_shift",
     "geometric_offsets",

@@ -41,7 +41,7 @@ from sarbd.coregistration.ramps import azimuth_ramp
 from sarbd.coregistration.refine import esd_shift
 from sarbd.coregistration.resample import InterpolationKernel
 from sarbd.coregistration.residual import estimate_residual_shift, significant_shift
-from sarbd.coregistration.sources import scene_reader
+from sarbd.coregistration.sources import HeightRaster, scene_reader
 from sarbd.coregistration.tops import AzimuthRamp, burst_doppler_difference
 from sarbd.coregistration.warp import resample_image, warp_block
 from sarbd.errors import NoOverlapError
@@ -252,7 +252,7 @@ def _resample_segments(
     segments: list[Segment],
     pol: str,
     kernel: InterpolationKernel,
-    height: NDArray[np.float32],
+    height: HeightRaster,
     chunks: BlockChunks,
     reramp_with: str = "secondary",
 ) -> da.Array:
@@ -311,7 +311,7 @@ def _overlap_ifgs(
     segments: list[Segment],
     pol: str,
     kernel: InterpolationKernel,
-    height: NDArray[np.float32],
+    height: HeightRaster,
     reramp_with: str = "secondary",
 ) -> list[tuple[Any, Any, Any, Any, Any]]:
     """For each pair of consecutive segments: the burst-overlap interferograms of both bursts.
@@ -447,7 +447,7 @@ def coregister_tops(
     *,
     kernel: InterpolationKernel,
     levels: NDArray[np.float64],
-    height: NDArray[np.float32],
+    height: HeightRaster,
     offset_step: tuple[int, int],
     chunks: BlockChunks,
     esd: bool = True,

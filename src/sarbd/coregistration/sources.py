@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -9,7 +11,7 @@ from sarbd.core.scene import Scene
 from sarbd.coregistration.warp import BlockReader, HeightReader
 from sarbd.errors import InputError
 
-__all__ = ["height_reader", "scene_reader"]
+__all__ = ["HeightRaster", "StoredHeights", "height_reader", "scene_reader"]
 
 
 def scene_reader(scene: Scene, pol: str) -> BlockReader:
@@ -37,7 +39,31 @@ def scene_reader(scene: Scene, pol: str) -> BlockReader:
     return read
 
 
-def height_reader(height: NDArray[np.float32]) -> HeightReader:
+class StoredHeights:
+    """A height raster in a Zarr array, read like a NumPy array (slices, or rows by index)."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+        self.shape = tuple(array.shape)
+        self.dtype = np.dtype(array.dtype)
+
+    def __getitem__(self, key: Any) -> NDArray[np.float32]:
+        if isinstance(key, np.ndarray) or (
+            isinstance(key, tuple) and any(isinstance(k, np.ndarray) for k in key)
+        ):
+            return np.asarray(self.array.oindex[key])
+        return np.asarray(self.array[key])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        out = np.asarray(self.array[...])
+        return out if dtype is None else out.astype(dtype)
+
+
+#: A height raster (m) in memory or in a store: sliced, or rows taken by index.
+HeightRaster = NDArray[np.float32] | StoredHeights
+
+
+def height_reader(height: HeightRaster) -> HeightReader:
     """Read blocks of a height raster (m) as float64."""
 
     def read(lines: slice, pixels: slice) -> NDArray[np.float64]:

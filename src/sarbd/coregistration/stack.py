@@ -24,7 +24,7 @@ The result is a lazy :class:`xarray.Dataset`; :func:`write_stack` stores it as Z
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -56,7 +56,7 @@ from sarbd.coregistration.geometric import height_levels
 from sarbd.coregistration.ramps import azimuth_ramp, is_tops_swath
 from sarbd.coregistration.resample import knab_kernel
 from sarbd.coregistration.residual import MIN_SHIFT, estimate_residual_shift, significant_shift
-from sarbd.coregistration.sources import height_reader
+from sarbd.coregistration.sources import HeightRaster, StoredHeights, height_reader
 from sarbd.errors import InputError
 from sarbd.insar.interferogram import interferogram
 from sarbd.utils.log import get_logger
@@ -70,6 +70,7 @@ __all__ = [
     "azimuth_ramp",
     "common_range_band",
     "coregister",
+    "coregister_to_zarr",
     "estimate_residual_shift",
     "geometry_layers",
     "reference_geometry",
@@ -125,63 +126,96 @@ def _as_dem(dem: DemInput, scene: Scene) -> Dem | None:
 
 
 # -- reference geometry ---------------------------------------------------------------------------
-def reference_geometry(scene: Scene, dem: DemInput = None, *, block_lines: int = 256) -> xr.Dataset:
+def reference_geometry(
+    scene: Scene,
+    dem: DemInput = None,
+    *,
+    block_lines: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+) -> xr.Dataset:
     """Geometry of every reference pixel: rdr2geo with the DEM (``sarbd.geometry.rdr2geo_grid``).
 
-    Returns an in-memory dataset on the scene's ``(line, pixel)`` coordinates with
+    Returns a dataset on the scene's ``(line, pixel)`` coordinates with
     ``latitude``/``longitude`` (float64 coordinates), ``height`` (float32), and, when the
     geometry stage provides them, ``incidence_angle``, ``local_incidence_angle`` and
     ``layover_shadow_mask``. Without a DEM the surface is the ellipsoid (height 0).
+
+    Parameters
+    ----------
+    block_lines
+        Lines per rdr2geo block (default: about 2 M pixels a block, at most 256 lines).
+    store
+        A Zarr store (created; it must not exist) to compute the geometry into block by
+        block: the returned variables are then read lazily from it, so memory does not
+        grow with the scene (a full IW burst's geometry is 1.25 GB). Without it, the
+        geometry is held in memory.
     """
     from sarbd.geometry import rdr2geo_grid
 
     g = scene.radar_grid
+    if block_lines is None:
+        block_lines = int(np.clip(2**21 // max(g.width, 1), 16, 256))
     kw: dict[str, Any] = {"dem": dem} if dem is not None else {"height": 0.0}
     lazy = rdr2geo_grid(g, scene.orbit, chunks=(block_lines, g.width), **kw)
     # only what the stack keeps (heading, look angle, LOS vectors and `converged` would add
     # 7 more full rasters: 1 GiB on a full IW burst); no second copy of lat/lon
     keep = ["latitude", "longitude", "height", *(n for n in _GEOMETRY_LAYERS if n in lazy)]
-    full = lazy[keep].compute()
     lines = np.arange(g.first_line, g.first_line + g.length)
     pixels = np.arange(g.first_pixel, g.first_pixel + g.width)
+    height_attrs = {
+        "units": "m",
+        "long_name": "WGS84 ellipsoidal height used for geometry",
+        "standard_name": "height_above_reference_ellipsoid",
+    }
+    lat_attrs = {
+        "units": "degrees_north",
+        "standard_name": "latitude",
+        "long_name": "geodetic latitude (WGS84)",
+    }
+    lon_attrs = {
+        "units": "degrees_east",
+        "standard_name": "longitude",
+        "long_name": "geodetic longitude (WGS84)",
+    }
+    if store is not None:
+        arrays = {
+            "height": lazy["height"].data.astype(np.float32),
+            "latitude": lazy["latitude"].data.astype(np.float64),
+            "longitude": lazy["longitude"].data.astype(np.float64),
+            **{n: lazy[n].data for n in _GEOMETRY_LAYERS if n in lazy},
+        }
+        staged = xr.Dataset({n: (("line", "pixel"), a) for n, a in arrays.items()})
+        staged.to_zarr(store, mode="w-", zarr_format=2, consolidated=True)
+        back = xr.open_zarr(store, consolidated=True)
+        values = {n: back[n].variable for n in arrays}
+    else:
+        full = lazy[keep].compute()
+        values = {
+            "height": xr.Variable(("line", "pixel"), full["height"].values.astype(np.float32)),
+            "latitude": xr.Variable(
+                ("line", "pixel"), full["latitude"].values.astype(np.float64, copy=False)
+            ),
+            "longitude": xr.Variable(
+                ("line", "pixel"), full["longitude"].values.astype(np.float64, copy=False)
+            ),
+            **{
+                n: xr.Variable(("line", "pixel"), full[n].values)
+                for n in _GEOMETRY_LAYERS
+                if n in full
+            },
+        }
     out = xr.Dataset(
-        {
-            "height": (
-                ("line", "pixel"),
-                full["height"].values.astype(np.float32),
-                {
-                    "units": "m",
-                    "long_name": "WGS84 ellipsoidal height used for geometry",
-                    "standard_name": "height_above_reference_ellipsoid",
-                },
-            )
-        },
+        {"height": (("line", "pixel"), values["height"].data, height_attrs)},
         coords={
             "line": lines,
             "pixel": pixels,
-            "latitude": (
-                ("line", "pixel"),
-                full["latitude"].values.astype(np.float64, copy=False),
-                {
-                    "units": "degrees_north",
-                    "standard_name": "latitude",
-                    "long_name": "geodetic latitude (WGS84)",
-                },
-            ),
-            "longitude": (
-                ("line", "pixel"),
-                full["longitude"].values.astype(np.float64, copy=False),
-                {
-                    "units": "degrees_east",
-                    "standard_name": "longitude",
-                    "long_name": "geodetic longitude (WGS84)",
-                },
-            ),
+            "latitude": (("line", "pixel"), values["latitude"].data, lat_attrs),
+            "longitude": (("line", "pixel"), values["longitude"].data, lon_attrs),
         },
     )
     for name in _GEOMETRY_LAYERS:
-        if name in full:
-            out[name] = (("line", "pixel"), full[name].values, dict(full[name].attrs))
+        if name in lazy:
+            out[name] = (("line", "pixel"), values[name].data, dict(lazy[name].attrs))
     return out
 
 
@@ -196,7 +230,8 @@ class ReferenceTerrain:
     dem: Dem | None  # the DEM the geometry was computed on (None: the ellipsoid)
     geometry: xr.Dataset  # :func:`reference_geometry`
     levels: NDArray[np.float64]  # height levels of the offset model (m)
-    height_filled: NDArray[np.float32]  # heights, gaps at the mean height (m)
+    # heights, gaps at the mean height (m): in memory, or read from the geometry store
+    height_filled: HeightRaster
     chunks: BlockChunks  # Dask blocks of the stack's rasters
     height: da.Array  # ``height_filled`` in those blocks
 
@@ -209,39 +244,67 @@ class ReferenceTerrain:
 
 
 def reference_terrain(
-    ref: Scene, dem: DemInput, n_height_levels: int, chunks: ChunksLike = None
+    ref: Scene,
+    dem: DemInput,
+    n_height_levels: int,
+    chunks: ChunksLike = None,
+    store: str | os.PathLike[str] | None = None,
 ) -> ReferenceTerrain:
     """Reference geometry on the DEM and the height levels of the offset model.
 
     Shared by :func:`coregister` and :func:`sarbd.stacks.assemble_stack`. Without a DEM, or
     on flat terrain, one level at the mean height; missing heights are filled with the mean.
+    With ``store`` (a Zarr store path, created), the geometry and the filled heights are
+    computed into it block by block and read from it (:func:`reference_geometry`).
     """
     dem_obj = _as_dem(dem, ref)
-    geo = reference_geometry(ref, dem_obj)
-    height = np.asarray(geo["height"].values)
-    if not np.isfinite(height).any():
+    geo = reference_geometry(ref, dem_obj, store=store)
+    out_chunks = da.core.normalize_chunks(as_chunks(chunks), ref.radar_grid.shape)
+    if store is not None:  # read in the stack's blocks
+        geo = geo.chunk({"line": out_chunks[0], "pixel": out_chunks[1]})
+    h = geo["height"].data
+    if isinstance(h, da.Array):
+        finite = da.isfinite(h)
+        n_finite, h_min, h_max, h_sum = da.compute(
+            finite.sum(), da.nanmin(h), da.nanmax(h), da.nansum(h.astype(np.float64))
+        )
+        h_mean = float(h_sum) / max(int(n_finite), 1)
+    else:
+        n_finite = int(np.isfinite(h).sum())
+        h_min, h_max = (float(np.nanmin(h)), float(np.nanmax(h))) if n_finite else (0.0, 0.0)
+        h_mean = float(np.nansum(h, dtype=np.float64)) / max(n_finite, 1)  # as the blocked sum
+    if not int(n_finite):
         raise InputError(
             "no reference pixel has a height (is the DEM outside the scene?)",
             path=dem_obj.path if dem_obj is not None else None,
         )
-    h_min, h_max = float(np.nanmin(height)), float(np.nanmax(height))
+    h_min, h_max = float(h_min), float(h_max)
     levels = (
         height_levels(h_min, h_max, n_height_levels)
         if dem_obj is not None and h_max > h_min
-        else np.array([float(np.nanmean(height))])
+        else np.array([h_mean])
     )
-    height_filled = np.where(np.isfinite(height), height, float(np.nanmean(height))).astype(
-        np.float32
-    )
-    out_chunks = da.core.normalize_chunks(as_chunks(chunks), ref.radar_grid.shape)
-    return ReferenceTerrain(
-        dem_obj,
-        geo,
-        levels,
-        height_filled,
-        out_chunks,
-        da.from_array(height_filled, chunks=out_chunks),
-    )
+    height_filled: HeightRaster
+    if isinstance(h, da.Array) and store is not None:
+        import zarr
+
+        filled = da.where(da.isfinite(h), h, np.float32(h_mean)).astype(np.float32)
+        group = zarr.open_group(os.fspath(store), mode="r+")  # the format-2 geometry store
+        target = group.create_array(
+            "height_filled",
+            shape=filled.shape,
+            chunks=tuple(c[0] for c in filled.chunks),
+            dtype=np.float32,
+        )
+        da.store(filled, target, lock=False)  # type: ignore[arg-type]  # zarr arrays take slices
+        stored = zarr.open_array(os.fspath(store), path="height_filled", mode="r")
+        height_filled = StoredHeights(stored)
+        h_da = da.from_zarr(stored).rechunk(out_chunks)
+    else:
+        h_np = np.asarray(h)
+        height_filled = np.where(np.isfinite(h_np), h_np, np.float32(h_mean)).astype(np.float32)
+        h_da = da.from_array(height_filled, chunks=out_chunks)
+    return ReferenceTerrain(dem_obj, geo, levels, height_filled, out_chunks, h_da)
 
 
 def date_variables(
@@ -357,12 +420,61 @@ def reference_pair_variables(
     return data_vars, ifgs, pw
 
 
+def sequential_pair_variables(
+    pol: str,
+    slcs: Sequence[da.Array],
+    phases: Sequence[da.Array],
+    ifgs: Sequence[da.Array],
+    pw: da.Array,
+    window: tuple[int, int],
+) -> dict[str, Any]:
+    """``interferogram_seq_<pol>`` and ``coherence_seq_<pol>``: date ``k - 1`` against date ``k``.
+
+    Entry 0 is the reference's own (``ifgs[0]``); ``pw`` is the power cube of
+    :func:`reference_pair_variables`. Interferograms from :func:`sarbd.insar.interferogram`
+    with the difference of the dates' geometric phases, coherence from
+    :func:`sarbd.insar.coherence`.
+    """
+    from sarbd.insar import coherence as coherence_fn
+
+    p = pol.lower()
+    seq = [ifgs[0]] + [
+        interferogram(slcs[k - 1], slcs[k], phases[k] - phases[k - 1]) for k in range(1, len(slcs))
+    ]
+    seq_ifg = da.stack(seq)
+    p_prev = da.concatenate([pw[:1], pw[:-1]]).rechunk(pw.chunks)
+    return {
+        f"interferogram_seq_{p}": (
+            ("time", "line", "pixel"),
+            seq_ifg,
+            {
+                "long_name": f"interferogram of consecutive dates ({pol}): date k-1 * conj(date k), geometric phase removed",
+                "units": "1",
+            },
+        ),
+        f"coherence_seq_{p}": (
+            ("time", "line", "pixel"),
+            coherence_fn(seq_ifg, p_prev, pw, window=window),
+            {
+                "long_name": f"coherence of consecutive dates ({pol})",
+                "units": "1",
+                "coherence_window_line": window[0],
+                "coherence_window_pixel": window[1],
+            },
+        ),
+    }
+
+
 def geometry_layers(geometry: xr.Dataset, chunks: BlockChunks) -> dict[str, Any]:
     """Incidence, local incidence and layover/shadow of the reference geometry, when present."""
     return {
         name: (
             ("line", "pixel"),
-            da.from_array(geometry[name].values, chunks=chunks),
+            (
+                geometry[name].data.rechunk(chunks)
+                if isinstance(geometry[name].data, da.Array)
+                else da.from_array(geometry[name].values, chunks=chunks)
+            ),
             dict(geometry[name].attrs),
         )
         for name in _GEOMETRY_LAYERS
@@ -438,6 +550,7 @@ def coregister(
     sequential: bool = False,
     swath: str | None = None,
     tops_reramp: Literal["secondary", "reference"] = "secondary",
+    geometry_store: str | os.PathLike[str] | None = None,
 ) -> xr.Dataset:
     """Coregister secondary SLCs onto the reference grid; interferograms and coherence.
 
@@ -479,21 +592,74 @@ def coregister(
         ramp at the resampled positions (``"secondary"``, default; isce2/SNAP) or with
         the reference's ramp (``"reference"``; see
         :func:`sarbd.coregistration.burst.coregister_tops`).
+    geometry_store
+        A Zarr store path (created, must not exist) to compute the reference geometry
+        into block by block (:func:`reference_geometry`); the stack then reads it from
+        there. Default: held in memory (1.25 GB on a full IW burst). The store must
+        live as long as the returned dataset is used.
 
     Returns
     -------
     xarray.Dataset
         The stack of ``docs/formats.md`` (lazy Dask arrays for the rasters). The
         reference is the first date; secondaries follow in the order given.
-    """
-    from sarbd.insar import coherence as coherence_fn
 
+    See Also
+    --------
+    coregister_to_zarr : the same stack written in bounded memory.
+    """
+    return _coregister(
+        reference,
+        secondaries,
+        dem=dem,
+        polarizations=polarizations,
+        window=window,
+        kernel_taps=kernel_taps,
+        kernel_bandwidth=kernel_bandwidth,
+        chunks=chunks,
+        offset_step=offset_step,
+        n_height_levels=n_height_levels,
+        refine=refine,
+        esd=esd,
+        sequential=sequential,
+        swath=swath,
+        tops_reramp=tops_reramp,
+        geometry_store=geometry_store,
+    )[0]
+
+
+#: Rebuilds the interferometric variables of a stack from given SLCs (``{pol: [date k]}``).
+DeriveInsar = Callable[[dict[str, list[da.Array]]], dict[str, Any]]
+
+
+def _coregister(
+    reference: Scene | str | os.PathLike[str],
+    secondaries: Sequence[Scene | str | os.PathLike[str]],
+    *,
+    dem: DemInput = None,
+    polarizations: list[str] | tuple[str, ...] | None = None,
+    window: tuple[int, int] = (2, 10),
+    kernel_taps: int = 8,
+    kernel_bandwidth: float = 0.8,
+    chunks: ChunksLike = None,
+    offset_step: tuple[int, int] = (64, 64),
+    n_height_levels: int = 4,
+    refine: Refine = "apply",
+    esd: bool = True,
+    sequential: bool = False,
+    swath: str | None = None,
+    tops_reramp: Literal["secondary", "reference"] = "secondary",
+    geometry_store: str | os.PathLike[str] | None = None,
+) -> tuple[xr.Dataset, DeriveInsar]:
+    """:func:`coregister`, and the function that rebuilds its interferometric variables
+    (interferograms and coherence against the reference and between consecutive dates)
+    from other copies of the SLCs, e.g. the stored ones (:func:`coregister_to_zarr`)."""
     ref = _as_scene(reference, swath)
     secs = [_as_scene(s, swath) for s in secondaries]
     pols = _common_pols(ref, secs, polarizations)
     kernel = knab_kernel(kernel_taps, kernel_bandwidth)
     g = ref.radar_grid
-    terrain = reference_terrain(ref, dem, n_height_levels, chunks)
+    terrain = reference_terrain(ref, dem, n_height_levels, chunks, store=geometry_store)
     geo, levels = terrain.geometry, terrain.levels
     height_filled, out_chunks, h_da = terrain.height_filled, terrain.chunks, terrain.height
     read_height = height_reader(height_filled)
@@ -546,42 +712,30 @@ def coregister(
                 r.geometric if r.geometric is not None else r.offsets, g, r.scene.radar_grid, h_da
             )
         )
+
+    def derive(slcs_by_pol: dict[str, list[da.Array]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for pol in pols:
+            slcs = slcs_by_pol[pol]
+            pair_vars, ifgs, pw = reference_pair_variables(
+                pol,
+                slcs,
+                phases,
+                window,
+                slc_long_name=f"coregistered SLC ({pol}), radiometrically uncalibrated DN",
+            )
+            out.update(pair_vars)
+            if sequential and len(slcs) > 1:
+                out.update(sequential_pair_variables(pol, slcs, phases, ifgs, pw, window))
+        return out
+
+    slcs_by_pol = {
+        pol: [ref.slc(pol).data.rechunk(out_chunks)] + [r.slc[pol] for r in results] for pol in pols
+    }
+    derived = derive(slcs_by_pol)
     for pol in pols:
         p = pol.lower()
-        slcs = [ref.slc(pol).data.rechunk(out_chunks)] + [r.slc[pol] for r in results]
-        pair_vars, ifgs, pw = reference_pair_variables(
-            pol,
-            slcs,
-            phases,
-            window,
-            slc_long_name=f"coregistered SLC ({pol}), radiometrically uncalibrated DN",
-        )
-        data_vars.update(pair_vars)
-        if sequential and len(slcs) > 1:
-            seq = [ifgs[0]] + [
-                interferogram(slcs[k - 1], slcs[k], phases[k] - phases[k - 1])
-                for k in range(1, len(slcs))
-            ]
-            seq_ifg = da.stack(seq)
-            p_prev = da.concatenate([pw[:1], pw[:-1]]).rechunk(pw.chunks)
-            data_vars[f"interferogram_seq_{p}"] = (
-                ("time", "line", "pixel"),
-                seq_ifg,
-                {
-                    "long_name": f"interferogram of consecutive dates ({pol}): date k-1 * conj(date k), geometric phase removed",
-                    "units": "1",
-                },
-            )
-            data_vars[f"coherence_seq_{p}"] = (
-                ("time", "line", "pixel"),
-                coherence_fn(seq_ifg, p_prev, pw, window=window),
-                {
-                    "long_name": f"coherence of consecutive dates ({pol})",
-                    "units": "1",
-                    "coherence_window_line": window[0],
-                    "coherence_window_pixel": window[1],
-                },
-            )
+        data_vars.update({k: v for k, v in derived.items() if k.endswith(f"_{p}")})
         _add_radiometry(data_vars, ref, results, pol, out_chunks)
     data_vars["height"] = (("line", "pixel"), h_da.astype(np.float32), dict(geo["height"].attrs))
     offs = [offset_arrays(r.offsets, h_da) for r in results]
@@ -606,7 +760,7 @@ def coregister(
     )
     data_vars.update(geometry_layers(geo, out_chunks))
     _add_per_date(data_vars, ref, results)
-    return stack_dataset(
+    ds = stack_dataset(
         data_vars,
         coords,
         ref,
@@ -619,6 +773,7 @@ def coregister(
             "sarbd_tops_reramp": tops_reramp if is_tops_swath(ref) else "n/a",
         },
     )
+    return ds, derive
 
 
 def _shifted_factor(field_: xr.DataArray, sec: Scene, offsets: DateOffsets, ref: Scene) -> da.Array:
@@ -714,16 +869,13 @@ def _add_per_date(data_vars: dict[str, Any], ref: Scene, results: list[DateResul
 
 
 # -- output --------------------------------------------------------------------------------------------
-def write_stack(ds: xr.Dataset, path: str | os.PathLike[str], *, compressor_level: int = 3) -> Path:
-    """Write the stack as Zarr (format 2, consolidated; chunked; Blosc-zstd), atomically.
-
-    Variables keep their Dask chunks (time chunks of 1); strings are stored as
-    variable-length UTF-8. Returns the path.
-    """
-    from sarbd.utils.files import atomic_output
-
-    path = Path(path)
+def _zarr_layout(
+    ds: xr.Dataset, compressor_level: int
+) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
+    """The stack as it is stored (strings as UTF-8 objects, time chunks of 1) and its encoding."""
     out = ds.copy()
+    for v in out.variables.values():
+        v.encoding = {}  # e.g. the chunks of a geometry store the variables were read from
     # strings as variable-length UTF-8
     for name in list(out.variables):
         var = out[name]
@@ -750,6 +902,126 @@ def write_stack(ds: xr.Dataset, path: str | os.PathLike[str], *, compressor_leve
                 enc["chunks"] = (1, *enc["chunks"][1:])
                 out[name] = var.chunk({"time": 1})
         encoding[str(name)] = enc
+    return out, encoding
+
+
+def write_stack(ds: xr.Dataset, path: str | os.PathLike[str], *, compressor_level: int = 3) -> Path:
+    """Write the stack as Zarr (format 2, consolidated; chunked; Blosc-zstd), atomically.
+
+    Variables keep their Dask chunks (time chunks of 1); strings are stored as
+    variable-length UTF-8. Returns the path.
+    """
+    from sarbd.utils.files import atomic_output
+
+    path = Path(path)
+    out, encoding = _zarr_layout(ds, compressor_level)
     with atomic_output(path, directory=True) as tmp:
         out.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=2)
+    return path
+
+
+def _write_dates(ds: xr.Dataset, names: Sequence[str], store: Path) -> None:
+    """Write the ``(time, ...)`` variables ``names`` of ``ds`` into ``store``, one date at a time.
+
+    Each date is one Dask computation: what it needs (one date's resampling, or the
+    stored SLCs it reads) is computed once and freed when that date is written.
+    """
+    if not names:
+        return
+    part = ds[list(names)]
+    part = part.drop_vars([c for c in part.coords if "time" not in part[c].dims])
+    part.attrs = {}
+    for v in part.variables.values():
+        v.encoding = {}
+    for k in range(part.sizes["time"]):
+        part.isel(time=slice(k, k + 1)).to_zarr(
+            store, region={"time": slice(k, k + 1)}, mode="r+", zarr_format=2
+        )
+        log.info("stack: %s of date %d of %d written", ", ".join(names), k + 1, part.sizes["time"])
+
+
+def coregister_to_zarr(
+    reference: Scene | str | os.PathLike[str],
+    secondaries: Sequence[Scene | str | os.PathLike[str]],
+    path: str | os.PathLike[str],
+    *,
+    compressor_level: int = 3,
+    **kwargs: Any,
+) -> Path:
+    """:func:`coregister` and :func:`write_stack` in memory that does not grow with the scene.
+
+    The same store as ``write_stack(coregister(reference, secondaries, **kwargs), path)``,
+    written in three passes so that no computation holds more than one date:
+
+    1. the reference geometry, computed block by block into a temporary store beside
+       ``path`` (removed at the end), then the stack's arrays without time (heights,
+       geometry, latitude/longitude);
+    2. date by date, the resampled SLCs, offsets and radiometry: the expensive
+       resampling of a date feeds nothing else, so it streams block by block;
+    3. date by date, the interferograms and coherences (against the reference and
+       between consecutive dates) from the SLCs just stored, each read back as needed
+       (in one Dask graph, every resampled SLC block feeds a dozen outputs and the
+       threaded scheduler held most of the stack: 9.9 GiB on a full IW burst).
+
+    Parameters
+    ----------
+    reference, secondaries, kwargs
+        As for :func:`coregister`.
+    path
+        The Zarr store (written atomically).
+    compressor_level
+        Blosc-zstd level, as for :func:`write_stack`.
+    """
+    import tempfile
+
+    from sarbd.utils.files import atomic_output
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.geometry-") as gdir:
+        ds, derive = _coregister(
+            reference, secondaries, geometry_store=Path(gdir) / "geometry.zarr", **kwargs
+        )
+        out, encoding = _zarr_layout(ds, compressor_level)
+        with atomic_output(path, directory=True) as tmp:
+            tmp = Path(tmp)
+            out.to_zarr(
+                tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=2, compute=False
+            )
+            lazy = [n for n, v in out.variables.items() if isinstance(v.data, da.Array)]
+            fixed = [n for n in lazy if "time" not in out[n].dims]
+            if fixed:
+                part = xr.Dataset(
+                    {n: out[n].variable for n in fixed if n in out.data_vars},
+                    coords={n: out[n].variable for n in fixed if n in out.coords},
+                )
+                part.to_zarr(
+                    tmp,
+                    region={d: slice(0, out.sizes[d]) for d in part.dims},
+                    mode="r+",
+                    zarr_format=2,
+                )
+            stored_slcs = [n for n in out.data_vars if str(n).startswith("slc_")]
+            insar = [
+                str(n) for n in out.data_vars if str(n).startswith(("interferogram_", "coherence_"))
+            ]
+            first = [str(n) for n in lazy if n not in fixed and n not in insar]
+            _write_dates(out, first, tmp)
+            if insar:
+                stored = xr.open_zarr(tmp, consolidated=True)
+                pols = [str(stored[n].attrs["polarization"]) for n in stored_slcs]
+                derived = derive(
+                    {
+                        pol: [
+                            stored[f"slc_{pol.lower()}"].data[k]
+                            for k in range(stored.sizes["time"])
+                        ]
+                        for pol in pols
+                    }
+                )
+                again = xr.Dataset(
+                    {n: (derived[n][0], derived[n][1]) for n in insar},
+                    coords={"time": out["time"].variable},
+                )
+                _write_dates(again.chunk({"time": 1}), insar, tmp)
     return path

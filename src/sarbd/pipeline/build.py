@@ -63,8 +63,8 @@ log = get_logger(__name__)
 #: Bump a stage's version when its code changes what it writes.
 STAGE_VERSIONS = {
     "ingest": "2",
-    "coregister": "3",
-    "signatures": "5",
+    "coregister": "4",
+    "signatures": "6",
     "radarcode": "5",
     "label": "5",
     "tasks": "1",
@@ -307,7 +307,7 @@ def run_coregister(b: _Build, ingest: _Stage, reference: Scene, secondaries: lis
         b.cache.discard("coregister", key)
 
     def compute(folder: Path) -> dict[str, Any]:
-        from sarbd.coregistration import coregister, write_stack
+        from sarbd.coregistration import coregister_to_zarr, write_stack
 
         co = config.coregistration
         if b.imported is not None:  # coregistered by another processor: assemble the sarbd stack
@@ -322,10 +322,16 @@ def run_coregister(b: _Build, ingest: _Stage, reference: Scene, secondaries: lis
                 chunks=config.compute.chunks,
                 aoi=tuple(window) if window else None,
             )
-        else:
-            stack = coregister(
+            write_stack(stack, folder / "stack.zarr")
+            dates, shape = (
+                int(stack.sizes.get("time", 1)),
+                [stack.sizes["line"], stack.sizes["pixel"]],
+            )
+        else:  # date by date, the geometry block by block: memory bounded whatever the scene size
+            coregister_to_zarr(
                 reference,
                 secondaries,
+                folder / "stack.zarr",
                 dem=b.dem(),
                 polarizations=config.inputs.polarizations,
                 window=co.coherence_window,
@@ -336,11 +342,15 @@ def run_coregister(b: _Build, ingest: _Stage, reference: Scene, secondaries: lis
                 tops_reramp=co.tops_reramp,
                 sequential=_sequential(config),
             )
-        write_stack(stack, folder / "stack.zarr")
-        return {
-            "dates": int(stack.sizes.get("time", 1)),
-            "shape": [int(stack.sizes["line"]), int(stack.sizes["pixel"])],
-        }
+            written = xr.open_zarr(folder / "stack.zarr")
+            dates, shape = (
+                int(written.sizes.get("time", 1)),
+                [
+                    written.sizes["line"],
+                    written.sizes["pixel"],
+                ],
+            )
+        return {"dates": dates, "shape": [int(n) for n in shape]}
 
     rec = b.run("coregister", key, compute)
     return _Stage(key, rec, {"stack": xr.open_zarr(rec.path / "stack.zarr")})
