@@ -219,6 +219,9 @@ def main() -> None:
         help="dataset folder of another build of the same scene: arrays must be identical",
     )
     args = parser.parse_args()
+    from sarbd.utils.allocator import tune_allocator
+
+    tune_allocator()  # as the sarbd command does (Dask's nanny sets its workers' own)
     mode = args.mode or ("tops" if args.size in ("burst", "burst_quarter", "aoi3") else "stripmap")
     warnings.simplefilter("ignore")
     import yaml

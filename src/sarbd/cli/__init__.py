@@ -9,6 +9,7 @@ import sys
 
 from sarbd.cli.app import app
 from sarbd.cli.app import main as _main
+from sarbd.utils.allocator import tune_allocator
 
 __all__ = ["app", "load_commands", "main"]
 
@@ -46,6 +47,8 @@ def main() -> None:
     """Console-script entry point."""
     from sarbd.cli.app import _state
 
+    # chunk buffers reused instead of fresh pages per chunk (sarbd.utils.allocator)
+    tune_allocator()
     status = _main()
     if status and _state.get("hard_exit"):
         # an output could not be written: everything sarbd wrote is atomic and the error is

@@ -64,7 +64,7 @@ log = get_logger(__name__)
 STAGE_VERSIONS = {
     "ingest": "2",
     "coregister": "4",
-    "signatures": "6",
+    "signatures": "7",
     "radarcode": "5",
     "label": "5",
     "tasks": "1",

@@ -16,9 +16,9 @@ instead of a Dask graph. Per band of output lines:
   :func:`sarbd.signatures.compute_to_zarr` created from the template (same chunks,
   codecs, fill value and attributes as the Dask path writes).
 
-The values are those of the Dask path: the same kernel on the same samples; only
-the first line of the kernel's running window sums differs (float64 sums of
-float32 terms), so results agree to float32 rounding.
+The values are those of the Dask path, bit for bit: the same kernel on the same
+samples, its window sums formed in an order that does not depend on the blocking
+(bands, column tiles, Numba tasks or a cluster's Dask chunks).
 
 References
 ----------
@@ -33,7 +33,7 @@ import itertools
 import logging
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 import dask
@@ -42,8 +42,14 @@ import numba
 import numpy as np
 
 from sarbd.signatures.fused import dualpol_into, fused_input_names
+from sarbd.signatures.zarr_chunks import direct_readable, read_lines, stored_array, write_lines
 
-__all__ = ["direct_scheduler", "tile_width", "write_fused_bands", "write_lines"]
+__all__ = [
+    "direct_scheduler",
+    "tile_width",
+    "write_fused_bands",
+    "write_lines",
+]  # write_lines: zarr_chunks
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +78,32 @@ class _LineStream:
     chunk row is read after them.
     """
 
-    def __init__(self, data: Any, dtype: Any, workers: int) -> None:
-        self.data = data
-        self.dtype = dtype
-        self.workers = workers
+    def __init__(
+        self,
+        data: Any,
+        dtype: Any,
+        workers: int,
+        pixels: tuple[int, int] | None = None,
+        pool: Executor | None = None,
+    ) -> None:
         n = data.shape[1]
         chunks = data.chunks[1] if isinstance(data, da.Array) else (n,)
         self.edges = np.cumsum((0, *chunks))
-        self.base = np.empty((data.shape[0], 0, data.shape[2]), dtype)
+        self.pixels = (0, int(data.shape[2])) if pixels is None else pixels
+        # a store's array read unchanged: its chunk files decoded straight into the buffer
+        stored = stored_array(data) if isinstance(data, da.Array) else None
+        direct = (
+            stored is not None
+            and np.dtype(stored.dtype) == np.dtype(dtype)
+            and direct_readable(stored)
+        )
+        self.stored = stored if direct else None
+        self.data = data if pixels is None or direct else data[:, :, pixels[0] : pixels[1]]
+        self.dtype = dtype
+        self.workers = workers
+        self.pool = pool
+        npx = self.pixels[1] - self.pixels[0]
+        self.base = np.empty((data.shape[0], 0, npx), dtype)
         self.flat = np.empty(0, dtype)  # the memory behind base
         self.b0 = 0  # first line held in base
         self.lo = 0  # lowest line a request may still ask for
@@ -107,7 +131,10 @@ class _LineStream:
             if kept is not None:
                 buf[:, : kept.shape[1]] = kept
                 kept = None
-            if isinstance(
+            if self.stored is not None:  # the chunk files decoded into the buffer
+                p0, p1 = self.pixels
+                read_lines(self.stored, r0, r1, p0, p1, buf[:, r0 - first :], self.pool)
+            elif isinstance(
                 self.data, da.Array
             ):  # the stored chunks straight into the buffer (no concatenation)
                 da.store(
@@ -125,54 +152,6 @@ class _LineStream:
     def take(self, lo: int, hi: int) -> np.ndarray:
         base, k = self.take_buffer(lo, hi)
         return base[:, k : k + hi - lo]
-
-
-def write_lines(
-    arr: Any, store: Any, name: str, l0: int, l1: int, data: np.ndarray, p0: int = 0
-) -> None:
-    """``arr[:, l0:l1, p0:p0 + w] = data`` for a ``(time, line, pixel)`` Zarr array, ``l0`` and
-    ``p0`` on chunk edges (``w``: the pixels of ``data``, ending on a chunk edge or the last pixel).
-
-    For a format-2 array in a local directory (``store``/``name``) the chunks are
-    encoded here exactly as Zarr does (edge chunks padded with the fill value, the
-    array's filters then its compressor, C order) and written as files: a third of
-    the time of Zarr's ``__setitem__``, whose per-chunk overhead was twice the
-    compression itself. Anything else goes through ``__setitem__``.
-    """
-    meta = arr.metadata
-    ok = (
-        getattr(meta, "zarr_format", None) == 2
-        and getattr(meta, "order", "C") == "C"
-        and os.path.isdir(os.path.join(os.fspath(store), name))
-        and l0 % arr.chunks[1] == 0
-        and p0 % arr.chunks[2] == 0
-    )
-    if not ok:
-        arr[:, l0:l1, p0 : p0 + data.shape[2]] = data
-        return
-    ct, cl, cp = arr.chunks
-    nt, npx = arr.shape[0], data.shape[2]
-    sep = getattr(meta, "dimension_separator", ".") or "."
-    filters = list(meta.filters or ())
-    comp = meta.compressor
-    fill = meta.fill_value
-    folder = os.path.join(os.fspath(store), name)
-    for i0 in range(l0, l1, cl):
-        for t0 in range(0, nt, ct):
-            for q0 in range(0, npx, cp):
-                block = data[t0 : t0 + ct, i0 - l0 : min(i0 + cl, l1) - l0, q0 : q0 + cp]
-                if block.shape != (ct, cl, cp):
-                    full = np.full((ct, cl, cp), fill, dtype=arr.dtype)
-                    full[: block.shape[0], : block.shape[1], : block.shape[2]] = block
-                    block = full
-                chunk: Any = np.ascontiguousarray(block, dtype=arr.dtype)
-                for f in filters:
-                    chunk = f.encode(chunk)
-                if comp is not None:
-                    chunk = comp.encode(chunk)
-                key = sep.join(str(k) for k in (t0 // ct, i0 // cl, (p0 + q0) // cp))
-                with open(os.path.join(folder, key), "wb") as fh:
-                    fh.write(chunk)  # bytes, or a contiguous array (buffer protocol): no copy
 
 
 def _trim_heap() -> None:
@@ -200,6 +179,71 @@ def tile_width(
     per_chunk = max(bytes_per_pixel * chunk_pixels, 1.0)
     tile = max(1, int(budget // per_chunk)) * chunk_pixels
     return n_pixels if tile >= n_pixels else tile
+
+
+def _wait(futures: list[Future[None]]) -> None:
+    """Wait for every write; the first failure is raised (after all have finished)."""
+    errors = [f.exception() for f in futures]
+    futures.clear()
+    for exc in errors:
+        if exc is not None:
+            raise exc
+
+
+def _compute_band(
+    streams: list[_LineStream],
+    has1: bool,
+    has2: bool,
+    rows: list[str],
+    out: np.ndarray,
+    w: tuple[int, int],
+    halo: tuple[int, int],
+    b0: int,
+    b1: int,
+    n_lines: int,
+    tile: tuple[int, int, int],
+    neg: str,
+    floor: float,
+    zero: bool,
+) -> None:
+    """The fused rows of lines ``[b0, b1)`` of one pair into ``out`` (rows, time, lines, pixels).
+
+    ``tile``: ``(p0, p1, plo)``, the tile's pixels and the first pixel its streams hold.
+    """
+    p0, p1, plo = tile
+    # split where the window would reach into the next stored chunk row, so that a
+    # stream holds one chunk row (plus the halo) at a time, not 1.5
+    edges = sorted({int(e) - halo[0] for st in streams for e in st.edges})
+    cuts = [b0, *[e for e in edges if b0 < e < b1], b1]
+    for a, c in itertools.pairwise(cuts):
+        lo, hi = max(0, a - halo[0]), min(n_lines, c + halo[0])
+        bufs = [st.take_buffer(lo, hi) for st in streams]
+        inp: list[np.ndarray | None] = [bufs[i][0] for i in range(4)]
+        offsets = [bufs[i][1] for i in range(4)]
+        rest = bufs[4:]
+        for has in (has1, has2):  # the noise of each channel, or none
+            if has:
+                noise, k = rest.pop(0)
+                inp.append(noise)
+                offsets.append(k)
+            else:
+                inp.append(None)
+                offsets.append(0)
+        with np.errstate(all="ignore"):
+            dualpol_into(
+                inp,
+                out,
+                w,
+                rows,
+                lines=(a - lo, c - lo),
+                pixels=(p0 - plo, p1 - plo),
+                offsets=offsets,
+                n_lines=hi - lo,
+                out_line=a - b0,
+                negative=neg,
+                floor=floor,
+                zero_is_nodata=zero,
+            )
 
 
 def write_fused_bands(
@@ -272,105 +316,91 @@ def write_fused_bands(
             ),
             default=band,
         )
+        # (two output buffers: a band is computed while the previous one is written)
         per_pixel = sum(
-            nt * (line_chunk + 2 * halo[0]) * (8 * 2 + 4 * (len(pr[0]) - 2))
-            + 4 * len(pr[3]) * nt * band
-            for pr in pairs
-        )
+            nt * (line_chunk + 2 * halo[0]) * (8 * 2 + 4 * (len(pr[0]) - 2)) for pr in pairs
+        ) + 2 * max(4 * len(pr[3]) * nt * band for pr in pairs)
         tile_pixels = tile_width(npx, cp, per_pixel, budget)
     if tile_pixels < npx and tile_pixels % cp:
         raise ValueError(f"tile_pixels={tile_pixels} is not a multiple of the pixel chunk {cp}")
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(n, int(numba.config.NUMBA_NUM_THREADS))))  # type: ignore[attr-defined]
     try:
-        flat: np.ndarray | None = None
-        with ThreadPoolExecutor(n) as pool:
-            for p0 in range(0, npx, tile_pixels):
-                p1 = min(p0 + tile_pixels, npx)
-                # the tile's inputs with the window's halo of pixels on both sides
-                plo, phi = max(0, p0 - halo[1]), min(npx, p1 + halo[1])
-                plan = [
-                    (
-                        [
-                            _LineStream(
-                                inputs.ds[nm].data[:, :, plo:phi],
-                                np.complex64 if i < 2 else np.float32,
-                                n,
-                            )
-                            for i, nm in enumerate(names)
-                        ],
-                        has1,
-                        has2,
-                        rows,
-                        variables,
-                    )
-                    for names, has1, has2, rows, variables in pairs
-                ]
-                for b0 in range(0, n_lines, band):
-                    b1 = min(b0 + band, n_lines)
-                    for streams, has1, has2, rows, variables in plan:
-                        shape = (len(rows), nt, b1 - b0, p1 - p0)
-                        if flat is None or flat.size < math.prod(shape):
-                            flat = None  # freed before the larger one is allocated
-                            flat = np.empty(math.prod(shape), np.float32)
-                        # one output buffer for every band and pair: its pages are faulted in once
-                        out = flat[: math.prod(shape)].reshape(shape)
-                        # split where the window would reach into the next stored chunk row, so
-                        # that a stream holds one chunk row (plus the halo) at a time, not 1.5
-                        edges = sorted({int(e) - halo[0] for st in streams for e in st.edges})
-                        cuts = [b0, *[e for e in edges if b0 < e < b1], b1]
-                        for a, c in itertools.pairwise(cuts):
-                            lo, hi = max(0, a - halo[0]), min(n_lines, c + halo[0])
-                            bufs = [st.take_buffer(lo, hi) for st in streams]
-                            inp: list[np.ndarray | None] = [bufs[i][0] for i in range(4)]
-                            offsets = [bufs[i][1] for i in range(4)]
-                            rest = bufs[4:]
-                            for has in (has1, has2):  # the noise of each channel, or none
-                                if has:
-                                    noise, k = rest.pop(0)
-                                    inp.append(noise)
-                                    offsets.append(k)
-                                else:
-                                    inp.append(None)
-                                    offsets.append(0)
-                            with np.errstate(all="ignore"):
-                                dualpol_into(
-                                    inp,
-                                    out,
-                                    w,
-                                    rows,
-                                    lines=(a - lo, c - lo),
-                                    pixels=(p0 - plo, p1 - plo),
-                                    offsets=offsets,
-                                    n_lines=hi - lo,
-                                    out_line=a - b0,
-                                    negative=neg,
-                                    floor=floor,
-                                    zero_is_nodata=zero,
+        # two output buffers, used in turn: the chunks of one band are encoded and written
+        # (on `writer`) while the next band is read and computed into the other buffer
+        flats: list[np.ndarray | None] = [None, None]
+        pending: list[list[Future[None]]] = [[], []]
+        step = 0
+        with ThreadPoolExecutor(n) as writer, ThreadPoolExecutor(n) as reader:
+            try:
+                for p0 in range(0, npx, tile_pixels):
+                    p1 = min(p0 + tile_pixels, npx)
+                    # the tile's inputs with the window's halo of pixels on both sides
+                    plo, phi = max(0, p0 - halo[1]), min(npx, p1 + halo[1])
+                    plan = [
+                        (
+                            [
+                                _LineStream(
+                                    inputs.ds[nm].data,
+                                    np.complex64 if i < 2 else np.float32,
+                                    n,
+                                    pixels=(plo, phi),
+                                    pool=reader,
                                 )
-                            del bufs, inp, rest
-
-                        futures = [
-                            pool.submit(write_lines, arrays[var], store, var, b0, b1, out[r], p0)
-                            for r, var in enumerate(variables)
-                        ]
-                        for f in futures:
-                            f.result()
-                        del (
-                            out,
-                            futures,
-                        )  # the writes are done: the buffer is free for the next band
+                                for i, nm in enumerate(names)
+                            ],
+                            has1,
+                            has2,
+                            rows,
+                            variables,
+                        )
+                        for names, has1, has2, rows, variables in pairs
+                    ]
+                    for b0 in range(0, n_lines, band):
+                        b1 = min(b0 + band, n_lines)
+                        for streams, has1, has2, rows, variables in plan:
+                            slot = step % 2
+                            step += 1
+                            _wait(pending[slot])  # the buffer's previous band is written
+                            shape = (len(rows), nt, b1 - b0, p1 - p0)
+                            flat = flats[slot]
+                            if flat is None or flat.size < math.prod(shape):
+                                flats[slot] = flat = None  # freed before the larger one
+                                flats[slot] = flat = np.empty(math.prod(shape), np.float32)
+                            # buffers reused for every band and pair: their pages fault in once
+                            out = flat[: math.prod(shape)].reshape(shape)
+                            _compute_band(
+                                streams, has1, has2, rows, out, w, halo, b0, b1, n_lines,
+                                (p0, p1, plo), neg, floor, zero,
+                            )  # fmt: skip
+                            pending[slot] = [
+                                writer.submit(
+                                    write_lines, arrays[var], store, var, b0, b1, out[r], p0
+                                )
+                                for r, var in enumerate(variables)
+                            ]
+                            del out
+                        log.info(
+                            "signatures (fused): lines %d-%d, pixels %d-%d of %d x %d computed",
+                            b0,
+                            b1,
+                            p0,
+                            p1,
+                            n_lines,
+                            npx,
+                        )
+                        _trim_heap()
+                    del plan
                     _trim_heap()
-                    log.info(
-                        "signatures (fused): lines %d-%d, pixels %d-%d of %d x %d written",
-                        b0,
-                        b1,
-                        p0,
-                        p1,
-                        n_lines,
-                        npx,
-                    )
-                del plan
-                _trim_heap()
+                for futures in pending:
+                    _wait(futures)
+            except BaseException:
+                for futures in pending:  # no write left running into the store
+                    for f in futures:
+                        f.cancel()
+                    for f in futures:
+                        if not f.cancelled():
+                            f.exception()
+                raise
     finally:
         numba.set_num_threads(before)

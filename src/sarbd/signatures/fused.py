@@ -7,8 +7,10 @@ array:
 * per sample: the amplitudes ``|s_i|``, the calibrated noise-corrected backscatter
   ``b_i = (|s_i|^2 - eta_i) k_i`` (negative rule) and their sum, difference and ratio;
 * per window: the NaN-aware boxcar means of ``C2 = <k k^H>`` (``C11``, ``C22``,
-  ``C12``, noise subtracted from the diagonal) with separable running sums in float64
-  (O(1) per sample whatever the window), and from them the span, the correlation
+  ``C12``, noise subtracted from the diagonal) with separable float64 window sums (each
+  line's horizontal sums formed once, the vertical sums per output line with its
+  window's lines added in ascending order, so that the bits do not depend on how the
+  image is cut into blocks), and from them the span, the correlation
   magnitude ``|C12| / sqrt(C11 C22)``, the cross product ``|C12|`` and the eigen-
   descriptors (entropy, anisotropy, alpha, degree of polarisation, DpRVI, H-alpha zone).
 
@@ -16,7 +18,7 @@ Each output is the same float32 formula as the signature's step-by-step path
 (:mod:`sarbd.signatures.multi_pol`, :mod:`sarbd.signatures.single_pol`): the
 element-wise scalars of :mod:`sarbd.signatures.kernels` and its closed-form 2 x 2
 eigen-analysis are called, not re-written; only the window sums are summed in a
-different order (float64 running sums), so results agree to float32 rounding.
+different order (float64 separable sums), so results agree to float32 rounding.
 :func:`sarbd.signatures.compute` uses it for every signature of :data:`FUSED` it is
 asked for (``fused=False`` gives the step-by-step path).
 
@@ -294,8 +296,12 @@ def _dualpol_range(
 ):
     # date t, output lines i0..i1-1 (kernel lines) into out[:, t, o0...], pixels from p0 on.
     # The window reaches hl[0] lines before and hl[1] after (hp: pixels); its line sums
-    # sit in a ring buffer and the vertical sums are running sums (a line added, the one
-    # leaving the window removed), started at the first line the block's window reaches.
+    # sit in a ring buffer (each computed once) and the vertical sums are formed afresh
+    # for every output line, its window's lines added in ascending order: the same float64
+    # additions whatever block, band or Dask chunk the line falls in, so that every
+    # blocking (tasks, bands, column tiles, a cluster's chunks) gives identical bits.
+    # (A running sum, a line added and the leaving one subtracted, saves wl - 2 additions
+    # but its rounding depends on where the block started.)
     npx = s1.shape[2]
     op = out.shape[3]
     nr = rows.shape[0]
@@ -322,16 +328,10 @@ def _dualpol_range(
     lb = np.empty((2, op), np.float32)  # backscatter b1, b2
     ld = np.empty((8, op), np.float32)  # eigen-descriptors
     added = max(0, i0 - hl[0])
-    removed = added
     for i in range(i0, i1):
         if need_c2:
             lo = max(0, i - hl[0])
             hi = min(nl - 1, i + hl[1])
-            while removed < lo:
-                old = ring[removed % wl]
-                for x in range(nq * op):
-                    m[x] -= old[x]
-                removed += 1
             while added <= hi:
                 slot = ring[added % wl]
                 _line_sums(
@@ -352,9 +352,16 @@ def _dualpol_range(
                     v,
                     slot.reshape((nq, op)),
                 )
+                added += 1
+            # lines outside the kernel's range are absent, as NaN padding (all-zero line
+            # sums) leaves the sums: 0.0 + x == x exactly (x is never -0.0: sums start at +0.0)
+            first = ring[lo % wl]
+            for x in range(nq * op):
+                m[x] = first[x]
+            for ln in range(lo + 1, hi + 1):
+                slot = ring[ln % wl]
                 for x in range(nq * op):
                     m[x] += slot[x]
-                added += 1
         io = o0 + i - i0
         # the output pixels of the line's samples (zero-based indices: loops vectorise)
         r1 = s1[t, i + off[0], p0 : p0 + op]
