@@ -28,7 +28,6 @@ Cloude, S. R. (2007), Proc. PolInSAR 2007, ESA SP-644 (see :mod:`sarbd.signature
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import logging
 import math
@@ -43,13 +42,9 @@ import numpy as np
 
 from sarbd.signatures.fused import dualpol_into, fused_input_names
 from sarbd.signatures.zarr_chunks import direct_readable, read_lines, stored_array, write_lines
+from sarbd.utils.allocator import trim_heap
 
-__all__ = [
-    "direct_scheduler",
-    "tile_width",
-    "write_fused_bands",
-    "write_lines",
-]  # write_lines: zarr_chunks
+__all__ = ["direct_scheduler", "tile_width", "write_fused_bands"]
 
 log = logging.getLogger(__name__)
 
@@ -152,19 +147,6 @@ class _LineStream:
     def take(self, lo: int, hi: int) -> np.ndarray:
         base, k = self.take_buffer(lo, hi)
         return base[:, k : k + hi - lo]
-
-
-def _trim_heap() -> None:
-    """Give freed heap memory back to the OS (glibc ``malloc_trim``; nothing elsewhere).
-
-    The band's padded inputs and compression buffers are tens of MiB each, below
-    glibc's (grown) mmap threshold, so without it their freed pages stay resident
-    and count towards the peak.
-    """
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def tile_width(
@@ -389,9 +371,9 @@ def write_fused_bands(
                             n_lines,
                             npx,
                         )
-                        _trim_heap()
+                        trim_heap()
                     del plan
-                    _trim_heap()
+                    trim_heap()
                 for futures in pending:
                     _wait(futures)
             except BaseException:

@@ -26,15 +26,37 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
-__all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "tune_allocator"]
+__all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "trim_heap", "tune_allocator"]
 
 #: glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit systems (bytes).
 MMAP_THRESHOLD = 32 * 2**20
 #: Twice that, as glibc's dynamic rule sets it (bytes).
 TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, <malloc.h>
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded once (None where it cannot be)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def trim_heap() -> None:
+    """Give freed heap memory back to the OS (glibc ``malloc_trim``; nothing elsewhere).
+
+    A streaming writer's buffers of tens of MiB sit below the mmap threshold
+    (:func:`tune_allocator`), so without it their freed pages stay resident and count
+    towards the peak.
+    """
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def _user_set() -> bool:
@@ -57,10 +79,9 @@ def tune_allocator() -> bool:
     """
     if _user_set():
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
