@@ -44,7 +44,7 @@ from sarbd.signatures.fused import dualpol_into, fused_input_names
 from sarbd.signatures.zarr_chunks import direct_readable, read_lines, stored_array, write_lines
 from sarbd.utils.allocator import trim_heap
 
-__all__ = ["direct_scheduler", "tile_width", "write_fused_bands"]
+__all__ = ["direct_scheduler", "fused_tile_pixels", "tile_width", "write_fused_bands"]
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,73 @@ def _compute_band(
             )
 
 
+def _output_arrays(
+    groups: dict[tuple[str, str], list[tuple[str, str]]], store: Any
+) -> dict[str, Any]:
+    """The store's Zarr array of every fused variable, opened for writing (empty chunks too)."""
+    import zarr
+
+    group = zarr.open_group(store, mode="r+")
+    arrays: dict[str, Any] = {}
+    for items in groups.values():
+        for var, _ in items:
+            arr = group[var]
+            if not isinstance(arr, zarr.Array):
+                raise ValueError(f"{store}: {var} is not a Zarr array")
+            arrays[var] = arr.with_config({"write_empty_chunks": True})  # as the Dask path writes
+    return arrays
+
+
+def _pair_plan(
+    inputs: Any, groups: dict[tuple[str, str], list[tuple[str, str]]]
+) -> list[tuple[list[str], bool, bool, list[str], list[str]]]:
+    """Per pair: (input variable names, noise of channel 1, of channel 2, rows, output variables)."""
+    pairs = []
+    for pair, items in groups.items():
+        names, has1, has2 = fused_input_names(inputs, pair)
+        pairs.append((names, has1, has2, [r for _, r in items], [v for v, _ in items]))
+    return pairs
+
+
+def _stack_shape(inputs: Any, pairs: list[Any]) -> tuple[int, int, int]:
+    """(dates, lines, pixels) of the stack's SLCs."""
+    first = inputs.ds[pairs[0][0][0]].data
+    return int(first.shape[0]), int(first.shape[1]), int(first.shape[2])
+
+
+def fused_tile_pixels(
+    inputs: Any,
+    groups: dict[tuple[str, str], list[tuple[str, str]]],
+    store: Any,
+    band: int,
+    budget: float = 2**30,
+) -> int:
+    """Pixels per column tile of :func:`write_fused_bands` for ``budget`` bytes (whole chunks).
+
+    Per pixel column a tile holds every pair's input lines (a stored chunk row and the
+    window's halo: two SLCs, complex64, and the float32 calibration and noise) and two
+    output bands (one computed while the other is written), float32.
+    """
+    pairs = _pair_plan(inputs, groups)
+    if not pairs:
+        return 1
+    nt, _, npx = _stack_shape(inputs, pairs)
+    halo = inputs.window[0] // 2
+    line_chunk = max(
+        (
+            int(max(d.chunks[1])) if isinstance(d, da.Array) else int(d.shape[1])
+            for pr in pairs
+            for d in (inputs.ds[nm].data for nm in pr[0])
+        ),
+        default=band,
+    )
+    per_pixel = sum(
+        nt * (line_chunk + 2 * halo) * (8 * 2 + 4 * (len(pr[0]) - 2)) for pr in pairs
+    ) + 2 * max(4 * len(pr[3]) * nt * band for pr in pairs)
+    cp = next(iter(_output_arrays(groups, store).values())).chunks[2]
+    return tile_width(npx, cp, per_pixel, budget)
+
+
 def write_fused_bands(
     inputs: Any,
     groups: dict[tuple[str, str], list[tuple[str, str]]],
@@ -238,6 +305,7 @@ def write_fused_bands(
     workers: int | None = None,
     tile_pixels: int | None = None,
     budget: float = 2**30,
+    pixels: tuple[int, int] | None = None,
 ) -> None:
     """Compute the fused rows of each pair tile by tile and write them into ``store``.
 
@@ -264,47 +332,29 @@ def write_fused_bands(
         ``budget`` with :func:`tile_width`).
     budget
         Bytes a tile's input buffers and output band may take (default 1 GiB).
+    pixels
+        ``(p0, p1)``: write only these pixels (``p0`` a multiple of the pixel chunk;
+        default all), as one worker of a cluster does
+        (:func:`sarbd.signatures.cluster.write_fused_tiles`).
     """
-    import zarr
 
     n = workers or int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
-    group = zarr.open_group(store, mode="r+")
-    arrays: dict[str, Any] = {}
-    for items in groups.values():
-        for var, _ in items:
-            arr = group[var]
-            if not isinstance(arr, zarr.Array):
-                raise ValueError(f"{store}: {var} is not a Zarr array")
-            arrays[var] = arr.with_config({"write_empty_chunks": True})  # as the Dask path writes
+    arrays = _output_arrays(groups, store)
     w = inputs.window
     halo = (w[0] // 2, w[1] // 2)
     neg, floor, zero = inputs.negative, inputs.floor, inputs.zero_is_nodata
-    pairs = []
-    for pair, items in groups.items():
-        names, has1, has2 = fused_input_names(inputs, pair)
-        pairs.append((names, has1, has2, [r for _, r in items], [v for v, _ in items]))
-    first = inputs.ds[pairs[0][0][0]].data if pairs else None
-    if first is None:
+    pairs = _pair_plan(inputs, groups)
+    if not pairs:
         return
-    nt, npx = int(first.shape[0]), int(first.shape[2])
+    nt, npx = _stack_shape(inputs, pairs)[::2]
     cp = next(iter(arrays.values())).chunks[2]
     if tile_pixels is None:
-        # per pixel column: every pair's input lines (a chunk row and its halo) and output band
-        line_chunk = max(
-            (
-                int(max(d.chunks[1])) if isinstance(d, da.Array) else int(d.shape[1])
-                for pr in pairs
-                for d in (inputs.ds[nm].data for nm in pr[0])
-            ),
-            default=band,
-        )
-        # (two output buffers: a band is computed while the previous one is written)
-        per_pixel = sum(
-            nt * (line_chunk + 2 * halo[0]) * (8 * 2 + 4 * (len(pr[0]) - 2)) for pr in pairs
-        ) + 2 * max(4 * len(pr[3]) * nt * band for pr in pairs)
-        tile_pixels = tile_width(npx, cp, per_pixel, budget)
+        tile_pixels = fused_tile_pixels(inputs, groups, store, band, budget)
     if tile_pixels < npx and tile_pixels % cp:
         raise ValueError(f"tile_pixels={tile_pixels} is not a multiple of the pixel chunk {cp}")
+    first_pixel, last_pixel = (0, npx) if pixels is None else pixels
+    if first_pixel % cp or not 0 <= first_pixel < last_pixel <= npx:
+        raise ValueError(f"pixels={pixels} do not start on a pixel chunk ({cp}) inside 0-{npx}")
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(n, int(numba.config.NUMBA_NUM_THREADS))))  # type: ignore[attr-defined]
     try:
@@ -315,8 +365,8 @@ def write_fused_bands(
         step = 0
         with ThreadPoolExecutor(n) as writer, ThreadPoolExecutor(n) as reader:
             try:
-                for p0 in range(0, npx, tile_pixels):
-                    p1 = min(p0 + tile_pixels, npx)
+                for p0 in range(first_pixel, last_pixel, tile_pixels):
+                    p1 = min(p0 + tile_pixels, last_pixel)
                     # the tile's inputs with the window's halo of pixels on both sides
                     plo, phi = max(0, p0 - halo[1]), min(npx, p1 + halo[1])
                     plan = [

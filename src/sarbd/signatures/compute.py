@@ -396,15 +396,18 @@ def compute_to_zarr(
     direct
         Write the fused dual-pol signatures (``fused=True``, the default) band by band
         straight into the store (:func:`sarbd.signatures.banded.write_fused_bands`: no
-        Dask graph, both cores busy) when the local Dask scheduler is in use; the other
-        signatures, and all with ``False``, go through Dask and ``to_zarr``. Same chunks,
-        codecs and attributes either way; values agree to float32 rounding.
+        Dask graph, both cores busy) with the local Dask scheduler, or one column tile
+        per task on the workers of a ``distributed`` cluster
+        (:func:`sarbd.signatures.cluster.write_fused_tiles`); the other signatures, and
+        all with ``False``, go through Dask and ``to_zarr``. Same chunks, codecs,
+        attributes and values either way.
 
     Returns
     -------
     The lazy signature dataset of the whole stack (for its metadata).
     """
     from sarbd.signatures.banded import direct_scheduler, tile_width, write_fused_bands
+    from sarbd.signatures.cluster import cluster_client, write_fused_tiles
     from sarbd.signatures.fused import fused_rows
     from sarbd.utils.files import atomic_output
 
@@ -448,14 +451,18 @@ def compute_to_zarr(
             write_empty_chunks=True,
         )
         written: set[str] = set()
-        if direct and kwargs.get("fused", True) and direct_scheduler():
-            # the fused rows straight into the store, band by band (no Dask graph, no to_zarr)
+        client = None if direct_scheduler() else cluster_client()
+        if direct and kwargs.get("fused", True) and (client is not None or direct_scheduler()):
+            # the fused rows straight into the store, band by band (no Dask graph, no
+            # to_zarr): here, or by the cluster's workers, one column tile each
             kw = {**kwargs, "chunks": chunking}
             inputs = _stack_inputs(stack, **kw)
             groups = fused_rows(inputs, plan(inputs, names))
-            if groups:
+            if groups and client is not None:
+                write_fused_tiles(client, stack, kw, groups, str(tmp), n_lines, band, budget=budget)
+            elif groups:
                 write_fused_bands(inputs, groups, tmp, n_lines, band, budget=budget)
-                written = {var for items in groups.values() for var, _ in items}
+            written = {var for items in groups.values() for var, _ in items}
         if written and written >= set(map(str, full.data_vars)):
             # every variable written directly: only the coordinates along lines are left,
             # sliced from the lazy result (no per-band recomputation of the signatures' graph)
