@@ -214,3 +214,32 @@ def test_window_sums_do_not_depend_on_the_blocking():
         outs.append(out)
     for out in outs[1:]:
         np.testing.assert_array_equal(out, outs[0])
+
+
+@pytest.mark.parametrize("halo", [(1, 1), (2, 2), (0, 3), (2, 1)])
+@pytest.mark.parametrize("p0", [0, 2, 5])
+def test_one_pass_window_sums_equal_the_offset_loop(halo, p0):
+    """The one-pass interior sums of 3- and 5-sample windows give the bits of the general
+    loop over offsets (ascending from +0.0), edges and NaN-free zeros included."""
+    from sarbd.signatures.fused import _line_sums, _window_add
+
+    rng = np.random.default_rng(3)
+    nt, nl, npx = 2, 3, 23
+    s1 = (rng.standard_normal((nt, nl, npx)) + 1j * rng.standard_normal((nt, nl, npx))).astype(
+        np.complex64
+    )
+    s2 = (rng.standard_normal((nt, nl, npx)) + 1j * rng.standard_normal((nt, nl, npx))).astype(
+        np.complex64
+    )
+    s1[1, 1, 4] = np.nan  # a missing sample: zero value, zero count
+    s2[1, 1, 0] = -0.0  # signed zeros in the cross products
+    k1, k2, n1, n2 = (rng.uniform(0.5, 2, (nt, nl, npx)).astype(np.float32) for _ in range(4))
+    off = np.zeros(6, np.int64)
+    op = npx - p0 - 1
+    v = np.zeros((11, npx))
+    fast, slow = np.full((11, op), 7.0), np.full((11, op), 7.0)
+    for t, i in [(0, 0), (1, 1)]:
+        _line_sums(s1, s2, k1, k2, n1, n2, off, True, False, t, i, halo[0], halo[1], p0, v, fast)
+        _window_add(v, slow, halo[0], halo[1], p0, 0, op, npx)
+        np.testing.assert_array_equal(fast.view(np.uint64), slow.view(np.uint64))
+    assert fast[6].min() < sum(halo) + 1  # the edges and the missing sample count fewer

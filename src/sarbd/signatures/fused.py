@@ -179,14 +179,51 @@ def _line_sums(s1, s2, k1, k2, n1, n2, off, c2_noise, zero_nodata, t, i, hp0, hp
         _line_values(r1, r2, g1, g2, e1, e2, True, False, v)
     else:
         _line_values(r1, r2, g1, g2, e1, e2, False, False, v)
-    dst[:] = 0.0
+    # output pixels [jlo, jhi) have their whole window inside the line: there the window's
+    # samples are added in one pass, in ascending order (the order of c2_fused: sums
+    # start at +0.0, 0.0 + x == x with nsz); the few edge pixels take the general loop
+    jlo = min(op, max(0, hp0 - p0))
+    jhi = max(jlo, min(op, npx - p0 - hp1))
+    nq = v.shape[0]
+    if hp0 == 1 and hp1 == 1:
+        for q in range(nq):
+            # zero-based slices: no wraparound checks, so the loop vectorises
+            va = v[q, p0 + jlo - 1 : p0 + jhi - 1]
+            vb = v[q, p0 + jlo : p0 + jhi]
+            vc = v[q, p0 + jlo + 1 : p0 + jhi + 1]
+            dq = dst[q, jlo:jhi]
+            for x in range(jhi - jlo):
+                dq[x] = (va[x] + vb[x]) + vc[x]
+    elif hp0 == 2 and hp1 == 2:
+        for q in range(nq):
+            va = v[q, p0 + jlo - 2 : p0 + jhi - 2]
+            vb = v[q, p0 + jlo - 1 : p0 + jhi - 1]
+            vc = v[q, p0 + jlo : p0 + jhi]
+            vd = v[q, p0 + jlo + 1 : p0 + jhi + 1]
+            ve = v[q, p0 + jlo + 2 : p0 + jhi + 2]
+            dq = dst[q, jlo:jhi]
+            for x in range(jhi - jlo):
+                dq[x] = (((va[x] + vb[x]) + vc[x]) + vd[x]) + ve[x]
+    else:
+        _window_add(v, dst, hp0, hp1, p0, jlo, jhi, npx)
+    _window_add(v, dst, hp0, hp1, p0, 0, jlo, npx)
+    _window_add(v, dst, hp0, hp1, p0, jhi, op, npx)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _window_add(v, dst, hp0, hp1, p0, j0, j1, npx):  # type: ignore[no-untyped-def]
+    """Window sums of output pixels ``[j0, j1)`` of ``dst`` from the line values ``v``:
+    offsets ascending from +0.0, pixels outside ``[0, npx)`` left out."""
+    if j1 <= j0:
+        return
+    dst[:, j0:j1] = 0.0
     for b in range(-hp0, hp1 + 1):  # ascending offsets: the addition order of c2_fused
-        lo = max(0, -(p0 + b))
-        hi = min(op, npx - p0 - b)
+        lo = max(j0, -(p0 + b))
+        hi = min(j1, npx - p0 - b)
         if hi <= lo:
             continue
         for q in range(v.shape[0]):
-            # slices with zero-based loop indices: no wraparound checks, so the loop vectorises
+            # zero-based slices: no wraparound checks, so the loop vectorises
             vq = v[q, lo + p0 + b : hi + p0 + b]
             dq = dst[q, lo:hi]
             for x in range(hi - lo):
@@ -356,12 +393,18 @@ def _dualpol_range(
             # lines outside the kernel's range are absent, as NaN padding (all-zero line
             # sums) leaves the sums: 0.0 + x == x exactly (x is never -0.0: sums start at +0.0)
             first = ring[lo % wl]
-            for x in range(nq * op):
-                m[x] = first[x]
-            for ln in range(lo + 1, hi + 1):
-                slot = ring[ln % wl]
+            if hi - lo == 2:  # a whole 3-line window: one pass, the same order
+                ra = ring[(lo + 1) % wl]
+                rb = ring[(lo + 2) % wl]
                 for x in range(nq * op):
-                    m[x] += slot[x]
+                    m[x] = (first[x] + ra[x]) + rb[x]
+            else:
+                for x in range(nq * op):
+                    m[x] = first[x]
+                for ln in range(lo + 1, hi + 1):
+                    slot = ring[ln % wl]
+                    for x in range(nq * op):
+                        m[x] += slot[x]
         io = o0 + i - i0
         # the output pixels of the line's samples (zero-based indices: loops vectorise)
         r1 = s1[t, i + off[0], p0 : p0 + op]
