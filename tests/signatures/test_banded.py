@@ -166,3 +166,27 @@ def test_line_stream_returns_the_lines_asked_and_decodes_each_chunk_once():
     )
     with pytest.raises(ValueError, match="dropped"):
         s.take(10, 12)
+
+
+def test_band_writer_waits_for_the_store_and_raises_its_error(tmp_path):
+    """With ``store_ready`` the first band is computed before the arrays exist; their
+    writer's error is raised, and nothing is written before the store is ready."""
+    from concurrent.futures import Future
+
+    from sarbd.signatures.banded import write_fused_bands
+    from sarbd.signatures.compute import _stack_inputs, plan
+    from sarbd.signatures.fused import fused_rows
+
+    st = _stack(7)
+    inputs = _stack_inputs(st, window=(3, 3), chunks=SMALL)
+    groups = fused_rows(inputs, plan(inputs, list(FUSED)))
+    failed: Future[None] = Future()
+    failed.set_exception(OSError("disk full while writing the template"))
+    store = tmp_path / "never.zarr"
+    with pytest.raises(OSError, match="disk full"):
+        write_fused_bands(
+            inputs, groups, store, st.sizes["line"], 16, store_ready=failed, chunk_pixels=16
+        )
+    assert not store.exists()
+    with pytest.raises(ValueError, match="chunk_pixels"):
+        write_fused_bands(inputs, groups, store, st.sizes["line"], 16, store_ready=failed)

@@ -268,8 +268,11 @@ def fused_tile_pixels(
     store: Any,
     band: int,
     budget: float = 2**30,
+    chunk_pixels: int | None = None,
 ) -> int:
     """Pixels per column tile of :func:`write_fused_bands` for ``budget`` bytes (whole chunks).
+
+    ``chunk_pixels``: the output arrays' pixel chunk (default: read from ``store``).
 
     Per pixel column a tile holds every pair's input lines (a stored chunk row and the
     window's halo: two SLCs, complex64, and the float32 calibration and noise) and two
@@ -291,7 +294,7 @@ def fused_tile_pixels(
     per_pixel = sum(
         nt * (line_chunk + 2 * halo) * (8 * 2 + 4 * (len(pr[0]) - 2)) for pr in pairs
     ) + 2 * max(4 * len(pr[3]) * nt * band for pr in pairs)
-    cp = next(iter(_output_arrays(groups, store).values())).chunks[2]
+    cp = chunk_pixels or next(iter(_output_arrays(groups, store).values())).chunks[2]
     return tile_width(npx, cp, per_pixel, budget)
 
 
@@ -306,6 +309,8 @@ def write_fused_bands(
     tile_pixels: int | None = None,
     budget: float = 2**30,
     pixels: tuple[int, int] | None = None,
+    store_ready: Future[Any] | None = None,
+    chunk_pixels: int | None = None,
 ) -> None:
     """Compute the fused rows of each pair tile by tile and write them into ``store``.
 
@@ -336,10 +341,20 @@ def write_fused_bands(
         ``(p0, p1)``: write only these pixels (``p0`` a multiple of the pixel chunk;
         default all), as one worker of a cluster does
         (:func:`sarbd.signatures.cluster.write_fused_tiles`).
+    store_ready, chunk_pixels
+        A future that completes when the store's arrays exist (another thread writes
+        them meanwhile: the first band is read and computed before its result is
+        needed; its error is raised here), and the arrays' pixel chunk. Default: the
+        arrays exist already.
     """
 
     n = workers or int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
-    arrays = _output_arrays(groups, store)
+    # the output arrays, opened when the store holds them (at the first write)
+    if store_ready is not None and not chunk_pixels:
+        raise ValueError("store_ready needs chunk_pixels: the arrays do not exist yet")
+    arrays: dict[str, Any] | None = (
+        None if store_ready is not None else _output_arrays(groups, store)
+    )
     w = inputs.window
     halo = (w[0] // 2, w[1] // 2)
     neg, floor, zero = inputs.negative, inputs.floor, inputs.zero_is_nodata
@@ -347,9 +362,9 @@ def write_fused_bands(
     if not pairs:
         return
     nt, npx = _stack_shape(inputs, pairs)[::2]
-    cp = next(iter(arrays.values())).chunks[2]
+    cp = chunk_pixels or next(iter((arrays or _output_arrays(groups, store)).values())).chunks[2]
     if tile_pixels is None:
-        tile_pixels = fused_tile_pixels(inputs, groups, store, band, budget)
+        tile_pixels = fused_tile_pixels(inputs, groups, store, band, budget, chunk_pixels=cp)
     if tile_pixels < npx and tile_pixels % cp:
         raise ValueError(f"tile_pixels={tile_pixels} is not a multiple of the pixel chunk {cp}")
     first_pixel, last_pixel = (0, npx) if pixels is None else pixels
@@ -405,6 +420,10 @@ def write_fused_bands(
                                 streams, has1, has2, rows, out, w, halo, b0, b1, n_lines,
                                 (p0, p1, plo), neg, floor, zero,
                             )  # fmt: skip
+                            if arrays is None:
+                                assert store_ready is not None
+                                store_ready.result()  # raises the template writer's error
+                                arrays = _output_arrays(groups, store)
                             pending[slot] = [
                                 writer.submit(
                                     write_lines, arrays[var], store, var, b0, b1, out[r], p0

@@ -406,6 +406,9 @@ def compute_to_zarr(
     -------
     The lazy signature dataset of the whole stack (for its metadata).
     """
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait as futures_wait
+
     from sarbd.signatures.banded import direct_scheduler, tile_width, write_fused_bands
     from sarbd.signatures.cluster import cluster_client, write_fused_tiles
     from sarbd.signatures.fused import fused_rows
@@ -439,34 +442,63 @@ def compute_to_zarr(
         template = full.chunk({d: c for d, c in chunking.items() if d in full.dims})
         for v in template.variables.values():
             v.encoding = {}  # the stack's encoding (chunks, Zarr 3 codecs) does not apply here
-        # write_empty_chunks: every chunk is written, no per-chunk comparison with the
-        # fill value (a tenth of the write time; signature chunks are never all-NaN in practice)
-        template.to_zarr(
-            tmp,
-            mode="w",
-            compute=False,
-            consolidated=True,
-            encoding=enc,
-            zarr_format=2,
-            write_empty_chunks=True,
-        )
-        written: set[str] = set()
-        client = None if direct_scheduler() else cluster_client()
-        if direct and kwargs.get("fused", True) and (client is not None or direct_scheduler()):
+
+        def write_template() -> None:
+            # write_empty_chunks: every chunk is written, no per-chunk comparison with the
+            # fill value (a tenth of the write time; signature chunks are never all-NaN)
+            template.to_zarr(
+                tmp,
+                mode="w",
+                compute=False,
+                consolidated=True,
+                encoding=enc,
+                zarr_format=2,
+                write_empty_chunks=True,
+            )
+
+        local = direct_scheduler()
+        client = None if local else cluster_client()
+        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        if direct and kwargs.get("fused", True) and (local or client is not None):
             # the fused rows straight into the store, band by band (no Dask graph, no
             # to_zarr): here, or by the cluster's workers, one column tile each
             kw = {**kwargs, "chunks": chunking}
             inputs = _stack_inputs(stack, **kw)
             groups = fused_rows(inputs, plan(inputs, names))
-            if groups and client is not None:
-                write_fused_tiles(client, stack, kw, groups, str(tmp), n_lines, band, budget=budget)
-            elif groups:
+        written = {var for items in groups.values() for var, _ in items}
+        # every variable written directly: only the coordinates along lines are left,
+        # sliced from the lazy result (no per-band recomputation of the signatures' graph)
+        only_fused = bool(written) and written >= set(map(str, full.data_vars))
+        # the pixel chunk of the fused arrays (the encoding may set their chunks)
+        store_cp = {int((enc.get(v) or {}).get("chunks", (cp,))[-1]) for v in written}
+        if groups and local and len(store_cp) == 1:
+            # the store's metadata (and the line coordinates) are written on a thread
+            # while the band writer reads and computes its first band: the kernel and
+            # the codecs release the GIL, so the two overlap
+            def metadata() -> None:
+                write_template()
+                if only_fused:
+                    _write_line_coordinates(full, tmp, chunking, band)
+
+            with ThreadPoolExecutor(1) as pool:
+                ready = pool.submit(metadata)
+                try:
+                    write_fused_bands(
+                        inputs, groups, tmp, n_lines, band, budget=budget,
+                        store_ready=ready, chunk_pixels=store_cp.pop(),
+                    )  # fmt: skip
+                finally:
+                    futures_wait([ready])  # nothing left writing when the store is removed
+            ready.result()
+        else:
+            write_template()
+            if groups and local:
                 write_fused_bands(inputs, groups, tmp, n_lines, band, budget=budget)
-            written = {var for items in groups.values() for var, _ in items}
-        if written and written >= set(map(str, full.data_vars)):
-            # every variable written directly: only the coordinates along lines are left,
-            # sliced from the lazy result (no per-band recomputation of the signatures' graph)
-            _write_line_coordinates(full, tmp, chunking, band)
+            elif groups:
+                write_fused_tiles(client, stack, kw, groups, str(tmp), n_lines, band, budget=budget)
+            if only_fused:
+                _write_line_coordinates(full, tmp, chunking, band)
+        if only_fused:
             return full
         rest = [n for n in full.data_vars if n not in written]
         n_pixels = stack.sizes.get("pixel", 1)
