@@ -293,7 +293,12 @@ def main() -> None:
                         else ""
                     )
                 )
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # the stage meter resets the kernel's high-water mark (clear_refs), which ru_maxrss
+        # reads too: the build's peak is the largest of it and every stage's peak
+        peak = max(
+            [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
+            + [r["peak"] / 2**20 for r in meter.rows if not r.get("cached") and r["peak"] >= 0]
+        )
         px_dates = preset.lines * preset.pixels * args.dates
         print(
             f"build {args.size} ({mode}, {preset.lines} x {preset.pixels} px, {args.dates} dates, VV+VH): "
