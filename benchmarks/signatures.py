@@ -216,7 +216,27 @@ def _sarbd(
             shutil.rmtree(out_path, ignore_errors=True)  # this benchmark's own output
         stack = xr.open_zarr(stack_path)
         t0, c0 = time.perf_counter(), _usage()[0]
-        feats = _sarbd_once(stack, out_path, opts, names, workers, sink, chunks)
+        with dask.config.set(scheduler="threads", num_workers=workers):
+            if sink == "zarr":
+                feats = S.compute_to_zarr(stack, out_path, names, **opts)
+            else:  # the same bands, every chunk computed and dropped (no output IO)
+                import dask.array as da
+
+                class _Null:
+                    def __setitem__(self, key: object, value: object) -> None:
+                        pass
+
+                feats = S.compute(stack, names, **opts)
+                halo = S.required_halo(**opts)
+                n = stack.sizes["line"]
+                band = chunks[0]  # one chunk row per band, as compute_to_zarr does by default
+                for b0 in range(0, n, band):
+                    lo, hi = max(0, b0 - halo), min(n, b0 + band + halo)
+                    part = S.compute(stack.isel(line=slice(lo, hi)), names, **opts).isel(
+                        line=slice(b0 - lo, min(b0 + band, n) - lo)
+                    )
+                    arrays = [v.data for v in part.data_vars.values()]
+                    da.store(arrays, [_Null() for _ in arrays], lock=False)
         wall = time.perf_counter() - t0
         cpu, peak = _usage()
         cpu -= c0
@@ -230,43 +250,6 @@ def _sarbd(
             )
         )
     q.put({"wall": wall, "cpu": cpu, "peak": peak, "n_vars": len(feats.data_vars), "check": check})
-
-
-def _sarbd_once(
-    stack: Any,
-    out_path: str,
-    opts: dict[str, Any],
-    names: Any,
-    workers: int,
-    sink: str,
-    chunks: tuple[int, int],
-) -> Any:
-    import dask
-
-    import sarbd.signatures as S
-
-    with dask.config.set(scheduler="threads", num_workers=workers):
-        if sink == "zarr":
-            feats = S.compute_to_zarr(stack, out_path, names, **opts)
-        else:  # the same bands, every chunk computed and dropped (no output IO)
-            import dask.array as da
-
-            class _Null:
-                def __setitem__(self, key: object, value: object) -> None:
-                    pass
-
-            feats = S.compute(stack, names, **opts)
-            halo = S.required_halo(**opts)
-            n = stack.sizes["line"]
-            band = chunks[0]  # one chunk row per band, as compute_to_zarr does by default
-            for b0 in range(0, n, band):
-                lo, hi = max(0, b0 - halo), min(n, b0 + band + halo)
-                part = S.compute(stack.isel(line=slice(lo, hi)), names, **opts).isel(
-                    line=slice(b0 - lo, min(b0 + band, n) - lo)
-                )
-                arrays = [v.data for v in part.data_vars.values()]
-                da.store(arrays, [_Null() for _ in arrays], lock=False)
-    return feats
 
 
 def _run(target: Any, *args: Any) -> dict[str, Any]:
