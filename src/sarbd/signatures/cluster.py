@@ -9,8 +9,8 @@ writing the tile's chunks of the output store itself. So:
 
 * a worker holds one tile (its stream buffers and two output bands), sized from the
   smallest worker memory limit, instead of the Dask graph's per-chunk overlaps,
-  intermediates and outputs (the graph of fused blocks left 2.4 GiB of unmanaged
-  memory per 3 GiB worker on a full burst, past Dask's pause threshold);
+  intermediates and outputs (the other signatures still go through that graph, whose
+  workers keep live native memory: docs/scaling.md);
 * the values are the local run's bit for bit (same kernel, same samples; the window
   sums do not depend on the blocking);
 * tiles cover whole chunk columns, so no two tasks write the same chunk, and a task
